@@ -1,0 +1,156 @@
+//! The three `Backup.General` calls, run through a %SYS session, and the thaw-then-confirm step
+//! shared by `thaw` and the rollback of a failed freeze.
+//!
+//! Called from an OS shell they exit 5 for success/yes and 3 for failure/no; anything else (other
+//! codes, a signal, a timeout, a failure to start) leaves the instance in an unknown state.
+
+use std::time::Instant;
+
+use crate::discovery::SessionCmd;
+use crate::eventlog::{EventLog, Level};
+use crate::session::{self, Outcome};
+
+pub const EXTERNAL_FREEZE: &str = "##Class(Backup.General).ExternalFreeze()";
+pub const EXTERNAL_THAW: &str = "##Class(Backup.General).ExternalThaw()";
+pub const IS_WD_SUSPENDED: &str = "##Class(Backup.General).IsWDSuspendedExt()";
+
+/// What a call's exit status says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    /// Exit 5: frozen / thawed / suspended.
+    Yes,
+    /// Exit 3: failed / not suspended.
+    No,
+    /// Anything else: we do not know.
+    Unknown,
+}
+
+/// One instance to act on.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub name: String,
+    pub session: SessionCmd,
+}
+
+/// Runs `expr` on the target, logs what IRIS printed, and classifies the exit.
+pub fn call(target: &Target, expr: &str, deadline: Instant, log: &EventLog) -> (Answer, Outcome) {
+    let o = session::run(&target.session.program, &target.session.args(expr), deadline);
+    log.output(&target.name, &o);
+    let answer = match o.code() {
+        Some(5) => Answer::Yes,
+        Some(3) => Answer::No,
+        _ => Answer::Unknown,
+    };
+    (answer, o)
+}
+
+/// Why a call did not give a clean answer, with the fix when we know it.
+pub fn problem(target: &Target, expr: &str, o: &Outcome) -> String {
+    if o.asked_for_login() {
+        return format!(
+            "IRIS asked for a login (a Username: prompt) on `{}`: enable OS authentication \
+             for %Service_Terminal (Security > System Security > Authentication, and on the \
+             %Service_Terminal service) so the OS user running iris-freeze (root under Azure) \
+             logs in without a password, or configure a credentials file (coming in a later release)",
+            target.session.display(expr)
+        );
+    }
+    let first = o.lines().find(|l| l.contains("ERROR") || l.contains('<'));
+    let first = first.or_else(|| o.lines().next());
+    let detail = match o.end {
+        session::End::Exited(5 | 3) => String::new(),
+        session::End::Exited(_) => " (expected 5 or 3: the instance's state is unknown)".into(),
+        _ => " (the instance's state is unknown)".into(),
+    };
+    match first {
+        Some(line) => format!("{}{detail}: {line}", o.describe()),
+        None => format!("{}{detail}", o.describe()),
+    }
+}
+
+/// Where an instance ended up after thaw-and-confirm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Thawed {
+    /// IsWDSuspendedExt said 3: not suspended.
+    Confirmed,
+    /// IsWDSuspendedExt said 5: still frozen.
+    StillFrozen,
+    /// The confirmation itself failed: it may still be frozen.
+    Unconfirmed,
+}
+
+/// ExternalThaw (bounded by `thaw_by`), then IsWDSuspendedExt (bounded by `confirm_by`).
+/// A thaw that answers 3 is fine when the instance is confirmed not suspended.
+pub fn thaw_and_confirm(
+    target: &Target,
+    thaw_by: Instant,
+    confirm_by: Instant,
+    log: &EventLog,
+) -> Thawed {
+    let name = target.name.as_str();
+    let (answer, o) = call(target, EXTERNAL_THAW, thaw_by, log);
+    match answer {
+        Answer::Yes => log.call(Level::Info, name, "thaw", &o, "ExternalThaw succeeded"),
+        Answer::No => log.call(
+            Level::Info,
+            name,
+            "thaw",
+            &o,
+            format!("ExternalThaw answered 3; checking whether it is suspended: {}", problem(target, EXTERNAL_THAW, &o)),
+        ),
+        Answer::Unknown => log.call(
+            Level::Warn,
+            name,
+            "thaw",
+            &o,
+            format!("ExternalThaw {}; checking whether it is suspended", problem(target, EXTERNAL_THAW, &o)),
+        ),
+    }
+    let (answer, o) = call(target, IS_WD_SUSPENDED, confirm_by, log);
+    match answer {
+        Answer::No => {
+            log.call(Level::Info, name, "thawed", &o, "confirmed: write daemon not suspended");
+            Thawed::Confirmed
+        }
+        Answer::Yes => {
+            log.call(
+                Level::Error,
+                name,
+                "still-frozen",
+                &o,
+                format!(
+                    "STILL FROZEN: IsWDSuspendedExt says the write daemon is suspended; run \
+                     `iris-freeze thaw --instance {name}`, or as a last resort `iris stat {name} -W`"
+                ),
+            );
+            Thawed::StillFrozen
+        }
+        Answer::Unknown => {
+            log.call(
+                Level::Error,
+                name,
+                "unconfirmed",
+                &o,
+                format!(
+                    "MAY STILL BE FROZEN: cannot confirm the thaw, IsWDSuspendedExt {}; check with \
+                     `iris-freeze status` and run `iris-freeze thaw --instance {name}`",
+                    problem(target, IS_WD_SUSPENDED, &o)
+                ),
+            );
+            Thawed::Unconfirmed
+        }
+    }
+}
+
+/// Runs `f` on every item at once (one thread each: the freeze window of four instances must be
+/// one instance's, not four), results in input order.
+pub fn each<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let f = &f;
+    std::thread::scope(|s| {
+        let handles: Vec<_> = items.iter().map(|t| s.spawn(move || f(t))).collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("instance thread panicked"))
+            .collect()
+    })
+}

@@ -1,0 +1,156 @@
+//! The command line, and nothing else: parsing only. Validation lives in `config`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+const AFTER_HELP: &str = "\
+Exit codes: 0 success, 1 failure (the snapshot is not application-consistent, or an instance may
+still be frozen: read the log), 2 warning (done, but an instance was already frozen by someone else).
+
+Installed under a hook's name, the name picks the command and all arguments are ignored:
+  prescript.sh, preScript.sh -> freeze      postscript.sh, postScript.sh -> thaw
+
+Examples:
+  iris-freeze freeze                 freeze every running instance (log: /etc/preScript.log)
+  iris-freeze thaw                   thaw exactly what the last freeze froze (log: /etc/postScript.log)
+  iris-freeze freeze -i IRIS -i HS   freeze two named instances
+  iris-freeze status --json          what is running, what is frozen, and by whom";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "iris-freeze",
+    version,
+    about = "Freeze and thaw InterSystems IRIS and Caché around a VM snapshot, and never leave one frozen",
+    after_help = AFTER_HELP,
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+
+    #[command(flatten)]
+    pub global: Global,
+}
+
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Where iris-freeze records what it froze (created 0700).
+    #[arg(
+        long,
+        global = true,
+        env = "IRIS_FREEZE_STATE_DIR",
+        default_value = "/run/iris-freeze",
+        value_name = "DIR"
+    )]
+    pub state_dir: PathBuf,
+
+    /// Directories searched for iris, csession and ccontrol after PATH, colon-separated
+    /// (default: the usual install places; empty: PATH only).
+    #[arg(long, global = true, env = "IRIS_FREEZE_BIN_DIRS", value_name = "DIRS")]
+    pub bin_dirs: Option<String>,
+
+    /// More detail on stderr (-v: each step, -vv: debug).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+
+    /// Only errors on stderr, and no summary line on stdout.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Freeze the write daemon of every running instance (or the named ones) for a snapshot.
+    #[command(after_help = "\
+Checks each instance first (one already frozen by another tool is left alone and the exit is 2),
+freezes them all in parallel, and records what it froze for `thaw`. If any instance cannot be
+confirmed frozen, everything this run froze is thawed again and the exit is 1.
+
+Examples:
+  iris-freeze freeze
+  iris-freeze freeze --instance IRIS --timeout 60
+  IRIS_FREEZE_INSTANCES=IRIS,HS iris-freeze freeze --log-file /var/log/iris-freeze.log")]
+    Freeze(RunArgs),
+
+    /// Thaw what the last freeze froze (or the named instances, whoever froze them).
+    #[command(after_help = "\
+Without --instance it thaws exactly the instances recorded by `freeze`, at once, then confirms
+each is thawed. Nothing recorded: exit 0 (\"nothing to thaw\"), so it is safe after a failed
+freeze. With --instance it thaws that instance whatever the record says.
+
+Examples:
+  iris-freeze thaw
+  iris-freeze thaw --instance IRIS     thaw IRIS even if another tool froze it")]
+    Thaw(RunArgs),
+
+    /// Show each instance: product, version, running, frozen, and frozen by iris-freeze since when.
+    #[command(after_help = "\
+Examples:
+  iris-freeze status
+  iris-freeze status --json | jq '.instances[] | select(.frozen)'")]
+    Status(StatusArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Instance to act on (repeatable; default: every running instance, or for thaw, what the
+    /// last freeze recorded).
+    #[arg(
+        short,
+        long = "instance",
+        value_name = "NAME",
+        env = "IRIS_FREEZE_INSTANCES",
+        value_delimiter = ','
+    )]
+    pub instances: Vec<String>,
+
+    /// Upper bound on the whole command, in seconds (a rollback after a failed freeze may use a
+    /// few seconds more: thawing comes first).
+    #[arg(long, env = "IRIS_FREEZE_TIMEOUT", default_value = "30", value_name = "SECS")]
+    pub timeout: String,
+
+    /// Append the log here (default: /etc/preScript.log for freeze, /etc/postScript.log for thaw).
+    #[arg(long, env = "IRIS_FREEZE_LOG_FILE", value_name = "PATH")]
+    pub log_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Print JSON for scripts instead of a table.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Upper bound on the whole command, in seconds.
+    #[arg(long, env = "IRIS_FREEZE_TIMEOUT", default_value = "30", value_name = "SECS")]
+    pub timeout: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn instances_repeat_and_split_on_commas() {
+        let cli = Cli::try_parse_from(["iris-freeze", "freeze", "-i", "A,B", "--instance", "C"])
+            .unwrap();
+        let Command::Freeze(args) = cli.command else {
+            panic!("not freeze")
+        };
+        assert_eq!(args.instances, ["A", "B", "C"]);
+    }
+
+    #[test]
+    fn global_options_go_after_the_subcommand_too() {
+        let cli =
+            Cli::try_parse_from(["iris-freeze", "thaw", "--state-dir", "/tmp/x", "-q"]).unwrap();
+        assert_eq!(cli.global.state_dir, PathBuf::from("/tmp/x"));
+        assert!(cli.global.quiet);
+    }
+}

@@ -1,0 +1,430 @@
+//! Finding IRIS and Caché on this host: the `iris`, `csession` and `ccontrol` programs, and the
+//! instances `iris qlist` and `ccontrol qlist` report.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, bail};
+use serde::{Deserialize, Serialize};
+
+use crate::config::InstanceName;
+use crate::session;
+
+/// qlist only reads the registry; it gets a short leash (InterSystems' own scripts wrap it in
+/// `timeout` because it can hang).
+pub const QLIST_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Which session program an instance needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Iris,
+    Cache,
+}
+
+impl Kind {
+    pub fn label(self) -> &'static str {
+        match self {
+            Kind::Iris => "IRIS",
+            Kind::Cache => "Caché",
+        }
+    }
+}
+
+/// The InterSystems programs found on this host.
+#[derive(Debug, Clone, Default)]
+pub struct Tools {
+    pub iris: Option<PathBuf>,
+    pub csession: Option<PathBuf>,
+    pub ccontrol: Option<PathBuf>,
+}
+
+impl Tools {
+    /// Looks on PATH, then in `bin_dirs` (and `$IRISSYS` for non-root installs). Finding none of
+    /// the three is an error: a hook on a host where it cannot see IRIS is misconfigured, and
+    /// exiting 0 would quietly make every backup crash-consistent.
+    pub fn find(bin_dirs: &[PathBuf]) -> Result<Tools> {
+        let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
+            .map(|p| std::env::split_paths(&p).collect())
+            .unwrap_or_default();
+        if let Some(sys) = std::env::var_os("IRISSYS").filter(|s| !s.is_empty()) {
+            dirs.push(PathBuf::from(sys));
+        }
+        dirs.extend(bin_dirs.iter().cloned());
+        dirs.retain(|d| d.is_absolute());
+        let joined = std::env::join_paths(&dirs).unwrap_or_default();
+        let find = |name: &str| which::which_in(name, Some(&joined), "/").ok();
+        let tools = Tools {
+            iris: find("iris"),
+            csession: find("csession"),
+            ccontrol: find("ccontrol"),
+        };
+        if tools.iris.is_none() && tools.csession.is_none() && tools.ccontrol.is_none() {
+            let list: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
+            bail!(
+                "found none of iris, csession or ccontrol; looked in: {}. Is IRIS or Caché \
+                 installed here? If its programs live elsewhere, name their directory with \
+                 --bin-dirs or IRIS_FREEZE_BIN_DIRS",
+                list.join(", ")
+            );
+        }
+        Ok(tools)
+    }
+
+    /// How to run an expression in %SYS on instance `name` of kind `kind`.
+    pub fn session_for(&self, name: &str, kind: Kind) -> Result<SessionCmd> {
+        let args = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
+        match kind {
+            Kind::Iris => match &self.iris {
+                Some(p) => Ok(SessionCmd {
+                    program: p.clone(),
+                    prefix: args(&["session", name, "-U%SYS"]),
+                }),
+                None => bail!("{name} is an IRIS instance but the iris program was not found"),
+            },
+            Kind::Cache => match (&self.csession, &self.ccontrol) {
+                (Some(p), _) => Ok(SessionCmd {
+                    program: p.clone(),
+                    prefix: args(&[name, "-U%SYS"]),
+                }),
+                // csession is shorthand for `ccontrol session`.
+                (None, Some(p)) => Ok(SessionCmd {
+                    program: p.clone(),
+                    prefix: args(&["session", name, "-U%SYS"]),
+                }),
+                (None, None) => bail!(
+                    "{name} is a Caché instance but neither csession nor ccontrol was found"
+                ),
+            },
+        }
+    }
+}
+
+/// A program and the arguments that open a %SYS session on one instance; the ObjectScript
+/// expression is appended as one more argv item (never through a shell).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionCmd {
+    pub program: PathBuf,
+    pub prefix: Vec<String>,
+}
+
+impl SessionCmd {
+    pub fn args(&self, expr: &str) -> Vec<OsString> {
+        self.prefix
+            .iter()
+            .map(OsString::from)
+            .chain([OsString::from(expr)])
+            .collect()
+    }
+
+    /// The command as a user would type it, for error messages.
+    pub fn display(&self, expr: &str) -> String {
+        format!("{} {} \"{expr}\"", self.program.display(), self.prefix.join(" "))
+    }
+}
+
+/// One line of qlist.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Instance {
+    pub name: String,
+    pub dir: String,
+    pub version: String,
+    /// The status word(s) before the first comma: `running`, `down`, `sign-on inhibited`, ...
+    pub status: String,
+    pub running: bool,
+    /// Empty for plain Caché.
+    pub product: String,
+    pub kind: Kind,
+    pub health: String,
+    pub mirror_type: String,
+    pub mirror_status: String,
+}
+
+/// What an instance's qlist status means for a freeze.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Availability {
+    /// `running...`: freeze it.
+    Running,
+    /// `down...`: nothing writes to its files, so they are already consistent; skip it.
+    Down,
+    /// Anything else (`sign-on inhibited`, `starting or stopping`, ...): up, but we may not be
+    /// able to log in; its files are not consistent unless frozen.
+    Unavailable,
+}
+
+impl Instance {
+    pub fn availability(&self) -> Availability {
+        let s = self.status.to_ascii_lowercase();
+        if self.running {
+            Availability::Running
+        } else if s.starts_with("down") {
+            Availability::Down
+        } else {
+            Availability::Unavailable
+        }
+    }
+
+    pub fn product_label(&self) -> &str {
+        if self.product.is_empty() {
+            "Cache"
+        } else {
+            &self.product
+        }
+    }
+}
+
+/// Parses qlist output. `source` is the program that printed it: `ccontrol qlist` lists Caché
+/// instances (Ensemble and HealthShare on Caché print a product but still need csession).
+/// Lines with fewer than 8 fields (old Caché prints 8, IRIS 14 or more) are not instance lines.
+pub fn parse_qlist(text: &str, source: Kind) -> Vec<Instance> {
+    text.lines()
+        .filter_map(|line| {
+            let f: Vec<&str> = line.trim_end_matches(['\r', '\n']).split('^').collect();
+            if f.len() < 8 || f[0].trim().is_empty() {
+                return None;
+            }
+            let field = |i: usize| f.get(i).map(|s| s.trim().to_string()).unwrap_or_default();
+            let status = f[3].split(',').next().unwrap_or("").trim().to_string();
+            let product = field(9);
+            let kind = if source == Kind::Cache || product.is_empty() {
+                Kind::Cache
+            } else {
+                Kind::Iris
+            };
+            Some(Instance {
+                name: field(0),
+                dir: field(1),
+                version: field(2),
+                running: status.to_ascii_lowercase().starts_with("running"),
+                status,
+                product,
+                kind,
+                health: field(8),
+                mirror_type: field(10),
+                mirror_status: field(11),
+            })
+        })
+        .collect()
+}
+
+/// Every instance both registries know, and what went wrong asking them.
+#[derive(Debug, Default)]
+pub struct Listing {
+    pub instances: Vec<Instance>,
+    /// One message per qlist that failed; a failed listing may hide an instance.
+    pub errors: Vec<String>,
+}
+
+impl Listing {
+    pub fn find(&self, name: &str) -> Option<&Instance> {
+        self.instances
+            .iter()
+            .find(|i| i.name.eq_ignore_ascii_case(name))
+    }
+
+    pub fn names(&self) -> String {
+        if self.instances.is_empty() {
+            return "none".into();
+        }
+        self.instances
+            .iter()
+            .map(|i| format!("{} ({})", i.name, i.status))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// The instances a command acts on, and those it passes over.
+#[derive(Debug, Default)]
+pub struct Selection {
+    /// Running instances with the command that reaches each.
+    pub targets: Vec<(Instance, SessionCmd)>,
+    /// Down instances: nothing writes to their files.
+    pub down: Vec<Instance>,
+    /// Up but not `running` (`sign-on inhibited`, ...), with the command that would reach each.
+    pub unavailable: Vec<(Instance, SessionCmd)>,
+}
+
+impl Selection {
+    /// For freeze: an instance that is up but not running cannot be frozen, and its files
+    /// would not be consistent.
+    pub fn refuse_unavailable(&self) -> Result<()> {
+        if let Some((inst, _)) = self.unavailable.first() {
+            bail!(
+                "instance {} is '{}': it is up but not accepting logins, so it cannot be frozen \
+                 and its files would not be consistent; wait until it is running, or leave it \
+                 out with --instance",
+                inst.name,
+                inst.status
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Picks the instances named (or, with no names, every instance qlist shows) and sorts them
+/// by availability. A name qlist does not know, or (with no names) a qlist that failed, is an
+/// error: either could leave an instance's files inconsistent without anyone noticing.
+pub fn select(names: &[InstanceName], listing: &Listing, tools: &Tools) -> Result<Selection> {
+    let chosen: Vec<&Instance> = if names.is_empty() {
+        if !listing.errors.is_empty() {
+            bail!(
+                "cannot list every instance, so a default freeze could miss one: {}. Fix the \
+                 listing, or name the instances with --instance / IRIS_FREEZE_INSTANCES",
+                listing.errors.join("; ")
+            );
+        }
+        listing.instances.iter().collect()
+    } else {
+        let mut v = Vec::new();
+        for name in names {
+            match listing.find(name.as_str()) {
+                Some(i) => v.push(i),
+                None => bail!(
+                    "no instance named {name} on this host; known instances: {}{}",
+                    listing.names(),
+                    if listing.errors.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (and {})", listing.errors.join("; "))
+                    }
+                ),
+            }
+        }
+        v
+    };
+    let mut sel = Selection::default();
+    for inst in chosen {
+        match inst.availability() {
+            Availability::Down => sel.down.push(inst.clone()),
+            Availability::Running => {
+                let cmd = tools.session_for(&inst.name, inst.kind)?;
+                sel.targets.push((inst.clone(), cmd));
+            }
+            Availability::Unavailable => {
+                let cmd = tools.session_for(&inst.name, inst.kind)?;
+                sel.unavailable.push((inst.clone(), cmd));
+            }
+        }
+    }
+    Ok(sel)
+}
+
+/// Runs `iris qlist` and `ccontrol qlist` (both when both exist: IRIS and Caché can share a
+/// host) in parallel, each bounded by [`QLIST_TIMEOUT`] and `deadline`.
+pub fn list(tools: &Tools, deadline: Instant) -> Listing {
+    let deadline = deadline.min(Instant::now() + QLIST_TIMEOUT);
+    let sources: Vec<(&Path, Kind, &str)> = [
+        (tools.iris.as_deref(), Kind::Iris, "iris qlist"),
+        (tools.ccontrol.as_deref(), Kind::Cache, "ccontrol qlist"),
+    ]
+    .into_iter()
+    .filter_map(|(p, k, label)| p.map(|p| (p, k, label)))
+    .collect();
+    let results: Vec<(Kind, &str, session::Outcome)> = thread::scope(|s| {
+        let handles: Vec<_> = sources
+            .iter()
+            .map(|&(p, k, label)| {
+                s.spawn(move || (k, label, session::run(p, &["qlist".into()], deadline)))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("qlist thread panicked"))
+            .collect()
+    });
+    let mut listing = Listing::default();
+    for (kind, label, out) in results {
+        if out.code() != Some(0) {
+            let first = out.lines().next().unwrap_or("").to_string();
+            listing.errors.push(format!(
+                "`{label}` failed: {}{}{first}",
+                out.describe(),
+                if first.is_empty() { "" } else { ": " }
+            ));
+            continue;
+        }
+        for inst in parse_qlist(&out.stdout, kind) {
+            if listing.find(&inst.name).is_some() {
+                tracing::warn!(
+                    "instance {} is listed by both iris and ccontrol; using the first",
+                    inst.name
+                );
+                continue;
+            }
+            listing.instances.push(inst);
+        }
+    }
+    listing
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const IRIS: &str = "IRIS^/usr/irissys/^2024.1.0.263.0^running, since Wed Nov 25 12:00:00 2026^iris.cpf^1972^52773^53773^ok^IRIS^Failover^Primary^/usr/irissys/^1972^\n\
+HS^/opt/hs/^2023.1.2.450.0^down, last used Tue Nov 24 09:00:00 2026^iris.cpf^1973^52774^53774^^IRISHealth^^^/opt/hs/^1973^\n";
+    const CACHE_OLD: &str =
+        "CACHE^/usr/cachesys/^2012.2.5.962.0^running, since Fri May 13 22:07:02 2016^cache.cpf^1972^57772^62972\n";
+
+    #[test]
+    fn iris_qlist_with_14_fields() {
+        let v = parse_qlist(IRIS, Kind::Iris);
+        assert_eq!(v.len(), 2);
+        assert_eq!(v[0].name, "IRIS");
+        assert!(v[0].running);
+        assert_eq!(v[0].kind, Kind::Iris);
+        assert_eq!(v[0].version, "2024.1.0.263.0");
+        assert_eq!(v[0].mirror_status, "Primary");
+        assert_eq!(v[1].status, "down");
+        assert!(!v[1].running);
+        assert_eq!(v[1].product, "IRISHealth");
+    }
+
+    #[test]
+    fn old_cache_with_8_fields() {
+        let v = parse_qlist(CACHE_OLD, Kind::Cache);
+        assert_eq!(v.len(), 1);
+        assert_eq!(v[0].kind, Kind::Cache);
+        assert!(v[0].running);
+        assert_eq!(v[0].product_label(), "Cache");
+        assert_eq!(v[0].health, "");
+    }
+
+    #[test]
+    fn empty_product_means_cache_even_from_iris() {
+        let line = "OLD^/x/^2018.1^running, since x^cache.cpf^1^2^3^ok^^^\n";
+        assert_eq!(parse_qlist(line, Kind::Iris)[0].kind, Kind::Cache);
+    }
+
+    #[test]
+    fn ensemble_from_ccontrol_is_cache() {
+        let line = "ENS^/x/^2018.1^running, since x^cache.cpf^1^2^3^ok^Ensemble^^\n";
+        assert_eq!(parse_qlist(line, Kind::Cache)[0].kind, Kind::Cache);
+    }
+
+    #[test]
+    fn junk_and_short_lines_are_ignored() {
+        let text = "\nsome banner\nA^b^c^running\nX^/x/^1^sign-on inhibited:primary transition^c^1^2^3\n";
+        let v = parse_qlist(text, Kind::Iris);
+        assert_eq!(v.len(), 1);
+        assert_eq!(v[0].status, "sign-on inhibited:primary transition");
+        assert!(!v[0].running);
+    }
+
+    #[test]
+    fn session_commands() {
+        let tools = Tools {
+            iris: Some("/usr/bin/iris".into()),
+            csession: None,
+            ccontrol: Some("/usr/bin/ccontrol".into()),
+        };
+        let s = tools.session_for("IRIS", Kind::Iris).unwrap();
+        assert_eq!(s.args("X"), ["session", "IRIS", "-U%SYS", "X"]);
+        let c = tools.session_for("C", Kind::Cache).unwrap();
+        assert_eq!(c.program, PathBuf::from("/usr/bin/ccontrol"));
+        assert_eq!(c.args("X"), ["session", "C", "-U%SYS", "X"]);
+    }
+}

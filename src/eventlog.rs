@@ -1,0 +1,157 @@
+//! The event log: appended (never truncated) to /etc/preScript.log or /etc/postScript.log, one
+//! line per event, created 0600. A log that cannot be written never changes the outcome.
+//!
+//! Line format (fields separated by single spaces, message last):
+//! `2026-11-25T12:00:00.123+00:00 pid=4242 cmd=freeze inst=IRIS event=frozen rc=5 elapsed=0.812s text`
+
+use std::fmt::Display;
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use chrono::{Local, SecondsFormat};
+
+use crate::session::Outcome;
+
+/// IRIS output lines kept per call; the rest is counted, not written (a call that prints a
+/// megabyte must not fill /etc).
+const OUTPUT_LINES: usize = 40;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Info,
+    Warn,
+    Error,
+}
+
+pub struct EventLog {
+    path: PathBuf,
+    file: Mutex<Option<File>>,
+    cmd: &'static str,
+    pid: u32,
+}
+
+impl EventLog {
+    pub fn open(path: &Path, cmd: &'static str) -> EventLog {
+        let file = OpenOptions::new()
+            .append(true)
+            .create(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(|e| {
+                tracing::warn!(
+                    "cannot open the log {}: {e}; carrying on without it (set --log-file or \
+                     IRIS_FREEZE_LOG_FILE to a writable path)",
+                    path.display()
+                )
+            })
+            .ok();
+        EventLog {
+            path: path.to_path_buf(),
+            file: Mutex::new(file),
+            cmd,
+            pid: std::process::id(),
+        }
+    }
+
+    /// A log that writes nowhere (status reads, it does not act).
+    pub fn none(cmd: &'static str) -> EventLog {
+        EventLog {
+            path: PathBuf::new(),
+            file: Mutex::new(None),
+            cmd,
+            pid: std::process::id(),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Writes one event line, and shows it on stderr at `level` (info only with -v).
+    pub fn event(
+        &self,
+        level: Level,
+        inst: Option<&str>,
+        event: &str,
+        rc: Option<i32>,
+        elapsed: Option<Duration>,
+        msg: impl Display,
+    ) {
+        let msg = msg.to_string();
+        let inst_s = inst.unwrap_or("-");
+        match level {
+            Level::Info => tracing::info!("{inst_s}: {msg}"),
+            Level::Warn => tracing::warn!("{inst_s}: {msg}"),
+            Level::Error => tracing::error!("{inst_s}: {msg}"),
+        }
+        let rc = rc.map_or("-".to_string(), |c| c.to_string());
+        let elapsed = elapsed.map_or("-".to_string(), |d| format!("{:.3}s", d.as_secs_f64()));
+        self.write(&format!(
+            "pid={} cmd={} inst={inst_s} event={event} rc={rc} elapsed={elapsed} {}",
+            self.pid,
+            self.cmd,
+            one_line(&msg)
+        ));
+    }
+
+    /// Logs an event about a finished IRIS call, with its exit code and duration.
+    pub fn call(&self, level: Level, inst: &str, event: &str, o: &Outcome, msg: impl Display) {
+        self.event(level, Some(inst), event, o.code(), Some(o.elapsed), msg);
+    }
+
+    pub fn info(&self, inst: Option<&str>, event: &str, msg: impl Display) {
+        self.event(Level::Info, inst, event, None, None, msg);
+    }
+
+    pub fn warn(&self, inst: Option<&str>, event: &str, msg: impl Display) {
+        self.event(Level::Warn, inst, event, None, None, msg);
+    }
+
+    pub fn error(&self, inst: Option<&str>, event: &str, msg: impl Display) {
+        self.event(Level::Error, inst, event, None, None, msg);
+    }
+
+    /// Keeps what IRIS printed (at freeze it names the journal file a restore starts from).
+    pub fn output(&self, inst: &str, o: &Outcome) {
+        let mut lines = o.lines();
+        for line in lines.by_ref().take(OUTPUT_LINES) {
+            tracing::debug!("{inst}| {line}");
+            self.write(&format!(
+                "pid={} cmd={} inst={inst} event=output rc=- elapsed=- | {}",
+                self.pid,
+                self.cmd,
+                one_line(line)
+            ));
+        }
+        let more = lines.count();
+        if more > 0 || o.dropped > 0 {
+            self.write(&format!(
+                "pid={} cmd={} inst={inst} event=output rc=- elapsed=- | ... {more} more lines \
+                 and {} more bytes not logged",
+                self.pid, self.cmd, o.dropped
+            ));
+        }
+    }
+
+    fn write(&self, rest: &str) {
+        let mut guard = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(file) = guard.as_mut() else { return };
+        let ts = Local::now().to_rfc3339_opts(SecondsFormat::Millis, false);
+        // One write per line, so concurrent runs appending to the same file never interleave.
+        if let Err(e) = file.write_all(format!("{ts} {rest}\n").as_bytes()) {
+            tracing::warn!(
+                "cannot write the log {}: {e}; carrying on without it",
+                self.path.display()
+            );
+            *guard = None;
+        }
+    }
+}
+
+fn one_line(s: &str) -> String {
+    s.replace(['\n', '\r'], " ")
+}

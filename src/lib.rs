@@ -1,0 +1,137 @@
+//! iris-freeze: freeze and thaw InterSystems IRIS and Caché around VM snapshots.
+
+pub mod backup;
+pub mod cli;
+pub mod config;
+pub mod discovery;
+pub mod eventlog;
+pub mod exit_code;
+pub mod freeze;
+pub mod hooks;
+pub mod report;
+pub mod session;
+pub mod state;
+pub mod status;
+pub mod thaw;
+
+use std::ffi::OsString;
+
+use clap::Parser;
+use clap::error::ErrorKind;
+
+use crate::cli::Cli;
+use crate::config::{Action, Config, Verbosity};
+use crate::eventlog::EventLog;
+use crate::exit_code::Exit;
+use crate::report::Report;
+
+/// A hook's stdout is a pipe nobody may read: one short line at most.
+const SUMMARY_MAX: usize = 300;
+
+/// Parses `args` (argv[0] included), runs the command, and returns the exit code.
+pub fn run(args: Vec<OsString>) -> Exit {
+    let cli = match Cli::try_parse_from(hooks::effective_args(args)) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return match e.kind() {
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => Exit::Success,
+                // clap's own usage exit is 2, which hook runners would read as our "warning".
+                _ => Exit::Failure,
+            };
+        }
+    };
+    let cfg = match Config::from_cli(cli) {
+        Ok(cfg) => cfg,
+        Err(e) => {
+            eprintln!("iris-freeze: error: {e:#}");
+            return Exit::Failure;
+        }
+    };
+    init_tracing(cfg.verbosity);
+    let quiet = cfg.verbosity == Verbosity::Quiet;
+    let (log, result) = match cfg.action {
+        Action::Freeze => {
+            let log = open_log(&cfg, "freeze");
+            let r = freeze::run(&cfg, &log);
+            (log, r)
+        }
+        Action::Thaw => {
+            let log = open_log(&cfg, "thaw");
+            let r = thaw::run(&cfg, &log);
+            (log, r)
+        }
+        Action::Status { json } => {
+            let log = EventLog::none("status");
+            let r = status::run(&cfg, json);
+            (log, r)
+        }
+    };
+    let report = result.unwrap_or_else(|e| {
+        log.error(None, "error", format!("{e:#}"));
+        Report::new(Exit::Failure, format!("FAILED: {e:#} (exit 1)"))
+    });
+    log.event(
+        eventlog::Level::Info,
+        None,
+        "end",
+        Some(report.exit.code().into()),
+        None,
+        format!("exit {}: {}", report.exit.code(), one_line(&report.summary)),
+    );
+    if !quiet {
+        if matches!(cfg.action, Action::Status { .. }) {
+            println!("{}", report.summary);
+        } else {
+            println!("iris-freeze: {}", one_line(&report.summary));
+        }
+    }
+    report.exit
+}
+
+fn open_log(cfg: &Config, cmd: &'static str) -> EventLog {
+    let log = EventLog::open(&cfg.log_file, cmd);
+    log.info(
+        None,
+        "start",
+        format!(
+            "iris-freeze {} {cmd}{} (timeout {}s, state {})",
+            env!("CARGO_PKG_VERSION"),
+            if cfg.instances.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " --instance {}",
+                    cfg.instances.iter().map(|i| i.as_str()).collect::<Vec<_>>().join(",")
+                )
+            },
+            cfg.timeout.as_secs_f64(),
+            cfg.state_dir.display()
+        ),
+    );
+    log
+}
+
+fn one_line(s: &str) -> String {
+    let s = s.replace(['\n', '\r'], " ");
+    match s.char_indices().nth(SUMMARY_MAX) {
+        Some((i, _)) => format!("{}...", &s[..i]),
+        None => s,
+    }
+}
+
+fn init_tracing(v: Verbosity) {
+    let level = match v {
+        Verbosity::Quiet => tracing::Level::ERROR,
+        Verbosity::Normal => tracing::Level::WARN,
+        Verbosity::Verbose => tracing::Level::INFO,
+        Verbosity::Debug => tracing::Level::DEBUG,
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(level)
+        .without_time()
+        .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
+}

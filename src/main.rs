@@ -1,0 +1,3 @@
+fn main() -> std::process::ExitCode {
+    iris_freeze::run(std::env::args_os().collect()).into()
+}

@@ -1,0 +1,18 @@
+//! What a command hands back to `main`: the exit code and the one summary line for stdout.
+
+use crate::exit_code::Exit;
+
+#[derive(Debug)]
+pub struct Report {
+    pub exit: Exit,
+    pub summary: String,
+}
+
+impl Report {
+    pub fn new(exit: Exit, summary: impl Into<String>) -> Report {
+        Report {
+            exit,
+            summary: summary.into(),
+        }
+    }
+}

@@ -1,0 +1,167 @@
+//! `status`: each instance's product, version, state, whether it is frozen, and whether
+//! iris-freeze froze it. Reads only: it never creates the state dir or freezes anything.
+
+use std::time::Instant;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use crate::backup::{self, Answer, IS_WD_SUSPENDED, Target};
+use crate::config::Config;
+use crate::discovery::{self, Instance, Tools};
+use crate::eventlog::EventLog;
+use crate::exit_code::Exit;
+use crate::report::Report;
+use crate::state::{State, StateDir};
+
+#[derive(Debug, Serialize)]
+struct Row {
+    name: String,
+    product: String,
+    kind: discovery::Kind,
+    version: String,
+    status: String,
+    running: bool,
+    /// `null` when it could not be checked (down, or the check failed).
+    frozen: Option<bool>,
+    /// Why `frozen` is null, when it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    check_error: Option<String>,
+    frozen_by_iris_freeze: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    frozen_since: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    phase: Option<crate::state::Phase>,
+    mirror_type: String,
+    mirror_status: String,
+}
+
+#[derive(Debug, Serialize)]
+struct Output {
+    state_dir: String,
+    instances: Vec<Row>,
+    errors: Vec<String>,
+}
+
+pub fn run(cfg: &Config, json: bool) -> Result<Report> {
+    let deadline = Instant::now() + cfg.timeout;
+    let state = if cfg.state_dir.join("state.json").exists() {
+        StateDir::open(&cfg.state_dir)?.load()?
+    } else {
+        State::default()
+    };
+    let tools = Tools::find(&cfg.bin_dirs)?;
+    let listing = discovery::list(&tools, deadline);
+    let mut errors = listing.errors.clone();
+
+    let running: Vec<(&Instance, Option<Target>)> = listing
+        .instances
+        .iter()
+        .map(|i| {
+            let t = (i.running)
+                .then(|| tools.session_for(&i.name, i.kind).ok())
+                .flatten()
+                .map(|session| Target {
+                    name: i.name.clone(),
+                    session,
+                });
+            (i, t)
+        })
+        .collect();
+    let quiet = EventLog::none("status");
+    let checks = backup::each(&running, |(_, t)| {
+        t.as_ref()
+            .map(|t| backup::call(t, IS_WD_SUSPENDED, deadline, &quiet))
+    });
+
+    let mut rows = Vec::new();
+    for ((inst, target), check) in running.iter().zip(checks) {
+        let (frozen, check_error) = match check {
+            None if inst.running => (None, Some("no session program".to_string())),
+            None => (None, None),
+            Some((Answer::Yes, _)) => (Some(true), None),
+            Some((Answer::No, _)) => (Some(false), None),
+            Some((Answer::Unknown, o)) => {
+                let t = target.as_ref().expect("checked instances have a target");
+                let why = backup::problem(t, IS_WD_SUSPENDED, &o);
+                errors.push(format!("{}: cannot check: {why}", inst.name));
+                (None, Some(why))
+            }
+        };
+        let rec = state
+            .instances
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(&inst.name))
+            .map(|(_, r)| r);
+        rows.push(Row {
+            name: inst.name.clone(),
+            product: inst.product_label().to_string(),
+            kind: inst.kind,
+            version: inst.version.clone(),
+            status: inst.status.clone(),
+            running: inst.running,
+            frozen,
+            check_error,
+            frozen_by_iris_freeze: rec.is_some(),
+            frozen_since: rec.map(|r| r.since.clone()),
+            phase: rec.map(|r| r.phase),
+            mirror_type: inst.mirror_type.clone(),
+            mirror_status: inst.mirror_status.clone(),
+        });
+    }
+    for (name, _) in &state.instances {
+        if listing.find(name).is_none() {
+            errors.push(format!(
+                "{name} is recorded as frozen by iris-freeze but qlist does not show it"
+            ));
+        }
+    }
+
+    let out = Output {
+        state_dir: cfg.state_dir.display().to_string(),
+        instances: rows,
+        errors,
+    };
+    let text = if json {
+        serde_json::to_string_pretty(&out)?
+    } else {
+        table(&out)
+    };
+    let exit = if out.errors.is_empty() {
+        Exit::Success
+    } else {
+        Exit::Failure
+    };
+    Ok(Report::new(exit, text))
+}
+
+fn table(out: &Output) -> String {
+    let mut lines = vec![format!(
+        "{:<12} {:<12} {:<18} {:<10} {:<7} {}",
+        "INSTANCE", "PRODUCT", "VERSION", "STATUS", "FROZEN", "BY IRIS-FREEZE"
+    )];
+    for r in &out.instances {
+        let frozen = match r.frozen {
+            Some(true) => "yes",
+            Some(false) => "no",
+            None if r.running => "?",
+            None => "-",
+        };
+        let by_us = match (&r.frozen_since, r.phase) {
+            (Some(since), Some(crate::state::Phase::Frozen)) => format!("yes, since {since}"),
+            (Some(since), _) => format!("maybe (freeze attempted {since})"),
+            _ => "no".into(),
+        };
+        lines.push(format!(
+            "{:<12} {:<12} {:<18} {:<10} {:<7} {}",
+            r.name, r.product, r.version, r.status, frozen, by_us
+        ));
+    }
+    if out.instances.is_empty() {
+        lines.push("(no instances)".into());
+    }
+    for e in &out.errors {
+        lines.push(format!("error: {e}"));
+    }
+    lines.join("\n")
+}
