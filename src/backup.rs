@@ -34,7 +34,11 @@ pub struct Target {
 
 /// Runs `expr` on the target, logs what IRIS printed, and classifies the exit.
 pub fn call(target: &Target, expr: &str, deadline: Instant, log: &EventLog) -> (Answer, Outcome) {
-    let o = session::run(&target.session.program, &target.session.args(expr), deadline);
+    let o = session::run(
+        &target.session.program,
+        &target.session.args(expr),
+        deadline,
+    );
     log.output(&target.name, &o);
     let answer = match o.code() {
         Some(5) => Answer::Yes,
@@ -96,20 +100,32 @@ pub fn thaw_and_confirm(
             name,
             "thaw",
             &o,
-            format!("ExternalThaw answered 3; checking whether it is suspended: {}", problem(target, EXTERNAL_THAW, &o)),
+            format!(
+                "ExternalThaw answered 3; checking whether it is suspended: {}",
+                problem(target, EXTERNAL_THAW, &o)
+            ),
         ),
         Answer::Unknown => log.call(
             Level::Warn,
             name,
             "thaw",
             &o,
-            format!("ExternalThaw {}; checking whether it is suspended", problem(target, EXTERNAL_THAW, &o)),
+            format!(
+                "ExternalThaw {}; checking whether it is suspended",
+                problem(target, EXTERNAL_THAW, &o)
+            ),
         ),
     }
     let (answer, o) = call(target, IS_WD_SUSPENDED, confirm_by, log);
     match answer {
         Answer::No => {
-            log.call(Level::Info, name, "thawed", &o, "confirmed: write daemon not suspended");
+            log.call(
+                Level::Info,
+                name,
+                "thawed",
+                &o,
+                "confirmed: write daemon not suspended",
+            );
             Thawed::Confirmed
         }
         Answer::Yes => {

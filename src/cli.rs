@@ -107,7 +107,12 @@ pub struct RunArgs {
 
     /// Upper bound on the whole command, in seconds (a rollback after a failed freeze may use a
     /// few seconds more: thawing comes first).
-    #[arg(long, env = "IRIS_FREEZE_TIMEOUT", default_value = "30", value_name = "SECS")]
+    #[arg(
+        long,
+        env = "IRIS_FREEZE_TIMEOUT",
+        default_value = "30",
+        value_name = "SECS"
+    )]
     pub timeout: String,
 
     /// Append the log here (default: /etc/preScript.log for freeze, /etc/postScript.log for thaw).
@@ -122,7 +127,12 @@ pub struct StatusArgs {
     pub json: bool,
 
     /// Upper bound on the whole command, in seconds.
-    #[arg(long, env = "IRIS_FREEZE_TIMEOUT", default_value = "30", value_name = "SECS")]
+    #[arg(
+        long,
+        env = "IRIS_FREEZE_TIMEOUT",
+        default_value = "30",
+        value_name = "SECS"
+    )]
     pub timeout: String,
 }
 
@@ -138,8 +148,8 @@ mod tests {
 
     #[test]
     fn instances_repeat_and_split_on_commas() {
-        let cli = Cli::try_parse_from(["iris-freeze", "freeze", "-i", "A,B", "--instance", "C"])
-            .unwrap();
+        let cli =
+            Cli::try_parse_from(["iris-freeze", "freeze", "-i", "A,B", "--instance", "C"]).unwrap();
         let Command::Freeze(args) = cli.command else {
             panic!("not freeze")
         };

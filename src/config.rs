@@ -114,7 +114,12 @@ impl Config {
                 let t = run.timeout.clone();
                 (Action::Thaw, Some(run), t, DEFAULT_THAW_LOG)
             }
-            Command::Status(s) => (Action::Status { json: s.json }, None, s.timeout, "/dev/null"),
+            Command::Status(s) => (
+                Action::Status { json: s.json },
+                None,
+                s.timeout,
+                "/dev/null",
+            ),
         };
         let timeout = parse_seconds(&timeout).context("--timeout (IRIS_FREEZE_TIMEOUT)")?;
         let (instances, log_file) = match run {

@@ -94,9 +94,9 @@ impl Tools {
                     program: p.clone(),
                     prefix: args(&["session", name, "-U%SYS"]),
                 }),
-                (None, None) => bail!(
-                    "{name} is a Caché instance but neither csession nor ccontrol was found"
-                ),
+                (None, None) => {
+                    bail!("{name} is a Caché instance but neither csession nor ccontrol was found")
+                }
             },
         }
     }
@@ -121,7 +121,11 @@ impl SessionCmd {
 
     /// The command as a user would type it, for error messages.
     pub fn display(&self, expr: &str) -> String {
-        format!("{} {} \"{expr}\"", self.program.display(), self.prefix.join(" "))
+        format!(
+            "{} {} \"{expr}\"",
+            self.program.display(),
+            self.prefix.join(" ")
+        )
     }
 }
 
@@ -366,8 +370,7 @@ mod tests {
 
     const IRIS: &str = "IRIS^/usr/irissys/^2024.1.0.263.0^running, since Wed Nov 25 12:00:00 2026^iris.cpf^1972^52773^53773^ok^IRIS^Failover^Primary^/usr/irissys/^1972^\n\
 HS^/opt/hs/^2023.1.2.450.0^down, last used Tue Nov 24 09:00:00 2026^iris.cpf^1973^52774^53774^^IRISHealth^^^/opt/hs/^1973^\n";
-    const CACHE_OLD: &str =
-        "CACHE^/usr/cachesys/^2012.2.5.962.0^running, since Fri May 13 22:07:02 2016^cache.cpf^1972^57772^62972\n";
+    const CACHE_OLD: &str = "CACHE^/usr/cachesys/^2012.2.5.962.0^running, since Fri May 13 22:07:02 2016^cache.cpf^1972^57772^62972\n";
 
     #[test]
     fn iris_qlist_with_14_fields() {
@@ -407,7 +410,8 @@ HS^/opt/hs/^2023.1.2.450.0^down, last used Tue Nov 24 09:00:00 2026^iris.cpf^197
 
     #[test]
     fn junk_and_short_lines_are_ignored() {
-        let text = "\nsome banner\nA^b^c^running\nX^/x/^1^sign-on inhibited:primary transition^c^1^2^3\n";
+        let text =
+            "\nsome banner\nA^b^c^running\nX^/x/^1^sign-on inhibited:primary transition^c^1^2^3\n";
         let v = parse_qlist(text, Kind::Iris);
         assert_eq!(v.len(), 1);
         assert_eq!(v[0].status, "sign-on inhibited:primary transition");

@@ -83,10 +83,14 @@ impl EventLog {
     ) {
         let msg = msg.to_string();
         let inst_s = inst.unwrap_or("-");
+        let shown = match inst {
+            Some(i) => format!("{i}: {msg}"),
+            None => msg.clone(),
+        };
         match level {
-            Level::Info => tracing::info!("{inst_s}: {msg}"),
-            Level::Warn => tracing::warn!("{inst_s}: {msg}"),
-            Level::Error => tracing::error!("{inst_s}: {msg}"),
+            Level::Info => tracing::info!("{shown}"),
+            Level::Warn => tracing::warn!("{shown}"),
+            Level::Error => tracing::error!("{shown}"),
         }
         let rc = rc.map_or("-".to_string(), |c| c.to_string());
         let elapsed = elapsed.map_or("-".to_string(), |d| format!("{:.3}s", d.as_secs_f64()));

@@ -77,7 +77,11 @@ pub fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
         match answer {
             Answer::No => {
                 if state.instances.remove(name).is_some() {
-                    log.info(Some(name), "stale", "our earlier freeze record is stale (not suspended now): dropped");
+                    log.info(
+                        Some(name),
+                        "stale",
+                        "our earlier freeze record is stale (not suspended now): dropped",
+                    );
                 }
                 log.call(Level::Info, name, "check", o, "not suspended: will freeze");
                 to_freeze.push((t.clone(), *kind));
@@ -113,7 +117,13 @@ pub fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
             },
             Answer::Unknown => {
                 let why = backup::problem(t, IS_WD_SUSPENDED, o);
-                log.call(Level::Error, name, "check-failed", o, format!("cannot check: {why}"));
+                log.call(
+                    Level::Error,
+                    name,
+                    "check-failed",
+                    o,
+                    format!("cannot check: {why}"),
+                );
                 unreachable.push(format!("{name}: {why}"));
             }
         }
@@ -125,7 +135,10 @@ pub fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
         let left = roll_back(&rollback, &mut state, deadline, log);
         save(&states, &state, log);
         return Ok(failed(
-            format!("cannot check {}; nothing was frozen", unreachable.join("; ")),
+            format!(
+                "cannot check {}; nothing was frozen",
+                unreachable.join("; ")
+            ),
             &left,
             log,
         ));
@@ -149,15 +162,33 @@ pub fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
     for ((t, _), (answer, o)) in to_freeze.iter().zip(&freezes) {
         let name = t.name.as_str();
         match answer {
-            Answer::Yes => log.call(Level::Info, name, "frozen", o, "ExternalFreeze succeeded: write daemon suspended"),
+            Answer::Yes => log.call(
+                Level::Info,
+                name,
+                "frozen",
+                o,
+                "ExternalFreeze succeeded: write daemon suspended",
+            ),
             Answer::No => {
                 let why = backup::problem(t, EXTERNAL_FREEZE, o);
-                log.call(Level::Error, name, "freeze-failed", o, format!("ExternalFreeze failed: {why}"));
+                log.call(
+                    Level::Error,
+                    name,
+                    "freeze-failed",
+                    o,
+                    format!("ExternalFreeze failed: {why}"),
+                );
                 problems.push(format!("{name}: {why}"));
             }
             Answer::Unknown => {
                 let why = backup::problem(t, EXTERNAL_FREEZE, o);
-                log.call(Level::Error, name, "freeze-unknown", o, format!("ExternalFreeze {why}"));
+                log.call(
+                    Level::Error,
+                    name,
+                    "freeze-unknown",
+                    o,
+                    format!("ExternalFreeze {why}"),
+                );
                 problems.push(format!("{name}: {why}"));
             }
         }
@@ -184,13 +215,20 @@ pub fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
                 log.warn(
                     None,
                     "warning",
-                    format!("exit 2: {} was already frozen by someone else", foreign.join(", ")),
+                    format!(
+                        "exit 2: {} was already frozen by someone else",
+                        foreign.join(", ")
+                    ),
                 );
                 return Ok(Report::new(
                     Exit::Warning,
                     format!(
                         "frozen: {}; already frozen by someone else, left alone: {} (exit 2)",
-                        if names.is_empty() { "none".into() } else { names.join(", ") },
+                        if names.is_empty() {
+                            "none".into()
+                        } else {
+                            names.join(", ")
+                        },
                         foreign.join(", ")
                     ),
                 ));
@@ -237,7 +275,13 @@ fn roll_back(
         if *answer == Answer::No {
             let (a, o) = backup::call(t, IS_WD_SUSPENDED, thaw_by, log);
             if a == Answer::No {
-                log.call(Level::Info, &t.name, "not-frozen", &o, "rollback: confirmed not suspended");
+                log.call(
+                    Level::Info,
+                    &t.name,
+                    "not-frozen",
+                    &o,
+                    "rollback: confirmed not suspended",
+                );
                 return Thawed::Confirmed;
             }
         }
@@ -264,7 +308,10 @@ fn save(states: &StateDir, state: &State, log: &EventLog) {
 fn failed(what: String, left_frozen: &[String], log: &EventLog) -> Report {
     if left_frozen.is_empty() {
         log.error(None, "failed", &what);
-        return Report::new(Exit::Failure, format!("{what}; nothing left frozen (exit 1)"));
+        return Report::new(
+            Exit::Failure,
+            format!("{what}; nothing left frozen (exit 1)"),
+        );
     }
     let names = left_frozen.join(", ");
     log.error(

@@ -23,7 +23,10 @@ impl HookCommand {
 /// The command a program name stands for, matched case-insensitively on the file name;
 /// `None` means "behave as iris-freeze and parse the arguments".
 pub fn command_for(argv0: &OsString) -> Option<HookCommand> {
-    let name = Path::new(argv0).file_name()?.to_string_lossy().to_ascii_lowercase();
+    let name = Path::new(argv0)
+        .file_name()?
+        .to_string_lossy()
+        .to_ascii_lowercase();
     match name.as_str() {
         "prescript.sh" => Some(HookCommand::Freeze),
         "postscript.sh" => Some(HookCommand::Thaw),
@@ -66,7 +69,12 @@ mod tests {
 
     #[test]
     fn hook_arguments_are_dropped() {
-        let args = vec!["/x/postScript.sh".into(), "".into(), "".into(), "--bogus".into()];
+        let args = vec![
+            "/x/postScript.sh".into(),
+            "".into(),
+            "".into(),
+            "--bogus".into(),
+        ];
         assert_eq!(effective_args(args), ["iris-freeze", "thaw"]);
         let args: Vec<OsString> = vec!["iris-freeze".into(), "status".into()];
         assert_eq!(effective_args(args.clone()), args);

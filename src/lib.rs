@@ -102,7 +102,11 @@ fn open_log(cfg: &Config, cmd: &'static str) -> EventLog {
             } else {
                 format!(
                     " --instance {}",
-                    cfg.instances.iter().map(|i| i.as_str()).collect::<Vec<_>>().join(",")
+                    cfg.instances
+                        .iter()
+                        .map(|i| i.as_str())
+                        .collect::<Vec<_>>()
+                        .join(",")
                 )
             },
             cfg.timeout.as_secs_f64(),

@@ -135,8 +135,14 @@ pub fn run(program: &Path, args: &[OsString], deadline: Instant) -> Outcome {
     let capture = Arc::new(Mutex::new(Capture::default()));
     let (tx, rx) = mpsc::channel();
 
-    let out = child.stdout.take().map(|s| Box::new(s) as Box<dyn Read + Send>);
-    let err = child.stderr.take().map(|s| Box::new(s) as Box<dyn Read + Send>);
+    let out = child
+        .stdout
+        .take()
+        .map(|s| Box::new(s) as Box<dyn Read + Send>);
+    let err = child
+        .stderr
+        .take()
+        .map(|s| Box::new(s) as Box<dyn Read + Send>);
     for (stream, is_err) in [(out, false), (err, true)] {
         let Some(mut stream) = stream else {
             let _ = tx.send(Event::Eof);
@@ -254,14 +260,32 @@ mod tests {
     #[test]
     fn deadline_kills_the_whole_group() {
         let o = sh("sleep 30 & sleep 30; echo never", 0.3);
-        assert!(matches!(o.end, End::TimedOut { still_running: false, .. }), "{o:?}");
+        assert!(
+            matches!(
+                o.end,
+                End::TimedOut {
+                    still_running: false,
+                    ..
+                }
+            ),
+            "{o:?}"
+        );
         assert!(o.elapsed < Duration::from_secs(10));
     }
 
     #[test]
     fn sigterm_ignored_means_sigkill() {
         let o = sh("trap '' TERM; sleep 30", 0.3);
-        assert!(matches!(o.end, End::TimedOut { still_running: false, .. }), "{o:?}");
+        assert!(
+            matches!(
+                o.end,
+                End::TimedOut {
+                    still_running: false,
+                    ..
+                }
+            ),
+            "{o:?}"
+        );
         assert!(o.elapsed >= KILL_GRACE);
     }
 
@@ -283,7 +307,11 @@ mod tests {
 
     #[test]
     fn missing_program_is_a_spawn_failure() {
-        let o = run(Path::new("/nonexistent/iris"), &[], Instant::now() + Duration::from_secs(1));
+        let o = run(
+            Path::new("/nonexistent/iris"),
+            &[],
+            Instant::now() + Duration::from_secs(1),
+        );
         assert!(matches!(o.end, End::SpawnFailed(_)));
         assert!(o.describe().contains("/nonexistent/iris"));
     }

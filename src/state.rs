@@ -73,7 +73,11 @@ pub struct StateDir {
 impl StateDir {
     /// Opens (creating 0700 if needed) the state directory.
     pub fn open(dir: &Path) -> Result<StateDir> {
-        match fs::DirBuilder::new().recursive(true).mode(0o700).create(dir) {
+        match fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+        {
             Ok(()) => {}
             Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
             Err(e) => {
@@ -127,7 +131,9 @@ impl StateDir {
                 _ => Ok(()),
             };
         }
-        let tmp = self.dir.join(format!(".{STATE_FILE}.{}", std::process::id()));
+        let tmp = self
+            .dir
+            .join(format!(".{STATE_FILE}.{}", std::process::id()));
         let json = serde_json::to_vec_pretty(state)?;
         let write = || -> std::io::Result<()> {
             let mut f = fs::OpenOptions::new()
@@ -165,14 +171,21 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let sd = StateDir::open(&tmp.path().join("state")).unwrap();
         assert_eq!(
-            fs::metadata(tmp.path().join("state")).unwrap().permissions().mode() & 0o777,
+            fs::metadata(tmp.path().join("state"))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777,
             0o700
         );
         assert_eq!(sd.load().unwrap(), State::default());
         let mut s = State::default();
         s.instances.insert("IRIS".into(), rec());
         sd.save(&s).unwrap();
-        assert_eq!(fs::metadata(sd.file()).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            fs::metadata(sd.file()).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
         assert_eq!(sd.load().unwrap(), s);
         sd.save(&State::default()).unwrap();
         assert!(!sd.file().exists());

@@ -109,7 +109,7 @@ pub fn run(cfg: &Config, json: bool) -> Result<Report> {
             mirror_status: inst.mirror_status.clone(),
         });
     }
-    for (name, _) in &state.instances {
+    for name in state.instances.keys() {
         if listing.find(name).is_none() {
             errors.push(format!(
                 "{name} is recorded as frozen by iris-freeze but qlist does not show it"

@@ -20,7 +20,11 @@ pub fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
 
     let targets: Vec<Target> = if cfg.instances.is_empty() {
         if state.instances.is_empty() {
-            log.info(None, "nothing", "nothing to thaw: no freeze by iris-freeze is recorded");
+            log.info(
+                None,
+                "nothing",
+                "nothing to thaw: no freeze by iris-freeze is recorded",
+            );
             return Ok(Report::new(Exit::Success, "nothing to thaw"));
         }
         state
@@ -35,12 +39,17 @@ pub fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
         named_targets(cfg, log)?
     };
     if targets.is_empty() {
-        return Ok(Report::new(Exit::Success, "nothing to thaw: the named instances are down"));
+        return Ok(Report::new(
+            Exit::Success,
+            "nothing to thaw: the named instances are down",
+        ));
     }
 
     let thaw_by = start + cfg.timeout / 2;
     let confirm_by = start + cfg.timeout * 5 / 6;
-    let results = backup::each(&targets, |t| backup::thaw_and_confirm(t, thaw_by, confirm_by, log));
+    let results = backup::each(&targets, |t| {
+        backup::thaw_and_confirm(t, thaw_by, confirm_by, log)
+    });
 
     let mut thawed = Vec::new();
     let mut left = Vec::new();
@@ -60,7 +69,10 @@ pub fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
             log.info(
                 Some(&t.name),
                 "duration",
-                format!("was frozen by iris-freeze for {secs:.3}s (since {})", rec.since),
+                format!(
+                    "was frozen by iris-freeze for {secs:.3}s (since {})",
+                    rec.since
+                ),
             );
         }
         thawed.push(t.name.clone());

@@ -1,0 +1,214 @@
+//! Test harness: a temp dir with the IRIS simulator on PATH (as `iris`, `csession`, `ccontrol`),
+//! a state dir and a log file, and helpers that run the real iris-freeze binary against it.
+#![allow(dead_code)]
+
+use std::fs;
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::Once;
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_iris-freeze");
+
+/// The simulator example, built on demand when `cargo test` was asked for one test target only.
+pub fn simulator() -> PathBuf {
+    static BUILD: Once = Once::new();
+    let path = Path::new(BIN).parent().unwrap().join("examples/iris-sim");
+    BUILD.call_once(|| {
+        if !path.exists() {
+            let st = Command::new(env!("CARGO"))
+                .args(["build", "--example", "iris-sim"])
+                .current_dir(env!("CARGO_MANIFEST_DIR"))
+                .status()
+                .expect("cargo build --example iris-sim");
+            assert!(st.success());
+        }
+    });
+    path
+}
+
+pub struct Env {
+    pub tmp: tempfile::TempDir,
+    pub sim: PathBuf,
+    pub bin: PathBuf,
+    pub state: PathBuf,
+    pub log: PathBuf,
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub elapsed: Duration,
+}
+
+impl Run {
+    pub fn text(&self) -> String {
+        format!(
+            "exit {}\n--- stdout\n{}--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+impl Env {
+    /// An empty host: the simulator's programs are installed but no instance exists yet.
+    pub fn new() -> Env {
+        Env::with_programs(&["iris", "csession", "ccontrol"])
+    }
+
+    pub fn with_programs(programs: &[&str]) -> Env {
+        let tmp = tempfile::tempdir().unwrap();
+        let sim = tmp.path().join("sim");
+        let bin = tmp.path().join("bin");
+        fs::create_dir_all(&sim).unwrap();
+        fs::create_dir_all(&bin).unwrap();
+        for p in programs {
+            symlink(simulator(), bin.join(p)).unwrap();
+        }
+        Env {
+            state: tmp.path().join("state"),
+            log: tmp.path().join("freeze.log"),
+            sim,
+            bin,
+            tmp,
+        }
+    }
+
+    /// Adds an instance with `key=value` conf lines (see examples/iris-sim.rs).
+    pub fn add(&self, name: &str, conf: &[&str]) -> &Env {
+        let dir = self.sim.join(name);
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(dir.join("conf"), conf.join("\n") + "\n").unwrap();
+        self
+    }
+
+    pub fn iris(&self, name: &str) -> &Env {
+        self.add(name, &["product=IRIS"])
+    }
+
+    pub fn cache(&self, name: &str) -> &Env {
+        self.add(name, &["product="])
+    }
+
+    /// Injects a fault: `CALL=SPEC`, e.g. `freeze=fail`, `check=login`, `thaw=hang@1`.
+    pub fn fault(&self, name: &str, spec: &str) -> &Env {
+        let path = if name == "-" {
+            self.sim.join("faults")
+        } else {
+            self.sim.join(name).join("faults")
+        };
+        let mut text = fs::read_to_string(&path).unwrap_or_default();
+        text.push_str(spec);
+        text.push('\n');
+        fs::write(path, text).unwrap();
+        self
+    }
+
+    /// Freezes an instance behind iris-freeze's back (another backup tool).
+    pub fn freeze_externally(&self, name: &str) {
+        fs::write(self.sim.join(name).join("frozen"), "0").unwrap();
+    }
+
+    pub fn thaw_externally(&self, name: &str) {
+        let _ = fs::remove_file(self.sim.join(name).join("frozen"));
+    }
+
+    pub fn frozen(&self, name: &str) -> bool {
+        self.sim.join(name).join("frozen").exists()
+    }
+
+    /// Every simulator call log line.
+    pub fn call_lines(&self) -> Vec<String> {
+        fs::read_to_string(self.sim.join("calls.log"))
+            .unwrap_or_default()
+            .lines()
+            .map(String::from)
+            .collect()
+    }
+
+    /// How many times `call` was started on instance `name` (`-` for qlist).
+    pub fn calls(&self, name: &str, call: &str) -> usize {
+        self.call_lines()
+            .iter()
+            .filter(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                f.len() >= 5 && f[2] == name && f[3] == call && f[4] == "start"
+            })
+            .count()
+    }
+
+    pub fn log_text(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn state_file(&self) -> PathBuf {
+        self.state.join("state.json")
+    }
+
+    /// The iris-freeze command with a clean environment pointing at this host.
+    pub fn command(&self, program: &Path) -> Command {
+        let mut c = Command::new(program);
+        c.env_clear()
+            .env("PATH", format!("{}:/usr/bin:/bin", self.bin.display()))
+            .env("IRIS_SIM_DIR", &self.sim)
+            .env("IRIS_FREEZE_STATE_DIR", &self.state)
+            .env("IRIS_FREEZE_LOG_FILE", &self.log)
+            .env("IRIS_FREEZE_BIN_DIRS", "")
+            .stdin(Stdio::null());
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        self.run_program(Path::new(BIN), args, &[])
+    }
+
+    pub fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        self.run_program(Path::new(BIN), args, env)
+    }
+
+    /// Runs a program (the binary or a hook-named link to it); a run that outlives two minutes
+    /// is killed and fails the test instead of hanging it.
+    pub fn run_program(&self, program: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let mut c = self.command(program);
+        c.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        let start = Instant::now();
+        let mut child = c.spawn().unwrap();
+        loop {
+            if child.try_wait().unwrap().is_some() {
+                break;
+            }
+            if start.elapsed() > Duration::from_secs(120) {
+                let _ = child.kill();
+                panic!("{program:?} {args:?} still running after 120 s");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let Output {
+            status,
+            stdout,
+            stderr,
+        } = child.wait_with_output().unwrap();
+        Run {
+            code: status.code().expect("iris-freeze was killed by a signal"),
+            stdout: String::from_utf8_lossy(&stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&stderr).into_owned(),
+            elapsed: start.elapsed(),
+        }
+    }
+
+    /// A link to the binary under a hook's name.
+    pub fn hook(&self, name: &str) -> PathBuf {
+        let dir = self.tmp.path().join("hooks");
+        fs::create_dir_all(&dir).unwrap();
+        let link = dir.join(name);
+        if !link.exists() {
+            symlink(BIN, &link).unwrap();
+        }
+        link
+    }
+}
