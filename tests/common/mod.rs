@@ -52,6 +52,12 @@ impl Run {
     }
 }
 
+impl Default for Env {
+    fn default() -> Self {
+        Env::new()
+    }
+}
+
 impl Env {
     /// An empty host: the simulator's programs are installed but no instance exists yet.
     pub fn new() -> Env {
