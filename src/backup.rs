@@ -32,14 +32,13 @@ pub struct Target {
     pub session: SessionCmd,
 }
 
-/// Runs `expr` on the target, logs what IRIS printed, and classifies the exit.
-pub fn call(target: &Target, expr: &str, deadline: Instant, log: &EventLog) -> (Answer, Outcome) {
+/// Runs `expr` on the target and classifies the exit; the caller logs it with `EventLog::call`.
+pub fn call(target: &Target, expr: &str, deadline: Instant) -> (Answer, Outcome) {
     let o = session::run(
         &target.session.program,
         &target.session.args(expr),
         deadline,
     );
-    log.output(&target.name, &o);
     let answer = match o.code() {
         Some(5) => Answer::Yes,
         Some(3) => Answer::No,
@@ -92,7 +91,7 @@ pub fn thaw_and_confirm(
     log: &EventLog,
 ) -> Thawed {
     let name = target.name.as_str();
-    let (answer, o) = call(target, EXTERNAL_THAW, thaw_by, log);
+    let (answer, o) = call(target, EXTERNAL_THAW, thaw_by);
     match answer {
         Answer::Yes => log.call(Level::Info, name, "thaw", &o, "ExternalThaw succeeded"),
         Answer::No => log.call(
@@ -116,7 +115,7 @@ pub fn thaw_and_confirm(
             ),
         ),
     }
-    let (answer, o) = call(target, IS_WD_SUSPENDED, confirm_by, log);
+    let (answer, o) = call(target, IS_WD_SUSPENDED, confirm_by);
     match answer {
         Answer::No => {
             log.call(

@@ -81,6 +81,19 @@ impl EventLog {
         elapsed: Option<Duration>,
         msg: impl Display,
     ) {
+        let line = self.event_line(level, inst, event, rc, elapsed, msg);
+        self.write(&[line]);
+    }
+
+    fn event_line(
+        &self,
+        level: Level,
+        inst: Option<&str>,
+        event: &str,
+        rc: Option<i32>,
+        elapsed: Option<Duration>,
+        msg: impl Display,
+    ) -> String {
         let msg = msg.to_string();
         let inst_s = inst.unwrap_or("-");
         let shown = match inst {
@@ -94,17 +107,39 @@ impl EventLog {
         }
         let rc = rc.map_or("-".to_string(), |c| c.to_string());
         let elapsed = elapsed.map_or("-".to_string(), |d| format!("{:.3}s", d.as_secs_f64()));
-        self.write(&format!(
+        format!(
             "pid={} cmd={} inst={inst_s} event={event} rc={rc} elapsed={elapsed} {}",
             self.pid,
             self.cmd,
             one_line(&msg)
-        ));
+        )
     }
 
-    /// Logs an event about a finished IRIS call, with its exit code and duration.
+    /// Logs an event about a finished IRIS call, with its exit code and duration, followed by
+    /// what IRIS printed (at freeze it names the journal file a restore starts from). One write,
+    /// so parallel calls on several instances never interleave their lines.
     pub fn call(&self, level: Level, inst: &str, event: &str, o: &Outcome, msg: impl Display) {
-        self.event(level, Some(inst), event, o.code(), Some(o.elapsed), msg);
+        let mut lines =
+            vec![self.event_line(level, Some(inst), event, o.code(), Some(o.elapsed), msg)];
+        let mut output = o.lines();
+        for line in output.by_ref().take(OUTPUT_LINES) {
+            tracing::debug!("{inst}| {line}");
+            lines.push(format!(
+                "pid={} cmd={} inst={inst} event=output rc=- elapsed=- | {}",
+                self.pid,
+                self.cmd,
+                one_line(line)
+            ));
+        }
+        let more = output.count();
+        if more > 0 || o.dropped > 0 {
+            lines.push(format!(
+                "pid={} cmd={} inst={inst} event=output rc=- elapsed=- | ... {more} more lines \
+                 and {} more bytes not logged",
+                self.pid, self.cmd, o.dropped
+            ));
+        }
+        self.write(&lines);
     }
 
     pub fn info(&self, inst: Option<&str>, event: &str, msg: impl Display) {
@@ -119,34 +154,14 @@ impl EventLog {
         self.event(Level::Error, inst, event, None, None, msg);
     }
 
-    /// Keeps what IRIS printed (at freeze it names the journal file a restore starts from).
-    pub fn output(&self, inst: &str, o: &Outcome) {
-        let mut lines = o.lines();
-        for line in lines.by_ref().take(OUTPUT_LINES) {
-            tracing::debug!("{inst}| {line}");
-            self.write(&format!(
-                "pid={} cmd={} inst={inst} event=output rc=- elapsed=- | {}",
-                self.pid,
-                self.cmd,
-                one_line(line)
-            ));
-        }
-        let more = lines.count();
-        if more > 0 || o.dropped > 0 {
-            self.write(&format!(
-                "pid={} cmd={} inst={inst} event=output rc=- elapsed=- | ... {more} more lines \
-                 and {} more bytes not logged",
-                self.pid, self.cmd, o.dropped
-            ));
-        }
-    }
-
-    fn write(&self, rest: &str) {
+    /// Timestamps and appends `lines` in one write(2), so concurrent runs appending to the
+    /// same file never interleave within it.
+    fn write(&self, lines: &[String]) {
         let mut guard = self.file.lock().unwrap_or_else(|p| p.into_inner());
         let Some(file) = guard.as_mut() else { return };
         let ts = Local::now().to_rfc3339_opts(SecondsFormat::Millis, false);
-        // One write per line, so concurrent runs appending to the same file never interleave.
-        if let Err(e) = file.write_all(format!("{ts} {rest}\n").as_bytes()) {
+        let text: String = lines.iter().map(|l| format!("{ts} {l}\n")).collect();
+        if let Err(e) = file.write_all(text.as_bytes()) {
             tracing::warn!(
                 "cannot write the log {}: {e}; carrying on without it",
                 self.path.display()

@@ -66,7 +66,7 @@ pub fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
     // 1. Who is frozen already? Someone else's freeze is never touched.
     let check_by = Instant::now() + freeze_by.saturating_duration_since(Instant::now()) / 2;
     let checks = backup::each(&targets, |(t, _)| {
-        backup::call(t, IS_WD_SUSPENDED, check_by, log)
+        backup::call(t, IS_WD_SUSPENDED, check_by)
     });
     let mut to_freeze: Vec<(Target, discovery::Kind)> = Vec::new();
     let mut ours_already: Vec<Target> = Vec::new();
@@ -155,7 +155,7 @@ pub fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
 
     // 3. Freeze all at once.
     let freezes = backup::each(&to_freeze, |(t, _)| {
-        backup::call(t, EXTERNAL_FREEZE, freeze_by, log)
+        backup::call(t, EXTERNAL_FREEZE, freeze_by)
     });
     let frozen_at = now_rfc3339();
     let mut problems = Vec::new();
@@ -273,7 +273,7 @@ fn roll_back(
     let thaw_by = now + (until - now) * 2 / 3;
     let results = backup::each(targets, |(t, answer)| {
         if *answer == Answer::No {
-            let (a, o) = backup::call(t, IS_WD_SUSPENDED, thaw_by, log);
+            let (a, o) = backup::call(t, IS_WD_SUSPENDED, thaw_by);
             if a == Answer::No {
                 log.call(
                     Level::Info,
@@ -284,6 +284,13 @@ fn roll_back(
                 );
                 return Thawed::Confirmed;
             }
+            log.call(
+                Level::Warn,
+                &t.name,
+                "check",
+                &o,
+                "rollback: the failed freeze may have suspended it",
+            );
         }
         log.info(Some(&t.name), "rollback", "rollback: thawing");
         backup::thaw_and_confirm(t, thaw_by, until, log)

@@ -9,7 +9,6 @@ use serde::Serialize;
 use crate::backup::{self, Answer, IS_WD_SUSPENDED, Target};
 use crate::config::Config;
 use crate::discovery::{self, Instance, Tools};
-use crate::eventlog::EventLog;
 use crate::exit_code::Exit;
 use crate::report::Report;
 use crate::state::{State, StateDir};
@@ -68,10 +67,9 @@ pub fn run(cfg: &Config, json: bool) -> Result<Report> {
             (i, t)
         })
         .collect();
-    let quiet = EventLog::none("status");
     let checks = backup::each(&running, |(_, t)| {
         t.as_ref()
-            .map(|t| backup::call(t, IS_WD_SUSPENDED, deadline, &quiet))
+            .map(|t| backup::call(t, IS_WD_SUSPENDED, deadline))
     });
 
     let mut rows = Vec::new();

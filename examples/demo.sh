@@ -1,0 +1,27 @@
+#!/bin/sh
+# Try iris-freeze with no IRIS installed: builds the binary and the IRIS simulator, makes a
+# pretend host with one IRIS and one Caché instance, then runs freeze, status and thaw.
+# Usage: sh examples/demo.sh        (everything lives in a temp dir, removed at the end)
+set -eu
+cd "$(dirname "$0")/.."
+cargo build --quiet --bin iris-freeze --example iris-sim
+target=$(cargo metadata --format-version 1 --no-deps | sed 's/.*"target_directory":"\([^"]*\)".*/\1/')
+bin="$target/debug/iris-freeze"
+sim="$target/debug/examples/iris-sim"
+
+demo=$(mktemp -d)
+trap 'rm -rf "$demo"' EXIT
+mkdir "$demo/bin" "$demo/sim"
+for p in iris csession ccontrol; do ln -s "$sim" "$demo/bin/$p"; done
+export PATH="$demo/bin:$PATH" IRIS_SIM_DIR="$demo/sim"
+export IRIS_FREEZE_STATE_DIR="$demo/state" IRIS_FREEZE_LOG_FILE="$demo/iris-freeze.log"
+"$sim" add IRIS product=IRIS
+"$sim" add CACHE
+
+step() { printf '\n$ %s\n' "$*"; "$@" || printf '(exit %s)\n' "$?"; }
+step "$bin" freeze
+step "$bin" status
+step "$bin" thaw
+step "$bin" status
+printf '\n--- the log (%s)\n' "$IRIS_FREEZE_LOG_FILE"
+cat "$IRIS_FREEZE_LOG_FILE"
