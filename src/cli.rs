@@ -118,6 +118,10 @@ pub struct RunArgs {
     /// Append the log here (default: /etc/preScript.log for freeze, /etc/postScript.log for thaw).
     #[arg(long, env = "IRIS_FREEZE_LOG_FILE", value_name = "PATH")]
     pub log_file: Option<PathBuf>,
+
+    /// Hook runners append arguments (Azure's template passes "" ""): empty ones are ignored.
+    #[arg(hide = true, value_name = "IGNORED")]
+    pub extra: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -154,6 +158,15 @@ mod tests {
             panic!("not freeze")
         };
         assert_eq!(args.instances, ["A", "B", "C"]);
+    }
+
+    #[test]
+    fn trailing_hook_arguments_are_accepted() {
+        let cli = Cli::try_parse_from(["iris-freeze", "freeze", "", ""]).unwrap();
+        let Command::Freeze(args) = cli.command else {
+            panic!("not freeze")
+        };
+        assert_eq!(args.extra, ["", ""]);
     }
 
     #[test]

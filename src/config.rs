@@ -126,11 +126,22 @@ impl Config {
             Some(RunArgs {
                 instances,
                 log_file,
+                extra,
                 ..
-            }) => (
-                parse_instances(&instances)?,
-                log_file.unwrap_or_else(|| PathBuf::from(default_log)),
-            ),
+            }) => {
+                // A stray word is most likely an instance name without --instance; guessing
+                // would freeze something else than the user meant.
+                if let Some(word) = extra.iter().find(|w| !w.trim().is_empty()) {
+                    bail!(
+                        "unexpected argument {word:?}: name instances with --instance {word} \
+                         (empty arguments, as hook runners pass, are ignored)"
+                    );
+                }
+                (
+                    parse_instances(&instances)?,
+                    log_file.unwrap_or_else(|| PathBuf::from(default_log)),
+                )
+            }
             None => (Vec::new(), PathBuf::from(default_log)),
         };
         if g.state_dir.as_os_str().is_empty() || g.state_dir.is_relative() {

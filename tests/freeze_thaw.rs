@@ -504,6 +504,36 @@ fn hook_names_pick_the_command_and_ignore_arguments() {
 }
 
 #[test]
+fn the_azure_wrapper_run_through_sh_with_the_template_params() {
+    let env = Env::new();
+    env.iris("IRIS");
+    let write = |name: &str, cmd: &str| {
+        let p = env.tmp.path().join(name);
+        fs::write(
+            &p,
+            format!("#!/bin/sh\nexec {} {cmd} \"$@\"\n", common::BIN),
+        )
+        .unwrap();
+        p
+    };
+    let pre = write("prescript.sh", "freeze");
+    let post = write("postScript.sh", "thaw");
+    // Exactly what the extension does: `sh <path> "" ""`.
+    let sh = std::path::Path::new("/bin/sh");
+    let r = env.run_program(sh, &[pre.to_str().unwrap(), "", ""], &[]);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(env.frozen("IRIS"));
+    let r = env.run_program(sh, &[post.to_str().unwrap(), "", ""], &[]);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(!env.frozen("IRIS"));
+    // A word where an option belongs is refused, not guessed at.
+    let r = env.run(&["freeze", "IRIS"]);
+    assert_eq!(r.code, 1, "{}", r.text());
+    assert!(r.stderr.contains("--instance IRIS"), "{}", r.text());
+    assert!(!env.frozen("IRIS"));
+}
+
+#[test]
 fn the_log_is_appended_created_0600_and_a_bad_log_path_changes_nothing() {
     let env = Env::new();
     env.iris("IRIS");
