@@ -4,11 +4,15 @@
 //! Called from an OS shell they exit 5 for success/yes and 3 for failure/no; anything else (other
 //! codes, a signal, a timeout, a failure to start) leaves the instance in an unknown state.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::discovery::SessionCmd;
 use crate::eventlog::{EventLog, Level};
-use crate::session::{self, Outcome};
+use crate::session::{self, Outcome, Stop};
+
+/// The emergency resume and the check after it get this long each, even past --timeout:
+/// an instance left frozen is an outage in the making.
+const EMERGENCY_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub const EXTERNAL_FREEZE: &str = "##Class(Backup.General).ExternalFreeze()";
 pub const EXTERNAL_THAW: &str = "##Class(Backup.General).ExternalThaw()";
@@ -30,14 +34,17 @@ pub enum Answer {
 pub struct Target {
     pub name: String,
     pub session: SessionCmd,
+    /// The full command of the documented emergency resume (`iris stat NAME -W`), if any.
+    pub emergency: Option<SessionCmd>,
 }
 
 /// Runs `expr` on the target and classifies the exit; the caller logs it with `EventLog::call`.
-pub fn call(target: &Target, expr: &str, deadline: Instant) -> (Answer, Outcome) {
+pub fn call(target: &Target, expr: &str, deadline: Instant, stop: Stop) -> (Answer, Outcome) {
     let o = session::run(
         &target.session.program,
         &target.session.args(expr),
         deadline,
+        stop,
     );
     let answer = match o.code() {
         Some(5) => Answer::Yes,
@@ -83,7 +90,9 @@ pub enum Thawed {
 }
 
 /// ExternalThaw (bounded by `thaw_by`), then IsWDSuspendedExt (bounded by `confirm_by`).
-/// A thaw that answers 3 is fine when the instance is confirmed not suspended.
+/// A thaw that answers 3 is fine when the instance is confirmed not suspended. When the thaw
+/// did not resume the write daemon, escalates once to the documented emergency resume.
+/// Never cut short by a signal: an interrupted thaw is worse than a late one.
 pub fn thaw_and_confirm(
     target: &Target,
     thaw_by: Instant,
@@ -91,8 +100,8 @@ pub fn thaw_and_confirm(
     log: &EventLog,
 ) -> Thawed {
     let name = target.name.as_str();
-    let (answer, o) = call(target, EXTERNAL_THAW, thaw_by);
-    match answer {
+    let (thaw, o) = call(target, EXTERNAL_THAW, thaw_by, Stop::Never);
+    match thaw {
         Answer::Yes => log.call(Level::Info, name, "thaw", &o, "ExternalThaw succeeded"),
         Answer::No => log.call(
             Level::Info,
@@ -115,46 +124,98 @@ pub fn thaw_and_confirm(
             ),
         ),
     }
-    let (answer, o) = call(target, IS_WD_SUSPENDED, confirm_by);
-    match answer {
-        Answer::No => {
+    let (check, o) = call(target, IS_WD_SUSPENDED, confirm_by, Stop::Never);
+    if check == Answer::No {
+        log.call(
+            Level::Info,
+            name,
+            "thawed",
+            &o,
+            "confirmed: write daemon not suspended",
+        );
+        return Thawed::Confirmed;
+    }
+    // Still suspended, or the check failed after a thaw that did not succeed (a blocked system
+    // refuses new sessions; the emergency resume needs none).
+    if let Some(cmd) = target
+        .emergency
+        .as_ref()
+        .filter(|_| check == Answer::Yes || thaw != Answer::Yes)
+    {
+        log.call(
+            Level::Error,
+            name,
+            "emergency",
+            &o,
+            format!(
+                "EMERGENCY: the write daemon may still be suspended after ExternalThaw \
+                 (IsWDSuspendedExt {}); running the documented emergency resume `{}`",
+                o.describe(),
+                cmd.display_plain()
+            ),
+        );
+        let e = session::run(
+            &cmd.program,
+            &cmd.args_plain(),
+            Instant::now() + EMERGENCY_TIMEOUT,
+            Stop::Never,
+        );
+        log.call(
+            Level::Error,
+            name,
+            "emergency",
+            &e,
+            format!("emergency resume {}", e.describe()),
+        );
+        let (again, o2) = call(
+            target,
+            IS_WD_SUSPENDED,
+            Instant::now() + EMERGENCY_TIMEOUT,
+            Stop::Never,
+        );
+        if again == Answer::No {
             log.call(
-                Level::Info,
+                Level::Error,
                 name,
                 "thawed",
-                &o,
-                "confirmed: write daemon not suspended",
+                &o2,
+                "confirmed after the EMERGENCY resume: write daemon not suspended; look in \
+                 messages.log for why ExternalThaw did not resume it",
             );
-            Thawed::Confirmed
+            return Thawed::Confirmed;
         }
-        Answer::Yes => {
-            log.call(
-                Level::Error,
-                name,
-                "still-frozen",
-                &o,
-                format!(
-                    "STILL FROZEN: IsWDSuspendedExt says the write daemon is suspended; run \
-                     `iris-freeze thaw --instance {name}`, or as a last resort `iris stat {name} -W`"
-                ),
-            );
-            Thawed::StillFrozen
-        }
-        Answer::Unknown => {
-            log.call(
-                Level::Error,
-                name,
-                "unconfirmed",
-                &o,
-                format!(
-                    "MAY STILL BE FROZEN: cannot confirm the thaw, IsWDSuspendedExt {}; check with \
-                     `iris-freeze status` and run `iris-freeze thaw --instance {name}`",
-                    problem(target, IS_WD_SUSPENDED, &o)
-                ),
-            );
-            Thawed::Unconfirmed
-        }
+        return still_frozen(target, again, &o2, log);
     }
+    still_frozen(target, check, &o, log)
+}
+
+fn still_frozen(target: &Target, check: Answer, o: &Outcome, log: &EventLog) -> Thawed {
+    let name = target.name.as_str();
+    if check == Answer::Yes {
+        log.call(
+            Level::Error,
+            name,
+            "still-frozen",
+            o,
+            format!(
+                "STILL FROZEN: IsWDSuspendedExt says the write daemon is suspended; run \
+                 `iris-freeze thaw --instance {name}`, or as a last resort `iris stat {name} -W`"
+            ),
+        );
+        return Thawed::StillFrozen;
+    }
+    log.call(
+        Level::Error,
+        name,
+        "unconfirmed",
+        o,
+        format!(
+            "MAY STILL BE FROZEN: cannot confirm the thaw, IsWDSuspendedExt {}; check with \
+             `iris-freeze status` and run `iris-freeze thaw --instance {name}`",
+            problem(target, IS_WD_SUSPENDED, o)
+        ),
+    );
+    Thawed::Unconfirmed
 }
 
 /// Runs `f` on every item at once (one thread each: the freeze window of four instances must be

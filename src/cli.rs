@@ -71,7 +71,7 @@ Examples:
   iris-freeze freeze
   iris-freeze freeze --instance IRIS --timeout 60
   IRIS_FREEZE_INSTANCES=IRIS,HS iris-freeze freeze --log-file /var/log/iris-freeze.log")]
-    Freeze(RunArgs),
+    Freeze(FreezeArgs),
 
     /// Thaw what the last freeze froze (or the named instances, whoever froze them).
     #[command(after_help = "\
@@ -90,6 +90,9 @@ Examples:
   iris-freeze status
   iris-freeze status --json | jq '.instances[] | select(.frozen)'")]
     Status(StatusArgs),
+
+    #[command(name = "__watchdog", hide = true)]
+    Watchdog(WatchdogArgs),
 }
 
 #[derive(Debug, Args)]
@@ -125,6 +128,37 @@ pub struct RunArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct FreezeArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+
+    /// The longest any instance may stay frozen by iris-freeze, in seconds: a watchdog armed
+    /// before the first freeze thaws it then if no thaw came. Must stay below IRIS's 600 s
+    /// ExternalFreezeTimeOut, when IRIS starts blocking writers.
+    #[arg(
+        long,
+        env = "IRIS_FREEZE_MAX_FREEZE",
+        default_value = "300",
+        value_name = "SECS"
+    )]
+    pub max_freeze: String,
+}
+
+/// The watchdog process, started by `freeze`; not for people.
+#[derive(Debug, Args)]
+pub struct WatchdogArgs {
+    #[arg(long)]
+    pub token: String,
+    /// Unix time in ms at which to thaw.
+    #[arg(long)]
+    pub deadline_ms: i64,
+    #[arg(long)]
+    pub log_file: PathBuf,
+    #[arg(long, default_value = "30")]
+    pub timeout: String,
+}
+
+#[derive(Debug, Args)]
 pub struct StatusArgs {
     /// Print JSON for scripts instead of a table.
     #[arg(long)]
@@ -157,7 +191,7 @@ mod tests {
         let Command::Freeze(args) = cli.command else {
             panic!("not freeze")
         };
-        assert_eq!(args.instances, ["A", "B", "C"]);
+        assert_eq!(args.run.instances, ["A", "B", "C"]);
     }
 
     #[test]
@@ -166,7 +200,7 @@ mod tests {
         let Command::Freeze(args) = cli.command else {
             panic!("not freeze")
         };
-        assert_eq!(args.extra, ["", ""]);
+        assert_eq!(args.run.extra, ["", ""]);
     }
 
     #[test]

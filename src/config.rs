@@ -75,8 +75,18 @@ pub enum Verbosity {
 pub enum Action {
     Freeze,
     Thaw,
-    Status { json: bool },
+    Status {
+        json: bool,
+    },
+    /// The detached watchdog process.
+    Watchdog {
+        token: String,
+        deadline_ms: i64,
+    },
 }
+
+/// IRIS starts blocking writers after ExternalFreezeTimeOut, 600 s by default.
+pub const IRIS_BLOCKS_AFTER: Duration = Duration::from_secs(600);
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -84,6 +94,8 @@ pub struct Config {
     /// Named instances; empty means the default set (running instances, or the recorded ones).
     pub instances: Vec<InstanceName>,
     pub timeout: Duration,
+    /// The watchdog's deadline after the freeze begins.
+    pub max_freeze: Duration,
     pub log_file: PathBuf,
     pub state_dir: PathBuf,
     pub bin_dirs: Vec<PathBuf>,
@@ -105,10 +117,33 @@ impl Config {
                 .collect(),
             None => DEFAULT_BIN_DIRS.iter().map(PathBuf::from).collect(),
         };
+        let mut max_freeze = Duration::from_secs(300);
+        let mut watchdog_log = None;
         let (action, run, timeout, default_log) = match cli.command {
-            Command::Freeze(run) => {
-                let t = run.timeout.clone();
-                (Action::Freeze, Some(run), t, DEFAULT_FREEZE_LOG)
+            Command::Freeze(f) => {
+                max_freeze = parse_seconds(&f.max_freeze)
+                    .context("--max-freeze (IRIS_FREEZE_MAX_FREEZE)")?;
+                if max_freeze >= IRIS_BLOCKS_AFTER {
+                    bail!(
+                        "--max-freeze (IRIS_FREEZE_MAX_FREEZE) must stay below 600 s, when IRIS \
+                         starts blocking writers (ExternalFreezeTimeOut); got {}",
+                        f.max_freeze
+                    );
+                }
+                let t = f.run.timeout.clone();
+                (Action::Freeze, Some(f.run), t, DEFAULT_FREEZE_LOG)
+            }
+            Command::Watchdog(w) => {
+                watchdog_log = Some(w.log_file);
+                (
+                    Action::Watchdog {
+                        token: w.token,
+                        deadline_ms: w.deadline_ms,
+                    },
+                    None,
+                    w.timeout,
+                    DEFAULT_FREEZE_LOG,
+                )
             }
             Command::Thaw(run) => {
                 let t = run.timeout.clone();
@@ -142,7 +177,10 @@ impl Config {
                     log_file.unwrap_or_else(|| PathBuf::from(default_log)),
                 )
             }
-            None => (Vec::new(), PathBuf::from(default_log)),
+            None => (
+                Vec::new(),
+                watchdog_log.unwrap_or_else(|| PathBuf::from(default_log)),
+            ),
         };
         if g.state_dir.as_os_str().is_empty() || g.state_dir.is_relative() {
             bail!(
@@ -154,6 +192,7 @@ impl Config {
             action,
             instances,
             timeout,
+            max_freeze,
             log_file,
             state_dir: g.state_dir,
             bin_dirs,

@@ -73,6 +73,20 @@ impl Tools {
         Ok(tools)
     }
 
+    /// The documented emergency resume of the write daemon: `iris stat NAME -W` on IRIS; on
+    /// Caché `ccontrol stat NAME -W` (the Caché form is not confirmed by InterSystems' docs,
+    /// so its outcome is checked and logged like any other).
+    pub fn emergency_for(&self, name: &str, kind: Kind) -> Option<SessionCmd> {
+        let program = match kind {
+            Kind::Iris => self.iris.clone()?,
+            Kind::Cache => self.ccontrol.clone()?,
+        };
+        Some(SessionCmd {
+            program,
+            prefix: vec!["stat".into(), name.into(), "-W".into()],
+        })
+    }
+
     /// How to run an expression in %SYS on instance `name` of kind `kind`.
     pub fn session_for(&self, name: &str, kind: Kind) -> Result<SessionCmd> {
         let args = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
@@ -117,6 +131,15 @@ impl SessionCmd {
             .map(OsString::from)
             .chain([OsString::from(expr)])
             .collect()
+    }
+
+    /// A complete command (no expression appended), as for the emergency resume.
+    pub fn args_plain(&self) -> Vec<OsString> {
+        self.prefix.iter().map(OsString::from).collect()
+    }
+
+    pub fn display_plain(&self) -> String {
+        format!("{} {}", self.program.display(), self.prefix.join(" "))
     }
 
     /// The command as a user would type it, for error messages.
@@ -331,7 +354,10 @@ pub fn list(tools: &Tools, deadline: Instant) -> Listing {
         let handles: Vec<_> = sources
             .iter()
             .map(|&(p, k, label)| {
-                s.spawn(move || (k, label, session::run(p, &["qlist".into()], deadline)))
+                s.spawn(move || {
+                    let out = session::run(p, &["qlist".into()], deadline, session::Stop::OnSignal);
+                    (k, label, out)
+                })
             })
             .collect();
         handles

@@ -1,35 +1,66 @@
-//! `freeze`: check, freeze every target in parallel, record what we froze; on any doubt, thaw
-//! everything this run froze or may have frozen.
+//! `freeze`: check, arm the watchdog, freeze every target in parallel, record what we froze; on
+//! any doubt or any stop signal, thaw everything this run froze or may have frozen.
 
 use std::time::{Duration, Instant};
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 
 use crate::backup::{self, Answer, EXTERNAL_FREEZE, IS_WD_SUSPENDED, Target, Thawed};
-use crate::config::Config;
-use crate::discovery::{self, Tools};
+use crate::config::{Config, IRIS_BLOCKS_AFTER};
+use crate::discovery::{self, Kind, Tools};
 use crate::eventlog::{EventLog, Level};
 use crate::exit_code::Exit;
+use crate::lock;
 use crate::report::Report;
-use crate::state::{Phase, Record, State, StateDir, now_rfc3339};
+use crate::session::Stop;
+use crate::signals;
+use crate::state::{Phase, Record, State, StateDir, Watchdog, now_ms, now_rfc3339};
+use crate::watchdog;
 
 /// A rollback always gets at least this long, even past --timeout: thawing comes first.
 const MIN_ROLLBACK: Duration = Duration::from_secs(5);
+/// After a stop signal the whole rollback must fit before VMware's SIGKILL, 5 s after its SIGTERM.
+const SIGNAL_ROLLBACK: Duration = Duration::from_secs(4);
+/// A re-armed watchdog is never due later than this after the oldest freeze still in place.
+const REARM_CAP: Duration = Duration::from_secs(IRIS_BLOCKS_AFTER.as_secs() - 10);
 
 pub fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
     let start = Instant::now();
+    let started_ms = now_ms();
+    signals::install()?;
     let deadline = start + cfg.timeout;
     // The checks and the freeze get the first 60% of the budget; the rest is kept for a
     // rollback, including the kill grace of a call that timed out.
     let freeze_by = start + cfg.timeout.mul_f64(0.6);
 
     let states = StateDir::open(&cfg.state_dir)?;
+    let _lock = match lock::acquire(&cfg.state_dir, "freeze", freeze_by)? {
+        Ok(l) => l,
+        Err(holder) => bail!(
+            "another iris-freeze is still running ({}) and held the host lock longer than this \
+             freeze may wait: nothing was frozen",
+            holder.map_or("unknown pid".into(), |h| format!(
+                "{} pid {}",
+                h.command, h.pid
+            ))
+        ),
+    };
     let mut state = states.load()?;
+    if state.last_thaw_started_ms.is_some_and(|t| t >= started_ms) {
+        bail!(
+            "a thaw started after this freeze began (the post hook ran before this pre hook \
+             finished, as Azure does after a pre-script timeout): not freezing, so nothing is \
+             left frozen"
+        );
+    }
+    stop_if_signalled("before freezing")?;
+
     let tools = Tools::find(&cfg.bin_dirs)?;
     let listing = discovery::list(&tools, deadline);
     for e in &listing.errors {
         log.warn(None, "discovery", e);
     }
+    stop_if_signalled("before freezing")?;
     let selection = discovery::select(&cfg.instances, &listing, &tools)?;
     selection.refuse_unavailable()?;
     for inst in &selection.down {
@@ -49,26 +80,25 @@ pub fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
             "nothing to freeze: no running IRIS or Caché instance",
         ));
     }
-    let targets: Vec<(Target, discovery::Kind)> = selection
+    let targets: Vec<(Target, Kind)> = selection
         .targets
         .iter()
         .map(|(i, cmd)| {
-            (
-                Target {
-                    name: i.name.clone(),
-                    session: cmd.clone(),
-                },
-                i.kind,
-            )
+            let t = Target {
+                name: i.name.clone(),
+                session: cmd.clone(),
+                emergency: tools.emergency_for(&i.name, i.kind),
+            };
+            (t, i.kind)
         })
         .collect();
 
     // 1. Who is frozen already? Someone else's freeze is never touched.
     let check_by = Instant::now() + freeze_by.saturating_duration_since(Instant::now()) / 2;
     let checks = backup::each(&targets, |(t, _)| {
-        backup::call(t, IS_WD_SUSPENDED, check_by)
+        backup::call(t, IS_WD_SUSPENDED, check_by, Stop::OnSignal)
     });
-    let mut to_freeze: Vec<(Target, discovery::Kind)> = Vec::new();
+    let mut to_freeze: Vec<(Target, Kind)> = Vec::new();
     let mut ours_already: Vec<Target> = Vec::new();
     let mut foreign: Vec<String> = Vec::new();
     let mut unreachable: Vec<String> = Vec::new();
@@ -94,8 +124,8 @@ pub fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
                         "still-frozen",
                         o,
                         format!(
-                            "still frozen by an earlier iris-freeze (pid {}) since {} ({:.0}s ago), \
-                             whose thaw never came: keeping it frozen",
+                            "still frozen by an earlier iris-freeze (pid {}) since {} ({:.0}s \
+                             ago), whose thaw never came: keeping it frozen",
                             rec.pid,
                             rec.since,
                             rec.age_secs().unwrap_or(0.0)
@@ -128,34 +158,32 @@ pub fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
             }
         }
     }
-    if !unreachable.is_empty() {
+    if !unreachable.is_empty() || signals::received().is_some() {
         // Nothing of this run is frozen yet; what an earlier run left frozen goes too.
         let rollback: Vec<(Target, Answer)> =
             ours_already.into_iter().map(|t| (t, Answer::Yes)).collect();
-        let left = roll_back(&rollback, &mut state, deadline, log);
+        let what = match signals::received() {
+            Some(sig) => format!("received {}", signals::name(sig)),
+            None => format!("cannot check {}", unreachable.join("; ")),
+        };
+        let left = roll_back(&rollback, &mut state, rollback_until(deadline), log);
         save(&states, &state, log);
-        return Ok(failed(
-            format!(
-                "cannot check {}; nothing was frozen",
-                unreachable.join("; ")
-            ),
-            &left,
-            log,
-        ));
+        return Ok(failed(format!("{what}; nothing was frozen"), &left, log));
     }
 
-    // 2. Record our intent first: whatever happens next, `thaw` knows what may be frozen.
+    // 2. Record our intent and arm the watchdog before the first ExternalFreeze: whatever
+    //    happens next (even a SIGKILL of this process), `thaw` and the watchdog know what may
+    //    be frozen.
     for (t, kind) in &to_freeze {
-        state.instances.insert(
-            t.name.clone(),
-            Record::new(*kind, t.session.clone(), Phase::Freezing),
-        );
+        let mut rec = Record::new(*kind, t.session.clone(), Phase::Freezing);
+        rec.emergency = t.emergency.clone();
+        state.instances.insert(t.name.clone(), rec);
     }
-    states.save(&state)?;
+    arm_watchdog(cfg, &states, &mut state, &ours_already, log)?;
 
     // 3. Freeze all at once.
     let freezes = backup::each(&to_freeze, |(t, _)| {
-        backup::call(t, EXTERNAL_FREEZE, freeze_by)
+        backup::call(t, EXTERNAL_FREEZE, freeze_by, Stop::OnSignal)
     });
     let frozen_at = now_rfc3339();
     let mut problems = Vec::new();
@@ -193,6 +221,10 @@ pub fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
             }
         }
     }
+    // A hook runner that sent a stop signal has given up on this snapshot: never leave it frozen.
+    if let Some(sig) = signals::received() {
+        problems.push(format!("received {}", signals::name(sig)));
+    }
 
     if problems.is_empty() {
         for (t, _) in &to_freeze {
@@ -201,38 +233,9 @@ pub fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
                 rec.since = frozen_at.clone();
             }
         }
+        state.auto_thaw = None;
         match states.save(&state) {
-            Ok(()) => {
-                let mut names: Vec<&str> = to_freeze.iter().map(|(t, _)| t.name.as_str()).collect();
-                names.extend(ours_already.iter().map(|t| t.name.as_str()));
-                let took = start.elapsed().as_secs_f64();
-                if foreign.is_empty() {
-                    return Ok(Report::new(
-                        Exit::Success,
-                        format!("frozen: {} ({took:.2}s)", names.join(", ")),
-                    ));
-                }
-                log.warn(
-                    None,
-                    "warning",
-                    format!(
-                        "exit 2: {} was already frozen by someone else",
-                        foreign.join(", ")
-                    ),
-                );
-                return Ok(Report::new(
-                    Exit::Warning,
-                    format!(
-                        "frozen: {}; already frozen by someone else, left alone: {} (exit 2)",
-                        if names.is_empty() {
-                            "none".into()
-                        } else {
-                            names.join(", ")
-                        },
-                        foreign.join(", ")
-                    ),
-                ));
-            }
+            Ok(()) => return Ok(success(&to_freeze, &ours_already, &foreign, start, log)),
             Err(e) => {
                 // An unrecorded freeze would never be thawed by `thaw`: undo it.
                 log.error(None, "state", format!("{e:#}: rolling back"));
@@ -248,7 +251,7 @@ pub fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
         .map(|((t, _), (a, _))| (t.clone(), *a))
         .collect();
     rollback.extend(ours_already.into_iter().map(|t| (t, Answer::Yes)));
-    let left = roll_back(&rollback, &mut state, deadline, log);
+    let left = roll_back(&rollback, &mut state, rollback_until(deadline), log);
     save(&states, &state, log);
     Ok(failed(
         format!("freeze failed ({}); rolled back", problems.join("; ")),
@@ -257,23 +260,148 @@ pub fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
     ))
 }
 
+fn stop_if_signalled(when: &str) -> Result<()> {
+    if let Some(sig) = signals::received() {
+        bail!("received {} {when}: nothing was frozen", signals::name(sig));
+    }
+    Ok(())
+}
+
+/// Arms a new watchdog (disarming any earlier one by replacing its token), due `--max-freeze`
+/// from now, but never later than IRIS's blocking point after the oldest freeze still in place.
+fn arm_watchdog(
+    cfg: &Config,
+    states: &StateDir,
+    state: &mut State,
+    ours_already: &[Target],
+    log: &EventLog,
+) -> Result<()> {
+    let now = now_ms();
+    let mut due = now + cfg.max_freeze.as_millis() as i64;
+    let oldest = ours_already
+        .iter()
+        .filter_map(|t| state.instances.get(&t.name)?.age_secs())
+        .fold(0.0_f64, f64::max);
+    if oldest > 0.0 {
+        let cap = now - (oldest * 1000.0) as i64 + REARM_CAP.as_millis() as i64;
+        due = due.min(cap.max(now));
+    }
+    let token = watchdog::new_token();
+    let previous = state.watchdog.clone();
+    // The state names the token before the watchdog starts: it treats a missing token as
+    // "disarmed" and leaves.
+    state.watchdog = Some(Watchdog {
+        token: token.clone(),
+        pid: 0,
+        deadline: watchdog::rfc3339_of_ms(due),
+        deadline_ms: due,
+        how: "starting".into(),
+    });
+    states.save(state)?;
+    match watchdog::spawn(cfg, &token, due) {
+        Ok(w) => {
+            log.info(
+                None,
+                "watchdog",
+                format!(
+                    "watchdog armed: thaws at {} unless `thaw` comes first (pid {}, {}){}",
+                    w.deadline,
+                    w.pid,
+                    w.how,
+                    if oldest > 0.0 {
+                        format!("; re-armed for a freeze {oldest:.0}s old")
+                    } else {
+                        String::new()
+                    }
+                ),
+            );
+            state.watchdog = Some(w);
+            states.save(state)?;
+            Ok(())
+        }
+        Err(e) => {
+            // An earlier freeze of ours keeps its own watchdog.
+            state.watchdog = previous;
+            for name in state
+                .instances
+                .iter()
+                .filter(|(_, r)| r.phase == Phase::Freezing)
+                .map(|(n, _)| n.clone())
+                .collect::<Vec<_>>()
+            {
+                state.instances.remove(&name);
+            }
+            let _ = states.save(state);
+            bail!(
+                "cannot arm the auto-thaw watchdog, so nothing was frozen (a freeze without it \
+                 could stay frozen forever): {e:#}"
+            )
+        }
+    }
+}
+
+fn success(
+    frozen: &[(Target, Kind)],
+    ours_already: &[Target],
+    foreign: &[String],
+    start: Instant,
+    log: &EventLog,
+) -> Report {
+    let mut names: Vec<&str> = frozen.iter().map(|(t, _)| t.name.as_str()).collect();
+    names.extend(ours_already.iter().map(|t| t.name.as_str()));
+    let took = start.elapsed().as_secs_f64();
+    if foreign.is_empty() {
+        return Report::new(
+            Exit::Success,
+            format!("frozen: {} ({took:.2}s)", names.join(", ")),
+        );
+    }
+    log.warn(
+        None,
+        "warning",
+        format!(
+            "exit 2: {} was already frozen by someone else",
+            foreign.join(", ")
+        ),
+    );
+    Report::new(
+        Exit::Warning,
+        format!(
+            "frozen: {}; already frozen by someone else, left alone: {} (exit 2)",
+            if names.is_empty() {
+                "none".into()
+            } else {
+                names.join(", ")
+            },
+            foreign.join(", ")
+        ),
+    )
+}
+
+/// How long a rollback may take: short after a stop signal, else the rest of --timeout but
+/// never less than [`MIN_ROLLBACK`].
+fn rollback_until(deadline: Instant) -> Instant {
+    let now = Instant::now();
+    if signals::received().is_some() {
+        return now + SIGNAL_ROLLBACK;
+    }
+    deadline.max(now + MIN_ROLLBACK)
+}
+
 /// Thaws each target (a freeze that answered 3 is only checked, then thawed if it is
-/// suspended after all). Returns the names that may still be frozen; the state keeps those.
+/// suspended after all). Returns the names that may still be frozen; the state keeps those,
+/// and keeps the watchdog armed for them.
 fn roll_back(
     targets: &[(Target, Answer)],
     state: &mut State,
-    deadline: Instant,
+    until: Instant,
     log: &EventLog,
 ) -> Vec<String> {
-    if targets.is_empty() {
-        return Vec::new();
-    }
     let now = Instant::now();
-    let until = deadline.max(now + MIN_ROLLBACK);
-    let thaw_by = now + (until - now) * 2 / 3;
+    let thaw_by = now + (until.saturating_duration_since(now)) * 2 / 3;
     let results = backup::each(targets, |(t, answer)| {
         if *answer == Answer::No {
-            let (a, o) = backup::call(t, IS_WD_SUSPENDED, thaw_by);
+            let (a, o) = backup::call(t, IS_WD_SUSPENDED, thaw_by, Stop::Never);
             if a == Answer::No {
                 log.call(
                     Level::Info,
@@ -303,6 +431,9 @@ fn roll_back(
             left.push(t.name.clone());
         }
     }
+    if state.instances.is_empty() {
+        state.watchdog = None;
+    }
     left
 }
 
@@ -326,7 +457,7 @@ fn failed(what: String, left_frozen: &[String], log: &EventLog) -> Report {
         "failed",
         format!(
             "{what}. ATTENTION: {names} MAY STILL BE FROZEN: run `iris-freeze thaw` \
-             (or `iris-freeze thaw --instance NAME`) now"
+             (or `iris-freeze thaw --instance NAME`) now; the watchdog will also try at its deadline"
         ),
     );
     Report::new(

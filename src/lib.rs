@@ -8,13 +8,17 @@ pub mod eventlog;
 pub mod exit_code;
 pub mod freeze;
 pub mod hooks;
+pub mod lock;
 pub mod report;
 pub mod session;
+pub mod signals;
 pub mod state;
 pub mod status;
 pub mod thaw;
+pub mod watchdog;
 
 use std::ffi::OsString;
+use std::io::Write;
 
 use clap::Parser;
 use clap::error::ErrorKind;
@@ -61,6 +65,15 @@ pub fn run(args: Vec<OsString>) -> Exit {
             let r = thaw::run(&cfg, &log);
             (log, r)
         }
+        Action::Watchdog {
+            ref token,
+            deadline_ms,
+        } => {
+            // Its own events go to the freeze's log when due; nothing else is written.
+            let log = EventLog::none("watchdog");
+            let r = watchdog::run(&cfg, token, deadline_ms);
+            (log, r)
+        }
         Action::Status { json } => {
             let log = EventLog::none("status");
             let r = status::run(&cfg, json);
@@ -80,11 +93,12 @@ pub fn run(args: Vec<OsString>) -> Exit {
         format!("exit {}: {}", report.exit.code(), one_line(&report.summary)),
     );
     if !quiet {
-        if matches!(cfg.action, Action::Status { .. }) {
-            println!("{}", report.summary);
-        } else {
-            println!("iris-freeze: {}", one_line(&report.summary));
-        }
+        let text = match cfg.action {
+            Action::Status { .. } => report.summary.clone(),
+            _ => format!("iris-freeze: {}", one_line(&report.summary)),
+        };
+        // Nobody may be reading (a closed pipe): that must not change the exit code.
+        let _ = writeln!(std::io::stdout(), "{text}");
     }
     report.exit
 }

@@ -23,6 +23,11 @@ const REAP_WAIT: Duration = Duration::from_secs(2);
 /// After the child exits, how long its output may take to reach EOF. Output written before
 /// exit is already in the pipe, so this only matters when a grandchild holds the pipe open.
 const DRAIN_GRACE: Duration = Duration::from_millis(200);
+/// Between SIGTERM and SIGKILL when we were told to stop: VMware kills us 5 s after its SIGTERM,
+/// and the rollback still has to run.
+const INTERRUPT_GRACE: Duration = Duration::from_millis(500);
+/// How often an interruptible call looks for a stop signal.
+const SIGNAL_POLL: Duration = Duration::from_millis(50);
 /// Output kept per stream; the rest is read and dropped so the child never blocks on a pipe.
 const CAPTURE_LIMIT: usize = 256 * 1024;
 
@@ -37,7 +42,18 @@ pub enum End {
         after: Duration,
         still_running: bool,
     },
+    /// We received a stop signal and killed the call.
+    Interrupted {
+        signal: i32,
+    },
     SpawnFailed(String),
+}
+
+/// Whether a stop signal (see `signals`) cuts a call short.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    OnSignal,
+    Never,
 }
 
 #[derive(Debug, Clone)]
@@ -80,6 +96,10 @@ impl Outcome {
                 "timed out after {:.1}s and did not die even after SIGKILL",
                 after.as_secs_f64()
             ),
+            End::Interrupted { signal } => format!(
+                "was killed because iris-freeze received {}",
+                crate::signals::name(*signal)
+            ),
             End::SpawnFailed(e) => format!("could not be started: {e}"),
         }
     }
@@ -110,8 +130,9 @@ enum Event {
     Exit(std::io::Result<ExitStatus>),
 }
 
-/// Runs `program args` until it exits or `deadline` passes.
-pub fn run(program: &Path, args: &[OsString], deadline: Instant) -> Outcome {
+/// Runs `program args` until it exits, `deadline` passes, or (with `Stop::OnSignal`) we are
+/// told to stop.
+pub fn run(program: &Path, args: &[OsString], deadline: Instant, stop: Stop) -> Outcome {
     let start = Instant::now();
     let mut cmd = Command::new(program);
     cmd.args(args)
@@ -170,16 +191,30 @@ pub fn run(program: &Path, args: &[OsString], deadline: Instant) -> Outcome {
     });
 
     let mut eofs = 0;
-    let mut status = wait_for_exit(&rx, &mut eofs, deadline);
-    let mut timed_out = None;
-    if status.is_none() {
-        timed_out = Some(start.elapsed());
+    let mut status = None;
+    let mut cut_short = None;
+    match wait_for_exit(&rx, &mut eofs, deadline, stop) {
+        Waited::Exited(s) => status = Some(s),
+        Waited::Deadline => {
+            cut_short = Some(End::TimedOut {
+                after: start.elapsed(),
+                still_running: false,
+            })
+        }
+        Waited::Signal(signal) => cut_short = Some(End::Interrupted { signal }),
+    }
+    if let Some(end) = &cut_short {
+        let grace = match end {
+            End::Interrupted { .. } => INTERRUPT_GRACE,
+            _ => KILL_GRACE,
+        };
         let _ = killpg(pgid, Signal::SIGTERM);
-        status = wait_for_exit(&rx, &mut eofs, Instant::now() + KILL_GRACE);
-        // Whatever the leader did, nothing of a timed-out call may linger in its group.
+        status = wait_for_exit(&rx, &mut eofs, Instant::now() + grace, Stop::Never).exited();
+        // Whatever the leader did, nothing of a call cut short may linger in its group.
         let _ = killpg(pgid, Signal::SIGKILL);
         if status.is_none() {
-            status = wait_for_exit(&rx, &mut eofs, Instant::now() + REAP_WAIT);
+            status =
+                wait_for_exit(&rx, &mut eofs, Instant::now() + REAP_WAIT, Stop::Never).exited();
         }
     }
     let drain_until = Instant::now() + DRAIN_GRACE;
@@ -191,11 +226,12 @@ pub fn run(program: &Path, args: &[OsString], deadline: Instant) -> Outcome {
         }
     }
 
-    let end = match (timed_out, status) {
-        (Some(after), s) => End::TimedOut {
+    let end = match (cut_short, status) {
+        (Some(End::TimedOut { after, .. }), s) => End::TimedOut {
             after,
             still_running: s.is_none(),
         },
+        (Some(end), _) => end,
         (None, Some(Ok(st))) => match (st.code(), st.signal()) {
             (Some(c), _) => End::Exited(c),
             (None, Some(sig)) => End::Signaled(sig),
@@ -214,18 +250,43 @@ pub fn run(program: &Path, args: &[OsString], deadline: Instant) -> Outcome {
     }
 }
 
-/// Waits for the child's exit event until `until`, counting EOFs that arrive meanwhile.
-fn wait_for_exit(
-    rx: &Receiver<Event>,
-    eofs: &mut usize,
-    until: Instant,
-) -> Option<std::io::Result<ExitStatus>> {
+enum Waited {
+    Exited(std::io::Result<ExitStatus>),
+    Deadline,
+    Signal(i32),
+}
+
+impl Waited {
+    fn exited(self) -> Option<std::io::Result<ExitStatus>> {
+        match self {
+            Waited::Exited(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+/// Waits for the child's exit event until `until`, counting EOFs that arrive meanwhile. The
+/// exit is reported the moment it happens; only the signal check polls.
+fn wait_for_exit(rx: &Receiver<Event>, eofs: &mut usize, until: Instant, stop: Stop) -> Waited {
     loop {
+        if stop == Stop::OnSignal {
+            if let Some(sig) = crate::signals::received() {
+                return Waited::Signal(sig);
+            }
+        }
         let left = until.saturating_duration_since(Instant::now());
-        match rx.recv_timeout(left) {
-            Ok(Event::Exit(s)) => return Some(s),
+        if left.is_zero() {
+            return Waited::Deadline;
+        }
+        let slice = match stop {
+            Stop::OnSignal => left.min(SIGNAL_POLL),
+            Stop::Never => left,
+        };
+        match rx.recv_timeout(slice) {
+            Ok(Event::Exit(s)) => return Waited::Exited(s),
             Ok(Event::Eof) => *eofs += 1,
-            Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => return None,
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => return Waited::Deadline,
         }
     }
 }
@@ -239,6 +300,7 @@ mod tests {
             Path::new("/bin/sh"),
             &["-c".into(), script.into()],
             Instant::now() + Duration::from_secs_f64(secs),
+            Stop::Never,
         )
     }
 
@@ -311,6 +373,7 @@ mod tests {
             Path::new("/nonexistent/iris"),
             &[],
             Instant::now() + Duration::from_secs(1),
+            Stop::Never,
         );
         assert!(matches!(o.end, End::SpawnFailed(_)));
         assert!(o.describe().contains("/nonexistent/iris"));

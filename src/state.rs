@@ -35,6 +35,9 @@ pub struct Record {
     pub since: String,
     /// The pid of the iris-freeze that froze it.
     pub pid: u32,
+    /// The documented emergency resume (`iris stat NAME -W`), when there is a program for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emergency: Option<SessionCmd>,
 }
 
 impl Record {
@@ -45,6 +48,7 @@ impl Record {
             phase,
             since: now_rfc3339(),
             pid: std::process::id(),
+            emergency: None,
         }
     }
 
@@ -59,10 +63,53 @@ pub fn now_rfc3339() -> String {
     Local::now().to_rfc3339_opts(SecondsFormat::Millis, false)
 }
 
+/// The armed dead-man switch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Watchdog {
+    /// Names this arming; a watchdog whose token is no longer here has been disarmed.
+    pub token: String,
+    pub pid: u32,
+    /// When it thaws, RFC 3339 and unix ms.
+    pub deadline: String,
+    pub deadline_ms: i64,
+    /// `systemd unit NAME` or `detached process`.
+    pub how: String,
+}
+
+/// What the watchdog did when its deadline came.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AutoThaw {
+    pub at: String,
+    pub instances: Vec<String>,
+    /// Every instance confirmed thawed.
+    pub all_thawed: bool,
+    /// A `thaw` has reported it (exit 2) already.
+    pub reported: bool,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct State {
     /// Instance name → what we did to it.
+    #[serde(default)]
     pub instances: BTreeMap<String, Record>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub watchdog: Option<Watchdog>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_thaw: Option<AutoThaw>,
+    /// When the last `thaw` started (unix ms): a `freeze` that began before it and is still
+    /// running is a late pre hook, and must not leave anything frozen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_thaw_started_ms: Option<i64>,
+}
+
+impl State {
+    pub fn is_empty(&self) -> bool {
+        self == &State::default()
+    }
+}
+
+pub fn now_ms() -> i64 {
+    Local::now().timestamp_millis()
 }
 
 /// The state directory.
@@ -71,7 +118,8 @@ pub struct StateDir {
 }
 
 impl StateDir {
-    /// Opens (creating 0700 if needed) the state directory.
+    /// Opens (creating 0700 if needed) the state directory, refusing one that another user owns
+    /// or others can write: whoever can write it decides what `thaw` thaws.
     pub fn open(dir: &Path) -> Result<StateDir> {
         match fs::DirBuilder::new()
             .recursive(true)
@@ -90,9 +138,7 @@ impl StateDir {
                 });
             }
         }
-        if !dir.is_dir() {
-            bail!("state dir {} exists but is not a directory", dir.display());
-        }
+        check_safe(dir)?;
         Ok(StateDir {
             dir: dir.to_path_buf(),
         })
@@ -123,7 +169,7 @@ impl StateDir {
     /// removes the file.
     pub fn save(&self, state: &State) -> Result<()> {
         let path = self.file();
-        if state.instances.is_empty() {
+        if state.is_empty() {
             return match fs::remove_file(&path) {
                 Err(e) if e.kind() != ErrorKind::NotFound => {
                     Err(e).with_context(|| format!("cannot remove {}", path.display()))
@@ -148,6 +194,41 @@ impl StateDir {
         };
         write().with_context(|| format!("cannot write {}", path.display()))
     }
+}
+
+fn check_safe(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let md = fs::symlink_metadata(dir)
+        .with_context(|| format!("cannot read the state dir {}", dir.display()))?;
+    if md.file_type().is_symlink() {
+        bail!(
+            "state dir {} is a symlink: refusing it (point --state-dir at a real directory)",
+            dir.display()
+        );
+    }
+    if !md.is_dir() {
+        bail!("state dir {} exists but is not a directory", dir.display());
+    }
+    let me = nix::unistd::geteuid().as_raw();
+    if md.uid() != me {
+        bail!(
+            "state dir {} is owned by uid {}, not by the user running iris-freeze (uid {me}): \
+             refusing it; fix with `chown {me} {}` or use another --state-dir",
+            dir.display(),
+            md.uid(),
+            dir.display()
+        );
+    }
+    if md.mode() & 0o022 != 0 {
+        bail!(
+            "state dir {} can be written by group or others (mode {:o}): refusing it; fix with \
+             `chmod 700 {}`",
+            dir.display(),
+            md.mode() & 0o7777,
+            dir.display()
+        );
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -199,6 +280,22 @@ mod tests {
         let err = format!("{:#}", sd.load().unwrap_err());
         assert!(err.contains("state.json is damaged"), "{err}");
         assert!(err.contains("thaw --instance"), "{err}");
+    }
+
+    #[test]
+    fn unsafe_state_dirs_are_refused_with_the_fix() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("s");
+        fs::create_dir(&dir).unwrap();
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o777)).unwrap();
+        let err = format!("{:#}", StateDir::open(&dir).err().unwrap());
+        assert!(err.contains("chmod 700"), "{err}");
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o750)).unwrap();
+        assert!(StateDir::open(&dir).is_ok());
+        let link = tmp.path().join("link");
+        std::os::unix::fs::symlink(&dir, &link).unwrap();
+        let err = format!("{:#}", StateDir::open(&link).err().unwrap());
+        assert!(err.contains("symlink"), "{err}");
     }
 
     #[test]

@@ -11,6 +11,7 @@ use crate::config::Config;
 use crate::discovery::{self, Instance, Tools};
 use crate::exit_code::Exit;
 use crate::report::Report;
+use crate::session::Stop;
 use crate::state::{State, StateDir};
 
 #[derive(Debug, Serialize)]
@@ -36,9 +37,21 @@ struct Row {
 }
 
 #[derive(Debug, Serialize)]
+struct WatchdogRow {
+    deadline: String,
+    pid: u32,
+    how: String,
+    running: bool,
+}
+
+#[derive(Debug, Serialize)]
 struct Output {
     state_dir: String,
     instances: Vec<Row>,
+    /// The armed auto-thaw watchdog, if any.
+    watchdog: Option<WatchdogRow>,
+    /// The last freeze ended in an auto-thaw (until the next successful freeze).
+    auto_thaw: Option<crate::state::AutoThaw>,
     errors: Vec<String>,
 }
 
@@ -63,13 +76,14 @@ pub fn run(cfg: &Config, json: bool) -> Result<Report> {
                 .map(|session| Target {
                     name: i.name.clone(),
                     session,
+                    emergency: None,
                 });
             (i, t)
         })
         .collect();
     let checks = backup::each(&running, |(_, t)| {
         t.as_ref()
-            .map(|t| backup::call(t, IS_WD_SUSPENDED, deadline))
+            .map(|t| backup::call(t, IS_WD_SUSPENDED, deadline, Stop::OnSignal))
     });
 
     let mut rows = Vec::new();
@@ -118,6 +132,13 @@ pub fn run(cfg: &Config, json: bool) -> Result<Report> {
     let out = Output {
         state_dir: cfg.state_dir.display().to_string(),
         instances: rows,
+        watchdog: state.watchdog.as_ref().map(|w| WatchdogRow {
+            deadline: w.deadline.clone(),
+            pid: w.pid,
+            how: w.how.clone(),
+            running: crate::lock::process_start_ticks(w.pid as i32).is_some(),
+        }),
+        auto_thaw: state.auto_thaw.clone(),
         errors,
     };
     let text = if json {
@@ -157,6 +178,28 @@ fn table(out: &Output) -> String {
     }
     if out.instances.is_empty() {
         lines.push("(no instances)".into());
+    }
+    lines.push(match &out.watchdog {
+        Some(w) => format!(
+            "watchdog: armed, thaws at {} (pid {}, {}){}",
+            w.deadline,
+            w.pid,
+            w.how,
+            if w.running { "" } else { " - NOT RUNNING" }
+        ),
+        None => "watchdog: not armed".into(),
+    });
+    if let Some(a) = &out.auto_thaw {
+        lines.push(format!(
+            "last freeze ended in an AUTO-THAW at {} ({}{})",
+            a.at,
+            a.instances.join(", "),
+            if a.all_thawed {
+                ""
+            } else {
+                "; not all confirmed thawed"
+            }
+        ));
     }
     for e in &out.errors {
         lines.push(format!("error: {e}"));

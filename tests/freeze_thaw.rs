@@ -37,7 +37,7 @@ fn freeze_then_thaw_one_iris_instance() {
     assert_eq!(r.code, 0, "{}", r.text());
     assert!(!env.frozen("IRIS"));
     assert_one_line(&r.stdout);
-    assert!(!env.state_file().exists());
+    assert!(env.recorded().is_empty(), "{:?}", env.recorded());
     let log = env.log_text();
     assert!(log.contains("inst=IRIS event=thawed rc=3"), "{log}");
     assert!(log.contains("was frozen by iris-freeze for"), "{log}");
@@ -146,7 +146,7 @@ fn a_failed_freeze_rolls_back_the_others() {
     assert_eq!(r.code, 1, "{}", r.text());
     assert!(!env.frozen("GOOD") && !env.frozen("BAD"));
     assert_eq!(env.calls("GOOD", "thaw"), 1);
-    assert!(!env.state_file().exists());
+    assert!(env.recorded().is_empty());
     assert!(r.stdout.contains("nothing left frozen"), "{}", r.text());
     assert!(env.log_text().contains("inst=BAD event=freeze-failed rc=3"));
     // Azure runs post after a failed pre: it must find nothing to do.
@@ -411,14 +411,16 @@ fn thaw_named_thaws_whatever_froze_it() {
 #[test]
 fn a_failed_thaw_says_so_loudly_keeps_the_record_and_a_retry_works() {
     let env = Env::new();
-    env.iris("IRIS").fault("IRIS", "thaw=fail@1");
+    env.iris("IRIS")
+        .fault("IRIS", "thaw=fail@1")
+        .fault("IRIS", "stat=fail@1");
     assert_eq!(env.run(&["freeze"]).code, 0);
     let r = env.run(&["thaw"]);
     assert_eq!(r.code, 1, "{}", r.text());
     assert!(env.frozen("IRIS"));
     assert!(r.stdout.contains("MAY STILL BE FROZEN"), "{}", r.text());
     assert!(r.stderr.contains("STILL FROZEN"), "{}", r.text());
-    assert!(env.state_file().exists());
+    assert_eq!(env.recorded(), ["IRIS"]);
     let r = env.run(&["thaw"]);
     assert_eq!(r.code, 0, "{}", r.text());
     assert!(!env.frozen("IRIS"));
@@ -427,7 +429,9 @@ fn a_failed_thaw_says_so_loudly_keeps_the_record_and_a_retry_works() {
 #[test]
 fn a_hung_thaw_times_out_and_reports_the_instance_may_be_frozen() {
     let env = Env::new();
-    env.iris("IRIS").fault("IRIS", "thaw=hang@1");
+    env.iris("IRIS")
+        .fault("IRIS", "thaw=hang@1")
+        .fault("IRIS", "stat=hang@1");
     assert_eq!(env.run(&["freeze"]).code, 0);
     let r = env.run(&["thaw", "--timeout", "3"]);
     assert_eq!(r.code, 1, "{}", r.text());

@@ -153,6 +153,26 @@ impl Env {
         self.state.join("state.json")
     }
 
+    /// The parsed state file (`null` when there is none).
+    pub fn state_json(&self) -> serde_json::Value {
+        fs::read_to_string(self.state_file())
+            .map(|t| serde_json::from_str(&t).unwrap())
+            .unwrap_or(serde_json::Value::Null)
+    }
+
+    /// The instances the state records as frozen (or being frozen) by iris-freeze.
+    pub fn recorded(&self) -> Vec<String> {
+        match &self.state_json()["instances"] {
+            serde_json::Value::Object(m) => m.keys().cloned().collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The armed watchdog's pid, if the state names one.
+    pub fn watchdog_pid(&self) -> Option<i32> {
+        self.state_json()["watchdog"]["pid"].as_i64().map(|p| p as i32)
+    }
+
     /// The iris-freeze command with a clean environment pointing at this host.
     pub fn command(&self, program: &Path) -> Command {
         let mut c = Command::new(program);
@@ -162,6 +182,8 @@ impl Env {
             .env("IRIS_FREEZE_STATE_DIR", &self.state)
             .env("IRIS_FREEZE_LOG_FILE", &self.log)
             .env("IRIS_FREEZE_BIN_DIRS", "")
+            // Hermetic even on a CI machine that runs systemd.
+            .env("IRIS_FREEZE_NO_SYSTEMD", "1")
             .stdin(Stdio::null());
         c
     }

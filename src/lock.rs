@@ -1,0 +1,138 @@
+//! One freeze, thaw or watchdog thaw at a time per host: an exclusive flock on `<state dir>/lock`.
+//! The holder writes its pid, command and process start time into the file, so a `thaw` that
+//! finds a `freeze` still running (Azure runs the post hook while a timed-out pre hook may still
+//! be running) can tell it to stop, after checking it really is that process.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use nix::fcntl::{Flock, FlockArg};
+
+const POLL: Duration = Duration::from_millis(20);
+
+/// Who holds the lock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Holder {
+    pub pid: i32,
+    pub command: String,
+    /// Field 22 of /proc/PID/stat: tells a reused pid from the real holder.
+    pub start_ticks: u64,
+}
+
+impl Holder {
+    /// Whether `pid` is still the very process that wrote this record.
+    pub fn is_alive(&self) -> bool {
+        process_start_ticks(self.pid) == Some(self.start_ticks)
+    }
+}
+
+pub struct HostLock {
+    _lock: Flock<File>,
+}
+
+/// Takes the lock, waiting until `until`. `Ok(Err(holder))` when it stayed busy.
+pub fn acquire(
+    dir: &Path,
+    command: &str,
+    until: Instant,
+) -> Result<Result<HostLock, Option<Holder>>> {
+    let path = dir.join("lock");
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(&path)
+        .with_context(|| format!("cannot open the lock file {}", path.display()))?;
+    loop {
+        match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+            Ok(mut lock) => {
+                let me = std::process::id() as i32;
+                let ticks = process_start_ticks(me).unwrap_or(0);
+                // Best effort: the record only helps a waiting thaw find us.
+                let _ = lock.set_len(0);
+                let _ = lock.seek(SeekFrom::Start(0));
+                let _ = writeln!(lock, "{me} {command} {ticks}");
+                return Ok(Ok(HostLock { _lock: lock }));
+            }
+            Err((f, errno)) if errno == nix::errno::Errno::EWOULDBLOCK => {
+                file = f;
+                if Instant::now() >= until {
+                    return Ok(Err(read_holder(&mut file)));
+                }
+                thread::sleep(POLL);
+            }
+            Err((_, errno)) => {
+                return Err(errno).with_context(|| format!("cannot lock {}", path.display()));
+            }
+        }
+    }
+}
+
+/// The current holder of the lock in `dir`, if the file names a live one.
+pub fn holder(dir: &Path) -> Option<Holder> {
+    let mut f = File::open(dir.join("lock")).ok()?;
+    read_holder(&mut f).filter(Holder::is_alive)
+}
+
+fn read_holder(f: &mut File) -> Option<Holder> {
+    let mut s = String::new();
+    f.seek(SeekFrom::Start(0)).ok()?;
+    f.read_to_string(&mut s).ok()?;
+    let mut it = s.split_whitespace();
+    Some(Holder {
+        pid: it.next()?.parse().ok()?,
+        command: it.next()?.to_string(),
+        start_ticks: it.next()?.parse().ok()?,
+    })
+}
+
+/// Start time of a process in clock ticks since boot (Linux /proc), to tell reused pids apart.
+pub fn process_start_ticks(pid: i32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may contain spaces and parentheses: count from the last ')'.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(19)?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn own_start_time_is_readable_and_stable() {
+        let me = std::process::id() as i32;
+        let a = process_start_ticks(me).unwrap();
+        assert_eq!(process_start_ticks(me), Some(a));
+        assert_eq!(process_start_ticks(i32::MAX), None);
+    }
+
+    #[test]
+    fn a_second_acquire_waits_then_reports_the_holder() {
+        let tmp = tempfile::tempdir().unwrap();
+        let first = acquire(tmp.path(), "freeze", Instant::now())
+            .unwrap()
+            .ok()
+            .unwrap();
+        let busy = acquire(
+            tmp.path(),
+            "thaw",
+            Instant::now() + Duration::from_millis(100),
+        )
+        .unwrap()
+        .err()
+        .unwrap()
+        .unwrap();
+        assert_eq!(busy.pid, std::process::id() as i32);
+        assert_eq!(busy.command, "freeze");
+        assert!(busy.is_alive());
+        drop(first);
+        assert!(acquire(tmp.path(), "thaw", Instant::now()).unwrap().is_ok());
+    }
+}

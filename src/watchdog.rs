@@ -1,0 +1,279 @@
+//! The dead-man switch. `freeze` arms it before the first ExternalFreeze; at its deadline, if the
+//! state still holds that freeze, it thaws exactly those instances (the `thaw` code path) and
+//! records an AUTO-THAW. `thaw` disarms it by removing its token from the state: the watchdog
+//! re-reads the state every second and leaves without a single IRIS call once its token is gone.
+//! Nobody ever kills it, so no pid is ever signalled on a guess.
+//!
+//! It is the same binary, re-executed as `iris-freeze __watchdog`, fully detached: under systemd
+//! a transient unit (so a restart of the backup agent's unit does not take it down), elsewhere
+//! a child in its own session with stdio on /dev/null, which survives its caller's process group
+//! or session being killed.
+
+use std::ffi::OsString;
+use std::fs;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::{Context, Result};
+use chrono::{Local, SecondsFormat, TimeZone};
+
+use crate::config::Config;
+use crate::eventlog::{EventLog, Level};
+use crate::exit_code::Exit;
+use crate::lock;
+use crate::report::Report;
+use crate::session::{self, Stop};
+use crate::state::{AutoThaw, StateDir, Watchdog, now_ms, now_rfc3339};
+use crate::thaw;
+
+/// How often a waiting watchdog looks at the state file (one stat(2)).
+const POLL: Duration = Duration::from_secs(1);
+/// How long a due watchdog waits for the host lock before thawing anyway.
+const LOCK_WAIT: Duration = Duration::from_secs(10);
+
+/// A fresh token for one arming.
+pub fn new_token() -> String {
+    let nanos = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("{:x}-{:x}", std::process::id(), nanos)
+}
+
+pub fn rfc3339_of_ms(ms: i64) -> String {
+    Local
+        .timestamp_millis_opt(ms)
+        .single()
+        .map(|t| t.to_rfc3339_opts(SecondsFormat::Millis, false))
+        .unwrap_or_else(|| ms.to_string())
+}
+
+/// Starts the watchdog for `token`, due at `deadline_ms`. The state must already name the token
+/// (the watchdog treats a missing token as "disarmed").
+pub fn spawn(cfg: &Config, token: &str, deadline_ms: i64) -> Result<Watchdog> {
+    let exe =
+        std::env::current_exe().context("cannot find our own executable to start the watchdog")?;
+    let args: Vec<OsString> = vec![
+        "--state-dir".into(),
+        cfg.state_dir.clone().into(),
+        "__watchdog".into(),
+        "--token".into(),
+        token.into(),
+        "--deadline-ms".into(),
+        deadline_ms.to_string().into(),
+        "--log-file".into(),
+        cfg.log_file.clone().into(),
+        "--timeout".into(),
+        format!("{}", cfg.timeout.as_secs_f64()).into(),
+    ];
+    let deadline = rfc3339_of_ms(deadline_ms);
+    if systemd_running() {
+        match spawn_systemd(&exe, &args, token) {
+            Ok((pid, unit)) => {
+                return Ok(Watchdog {
+                    token: token.into(),
+                    pid,
+                    deadline,
+                    deadline_ms,
+                    how: format!("systemd unit {unit}"),
+                });
+            }
+            Err(e) => tracing::warn!(
+                "systemd-run failed ({e:#}); starting the watchdog as a detached process"
+            ),
+        }
+    }
+    let mut cmd = Command::new(&exe);
+    cmd.args(&args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    // SAFETY: setsid(2) is async-signal-safe and touches no memory of ours.
+    unsafe {
+        cmd.pre_exec(|| {
+            nix::unistd::setsid()
+                .map(|_| ())
+                .map_err(std::io::Error::from)
+        });
+    }
+    let child = cmd.spawn().context("cannot start the watchdog process")?;
+    Ok(Watchdog {
+        token: token.into(),
+        pid: child.id(),
+        deadline,
+        deadline_ms,
+        how: "detached process".into(),
+    })
+}
+
+fn systemd_running() -> bool {
+    std::env::var_os("IRIS_FREEZE_NO_SYSTEMD").is_none()
+        && Path::new("/run/systemd/system").is_dir()
+}
+
+/// `systemd-run` puts the watchdog in its own transient service, outside the backup agent's
+/// cgroup (Azure's extension lives in azure-vmextensions.slice and is restarted with it).
+fn spawn_systemd(exe: &Path, args: &[OsString], token: &str) -> Result<(u32, String)> {
+    let systemd_run = which::which("systemd-run")
+        .or_else(|_| which::which_in("systemd-run", Some("/usr/bin:/bin"), "/"))
+        .context("systemd-run not found")?;
+    let unit = format!("iris-freeze-watchdog-{token}");
+    let mut argv: Vec<OsString> = vec![
+        format!("--unit={unit}").into(),
+        "--description=iris-freeze auto-thaw watchdog".into(),
+        "--collect".into(),
+        "--quiet".into(),
+    ];
+    for var in ["PATH", "IRISSYS", "IRIS_FREEZE_BIN_DIRS"] {
+        if let Some(v) = std::env::var_os(var) {
+            let mut s = OsString::from(format!("--setenv={var}="));
+            s.push(v);
+            argv.push(s);
+        }
+    }
+    argv.push(exe.into());
+    argv.extend(args.iter().cloned());
+    let out = session::run(
+        &systemd_run,
+        &argv,
+        Instant::now() + Duration::from_secs(10),
+        Stop::Never,
+    );
+    if out.code() != Some(0) {
+        anyhow::bail!("{}: {}", out.describe(), out.lines().next().unwrap_or(""));
+    }
+    let show = session::run(
+        Path::new("systemctl"),
+        &[
+            "show".into(),
+            "--property=MainPID".into(),
+            "--value".into(),
+            unit.clone().into(),
+        ],
+        Instant::now() + Duration::from_secs(5),
+        Stop::Never,
+    );
+    let pid = show.stdout.trim().parse().unwrap_or(0);
+    Ok((pid, unit))
+}
+
+/// The watchdog process itself.
+pub fn run(cfg: &Config, token: &str, deadline_ms: i64) -> Result<Report> {
+    close_inherited_fds();
+    let states = StateDir::open(&cfg.state_dir)?;
+    let state_file = states.file();
+    let mut seen: Option<SystemTime> = None;
+    loop {
+        // Disarmed? Re-read only when the file changed: one stat(2) a second otherwise.
+        let mtime = fs::metadata(&state_file).and_then(|m| m.modified()).ok();
+        if mtime != seen {
+            seen = mtime;
+            if !armed(&states, token) {
+                return Ok(Report::new(Exit::Success, "disarmed"));
+            }
+        }
+        let left = deadline_ms - now_ms();
+        if left <= 0 {
+            break;
+        }
+        thread::sleep(POLL.min(Duration::from_millis(left as u64)));
+    }
+
+    let log = EventLog::open(&cfg.log_file, "watchdog");
+    let _lock = match lock::acquire(&cfg.state_dir, "watchdog", Instant::now() + LOCK_WAIT)? {
+        Ok(l) => Some(l),
+        Err(holder) => {
+            log.warn(
+                None,
+                "lock",
+                format!(
+                    "the host lock is still held ({holder:?}) after {LOCK_WAIT:?}: thawing anyway"
+                ),
+            );
+            None
+        }
+    };
+    let mut state = states.load()?;
+    if state.watchdog.as_ref().map(|w| w.token.as_str()) != Some(token) {
+        return Ok(Report::new(Exit::Success, "disarmed"));
+    }
+    let names: Vec<String> = state.instances.keys().cloned().collect();
+    if names.is_empty() {
+        state.watchdog = None;
+        states.save(&state)?;
+        return Ok(Report::new(Exit::Success, "nothing frozen at the deadline"));
+    }
+    log.event(
+        Level::Error,
+        None,
+        "auto-thaw",
+        None,
+        None,
+        format!(
+            "AUTO-THAW: no thaw came within --max-freeze (due {}); thawing {} now. The snapshot \
+             taken during this freeze may not be application-consistent",
+            rfc3339_of_ms(deadline_ms),
+            names.join(", ")
+        ),
+    );
+    let targets = thaw::recorded_targets(&state);
+    let outcome = thaw::thaw_targets(&mut state, &targets, Instant::now(), cfg.timeout, &log);
+    state.auto_thaw = Some(AutoThaw {
+        at: now_rfc3339(),
+        instances: names,
+        all_thawed: outcome.left.is_empty(),
+        reported: false,
+    });
+    state.watchdog = None;
+    states.save(&state)?;
+    if outcome.left.is_empty() {
+        log.event(
+            Level::Error,
+            None,
+            "auto-thaw",
+            None,
+            None,
+            format!("AUTO-THAW done: thawed {}", outcome.thawed.join(", ")),
+        );
+        Ok(Report::new(Exit::Warning, "auto-thawed"))
+    } else {
+        log.event(
+            Level::Error,
+            None,
+            "auto-thaw",
+            None,
+            None,
+            format!(
+                "AUTO-THAW FAILED: {} MAY STILL BE FROZEN",
+                outcome.left.join(", ")
+            ),
+        );
+        Ok(Report::new(Exit::Failure, "auto-thaw failed"))
+    }
+}
+
+fn armed(states: &StateDir, token: &str) -> bool {
+    match states.load() {
+        Ok(s) => s.watchdog.is_some_and(|w| w.token == token),
+        // A damaged state must not disarm the switch: keep waiting and try at the deadline.
+        Err(_) => true,
+    }
+}
+
+/// Whatever the caller left open (a hook runner's pipes, a lock) must not be held for minutes.
+fn close_inherited_fds() {
+    let fds: Vec<i32> = fs::read_dir("/proc/self/fd")
+        .map(|d| {
+            d.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+                .filter(|&fd| fd > 2)
+                .collect()
+        })
+        .unwrap_or_default();
+    for fd in fds {
+        // The read_dir handle itself is already closed; closing an fd twice only fails.
+        let _ = nix::unistd::close(fd);
+    }
+}
