@@ -52,6 +52,61 @@ impl Run {
     }
 }
 
+impl Drop for Env {
+    /// Simulator calls left hanging (a test killed iris-freeze under them) are killed, so
+    /// nothing outlives the test. Only pids whose command line is still the simulator's.
+    fn drop(&mut self) {
+        for line in self.call_lines() {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            if f.len() < 5 || f[4] != "start" {
+                continue;
+            }
+            let Ok(pid) = f[1].parse::<i32>() else {
+                continue;
+            };
+            let cmdline = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            if String::from_utf8_lossy(&cmdline).contains("iris") {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
+        }
+    }
+}
+
+/// Polls `cond` every 20 ms until it holds or `limit` passes; never a fixed sleep.
+pub fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    cond()
+}
+
+/// Waits for a spawned iris-freeze (killing it after two minutes) and collects its output.
+pub fn finish(child: std::process::Child) -> Run {
+    let start = Instant::now();
+    let mut child = child;
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > Duration::from_secs(120) {
+            let _ = child.kill();
+            panic!("iris-freeze still running after 120 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        elapsed: start.elapsed(),
+    }
+}
+
 impl Default for Env {
     fn default() -> Self {
         Env::new()
@@ -170,7 +225,9 @@ impl Env {
 
     /// The armed watchdog's pid, if the state names one.
     pub fn watchdog_pid(&self) -> Option<i32> {
-        self.state_json()["watchdog"]["pid"].as_i64().map(|p| p as i32)
+        self.state_json()["watchdog"]["pid"]
+            .as_i64()
+            .map(|p| p as i32)
     }
 
     /// The iris-freeze command with a clean environment pointing at this host.
@@ -227,6 +284,13 @@ impl Env {
             stderr: String::from_utf8_lossy(&stderr).into_owned(),
             elapsed: start.elapsed(),
         }
+    }
+
+    /// Starts iris-freeze in the background (stdout and stderr piped).
+    pub fn spawn(&self, args: &[&str]) -> std::process::Child {
+        let mut c = self.command(Path::new(BIN));
+        c.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
+        c.spawn().unwrap()
     }
 
     /// A link to the binary under a hook's name.

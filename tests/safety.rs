@@ -1,0 +1,399 @@
+//! Never leave a database frozen: the watchdog, stop signals, the host lock, the pre/post race,
+//! the state dir rules and the emergency resume, end to end against the simulator.
+
+mod common;
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use common::{Env, finish, wait_until};
+use nix::sys::signal::{Signal, kill, killpg};
+use nix::unistd::Pid;
+
+const LIMIT: Duration = Duration::from_secs(60);
+
+fn alive(pid: i32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+        && !fs::read_to_string(format!("/proc/{pid}/stat"))
+            .unwrap_or_default()
+            .contains(") Z ")
+}
+
+#[test]
+fn the_watchdog_thaws_after_freeze_is_killed_9_in_the_middle() {
+    let env = Env::new();
+    env.iris("IRIS").fault("IRIS", "freeze=then-hang");
+    let child = env.spawn(&["freeze", "--max-freeze", "3", "--timeout", "60"]);
+    assert!(wait_until(LIMIT, || env.frozen("IRIS")), "never froze");
+    let pid = child.id() as i32;
+    kill(Pid::from_raw(pid), Signal::SIGKILL).unwrap();
+    let r = finish(child);
+    assert_eq!(r.code, -1, "{}", r.text());
+    assert!(
+        wait_until(LIMIT, || !env.frozen("IRIS")),
+        "the watchdog never thawed"
+    );
+    let log = env.log_text();
+    assert!(log.contains("cmd=watchdog inst=- event=auto-thaw"), "{log}");
+    assert!(log.contains("AUTO-THAW done: thawed IRIS"), "{log}");
+    // The thaw that comes late says the snapshot may not be consistent, with exit 2, once.
+    let r = env.run(&["thaw"]);
+    assert_eq!(r.code, 2, "{}", r.text());
+    assert!(r.stdout.contains("auto-thawed IRIS"), "{}", r.text());
+    assert_eq!(env.run(&["thaw"]).code, 0);
+}
+
+#[test]
+fn the_watchdog_survives_the_callers_process_group_being_killed() {
+    let env = Env::new();
+    env.iris("IRIS");
+    let mut c = env.command(Path::new("/bin/sh"));
+    c.args([
+        "-c",
+        &format!("{} freeze --max-freeze 3; exec sleep 120", common::BIN),
+    ])
+    .stdout(Stdio::null())
+    .stderr(Stdio::null())
+    .process_group(0);
+    let child = c.spawn().unwrap();
+    let pgid = Pid::from_raw(child.id() as i32);
+    assert!(
+        wait_until(LIMIT, || env.log_text().contains("event=end rc=0")),
+        "{}",
+        env.log_text()
+    );
+    assert!(env.frozen("IRIS"));
+    let wd = env.watchdog_pid().expect("no watchdog recorded");
+    killpg(pgid, Signal::SIGKILL).unwrap();
+    let _ = finish(child);
+    assert!(
+        alive(wd),
+        "the watchdog died with its caller's process group"
+    );
+    assert!(
+        wait_until(LIMIT, || !env.frozen("IRIS")),
+        "the watchdog never thawed"
+    );
+    assert!(env.log_text().contains("AUTO-THAW"), "{}", env.log_text());
+    let status = env.run(&["status"]);
+    assert!(status.stdout.contains("AUTO-THAW"), "{}", status.text());
+}
+
+#[test]
+fn the_watchdog_is_fully_detached() {
+    let env = Env::new();
+    env.iris("IRIS");
+    assert_eq!(env.run(&["freeze"]).code, 0);
+    let wd = env.watchdog_pid().expect("no watchdog recorded");
+    assert!(alive(wd));
+    for fd in 0..3 {
+        let target = fs::read_link(format!("/proc/{wd}/fd/{fd}")).unwrap();
+        assert_eq!(target, Path::new("/dev/null"), "fd {fd}");
+    }
+    let fds = fs::read_dir(format!("/proc/{wd}/fd")).unwrap().count();
+    assert_eq!(fds, 3, "the watchdog holds inherited file descriptors");
+    let sid = nix::unistd::getsid(Some(Pid::from_raw(wd))).unwrap();
+    assert_eq!(
+        sid,
+        Pid::from_raw(wd),
+        "the watchdog is not in its own session"
+    );
+    assert_eq!(env.run(&["thaw"]).code, 0);
+}
+
+#[test]
+fn thaw_disarms_the_watchdog_and_no_iris_call_comes_from_it() {
+    let env = Env::new();
+    env.iris("IRIS");
+    assert_eq!(env.run(&["freeze", "--max-freeze", "2"]).code, 0);
+    let wd = env.watchdog_pid().expect("no watchdog recorded");
+    assert!(alive(wd));
+    assert_eq!(env.run(&["thaw"]).code, 0);
+    assert!(
+        wait_until(LIMIT, || !alive(wd)),
+        "the watchdog is still waiting after the thaw"
+    );
+    assert_eq!(env.calls("IRIS", "thaw"), 1, "{:#?}", env.call_lines());
+    assert!(!env.log_text().contains("AUTO-THAW"));
+    assert!(env.state_json()["watchdog"].is_null());
+}
+
+#[test]
+fn a_second_freeze_rearms_the_watchdog_and_the_first_one_leaves() {
+    let env = Env::new();
+    env.iris("IRIS");
+    assert_eq!(env.run(&["freeze"]).code, 0);
+    let first = env.watchdog_pid().unwrap();
+    assert_eq!(env.run(&["freeze"]).code, 0);
+    let second = env.watchdog_pid().unwrap();
+    assert_ne!(first, second);
+    assert!(
+        wait_until(LIMIT, || !alive(first)),
+        "the replaced watchdog kept waiting"
+    );
+    assert!(alive(second));
+    assert!(
+        env.log_text().contains("re-armed for a freeze"),
+        "{}",
+        env.log_text()
+    );
+    assert_eq!(env.calls("IRIS", "freeze"), 1);
+    assert_eq!(env.run(&["thaw"]).code, 0);
+}
+
+#[test]
+fn a_stop_signal_mid_freeze_rolls_back_within_5_s() {
+    for sig in [Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP] {
+        let env = Env::new();
+        env.iris("IRIS")
+            .iris("OTHER")
+            .fault("IRIS", "freeze=then-hang");
+        let child = env.spawn(&["freeze", "--timeout", "60"]);
+        assert!(wait_until(LIMIT, || env.frozen("IRIS") && env.frozen("OTHER")));
+        let sent = Instant::now();
+        kill(Pid::from_raw(child.id() as i32), sig).unwrap();
+        let r = finish(child);
+        assert!(
+            sent.elapsed() < Duration::from_secs(5),
+            "{sig}: took {:?}",
+            sent.elapsed()
+        );
+        assert_eq!(r.code, 1, "{sig}: {}", r.text());
+        assert!(
+            !env.frozen("IRIS") && !env.frozen("OTHER"),
+            "{sig}: left frozen"
+        );
+        assert!(
+            env.log_text()
+                .contains(&format!("received {}", sig.as_str())),
+            "{}",
+            env.log_text()
+        );
+        assert!(env.recorded().is_empty());
+    }
+}
+
+#[test]
+fn a_stop_signal_during_thaw_lets_the_thaw_finish() {
+    let env = Env::new();
+    env.iris("IRIS").fault("IRIS", "thaw=slow:1500");
+    assert_eq!(env.run(&["freeze"]).code, 0);
+    let child = env.spawn(&["thaw"]);
+    assert!(wait_until(LIMIT, || env.calls("IRIS", "thaw") == 1));
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).unwrap();
+    let r = finish(child);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(!env.frozen("IRIS"));
+    assert!(
+        env.log_text().contains("finished the thaw first"),
+        "{}",
+        env.log_text()
+    );
+}
+
+#[test]
+fn a_thaw_racing_a_hung_freeze_stops_it_and_nothing_stays_frozen() {
+    let env = Env::new();
+    env.iris("IRIS").fault("IRIS", "freeze=then-hang");
+    let freeze = env.spawn(&["freeze", "--timeout", "60"]);
+    assert!(wait_until(LIMIT, || env.frozen("IRIS")));
+    let thaw = env.run(&["thaw"]);
+    let freeze = finish(freeze);
+    assert_eq!(thaw.code, 0, "{}", thaw.text());
+    assert_eq!(freeze.code, 1, "{}", freeze.text());
+    assert!(!env.frozen("IRIS"));
+    assert!(
+        env.log_text()
+            .contains("is still running: telling it to stop"),
+        "{}",
+        env.log_text()
+    );
+}
+
+#[test]
+fn a_thaw_racing_a_slow_freeze_that_has_not_frozen_yet() {
+    let env = Env::new();
+    env.iris("IRIS").fault("IRIS", "freeze=slow:3000");
+    let freeze = env.spawn(&["freeze", "--timeout", "60"]);
+    assert!(wait_until(LIMIT, || env.calls("IRIS", "freeze") == 1));
+    let thaw = env.run(&["thaw"]);
+    let freeze = finish(freeze);
+    assert_eq!(thaw.code, 0, "{}", thaw.text());
+    assert_eq!(freeze.code, 1, "{}", freeze.text());
+    // The stopped freeze killed its ExternalFreeze call before exiting: nothing can land later.
+    let sim_pid: i32 = env
+        .call_lines()
+        .iter()
+        .find(|l| l.contains(" freeze start"))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        .unwrap();
+    assert!(
+        !alive(sim_pid),
+        "the ExternalFreeze call outlived the stopped freeze"
+    );
+    assert!(!env.frozen("IRIS"));
+}
+
+#[test]
+fn a_freeze_that_began_before_the_last_thaw_started_refuses() {
+    let env = Env::new();
+    env.iris("IRIS");
+    fs::create_dir_all(&env.state).unwrap();
+    fs::set_permissions(&env.state, fs::Permissions::from_mode(0o700)).unwrap();
+    // As if a post hook had run while this pre hook was on its way.
+    let future = chrono::Local::now().timestamp_millis() + 60_000;
+    fs::write(
+        env.state_file(),
+        format!("{{\"last_thaw_started_ms\": {future}}}"),
+    )
+    .unwrap();
+    let r = env.run(&["freeze"]);
+    assert_eq!(r.code, 1, "{}", r.text());
+    assert!(
+        r.stderr.contains("a thaw started after this freeze began"),
+        "{}",
+        r.text()
+    );
+    assert!(!env.frozen("IRIS"));
+    assert_eq!(env.calls("IRIS", "freeze"), 0);
+}
+
+#[test]
+fn eight_concurrent_freezes_freeze_each_instance_exactly_once() {
+    let env = Env::new();
+    env.iris("IRIS").cache("CACHE");
+    env.fault("IRIS", "freeze=slow:300");
+    let children: Vec<_> = (0..8).map(|_| env.spawn(&["freeze"])).collect();
+    let runs: Vec<_> = children.into_iter().map(finish).collect();
+    for r in &runs {
+        assert_eq!(r.code, 0, "{}", r.text());
+    }
+    assert_eq!(env.calls("IRIS", "freeze"), 1, "{:#?}", env.call_lines());
+    assert_eq!(env.calls("CACHE", "freeze"), 1);
+    assert!(env.frozen("IRIS") && env.frozen("CACHE"));
+    assert_eq!(env.run(&["thaw"]).code, 0);
+    assert!(!env.frozen("IRIS") && !env.frozen("CACHE"));
+}
+
+#[test]
+fn an_unsafe_state_dir_is_refused_and_nothing_is_frozen() {
+    let env = Env::new();
+    env.iris("IRIS");
+    fs::create_dir_all(&env.state).unwrap();
+    fs::set_permissions(&env.state, fs::Permissions::from_mode(0o777)).unwrap();
+    let r = env.run(&["freeze"]);
+    assert_eq!(r.code, 1, "{}", r.text());
+    assert!(r.stderr.contains("chmod 700"), "{}", r.text());
+    assert!(!env.frozen("IRIS"));
+    assert_eq!(env.call_lines().len(), 0);
+
+    // Created by us: 0700.
+    let fresh = Env::new();
+    fresh.iris("IRIS");
+    assert_eq!(fresh.run(&["freeze"]).code, 0);
+    assert_eq!(
+        fs::metadata(&fresh.state).unwrap().permissions().mode() & 0o777,
+        0o700
+    );
+    assert_eq!(fresh.run(&["thaw"]).code, 0);
+
+    // Owned by someone else (only root can arrange that).
+    if nix::unistd::geteuid().is_root() {
+        let other = Env::new();
+        other.iris("IRIS");
+        fs::create_dir_all(&other.state).unwrap();
+        fs::set_permissions(&other.state, fs::Permissions::from_mode(0o700)).unwrap();
+        nix::unistd::chown(&other.state, Some(nix::unistd::Uid::from_raw(65534)), None).unwrap();
+        let r = other.run(&["freeze"]);
+        assert_eq!(r.code, 1, "{}", r.text());
+        assert!(r.stderr.contains("owned by uid 65534"), "{}", r.text());
+        assert!(!other.frozen("IRIS"));
+    }
+}
+
+#[test]
+fn a_thaw_that_leaves_iris_suspended_escalates_to_the_emergency_resume() {
+    let env = Env::new();
+    env.iris("IRIS").fault("IRIS", "thaw=fail");
+    assert_eq!(env.run(&["freeze"]).code, 0);
+    let r = env.run(&["thaw"]);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(!env.frozen("IRIS"));
+    assert_eq!(env.calls("IRIS", "stat"), 1);
+    let log = env.log_text();
+    assert!(log.contains("event=emergency"), "{log}");
+    assert!(log.contains("EMERGENCY"), "{log}");
+    assert!(log.contains("stat IRIS -W"), "{log}");
+}
+
+#[test]
+fn cache_escalates_with_ccontrol_stat() {
+    let env = Env::new();
+    env.cache("CACHE").fault("CACHE", "thaw=hang");
+    assert_eq!(env.run(&["freeze"]).code, 0);
+    let r = env.run(&["thaw", "--timeout", "3"]);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(!env.frozen("CACHE"));
+    assert!(
+        env.log_text().contains("ccontrol stat CACHE -W"),
+        "{}",
+        env.log_text()
+    );
+}
+
+#[test]
+fn a_failed_emergency_resume_is_reported_honestly() {
+    let env = Env::new();
+    env.iris("IRIS")
+        .fault("IRIS", "thaw=fail")
+        .fault("IRIS", "stat=fail");
+    assert_eq!(env.run(&["freeze"]).code, 0);
+    let r = env.run(&["thaw"]);
+    assert_eq!(r.code, 1, "{}", r.text());
+    assert!(env.frozen("IRIS"));
+    assert!(r.stdout.contains("MAY STILL BE FROZEN"), "{}", r.text());
+    assert!(
+        env.log_text().contains("emergency resume exit 1"),
+        "{}",
+        env.log_text()
+    );
+}
+
+#[test]
+fn max_freeze_must_stay_below_the_iris_blocking_point() {
+    let env = Env::new();
+    env.iris("IRIS");
+    let r = env.run(&["freeze", "--max-freeze", "600"]);
+    assert_eq!(r.code, 1, "{}", r.text());
+    assert!(r.stderr.contains("below 600"), "{}", r.text());
+    let r = env.run_env(&["freeze"], &[("IRIS_FREEZE_MAX_FREEZE", "700")]);
+    assert_eq!(r.code, 1);
+    assert!(!env.frozen("IRIS"));
+}
+
+#[test]
+fn status_shows_the_watchdog() {
+    let env = Env::new();
+    env.iris("IRIS");
+    assert_eq!(env.run(&["freeze"]).code, 0);
+    let r = env.run(&["status"]);
+    assert!(
+        r.stdout.contains("watchdog: armed, thaws at"),
+        "{}",
+        r.text()
+    );
+    let r = env.run(&["status", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(
+        v["watchdog"]["pid"].as_i64(),
+        env.watchdog_pid().map(i64::from)
+    );
+    assert_eq!(v["watchdog"]["running"], true);
+    assert_eq!(env.run(&["thaw"]).code, 0);
+    let r = env.run(&["status"]);
+    assert!(r.stdout.contains("watchdog: not armed"), "{}", r.text());
+}
