@@ -12,7 +12,7 @@ use crate::eventlog::{EventLog, Level};
 use crate::exit_code::Exit;
 use crate::lock;
 use crate::report::Report;
-use crate::session::Stop;
+use crate::session::{End, Stop};
 use crate::signals;
 use crate::state::{Phase, Record, State, StateDir, Watchdog, now_ms, now_rfc3339};
 use crate::watchdog;
@@ -160,8 +160,10 @@ pub fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
     }
     if !unreachable.is_empty() || signals::received().is_some() {
         // Nothing of this run is frozen yet; what an earlier run left frozen goes too.
-        let rollback: Vec<(Target, Answer)> =
-            ours_already.into_iter().map(|t| (t, Answer::Yes)).collect();
+        let rollback: Vec<(Target, Answer, bool)> = ours_already
+            .into_iter()
+            .map(|t| (t, Answer::Yes, false))
+            .collect();
         let what = match signals::received() {
             Some(sig) => format!("received {}", signals::name(sig)),
             None => format!("cannot check {}", unreachable.join("; ")),
@@ -245,12 +247,21 @@ pub fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
     }
 
     // 4. Roll back everything this run froze or may have frozen, and any earlier freeze of ours.
-    let mut rollback: Vec<(Target, Answer)> = to_freeze
+    let mut rollback: Vec<(Target, Answer, bool)> = to_freeze
         .iter()
         .zip(&freezes)
-        .map(|((t, _), (a, _))| (t.clone(), *a))
+        .map(|((t, _), (a, o))| {
+            let lingering = matches!(
+                o.end,
+                End::TimedOut {
+                    still_running: true,
+                    ..
+                }
+            );
+            (t.clone(), *a, lingering)
+        })
         .collect();
-    rollback.extend(ours_already.into_iter().map(|t| (t, Answer::Yes)));
+    rollback.extend(ours_already.into_iter().map(|t| (t, Answer::Yes, false)));
     let left = roll_back(&rollback, &mut state, rollback_until(deadline), log);
     save(&states, &state, log);
     Ok(failed(
@@ -390,16 +401,17 @@ fn rollback_until(deadline: Instant) -> Instant {
 
 /// Thaws each target (a freeze that answered 3 is only checked, then thawed if it is
 /// suspended after all). Returns the names that may still be frozen; the state keeps those,
-/// and keeps the watchdog armed for them.
+/// and keeps the watchdog armed for them. A target whose ExternalFreeze call survived even
+/// SIGKILL (`lingering`) stays recorded too: that call could still land after the thaw.
 fn roll_back(
-    targets: &[(Target, Answer)],
+    targets: &[(Target, Answer, bool)],
     state: &mut State,
     until: Instant,
     log: &EventLog,
 ) -> Vec<String> {
     let now = Instant::now();
     let thaw_by = now + (until.saturating_duration_since(now)) * 2 / 3;
-    let results = backup::each(targets, |(t, answer)| {
+    let results = backup::each(targets, |(t, answer, _)| {
         if *answer == Answer::No {
             let (a, o) = backup::call(t, IS_WD_SUSPENDED, thaw_by, Stop::Never);
             if a == Answer::No {
@@ -424,11 +436,18 @@ fn roll_back(
         backup::thaw_and_confirm(t, thaw_by, until, log)
     });
     let mut left = Vec::new();
-    for ((t, _), r) in targets.iter().zip(results) {
-        if r == Thawed::Confirmed {
-            state.instances.remove(&t.name);
-        } else {
+    for ((t, _, lingering), r) in targets.iter().zip(results) {
+        if r != Thawed::Confirmed {
             left.push(t.name.clone());
+        } else if *lingering {
+            log.warn(
+                Some(&t.name),
+                "lingering",
+                "the ExternalFreeze call could not be killed and may still land: keeping the \
+                 record and the watchdog armed for it",
+            );
+        } else {
+            state.instances.remove(&t.name);
         }
     }
     if state.instances.is_empty() {
