@@ -14,7 +14,7 @@ use crate::lock;
 use crate::report::Report;
 use crate::session::{End, Stop};
 use crate::signals;
-use crate::state::{Phase, Record, State, StateDir, Watchdog, now_ms, now_rfc3339};
+use crate::state::{Phase, Record, StartMark, State, StateDir, Watchdog, now_ms, now_rfc3339};
 use crate::watchdog;
 
 /// A rollback always gets at least this long, even past --timeout: thawing comes first.
@@ -26,7 +26,7 @@ const REARM_CAP: Duration = Duration::from_secs(IRIS_BLOCKS_AFTER.as_secs() - 10
 
 pub fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
     let start = Instant::now();
-    let started_ms = now_ms();
+    let started = StartMark::of_self();
     signals::install()?;
     let deadline = start + cfg.timeout;
     // The checks and the freeze get the first 60% of the budget; the rest is kept for a
@@ -46,7 +46,11 @@ pub fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
         ),
     };
     let mut state = states.load()?;
-    if state.last_thaw_started_ms.is_some_and(|t| t >= started_ms) {
+    let thaw_came_later = match (&state.last_thaw_started, &started) {
+        (Some(thaw), Some(me)) => thaw.after(me),
+        _ => false,
+    };
+    if thaw_came_later {
         bail!(
             "a thaw started after this freeze began (the post hook ran before this pre hook \
              finished, as Azure does after a pre-script timeout): not freezing, so nothing is \
@@ -181,7 +185,7 @@ pub fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
         rec.emergency = t.emergency.clone();
         state.instances.insert(t.name.clone(), rec);
     }
-    arm_watchdog(cfg, &states, &mut state, &ours_already, log)?;
+    arm_watchdog(cfg, &states, &mut state, log)?;
 
     // 3. Freeze all at once.
     let freezes = backup::each(&to_freeze, |(t, _)| {
@@ -280,18 +284,15 @@ fn stop_if_signalled(when: &str) -> Result<()> {
 
 /// Arms a new watchdog (disarming any earlier one by replacing its token), due `--max-freeze`
 /// from now, but never later than IRIS's blocking point after the oldest freeze still in place.
-fn arm_watchdog(
-    cfg: &Config,
-    states: &StateDir,
-    state: &mut State,
-    ours_already: &[Target],
-    log: &EventLog,
-) -> Result<()> {
+fn arm_watchdog(cfg: &Config, states: &StateDir, state: &mut State, log: &EventLog) -> Result<()> {
     let now = now_ms();
     let mut due = now + cfg.max_freeze.as_millis() as i64;
-    let oldest = ours_already
-        .iter()
-        .filter_map(|t| state.instances.get(&t.name)?.age_secs())
+    // Every freeze of ours still in place counts, named in this run or not.
+    let oldest = state
+        .instances
+        .values()
+        .filter(|r| r.phase == Phase::Frozen)
+        .filter_map(|r| r.age_secs())
         .fold(0.0_f64, f64::max);
     if oldest > 0.0 {
         let cap = now - (oldest * 1000.0) as i64 + REARM_CAP.as_millis() as i64;

@@ -63,7 +63,9 @@ pub fn acquire(
             }
             Err((f, errno)) if errno == nix::errno::Errno::EWOULDBLOCK => {
                 file = f;
-                if Instant::now() >= until {
+                // A stop signal ends the wait: a freeze must roll back (nothing to do yet), a
+                // thaw goes ahead without the lock.
+                if Instant::now() >= until || crate::signals::received().is_some() {
                     return Ok(Err(read_holder(&mut file)));
                 }
                 thread::sleep(POLL);

@@ -96,10 +96,38 @@ pub struct State {
     pub watchdog: Option<Watchdog>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auto_thaw: Option<AutoThaw>,
-    /// When the last `thaw` started (unix ms): a `freeze` that began before it and is still
-    /// running is a late pre hook, and must not leave anything frozen.
+    /// When the last `thaw` started: a `freeze` that began before it and is still running is a
+    /// late pre hook, and must not leave anything frozen.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_thaw_started_ms: Option<i64>,
+    pub last_thaw_started: Option<StartMark>,
+}
+
+/// When a process started, on a clock that neither NTP nor an admin can move: clock ticks
+/// since boot (from /proc), with the boot it counts from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StartMark {
+    pub boot_id: String,
+    pub ticks: u64,
+}
+
+impl StartMark {
+    /// This process's start.
+    pub fn of_self() -> Option<StartMark> {
+        Some(StartMark {
+            boot_id: std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+                .ok()?
+                .trim()
+                .to_string(),
+            ticks: crate::lock::process_start_ticks(std::process::id() as i32)?,
+        })
+    }
+
+    /// Whether `self` started after `other`, in the same boot. Ticks are 10 ms; a tie counts
+    /// as "not after": a post hook follows its pre hook by seconds, while a freeze right after
+    /// a thaw (a retry, the next backup) must not be refused.
+    pub fn after(&self, other: &StartMark) -> bool {
+        self.boot_id == other.boot_id && self.ticks > other.ticks
+    }
 }
 
 impl State {
@@ -296,6 +324,23 @@ mod tests {
         std::os::unix::fs::symlink(&dir, &link).unwrap();
         let err = format!("{:#}", StateDir::open(&link).err().unwrap());
         assert!(err.contains("symlink"), "{err}");
+    }
+
+    #[test]
+    fn start_marks_compare_within_one_boot_only() {
+        let m = |b: &str, t| StartMark {
+            boot_id: b.into(),
+            ticks: t,
+        };
+        assert!(m("a", 11).after(&m("a", 10)));
+        assert!(!m("a", 10).after(&m("a", 10)));
+        assert!(!m("a", 9).after(&m("a", 10)));
+        assert!(
+            !m("b", 99).after(&m("a", 10)),
+            "a mark from another boot means nothing"
+        );
+        let me = StartMark::of_self().unwrap();
+        assert!(!me.after(&StartMark::of_self().unwrap()));
     }
 
     #[test]

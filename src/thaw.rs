@@ -16,20 +16,22 @@ use crate::exit_code::Exit;
 use crate::lock::{self, HostLock};
 use crate::report::Report;
 use crate::signals;
-use crate::state::{State, StateDir, now_ms};
+use crate::state::{StartMark, State, StateDir};
 
 /// How long a thaw waits for a running freeze to roll back and let go of the host lock.
 const LOCK_WAIT: Duration = Duration::from_secs(15);
 
 pub fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
     let start = Instant::now();
-    let started_ms = now_ms();
+    let started = StartMark::of_self();
     // Signals are noted, not obeyed: an interrupted thaw is worse than a late one.
     signals::install()?;
     let states = StateDir::open(&cfg.state_dir)?;
     let _lock = take_lock(cfg, log)?;
     let mut state = states.load()?;
-    state.last_thaw_started_ms = Some(started_ms);
+    if started.is_some() {
+        state.last_thaw_started = started;
+    }
 
     let mut exit = Exit::Success;
     let mut notes = Vec::new();

@@ -37,9 +37,18 @@ fn the_watchdog_thaws_after_freeze_is_killed_9_in_the_middle() {
         wait_until(LIMIT, || !env.frozen("IRIS")),
         "the watchdog never thawed"
     );
-    let log = env.log_text();
-    assert!(log.contains("cmd=watchdog inst=- event=auto-thaw"), "{log}");
-    assert!(log.contains("AUTO-THAW done: thawed IRIS"), "{log}");
+    // The watchdog records the auto-thaw just after thawing.
+    assert!(
+        wait_until(LIMIT, || env
+            .log_text()
+            .contains("AUTO-THAW done: thawed IRIS")),
+        "{}",
+        env.log_text()
+    );
+    assert!(
+        env.log_text()
+            .contains("cmd=watchdog inst=- event=auto-thaw")
+    );
     // The thaw that comes late says the snapshot may not be consistent, with exit 2, once.
     let r = env.run(&["thaw"]);
     assert_eq!(r.code, 2, "{}", r.text());
@@ -79,6 +88,7 @@ fn the_watchdog_survives_the_callers_process_group_being_killed() {
         "the watchdog never thawed"
     );
     assert!(env.log_text().contains("AUTO-THAW"), "{}", env.log_text());
+    assert!(wait_until(LIMIT, || !env.state_json()["auto_thaw"].is_null()));
     let status = env.run(&["status"]);
     assert!(status.stdout.contains("AUTO-THAW"), "{}", status.text());
 }
@@ -245,10 +255,14 @@ fn a_freeze_that_began_before_the_last_thaw_started_refuses() {
     fs::create_dir_all(&env.state).unwrap();
     fs::set_permissions(&env.state, fs::Permissions::from_mode(0o700)).unwrap();
     // As if a post hook had run while this pre hook was on its way.
-    let future = chrono::Local::now().timestamp_millis() + 60_000;
+    let boot = fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap();
+    let later = u64::MAX / 2;
     fs::write(
         env.state_file(),
-        format!("{{\"last_thaw_started_ms\": {future}}}"),
+        format!(
+            "{{\"last_thaw_started\": {{\"boot_id\": \"{}\", \"ticks\": {later}}}}}",
+            boot.trim()
+        ),
     )
     .unwrap();
     let r = env.run(&["freeze"]);
@@ -260,6 +274,14 @@ fn a_freeze_that_began_before_the_last_thaw_started_refuses() {
     );
     assert!(!env.frozen("IRIS"));
     assert_eq!(env.calls("IRIS", "freeze"), 0);
+    // The same mark from another boot means nothing.
+    fs::write(
+        env.state_file(),
+        format!("{{\"last_thaw_started\": {{\"boot_id\": \"old-boot\", \"ticks\": {later}}}}}"),
+    )
+    .unwrap();
+    assert_eq!(env.run(&["freeze"]).code, 0);
+    assert_eq!(env.run(&["thaw"]).code, 0);
 }
 
 #[test]
