@@ -6,7 +6,9 @@
 
 use std::time::{Duration, Instant};
 
-use crate::discovery::SessionCmd;
+use crate::config::FreezeOptions;
+use crate::credentials::Credentials;
+use crate::discovery::{Kind, SessionCmd};
 use crate::eventlog::{EventLog, Level};
 use crate::session::{self, Outcome, Stop};
 
@@ -36,15 +38,44 @@ pub struct Target {
     pub session: SessionCmd,
     /// The full command of the documented emergency resume (`iris stat NAME -W`), if any.
     pub emergency: Option<SessionCmd>,
+    /// Fed to a login prompt on stdin, when the config names a credentials file.
+    pub credentials: Option<Credentials>,
+}
+
+/// The ExternalFreeze call with the options the config sets; plain `ExternalFreeze()` when it
+/// sets none. Arguments: LogFile, Text, SwitchJournalFile, TimeOut, Hibernate, Verbose,
+/// ExternalFreezeTimeOut, Username, Password, WDSuspendLimit. WDSuspendLimit exists on IRIS
+/// only; credentials are never passed (they would show in the process list).
+pub fn external_freeze(opts: &FreezeOptions, kind: Kind) -> String {
+    let mut args: Vec<String> = vec![String::new(); 10];
+    args[0] = "\"\"".into();
+    if let Some(sw) = opts.switch_journal {
+        args[2] = if sw { "1" } else { "0" }.into();
+    }
+    if let Some(t) = opts.external_freeze_timeout {
+        args[6] = t.to_string();
+    }
+    if let (Some(l), Kind::Iris) = (opts.wd_suspend_limit, kind) {
+        args[9] = l.to_string();
+    }
+    while args.last().is_some_and(|a| a.is_empty()) {
+        args.pop();
+    }
+    if args.len() <= 1 {
+        return EXTERNAL_FREEZE.to_string();
+    }
+    format!("##Class(Backup.General).ExternalFreeze({})", args.join(","))
 }
 
 /// Runs `expr` on the target and classifies the exit; the caller logs it with `EventLog::call`.
 pub fn call(target: &Target, expr: &str, deadline: Instant, stop: Stop) -> (Answer, Outcome) {
-    let o = session::run(
+    let input = target.credentials.as_ref().map(Credentials::stdin_bytes);
+    let o = session::run_with_input(
         &target.session.program,
         &target.session.args(expr),
         deadline,
         stop,
+        input.as_deref(),
     );
     let answer = match o.code() {
         Some(5) => Answer::Yes,
@@ -57,11 +88,21 @@ pub fn call(target: &Target, expr: &str, deadline: Instant, stop: Stop) -> (Answ
 /// Why a call did not give a clean answer, with the fix when we know it.
 pub fn problem(target: &Target, expr: &str, o: &Outcome) -> String {
     if o.asked_for_login() {
+        if let Some(c) = &target.credentials {
+            return format!(
+                "IRIS refused the login of user {:?} from the credentials file on `{}`: check \
+                 the user and password in credentials_file, or enable OS authentication for \
+                 %Service_Terminal instead",
+                c.user(),
+                target.session.display(expr)
+            );
+        }
         return format!(
             "IRIS asked for a login (a Username: prompt) on `{}`: enable OS authentication \
              for %Service_Terminal (Security > System Security > Authentication, and on the \
              %Service_Terminal service) so the OS user running iris-freeze (root under Azure) \
-             logs in without a password, or configure a credentials file (coming in a later release)",
+             logs in without a password, or name a credentials file (credentials_file in \
+             /etc/iris-freeze.toml: user on line 1, password on line 2, mode 0600)",
             target.session.display(expr)
         );
     }
@@ -229,4 +270,40 @@ pub fn each<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R>
             .map(|h| h.join().expect("instance thread panicked"))
             .collect()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn external_freeze_is_plain_without_options() {
+        assert_eq!(
+            external_freeze(&FreezeOptions::default(), Kind::Iris),
+            EXTERNAL_FREEZE
+        );
+    }
+
+    #[test]
+    fn external_freeze_places_each_option_in_its_position() {
+        let opts = FreezeOptions {
+            external_freeze_timeout: Some(900),
+            wd_suspend_limit: Some(300),
+            switch_journal: Some(false),
+        };
+        assert_eq!(
+            external_freeze(&opts, Kind::Iris),
+            "##Class(Backup.General).ExternalFreeze(\"\",,0,,,,900,,,300)"
+        );
+        // No WDSuspendLimit on Caché.
+        assert_eq!(
+            external_freeze(&opts, Kind::Cache),
+            "##Class(Backup.General).ExternalFreeze(\"\",,0,,,,900)"
+        );
+        let only_limit = FreezeOptions {
+            wd_suspend_limit: Some(120),
+            ..Default::default()
+        };
+        assert_eq!(external_freeze(&only_limit, Kind::Cache), EXTERNAL_FREEZE);
+    }
 }

@@ -35,15 +35,19 @@ pub struct Cli {
 
 #[derive(Debug, Args)]
 pub struct Global {
-    /// Where iris-freeze records what it froze (created 0700).
-    #[arg(
-        long,
-        global = true,
-        env = "IRIS_FREEZE_STATE_DIR",
-        default_value = "/run/iris-freeze",
-        value_name = "DIR"
-    )]
-    pub state_dir: PathBuf,
+    /// Where iris-freeze records what it froze, created 0700 [default: /run/iris-freeze].
+    #[arg(long, global = true, env = "IRIS_FREEZE_STATE_DIR", value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+
+    /// The configuration file; a missing file is fine [default: /etc/iris-freeze.toml, under
+    /// --root].
+    #[arg(long, global = true, env = "IRIS_FREEZE_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// Prefix for every system path a platform's files live under (install, check, the Azure
+    /// JSON a hook reads, the config file): for tests and image builds [default: /].
+    #[arg(long, global = true, env = "IRIS_FREEZE_ROOT", value_name = "DIR")]
+    pub root: Option<PathBuf>,
 
     /// Directories searched for iris, csession and ccontrol after PATH, colon-separated
     /// (default: the usual install places; empty: PATH only).
@@ -91,6 +95,37 @@ Examples:
   iris-freeze status --json | jq '.instances[] | select(.frozen)'")]
     Status(StatusArgs),
 
+    /// Check that every instance can be reached and would freeze; changes nothing.
+    #[command(after_help = "\
+Exit 0 when a freeze would succeed, 2 when an instance is already frozen by someone else, 1 when
+a freeze would fail (the reason is printed). AWS Data Lifecycle Manager calls it as `dry-run`.
+
+Examples:
+  iris-freeze dry-run
+  iris-freeze dry-run --instance IRIS")]
+    DryRun(RunArgs),
+
+    /// Install the hooks for a snapshot platform (idempotent; replaced files are backed up).
+    #[command(after_help = "\
+Examples:
+  iris-freeze install azure            /etc/azure/prescript.sh, postScript.sh and the plugin JSON
+  iris-freeze install vmware           /usr/sbin/pre-freeze-script and post-thaw-script
+  iris-freeze install qemu --root /mnt/image")]
+    Install(PlatformArgs),
+
+    /// Remove the hooks `install` wrote (files it did not write are left alone).
+    Uninstall(PlatformArgs),
+
+    /// Check the whole chain: programs, instances, logins, config, and a platform's hook setup.
+    #[command(after_help = "\
+Prints one line per check (ok / warn / FAIL) with the fix for each problem; exit 1 when any
+check fails. It never freezes anything.
+
+Examples:
+  iris-freeze check
+  iris-freeze check azure")]
+    Check(CheckArgs),
+
     #[command(name = "__watchdog", hide = true)]
     Watchdog(WatchdogArgs),
 }
@@ -108,17 +143,13 @@ pub struct RunArgs {
     )]
     pub instances: Vec<String>,
 
-    /// Upper bound on the whole command, in seconds (a rollback after a failed freeze may use a
-    /// few seconds more: thawing comes first).
-    #[arg(
-        long,
-        env = "IRIS_FREEZE_TIMEOUT",
-        default_value = "30",
-        value_name = "SECS"
-    )]
-    pub timeout: String,
+    /// Upper bound on the whole command, in seconds; a rollback after a failed freeze may use a
+    /// few seconds more: thawing comes first [default: 30].
+    #[arg(long, env = "IRIS_FREEZE_TIMEOUT", value_name = "SECS")]
+    pub timeout: Option<String>,
 
-    /// Append the log here (default: /etc/preScript.log for freeze, /etc/postScript.log for thaw).
+    /// Append the log here [default: /etc/preScript.log for freeze, /etc/postScript.log for
+    /// thaw, or freeze_log / thaw_log in the config file].
     #[arg(long, env = "IRIS_FREEZE_LOG_FILE", value_name = "PATH")]
     pub log_file: Option<PathBuf>,
 
@@ -134,14 +165,21 @@ pub struct FreezeArgs {
 
     /// The longest any instance may stay frozen by iris-freeze, in seconds: a watchdog armed
     /// before the first freeze thaws it then if no thaw came. Must stay below IRIS's 600 s
-    /// ExternalFreezeTimeOut, when IRIS starts blocking writers.
-    #[arg(
-        long,
-        env = "IRIS_FREEZE_MAX_FREEZE",
-        default_value = "300",
-        value_name = "SECS"
-    )]
-    pub max_freeze: String,
+    /// ExternalFreezeTimeOut, when IRIS starts blocking writers [default: 300].
+    #[arg(long, env = "IRIS_FREEZE_MAX_FREEZE", value_name = "SECS")]
+    pub max_freeze: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PlatformArgs {
+    /// azure, vmware, qemu, gcp, nutanix or aws.
+    pub platform: crate::platform::Platform,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Check this platform's hook setup too (azure, vmware, qemu, gcp, nutanix, aws).
+    pub platform: Option<crate::platform::Platform>,
 }
 
 /// The watchdog process, started by `freeze`; not for people.
@@ -164,14 +202,9 @@ pub struct StatusArgs {
     #[arg(long)]
     pub json: bool,
 
-    /// Upper bound on the whole command, in seconds.
-    #[arg(
-        long,
-        env = "IRIS_FREEZE_TIMEOUT",
-        default_value = "30",
-        value_name = "SECS"
-    )]
-    pub timeout: String,
+    /// Upper bound on the whole command, in seconds [default: 30].
+    #[arg(long, env = "IRIS_FREEZE_TIMEOUT", value_name = "SECS")]
+    pub timeout: Option<String>,
 }
 
 #[cfg(test)]
@@ -207,7 +240,7 @@ mod tests {
     fn global_options_go_after_the_subcommand_too() {
         let cli =
             Cli::try_parse_from(["iris-freeze", "thaw", "--state-dir", "/tmp/x", "-q"]).unwrap();
-        assert_eq!(cli.global.state_dir, PathBuf::from("/tmp/x"));
+        assert_eq!(cli.global.state_dir, Some(PathBuf::from("/tmp/x")));
         assert!(cli.global.quiet);
     }
 }

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Result, bail};
 
 use crate::backup::{self, Answer, EXTERNAL_FREEZE, IS_WD_SUSPENDED, Target, Thawed};
+use crate::config::MirrorPolicy;
 use crate::config::{Config, IRIS_BLOCKS_AFTER};
 use crate::discovery::{self, Kind, Tools};
 use crate::eventlog::{EventLog, Level};
@@ -59,43 +60,11 @@ pub fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
     }
     stop_if_signalled("before freezing")?;
 
-    let tools = Tools::find(&cfg.bin_dirs)?;
-    let listing = discovery::list(&tools, deadline);
-    for e in &listing.errors {
-        log.warn(None, "discovery", e);
-    }
+    let targets = match plan(cfg, log, deadline)? {
+        Ok(t) => t,
+        Err(nothing) => return Ok(nothing),
+    };
     stop_if_signalled("before freezing")?;
-    let selection = discovery::select(&cfg.instances, &listing, &tools)?;
-    selection.refuse_unavailable()?;
-    for inst in &selection.down {
-        log.warn(
-            Some(&inst.name),
-            "skipped",
-            format!(
-                "{} is {}: skipped (a stopped instance's files are already consistent)",
-                inst.name, inst.status
-            ),
-        );
-    }
-    if selection.targets.is_empty() {
-        log.warn(None, "nothing", "no running instance: nothing to freeze");
-        return Ok(Report::new(
-            Exit::Success,
-            "nothing to freeze: no running IRIS or Caché instance",
-        ));
-    }
-    let targets: Vec<(Target, Kind)> = selection
-        .targets
-        .iter()
-        .map(|(i, cmd)| {
-            let t = Target {
-                name: i.name.clone(),
-                session: cmd.clone(),
-                emergency: tools.emergency_for(&i.name, i.kind),
-            };
-            (t, i.kind)
-        })
-        .collect();
 
     // 1. Who is frozen already? Someone else's freeze is never touched.
     let check_by = Instant::now() + freeze_by.saturating_duration_since(Instant::now()) / 2;
@@ -188,8 +157,9 @@ pub fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
     arm_watchdog(cfg, &states, &mut state, log)?;
 
     // 3. Freeze all at once.
-    let freezes = backup::each(&to_freeze, |(t, _)| {
-        backup::call(t, EXTERNAL_FREEZE, freeze_by, Stop::OnSignal)
+    let freezes = backup::each(&to_freeze, |(t, kind)| {
+        let expr = backup::external_freeze(&cfg.freeze_options, *kind);
+        backup::call(t, &expr, freeze_by, Stop::OnSignal)
     });
     let frozen_at = now_rfc3339();
     let mut problems = Vec::new();
@@ -272,6 +242,170 @@ pub fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
         format!("freeze failed ({}); rolled back", problems.join("; ")),
         &left,
         log,
+    ))
+}
+
+/// Discovery and target selection, shared by `freeze` and `dry-run`. `Err(report)` when there
+/// is nothing to freeze.
+fn plan(
+    cfg: &Config,
+    log: &EventLog,
+    deadline: Instant,
+) -> Result<Result<Vec<(Target, Kind)>, Report>> {
+    let tools = Tools::find(&cfg.bin_dirs)?;
+    let listing = discovery::list(&tools, deadline);
+    for e in &listing.errors {
+        log.warn(None, "discovery", e);
+    }
+    let selection = discovery::select(&cfg.instances, &listing, &tools)?;
+    selection.refuse_unavailable()?;
+    for inst in &selection.down {
+        log.warn(
+            Some(&inst.name),
+            "skipped",
+            format!(
+                "{} is {}: skipped (a stopped instance's files are already consistent)",
+                inst.name, inst.status
+            ),
+        );
+    }
+    for (inst, _) in &selection.targets {
+        if !inst.mirror_status.eq_ignore_ascii_case("primary") {
+            continue;
+        }
+        let advice = "a freeze that outlasts ExternalFreezeTimeOut, or a VM pause longer than \
+                      the mirror QoS timeout (8 s by default), can make the mirror fail over; \
+                      snapshot the backup member instead, or raise the QoS timeout";
+        if cfg.mirror_primary == MirrorPolicy::Refuse {
+            bail!(
+                "{} is the {} mirror primary and the config refuses to freeze a primary \
+                 (mirror_primary = \"refuse\"): nothing was frozen. Why: {advice}",
+                inst.name,
+                if inst.mirror_type.is_empty() {
+                    ""
+                } else {
+                    inst.mirror_type.as_str()
+                }
+            );
+        }
+        log.warn(
+            Some(&inst.name),
+            "mirror-primary",
+            format!(
+                "{} is the mirror primary: {advice} (set mirror_primary = \"refuse\" in the \
+                 config to refuse)",
+                inst.name
+            ),
+        );
+    }
+    if selection.targets.is_empty() {
+        log.warn(None, "nothing", "no running instance: nothing to freeze");
+        return Ok(Err(Report::new(
+            Exit::Success,
+            "nothing to freeze: no running IRIS or Caché instance",
+        )));
+    }
+    Ok(Ok(selection
+        .targets
+        .iter()
+        .map(|(i, cmd)| {
+            let t = Target {
+                name: i.name.clone(),
+                session: cmd.clone(),
+                emergency: tools.emergency_for(&i.name, i.kind),
+                credentials: cfg.credentials.clone(),
+            };
+            (t, i.kind)
+        })
+        .collect()))
+}
+
+/// `dry-run`: everything `freeze` checks before its first ExternalFreeze, and nothing else.
+/// The exit is what `freeze` would give: 0, 2 (one already frozen by someone else) or 1.
+pub fn dry_run(cfg: &Config, log: &EventLog) -> Result<Report> {
+    let deadline = Instant::now() + cfg.timeout;
+    let targets = match plan(cfg, log, deadline)? {
+        Ok(t) => t,
+        Err(nothing) => return Ok(nothing),
+    };
+    let ours = StateDir::open(&cfg.state_dir)
+        .and_then(|s| s.load())
+        .map(|s| s.instances)
+        .unwrap_or_default();
+    let checks = backup::each(&targets, |(t, _)| {
+        backup::call(t, IS_WD_SUSPENDED, deadline, Stop::OnSignal)
+    });
+    let (mut would, mut foreign, mut problems) = (Vec::new(), Vec::new(), Vec::new());
+    for ((t, _), (answer, o)) in targets.iter().zip(&checks) {
+        match answer {
+            Answer::No => {
+                log.call(
+                    Level::Info,
+                    &t.name,
+                    "check",
+                    o,
+                    "not suspended: would freeze",
+                );
+                would.push(t.name.clone());
+            }
+            Answer::Yes if ours.contains_key(&t.name) => {
+                log.call(
+                    Level::Info,
+                    &t.name,
+                    "check",
+                    o,
+                    "frozen by iris-freeze: would keep it",
+                );
+                would.push(t.name.clone());
+            }
+            Answer::Yes => {
+                log.call(
+                    Level::Warn,
+                    &t.name,
+                    "foreign",
+                    o,
+                    "already frozen by someone else: would be left alone",
+                );
+                foreign.push(t.name.clone());
+            }
+            Answer::Unknown => {
+                let why = backup::problem(t, IS_WD_SUSPENDED, o);
+                log.call(
+                    Level::Error,
+                    &t.name,
+                    "check-failed",
+                    o,
+                    format!("cannot check: {why}"),
+                );
+                problems.push(format!("{}: {why}", t.name));
+            }
+        }
+    }
+    if !problems.is_empty() {
+        return Ok(Report::new(
+            Exit::Failure,
+            format!(
+                "dry run: a freeze would fail: {} (exit 1)",
+                problems.join("; ")
+            ),
+        ));
+    }
+    if !foreign.is_empty() {
+        return Ok(Report::new(
+            Exit::Warning,
+            format!(
+                "dry run: would freeze {}; already frozen by someone else: {} (exit 2)",
+                would.join(", "),
+                foreign.join(", ")
+            ),
+        ));
+    }
+    Ok(Report::new(
+        Exit::Success,
+        format!(
+            "dry run: would freeze {}; nothing was changed",
+            would.join(", ")
+        ),
     ))
 }
 

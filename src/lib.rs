@@ -1,14 +1,18 @@
 //! iris-freeze: freeze and thaw InterSystems IRIS and Caché around VM snapshots.
 
 pub mod backup;
+pub mod check;
 pub mod cli;
 pub mod config;
+pub mod credentials;
 pub mod discovery;
 pub mod eventlog;
 pub mod exit_code;
 pub mod freeze;
 pub mod hooks;
+pub mod install;
 pub mod lock;
+pub mod platform;
 pub mod report;
 pub mod session;
 pub mod signals;
@@ -34,7 +38,8 @@ const SUMMARY_MAX: usize = 300;
 
 /// Parses `args` (argv[0] included), runs the command, and returns the exit code.
 pub fn run(args: Vec<OsString>) -> Exit {
-    let cli = match Cli::try_parse_from(hooks::effective_args(args)) {
+    let (args, hook) = hooks::effective_args(args);
+    let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
@@ -45,7 +50,7 @@ pub fn run(args: Vec<OsString>) -> Exit {
             };
         }
     };
-    let cfg = match Config::from_cli(cli) {
+    let cfg = match Config::from_cli(cli, hook) {
         Ok(cfg) => cfg,
         Err(e) => {
             eprintln!("iris-freeze: error: {e:#}");
@@ -65,6 +70,14 @@ pub fn run(args: Vec<OsString>) -> Exit {
             let r = thaw::run(&cfg, &log);
             (log, r)
         }
+        Action::DryRun => {
+            let log = open_log(&cfg, "dry-run");
+            let r = freeze::dry_run(&cfg, &log);
+            (log, r)
+        }
+        Action::Install(p) => (EventLog::none("install"), install::install(&cfg, p)),
+        Action::Uninstall(p) => (EventLog::none("uninstall"), install::uninstall(&cfg, p)),
+        Action::Check(p) => (EventLog::none("check"), check::run(&cfg, p)),
         Action::Watchdog {
             ref token,
             deadline_ms,
@@ -94,7 +107,11 @@ pub fn run(args: Vec<OsString>) -> Exit {
     );
     if !quiet {
         let text = match cfg.action {
-            Action::Status { .. } => report.summary.clone(),
+            // Reports meant to be read whole.
+            Action::Status { .. }
+            | Action::Check(_)
+            | Action::Install(_)
+            | Action::Uninstall(_) => report.summary.clone(),
             _ => format!("iris-freeze: {}", one_line(&report.summary)),
         };
         // Nobody may be reading (a closed pipe): that must not change the exit code.
@@ -127,6 +144,9 @@ fn open_log(cfg: &Config, cmd: &'static str) -> EventLog {
             cfg.state_dir.display()
         ),
     );
+    if let Some(note) = &cfg.timeout_note {
+        log.info(None, "timeout", note);
+    }
     log
 }
 

@@ -133,10 +133,26 @@ enum Event {
 /// Runs `program args` until it exits, `deadline` passes, or (with `Stop::OnSignal`) we are
 /// told to stop.
 pub fn run(program: &Path, args: &[OsString], deadline: Instant, stop: Stop) -> Outcome {
+    run_with_input(program, args, deadline, stop, None)
+}
+
+/// As [`run`], with `input` on stdin instead of /dev/null (credentials for a login prompt; a
+/// call that never reads them just exits with them unread in the pipe).
+pub fn run_with_input(
+    program: &Path,
+    args: &[OsString],
+    deadline: Instant,
+    stop: Stop,
+    input: Option<&[u8]>,
+) -> Outcome {
     let start = Instant::now();
     let mut cmd = Command::new(program);
     cmd.args(args)
-        .stdin(Stdio::null())
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0);
@@ -153,6 +169,13 @@ pub fn run(program: &Path, args: &[OsString], deadline: Instant, stop: Stop) -> 
         }
     };
     let pgid = Pid::from_raw(child.id() as i32);
+    if let (Some(mut stdin), Some(bytes)) = (child.stdin.take(), input) {
+        let bytes = bytes.to_vec();
+        // A thread, so a child that never reads cannot block us; the pipe closes after it.
+        thread::spawn(move || {
+            let _ = std::io::Write::write_all(&mut stdin, &bytes);
+        });
+    }
     let capture = Arc::new(Mutex::new(Capture::default()));
     let (tx, rx) = mpsc::channel();
 
@@ -384,6 +407,21 @@ mod tests {
         let o = sh("kill -SEGV $$", 10.0);
         assert_eq!(o.end, End::Signaled(11));
         assert!(o.describe().contains("SIGSEGV"));
+    }
+
+    #[test]
+    fn input_reaches_stdin_and_then_eof() {
+        let o = run_with_input(
+            Path::new("/bin/sh"),
+            &[
+                "-c".into(),
+                "read a; read b; read c; echo \"$a/$b/$?\"".into(),
+            ],
+            Instant::now() + Duration::from_secs(10),
+            Stop::Never,
+            Some(b"user\npass\n"),
+        );
+        assert_eq!(o.stdout, "user/pass/1\n");
     }
 
     #[test]

@@ -77,6 +77,7 @@ pub fn run(cfg: &Config, json: bool) -> Result<Report> {
                     name: i.name.clone(),
                     session,
                     emergency: None,
+                    credentials: cfg.credentials.clone(),
                 });
             (i, t)
         })

@@ -11,10 +11,11 @@ use nix::unistd::Pid;
 use crate::backup::{self, Target, Thawed};
 use crate::config::Config;
 use crate::discovery::{self, Tools};
-use crate::eventlog::EventLog;
+use crate::eventlog::{EventLog, Level};
 use crate::exit_code::Exit;
 use crate::lock::{self, HostLock};
 use crate::report::Report;
+use crate::session::Stop;
 use crate::signals;
 use crate::state::{StartMark, State, StateDir};
 
@@ -61,7 +62,7 @@ pub fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
     }
 
     let targets: Vec<Target> = if cfg.instances.is_empty() {
-        recorded_targets(&state)
+        recorded_targets(&state, cfg)
     } else {
         named_targets(cfg, log)?
     };
@@ -91,6 +92,11 @@ pub fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
                 signals::name(sig)
             ),
         );
+    }
+    // Recording the backup counts towards journal purging: only after a clean thaw of a
+    // snapshot we vouch for, and only when the config asks.
+    if cfg.set_history && outcome.left.is_empty() && exit == Exit::Success {
+        set_history(&targets, log);
     }
     let took = start.elapsed().as_secs_f64();
     if outcome.left.is_empty() {
@@ -151,6 +157,33 @@ fn take_lock(cfg: &Config, log: &EventLog) -> Result<Option<HostLock>> {
     }
 }
 
+fn set_history(targets: &[Target], log: &EventLog) {
+    let expr = format!(
+        "##Class(Backup.General).ExternalSetHistory(\"\",\"iris-freeze snapshot {}\")",
+        crate::state::now_rfc3339()
+    );
+    let by = Instant::now() + Duration::from_secs(10);
+    let results = backup::each(targets, |t| backup::call(t, &expr, by, Stop::Never));
+    for (t, (answer, o)) in targets.iter().zip(results) {
+        match answer {
+            backup::Answer::Yes => log.call(
+                Level::Info,
+                &t.name,
+                "history",
+                &o,
+                "ExternalSetHistory recorded the backup",
+            ),
+            _ => log.call(
+                Level::Warn,
+                &t.name,
+                "history",
+                &o,
+                format!("ExternalSetHistory {}", backup::problem(t, &expr, &o)),
+            ),
+        }
+    }
+}
+
 /// What a thaw achieved.
 #[derive(Debug, Default)]
 pub struct ThawOutcome {
@@ -160,7 +193,7 @@ pub struct ThawOutcome {
 }
 
 /// The instances the state says we froze, with what reaches each.
-pub fn recorded_targets(state: &State) -> Vec<Target> {
+pub fn recorded_targets(state: &State, cfg: &Config) -> Vec<Target> {
     state
         .instances
         .iter()
@@ -168,6 +201,7 @@ pub fn recorded_targets(state: &State) -> Vec<Target> {
             name: name.clone(),
             session: rec.session.clone(),
             emergency: rec.emergency.clone(),
+            credentials: cfg.credentials.clone(),
         })
         .collect()
 }
@@ -238,6 +272,7 @@ fn named_targets(cfg: &Config, log: &EventLog) -> Result<Vec<Target>> {
         .chain(selection.unavailable)
         .map(|(i, session)| Target {
             emergency: tools.emergency_for(&i.name, i.kind),
+            credentials: cfg.credentials.clone(),
             name: i.name,
             session,
         })

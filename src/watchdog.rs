@@ -59,6 +59,11 @@ pub fn spawn(cfg: &Config, token: &str, deadline_ms: i64) -> Result<Watchdog> {
     let args: Vec<OsString> = vec![
         "--state-dir".into(),
         cfg.state_dir.clone().into(),
+        // The same config (credentials for the confirming check) and root as the freeze.
+        "--config".into(),
+        cfg.config_file.clone().into(),
+        "--root".into(),
+        cfg.root.clone().into(),
         "__watchdog".into(),
         "--token".into(),
         token.into(),
@@ -219,7 +224,7 @@ pub fn run(cfg: &Config, token: &str, deadline_ms: i64) -> Result<Report> {
             names.join(", ")
         ),
     );
-    let targets = thaw::recorded_targets(&state);
+    let targets = thaw::recorded_targets(&state, cfg);
     let outcome = thaw::thaw_targets(&mut state, &targets, Instant::now(), cfg.timeout, &log);
     state.auto_thaw = Some(AutoThaw {
         at: now_rfc3339(),

@@ -180,6 +180,20 @@ impl Env {
         self.sim.join(name).join("frozen").exists()
     }
 
+    /// The directory standing in for `/` (install, check, the config file, the Azure JSON).
+    pub fn root(&self) -> PathBuf {
+        self.tmp.path().join("root")
+    }
+
+    /// Writes `<root>/etc/iris-freeze.toml`, mode 0600.
+    pub fn config(&self, toml: &str) -> PathBuf {
+        let path = self.root().join("etc/iris-freeze.toml");
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(&path, toml).unwrap();
+        fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+        path
+    }
+
     /// Every simulator call log line.
     pub fn call_lines(&self) -> Vec<String> {
         fs::read_to_string(self.sim.join("calls.log"))
@@ -241,6 +255,8 @@ impl Env {
             .env("IRIS_FREEZE_BIN_DIRS", "")
             // Hermetic even on a CI machine that runs systemd.
             .env("IRIS_FREEZE_NO_SYSTEMD", "1")
+            // Never the host's /etc/iris-freeze.toml or /etc/azure.
+            .env("IRIS_FREEZE_ROOT", self.root())
             .stdin(Stdio::null());
         c
     }

@@ -1,0 +1,115 @@
+//! A credentials file for instances without OS authentication: the user on the first line, the
+//! password on the second. It is fed to the session's login prompt on stdin and nowhere else:
+//! never argv, never a child's environment, never a log line or an error message.
+
+use std::fmt;
+use std::fs;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+
+#[derive(Clone)]
+pub struct Credentials {
+    user: String,
+    password: String,
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Credentials {{ user: {:?}, password: *** }}", self.user)
+    }
+}
+
+impl Credentials {
+    /// Reads the file, refusing one another user owns or group/others can read.
+    pub fn load(path: &Path) -> Result<Credentials> {
+        check_file(path)?;
+        let text = fs::read_to_string(path)
+            .with_context(|| format!("cannot read the credentials file {}", path.display()))?;
+        let mut lines = text.lines();
+        let user = lines.next().unwrap_or("").trim().to_string();
+        let password = lines.next().unwrap_or("").to_string();
+        if user.is_empty() {
+            bail!(
+                "the credentials file {} has no user on its first line (format: user on line \
+                 1, password on line 2)",
+                path.display()
+            );
+        }
+        Ok(Credentials { user, password })
+    }
+
+    pub fn user(&self) -> &str {
+        &self.user
+    }
+
+    /// What the session reads at `Username:` and `Password:`.
+    pub fn stdin_bytes(&self) -> Vec<u8> {
+        format!("{}\n{}\n", self.user, self.password).into_bytes()
+    }
+}
+
+/// The ownership and mode rules, also used by `check`.
+pub fn check_file(path: &Path) -> Result<()> {
+    let md = fs::metadata(path)
+        .with_context(|| format!("cannot read the credentials file {}", path.display()))?;
+    let me = nix::unistd::geteuid().as_raw();
+    if md.uid() != me {
+        bail!(
+            "the credentials file {} is owned by uid {}, not by the user running iris-freeze \
+             (uid {me}): refusing it; fix with `chown {me} {}`",
+            path.display(),
+            md.uid(),
+            path.display()
+        );
+    }
+    if md.mode() & 0o077 != 0 {
+        bail!(
+            "the credentials file {} can be read or written by group or others (mode {:o}): \
+             refusing it; fix with `chmod 600 {}`",
+            path.display(),
+            md.mode() & 0o7777,
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn reads_user_and_password_and_never_shows_the_password() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("creds");
+        fs::write(&p, "backup\ns3cret pass\n").unwrap();
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o600)).unwrap();
+        let c = Credentials::load(&p).unwrap();
+        assert_eq!(c.user(), "backup");
+        assert_eq!(c.stdin_bytes(), b"backup\ns3cret pass\n");
+        assert!(!format!("{c:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn readable_by_others_is_refused_with_the_fix() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("creds");
+        fs::write(&p, "backup\nsecret\n").unwrap();
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o640)).unwrap();
+        let e = format!("{:#}", Credentials::load(&p).unwrap_err());
+        assert!(e.contains("chmod 600"), "{e}");
+        assert!(!e.contains("secret\n"));
+    }
+
+    #[test]
+    fn an_empty_file_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("creds");
+        fs::write(&p, "").unwrap();
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o600)).unwrap();
+        assert!(Credentials::load(&p).is_err());
+    }
+}
