@@ -159,6 +159,8 @@ pub struct Config {
     /// The config file in effect, and whether it exists.
     pub config_file: PathBuf,
     pub config_found: bool,
+    /// Why the config file was not usable (only `check` gets this far with one).
+    pub config_error: Option<String>,
     pub credentials_file: Option<PathBuf>,
     pub credentials: Option<Credentials>,
     pub freeze_options: FreezeOptions,
@@ -187,7 +189,13 @@ impl Config {
             );
         }
         let config_file = g.config.unwrap_or_else(|| under(&root, DEFAULT_CONFIG));
-        let (file, config_found) = load_file(&config_file)?;
+        // `check` reports a bad config file as a failed check instead of refusing to run.
+        let checking = matches!(cli.command, Command::Check(_));
+        let (file, config_found, config_error) = match load_file(&config_file) {
+            Ok((f, found)) => (f, found, None),
+            Err(e) if checking => (FileConfig::default(), true, Some(format!("{e:#}"))),
+            Err(e) => return Err(e),
+        };
 
         let bin_dirs = match (g.bin_dirs, &file.bin_dirs) {
             (Some(dirs), _) => std::env::split_paths(&dirs)
@@ -323,6 +331,7 @@ impl Config {
             root,
             config_file,
             config_found,
+            config_error,
             credentials_file,
             credentials,
             freeze_options: FreezeOptions {
