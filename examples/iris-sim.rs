@@ -26,6 +26,7 @@
 //! * `NAME/faults`: fault lines `CALL=SPEC` for that instance; `faults` (top level) holds
 //!   faults for `iris-qlist` and `ccontrol-qlist`. Usage counters of `@N` lines are kept in
 //!   `faults.count` next to the faults file (delete it to reset).
+//! * `exprs.log`: each session call with an expression appends `<NAME> <EXPR>`.
 //! * `calls.log`: each simulated invocation appends (O_APPEND, one write per line)
 //!   `<unix_ms> <pid> <NAME|-> <CALL> start` when it starts and
 //!   `<unix_ms> <pid> <NAME|-> <CALL> exit=<rc>` right before a normal exit (no exit line
@@ -958,6 +959,16 @@ fn session(prog: Prog, root: &Path, args: &[String]) -> ! {
     }
     let call = expr.as_deref().map_or(Call::Other, classify);
     let ctx = Ctx::start(root, name, call);
+    if let Some(e) = &expr {
+        // Tests read back exactly what was asked of IRIS.
+        if let Ok(mut f) = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(root.join("exprs.log"))
+        {
+            let _ = f.write_all(format!("{name} {e}\n").as_bytes());
+        }
+    }
     let inst = require_running(&ctx, prog, name);
     let post = apply_pre_faults(
         &ctx,
@@ -1130,7 +1141,7 @@ fn die(msg: &str) -> ! {
 }
 
 fn check_name(name: &str) {
-    let reserved = ["faults", "faults.count", "calls.log", "-"];
+    let reserved = ["faults", "faults.count", "calls.log", "exprs.log", "-"];
     if name.is_empty()
         || name.starts_with('.')
         || name.contains('/')

@@ -288,10 +288,13 @@ impl Config {
                          (empty arguments, as hook runners pass, are ignored)"
                     );
                 }
-                let names = if instances.is_empty() {
-                    file.instances.clone().unwrap_or_default()
-                } else {
-                    instances
+                // The file's `instances` picks what a freeze freezes. A thaw keeps thawing exactly
+                // what was recorded: as a name list it would also thaw other tools' freezes.
+                let names = match (&action, instances.is_empty()) {
+                    (Action::Freeze | Action::DryRun, true) => {
+                        file.instances.clone().unwrap_or_default()
+                    }
+                    _ => instances,
                 };
                 (parse_instances(&names)?, log_file.unwrap_or(default_log))
             }
