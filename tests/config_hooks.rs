@@ -347,3 +347,41 @@ fn external_set_history_only_when_asked_and_only_after_a_clean_thaw() {
     assert_eq!(env.calls("IRIS", "history"), 1);
     assert_eq!(env.run(&["thaw"]).code, 0);
 }
+
+#[test]
+fn the_example_config_is_valid_with_every_setting_uncommented() {
+    let env = Env::new();
+    env.iris("IRIS");
+    let example = fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/iris-freeze.toml"
+    ))
+    .unwrap();
+    let creds = env.tmp.path().join("creds");
+    fs::write(&creds, "backup\nsecret\n").unwrap();
+    fs::set_permissions(&creds, fs::Permissions::from_mode(0o600)).unwrap();
+    let state = env.tmp.path().join("state-from-config");
+    // Every `# key = value` line, uncommented, pointed at this test's temp dir where needed.
+    let settings: String = example
+        .lines()
+        .filter_map(|l| l.strip_prefix("# "))
+        .filter(|l| l.contains(" = "))
+        .map(|l| match l.split(" = ").next().unwrap() {
+            "credentials_file" => format!("credentials_file = \"{}\"\n", creds.display()),
+            "state_dir" => format!("state_dir = \"{}\"\n", state.display()),
+            "freeze_log" | "thaw_log" => String::new(),
+            "bin_dirs" => format!("bin_dirs = [\"{}\"]\n", env.bin.display()),
+            _ => format!("{l}\n"),
+        })
+        .collect();
+    assert!(settings.contains("wd_suspend_limit"), "{settings}");
+    env.config(&settings);
+    let mut c = env.command(std::path::Path::new(BIN));
+    c.env_remove("IRIS_FREEZE_STATE_DIR").arg("dry-run");
+    let out = c.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{settings}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
