@@ -131,6 +131,8 @@ fn spawn_systemd(exe: &Path, args: &[OsString], token: &str) -> Result<(u32, Str
         "--description=iris-freeze auto-thaw watchdog".into(),
         "--collect".into(),
         "--quiet".into(),
+        // Never a polkit prompt: a hook has nobody to answer it.
+        "--no-ask-password".into(),
     ];
     for var in ["PATH", "IRISSYS", "IRIS_FREEZE_BIN_DIRS"] {
         if let Some(v) = std::env::var_os(var) {
