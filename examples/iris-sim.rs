@@ -27,6 +27,8 @@
 //!   faults for `iris-qlist` and `ccontrol-qlist`. Usage counters of `@N` lines are kept in
 //!   `faults.count` next to the faults file (delete it to reset).
 //! * `exprs.log`: each session call with an expression appends `<NAME> <EXPR>`.
+//! * `$IRIS_SIM_TRACE` (optional, any path): the call log's lines again, with the time in unix
+//!   nanoseconds, for the benchmark.
 //! * `calls.log`: each simulated invocation appends (O_APPEND, one write per line)
 //!   `<unix_ms> <pid> <NAME|-> <CALL> start` when it starts and
 //!   `<unix_ms> <pid> <NAME|-> <CALL> exit=<rc>` right before a normal exit (no exit line
@@ -252,6 +254,22 @@ impl Ctx {
     }
 
     fn log(&self, what: &str) {
+        // The benchmark's clock: nanoseconds, to a file of its choosing.
+        if let Some(trace) = env::var_os("IRIS_SIM_TRACE") {
+            let ns = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0);
+            let line = format!(
+                "{ns} {} {} {} {what}\n",
+                process::id(),
+                self.name,
+                self.call.name()
+            );
+            if let Ok(mut f) = OpenOptions::new().create(true).append(true).open(trace) {
+                let _ = f.write_all(line.as_bytes());
+            }
+        }
         let line = format!(
             "{} {} {} {} {}\n",
             now_ms(),

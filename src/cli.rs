@@ -174,12 +174,22 @@ pub struct FreezeArgs {
 pub struct PlatformArgs {
     /// azure, vmware, qemu, gcp, nutanix or aws.
     pub platform: crate::platform::Platform,
+
+    /// The freeze and thaw timeout the hooks will run with, in seconds; sizes Azure's
+    /// timeoutInSeconds [default: 30, or timeout in the config file].
+    #[arg(long, env = "IRIS_FREEZE_TIMEOUT", value_name = "SECS")]
+    pub timeout: Option<String>,
 }
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     /// Check this platform's hook setup too (azure, vmware, qemu, gcp, nutanix, aws).
     pub platform: Option<crate::platform::Platform>,
+
+    /// The freeze and thaw timeout to check against (Azure's timeoutInSeconds must cover it),
+    /// and the bound on each login check, in seconds [default: 30, or the config file's].
+    #[arg(long, env = "IRIS_FREEZE_TIMEOUT", value_name = "SECS")]
+    pub timeout: Option<String>,
 }
 
 /// The watchdog process, started by `freeze`; not for people.
@@ -205,6 +215,43 @@ pub struct StatusArgs {
     /// Upper bound on the whole command, in seconds [default: 30].
     #[arg(long, env = "IRIS_FREEZE_TIMEOUT", value_name = "SECS")]
     pub timeout: Option<String>,
+}
+
+impl Cli {
+    /// A hook call: the command from the hook convention, every option from the environment, as
+    /// clap reads them, without building the whole parser: a thaw's start-up is freeze window.
+    pub fn from_env(command: crate::hooks::HookCommand) -> Cli {
+        use crate::hooks::HookCommand;
+        let var = |name: &str| std::env::var_os(name);
+        let text = |name: &str| var(name).map(|v| v.to_string_lossy().into_owned());
+        let run = || RunArgs {
+            instances: text("IRIS_FREEZE_INSTANCES")
+                .map(|v| v.split(',').map(String::from).collect())
+                .unwrap_or_default(),
+            timeout: text("IRIS_FREEZE_TIMEOUT"),
+            log_file: var("IRIS_FREEZE_LOG_FILE").map(PathBuf::from),
+            extra: Vec::new(),
+        };
+        let command = match command {
+            HookCommand::Freeze => Command::Freeze(FreezeArgs {
+                run: run(),
+                max_freeze: text("IRIS_FREEZE_MAX_FREEZE"),
+            }),
+            HookCommand::Thaw => Command::Thaw(run()),
+            HookCommand::DryRun => Command::DryRun(run()),
+        };
+        Cli {
+            command,
+            global: Global {
+                state_dir: var("IRIS_FREEZE_STATE_DIR").map(PathBuf::from),
+                config: var("IRIS_FREEZE_CONFIG").map(PathBuf::from),
+                root: var("IRIS_FREEZE_ROOT").map(PathBuf::from),
+                bin_dirs: text("IRIS_FREEZE_BIN_DIRS"),
+                verbose: 0,
+                quiet: false,
+            },
+        }
+    }
 }
 
 #[cfg(test)]

@@ -174,7 +174,16 @@ pub struct Config {
 
 impl Config {
     pub fn from_cli(cli: Cli, hook: Option<Invocation>) -> Result<Config> {
-        let g = cli.global;
+        let mut g = cli.global;
+        // An empty variable (IRIS_FREEZE_TIMEOUT=) means "not set", as a missing one would.
+        let unset_empty = |p: &mut Option<PathBuf>| {
+            if p.as_ref().is_some_and(|p| p.as_os_str().is_empty()) {
+                *p = None;
+            }
+        };
+        unset_empty(&mut g.state_dir);
+        unset_empty(&mut g.config);
+        unset_empty(&mut g.root);
         let verbosity = match (g.quiet, g.verbose) {
             (true, _) => Verbosity::Quiet,
             (false, 0) => Verbosity::Normal,
@@ -237,9 +246,9 @@ impl Config {
                 (Action::DryRun, Some(run), t)
             }
             Command::Status(s) => (Action::Status { json: s.json }, None, s.timeout),
-            Command::Install(p) => (Action::Install(p.platform), None, None),
-            Command::Uninstall(p) => (Action::Uninstall(p.platform), None, None),
-            Command::Check(c) => (Action::Check(c.platform), None, None),
+            Command::Install(p) => (Action::Install(p.platform), None, p.timeout),
+            Command::Uninstall(p) => (Action::Uninstall(p.platform), None, p.timeout),
+            Command::Check(c) => (Action::Check(c.platform), None, c.timeout),
             Command::Watchdog(w) => {
                 watchdog_log = Some(w.log_file);
                 let action = Action::Watchdog {
@@ -443,6 +452,7 @@ fn seconds(
     default: Duration,
     what: &str,
 ) -> Result<Duration> {
+    let flag = flag.filter(|f| !f.trim().is_empty());
     match (flag, file) {
         (Some(s), _) => parse_seconds(s).with_context(|| what.to_string()),
         (None, Some(v)) => {

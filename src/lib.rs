@@ -39,7 +39,11 @@ const SUMMARY_MAX: usize = 300;
 /// Parses `args` (argv[0] included), runs the command, and returns the exit code.
 pub fn run(args: Vec<OsString>) -> Exit {
     let (args, hook) = hooks::effective_args(args);
-    let cli = match Cli::try_parse_from(args) {
+    let parsed = match hook {
+        Some(h) => Ok(Cli::from_env(h.command)),
+        None => Cli::try_parse_from(args),
+    };
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();

@@ -54,11 +54,11 @@ pub fn acquire(
         match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
             Ok(mut lock) => {
                 let me = std::process::id() as i32;
-                let ticks = process_start_ticks(me).unwrap_or(0);
+                let ticks = own_start_ticks().unwrap_or(0);
                 // Best effort: the record only helps a waiting thaw find us.
                 let _ = lock.set_len(0);
                 let _ = lock.seek(SeekFrom::Start(0));
-                let _ = writeln!(lock, "{me} {command} {ticks}");
+                let _ = lock.write_all(format!("{me} {command} {ticks}\n").as_bytes());
                 return Ok(Ok(HostLock { _lock: lock }));
             }
             Err((f, errno)) if errno == nix::errno::Errno::EWOULDBLOCK => {
@@ -93,6 +93,12 @@ fn read_holder(f: &mut File) -> Option<Holder> {
         command: it.next()?.to_string(),
         start_ticks: it.next()?.parse().ok()?,
     })
+}
+
+/// This process's start time (read once).
+pub fn own_start_ticks() -> Option<u64> {
+    static TICKS: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
+    *TICKS.get_or_init(|| process_start_ticks(std::process::id() as i32))
 }
 
 /// Start time of a process in clock ticks since boot (Linux /proc), to tell reused pids apart.

@@ -118,7 +118,7 @@ impl StartMark {
                 .ok()?
                 .trim()
                 .to_string(),
-            ticks: crate::lock::process_start_ticks(std::process::id() as i32)?,
+            ticks: crate::lock::own_start_ticks()?,
         })
     }
 
@@ -193,7 +193,7 @@ impl StateDir {
         })
     }
 
-    /// Replaces the state atomically (write a temp file, fsync, rename); an empty state
+    /// Replaces the state atomically (write a temp file, rename); an empty state
     /// removes the file.
     pub fn save(&self, state: &State) -> Result<()> {
         let path = self.file();
@@ -208,7 +208,10 @@ impl StateDir {
         let tmp = self
             .dir
             .join(format!(".{STATE_FILE}.{}", std::process::id()));
-        let json = serde_json::to_vec_pretty(state)?;
+        let json = serde_json::to_vec(state)?;
+        // No fsync: the state only has to outlive our process, not the machine (a reboot thaws
+        // IRIS anyway), and on a disk-backed state dir an fsync would cost milliseconds of
+        // freeze window. The rename keeps it whole.
         let write = || -> std::io::Result<()> {
             let mut f = fs::OpenOptions::new()
                 .write(true)
@@ -217,7 +220,6 @@ impl StateDir {
                 .mode(0o600)
                 .open(&tmp)?;
             f.write_all(&json)?;
-            f.sync_all()?;
             fs::rename(&tmp, &path)
         };
         write().with_context(|| format!("cannot write {}", path.display()))

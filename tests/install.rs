@@ -1081,3 +1081,21 @@ fn check_uses_the_credentials_file_and_fails_a_refused_one() {
         r.text()
     );
 }
+
+#[test]
+fn install_sizes_azures_timeout_from_the_timeout_flag_or_environment() {
+    let env = Env::new();
+    env.iris("IRIS");
+    fs::create_dir_all(env.root()).unwrap();
+    let r = env.run(&["install", "azure", "--timeout", "100"]);
+    assert_eq!(r.code, 0, "{}", r.text());
+    let json = env
+        .root()
+        .join("etc/azure/VMSnapshotScriptPluginConfig.json");
+    let v: serde_json::Value = serde_json::from_str(&fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(v["timeoutInSeconds"], 115);
+    // check against a longer timeout than Azure allows now: a FAIL naming the fix.
+    let r = env.run_env(&["check", "azure"], &[("IRIS_FREEZE_TIMEOUT", "200")]);
+    assert_eq!(r.code, 1, "{}", r.text());
+    assert!(r.stdout.contains("FAIL timeoutInSeconds"), "{}", r.text());
+}

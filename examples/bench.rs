@@ -1,0 +1,275 @@
+//! The freeze-window benchmark: `cargo run --release --example bench [-- CYCLES]`.
+//!
+//! What IRIS pays for a snapshot hook is the time it stays frozen because of the hook: from
+//! ExternalFreeze returning to the freeze process exiting, plus from the thaw process starting
+//! to ExternalThaw being called. This program measures that window over many freeze/thaw cycles
+//! against the IRIS simulator, for iris-freeze and for the plain shell scripts it replaces; then
+//! the freeze of 1, 4 and 8 instances (each taking the same simulated time), the armed
+//! watchdog's resident memory, and the binary's size. The simulator stamps each call in
+//! nanoseconds (`IRIS_SIM_TRACE`); this program stamps process exits and spawns.
+
+use std::fs;
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+fn now_ns() -> u128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+struct Host {
+    dir: PathBuf,
+    bin: PathBuf,
+    sim: PathBuf,
+    sim_exe: PathBuf,
+    trace: PathBuf,
+    state: PathBuf,
+}
+
+impl Host {
+    fn new(base: &Path, name: &str, sim_exe: &Path) -> Host {
+        let dir = base.join(name);
+        let _ = fs::remove_dir_all(&dir);
+        let bin = dir.join("bin");
+        let sim = dir.join("sim");
+        fs::create_dir_all(&bin).unwrap();
+        fs::create_dir_all(&sim).unwrap();
+        for p in ["iris", "csession", "ccontrol"] {
+            symlink(sim_exe, bin.join(p)).unwrap();
+        }
+        Host {
+            trace: dir.join("trace"),
+            state: dir.join("state"),
+            dir,
+            bin,
+            sim,
+            sim_exe: sim_exe.to_path_buf(),
+        }
+    }
+
+    fn add(&self, name: &str, faults: &[&str]) {
+        let d = self.sim.join(name);
+        fs::create_dir_all(&d).unwrap();
+        fs::write(d.join("conf"), "product=IRIS\n").unwrap();
+        if !faults.is_empty() {
+            fs::write(d.join("faults"), faults.join("\n") + "\n").unwrap();
+        }
+    }
+
+    fn command(&self, program: &Path) -> Command {
+        let mut c = Command::new(program);
+        c.env_clear()
+            .env("PATH", format!("{}:/usr/bin:/bin", self.bin.display()))
+            .env("IRIS_SIM_DIR", &self.sim)
+            .env("IRIS_SIM_TRACE", &self.trace)
+            .env("IRIS_FREEZE_STATE_DIR", &self.state)
+            .env("IRIS_FREEZE_LOG_FILE", self.dir.join("log"))
+            .env("IRIS_FREEZE_ROOT", self.dir.join("root"))
+            .env("IRIS_FREEZE_BIN_DIRS", "")
+            .env("IRIS_FREEZE_NO_SYSTEMD", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        c
+    }
+
+    /// The simulator's nanosecond stamp of `call` `what` on `name`, the last one.
+    fn stamp(&self, name: &str, call: &str, what: &str) -> u128 {
+        let text = fs::read_to_string(&self.trace).unwrap_or_default();
+        text.lines()
+            .rev()
+            .find_map(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                (f.len() == 5 && f[2] == name && f[3] == call && f[4] == what)
+                    .then(|| f[0].parse().unwrap())
+            })
+            .unwrap_or_else(|| panic!("no {name} {call} {what} in the trace:\n{text}"))
+    }
+}
+
+/// One freeze/thaw cycle; returns (after-freeze ms, before-thaw ms).
+fn cycle(host: &Host, freeze: &mut Command, thaw: &mut Command) -> (f64, f64) {
+    let st = freeze.status().unwrap();
+    let exited = now_ns();
+    assert!(st.success(), "freeze failed: {st}");
+    let frozen = host.stamp("IRIS", "freeze", "exit=5");
+    let spawned = now_ns();
+    let st = thaw.status().unwrap();
+    assert!(st.success(), "thaw failed: {st}");
+    let thaw_called = host.stamp("IRIS", "thaw", "start");
+    (
+        (exited - frozen) as f64 / 1e6,
+        (thaw_called - spawned) as f64 / 1e6,
+    )
+}
+
+fn main() {
+    let cycles: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(50);
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let st = Command::new(cargo)
+        .args([
+            "build",
+            "--release",
+            "--bin",
+            "iris-freeze",
+            "--example",
+            "iris-sim",
+        ])
+        .current_dir(manifest)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| manifest.join("target"));
+    let exe = target.join("release/iris-freeze");
+    let sim_exe = target.join("release/examples/iris-sim");
+    // The state dir lives on tmpfs by default (/run); so does the benchmark's when it can.
+    let base = if Path::new("/dev/shm").is_dir() {
+        PathBuf::from(format!("/dev/shm/iris-freeze-bench-{}", std::process::id()))
+    } else {
+        std::env::temp_dir().join(format!("iris-freeze-bench-{}", std::process::id()))
+    };
+    fs::create_dir_all(&base).unwrap();
+
+    // 1. The freeze window: iris-freeze and the plain shell scripts.
+    let ours = Host::new(&base, "ours", &sim_exe);
+    ours.add("IRIS", &[]);
+    let shell = Host::new(&base, "shell", &sim_exe);
+    shell.add("IRIS", &[]);
+    let script = |expr: &str| {
+        format!(
+            "iris session IRIS -U%SYS '##Class(Backup.General).{expr}()' </dev/null >>\"{}\" 2>&1\n\
+             status=$?\nif [ $status -eq 5 ]; then exit 0; fi\nexit 1\n",
+            shell.dir.join("log").display()
+        )
+    };
+    fs::write(shell.dir.join("pre.sh"), script("ExternalFreeze")).unwrap();
+    fs::write(shell.dir.join("post.sh"), script("ExternalThaw")).unwrap();
+    let (mut ours_after, mut ours_before, mut sh_after, mut sh_before) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..cycles {
+        let (a, b) = cycle(
+            &ours,
+            ours.command(&exe).arg("freeze"),
+            ours.command(&exe).arg("thaw"),
+        );
+        ours_after.push(a);
+        ours_before.push(b);
+        let (a, b) = cycle(
+            &shell,
+            shell
+                .command(Path::new("/bin/sh"))
+                .arg(shell.dir.join("pre.sh")),
+            shell
+                .command(Path::new("/bin/sh"))
+                .arg(shell.dir.join("post.sh")),
+        );
+        sh_after.push(a);
+        sh_before.push(b);
+    }
+    let total =
+        |a: &[f64], b: &[f64]| -> Vec<f64> { a.iter().zip(b).map(|(x, y)| x + y).collect() };
+    let ours_total = median(&mut total(&ours_after, &ours_before));
+    let sh_total = median(&mut total(&sh_after, &sh_before));
+    println!("freeze window over {cycles} cycles (median, ms):");
+    println!(
+        "  {:<28} {:>10} {:>12} {:>8}",
+        "", "after freeze", "before thaw", "total"
+    );
+    println!(
+        "  {:<28} {:>12.2} {:>12.2} {:>8.2}",
+        "iris-freeze",
+        median(&mut ours_after),
+        median(&mut ours_before),
+        ours_total
+    );
+    println!(
+        "  {:<28} {:>12.2} {:>12.2} {:>8.2}",
+        "shell script (sh + iris)",
+        median(&mut sh_after),
+        median(&mut sh_before),
+        sh_total
+    );
+    println!("  ratio iris-freeze / shell: {:.2}", ours_total / sh_total);
+
+    // 2. Parallel freeze: n instances, each ExternalFreeze taking 500 ms.
+    println!("freeze of n instances, each ExternalFreeze taking 500 ms (median of 5, ms):");
+    let mut one = 0.0;
+    for n in [1, 4, 8] {
+        let host = Host::new(&base, &format!("par{n}"), &sim_exe);
+        for i in 0..n {
+            host.add(&format!("I{i}"), &["freeze=slow:500"]);
+        }
+        let mut times = Vec::new();
+        for _ in 0..5 {
+            let t = Instant::now();
+            assert!(host.command(&exe).arg("freeze").status().unwrap().success());
+            times.push(t.elapsed().as_secs_f64() * 1e3);
+            assert!(host.command(&exe).arg("thaw").status().unwrap().success());
+        }
+        let m = median(&mut times);
+        if n == 1 {
+            one = m;
+        }
+        println!(
+            "  {n} instance(s): {m:>8.1}   ({:.2}x one instance)",
+            m / one
+        );
+    }
+
+    // 3. The armed watchdog's memory, and the binary's size.
+    assert!(ours.command(&exe).arg("freeze").status().unwrap().success());
+    let state: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(ours.state.join("state.json")).unwrap()).unwrap();
+    let pid = state["watchdog"]["pid"].as_i64().unwrap();
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let rss = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .unwrap_or("VmRSS: ?");
+    println!(
+        "armed watchdog: {}",
+        rss.split_whitespace().skip(1).collect::<Vec<_>>().join(" ")
+    );
+    assert!(ours.command(&exe).arg("thaw").status().unwrap().success());
+    let size = fs::metadata(&exe).unwrap().len();
+    println!(
+        "binary: {:.2} MiB ({size} bytes, release profile)",
+        size as f64 / 1048576.0
+    );
+
+    let cpu = fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_default();
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    let kernel = fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    println!("machine: {cpu}, {cores} cores, Linux {}", kernel.trim());
+    let _ = fs::remove_dir_all(&base);
+    let _ = &ours.sim_exe;
+}
