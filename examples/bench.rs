@@ -118,13 +118,15 @@ fn cycle(host: &Host, freeze: &mut Command, thaw: &mut Command) -> (f64, f64) {
 }
 
 fn main() {
-    let cycles: usize = std::env::args()
-        .nth(1)
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(50);
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let cycles: usize = args.iter().find_map(|a| a.parse().ok()).unwrap_or(50);
+    // The shipped build is static (see packaging/build.sh); `--dynamic` measures the default one.
+    let dynamic = args.iter().any(|a| a == "--dynamic");
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let st = Command::new(cargo)
+    let triple = format!("{}-unknown-linux-gnu", std::env::consts::ARCH);
+    let mut build = Command::new(cargo);
+    build
         .args([
             "build",
             "--release",
@@ -133,15 +135,28 @@ fn main() {
             "--example",
             "iris-sim",
         ])
-        .current_dir(manifest)
-        .status()
-        .unwrap();
-    assert!(st.success());
+        .current_dir(manifest);
+    if !dynamic {
+        build
+            .args(["--target", &triple])
+            .env("RUSTFLAGS", "-C target-feature=+crt-static");
+    }
+    assert!(build.status().unwrap().success());
     let target = std::env::var("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|_| manifest.join("target"));
-    let exe = target.join("release/iris-freeze");
-    let sim_exe = target.join("release/examples/iris-sim");
+    let out = if dynamic {
+        target.join("release")
+    } else {
+        target.join(&triple).join("release")
+    };
+    let exe = out.join("iris-freeze");
+    let sim_exe = out.join("examples/iris-sim");
+    println!(
+        "binary under test: {} ({})",
+        exe.display(),
+        if dynamic { "dynamic" } else { "static" }
+    );
     // The state dir lives on tmpfs by default (/run); so does the benchmark's when it can.
     let base = if Path::new("/dev/shm").is_dir() {
         PathBuf::from(format!("/dev/shm/iris-freeze-bench-{}", std::process::id()))

@@ -364,12 +364,20 @@ fn check_state_dir(cfg: &Config, out: &mut Lines) {
     }
 }
 
-/// The user name of `uid`, as Azure's `getpwuid(st_uid).pw_name` sees it.
+/// The user name of `uid`, as Azure's `getpwuid(st_uid).pw_name` sees it: read from
+/// /etc/passwd, not through NSS, because the shipped binary is static (glibc's NSS modules
+/// cannot be loaded safely from a static binary). The accounts Azure cares about (root) are
+/// local ones.
 fn owner_name(uid: u32) -> String {
-    match nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)) {
-        Ok(Some(u)) => u.name,
-        _ => format!("uid {uid}"),
-    }
+    fs::read_to_string("/etc/passwd")
+        .ok()
+        .and_then(|text| {
+            text.lines().find_map(|l| {
+                let f: Vec<&str> = l.split(':').collect();
+                (f.len() > 2 && f[2].parse::<u32>().ok() == Some(uid)).then(|| f[0].to_string())
+            })
+        })
+        .unwrap_or_else(|| format!("uid {uid}"))
 }
 
 fn is_elf(path: &Path) -> bool {
@@ -1241,18 +1249,22 @@ fn check_aws(cfg: &Config, out: &mut Lines) {
          (`iris-freeze install aws` prints it and how to attach it to a DLM policy)",
         install::AWS_DOCUMENT_SOURCE
     ));
-    let path = under(&cfg.root, install::AWS_BINARY);
-    let shown = install::AWS_BINARY;
-    match fs::metadata(&path) {
-        Ok(md) if md.is_file() && md.permissions().mode() & 0o111 != 0 => {
-            out.ok(format!("{shown} exists (the document runs it)"));
-        }
-        _ => out.warn(
-            format!("{} is missing or not executable", path.display()),
+    // The document runs the package's /usr/sbin/iris-freeze, else a manual install's.
+    let found = ["/usr/sbin/iris-freeze", install::AWS_BINARY]
+        .into_iter()
+        .find(|p| {
+            fs::metadata(under(&cfg.root, p))
+                .is_ok_and(|md| md.is_file() && md.permissions().mode() & 0o111 != 0)
+        });
+    match found {
+        Some(shown) => out.ok(format!("{shown} exists (the document runs it)")),
+        None => out.warn(
             format!(
-                "the SSM document runs {shown}: install iris-freeze there (or edit the path in \
-                 the document)"
+                "neither /usr/sbin/iris-freeze nor {} is installed",
+                install::AWS_BINARY
             ),
+            "the SSM document runs one of them: install the package, or copy iris-freeze to \
+             /usr/local/sbin",
         ),
     }
 }

@@ -878,9 +878,9 @@ fn aws_text(cfg: &Config) -> String {
         String::new()
     };
     let bin_note = match binary() {
-        Ok(b) if b != Path::new(AWS_BINARY) => format!(
-            "\nThe document runs {AWS_BINARY}; this binary is {}: install it at {AWS_BINARY} on \
-             every instance (or edit the path in the document).",
+        Ok(b) if b != Path::new(AWS_BINARY) && b != Path::new("/usr/sbin/iris-freeze") => format!(
+            "\nThe document runs /usr/sbin/iris-freeze (the package), else {AWS_BINARY}; this \
+             binary is {}: install the package, or copy it to {AWS_BINARY}, on every instance.",
             b.display()
         ),
         _ => String::new(),
@@ -902,7 +902,7 @@ fn aws_text(cfg: &Config) -> String {
          too short){timeout_note}, ExecuteOperationOnScriptFailure as you prefer. The DLM role \
          needs AWSDataLifecycleManagerSSMFullAccess (which requires the DLMScriptsAccess:true \
          tag).\n  \
-         3. Every instance needs the SSM Agent, iris-freeze at {AWS_BINARY}, and OS \
+         3. Every instance needs the SSM Agent, iris-freeze at /usr/sbin (the package) or {AWS_BINARY}, and OS \
          authentication for %Service_Terminal (or credentials_file in /etc/iris-freeze.toml). \
          Test with `aws ssm send-command --document-name IrisFreeze --parameters \
          command=dry-run ...`.\n\

@@ -990,7 +990,7 @@ fn aws_prints_the_document_and_writes_nothing() {
     for words in [
         "schemaVersion: \"2.2\"",
         "aws:runShellScript",
-        "/usr/local/sbin/iris-freeze {{ command }} {{ executionId }}",
+        "\"$bin\" {{ command }} {{ executionId }}",
         "- pre-script",
         "- post-script",
         "- dry-run",
@@ -1027,7 +1027,7 @@ fn the_document_runs_the_binary_with_what_dlm_passes() {
     let line = doc
         .lines()
         .map(str::trim)
-        .find(|l| l.starts_with("/usr/local/sbin/iris-freeze "))
+        .find(|l| l.starts_with("\"$bin\" "))
         .unwrap();
     let args: Vec<&str> = line.split_whitespace().skip(1).collect();
     assert_eq!(args, ["{{", "command", "}}", "{{", "executionId", "}}"]);
