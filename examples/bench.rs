@@ -139,7 +139,11 @@ fn main() {
     if !dynamic {
         build
             .args(["--target", &triple])
-            .env("RUSTFLAGS", "-C target-feature=+crt-static");
+            .env(
+                "RUSTFLAGS",
+                std::env::var("BENCH_RUSTFLAGS")
+                    .unwrap_or_else(|_| "-C target-feature=+crt-static".into()),
+            );
     }
     assert!(build.status().unwrap().success());
     let target = std::env::var("CARGO_TARGET_DIR")
