@@ -137,13 +137,11 @@ fn main() {
         ])
         .current_dir(manifest);
     if !dynamic {
-        build
-            .args(["--target", &triple])
-            .env(
-                "RUSTFLAGS",
-                std::env::var("BENCH_RUSTFLAGS")
-                    .unwrap_or_else(|_| "-C target-feature=+crt-static".into()),
-            );
+        build.args(["--target", &triple]).env(
+            "RUSTFLAGS",
+            std::env::var("BENCH_RUSTFLAGS")
+                .unwrap_or_else(|_| "-C target-feature=+crt-static".into()),
+        );
     }
     assert!(build.status().unwrap().success());
     let target = std::env::var("CARGO_TARGET_DIR")

@@ -10,9 +10,9 @@ use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
-use chrono::{Local, SecondsFormat};
+use chrono::{DateTime, Local, SecondsFormat};
 
 use crate::session::Outcome;
 
@@ -30,6 +30,8 @@ pub enum Level {
 pub struct EventLog {
     path: PathBuf,
     file: Mutex<Option<File>>,
+    /// Lines stamped but not written yet, written before the next line (see `defer`).
+    pending: Mutex<Vec<(SystemTime, String)>>,
     cmd: &'static str,
     pid: u32,
 }
@@ -52,6 +54,7 @@ impl EventLog {
         EventLog {
             path: path.to_path_buf(),
             file: Mutex::new(file),
+            pending: Mutex::new(Vec::new()),
             cmd,
             pid: std::process::id(),
         }
@@ -62,6 +65,7 @@ impl EventLog {
         EventLog {
             path: PathBuf::new(),
             file: Mutex::new(None),
+            pending: Mutex::new(Vec::new()),
             cmd,
             pid: std::process::id(),
         }
@@ -142,6 +146,16 @@ impl EventLog {
         self.write(&lines);
     }
 
+    /// An info event stamped now but written with the next line: before ExternalThaw, loading
+    /// the time zone and formatting a line would be freeze window.
+    pub fn defer(&self, event: &str, msg: impl Display) {
+        let line = self.event_line(Level::Info, None, event, None, None, msg);
+        self.pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((SystemTime::now(), line));
+    }
+
     pub fn info(&self, inst: Option<&str>, event: &str, msg: impl Display) {
         self.event(Level::Info, inst, event, None, None, msg);
     }
@@ -159,8 +173,14 @@ impl EventLog {
     fn write(&self, lines: &[String]) {
         let mut guard = self.file.lock().unwrap_or_else(|p| p.into_inner());
         let Some(file) = guard.as_mut() else { return };
-        let ts = Local::now().to_rfc3339_opts(SecondsFormat::Millis, false);
-        let text: String = lines.iter().map(|l| format!("{ts} {l}\n")).collect();
+        let stamp = |t: DateTime<Local>| t.to_rfc3339_opts(SecondsFormat::Millis, false);
+        let pending = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()));
+        let mut text: String = pending
+            .into_iter()
+            .map(|(t, l)| format!("{} {l}\n", stamp(t.into())))
+            .collect();
+        let ts = stamp(Local::now());
+        text.extend(lines.iter().map(|l| format!("{ts} {l}\n")));
         if let Err(e) = file.write_all(text.as_bytes()) {
             tracing::warn!(
                 "cannot write the log {}: {e}; carrying on without it",

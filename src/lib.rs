@@ -126,8 +126,7 @@ pub fn run(args: Vec<OsString>) -> Exit {
 
 fn open_log(cfg: &Config, cmd: &'static str) -> EventLog {
     let log = EventLog::open(&cfg.log_file, cmd);
-    log.info(
-        None,
+    log.defer(
         "start",
         format!(
             "iris-freeze {} {cmd}{} (timeout {}s, state {})",
@@ -149,7 +148,7 @@ fn open_log(cfg: &Config, cmd: &'static str) -> EventLog {
         ),
     );
     if let Some(note) = &cfg.timeout_note {
-        log.info(None, "timeout", note);
+        log.defer("timeout", note);
     }
     log
 }
