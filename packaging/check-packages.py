@@ -63,6 +63,8 @@ def main():
     failed = False
     for pkg in sys.argv[1:]:
         files = deb_files(pkg) if pkg.endswith(".deb") else rpm_files(pkg)
+        # cargo-deb compresses man pages, as Debian policy asks.
+        files |= {f[:-3] for f in files if f.endswith(".8.gz")}
         missing = sorted(EXPECTED - files)
         if missing:
             failed = True
