@@ -21,7 +21,7 @@ use anyhow::{Context, Result};
 use chrono::{Local, SecondsFormat, TimeZone};
 
 use crate::config::Config;
-use crate::eventlog::{EventLog, Level};
+use crate::eventlog::EventLog;
 use crate::exit_code::Exit;
 use crate::lock;
 use crate::report::Report;
@@ -213,12 +213,9 @@ pub fn run(cfg: &Config, token: &str, deadline_ms: i64) -> Result<Report> {
         states.save(&state)?;
         return Ok(Report::new(Exit::Success, "nothing frozen at the deadline"));
     }
-    log.event(
-        Level::Error,
+    log.error(
         None,
         "auto-thaw",
-        None,
-        None,
         format!(
             "AUTO-THAW: no thaw came within --max-freeze (due {}); thawing {} now. The snapshot \
              taken during this freeze may not be application-consistent",
@@ -237,22 +234,16 @@ pub fn run(cfg: &Config, token: &str, deadline_ms: i64) -> Result<Report> {
     state.watchdog = None;
     states.save(&state)?;
     if outcome.left.is_empty() {
-        log.event(
-            Level::Error,
+        log.error(
             None,
             "auto-thaw",
-            None,
-            None,
             format!("AUTO-THAW done: thawed {}", outcome.thawed.join(", ")),
         );
         Ok(Report::new(Exit::Warning, "auto-thawed"))
     } else {
-        log.event(
-            Level::Error,
+        log.error(
             None,
             "auto-thaw",
-            None,
-            None,
             format!(
                 "AUTO-THAW FAILED: {} MAY STILL BE FROZEN",
                 outcome.left.join(", ")
