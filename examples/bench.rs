@@ -168,8 +168,8 @@ fn main() {
     fs::create_dir_all(&base).unwrap();
 
     // 1. The freeze window: iris-freeze and the plain shell scripts.
-    let ours = Host::new(&base, "ours", &sim_exe);
-    ours.add("IRIS", &[]);
+    let ours_host = Host::new(&base, "ours", &sim_exe);
+    ours_host.add("IRIS", &[]);
     let shell = Host::new(&base, "shell", &sim_exe);
     shell.add("IRIS", &[]);
     let script = |expr: &str| {
@@ -181,52 +181,61 @@ fn main() {
     };
     fs::write(shell.dir.join("pre.sh"), script("ExternalFreeze")).unwrap();
     fs::write(shell.dir.join("post.sh"), script("ExternalThaw")).unwrap();
-    let (mut ours_after, mut ours_before, mut sh_after, mut sh_before) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    // Azure runs hooks with `sh`: dash on Debian and Ubuntu, bash on RHEL and SUSE.
+    let shells: Vec<&str> = ["/bin/dash", "/bin/bash"]
+        .into_iter()
+        .filter(|s| Path::new(s).exists())
+        .collect();
+    let mut ours = (Vec::new(), Vec::new());
+    let mut theirs: Vec<(Vec<f64>, Vec<f64>)> =
+        shells.iter().map(|_| (Vec::new(), Vec::new())).collect();
     for _ in 0..cycles {
         let (a, b) = cycle(
-            &ours,
-            ours.command(&exe).arg("freeze"),
-            ours.command(&exe).arg("thaw"),
+            &ours_host,
+            ours_host.command(&exe).arg("freeze"),
+            ours_host.command(&exe).arg("thaw"),
         );
-        ours_after.push(a);
-        ours_before.push(b);
-        let (a, b) = cycle(
-            &shell,
-            shell
-                .command(Path::new("/bin/sh"))
-                .arg(shell.dir.join("pre.sh")),
-            shell
-                .command(Path::new("/bin/sh"))
-                .arg(shell.dir.join("post.sh")),
-        );
-        sh_after.push(a);
-        sh_before.push(b);
+        ours.0.push(a);
+        ours.1.push(b);
+        for (sh, t) in shells.iter().zip(theirs.iter_mut()) {
+            let (a, b) = cycle(
+                &shell,
+                shell.command(Path::new(sh)).arg(shell.dir.join("pre.sh")),
+                shell.command(Path::new(sh)).arg(shell.dir.join("post.sh")),
+            );
+            t.0.push(a);
+            t.1.push(b);
+        }
     }
-    let total =
-        |a: &[f64], b: &[f64]| -> Vec<f64> { a.iter().zip(b).map(|(x, y)| x + y).collect() };
-    let ours_total = median(&mut total(&ours_after, &ours_before));
-    let sh_total = median(&mut total(&sh_after, &sh_before));
+    let total = |a: &[f64], b: &[f64]| -> f64 {
+        median(&mut a.iter().zip(b).map(|(x, y)| x + y).collect::<Vec<_>>())
+    };
     println!("freeze window over {cycles} cycles (median, ms):");
     println!(
-        "  {:<28} {:>10} {:>12} {:>8}",
+        "  {:<28} {:>12} {:>12} {:>8}",
         "", "after freeze", "before thaw", "total"
     );
-    println!(
-        "  {:<28} {:>12.2} {:>12.2} {:>8.2}",
-        "iris-freeze",
-        median(&mut ours_after),
-        median(&mut ours_before),
-        ours_total
-    );
-    println!(
-        "  {:<28} {:>12.2} {:>12.2} {:>8.2}",
-        "shell script (sh + iris)",
-        median(&mut sh_after),
-        median(&mut sh_before),
-        sh_total
-    );
-    println!("  ratio iris-freeze / shell: {:.2}", ours_total / sh_total);
+    let row = |name: &str, (a, b): &(Vec<f64>, Vec<f64>)| {
+        let t = total(a, b);
+        println!(
+            "  {:<28} {:>12.2} {:>12.2} {:>8.2}",
+            name,
+            median(&mut a.clone()),
+            median(&mut b.clone()),
+            t
+        );
+        t
+    };
+    let ours_total = row("iris-freeze", &ours);
+    for (sh, t) in shells.iter().zip(&theirs) {
+        let name = format!("shell script ({} + iris)", sh.trim_start_matches("/bin/"));
+        let sh_total = row(&name, t);
+        println!(
+            "  ratio iris-freeze / {}: {:.2}",
+            sh.trim_start_matches("/bin/"),
+            ours_total / sh_total
+        );
+    }
 
     // 2. Parallel freeze: n instances, each ExternalFreeze taking 500 ms.
     println!("freeze of n instances, each ExternalFreeze taking 500 ms (median of 5, ms):");
@@ -254,9 +263,17 @@ fn main() {
     }
 
     // 3. The armed watchdog's memory, and the binary's size.
-    assert!(ours.command(&exe).arg("freeze").status().unwrap().success());
+    assert!(
+        ours_host
+            .command(&exe)
+            .arg("freeze")
+            .status()
+            .unwrap()
+            .success()
+    );
     let state: serde_json::Value =
-        serde_json::from_str(&fs::read_to_string(ours.state.join("state.json")).unwrap()).unwrap();
+        serde_json::from_str(&fs::read_to_string(ours_host.state.join("state.json")).unwrap())
+            .unwrap();
     let pid = state["watchdog"]["pid"].as_i64().unwrap();
     let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     let rss = status
@@ -267,7 +284,14 @@ fn main() {
         "armed watchdog: {}",
         rss.split_whitespace().skip(1).collect::<Vec<_>>().join(" ")
     );
-    assert!(ours.command(&exe).arg("thaw").status().unwrap().success());
+    assert!(
+        ours_host
+            .command(&exe)
+            .arg("thaw")
+            .status()
+            .unwrap()
+            .success()
+    );
     let size = fs::metadata(&exe).unwrap().len();
     println!(
         "binary: {:.2} MiB ({size} bytes, release profile)",
@@ -288,5 +312,5 @@ fn main() {
     let kernel = fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
     println!("machine: {cpu}, {cores} cores, Linux {}", kernel.trim());
     let _ = fs::remove_dir_all(&base);
-    let _ = &ours.sim_exe;
+    let _ = &ours_host.sim_exe;
 }
