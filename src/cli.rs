@@ -6,16 +6,22 @@ use clap::{Args, Parser, Subcommand};
 
 const AFTER_HELP: &str = "\
 Exit codes: 0 success, 1 failure (the snapshot is not application-consistent, or an instance may
-still be frozen: read the log), 2 warning (done, but an instance was already frozen by someone else).
+still be frozen: read the log), 2 warning (an instance was already frozen by someone else, or
+the watchdog had to auto-thaw before the thaw came).
 
-Installed under a hook's name, the name picks the command and all arguments are ignored:
-  prescript.sh, preScript.sh -> freeze      postscript.sh, postScript.sh -> thaw
+Installed as a snapshot platform's hook, the platform's convention picks the command and the
+arguments it adds are ignored: prescript.sh/postScript.sh (Azure), pre-freeze-script,
+post-thaw-script and backupScripts.d/* (VMware), fsfreeze-hook (QEMU), pre.sh/post.sh (GCP),
+pre_freeze/post_thaw (Nutanix), pre-script/post-script/dry-run (AWS). `install PLATFORM` sets
+them up; `check PLATFORM` verifies the whole chain.
 
 Examples:
   iris-freeze freeze                 freeze every running instance (log: /etc/preScript.log)
   iris-freeze thaw                   thaw exactly what the last freeze froze (log: /etc/postScript.log)
   iris-freeze freeze -i IRIS -i HS   freeze two named instances
-  iris-freeze status --json          what is running, what is frozen, and by whom";
+  iris-freeze status --json          what is running, what is frozen, and by whom
+  iris-freeze install azure          write Azure Backup's pre/post scripts and plugin JSON
+  iris-freeze check azure            verify them, the instances and the logins";
 
 #[derive(Debug, Parser)]
 #[command(
