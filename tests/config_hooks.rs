@@ -385,3 +385,48 @@ fn the_example_config_is_valid_with_every_setting_uncommented() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn hook_calls_read_every_option_from_the_environment() {
+    // Hook calls skip clap; the options clap would read from the environment must still apply.
+    let env = Env::new();
+    env.iris("A").iris("B").fault("B", "thaw=hang@1");
+    let log = env.tmp.path().join("hook.log");
+    let l = log.to_str().unwrap();
+    let r = env.run_env(
+        &["pre-script", "id"],
+        &[
+            ("IRIS_FREEZE_INSTANCES", "B"),
+            ("IRIS_FREEZE_LOG_FILE", l),
+            ("IRIS_FREEZE_MAX_FREEZE", "120"),
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(env.frozen("B") && !env.frozen("A"));
+    let text = fs::read_to_string(&log).unwrap();
+    assert!(
+        text.contains("iris-freeze 0.1.0 freeze --instance B"),
+        "{text}"
+    );
+    let due = env.state_json()["watchdog"]["deadline_ms"]
+        .as_i64()
+        .unwrap();
+    let left = due - chrono::Local::now().timestamp_millis();
+    assert!(
+        (60_000..=120_000).contains(&left),
+        "watchdog due in {left} ms"
+    );
+    // IRIS_FREEZE_TIMEOUT bounds a hook's thaw: ExternalThaw hangs, the call is cut at 1 s.
+    let r = env.run_env(
+        &["post-script", "id"],
+        &[("IRIS_FREEZE_TIMEOUT", "2"), ("IRIS_FREEZE_LOG_FILE", l)],
+    );
+    // The emergency resume then thaws it.
+    assert_eq!(r.code, 0, "{}", r.text());
+    let text = fs::read_to_string(&log).unwrap();
+    assert!(text.contains("timed out after 1.0s"), "{text}");
+    assert!(text.contains("EMERGENCY"), "{text}");
+    let r = env.run_env(&["post-script", "id"], &[("IRIS_FREEZE_LOG_FILE", l)]);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(!env.frozen("B"));
+}
