@@ -419,3 +419,95 @@ fn status_shows_the_watchdog() {
     let r = env.run(&["status"]);
     assert!(r.stdout.contains("watchdog: not armed"), "{}", r.text());
 }
+
+/// A stand-in for systemd: `systemd-run` records its arguments and starts the command detached
+/// (as a transient unit would be), `systemctl show --value` reports its pid.
+fn fake_systemd(env: &Env, works: bool) -> std::path::PathBuf {
+    let runtime = env.tmp.path().join("run-systemd-system");
+    fs::create_dir_all(&runtime).unwrap();
+    let record = env.tmp.path().join("systemd-run.args");
+    let run = if works {
+        format!(
+            "#!/bin/sh\nprintf '%s\\n' \"$@\" > '{rec}'\nwhile [ \"${{1#--}}\" != \"$1\" ]; do \
+             case \"$1\" in --unit=*) unit=\"${{1#--unit=}}\";; esac; shift; done\n\
+             setsid \"$@\" </dev/null >/dev/null 2>&1 &\necho $! > '{dir}/'\"$unit\"\n",
+            rec = record.display(),
+            dir = runtime.display()
+        )
+    } else {
+        "#!/bin/sh\necho 'Failed to connect to bus: No such file or directory' >&2\nexit 1\n".into()
+    };
+    let ctl = format!(
+        "#!/bin/sh\nfor a; do unit=$a; done\ncat '{}/'\"$unit\"\n",
+        runtime.display()
+    );
+    for (name, text) in [("systemd-run", run), ("systemctl", ctl)] {
+        let p = env.bin.join(name);
+        fs::write(&p, text).unwrap();
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    runtime
+}
+
+#[test]
+fn under_systemd_the_watchdog_is_a_transient_unit() {
+    let env = Env::new();
+    env.iris("IRIS");
+    let runtime = fake_systemd(&env, true);
+    let dir = runtime.to_str().unwrap();
+    let sysd = [("IRIS_FREEZE_SYSTEMD_DIR", dir)];
+    let mut c = env.command(Path::new(common::BIN));
+    c.env_remove("IRIS_FREEZE_NO_SYSTEMD")
+        .envs(sysd)
+        .arg("freeze");
+    assert!(c.status().unwrap().success(), "{}", env.log_text());
+    let how = env.state_json()["watchdog"]["how"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        how.starts_with("systemd unit iris-freeze-watchdog-"),
+        "{how}"
+    );
+    let args = fs::read_to_string(env.tmp.path().join("systemd-run.args")).unwrap();
+    for want in [
+        "--unit=iris-freeze-watchdog-",
+        "--collect",
+        "--no-ask-password",
+        "--setenv=PATH=",
+        "__watchdog",
+    ] {
+        assert!(
+            args.contains(want),
+            "{want} missing from systemd-run's arguments:\n{args}"
+        );
+    }
+    let wd = env.watchdog_pid().unwrap();
+    assert!(
+        wd > 0 && alive(wd),
+        "systemctl's MainPID {wd} is not running"
+    );
+    assert_eq!(env.run(&["thaw"]).code, 0);
+    assert!(
+        wait_until(LIMIT, || !alive(wd)),
+        "the unit's watchdog kept waiting after the thaw"
+    );
+}
+
+#[test]
+fn when_systemd_run_fails_the_watchdog_is_detached_by_itself() {
+    let env = Env::new();
+    env.iris("IRIS");
+    let runtime = fake_systemd(&env, false);
+    let mut c = env.command(Path::new(common::BIN));
+    c.env_remove("IRIS_FREEZE_NO_SYSTEMD")
+        .env("IRIS_FREEZE_SYSTEMD_DIR", &runtime)
+        .arg("freeze")
+        .stderr(Stdio::piped());
+    let out = c.output().unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("systemd-run failed"));
+    assert_eq!(env.state_json()["watchdog"]["how"], "detached process");
+    assert!(alive(env.watchdog_pid().unwrap()));
+    assert_eq!(env.run(&["thaw"]).code, 0);
+}
