@@ -24,15 +24,11 @@ const LOCK_WAIT: Duration = Duration::from_secs(15);
 
 pub fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
     let start = Instant::now();
-    let started = StartMark::of_self();
     // Signals are noted, not obeyed: an interrupted thaw is worse than a late one.
     signals::install()?;
     let states = StateDir::open(&cfg.state_dir)?;
     let _lock = take_lock(cfg, log)?;
     let mut state = states.load()?;
-    if started.is_some() {
-        state.last_thaw_started = started;
-    }
 
     let mut exit = Exit::Success;
     let mut notes = Vec::new();
@@ -75,11 +71,13 @@ pub fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
             );
             notes.push("nothing to thaw".into());
         }
+        mark_start(&mut state);
         states.save(&state)?;
         return Ok(Report::new(exit, notes.join("; ")));
     }
 
     let outcome = thaw_targets(&mut state, &targets, start, cfg.timeout, log);
+    mark_start(&mut state);
     if let Err(e) = states.save(&state) {
         log.error(None, "state", format!("{e:#}"));
     }
@@ -120,6 +118,15 @@ pub fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
         Exit::Failure,
         format!("thaw FAILED: {names} MAY STILL BE FROZEN (see the log) (exit 1)"),
     ))
+}
+
+/// Records when this thaw started, so a freeze that began before it (a late pre hook) refuses.
+/// Read after the thaw calls: the process start time is the same whenever it is read, and
+/// before ExternalThaw every read is freeze window.
+fn mark_start(state: &mut State) {
+    if let Some(m) = StartMark::of_self() {
+        state.last_thaw_started = Some(m);
+    }
 }
 
 /// The host lock. A `freeze` holding it is a pre hook still running after its runner gave up:

@@ -511,3 +511,24 @@ fn when_systemd_run_fails_the_watchdog_is_detached_by_itself() {
     assert!(alive(env.watchdog_pid().unwrap()));
     assert_eq!(env.run(&["thaw"]).code, 0);
 }
+
+#[test]
+fn a_thaw_records_its_start_and_a_freeze_started_after_it_goes_ahead() {
+    let env = Env::new();
+    env.iris("IRIS").fault("IRIS", "thaw=slow:1500@1");
+    assert_eq!(env.run(&["freeze"]).code, 0);
+    // The thaw holds the lock while its ExternalThaw is slow; a freeze started meanwhile waits
+    // for it, then freezes: it began after the thaw, so it is not a late pre hook.
+    let thaw = env.spawn(&["thaw"]);
+    assert!(wait_until(LIMIT, || env.calls("IRIS", "thaw") == 1));
+    let freeze = env.spawn(&["freeze"]);
+    let (thaw, freeze) = (finish(thaw), finish(freeze));
+    assert_eq!(thaw.code, 0, "{}", thaw.text());
+    assert_eq!(freeze.code, 0, "{}", freeze.text());
+    assert!(env.frozen("IRIS"));
+    let mark = &env.state_json()["last_thaw_started"];
+    let boot = fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap();
+    assert_eq!(mark["boot_id"], boot.trim(), "{mark}");
+    assert!(mark["ticks"].as_u64().is_some(), "{mark}");
+    assert_eq!(env.run(&["thaw"]).code, 0);
+}
