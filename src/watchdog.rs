@@ -117,8 +117,8 @@ pub fn spawn(cfg: &Config, token: &str, deadline_ms: i64) -> Result<Watchdog> {
 /// systemd's own test: it runs when /run/systemd/system exists (`IRIS_FREEZE_SYSTEMD_DIR`
 /// points elsewhere for tests; `IRIS_FREEZE_NO_SYSTEMD` opts out).
 fn systemd_running() -> bool {
-    let dir = std::env::var_os("IRIS_FREEZE_SYSTEMD_DIR")
-        .unwrap_or_else(|| "/run/systemd/system".into());
+    let dir =
+        std::env::var_os("IRIS_FREEZE_SYSTEMD_DIR").unwrap_or_else(|| "/run/systemd/system".into());
     std::env::var_os("IRIS_FREEZE_NO_SYSTEMD").is_none() && Path::new(&dir).is_dir()
 }
 
