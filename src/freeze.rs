@@ -35,16 +35,38 @@ pub fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
     let freeze_by = start + cfg.timeout.mul_f64(0.6);
 
     let states = StateDir::open(&cfg.state_dir)?;
-    let _lock = match lock::acquire(&cfg.state_dir, "freeze", freeze_by)? {
+    let first_try = lock::acquire(&cfg.state_dir, "freeze", Instant::now())?;
+    let waited = match first_try {
+        Ok(l) => Ok(l),
+        Err(holder) => {
+            log.info(
+                None,
+                "lock",
+                format!(
+                    "waiting for another iris-freeze ({}) to finish",
+                    holder.map_or("unknown pid".into(), |h| format!(
+                        "{} pid {}",
+                        h.command, h.pid
+                    ))
+                ),
+            );
+            lock::acquire(&cfg.state_dir, "freeze", freeze_by)?
+        }
+    };
+    let _lock = match waited {
         Ok(l) => l,
-        Err(holder) => bail!(
-            "another iris-freeze is still running ({}) and held the host lock longer than this \
-             freeze may wait: nothing was frozen",
-            holder.map_or("unknown pid".into(), |h| format!(
-                "{} pid {}",
-                h.command, h.pid
-            ))
-        ),
+        Err(holder) => {
+            // A stop signal also ends the wait for the lock.
+            stop_if_signalled("while waiting for the host lock")?;
+            bail!(
+                "another iris-freeze is still running ({}) and held the host lock longer than \
+                 this freeze may wait: nothing was frozen",
+                holder.map_or("unknown pid".into(), |h| format!(
+                    "{} pid {}",
+                    h.command, h.pid
+                ))
+            )
+        }
     };
     let mut state = states.load()?;
     let thaw_came_later = match (&state.last_thaw_started, &started) {

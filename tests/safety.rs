@@ -532,3 +532,38 @@ fn a_thaw_records_its_start_and_a_freeze_started_after_it_goes_ahead() {
     assert!(mark["ticks"].as_u64().is_some(), "{mark}");
     assert_eq!(env.run(&["thaw"]).code, 0);
 }
+
+#[test]
+fn a_stop_signal_ends_a_freezes_wait_for_the_lock() {
+    let env = Env::new();
+    env.iris("IRIS").fault("IRIS", "freeze=slow:3000");
+    let first = env.spawn(&["freeze"]);
+    assert!(wait_until(LIMIT, || env.calls("IRIS", "freeze") == 1));
+    let second = env.spawn(&["freeze"]);
+    // It says in the log that it waits for the lock.
+    let pid = second.id();
+    assert!(wait_until(LIMIT, || env
+        .log_text()
+        .contains(&format!("pid={pid} cmd=freeze inst=- event=lock"))));
+    let sent = Instant::now();
+    kill(Pid::from_raw(second.id() as i32), Signal::SIGTERM).unwrap();
+    let second = finish(second);
+    assert!(
+        sent.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        sent.elapsed()
+    );
+    assert_eq!(second.code, 1, "{}", second.text());
+    assert!(
+        second
+            .stderr
+            .contains("received SIGTERM while waiting for the host lock"),
+        "{}",
+        second.text()
+    );
+    let first = finish(first);
+    assert_eq!(first.code, 0, "{}", first.text());
+    assert!(env.frozen("IRIS"));
+    assert_eq!(env.calls("IRIS", "freeze"), 1);
+    assert_eq!(env.run(&["thaw"]).code, 0);
+}
