@@ -664,6 +664,16 @@ enum Post {
 }
 
 /// Applies the fault (if any) that acts before the normal call; terminal faults never return.
+/// The instance's own fault file, with its credentials for a `login` fault.
+fn instance_faults(ctx: &Ctx, inst: &Instance) -> Post {
+    apply_pre_faults(
+        ctx,
+        &inst.path.join("faults"),
+        &inst.conf.user,
+        &inst.conf.password,
+    )
+}
+
 fn apply_pre_faults(ctx: &Ctx, faults: &Path, user: &str, password: &str) -> Post {
     let Some(kind) = take_fault(faults, ctx.call) else {
         return Post::Normal;
@@ -988,12 +998,7 @@ fn session(prog: Prog, root: &Path, args: &[String]) -> ! {
         }
     }
     let inst = require_running(&ctx, prog, name);
-    let post = apply_pre_faults(
-        &ctx,
-        &inst.path.join("faults"),
-        &inst.conf.user,
-        &inst.conf.password,
-    );
+    let post = instance_faults(&ctx, &inst);
     let rc = session_call(&inst, ns.as_deref(), expr.as_deref(), call);
     conclude(&ctx, post, rc)
 }
@@ -1102,12 +1107,7 @@ fn stat(prog: Prog, root: &Path, args: &[String]) -> ! {
     let resume = args.iter().any(|a| a == "-W");
     let ctx = Ctx::start(root, name, Call::Stat);
     let inst = require_running(&ctx, prog, name);
-    let post = apply_pre_faults(
-        &ctx,
-        &inst.path.join("faults"),
-        &inst.conf.user,
-        &inst.conf.password,
-    );
+    let post = instance_faults(&ctx, &inst);
     if resume {
         match fs::remove_file(inst.frozen_path()) {
             Ok(()) => say!(
