@@ -22,8 +22,6 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 pub const DEFAULT_MAX_FREEZE: Duration = Duration::from_secs(300);
 /// IRIS starts blocking writers after ExternalFreezeTimeOut, 600 s by default.
 pub const IRIS_BLOCKS_AFTER: Duration = Duration::from_secs(600);
-/// Where Azure's extension reads the pre/post script settings (under --root).
-pub const AZURE_PLUGIN_JSON: &str = "etc/azure/VMSnapshotScriptPluginConfig.json";
 
 /// Searched after PATH: hook runners often start us with a minimal PATH.
 pub const DEFAULT_BIN_DIRS: &[&str] = &[
@@ -321,13 +319,10 @@ impl Config {
         };
 
         let mut timeout_note = None;
-        if let Some(inv) = hook.filter(|h| h.platform == Some(Platform::Azure)) {
-            let _ = inv;
-            if let Some((limit, note)) = azure_limit(&root) {
-                if limit < timeout {
-                    timeout = limit;
-                    timeout_note = Some(note);
-                }
+        if hook.is_some_and(|h| h.platform == Some(Platform::Azure)) {
+            if let Some((limit, note)) = azure_limit(&root).filter(|(l, _)| *l < timeout) {
+                timeout = limit;
+                timeout_note = Some(note);
             }
         }
 
@@ -410,7 +405,7 @@ pub fn check_config_file(path: &Path) -> Result<()> {
 /// (Azure notices an exit only at its next poll) and a second of margin. Azure does not kill a
 /// late pre-script; it snapshots anyway, so we must be done (or rolled back) by then.
 pub fn azure_limit(root: &Path) -> Option<(Duration, String)> {
-    let path = under(root, &format!("/{AZURE_PLUGIN_JSON}"));
+    let path = under(root, crate::install::AZURE_JSON);
     let text = fs::read_to_string(&path).ok()?;
     let v: serde_json::Value = serde_json::from_str(&text).ok()?;
     let t = v
@@ -536,7 +531,7 @@ mod tests {
     #[test]
     fn azure_limit_reads_the_plugin_json() {
         let tmp = tempfile::tempdir().unwrap();
-        let p = under(tmp.path(), &format!("/{AZURE_PLUGIN_JSON}"));
+        let p = under(tmp.path(), crate::install::AZURE_JSON);
         fs::create_dir_all(p.parent().unwrap()).unwrap();
         fs::write(
             &p,
