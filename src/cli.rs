@@ -223,6 +223,15 @@ pub struct StatusArgs {
     pub timeout: Option<String>,
 }
 
+/// `freeze`, `thaw` or `dry-run` and nothing else: read like a hook call, from the environment.
+pub fn bare_command(args: &[std::ffi::OsString]) -> Option<crate::hooks::HookCommand> {
+    use crate::hooks::HookCommand;
+    let [_, word] = args else { return None };
+    [HookCommand::Freeze, HookCommand::Thaw, HookCommand::DryRun]
+        .into_iter()
+        .find(|c| word == c.subcommand())
+}
+
 impl Cli {
     /// A hook call: the command from the hook convention, every option from the environment, as
     /// clap reads them, without building the whole parser: a thaw's start-up is freeze window.
@@ -264,6 +273,20 @@ impl Cli {
 mod tests {
     use super::*;
     use clap::CommandFactory;
+
+    #[test]
+    fn bare_commands_skip_the_parser_and_nothing_else_does() {
+        use crate::hooks::HookCommand;
+        let bare =
+            |a: &[&str]| bare_command(&a.iter().map(std::ffi::OsString::from).collect::<Vec<_>>());
+        assert_eq!(bare(&["x", "freeze"]), Some(HookCommand::Freeze));
+        assert_eq!(bare(&["x", "thaw"]), Some(HookCommand::Thaw));
+        assert_eq!(bare(&["x", "dry-run"]), Some(HookCommand::DryRun));
+        assert_eq!(bare(&["x", "freeze", "-v"]), None);
+        assert_eq!(bare(&["x", "status"]), None);
+        assert_eq!(bare(&["x", "Thaw"]), None);
+        assert_eq!(bare(&["x"]), None);
+    }
 
     #[test]
     fn definition_is_consistent() {

@@ -39,8 +39,8 @@ const SUMMARY_MAX: usize = 300;
 /// Parses `args` (argv[0] included), runs the command, and returns the exit code.
 pub fn run(args: Vec<OsString>) -> Exit {
     let (args, hook) = hooks::effective_args(args);
-    let parsed = match hook {
-        Some(h) => Ok(Cli::from_env(h.command)),
+    let parsed = match hook.map(|h| h.command).or_else(|| cli::bare_command(&args)) {
+        Some(command) => Ok(Cli::from_env(command)),
         None => Cli::try_parse_from(args),
     };
     let cli = match parsed {

@@ -1,19 +1,23 @@
 //! Runs one IRIS/Caché command (`iris session`, `csession`, `qlist`): stdin from /dev/null, its
 //! own process group, a deadline (SIGTERM to the group, SIGKILL after a grace), and both output
-//! streams drained on threads so neither a megabyte of output nor a grandchild that keeps the
-//! pipe open can hold us past the child's exit.
+//! streams drained as they come, so neither a megabyte of output nor a grandchild that keeps the
+//! pipe open can hold us past the child's exit. One thread does it all with poll(2).
 
 use std::ffi::OsString;
-use std::io::Read;
+use std::fs::File;
+use std::io::Write;
+use std::os::fd::{AsFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::Path;
-use std::process::{Command, ExitStatus, Stdio};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
-use std::sync::{Arc, Mutex};
-use std::thread;
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
+use nix::errno::Errno;
+use nix::fcntl::{FcntlArg, OFlag, fcntl};
+use nix::libc;
+use nix::poll::{PollFd, PollFlags, ppoll};
 use nix::sys::signal::{Signal, killpg};
+use nix::sys::time::TimeSpec;
 use nix::unistd::Pid;
 
 /// Between SIGTERM and SIGKILL to a timed-out call's process group.
@@ -125,11 +129,6 @@ struct Capture {
     dropped: usize,
 }
 
-enum Event {
-    Eof,
-    Exit(std::io::Result<ExitStatus>),
-}
-
 /// Runs `program args` until it exits, `deadline` passes, or (with `Stop::OnSignal`) we are
 /// told to stop.
 pub fn run(program: &Path, args: &[OsString], deadline: Instant, stop: Stop) -> Outcome {
@@ -144,6 +143,18 @@ pub fn run_with_input(
     deadline: Instant,
     stop: Stop,
     input: Option<&[u8]>,
+) -> Outcome {
+    run_inner(program, args, deadline, stop, input, true)
+}
+
+/// The runner, with pidfd use switchable so tests cover the fallback of kernels before 5.3.
+fn run_inner(
+    program: &Path,
+    args: &[OsString],
+    deadline: Instant,
+    stop: Stop,
+    input: Option<&[u8]>,
+    use_pidfd: bool,
 ) -> Outcome {
     let start = Instant::now();
     let mut cmd = Command::new(program);
@@ -169,91 +180,50 @@ pub fn run_with_input(
         }
     };
     let pgid = Pid::from_raw(child.id() as i32);
-    if let (Some(mut stdin), Some(bytes)) = (child.stdin.take(), input) {
-        let bytes = bytes.to_vec();
-        // A thread, so a child that never reads cannot block us; the pipe closes after it.
-        thread::spawn(move || {
-            let _ = std::io::Write::write_all(&mut stdin, &bytes);
-        });
+    if let (Some(stdin), Some(bytes)) = (child.stdin.take(), input) {
+        // Credentials are a few bytes: they fit in the empty pipe at once, and non-blocking
+        // means a child that never reads cannot hold us. Dropping `stdin` closes the pipe.
+        let _ = fcntl(&stdin, FcntlArg::F_SETFL(OFlag::O_NONBLOCK));
+        let _ = (&File::from(OwnedFd::from(stdin))).write_all(bytes);
     }
-    let capture = Arc::new(Mutex::new(Capture::default()));
-    let (tx, rx) = mpsc::channel();
+    let mut call = Call {
+        pidfd: if use_pidfd { pidfd_open(&child) } else { None },
+        streams: [
+            child.stdout.take().map(OwnedFd::from),
+            child.stderr.take().map(OwnedFd::from),
+        ],
+        child,
+        status: None,
+        capture: Capture::default(),
+    };
 
-    let out = child
-        .stdout
-        .take()
-        .map(|s| Box::new(s) as Box<dyn Read + Send>);
-    let err = child
-        .stderr
-        .take()
-        .map(|s| Box::new(s) as Box<dyn Read + Send>);
-    for (stream, is_err) in [(out, false), (err, true)] {
-        let Some(mut stream) = stream else {
-            let _ = tx.send(Event::Eof);
-            continue;
-        };
-        let (tx, capture) = (tx.clone(), Arc::clone(&capture));
-        thread::spawn(move || {
-            let mut buf = [0u8; 64 * 1024];
-            while let Ok(n) = stream.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                let mut c = capture.lock().unwrap_or_else(|p| p.into_inner());
-                let c = &mut *c;
-                let dst = if is_err { &mut c.err } else { &mut c.out };
-                let keep = n.min(CAPTURE_LIMIT.saturating_sub(dst.len()));
-                dst.extend_from_slice(&buf[..keep]);
-                c.dropped += n - keep;
-            }
-            let _ = tx.send(Event::Eof);
-        });
-    }
-    thread::spawn(move || {
-        let _ = tx.send(Event::Exit(child.wait()));
-    });
-
-    let mut eofs = 0;
-    let mut status = None;
-    let mut cut_short = None;
-    match wait_for_exit(&rx, &mut eofs, deadline, stop) {
-        Waited::Exited(s) => status = Some(s),
-        Waited::Deadline => {
-            cut_short = Some(End::TimedOut {
-                after: start.elapsed(),
-                still_running: false,
-            })
-        }
-        Waited::Signal(signal) => cut_short = Some(End::Interrupted { signal }),
-    }
+    let mut cut_short = match call.pump(deadline, stop, Call::exited) {
+        Waited::Done => None,
+        Waited::Deadline => Some(End::TimedOut {
+            after: start.elapsed(),
+            still_running: false,
+        }),
+        Waited::Signal(signal) => Some(End::Interrupted { signal }),
+    };
     if let Some(end) = &cut_short {
         let grace = match end {
             End::Interrupted { .. } => INTERRUPT_GRACE,
             _ => KILL_GRACE,
         };
         let _ = killpg(pgid, Signal::SIGTERM);
-        status = wait_for_exit(&rx, &mut eofs, Instant::now() + grace, Stop::Never).exited();
+        call.pump(Instant::now() + grace, Stop::Never, Call::exited);
         // Whatever the leader did, nothing of a call cut short may linger in its group.
         let _ = killpg(pgid, Signal::SIGKILL);
-        if status.is_none() {
-            status =
-                wait_for_exit(&rx, &mut eofs, Instant::now() + REAP_WAIT, Stop::Never).exited();
+        if call.status.is_none() {
+            call.pump(Instant::now() + REAP_WAIT, Stop::Never, Call::exited);
+        }
+        if let Some(End::TimedOut { still_running, .. }) = cut_short.as_mut() {
+            *still_running = call.status.is_none();
         }
     }
-    let drain_until = Instant::now() + DRAIN_GRACE;
-    while eofs < 2 {
-        match rx.recv_timeout(drain_until.saturating_duration_since(Instant::now())) {
-            Ok(Event::Eof) => eofs += 1,
-            Ok(Event::Exit(_)) => {}
-            Err(_) => break,
-        }
-    }
+    call.pump(Instant::now() + DRAIN_GRACE, Stop::Never, Call::drained);
 
-    let end = match (cut_short, status) {
-        (Some(End::TimedOut { after, .. }), s) => End::TimedOut {
-            after,
-            still_running: s.is_none(),
-        },
+    let end = match (cut_short, call.status) {
         (Some(end), _) => end,
         (None, Some(Ok(st))) => match (st.code(), st.signal()) {
             (Some(c), _) => End::Exited(c),
@@ -263,7 +233,7 @@ pub fn run_with_input(
         (None, Some(Err(e))) => End::SpawnFailed(format!("waiting for it failed: {e}")),
         (None, None) => unreachable!("no exit and no timeout"),
     };
-    let c = capture.lock().unwrap_or_else(|p| p.into_inner());
+    let c = call.capture;
     Outcome {
         end,
         stdout: String::from_utf8_lossy(&c.out).into_owned(),
@@ -273,45 +243,132 @@ pub fn run_with_input(
     }
 }
 
+/// A running call, watched from this thread alone: no reader or waiter threads, whose start
+/// and hand-offs would be freeze window.
+struct Call {
+    child: Child,
+    /// Readable once the child has exited (Linux 5.3+); without it the exit is polled.
+    pidfd: Option<OwnedFd>,
+    /// stdout and stderr, until each reaches EOF.
+    streams: [Option<OwnedFd>; 2],
+    status: Option<std::io::Result<ExitStatus>>,
+    capture: Capture,
+}
+
 enum Waited {
-    Exited(std::io::Result<ExitStatus>),
+    Done,
     Deadline,
     Signal(i32),
 }
 
-impl Waited {
-    fn exited(self) -> Option<std::io::Result<ExitStatus>> {
-        match self {
-            Waited::Exited(s) => Some(s),
-            _ => None,
+impl Call {
+    fn exited(&self) -> bool {
+        self.status.is_some()
+    }
+
+    fn drained(&self) -> bool {
+        self.streams.iter().all(Option::is_none)
+    }
+
+    /// Reads output and watches for the exit until `done`, `until`, or (with `Stop::OnSignal`) a
+    /// stop signal. The exit and output are seen the moment they happen; only the signal check
+    /// and, without a pidfd, the exit check poll.
+    fn pump(&mut self, until: Instant, stop: Stop, done: fn(&Call) -> bool) -> Waited {
+        // Without a pidfd: how long to sleep before looking for the exit again, growing from
+        // tens of microseconds (the exit follows EOF closely) to the signal poll.
+        let mut exit_poll = Duration::from_micros(20);
+        let mut buf = [0u8; 16 * 1024];
+        loop {
+            if self.status.is_none() && (self.pidfd.is_none() || self.drained()) {
+                self.reap();
+            }
+            if done(self) {
+                return Waited::Done;
+            }
+            if stop == Stop::OnSignal {
+                if let Some(sig) = crate::signals::received() {
+                    return Waited::Signal(sig);
+                }
+            }
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Waited::Deadline;
+            }
+            let mut slice = left;
+            if stop == Stop::OnSignal {
+                slice = slice.min(SIGNAL_POLL);
+            }
+            let watch_exit = self.status.is_none();
+            if watch_exit && self.pidfd.is_none() {
+                slice = slice.min(if self.drained() {
+                    exit_poll
+                } else {
+                    SIGNAL_POLL
+                });
+                exit_poll = (exit_poll * 2).min(SIGNAL_POLL);
+            }
+            let mut fds: Vec<PollFd> = Vec::with_capacity(3);
+            for s in self.streams.iter().flatten() {
+                fds.push(PollFd::new(s.as_fd(), PollFlags::POLLIN));
+            }
+            let n_streams = fds.len();
+            if let (true, Some(p)) = (watch_exit, &self.pidfd) {
+                fds.push(PollFd::new(p.as_fd(), PollFlags::POLLIN));
+            }
+            // EINTR (a signal) just means: look again.
+            let _ = ppoll(&mut fds, Some(TimeSpec::from_duration(slice)), None);
+            let ready: Vec<bool> = fds
+                .iter()
+                .map(|f| f.revents().is_some_and(|r| !r.is_empty()))
+                .collect();
+            drop(fds);
+            if ready.get(n_streams) == Some(&true) {
+                self.reap();
+            }
+            let mut i = 0;
+            for (is_err, slot) in self.streams.iter_mut().enumerate() {
+                let Some(fd) = slot else { continue };
+                let readable = ready[i];
+                i += 1;
+                if !readable {
+                    continue;
+                }
+                match nix::unistd::read(&*fd, &mut buf) {
+                    Ok(0) => *slot = None,
+                    Ok(n) => self.capture.keep(is_err == 1, &buf[..n]),
+                    Err(Errno::EINTR | Errno::EAGAIN) => {}
+                    Err(_) => *slot = None,
+                }
+            }
+        }
+    }
+
+    fn reap(&mut self) {
+        match self.child.try_wait() {
+            Ok(Some(st)) => self.status = Some(Ok(st)),
+            Ok(None) => {}
+            Err(e) => self.status = Some(Err(e)),
         }
     }
 }
 
-/// Waits for the child's exit event until `until`, counting EOFs that arrive meanwhile. The
-/// exit is reported the moment it happens; only the signal check polls.
-fn wait_for_exit(rx: &Receiver<Event>, eofs: &mut usize, until: Instant, stop: Stop) -> Waited {
-    loop {
-        if stop == Stop::OnSignal {
-            if let Some(sig) = crate::signals::received() {
-                return Waited::Signal(sig);
-            }
-        }
-        let left = until.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Waited::Deadline;
-        }
-        let slice = match stop {
-            Stop::OnSignal => left.min(SIGNAL_POLL),
-            Stop::Never => left,
-        };
-        match rx.recv_timeout(slice) {
-            Ok(Event::Exit(s)) => return Waited::Exited(s),
-            Ok(Event::Eof) => *eofs += 1,
-            Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => return Waited::Deadline,
-        }
+impl Capture {
+    /// Keeps up to the capture limit per stream; the rest is counted and dropped.
+    fn keep(&mut self, is_err: bool, bytes: &[u8]) {
+        let dst = if is_err { &mut self.err } else { &mut self.out };
+        let keep = bytes.len().min(CAPTURE_LIMIT.saturating_sub(dst.len()));
+        dst.extend_from_slice(&bytes[..keep]);
+        self.dropped += bytes.len() - keep;
     }
+}
+
+/// A pidfd for the child (pidfd_open(2), Linux 5.3+). `None` on older kernels (RHEL 8 runs
+/// 4.18) or where seccomp forbids it; the exit is then polled.
+fn pidfd_open(child: &Child) -> Option<OwnedFd> {
+    // SAFETY: a plain syscall; the pid is our unreaped child, so it cannot be reused, and the
+    // returned fd (close-on-exec) is owned by nobody else.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, child.id() as libc::pid_t, 0) };
+    (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
 }
 
 #[cfg(test)]
@@ -422,6 +479,66 @@ mod tests {
             Some(b"user\npass\n"),
         );
         assert_eq!(o.stdout, "user/pass/1\n");
+    }
+
+    /// The same paths without a pidfd, as on RHEL 8's 4.18 kernel.
+    #[test]
+    fn without_pidfd_the_exit_is_still_seen() {
+        let run = |script: &str, secs: f64, input: Option<&[u8]>| {
+            run_inner(
+                Path::new("/bin/sh"),
+                &["-c".into(), script.into()],
+                Instant::now() + Duration::from_secs_f64(secs),
+                Stop::Never,
+                input,
+                false,
+            )
+        };
+        let o = run("echo hello; echo oops >&2; exit 5", 10.0, None);
+        assert_eq!(o.end, End::Exited(5));
+        assert_eq!(
+            (o.stdout.as_str(), o.stderr.as_str()),
+            ("hello\n", "oops\n")
+        );
+        // Output closed early, exit later: the exit is still waited for.
+        let o = run("exec >&- 2>&-; sleep 0.3; exit 3", 10.0, None);
+        assert_eq!(o.end, End::Exited(3));
+        assert!(o.elapsed >= Duration::from_millis(300), "{:?}", o.elapsed);
+        let o = run("sleep 20 & echo done; exit 5", 30.0, None);
+        assert_eq!((&o.end, o.stdout.as_str()), (&End::Exited(5), "done\n"));
+        assert!(o.elapsed < Duration::from_secs(10), "{:?}", o.elapsed);
+        let o = run("sleep 30 & sleep 30", 0.3, None);
+        assert!(
+            matches!(
+                o.end,
+                End::TimedOut {
+                    still_running: false,
+                    ..
+                }
+            ),
+            "{o:?}"
+        );
+        let o = run("read a; echo \"$a\"", 10.0, Some(b"user\n"));
+        assert_eq!(o.stdout, "user\n");
+    }
+
+    #[test]
+    fn output_closed_before_exit_waits_for_the_exit() {
+        let o = sh("exec >&- 2>&-; sleep 0.3; exit 4", 10.0);
+        assert_eq!(o.end, End::Exited(4));
+        assert!(o.elapsed >= Duration::from_millis(300), "{:?}", o.elapsed);
+    }
+
+    #[test]
+    fn input_the_child_never_reads_does_not_block() {
+        let o = run_with_input(
+            Path::new("/bin/sh"),
+            &["-c".into(), "exit 5".into()],
+            Instant::now() + Duration::from_secs(10),
+            Stop::Never,
+            Some(&[b'x'; 4096]),
+        );
+        assert_eq!(o.end, End::Exited(5));
     }
 
     #[test]

@@ -388,13 +388,23 @@ fn the_example_config_is_valid_with_every_setting_uncommented() {
 
 #[test]
 fn hook_calls_read_every_option_from_the_environment() {
-    // Hook calls skip clap; the options clap would read from the environment must still apply.
+    options_from_the_environment(&["pre-script", "id"], &["post-script", "id"]);
+}
+
+#[test]
+fn bare_freeze_and_thaw_read_every_option_from_the_environment() {
+    options_from_the_environment(&["freeze"], &["thaw"]);
+}
+
+/// Hook calls and bare `freeze`/`thaw` skip clap; the options clap would read from the
+/// environment must still apply.
+fn options_from_the_environment(pre: &[&str], post: &[&str]) {
     let env = Env::new();
     env.iris("A").iris("B").fault("B", "thaw=hang@1");
     let log = env.tmp.path().join("hook.log");
     let l = log.to_str().unwrap();
     let r = env.run_env(
-        &["pre-script", "id"],
+        pre,
         &[
             ("IRIS_FREEZE_INSTANCES", "B"),
             ("IRIS_FREEZE_LOG_FILE", l),
@@ -418,7 +428,7 @@ fn hook_calls_read_every_option_from_the_environment() {
     );
     // IRIS_FREEZE_TIMEOUT bounds a hook's thaw: ExternalThaw hangs, the call is cut at 1 s.
     let r = env.run_env(
-        &["post-script", "id"],
+        post,
         &[("IRIS_FREEZE_TIMEOUT", "2"), ("IRIS_FREEZE_LOG_FILE", l)],
     );
     // The emergency resume then thaws it.
@@ -426,7 +436,7 @@ fn hook_calls_read_every_option_from_the_environment() {
     let text = fs::read_to_string(&log).unwrap();
     assert!(text.contains("timed out after 1.0s"), "{text}");
     assert!(text.contains("EMERGENCY"), "{text}");
-    let r = env.run_env(&["post-script", "id"], &[("IRIS_FREEZE_LOG_FILE", l)]);
+    let r = env.run_env(post, &[("IRIS_FREEZE_LOG_FILE", l)]);
     assert_eq!(r.code, 0, "{}", r.text());
     assert!(!env.frozen("B"));
 }
