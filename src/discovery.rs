@@ -378,7 +378,8 @@ pub fn list(tools: &Tools, deadline: Instant) -> Listing {
         }
         for inst in parse_qlist(&out.stdout, kind) {
             if listing.find(&inst.name).is_some() {
-                tracing::warn!(
+                say!(
+                    WARN,
                     "instance {} is listed by both iris and ccontrol; using the first",
                     inst.name
                 );

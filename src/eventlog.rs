@@ -44,7 +44,8 @@ impl EventLog {
             .mode(0o600)
             .open(path)
             .map_err(|e| {
-                tracing::warn!(
+                say!(
+                    WARN,
                     "cannot open the log {}: {e}; carrying on without it (set --log-file or \
                      IRIS_FREEZE_LOG_FILE to a writable path)",
                     path.display()
@@ -105,9 +106,9 @@ impl EventLog {
             None => msg.clone(),
         };
         match level {
-            Level::Info => tracing::info!("{shown}"),
-            Level::Warn => tracing::warn!("{shown}"),
-            Level::Error => tracing::error!("{shown}"),
+            Level::Info => say!(INFO, "{shown}"),
+            Level::Warn => say!(WARN, "{shown}"),
+            Level::Error => say!(ERROR, "{shown}"),
         }
         let rc = rc.map_or("-".to_string(), |c| c.to_string());
         let elapsed = elapsed.map_or("-".to_string(), |d| format!("{:.3}s", d.as_secs_f64()));
@@ -127,7 +128,7 @@ impl EventLog {
             vec![self.event_line(level, Some(inst), event, o.code(), Some(o.elapsed), msg)];
         let mut output = o.lines();
         for line in output.by_ref().take(OUTPUT_LINES) {
-            tracing::debug!("{inst}| {line}");
+            say!(DEBUG, "{inst}| {line}");
             lines.push(format!(
                 "pid={} cmd={} inst={inst} event=output rc=- elapsed=- | {}",
                 self.pid,
@@ -182,7 +183,8 @@ impl EventLog {
         let ts = stamp(Local::now());
         text.extend(lines.iter().map(|l| format!("{ts} {l}\n")));
         if let Err(e) = file.write_all(text.as_bytes()) {
-            tracing::warn!(
+            say!(
+                WARN,
                 "cannot write the log {}: {e}; carrying on without it",
                 self.path.display()
             );

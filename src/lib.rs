@@ -1,5 +1,15 @@
 //! iris-freeze: freeze and thaw InterSystems IRIS and Caché around VM snapshots.
 
+/// A message for stderr at a tracing level (`say!(WARN, "...")`), shown per `-v`/`-q`; see
+/// `stderr_wants`.
+macro_rules! say {
+    ($level:ident, $($arg:tt)+) => {
+        if $crate::stderr_wants(tracing::Level::$level) {
+            tracing::event!(tracing::Level::$level, $($arg)+)
+        }
+    };
+}
+
 pub mod backup;
 pub mod check;
 pub mod cli;
@@ -61,7 +71,12 @@ pub fn run(args: Vec<OsString>) -> Exit {
             return Exit::Failure;
         }
     };
-    init_tracing(cfg.verbosity);
+    let _ = STDERR_LEVEL.set(match cfg.verbosity {
+        Verbosity::Quiet => tracing::Level::ERROR,
+        Verbosity::Normal => tracing::Level::WARN,
+        Verbosity::Verbose => tracing::Level::INFO,
+        Verbosity::Debug => tracing::Level::DEBUG,
+    });
     let quiet = cfg.verbosity == Verbosity::Quiet;
     let (log, result) = match cfg.action {
         Action::Freeze => {
@@ -161,13 +176,25 @@ fn one_line(s: &str) -> String {
     }
 }
 
-fn init_tracing(v: Verbosity) {
-    let level = match v {
-        Verbosity::Quiet => tracing::Level::ERROR,
-        Verbosity::Normal => tracing::Level::WARN,
-        Verbosity::Verbose => tracing::Level::INFO,
-        Verbosity::Debug => tracing::Level::DEBUG,
+/// The most verbose level shown on stderr, set once the options are known.
+static STDERR_LEVEL: std::sync::OnceLock<tracing::Level> = std::sync::OnceLock::new();
+
+/// Whether a message at `level` goes to stderr. The first one that does installs the
+/// subscriber: set up at start, it would be freeze window before every ExternalThaw.
+pub(crate) fn stderr_wants(level: tracing::Level) -> bool {
+    let Some(&max) = STDERR_LEVEL.get() else {
+        return false;
     };
+    // tracing orders levels by verbosity: ERROR < WARN < INFO < DEBUG.
+    if level > max {
+        return false;
+    }
+    static INIT: std::sync::Once = std::sync::Once::new();
+    INIT.call_once(|| init_tracing(max));
+    true
+}
+
+fn init_tracing(level: tracing::Level) {
     let _ = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_max_level(level)

@@ -32,7 +32,21 @@ impl Holder {
 }
 
 pub struct HostLock {
-    _lock: Flock<File>,
+    lock: Flock<File>,
+}
+
+impl HostLock {
+    /// Writes the holder record: pid, command and start time. Best effort: the record only
+    /// helps a waiting thaw find a running freeze, and a waiting run name its holder.
+    pub fn announce(&mut self, command: &str) {
+        let me = std::process::id() as i32;
+        let ticks = own_start_ticks().unwrap_or(0);
+        let _ = self.lock.set_len(0);
+        let _ = self.lock.seek(SeekFrom::Start(0));
+        let _ = self
+            .lock
+            .write_all(format!("{me} {command} {ticks}\n").as_bytes());
+    }
 }
 
 /// Takes the lock, waiting until `until`. `Ok(Err(holder))` when it stayed busy.
@@ -52,21 +66,22 @@ pub fn acquire(
         .with_context(|| format!("cannot open the lock file {}", path.display()))?;
     loop {
         match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
-            Ok(mut lock) => {
-                let me = std::process::id() as i32;
-                let ticks = own_start_ticks().unwrap_or(0);
-                // Best effort: the record only helps a waiting thaw find us.
-                let _ = lock.set_len(0);
-                let _ = lock.seek(SeekFrom::Start(0));
-                let _ = lock.write_all(format!("{me} {command} {ticks}\n").as_bytes());
-                return Ok(Ok(HostLock { _lock: lock }));
+            Ok(lock) => {
+                let mut lock = HostLock { lock };
+                // A thaw names itself after its thaw calls: nobody acts on a thaw's record, and
+                // before ExternalThaw every write is freeze window. A stale record is harmless:
+                // its pid and start time no longer match a live process.
+                if command != "thaw" {
+                    lock.announce(command);
+                }
+                return Ok(Ok(lock));
             }
             Err((f, errno)) if errno == nix::errno::Errno::EWOULDBLOCK => {
                 file = f;
                 // A stop signal ends the wait: a freeze must roll back (nothing to do yet), a
                 // thaw goes ahead without the lock.
                 if Instant::now() >= until || crate::signals::received().is_some() {
-                    return Ok(Err(read_holder(&mut file)));
+                    return Ok(Err(read_holder(&mut file).filter(Holder::is_alive)));
                 }
                 thread::sleep(POLL);
             }
@@ -141,6 +156,34 @@ mod tests {
         assert_eq!(busy.command, "freeze");
         assert!(busy.is_alive());
         drop(first);
-        assert!(acquire(tmp.path(), "thaw", Instant::now()).unwrap().is_ok());
+        let mut thaw = acquire(tmp.path(), "thaw", Instant::now())
+            .unwrap()
+            .ok()
+            .unwrap();
+        // A thaw names itself only when told to; until then the old record (this process,
+        // "freeze") still reads as alive here, so the holder is the stale name.
+        let busy = || {
+            acquire(tmp.path(), "freeze", Instant::now())
+                .unwrap()
+                .err()
+                .unwrap()
+                .unwrap()
+                .command
+        };
+        assert_eq!(busy(), "freeze");
+        thaw.announce("thaw");
+        assert_eq!(busy(), "thaw");
+    }
+
+    #[test]
+    fn a_dead_holders_record_is_not_reported() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::write(tmp.path().join("lock"), "1 freeze 1\n").unwrap();
+        let _held = acquire(tmp.path(), "thaw", Instant::now())
+            .unwrap()
+            .ok()
+            .unwrap();
+        let busy = acquire(tmp.path(), "freeze", Instant::now()).unwrap();
+        assert!(matches!(busy, Err(None)), "pid 1 did not start at tick 1");
     }
 }

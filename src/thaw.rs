@@ -27,7 +27,7 @@ pub fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
     // Signals are noted, not obeyed: an interrupted thaw is worse than a late one.
     signals::install()?;
     let states = StateDir::open(&cfg.state_dir)?;
-    let _lock = take_lock(cfg, log)?;
+    let mut lock = take_lock(cfg, log)?;
     let mut state = states.load()?;
 
     let mut exit = Exit::Success;
@@ -77,6 +77,9 @@ pub fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
     }
 
     let outcome = thaw_targets(&mut state, &targets, start, cfg.timeout, log);
+    if let Some(l) = lock.as_mut() {
+        l.announce("thaw");
+    }
     mark_start(&mut state);
     if let Err(e) = states.save(&state) {
         log.error(None, "state", format!("{e:#}"));

@@ -86,7 +86,8 @@ pub fn spawn(cfg: &Config, token: &str, deadline_ms: i64) -> Result<Watchdog> {
                     how: format!("systemd unit {unit}"),
                 });
             }
-            Err(e) => tracing::warn!(
+            Err(e) => say!(
+                WARN,
                 "systemd-run failed ({e:#}); starting the watchdog as a detached process"
             ),
         }

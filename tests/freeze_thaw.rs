@@ -645,3 +645,40 @@ fn help_explains_the_commands_with_examples() {
         assert!(r.stdout.contains(env_var), "{env_var} missing from --help");
     }
 }
+
+#[test]
+fn stderr_follows_verbose_and_quiet() {
+    // stderr's set-up is deferred to its first message; -v, -q and the default must still hold.
+    let env = Env::new();
+    env.iris("IRIS");
+    let r = env.run(&["freeze", "-v"]);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(
+        r.stderr.contains("IRIS: ExternalFreeze succeeded"),
+        "{}",
+        r.text()
+    );
+    let r = env.run(&["thaw"]);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert_eq!(r.stderr, "", "no info without -v");
+    env.freeze_externally("IRIS");
+    // Someone else's freeze: a warning by default, nothing with -q.
+    let r = env.run(&["freeze"]);
+    assert_eq!(r.code, 2, "{}", r.text());
+    assert!(
+        r.stderr.contains("already frozen by someone else"),
+        "{}",
+        r.text()
+    );
+    let r = env.run(&["freeze", "-q"]);
+    assert_eq!(r.code, 2, "{}", r.text());
+    assert_eq!(r.stderr, "", "-q shows errors only");
+    env.thaw_externally("IRIS");
+    env.run(&["freeze"]);
+    let r = env.run(&["thaw", "-v"]);
+    assert!(
+        r.stderr.contains("IRIS: was frozen by iris-freeze for"),
+        "{}",
+        r.text()
+    );
+}
