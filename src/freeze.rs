@@ -178,12 +178,24 @@ pub fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
     }
     arm_watchdog(cfg, &states, &mut state, log)?;
 
-    // 3. Freeze all at once.
+    // 3. Freeze all at once. The record of success is written first: once ExternalFreeze
+    //    returns, every step is freeze window, and putting it in place is then one rename.
+    //    So `since` is when ExternalFreeze was called.
+    let mut frozen = state.clone();
+    let frozen_at = now_rfc3339();
+    for (t, _) in &to_freeze {
+        if let Some(rec) = frozen.instances.get_mut(&t.name) {
+            rec.phase = Phase::Frozen;
+            rec.since = frozen_at.clone();
+        }
+    }
+    frozen.auto_thaw = None;
+    // If it cannot be written ahead, it is written after (the error, if it lasts, shows then).
+    let mut staged = states.stage(&frozen).ok();
     let freezes = backup::each(&to_freeze, |(t, kind)| {
         let expr = backup::external_freeze(&cfg.freeze_options, *kind);
         backup::call(t, &expr, freeze_by, Stop::OnSignal)
     });
-    let frozen_at = now_rfc3339();
     let mut problems = Vec::new();
     for ((t, _), (answer, o)) in to_freeze.iter().zip(&freezes) {
         let name = t.name.as_str();
@@ -225,14 +237,11 @@ pub fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
     }
 
     if problems.is_empty() {
-        for (t, _) in &to_freeze {
-            if let Some(rec) = state.instances.get_mut(&t.name) {
-                rec.phase = Phase::Frozen;
-                rec.since = frozen_at.clone();
-            }
-        }
-        state.auto_thaw = None;
-        match states.save(&state) {
+        let saved = match staged.take() {
+            Some(s) => s.commit(),
+            None => states.save(&frozen),
+        };
+        match saved {
             Ok(()) => return Ok(success(&to_freeze, &ours_already, &foreign, start, log)),
             Err(e) => {
                 // An unrecorded freeze would never be thawed by `thaw`: undo it.
@@ -242,6 +251,7 @@ pub fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
         }
     }
 
+    drop(staged);
     // 4. Roll back everything this run froze or may have frozen, and any earlier freeze of ours.
     let mut rollback: Vec<(Target, Answer, bool)> = to_freeze
         .iter()
