@@ -26,6 +26,7 @@ pub mod platform;
 pub mod report;
 pub mod session;
 pub mod signals;
+pub mod startup;
 pub mod state;
 pub mod status;
 pub mod thaw;

@@ -719,3 +719,40 @@ fn stderr_follows_verbose_and_quiet() {
         r.text()
     );
 }
+
+#[test]
+fn a_closed_stdout_goes_nowhere_and_a_gone_reader_changes_nothing() {
+    use std::os::unix::process::{CommandExt, ExitStatusExt};
+    use std::process::Stdio;
+    let env = Env::new();
+    env.iris("IRIS");
+    // Started with fd 1 closed: the log, opened first, must not take its place.
+    let mut c = env.command(std::path::Path::new(common::BIN));
+    c.arg("freeze").stderr(Stdio::null());
+    // SAFETY: close(2) only, between fork and exec.
+    unsafe {
+        c.pre_exec(|| {
+            nix::libc::close(1);
+            Ok(())
+        });
+    }
+    let st = c.status().unwrap();
+    assert_eq!(st.code(), Some(0), "{st:?}");
+    assert!(env.frozen("IRIS"));
+    let log = env.log_text();
+    assert!(log.contains("event=frozen"), "{log}");
+    assert!(
+        !log.contains("iris-freeze: frozen"),
+        "stdout went into the log:\n{log}"
+    );
+    // stdout a pipe nobody reads any more: the summary fails with EPIPE; no SIGPIPE death,
+    // the thaw completes and says so in its exit code.
+    let mut c = env.command(std::path::Path::new(common::BIN));
+    c.arg("thaw").stdout(Stdio::piped()).stderr(Stdio::null());
+    let mut child = c.spawn().unwrap();
+    drop(child.stdout.take());
+    let st = child.wait().unwrap();
+    assert_eq!((st.code(), st.signal()), (Some(0), None), "{st:?}");
+    assert!(!env.frozen("IRIS"));
+    assert!(env.recorded().is_empty());
+}
