@@ -32,6 +32,8 @@ const DRAIN_GRACE: Duration = Duration::from_millis(200);
 const INTERRUPT_GRACE: Duration = Duration::from_millis(500);
 /// How often an interruptible call looks for a stop signal.
 const SIGNAL_POLL: Duration = Duration::from_millis(50);
+/// How long a call whose output reached EOF is watched without sleeping (see `spin_for_exit`).
+const EXIT_SPIN: Duration = Duration::from_micros(300);
 /// Output kept per stream; the rest is read and dropped so the child never blocks on a pipe.
 const CAPTURE_LIMIT: usize = 256 * 1024;
 
@@ -278,9 +280,14 @@ impl Call {
         // tens of microseconds (the exit follows EOF closely) to the signal poll.
         let mut exit_poll = Duration::from_micros(20);
         let mut buf = [0u8; 16 * 1024];
+        let mut spun = false;
         loop {
             if self.status.is_none() && (self.pidfd.is_none() || self.drained()) {
                 self.reap();
+                if self.status.is_none() && self.drained() && !spun {
+                    spun = true;
+                    self.spin_for_exit();
+                }
             }
             if done(self) {
                 return Waited::Done;
@@ -340,6 +347,17 @@ impl Call {
                     Err(_) => *slot = None,
                 }
             }
+        }
+    }
+
+    /// Output at EOF usually means the child is exiting: its exit follows within microseconds,
+    /// sooner than a sleep and a wake-up would notice (tens of microseconds on a VM, and this is
+    /// freeze window). So look again for a moment, yielding the CPU the child may need.
+    fn spin_for_exit(&mut self) {
+        let until = Instant::now() + EXIT_SPIN;
+        while self.status.is_none() && Instant::now() < until {
+            std::thread::yield_now();
+            self.reap();
         }
     }
 
