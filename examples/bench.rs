@@ -170,6 +170,10 @@ fn main() {
     // 1. The freeze window: iris-freeze and the plain shell scripts.
     let ours_host = Host::new(&base, "ours", &sim_exe);
     ours_host.add("IRIS", &[]);
+    // As installed by the package: the commented example config is read at every run.
+    let etc = ours_host.dir.join("root/etc");
+    fs::create_dir_all(&etc).unwrap();
+    fs::copy(manifest.join("examples/iris-freeze.toml"), etc.join("iris-freeze.toml")).unwrap();
     let shell = Host::new(&base, "shell", &sim_exe);
     shell.add("IRIS", &[]);
     let script = |expr: &str| {
