@@ -173,7 +173,11 @@ fn main() {
     // As installed by the package: the commented example config is read at every run.
     let etc = ours_host.dir.join("root/etc");
     fs::create_dir_all(&etc).unwrap();
-    fs::copy(manifest.join("examples/iris-freeze.toml"), etc.join("iris-freeze.toml")).unwrap();
+    fs::copy(
+        manifest.join("examples/iris-freeze.toml"),
+        etc.join("iris-freeze.toml"),
+    )
+    .unwrap();
     let shell = Host::new(&base, "shell", &sim_exe);
     shell.add("IRIS", &[]);
     let script = |expr: &str| {

@@ -373,6 +373,14 @@ pub fn load_file(path: &Path) -> Result<(FileConfig, bool)> {
         }
     };
     check_config_file(path)?;
+    // The packaged file is all comments: nothing to parse, and every thaw reads it.
+    let blank = |l: &str| {
+        let l = l.trim_start();
+        l.is_empty() || l.starts_with('#')
+    };
+    if text.lines().all(blank) {
+        return Ok((FileConfig::default(), true));
+    }
     let file: FileConfig = toml::from_str(&text)
         .with_context(|| format!("config file {} is invalid", path.display()))?;
     Ok((file, true))
@@ -476,6 +484,21 @@ pub fn parse_seconds(s: &str) -> Result<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_file_of_comments_loads_as_defaults_and_anything_else_is_parsed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("c.toml");
+        fs::write(&p, "# timeout = 99\n\n   # note\n").unwrap();
+        let (file, found) = load_file(&p).unwrap();
+        assert!(found);
+        assert_eq!(file.timeout, None);
+        fs::write(&p, "# a comment\ntimeout = 99\n").unwrap();
+        assert_eq!(load_file(&p).unwrap().0.timeout, Some(99.0));
+        fs::write(&p, "# a comment\ntimout = 99\n").unwrap();
+        let e = format!("{:#}", load_file(&p).unwrap_err());
+        assert!(e.contains("timout"), "{e}");
+    }
 
     #[test]
     fn instance_names_are_argv_safe() {

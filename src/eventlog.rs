@@ -31,7 +31,7 @@ pub struct EventLog {
     path: PathBuf,
     file: Mutex<Option<File>>,
     /// Lines stamped but not written yet, written before the next line (see `defer`).
-    pending: Mutex<Vec<(SystemTime, String)>>,
+    pending: Mutex<Vec<(SystemTime, Vec<String>)>>,
     cmd: &'static str,
     pid: u32,
 }
@@ -124,6 +124,35 @@ impl EventLog {
     /// what IRIS printed (at freeze it names the journal file a restore starts from). One write,
     /// so parallel calls on several instances never interleave their lines.
     pub fn call(&self, level: Level, inst: &str, event: &str, o: &Outcome, msg: impl Display) {
+        let lines = self.call_lines(level, inst, event, o, msg);
+        self.write(&lines);
+    }
+
+    /// As [`call`](Self::call), written with the next line: after ExternalFreeze returns, one
+    /// write for the whole run's last lines is less freeze window than one per event.
+    pub fn call_later(
+        &self,
+        level: Level,
+        inst: &str,
+        event: &str,
+        o: &Outcome,
+        msg: impl Display,
+    ) {
+        let lines = self.call_lines(level, inst, event, o, msg);
+        self.pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((SystemTime::now(), lines));
+    }
+
+    fn call_lines(
+        &self,
+        level: Level,
+        inst: &str,
+        event: &str,
+        o: &Outcome,
+        msg: impl Display,
+    ) -> Vec<String> {
         let mut lines =
             vec![self.event_line(level, Some(inst), event, o.code(), Some(o.elapsed), msg)];
         let mut output = o.lines();
@@ -144,7 +173,7 @@ impl EventLog {
                 self.pid, self.cmd, o.dropped
             ));
         }
-        self.write(&lines);
+        lines
     }
 
     /// An info event stamped now but written with the next line: before ExternalThaw, loading
@@ -154,7 +183,7 @@ impl EventLog {
         self.pending
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .push((SystemTime::now(), line));
+            .push((SystemTime::now(), vec![line]));
     }
 
     pub fn info(&self, inst: Option<&str>, event: &str, msg: impl Display) {
@@ -176,12 +205,16 @@ impl EventLog {
         let Some(file) = guard.as_mut() else { return };
         let stamp = |t: DateTime<Local>| t.to_rfc3339_opts(SecondsFormat::Millis, false);
         let pending = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()));
-        let mut text: String = pending
-            .into_iter()
-            .map(|(t, l)| format!("{} {l}\n", stamp(t.into())))
-            .collect();
-        let ts = stamp(Local::now());
-        text.extend(lines.iter().map(|l| format!("{ts} {l}\n")));
+        let mut text = String::with_capacity(1024);
+        let mut add = |ts: &str, lines: &[String]| {
+            for l in lines {
+                text.extend([ts, " ", l, "\n"]);
+            }
+        };
+        for (t, group) in pending {
+            add(&stamp(t.into()), &group);
+        }
+        add(&stamp(Local::now()), lines);
         if let Err(e) = file.write_all(text.as_bytes()) {
             say!(
                 WARN,

@@ -200,7 +200,8 @@ pub fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
     for ((t, _), (answer, o)) in to_freeze.iter().zip(&freezes) {
         let name = t.name.as_str();
         match answer {
-            Answer::Yes => log.call(
+            // Written with the run's last line: see `call_later`.
+            Answer::Yes => log.call_later(
                 Level::Info,
                 name,
                 "frozen",
