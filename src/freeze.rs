@@ -179,8 +179,9 @@ pub fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
     arm_watchdog(cfg, &states, &mut state, log)?;
 
     // 3. Freeze all at once. The record of success is written first: once ExternalFreeze
-    //    returns, every step is freeze window, and putting it in place is then one rename.
-    //    So `since` is when ExternalFreeze was called.
+    //    returns, every step is freeze window. So a record says `frozen` from the moment
+    //    ExternalFreeze is called (`since`); a failure rewrites it during the rollback, and
+    //    the thaw and the watchdog treat `freezing` and `frozen` alike.
     let mut frozen = state.clone();
     let frozen_at = now_rfc3339();
     for (t, _) in &to_freeze {
@@ -191,7 +192,7 @@ pub fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
     }
     frozen.auto_thaw = None;
     // If it cannot be written ahead, it is written after (the error, if it lasts, shows then).
-    let mut staged = states.stage(&frozen).ok();
+    let recorded = states.save(&frozen).is_ok();
     let freezes = backup::each(&to_freeze, |(t, kind)| {
         let expr = backup::external_freeze(&cfg.freeze_options, *kind);
         backup::call(t, &expr, freeze_by, Stop::OnSignal)
@@ -238,9 +239,9 @@ pub fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
     }
 
     if problems.is_empty() {
-        let saved = match staged.take() {
-            Some(s) => s.commit(),
-            None => states.save(&frozen),
+        let saved = match recorded {
+            true => Ok(()),
+            false => states.save(&frozen),
         };
         match saved {
             Ok(()) => return Ok(success(&to_freeze, &ours_already, &foreign, start, log)),
@@ -252,7 +253,6 @@ pub fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
         }
     }
 
-    drop(staged);
     // 4. Roll back everything this run froze or may have frozen, and any earlier freeze of ours.
     let mut rollback: Vec<(Target, Answer, bool)> = to_freeze
         .iter()

@@ -19,9 +19,12 @@ const STATE_FILE: &str = "state.json";
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Phase {
-    /// ExternalFreeze was called (or is about to be) and not confirmed: it may be frozen.
+    /// Recorded before the watchdog is armed, and kept by a rollback that could not confirm
+    /// its thaw: it may be frozen.
     Freezing,
-    /// ExternalFreeze answered 5: frozen by us.
+    /// ExternalFreeze was called at `since`, and this record is rewritten if it fails: frozen by
+    /// us, unless the freeze process was killed during the call (the status command's FROZEN
+    /// column, which asks IRIS, tells).
     Frozen,
 }
 
@@ -208,66 +211,21 @@ impl StateDir {
         let tmp = self
             .dir
             .join(format!(".{STATE_FILE}.{}", std::process::id()));
-        let write = || -> Result<()> {
-            write_file(&tmp, state)?;
-            Ok(fs::rename(&tmp, &path)?)
+        let json = serde_json::to_vec(state)?;
+        // No fsync: the state only has to outlive our process, not the machine (a reboot thaws
+        // IRIS anyway), and on a disk-backed state dir an fsync would cost milliseconds of
+        // freeze window. The rename keeps it whole.
+        let write = || -> std::io::Result<()> {
+            let mut f = fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(&tmp)?;
+            f.write_all(&json)?;
+            fs::rename(&tmp, &path)
         };
         write().with_context(|| format!("cannot write {}", path.display()))
-    }
-
-    /// Writes `state` ahead, under a temporary name: once what it records has happened,
-    /// [`Staged::commit`] puts it in place with one rename. A freeze stages its record of
-    /// success before ExternalFreeze, because every step after the call returns is freeze window.
-    pub fn stage(&self, state: &State) -> Result<Staged> {
-        let path = self.file();
-        let tmp = self
-            .dir
-            .join(format!(".{STATE_FILE}.{}.staged", std::process::id()));
-        write_file(&tmp, state).with_context(|| format!("cannot write {}", tmp.display()))?;
-        Ok(Staged {
-            tmp,
-            path,
-            done: false,
-        })
-    }
-}
-
-/// No fsync: the state only has to outlive our process, not the machine (a reboot thaws IRIS
-/// anyway), and on a disk-backed state dir an fsync would cost milliseconds of freeze window.
-/// The rename that follows keeps the state whole.
-fn write_file(tmp: &Path, state: &State) -> Result<()> {
-    let json = serde_json::to_vec(state)?;
-    let mut f = fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(tmp)?;
-    f.write_all(&json)?;
-    Ok(())
-}
-
-/// A state written ahead (see [`StateDir::stage`]); removed unless committed.
-pub struct Staged {
-    tmp: PathBuf,
-    path: PathBuf,
-    done: bool,
-}
-
-impl Staged {
-    pub fn commit(mut self) -> Result<()> {
-        fs::rename(&self.tmp, &self.path)
-            .with_context(|| format!("cannot write {}", self.path.display()))?;
-        self.done = true;
-        Ok(())
-    }
-}
-
-impl Drop for Staged {
-    fn drop(&mut self) {
-        if !self.done {
-            let _ = fs::remove_file(&self.tmp);
-        }
     }
 }
 
