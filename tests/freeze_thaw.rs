@@ -168,6 +168,7 @@ fn the_record_written_ahead_is_rewritten_when_the_freeze_fails() {
         rec["since"].as_str().is_some_and(|s| s.starts_with("20")),
         "{rec}"
     );
+    assert_eq!(env.run(&["thaw"]).code, 0);
     for fault in ["freeze=fail", "freeze=exit:7", "freeze=then-exit:0"] {
         let env = Env::new();
         env.iris("IRIS").fault("IRIS", fault);
