@@ -99,25 +99,32 @@ impl EventLog {
         elapsed: Option<Duration>,
         msg: impl Display,
     ) -> String {
+        use std::fmt::Write;
         let msg = msg.to_string();
-        let inst_s = inst.unwrap_or("-");
-        let shown = match inst {
-            Some(i) => format!("{i}: {msg}"),
-            None => msg.clone(),
-        };
+        let prefix = inst.map(|i| format!("{i}: ")).unwrap_or_default();
         match level {
-            Level::Info => say!(INFO, "{shown}"),
-            Level::Warn => say!(WARN, "{shown}"),
-            Level::Error => say!(ERROR, "{shown}"),
+            Level::Info => say!(INFO, "{prefix}{msg}"),
+            Level::Warn => say!(WARN, "{prefix}{msg}"),
+            Level::Error => say!(ERROR, "{prefix}{msg}"),
         }
-        let rc = rc.map_or("-".to_string(), |c| c.to_string());
-        let elapsed = elapsed.map_or("-".to_string(), |d| format!("{:.3}s", d.as_secs_f64()));
-        format!(
-            "pid={} cmd={} inst={inst_s} event={event} rc={rc} elapsed={elapsed} {}",
+        let mut line = String::with_capacity(80 + msg.len());
+        let _ = write!(
+            line,
+            "pid={} cmd={} inst={} event={event} rc=",
             self.pid,
             self.cmd,
-            one_line(&msg)
-        )
+            inst.unwrap_or("-")
+        );
+        let _ = match rc {
+            Some(c) => write!(line, "{c}"),
+            None => write!(line, "-"),
+        };
+        let _ = match elapsed {
+            Some(d) => write!(line, " elapsed={:.3}s ", d.as_secs_f64()),
+            None => write!(line, " elapsed=- "),
+        };
+        push_one_line(&mut line, &msg);
+        line
     }
 
     /// Logs an event about a finished IRIS call, with its exit code and duration, followed by
@@ -156,14 +163,16 @@ impl EventLog {
         let mut lines =
             vec![self.event_line(level, Some(inst), event, o.code(), Some(o.elapsed), msg)];
         let mut output = o.lines();
+        let head = format!(
+            "pid={} cmd={} inst={inst} event=output rc=- elapsed=- | ",
+            self.pid, self.cmd
+        );
         for line in output.by_ref().take(OUTPUT_LINES) {
             say!(DEBUG, "{inst}| {line}");
-            lines.push(format!(
-                "pid={} cmd={} inst={inst} event=output rc=- elapsed=- | {}",
-                self.pid,
-                self.cmd,
-                one_line(line)
-            ));
+            let mut l = String::with_capacity(head.len() + line.len());
+            l.push_str(&head);
+            push_one_line(&mut l, line);
+            lines.push(l);
         }
         let more = output.count();
         if more > 0 || o.dropped > 0 {
@@ -226,6 +235,69 @@ impl EventLog {
     }
 }
 
-fn one_line(s: &str) -> String {
-    s.replace(['\n', '\r'], " ")
+/// Appends `s` with line breaks as spaces: one event, one line.
+fn push_one_line(out: &mut String, s: &str) {
+    for (i, part) in s.split(['\n', '\r']).enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        out.push_str(part);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::End;
+
+    #[test]
+    fn lines_have_the_documented_fields_and_break_no_line() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("log");
+        let log = EventLog::open(&path, "freeze");
+        log.event(
+            Level::Info,
+            Some("IRIS"),
+            "frozen",
+            Some(5),
+            Some(Duration::from_millis(812)),
+            "two\nlines\r",
+        );
+        log.event(Level::Warn, None, "lock", None, None, "plain");
+        let o = Outcome {
+            end: End::Exited(5),
+            stdout: "first\n\n  second  \n".into(),
+            stderr: String::new(),
+            dropped: 3,
+            elapsed: Duration::from_millis(20),
+        };
+        log.call_later(Level::Info, "IRIS", "thaw", &o, "done");
+        log.info(None, "end", "last");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let pid = std::process::id();
+        let lines: Vec<&str> = text.lines().map(|l| l.split_once(' ').unwrap().1).collect();
+        assert_eq!(
+            lines,
+            [
+                format!(
+                    "pid={pid} cmd=freeze inst=IRIS event=frozen rc=5 elapsed=0.812s two lines "
+                ),
+                format!("pid={pid} cmd=freeze inst=- event=lock rc=- elapsed=- plain"),
+                format!("pid={pid} cmd=freeze inst=IRIS event=thaw rc=5 elapsed=0.020s done"),
+                format!("pid={pid} cmd=freeze inst=IRIS event=output rc=- elapsed=- | first"),
+                format!("pid={pid} cmd=freeze inst=IRIS event=output rc=- elapsed=- |   second"),
+                format!(
+                    "pid={pid} cmd=freeze inst=IRIS event=output rc=- elapsed=- | ... 0 more lines \
+                     and 3 more bytes not logged"
+                ),
+                format!("pid={pid} cmd=freeze inst=- event=end rc=- elapsed=- last"),
+            ]
+        );
+        // Every line starts with an RFC 3339 stamp in milliseconds.
+        for l in text.lines() {
+            let ts = l.split(' ').next().unwrap();
+            assert!(DateTime::parse_from_rfc3339(ts).is_ok(), "{ts}");
+            assert_eq!(ts.len(), "2026-11-25T12:00:00.123+00:00".len(), "{ts}");
+        }
+    }
 }

@@ -2,33 +2,43 @@
 //! SIGKILL 5 s after SIGTERM); during `thaw` they are noted and the thaw finishes first: an
 //! interrupted thaw is worse than a late one. Either way they never kill us mid-step.
 
-use std::sync::Arc;
-use std::sync::OnceLock;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI32, Ordering};
 
 use anyhow::{Context, Result};
-use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
 
-static RECEIVED: OnceLock<Arc<AtomicUsize>> = OnceLock::new();
+/// The last stop signal received, 0 for none.
+static RECEIVED: AtomicI32 = AtomicI32::new(0);
 
-/// Replaces the default (die at once) with a flag the work loops poll.
+/// The handler only stores the number: an atomic store is async-signal-safe.
+extern "C" fn note(sig: std::ffi::c_int) {
+    RECEIVED.store(sig, Ordering::SeqCst);
+}
+
+/// Replaces the default (die at once) with a flag the work loops poll. (A handler, not
+/// SIG_IGN: children start with the default action again, as exec resets handlers.)
 pub fn install() -> Result<()> {
-    let flag = RECEIVED.get_or_init(|| Arc::new(AtomicUsize::new(0)));
-    for sig in [SIGTERM, SIGINT, SIGHUP] {
-        signal_hook::flag::register_usize(sig, Arc::clone(flag), sig as usize)
-            .with_context(|| format!("cannot handle signal {sig}"))?;
+    let action = SigAction::new(
+        SigHandler::Handler(note),
+        SaFlags::SA_RESTART,
+        SigSet::empty(),
+    );
+    for sig in [Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP] {
+        // SAFETY: `note` is async-signal-safe and lives for the whole program.
+        unsafe { sigaction(sig, &action) }
+            .with_context(|| format!("cannot handle {}", sig.as_str()))?;
     }
     Ok(())
 }
 
 /// The last of SIGTERM/SIGINT/SIGHUP received, if any.
 pub fn received() -> Option<i32> {
-    let n = RECEIVED.get()?.load(Ordering::SeqCst);
-    (n != 0).then_some(n as i32)
+    let n = RECEIVED.load(Ordering::SeqCst);
+    (n != 0).then_some(n)
 }
 
 pub fn name(sig: i32) -> &'static str {
-    nix::sys::signal::Signal::try_from(sig)
+    Signal::try_from(sig)
         .map(|s| s.as_str())
         .unwrap_or("signal")
 }
