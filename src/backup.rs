@@ -259,20 +259,23 @@ fn still_frozen(target: &Target, check: Answer, o: &Outcome, log: &EventLog) -> 
     Thawed::Unconfirmed
 }
 
-/// Runs `f` on every item at once (one thread each: the freeze window of four instances must be
-/// one instance's, not four), results in input order.
+/// Runs `f` on every item at once (the freeze window of four instances must be one instance's,
+/// not four), results in input order. The first item runs on this thread, each other on its
+/// own: a thread's start, and its stack's teardown at exit, are freeze window too.
 pub fn each<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    // One instance (the common case) needs no thread: a thread's start is freeze window too.
-    if items.len() <= 1 {
-        return items.iter().map(&f).collect();
-    }
+    let Some((first, rest)) = items.split_first() else {
+        return Vec::new();
+    };
     let f = &f;
     std::thread::scope(|s| {
-        let handles: Vec<_> = items.iter().map(|t| s.spawn(move || f(t))).collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("instance thread panicked"))
-            .collect()
+        let handles: Vec<_> = rest.iter().map(|t| s.spawn(move || f(t))).collect();
+        let mut out = vec![f(first)];
+        out.extend(
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("instance thread panicked")),
+        );
+        out
     })
 }
 

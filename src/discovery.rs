@@ -3,7 +3,6 @@
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::thread;
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
@@ -350,20 +349,9 @@ pub fn list(tools: &Tools, deadline: Instant) -> Listing {
     .into_iter()
     .filter_map(|(p, k, label)| p.map(|p| (p, k, label)))
     .collect();
-    let results: Vec<(Kind, &str, session::Outcome)> = thread::scope(|s| {
-        let handles: Vec<_> = sources
-            .iter()
-            .map(|&(p, k, label)| {
-                s.spawn(move || {
-                    let out = session::run(p, &["qlist".into()], deadline, session::Stop::OnSignal);
-                    (k, label, out)
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("qlist thread panicked"))
-            .collect()
+    let results = crate::backup::each(&sources, |&(p, k, label)| {
+        let out = session::run(p, &["qlist".into()], deadline, session::Stop::OnSignal);
+        (k, label, out)
     });
     let mut listing = Listing::default();
     for (kind, label, out) in results {
