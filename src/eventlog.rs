@@ -27,9 +27,18 @@ pub enum Level {
     Error,
 }
 
+/// The log file, opened at the first write: before a thaw's ExternalThaw, an open(2) is freeze
+/// window, and a thaw writes nothing before it.
+enum Sink {
+    Unopened,
+    Open(File),
+    /// Could not be opened or written (said once on stderr), or none wanted.
+    Off,
+}
+
 pub struct EventLog {
     path: PathBuf,
-    file: Mutex<Option<File>>,
+    file: Mutex<Sink>,
     /// Lines stamped but not written yet, written before the next line (see `defer`).
     pending: Mutex<Vec<(SystemTime, Vec<String>)>>,
     cmd: &'static str,
@@ -37,24 +46,11 @@ pub struct EventLog {
 }
 
 impl EventLog {
+    /// A log appended to `path` (created 0600 at the first write).
     pub fn open(path: &Path, cmd: &'static str) -> EventLog {
-        let file = OpenOptions::new()
-            .append(true)
-            .create(true)
-            .mode(0o600)
-            .open(path)
-            .map_err(|e| {
-                say!(
-                    WARN,
-                    "cannot open the log {}: {e}; carrying on without it (set --log-file or \
-                     IRIS_FREEZE_LOG_FILE to a writable path)",
-                    path.display()
-                )
-            })
-            .ok();
         EventLog {
             path: path.to_path_buf(),
-            file: Mutex::new(file),
+            file: Mutex::new(Sink::Unopened),
             pending: Mutex::new(Vec::new()),
             cmd,
             pid: std::process::id(),
@@ -65,7 +61,7 @@ impl EventLog {
     pub fn none(cmd: &'static str) -> EventLog {
         EventLog {
             path: PathBuf::new(),
-            file: Mutex::new(None),
+            file: Mutex::new(Sink::Off),
             pending: Mutex::new(Vec::new()),
             cmd,
             pid: std::process::id(),
@@ -211,7 +207,28 @@ impl EventLog {
     /// same file never interleave within it.
     fn write(&self, lines: &[String]) {
         let mut guard = self.file.lock().unwrap_or_else(|p| p.into_inner());
-        let Some(file) = guard.as_mut() else { return };
+        if let Sink::Unopened = *guard {
+            *guard = match OpenOptions::new()
+                .append(true)
+                .create(true)
+                .mode(0o600)
+                .open(&self.path)
+            {
+                Ok(f) => Sink::Open(f),
+                Err(e) => {
+                    say!(
+                        WARN,
+                        "cannot open the log {}: {e}; carrying on without it (set --log-file or \
+                         IRIS_FREEZE_LOG_FILE to a writable path)",
+                        self.path.display()
+                    );
+                    Sink::Off
+                }
+            };
+        }
+        let Sink::Open(file) = &mut *guard else {
+            return;
+        };
         let stamp = |t: DateTime<Local>| t.to_rfc3339_opts(SecondsFormat::Millis, false);
         let pending = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()));
         let mut text = String::with_capacity(1024);
@@ -230,7 +247,7 @@ impl EventLog {
                 "cannot write the log {}: {e}; carrying on without it",
                 self.path.display()
             );
-            *guard = None;
+            *guard = Sink::Off;
         }
     }
 }
