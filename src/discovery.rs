@@ -53,6 +53,9 @@ impl Tools {
         }
         dirs.extend(bin_dirs.iter().cloned());
         dirs.retain(|d| d.is_absolute());
+        // Once each, first place kept: PATH often repeats itself and the usual places.
+        let mut seen = std::collections::HashSet::new();
+        dirs.retain(|d| seen.insert(d.clone()));
         let joined = std::env::join_paths(&dirs).unwrap_or_default();
         let find = |name: &str| which::which_in(name, Some(&joined), "/").ok();
         let tools = Tools {

@@ -298,7 +298,9 @@ fn no_running_instance_is_a_warning_with_exit_0() {
 #[test]
 fn no_iris_programs_is_a_failure_that_says_where_it_looked() {
     let env = Env::with_programs(&[]);
-    let r = env.run(&["freeze"]);
+    // A PATH that repeats a directory: it is named once.
+    let path = format!("{0}:/usr/bin:{0}:/bin", env.bin.display());
+    let r = env.run_env(&["freeze"], &[("PATH", path.as_str())]);
     assert_eq!(r.code, 1, "{}", r.text());
     assert!(
         r.stderr
@@ -306,7 +308,12 @@ fn no_iris_programs_is_a_failure_that_says_where_it_looked() {
         "{}",
         r.text()
     );
-    assert!(r.stderr.contains(env.bin.to_str().unwrap()), "{}", r.text());
+    assert_eq!(
+        r.stderr.matches(env.bin.to_str().unwrap()).count(),
+        1,
+        "{}",
+        r.text()
+    );
     assert!(r.stderr.contains("IRIS_FREEZE_BIN_DIRS"), "{}", r.text());
 }
 
