@@ -35,7 +35,7 @@ pub fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
     let freeze_by = start + cfg.timeout.mul_f64(0.6);
 
     let states = StateDir::open(&cfg.state_dir)?;
-    let first_try = lock::acquire(&cfg.state_dir, "freeze", Instant::now())?;
+    let first_try = lock::acquire(&cfg.state_dir, Instant::now())?;
     let waited = match first_try {
         Ok(l) => Ok(l),
         Err(holder) => {
@@ -50,11 +50,14 @@ pub fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
                     ))
                 ),
             );
-            lock::acquire(&cfg.state_dir, "freeze", freeze_by)?
+            lock::acquire(&cfg.state_dir, freeze_by)?
         }
     };
     let _lock = match waited {
-        Ok(l) => l,
+        Ok(mut l) => {
+            l.announce("freeze");
+            l
+        }
         Err(holder) => {
             // A stop signal also ends the wait for the lock.
             stop_if_signalled("while waiting for the host lock")?;
@@ -239,9 +242,10 @@ pub fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
     }
 
     if problems.is_empty() {
-        let saved = match recorded {
-            true => Ok(()),
-            false => states.save(&frozen),
+        let saved = if recorded {
+            Ok(())
+        } else {
+            states.save(&frozen)
         };
         match saved {
             Ok(()) => return Ok(success(&to_freeze, &ours_already, &foreign, start, log)),

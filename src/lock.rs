@@ -49,12 +49,11 @@ impl HostLock {
     }
 }
 
-/// Takes the lock, waiting until `until`. `Ok(Err(holder))` when it stayed busy.
-pub fn acquire(
-    dir: &Path,
-    command: &str,
-    until: Instant,
-) -> Result<Result<HostLock, Option<Holder>>> {
+/// Takes the lock, waiting until `until`. `Ok(Err(holder))` when it stayed busy. The holder
+/// then names itself with [`HostLock::announce`]: a freeze at once, a thaw after its thaw calls
+/// (before ExternalThaw every write is freeze window, and nobody acts on a thaw's record; the
+/// stale record meanwhile is harmless, as its pid and start time match no live process).
+pub fn acquire(dir: &Path, until: Instant) -> Result<Result<HostLock, Option<Holder>>> {
     let path = dir.join("lock");
     let mut file = OpenOptions::new()
         .read(true)
@@ -66,16 +65,7 @@ pub fn acquire(
         .with_context(|| format!("cannot open the lock file {}", path.display()))?;
     loop {
         match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
-            Ok(lock) => {
-                let mut lock = HostLock { lock };
-                // A thaw names itself after its thaw calls: nobody acts on a thaw's record, and
-                // before ExternalThaw every write is freeze window. A stale record is harmless:
-                // its pid and start time no longer match a live process.
-                if command != "thaw" {
-                    lock.announce(command);
-                }
-                return Ok(Ok(lock));
-            }
+            Ok(lock) => return Ok(Ok(HostLock { lock })),
             Err((f, errno)) if errno == nix::errno::Errno::EWOULDBLOCK => {
                 file = f;
                 // A stop signal ends the wait: a freeze must roll back (nothing to do yet), a
@@ -139,31 +129,22 @@ mod tests {
     #[test]
     fn a_second_acquire_waits_then_reports_the_holder() {
         let tmp = tempfile::tempdir().unwrap();
-        let first = acquire(tmp.path(), "freeze", Instant::now())
+        let mut first = acquire(tmp.path(), Instant::now()).unwrap().ok().unwrap();
+        first.announce("freeze");
+        let busy = acquire(tmp.path(), Instant::now() + Duration::from_millis(100))
             .unwrap()
-            .ok()
+            .err()
+            .unwrap()
             .unwrap();
-        let busy = acquire(
-            tmp.path(),
-            "thaw",
-            Instant::now() + Duration::from_millis(100),
-        )
-        .unwrap()
-        .err()
-        .unwrap()
-        .unwrap();
         assert_eq!(busy.pid, std::process::id() as i32);
         assert_eq!(busy.command, "freeze");
         assert!(busy.is_alive());
         drop(first);
-        let mut thaw = acquire(tmp.path(), "thaw", Instant::now())
-            .unwrap()
-            .ok()
-            .unwrap();
-        // A thaw names itself only when told to; until then the old record (this process,
+        let mut thaw = acquire(tmp.path(), Instant::now()).unwrap().ok().unwrap();
+        // A holder names itself only when told to; until then the old record (this process,
         // "freeze") still reads as alive here, so the holder is the stale name.
         let busy = || {
-            acquire(tmp.path(), "freeze", Instant::now())
+            acquire(tmp.path(), Instant::now())
                 .unwrap()
                 .err()
                 .unwrap()
@@ -179,11 +160,8 @@ mod tests {
     fn a_dead_holders_record_is_not_reported() {
         let tmp = tempfile::tempdir().unwrap();
         std::fs::write(tmp.path().join("lock"), "1 freeze 1\n").unwrap();
-        let _held = acquire(tmp.path(), "thaw", Instant::now())
-            .unwrap()
-            .ok()
-            .unwrap();
-        let busy = acquire(tmp.path(), "freeze", Instant::now()).unwrap();
+        let _held = acquire(tmp.path(), Instant::now()).unwrap().ok().unwrap();
+        let busy = acquire(tmp.path(), Instant::now()).unwrap();
         assert!(matches!(busy, Err(None)), "pid 1 did not start at tick 1");
     }
 }

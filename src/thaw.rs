@@ -136,7 +136,7 @@ fn mark_start(state: &mut State) {
 /// it is told to stop (SIGTERM, after checking it is that very process) and rolls back. If the
 /// lock stays busy, the thaw goes ahead anyway: thawing matters more than serialising.
 fn take_lock(cfg: &Config, log: &EventLog) -> Result<Option<HostLock>> {
-    let holder = match lock::acquire(&cfg.state_dir, "thaw", Instant::now())? {
+    let holder = match lock::acquire(&cfg.state_dir, Instant::now())? {
         Ok(l) => return Ok(Some(l)),
         Err(h) => h,
     };
@@ -154,7 +154,7 @@ fn take_lock(cfg: &Config, log: &EventLog) -> Result<Option<HostLock>> {
         }
         None => log.info(None, "lock", "waiting for another iris-freeze to finish"),
     }
-    match lock::acquire(&cfg.state_dir, "thaw", Instant::now() + LOCK_WAIT)? {
+    match lock::acquire(&cfg.state_dir, Instant::now() + LOCK_WAIT)? {
         Ok(l) => Ok(Some(l)),
         Err(h) => {
             log.error(

@@ -194,8 +194,11 @@ pub fn run(cfg: &Config, token: &str, deadline_ms: i64) -> Result<Report> {
     }
 
     let log = EventLog::open(&cfg.log_file, "watchdog");
-    let _lock = match lock::acquire(&cfg.state_dir, "watchdog", Instant::now() + LOCK_WAIT)? {
-        Ok(l) => Some(l),
+    let _lock = match lock::acquire(&cfg.state_dir, Instant::now() + LOCK_WAIT)? {
+        Ok(mut l) => {
+            l.announce("watchdog");
+            Some(l)
+        }
         Err(holder) => {
             log.warn(
                 None,
