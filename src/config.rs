@@ -362,17 +362,24 @@ pub fn under(root: &Path, path: &str) -> PathBuf {
 /// Reads the config file; a missing file is an empty config. Running as root, a file another
 /// user owns or group/others can write is refused: it decides which programs root runs.
 pub fn load_file(path: &Path) -> Result<(FileConfig, bool)> {
-    let text = match fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Ok((FileConfig::default(), false));
-        }
-        Err(e) => {
-            return Err(e)
-                .with_context(|| format!("cannot read the config file {}", path.display()));
-        }
+    use std::io::Read;
+    let read = || -> std::io::Result<Option<(String, fs::Metadata)>> {
+        let mut f = match fs::File::open(path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            other => other?,
+        };
+        // The open file's own metadata: no second path lookup, and no swap in between.
+        let md = f.metadata()?;
+        let mut text = String::with_capacity(md.len() as usize);
+        f.read_to_string(&mut text)?;
+        Ok(Some((text, md)))
     };
-    check_config_file(path)?;
+    let (text, md) =
+        match read().with_context(|| format!("cannot read the config file {}", path.display()))? {
+            Some(found) => found,
+            None => return Ok((FileConfig::default(), false)),
+        };
+    check_config_metadata(path, &md)?;
     // The packaged file is all comments: nothing to parse, and every thaw reads it.
     let blank = |l: &str| {
         let l = l.trim_start();
@@ -388,12 +395,16 @@ pub fn load_file(path: &Path) -> Result<(FileConfig, bool)> {
 
 /// The ownership and mode rule for the config file, also used by `check`.
 pub fn check_config_file(path: &Path) -> Result<()> {
+    let md = fs::metadata(path)
+        .with_context(|| format!("cannot read the config file {}", path.display()))?;
+    check_config_metadata(path, &md)
+}
+
+fn check_config_metadata(path: &Path, md: &fs::Metadata) -> Result<()> {
     use std::os::unix::fs::MetadataExt;
     if !nix::unistd::geteuid().is_root() {
         return Ok(());
     }
-    let md = fs::metadata(path)
-        .with_context(|| format!("cannot read the config file {}", path.display()))?;
     if md.uid() != 0 || md.mode() & 0o022 != 0 {
         bail!(
             "the config file {} is owned by uid {} with mode {:o}: running as root, iris-freeze \

@@ -152,24 +152,26 @@ impl StateDir {
     /// Opens (creating 0700 if needed) the state directory, refusing one that another user owns
     /// or others can write: whoever can write it decides what `thaw` thaws.
     pub fn open(dir: &Path) -> Result<StateDir> {
-        match fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-        {
-            Ok(()) => {}
-            Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
-            Err(e) => {
-                return Err(e).with_context(|| {
-                    format!(
-                        "cannot create the state dir {} (run as root, or point --state-dir / \
-                         IRIS_FREEZE_STATE_DIR at a writable directory)",
-                        dir.display()
-                    )
-                });
+        // Usually it is there: one lstat(2), no mkdir (a thaw's start is freeze window).
+        let md = match fs::symlink_metadata(dir) {
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                fs::DirBuilder::new()
+                    .recursive(true)
+                    .mode(0o700)
+                    .create(dir)
+                    .with_context(|| {
+                        format!(
+                            "cannot create the state dir {} (run as root, or point --state-dir \
+                             / IRIS_FREEZE_STATE_DIR at a writable directory)",
+                            dir.display()
+                        )
+                    })?;
+                fs::symlink_metadata(dir)
             }
+            other => other,
         }
-        check_safe(dir)?;
+        .with_context(|| format!("cannot read the state dir {}", dir.display()))?;
+        check_safe(dir, &md)?;
         Ok(StateDir {
             dir: dir.to_path_buf(),
         })
@@ -229,10 +231,9 @@ impl StateDir {
     }
 }
 
-fn check_safe(dir: &Path) -> Result<()> {
+/// `md` is the dir's own metadata (lstat: a symlink is seen as one).
+fn check_safe(dir: &Path, md: &fs::Metadata) -> Result<()> {
     use std::os::unix::fs::MetadataExt;
-    let md = fs::symlink_metadata(dir)
-        .with_context(|| format!("cannot read the state dir {}", dir.display()))?;
     if md.file_type().is_symlink() {
         bail!(
             "state dir {} is a symlink: refusing it (point --state-dir at a real directory)",
