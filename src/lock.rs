@@ -51,8 +51,10 @@ impl HostLock {
 
 /// Takes the lock, waiting until `until`. `Ok(Err(holder))` when it stayed busy. The holder
 /// then names itself with [`HostLock::announce`]: a freeze at once, a thaw after its thaw calls
-/// (before ExternalThaw every write is freeze window, and nobody acts on a thaw's record; the
-/// stale record meanwhile is harmless, as its pid and start time match no live process).
+/// (before ExternalThaw every write is freeze window, and nobody acts on a thaw's record).
+/// Meanwhile the record names the previous holder, which has let go of the lock: usually gone
+/// (its pid and start time then match no live process); at worst a freeze in its last
+/// microseconds, which a second thaw's SIGTERM can no longer make roll back.
 pub fn acquire(dir: &Path, until: Instant) -> Result<Result<HostLock, Option<Holder>>> {
     let path = dir.join("lock");
     let mut file = OpenOptions::new()

@@ -284,13 +284,16 @@ impl Call {
         loop {
             if self.status.is_none() && (self.pidfd.is_none() || self.drained()) {
                 self.reap();
-                if self.status.is_none() && self.drained() && !spun {
-                    spun = true;
-                    self.spin_for_exit();
-                }
             }
             if done(self) {
                 return Waited::Done;
+            }
+            // Only while waiting for the exit (a drain after a kill that left the child stuck
+            // has nothing to gain from it).
+            if self.status.is_none() && self.drained() && !spun {
+                spun = true;
+                self.spin_for_exit();
+                continue;
             }
             if stop == Stop::OnSignal {
                 if let Some(sig) = crate::signals::received() {
