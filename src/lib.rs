@@ -30,6 +30,7 @@ pub mod startup;
 pub mod state;
 pub mod status;
 pub mod thaw;
+pub(crate) mod trust;
 pub mod watchdog;
 
 use std::ffi::OsString;

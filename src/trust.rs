@@ -1,0 +1,310 @@
+//! What root may run, read or write: only what no other user could have changed. A path is
+//! trusted when the file and every directory above it are owned by root (or by the user running
+//! iris-freeze) and not writable by others; a sticky directory such as /tmp is a safe ancestor
+//! of an entry a trusted user owns, since nobody else can rename or remove that entry.
+//! Programs follow sudo's secure_path rule: not writable by group either.
+// Used by the commands as each adopts it.
+#![allow(dead_code)]
+
+use std::fs::{self, File, OpenOptions};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::{Component, Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use nix::libc;
+
+const STICKY: u32 = 0o1000;
+
+/// How strict the write-permission rule is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Rule {
+    /// Data files and their directories: not writable by others.
+    Data,
+    /// Programs root runs, and their directories: not writable by group or others.
+    Program,
+}
+
+impl Rule {
+    fn forbidden(self) -> u32 {
+        match self {
+            Rule::Data => 0o002,
+            Rule::Program => 0o022,
+        }
+    }
+}
+
+/// Root, or the user we run as (the instance owner, in a container).
+pub(crate) fn trusted_owner(uid: u32) -> bool {
+    uid == 0 || uid == nix::unistd::geteuid().as_raw()
+}
+
+/// Why `md` (of `path`, a directory above something we use) lets another user in, if it does.
+fn unsafe_dir(path: &Path, md: &fs::Metadata, rule: Rule) -> Option<String> {
+    if !trusted_owner(md.uid()) {
+        return Some(format!(
+            "{} is owned by uid {}, so that user could swap what is inside it",
+            path.display(),
+            md.uid()
+        ));
+    }
+    let mode = md.mode();
+    // A sticky directory lets others add entries but not replace ours.
+    if mode & rule.forbidden() != 0 && mode & STICKY == 0 {
+        return Some(format!(
+            "{} can be written by {} (mode {:o}), so they could swap what is inside it",
+            path.display(),
+            if mode & 0o002 != 0 {
+                "others"
+            } else {
+                "its group"
+            },
+            mode & 0o7777
+        ));
+    }
+    None
+}
+
+/// Checks every directory from `/` down to `dir` itself (none a symlink: the path is taken as
+/// given, so give it canonical where symlinks are expected).
+pub(crate) fn check_dir_chain(dir: &Path, rule: Rule) -> Result<()> {
+    if !dir.is_absolute() {
+        bail!("{} is not an absolute path", dir.display());
+    }
+    let mut cur = PathBuf::from("/");
+    let mut chain = vec![cur.clone()];
+    for c in dir.components() {
+        match c {
+            Component::Normal(part) => {
+                cur.push(part);
+                chain.push(cur.clone());
+            }
+            Component::ParentDir => bail!("{} contains '..'", dir.display()),
+            _ => {}
+        }
+    }
+    for d in chain {
+        let md =
+            fs::symlink_metadata(&d).with_context(|| format!("cannot read {}", d.display()))?;
+        if md.file_type().is_symlink() {
+            bail!(
+                "{} is a symlink: name the real directory instead",
+                d.display()
+            );
+        }
+        if !md.is_dir() {
+            bail!("{} is not a directory", d.display());
+        }
+        if let Some(why) = unsafe_dir(&d, &md, rule) {
+            bail!("{why}");
+        }
+    }
+    Ok(())
+}
+
+/// A program root may run: its canonical path (symlinks resolved: `/usr/bin/iris` is often a
+/// link into the install directory), owned by a trusted user, not writable by group or others,
+/// in a chain of trusted directories. Returns the canonical path, the one to execute.
+pub(crate) fn program(path: &Path) -> Result<PathBuf> {
+    let real = fs::canonicalize(path).with_context(|| format!("cannot find {}", path.display()))?;
+    let why = || -> Result<()> {
+        let md = fs::metadata(&real).with_context(|| format!("cannot read {}", real.display()))?;
+        if !md.is_file() {
+            bail!("{} is not a regular file", real.display());
+        }
+        if !trusted_owner(md.uid()) {
+            bail!(
+                "{} is owned by uid {}, not root: that user could make root run anything",
+                real.display(),
+                md.uid()
+            );
+        }
+        if md.mode() & Rule::Program.forbidden() != 0 {
+            bail!(
+                "{} can be written by group or others (mode {:o})",
+                real.display(),
+                md.mode() & 0o7777
+            );
+        }
+        check_dir_chain(real.parent().unwrap_or(Path::new("/")), Rule::Program)
+    };
+    why().with_context(|| {
+        format!(
+            "refusing to run {}{}: fix the ownership and mode (`chown root:root` and `chmod \
+             go-w` on the file and its directories) or install it somewhere root owns",
+            path.display(),
+            if real != path {
+                format!(" (really {})", real.display())
+            } else {
+                String::new()
+            }
+        )
+    })?;
+    Ok(real)
+}
+
+/// How a file is opened: never through a symlink, never blocking (a FIFO with no writer or
+/// reader), close-on-exec.
+fn options(append: bool, mode: u32) -> OpenOptions {
+    let mut o = OpenOptions::new();
+    if append {
+        o.append(true).create(true).mode(mode);
+    } else {
+        o.read(true);
+    }
+    o.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC);
+    o
+}
+
+/// The opened file itself: regular, trusted owner, not writable by others.
+fn check_opened(path: &Path, f: &File) -> Result<()> {
+    let md = f
+        .metadata()
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    if !md.is_file() {
+        bail!(
+            "{} is not a regular file (a FIFO, device or directory): refusing it",
+            path.display()
+        );
+    }
+    if !trusted_owner(md.uid()) {
+        bail!(
+            "{} is owned by uid {}: refusing a file another user controls (fix with `chown \
+             root {}`)",
+            path.display(),
+            md.uid(),
+            path.display()
+        );
+    }
+    if md.mode() & 0o002 != 0 {
+        bail!(
+            "{} can be written by others (mode {:o}): refusing it (fix with `chmod o-w {}`)",
+            path.display(),
+            md.mode() & 0o7777,
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+/// Opens `path` for appending (created with `mode`), checked as [`check_opened`] says, in a
+/// trusted directory chain.
+pub(crate) fn open_append(path: &Path, mode: u32) -> Result<File> {
+    check_parent(path)?;
+    let f = options(true, mode)
+        .open(path)
+        .map_err(|e| open_error(path, e))?;
+    check_opened(path, &f)?;
+    // Writes should block no more than a regular file's do; O_NONBLOCK only guarded the open.
+    clear_nonblock(&f);
+    Ok(f)
+}
+
+/// Opens `path` for reading, checked as [`check_opened`] says, in a trusted directory chain.
+/// `Ok(None)` when it does not exist.
+pub(crate) fn open_read(path: &Path) -> Result<Option<File>> {
+    check_parent(path)?;
+    let f = match options(false, 0).open(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(open_error(path, e)),
+        Ok(f) => f,
+    };
+    check_opened(path, &f)?;
+    clear_nonblock(&f);
+    Ok(Some(f))
+}
+
+fn check_parent(path: &Path) -> Result<()> {
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => bail!("{} is not an absolute path", path.display()),
+    };
+    check_dir_chain(parent, Rule::Data)
+        .with_context(|| format!("refusing {}: its directory is not safe", path.display()))
+}
+
+fn open_error(path: &Path, e: std::io::Error) -> anyhow::Error {
+    if e.raw_os_error() == Some(libc::ELOOP) {
+        return anyhow::anyhow!(
+            "{} is a symlink: refusing to follow it (name the real file)",
+            path.display()
+        );
+    }
+    anyhow::Error::new(e).context(format!("cannot open {}", path.display()))
+}
+
+fn clear_nonblock(f: &File) {
+    use nix::fcntl::{FcntlArg, OFlag, fcntl};
+    if let Ok(flags) = fcntl(f, FcntlArg::F_GETFL) {
+        let flags = OFlag::from_bits_truncate(flags) - OFlag::O_NONBLOCK;
+        let _ = fcntl(f, FcntlArg::F_SETFL(flags));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn chmod(p: &Path, mode: u32) {
+        fs::set_permissions(p, fs::Permissions::from_mode(mode)).unwrap();
+    }
+
+    #[test]
+    fn a_sticky_tmp_is_a_safe_ancestor_and_a_world_writable_dir_is_not() {
+        let tmp = tempfile::tempdir().unwrap();
+        chmod(tmp.path(), 0o755);
+        let dir = tmp.path().join("d");
+        fs::create_dir(&dir).unwrap();
+        assert!(check_dir_chain(&dir, Rule::Data).is_ok());
+        chmod(&dir, 0o777);
+        let e = format!("{:#}", check_dir_chain(&dir, Rule::Data).unwrap_err());
+        assert!(e.contains("written by others"), "{e}");
+        chmod(&dir, 0o1777);
+        assert!(check_dir_chain(&dir, Rule::Data).is_ok());
+        chmod(&dir, 0o775);
+        assert!(check_dir_chain(&dir, Rule::Data).is_ok());
+        assert!(check_dir_chain(&dir, Rule::Program).is_err());
+    }
+
+    #[test]
+    fn symlinks_fifos_and_writable_files_are_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        chmod(tmp.path(), 0o755);
+        let target = tmp.path().join("target");
+        fs::write(&target, "secret line\n").unwrap();
+        let link = tmp.path().join("link");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let e = format!("{:#}", open_read(&link).unwrap_err());
+        assert!(e.contains("symlink"), "{e}");
+        let e = format!("{:#}", open_append(&link, 0o600).unwrap_err());
+        assert!(e.contains("symlink"), "{e}");
+        let fifo = tmp.path().join("fifo");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        let e = format!("{:#}", open_read(&fifo).unwrap_err());
+        assert!(e.contains("not a regular file"), "{e}");
+        chmod(&target, 0o666);
+        assert!(open_read(&target).is_err());
+        chmod(&target, 0o600);
+        assert!(open_read(&target).unwrap().is_some());
+        assert!(open_read(&tmp.path().join("missing")).unwrap().is_none());
+        let log = tmp.path().join("new.log");
+        open_append(&log, 0o600).unwrap();
+        assert_eq!(fs::metadata(&log).unwrap().mode() & 0o777, 0o600);
+    }
+
+    #[test]
+    fn programs_resolve_links_and_refuse_writable_ones() {
+        let tmp = tempfile::tempdir().unwrap();
+        chmod(tmp.path(), 0o755);
+        let prog = tmp.path().join("iris");
+        fs::write(&prog, "#!/bin/sh\n").unwrap();
+        chmod(&prog, 0o755);
+        let link = tmp.path().join("link");
+        std::os::unix::fs::symlink(&prog, &link).unwrap();
+        assert_eq!(program(&link).unwrap(), fs::canonicalize(&prog).unwrap());
+        chmod(&prog, 0o775);
+        let e = format!("{:#}", program(&link).unwrap_err());
+        assert!(e.contains("refusing to run"), "{e}");
+        assert!(e.contains("group or others"), "{e}");
+    }
+}
