@@ -130,14 +130,15 @@ pub enum Thawed {
     Unconfirmed,
 }
 
-/// ExternalThaw (bounded by `thaw_by`), then IsWDSuspendedExt (bounded by `confirm_by`).
+/// ExternalThaw (bounded by `thaw_by`), then IsWDSuspendedExt (given `confirm_for` from when it
+/// starts).
 /// A thaw that answers 3 is fine when the instance is confirmed not suspended. When the thaw
 /// did not resume the write daemon, escalates once to the documented emergency resume.
 /// Never cut short by a signal: an interrupted thaw is worse than a late one.
 pub fn thaw_and_confirm(
     target: &Target,
     thaw_by: Instant,
-    confirm_by: Instant,
+    confirm_for: Duration,
     log: &EventLog,
 ) -> Thawed {
     let name = target.name.as_str();
@@ -165,7 +166,12 @@ pub fn thaw_and_confirm(
             ),
         ),
     }
-    let (check, o) = call(target, IS_WD_SUSPENDED, confirm_by, Stop::Never);
+    let (check, o) = call(
+        target,
+        IS_WD_SUSPENDED,
+        Instant::now() + confirm_for,
+        Stop::Never,
+    );
     if check == Answer::No {
         log.call(
             Level::Info,

@@ -8,7 +8,7 @@ use anyhow::{Result, bail};
 use crate::backup::{self, Answer, EXTERNAL_FREEZE, IS_WD_SUSPENDED, Target, Thawed};
 use crate::config::MirrorPolicy;
 use crate::config::{Config, IRIS_BLOCKS_AFTER};
-use crate::discovery::{self, Kind, Tools};
+use crate::discovery::{self, Availability, Kind, Tools};
 use crate::eventlog::{EventLog, Level};
 use crate::exit_code::Exit;
 use crate::lock;
@@ -24,10 +24,25 @@ const MIN_ROLLBACK: Duration = Duration::from_secs(5);
 const SIGNAL_ROLLBACK: Duration = Duration::from_secs(4);
 /// A re-armed watchdog is never due later than this after the oldest freeze still in place.
 const REARM_CAP: Duration = Duration::from_secs(IRIS_BLOCKS_AFTER.as_secs() - 10);
+/// A freeze must end this long before its watchdog's deadline, or it rolls back: exit 0 with
+/// the auto-thaw about to fire would promise a snapshot that cannot be consistent.
+const WATCHDOG_MARGIN: Duration = Duration::from_millis(500);
+/// IRIS's refusal when the write daemon is already suspended ("cannot run with switch 10 or 13
+/// already set"): someone else froze it between our check and our ExternalFreeze.
+const ALREADY_SUSPENDED: &str = "already set";
 
 pub fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
     let start = Instant::now();
     let started = StartMark::of_self();
+    if cfg.max_freeze <= WATCHDOG_MARGIN {
+        bail!(
+            "--max-freeze {}s leaves no time to freeze: a freeze must end {}s before its \
+             watchdog thaws; give more than {}s (the default is 300)",
+            cfg.max_freeze.as_secs_f64(),
+            WATCHDOG_MARGIN.as_secs_f64(),
+            WATCHDOG_MARGIN.as_secs_f64()
+        );
+    }
     signals::install()?;
     let deadline = start + cfg.timeout;
     // The checks and the freeze get the first 60% of the budget; the rest is kept for a
@@ -85,10 +100,14 @@ pub fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
     }
     stop_if_signalled("before freezing")?;
 
-    let targets = match plan(cfg, log, deadline)? {
-        Ok(t) => t,
-        Err(nothing) => return Ok(nothing),
-    };
+    let plan = plan(cfg, log, deadline)?;
+    if forget_down(&mut state, &plan.down, log) {
+        save(&states, &state, log);
+    }
+    if plan.targets.is_empty() {
+        return Ok(nothing_to_freeze(log));
+    }
+    let targets = plan.targets;
     stop_if_signalled("before freezing")?;
 
     // 1. Who is frozen already? Someone else's freeze is never touched.
@@ -171,6 +190,12 @@ pub fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
         return Ok(failed(format!("{what}; nothing was frozen"), &left, log));
     }
 
+    // Nothing of ours to freeze or keep: no watchdog either (nothing would ever disarm it).
+    if to_freeze.is_empty() && ours_already.is_empty() {
+        save(&states, &state, log);
+        return Ok(success(&[], &[], &foreign, start, log));
+    }
+
     // 2. Record our intent and arm the watchdog before the first ExternalFreeze: whatever
     //    happens next (even a SIGKILL of this process), `thaw` and the watchdog know what may
     //    be frozen.
@@ -179,7 +204,9 @@ pub fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
         rec.emergency = t.emergency.clone();
         state.instances.insert(t.name.clone(), rec);
     }
-    arm_watchdog(cfg, &states, &mut state, log)?;
+    let due = arm_watchdog(cfg, &states, &mut state, &ours_already, log)?;
+    // Every call ends before the watchdog would thaw: a freeze never outlives its own watchdog.
+    let freeze_by = freeze_by.min(due.checked_sub(WATCHDOG_MARGIN).unwrap_or(due));
 
     // 3. Freeze all at once. The record of success is written first: once ExternalFreeze
     //    returns, every step is freeze window. So a record says `frozen` from the moment
@@ -212,6 +239,20 @@ pub fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
                 o,
                 "ExternalFreeze succeeded: write daemon suspended",
             ),
+            Answer::No if o.lines().any(|l| l.contains(ALREADY_SUSPENDED)) => {
+                log.call(
+                    Level::Warn,
+                    name,
+                    "foreign",
+                    o,
+                    "ExternalFreeze refused: the write daemon was already suspended, so someone \
+                     else froze it after our check: left alone (neither frozen nor thawed by \
+                     iris-freeze); its consistency is not ours to promise",
+                );
+                state.instances.remove(name);
+                frozen.instances.remove(name);
+                foreign.push(name.to_string());
+            }
             Answer::No => {
                 let why = backup::problem(t, EXTERNAL_FREEZE, o);
                 log.call(
@@ -240,15 +281,38 @@ pub fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
     if let Some(sig) = signals::received() {
         problems.push(format!("received {}", signals::name(sig)));
     }
+    let left = due.saturating_duration_since(Instant::now());
+    if problems.is_empty() && left < WATCHDOG_MARGIN {
+        problems.push(format!(
+            "the freeze took {:.1}s and left {:.1}s before the watchdog's auto-thaw \
+             (--max-freeze {}s), too little for a consistent snapshot: raise --max-freeze",
+            start.elapsed().as_secs_f64(),
+            left.as_secs_f64(),
+            cfg.max_freeze.as_secs_f64()
+        ));
+    }
 
+    let raced = to_freeze.iter().any(|(t, _)| foreign.contains(&t.name));
+    if raced && frozen.instances.is_empty() {
+        // Nothing of ours is frozen after all: nothing for a watchdog to guard.
+        frozen.watchdog = None;
+        state.watchdog = None;
+    }
     if problems.is_empty() {
-        let saved = if recorded {
+        let saved = if recorded && !raced {
             Ok(())
         } else {
             states.save(&frozen)
         };
         match saved {
-            Ok(()) => return Ok(success(&to_freeze, &ours_already, &foreign, start, log)),
+            Ok(()) => {
+                let ours: Vec<(Target, Kind)> = to_freeze
+                    .iter()
+                    .filter(|(t, _)| !foreign.contains(&t.name))
+                    .cloned()
+                    .collect();
+                return Ok(success(&ours, &ours_already, &foreign, start, log));
+            }
             Err(e) => {
                 // An unrecorded freeze would never be thawed by `thaw`: undo it.
                 log.error(None, "state", format!("{e:#}: rolling back"));
@@ -261,6 +325,7 @@ pub fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
     let mut rollback: Vec<(Target, Answer, bool)> = to_freeze
         .iter()
         .zip(&freezes)
+        .filter(|((t, _), _)| !foreign.contains(&t.name))
         .map(|((t, _), (a, o))| {
             let lingering = matches!(
                 o.end,
@@ -282,13 +347,16 @@ pub fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
     ))
 }
 
-/// Discovery and target selection, shared by `freeze` and `dry-run`. `Err(report)` when there
-/// is nothing to freeze.
-fn plan(
-    cfg: &Config,
-    log: &EventLog,
-    deadline: Instant,
-) -> Result<Result<Vec<(Target, Kind)>, Report>> {
+/// What discovery found for a freeze.
+struct Plan {
+    /// The running instances to freeze, with their kind.
+    targets: Vec<(Target, Kind)>,
+    /// Every instance qlist shows down.
+    down: Vec<String>,
+}
+
+/// Discovery and target selection, shared by `freeze` and `dry-run`.
+fn plan(cfg: &Config, log: &EventLog, deadline: Instant) -> Result<Plan> {
     let tools = Tools::find(&cfg.bin_dirs)?;
     let listing = discovery::list(&tools, deadline);
     for e in &listing.errors {
@@ -335,14 +403,7 @@ fn plan(
             ),
         );
     }
-    if selection.targets.is_empty() {
-        log.warn(None, "nothing", "no running instance: nothing to freeze");
-        return Ok(Err(Report::new(
-            Exit::Success,
-            "nothing to freeze: no running IRIS or Caché instance",
-        )));
-    }
-    Ok(Ok(selection
+    let targets = selection
         .targets
         .iter()
         .map(|(i, cmd)| {
@@ -354,17 +415,62 @@ fn plan(
             };
             (t, i.kind)
         })
-        .collect()))
+        .collect();
+    // Every instance qlist shows down, named in this run or not: a record of one is stale.
+    let down = listing
+        .instances
+        .iter()
+        .filter(|i| i.availability() == Availability::Down)
+        .map(|i| i.name.clone())
+        .collect();
+    Ok(Plan { targets, down })
+}
+
+fn nothing_to_freeze(log: &EventLog) -> Report {
+    log.warn(None, "nothing", "no running instance: nothing to freeze");
+    Report::new(
+        Exit::Success,
+        "nothing to freeze: no running IRIS or Caché instance",
+    )
+}
+
+/// Drops the records of instances qlist shows down: a stopped instance is not frozen (a
+/// restart resumes the write daemon), and its old record must neither shorten this freeze's
+/// watchdog nor fail every later thaw. Whether any went.
+fn forget_down(state: &mut State, down: &[String], log: &EventLog) -> bool {
+    let gone: Vec<String> = state
+        .instances
+        .keys()
+        .filter(|k| down.iter().any(|d| d.eq_ignore_ascii_case(k)))
+        .cloned()
+        .collect();
+    for name in &gone {
+        if let Some(rec) = state.instances.remove(name) {
+            log.warn(
+                Some(name),
+                "down",
+                format!(
+                    "{name} is down: our record of freezing it (since {}) is stale, since a \
+                     restart resumes the write daemon: record dropped",
+                    rec.since
+                ),
+            );
+        }
+    }
+    if !gone.is_empty() && state.instances.is_empty() {
+        state.watchdog = None;
+    }
+    !gone.is_empty()
 }
 
 /// `dry-run`: everything `freeze` checks before its first ExternalFreeze, and nothing else.
 /// The exit is what `freeze` would give: 0, 2 (one already frozen by someone else) or 1.
 pub fn dry_run(cfg: &Config, log: &EventLog) -> Result<Report> {
     let deadline = Instant::now() + cfg.timeout;
-    let targets = match plan(cfg, log, deadline)? {
-        Ok(t) => t,
-        Err(nothing) => return Ok(nothing),
-    };
+    let targets = plan(cfg, log, deadline)?.targets;
+    if targets.is_empty() {
+        return Ok(nothing_to_freeze(log));
+    }
     let ours = StateDir::open(&cfg.state_dir)
         .and_then(|s| s.load())
         .map(|s| s.instances)
@@ -454,14 +560,21 @@ fn stop_if_signalled(when: &str) -> Result<()> {
 }
 
 /// Arms a new watchdog (disarming any earlier one by replacing its token), due `--max-freeze`
-/// from now, but never later than IRIS's blocking point after the oldest freeze still in place.
-fn arm_watchdog(cfg: &Config, states: &StateDir, state: &mut State, log: &EventLog) -> Result<()> {
+/// from now, but never later than IRIS's blocking point after the oldest freeze of ours still
+/// in place among this run's targets (`kept`): a record of another instance never shortens it.
+/// Returns when it is due.
+fn arm_watchdog(
+    cfg: &Config,
+    states: &StateDir,
+    state: &mut State,
+    kept: &[Target],
+    log: &EventLog,
+) -> Result<Instant> {
     let now = now_ms();
     let mut due = now + cfg.max_freeze.as_millis() as i64;
-    // Every freeze of ours still in place counts, named in this run or not.
-    let oldest = state
-        .instances
-        .values()
+    let oldest = kept
+        .iter()
+        .filter_map(|t| state.instances.get(&t.name))
         .filter(|r| r.phase == Phase::Frozen)
         .filter_map(|r| r.age_secs())
         .fold(0.0_f64, f64::max);
@@ -469,6 +582,7 @@ fn arm_watchdog(cfg: &Config, states: &StateDir, state: &mut State, log: &EventL
         let cap = now - (oldest * 1000.0) as i64 + REARM_CAP.as_millis() as i64;
         due = due.min(cap.max(now));
     }
+    let due_at = Instant::now() + Duration::from_millis((due - now).max(0) as u64);
     let token = watchdog::new_token();
     let previous = state.watchdog.clone();
     // The state names the token before the watchdog starts: it treats a missing token as
@@ -500,7 +614,7 @@ fn arm_watchdog(cfg: &Config, states: &StateDir, state: &mut State, log: &EventL
             );
             state.watchdog = Some(w);
             states.save(state)?;
-            Ok(())
+            Ok(due_at)
         }
         Err(e) => {
             // An earlier freeze of ours keeps its own watchdog.
@@ -605,7 +719,7 @@ fn roll_back(
             );
         }
         log.info(Some(&t.name), "rollback", "rollback: thawing");
-        backup::thaw_and_confirm(t, thaw_by, until, log)
+        backup::thaw_and_confirm(t, thaw_by, until.saturating_duration_since(thaw_by), log)
     });
     let mut left = Vec::new();
     for ((t, _, lingering), r) in targets.iter().zip(results) {

@@ -8,9 +8,9 @@ use anyhow::Result;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
-use crate::backup::{self, Target, Thawed};
+use crate::backup::{self, Answer, IS_WD_SUSPENDED, Target, Thawed};
 use crate::config::Config;
-use crate::discovery::{self, Tools};
+use crate::discovery::{self, Availability, Tools};
 use crate::eventlog::{EventLog, Level};
 use crate::exit_code::Exit;
 use crate::lock::{self, HostLock};
@@ -28,7 +28,20 @@ pub fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
     signals::install()?;
     let states = StateDir::open(&cfg.state_dir)?;
     let mut lock = take_lock(cfg, log)?;
-    let mut state = states.load()?;
+    let Some(mut state) = load_state(&states, cfg, log)? else {
+        // A damaged state with named instances: thaw them, and leave the file for the others.
+        let targets = named_targets(cfg, log, &mut State::default())?;
+        let outcome = thaw_targets(&mut State::default(), &targets, cfg.timeout, log);
+        let note = "the state file is damaged: thawed the named instances without it, and left \
+                    it as it is for the others (exit 2)";
+        return Ok(report(
+            outcome,
+            vec![note.into()],
+            Exit::Warning,
+            start,
+            log,
+        ));
+    };
 
     let mut exit = Exit::Success;
     let mut notes = Vec::new();
@@ -60,25 +73,40 @@ pub fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
     let targets: Vec<Target> = if cfg.instances.is_empty() {
         recorded_targets(&state, cfg)
     } else {
-        named_targets(cfg, log)?
+        let before = state.instances.len();
+        let t = named_targets(cfg, log, &mut state)?;
+        if state.instances.len() < before {
+            exit = exit.max(Exit::Warning);
+            notes.push("a recorded instance is down: its record was dropped (exit 2)".into());
+        }
+        t
     };
     if targets.is_empty() {
-        if exit == Exit::Success {
+        if state.instances.is_empty() && state.watchdog.take().is_some() {
             log.info(
                 None,
-                "nothing",
-                "nothing to thaw: no freeze by iris-freeze is recorded",
+                "watchdog",
+                "nothing of ours is frozen: watchdog disarmed",
             );
-            notes.push("nothing to thaw".into());
         }
         mark_start(&mut state);
         states.save(&state)?;
+        if cfg.instances.is_empty() {
+            exit = exit.max(look_for_suspended(cfg, log, &mut notes));
+        }
+        if notes.is_empty() {
+            notes.push("nothing to thaw".into());
+        }
         return Ok(Report::new(exit, notes.join("; ")));
     }
 
-    let outcome = thaw_targets(&mut state, &targets, start, cfg.timeout, log);
+    let mut outcome = thaw_targets(&mut state, &targets, cfg.timeout, log);
     if let Some(l) = lock.as_mut() {
         l.announce("thaw");
+    }
+    if !outcome.left.is_empty() && drop_down(cfg, &mut state, &mut outcome, log) {
+        exit = exit.max(Exit::Warning);
+        notes.push("a recorded instance is down: its record was dropped (exit 2)".into());
     }
     mark_start(&mut state);
     if let Err(e) = states.save(&state) {
@@ -99,13 +127,26 @@ pub fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
     if cfg.set_history && outcome.left.is_empty() && exit == Exit::Success {
         set_history(&targets, log);
     }
+    Ok(report(outcome, notes, exit, start, log))
+}
+
+/// The thaw's summary: what was thawed, or loudly what may still be frozen.
+fn report(
+    outcome: ThawOutcome,
+    mut notes: Vec<String>,
+    exit: Exit,
+    start: Instant,
+    log: &EventLog,
+) -> Report {
     let took = start.elapsed().as_secs_f64();
     if outcome.left.is_empty() {
-        notes.insert(
-            0,
-            format!("thawed: {} ({took:.2}s)", outcome.thawed.join(", ")),
-        );
-        return Ok(Report::new(exit, notes.join("; ")));
+        let thawed = if outcome.thawed.is_empty() {
+            "nothing".to_string()
+        } else {
+            outcome.thawed.join(", ")
+        };
+        notes.insert(0, format!("thawed: {thawed} ({took:.2}s)"));
+        return Report::new(exit, notes.join("; "));
     }
     let names = outcome.left.join(", ");
     log.error(
@@ -117,10 +158,136 @@ pub fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
              `iris-freeze status`, and as a last resort run `iris stat NAME -W` (IRIS)"
         ),
     );
-    Ok(Report::new(
+    Report::new(
         Exit::Failure,
         format!("thaw FAILED: {names} MAY STILL BE FROZEN (see the log) (exit 1)"),
-    ))
+    )
+}
+
+/// The recorded state. A damaged one stops a plain thaw (it would not know what to thaw), after
+/// naming what IRIS says is suspended and the command that thaws each; `None` lets a thaw of
+/// named instances go on without it (they need no record).
+fn load_state(states: &StateDir, cfg: &Config, log: &EventLog) -> Result<Option<State>> {
+    let e = match states.load() {
+        Ok(s) => return Ok(Some(s)),
+        Err(e) => e,
+    };
+    if !cfg.instances.is_empty() {
+        log.warn(
+            None,
+            "state",
+            format!("{e:#}; thawing the named instances without it"),
+        );
+        return Ok(None);
+    }
+    let mut notes = Vec::new();
+    look_for_suspended(cfg, log, &mut notes);
+    Err(e.context(notes.join("; ")))
+}
+
+/// With nothing of ours recorded, what IRIS says is suspended all the same (a freeze made with
+/// another state dir, or by another tool): named, with the command that thaws it, never thawed.
+/// No freeze window is at stake here. Warning when anything is suspended.
+fn look_for_suspended(cfg: &Config, log: &EventLog, notes: &mut Vec<String>) -> Exit {
+    let deadline = Instant::now() + cfg.timeout / 2;
+    let tools = match Tools::find(&cfg.bin_dirs) {
+        Ok(t) => t,
+        Err(e) => {
+            log.warn(
+                None,
+                "look",
+                format!("cannot look for suspended instances: {e:#}"),
+            );
+            return Exit::Success;
+        }
+    };
+    let listing = discovery::list(&tools, deadline);
+    let running: Vec<Target> = listing
+        .instances
+        .iter()
+        .filter(|i| i.running)
+        .filter_map(|i| {
+            Some(Target {
+                session: tools.session_for(&i.name, i.kind).ok()?,
+                emergency: None,
+                credentials: cfg.credentials.clone(),
+                name: i.name.clone(),
+            })
+        })
+        .collect();
+    let checks = backup::each(&running, |t| {
+        backup::call(t, IS_WD_SUSPENDED, deadline, Stop::Never)
+    });
+    let suspended: Vec<&str> = running
+        .iter()
+        .zip(&checks)
+        .filter(|(_, (a, _))| *a == Answer::Yes)
+        .map(|(t, _)| t.name.as_str())
+        .collect();
+    if suspended.is_empty() {
+        return Exit::Success;
+    }
+    for name in &suspended {
+        log.warn(
+            Some(name),
+            "suspended",
+            format!(
+                "{name} is suspended, but no freeze of it by iris-freeze is recorded here (frozen \
+                 by another tool, or with another --state-dir): left alone; if it should be \
+                 thawed, run `iris-freeze thaw --instance {name}`"
+            ),
+        );
+    }
+    notes.push(format!(
+        "nothing of ours to thaw, but {} is suspended (not recorded by iris-freeze here): run \
+         `iris-freeze thaw --instance NAME` if it should be thawed (exit 2)",
+        suspended.join(", ")
+    ));
+    Exit::Warning
+}
+
+/// Instances a thaw could not confirm that qlist shows down: a stopped instance is not frozen
+/// (a restart resumes the write daemon), so their records go, with a warning. Whether any went.
+fn drop_down(cfg: &Config, state: &mut State, outcome: &mut ThawOutcome, log: &EventLog) -> bool {
+    let Ok(tools) = Tools::find(&cfg.bin_dirs) else {
+        return false;
+    };
+    let listing = discovery::list(&tools, Instant::now() + cfg.timeout / 4);
+    let mut dropped = false;
+    outcome.left.retain(|name| {
+        let down = listing
+            .find(name)
+            .is_some_and(|i| i.availability() == Availability::Down);
+        if down {
+            forget_down(state, name, log);
+            dropped = true;
+        }
+        !down
+    });
+    if state.instances.is_empty() {
+        state.watchdog = None;
+    }
+    dropped
+}
+
+/// Drops the record of an instance found down, saying why.
+fn forget_down(state: &mut State, name: &str, log: &EventLog) {
+    let key = state
+        .instances
+        .keys()
+        .find(|k| k.eq_ignore_ascii_case(name))
+        .cloned();
+    if let Some(rec) = key.and_then(|k| state.instances.remove(&k)) {
+        log.warn(
+            Some(name),
+            "down",
+            format!(
+                "{name} is down: it was frozen by iris-freeze since {} but stopped before this \
+                 thaw; a restart resumes the write daemon, so it is not frozen: record dropped",
+                rec.since
+            ),
+        );
+    }
 }
 
 /// Records when this thaw started, so a freeze that began before it (a late pre hook) refuses.
@@ -218,18 +385,16 @@ pub fn recorded_targets(state: &State, cfg: &Config) -> Vec<Target> {
 
 /// Thaws `targets` at once and confirms each (shared by `thaw` and the watchdog); forgets the
 /// confirmed ones in `state`, logging how long each was frozen, and disarms the watchdog once
-/// nothing of ours is left.
+/// nothing of ours is left. Each ExternalThaw gets the whole `timeout` from when it starts,
+/// however long the thaw waited before (for the host lock), and the check after it half that.
 pub fn thaw_targets(
     state: &mut State,
     targets: &[Target],
-    start: Instant,
     timeout: Duration,
     log: &EventLog,
 ) -> ThawOutcome {
-    let thaw_by = start + timeout / 2;
-    let confirm_by = start + timeout * 5 / 6;
     let results = backup::each(targets, |t| {
-        backup::thaw_and_confirm(t, thaw_by, confirm_by, log)
+        backup::thaw_and_confirm(t, Instant::now() + timeout, timeout / 2, log)
     });
     let mut out = ThawOutcome::default();
     for (t, r) in targets.iter().zip(results) {
@@ -263,8 +428,9 @@ pub fn thaw_targets(
     out
 }
 
-/// `thaw --instance`: thaw those instances whatever the state says.
-fn named_targets(cfg: &Config, log: &EventLog) -> Result<Vec<Target>> {
+/// `thaw --instance`: thaw those instances whatever the state says. A named instance that is
+/// down is not frozen: its record, if any, is dropped.
+fn named_targets(cfg: &Config, log: &EventLog, state: &mut State) -> Result<Vec<Target>> {
     let tools = Tools::find(&cfg.bin_dirs)?;
     let listing = discovery::list(&tools, Instant::now() + cfg.timeout / 4);
     let selection = discovery::select(&cfg.instances, &listing, &tools)?;
@@ -274,6 +440,7 @@ fn named_targets(cfg: &Config, log: &EventLog) -> Result<Vec<Target>> {
             "skipped",
             format!("{} is {}: nothing to thaw", inst.name, inst.status),
         );
+        forget_down(state, &inst.name, log);
     }
     // Up but not accepting logins may be our freeze's doing: ExternalThaw skips the login.
     Ok(selection

@@ -231,7 +231,7 @@ pub fn run(cfg: &Config, token: &str, deadline_ms: i64) -> Result<Report> {
         ),
     );
     let targets = thaw::recorded_targets(&state, cfg);
-    let outcome = thaw::thaw_targets(&mut state, &targets, Instant::now(), cfg.timeout, &log);
+    let outcome = thaw::thaw_targets(&mut state, &targets, cfg.timeout, &log);
     state.auto_thaw = Some(AutoThaw {
         at: now_rfc3339(),
         instances: names,

@@ -134,10 +134,11 @@ fn the_config_file_supplies_what_flags_and_env_do_not() {
     assert_eq!(env.run(&["thaw"]).code, 0);
     assert!(!env.frozen("A"));
     // The file's instances pick what freeze freezes, not what thaw thaws: with nothing
-    // recorded, another tool's freeze of A is left alone.
+    // recorded, another tool's freeze of A is left alone (and named: exit 2).
     env.freeze_externally("A");
     let r = env.run(&["thaw"]);
-    assert!(r.stdout.contains("nothing to thaw"), "{}", r.text());
+    assert_eq!(r.code, 2, "{}", r.text());
+    assert!(r.stdout.contains("nothing of ours to thaw"), "{}", r.text());
     assert!(env.frozen("A"));
     env.thaw_externally("A");
 
@@ -426,7 +427,7 @@ fn options_from_the_environment(pre: &[&str], post: &[&str]) {
         (60_000..=120_000).contains(&left),
         "watchdog due in {left} ms"
     );
-    // IRIS_FREEZE_TIMEOUT bounds a hook's thaw: ExternalThaw hangs, the call is cut at 1 s.
+    // IRIS_FREEZE_TIMEOUT bounds a hook's ExternalThaw: it hangs, and the call is cut at 2 s.
     let r = env.run_env(
         post,
         &[("IRIS_FREEZE_TIMEOUT", "2"), ("IRIS_FREEZE_LOG_FILE", l)],
@@ -434,7 +435,7 @@ fn options_from_the_environment(pre: &[&str], post: &[&str]) {
     // The emergency resume then thaws it.
     assert_eq!(r.code, 0, "{}", r.text());
     let text = fs::read_to_string(&log).unwrap();
-    assert!(text.contains("timed out after 1.0s"), "{text}");
+    assert!(text.contains("timed out after 2.0s"), "{text}");
     assert!(text.contains("EMERGENCY"), "{text}");
     let r = env.run_env(post, &[("IRIS_FREEZE_LOG_FILE", l)]);
     assert_eq!(r.code, 0, "{}", r.text());

@@ -405,13 +405,15 @@ fn invalid_names_and_bad_usage_exit_1_not_2() {
 }
 
 #[test]
-fn thaw_with_nothing_recorded_exits_0_without_calling_iris() {
+fn thaw_with_nothing_recorded_exits_0_and_only_looks() {
     let env = Env::new();
     env.iris("IRIS");
     let r = env.run(&["thaw"]);
     assert_eq!(r.code, 0, "{}", r.text());
     assert!(r.stdout.contains("nothing to thaw"));
-    assert!(env.call_lines().is_empty(), "{:#?}", env.call_lines());
+    // It asked whether anything is suspended, and thawed nothing.
+    assert_eq!(env.calls("IRIS", "check"), 1, "{:#?}", env.call_lines());
+    assert_eq!(env.calls("IRIS", "thaw"), 0, "{:#?}", env.call_lines());
 }
 
 #[test]
