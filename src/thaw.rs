@@ -4,12 +4,12 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
 use crate::backup::{self, Answer, IS_WD_SUSPENDED, Target, Thawed};
-use crate::config::Config;
+use crate::config::{Config, InstanceName};
 use crate::discovery::{self, Availability, Tools};
 use crate::eventlog::{EventLog, Level};
 use crate::exit_code::Exit;
@@ -71,7 +71,7 @@ pub fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
     }
 
     let targets: Vec<Target> = if cfg.instances.is_empty() {
-        recorded_targets(&state, cfg)
+        recorded_targets(&state, cfg)?
     } else {
         let before = state.instances.len();
         let t = named_targets(cfg, log, &mut state)?;
@@ -369,16 +369,27 @@ pub struct ThawOutcome {
     pub left: Vec<String>,
 }
 
-/// The instances the state says we froze, with what reaches each.
-pub fn recorded_targets(state: &State, cfg: &Config) -> Vec<Target> {
+/// The instances the state says we froze, each reached through the programs discovery finds
+/// now: a program path read from the state is never run (it would let whoever wrote the state
+/// choose what root runs).
+pub fn recorded_targets(state: &State, cfg: &Config) -> Result<Vec<Target>> {
+    if state.instances.is_empty() {
+        return Ok(Vec::new());
+    }
+    let tools = Tools::find(&cfg.bin_dirs).context("cannot find the programs to thaw with")?;
     state
         .instances
         .iter()
-        .map(|(name, rec)| Target {
-            name: name.clone(),
-            session: rec.session.clone(),
-            emergency: rec.emergency.clone(),
-            credentials: cfg.credentials.clone(),
+        .map(|(name, rec)| {
+            let name = InstanceName::parse(name)
+                .with_context(|| format!("the state names an instance {name:?}"))?;
+            let name = name.as_str();
+            Ok(Target {
+                name: name.to_string(),
+                session: tools.session_for(name, rec.kind)?,
+                emergency: tools.emergency_for(name, rec.kind),
+                credentials: cfg.credentials.clone(),
+            })
         })
         .collect()
 }

@@ -230,7 +230,7 @@ pub fn run(cfg: &Config, token: &str, deadline_ms: i64) -> Result<Report> {
             names.join(", ")
         ),
     );
-    let targets = thaw::recorded_targets(&state, cfg);
+    let targets = thaw::recorded_targets(&state, cfg)?;
     let outcome = thaw::thaw_targets(&mut state, &targets, cfg.timeout, &log);
     state.auto_thaw = Some(AutoThaw {
         at: now_rfc3339(),

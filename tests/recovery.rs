@@ -275,3 +275,26 @@ fn with_a_damaged_state_the_documented_recovery_works() {
     assert_eq!(r.code, 2, "{}", r.text());
     assert!(!env.frozen("B"));
 }
+
+#[test]
+fn a_program_path_read_from_the_state_is_never_run() {
+    let env = Env::new();
+    env.iris("IRIS");
+    assert_eq!(env.run(&["freeze"]).code, 0);
+    let marker = env.tmp.path().join("ran");
+    let evil = env.tmp.path().join("evil");
+    fs::write(
+        &evil,
+        format!("#!/bin/sh\ntouch {}\nexit 5\n", marker.display()),
+    )
+    .unwrap();
+    fs::set_permissions(&evil, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let mut state = env.state_json();
+    state["instances"]["IRIS"]["session"]["program"] = evil.to_str().unwrap().into();
+    state["instances"]["IRIS"]["emergency"]["program"] = evil.to_str().unwrap().into();
+    fs::write(env.state_file(), state.to_string()).unwrap();
+    let r = env.run(&["thaw"]);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(!marker.exists(), "ran the program the state named");
+    assert!(!env.frozen("IRIS"));
+}
