@@ -273,7 +273,7 @@ impl EventLog {
             Err(e) => {
                 say!(
                     WARN,
-                    "not writing the log: {e:#}; carrying on without it (fix that, or name a \
+                    "cannot open the log: {e:#}; carrying on without it (fix that, or name a \
                      regular file in a directory nobody else can write with --log-file or \
                      IRIS_FREEZE_LOG_FILE)"
                 );

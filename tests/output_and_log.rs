@@ -133,10 +133,10 @@ fn a_fifo_as_log_is_skipped_with_a_warning_and_never_blocks() {
     let r = freeze_promptly(&env);
     assert_eq!(r.code, 0, "{}", r.text());
     assert!(env.frozen("IRIS"));
-    assert!(r.stderr.contains("not writing the log"), "{}", r.text());
+    assert!(r.stderr.contains("cannot open the log"), "{}", r.text());
     assert!(r.stderr.contains("FIFO"), "{}", r.text());
     assert_eq!(
-        r.stderr.matches("not writing the log").count(),
+        r.stderr.matches("cannot open the log").count(),
         1,
         "{}",
         r.text()
@@ -156,7 +156,7 @@ fn a_symlinked_log_is_refused_and_its_target_left_alone() {
     let r = env.run(&["freeze"]);
     assert_eq!(r.code, 0, "{}", r.text());
     assert!(env.frozen("IRIS"));
-    assert!(r.stderr.contains("not writing the log"), "{}", r.text());
+    assert!(r.stderr.contains("cannot open the log"), "{}", r.text());
     assert!(r.stderr.contains("symlink"), "{}", r.text());
     assert_eq!(fs::read_to_string(&target).unwrap(), "keep me\n");
     assert_eq!(env.run(&["thaw"]).code, 0);
@@ -176,7 +176,7 @@ fn a_log_in_another_users_directory_is_refused() {
     let r = env.run_env(&["freeze"], &[("IRIS_FREEZE_LOG_FILE", log_env)]);
     assert_eq!(r.code, 0, "{}", r.text());
     assert!(env.frozen("IRIS"));
-    assert!(r.stderr.contains("not writing the log"), "{}", r.text());
+    assert!(r.stderr.contains("cannot open the log"), "{}", r.text());
     assert!(r.stderr.contains("uid 65534"), "{}", r.text());
     assert!(
         !log.exists(),
