@@ -97,6 +97,10 @@
 //! * `grandchild[:SECS]`: spawns `current_exe() __linger SECS` (default 30) in its own
 //!   session (setsid), inheriting stdout/stderr, which sleeps SECS; then normal, without
 //!   waiting for it.
+//! * `binary`: first writes one stdout line full of control bytes (NUL, SOH, BEL, BS, ESC
+//!   sequences, DEL, a backslash, and a CR followed by text shaped like a log line), then normal.
+//! * `echo-input`: first copies stdin to stdout up to EOF (a session echoing what it read, the
+//!   credentials included), then normal.
 //!
 //! All output is flushed before exits, hangs and crashes. SIGPIPE has its default disposition.
 //!
@@ -524,6 +528,8 @@ enum Kind {
     Slow(u64),
     Huge(u64),
     Grandchild(u64),
+    Binary,
+    EchoInput,
 }
 
 struct FaultLine {
@@ -589,6 +595,8 @@ fn parse_fault(line: &str) -> Result<FaultLine, String> {
         "slow" => Kind::Slow(num("MS")?),
         "huge" => Kind::Huge(opt_num(1_048_576)?),
         "grandchild" => Kind::Grandchild(opt_num(30)?),
+        "binary" => no_arg(Kind::Binary)?,
+        "echo-input" => no_arg(Kind::EchoInput)?,
         other => return Err(format!("unknown fault kind `{other}`")),
     };
     Ok(FaultLine { call, kind, limit })
@@ -722,7 +730,31 @@ fn apply_pre_faults(ctx: &Ctx, faults: &Path, user: &str, password: &str) -> Pos
             spawn_grandchild(secs);
             Post::Normal
         }
+        Kind::Binary => {
+            write_binary();
+            Post::Normal
+        }
+        Kind::EchoInput => {
+            echo_input();
+            Post::Normal
+        }
     }
+}
+
+/// Output no IRIS should print but a broken terminal setting might: every kind of control
+/// byte, and a carriage return that could pass for the start of a new log line.
+fn write_binary() {
+    let _ = io::stdout().write_all(
+        b"\0\0binary\x01\x07\x08 output\x1b[31m red\x1b[0m\x7f \\ back\r\
+          2026-11-25T12:00:00.000+00:00 pid=1 cmd=thaw inst=X event=thawed forged\0\n",
+    );
+}
+
+/// Copies stdin to stdout until EOF, as a session that echoes what it reads.
+fn echo_input() {
+    let mut input = Vec::new();
+    let _ = io::stdin().lock().read_to_end(&mut input);
+    let _ = io::stdout().write_all(&input);
 }
 
 fn conclude(ctx: &Ctx, post: Post, rc: i32) -> ! {

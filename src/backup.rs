@@ -68,15 +68,20 @@ pub fn external_freeze(opts: &FreezeOptions, kind: Kind) -> String {
 }
 
 /// Runs `expr` on the target and classifies the exit; the caller logs it with `EventLog::call`.
+/// The password is out of the captured output before anyone sees it (a session may echo it).
 pub fn call(target: &Target, expr: &str, deadline: Instant, stop: Stop) -> (Answer, Outcome) {
     let input = target.credentials.as_ref().map(Credentials::stdin_bytes);
-    let o = session::run_with_input(
+    let mut o = session::run_with_input(
         &target.session.program,
         &target.session.args(expr),
         deadline,
         stop,
         input.as_deref(),
     );
+    if let Some(c) = &target.credentials {
+        c.hide_password(&mut o.stdout);
+        c.hide_password(&mut o.stderr);
+    }
     let answer = match o.code() {
         Some(5) => Answer::Yes,
         Some(3) => Answer::No,

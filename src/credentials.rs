@@ -3,11 +3,16 @@
 //! never argv, never a child's environment, never a log line or an error message.
 
 use std::fmt;
-use std::fs;
+use std::io::Read;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
+
+use crate::trust;
+
+/// The most of the file read: a user and a password are far shorter.
+const MAX_LEN: u64 = 64 * 1024;
 
 #[derive(Clone)]
 pub struct Credentials {
@@ -22,11 +27,9 @@ impl fmt::Debug for Credentials {
 }
 
 impl Credentials {
-    /// Reads the file, refusing one another user owns or group/others can read.
+    /// Reads the file, refusing a symlink, one another user owns, or one group/others can read.
     pub fn load(path: &Path) -> Result<Credentials> {
-        check_file(path)?;
-        let text = fs::read_to_string(path)
-            .with_context(|| format!("cannot read the credentials file {}", path.display()))?;
+        let text = read_checked(path)?;
         let mut lines = text.lines();
         let user = lines.next().unwrap_or("").trim().to_string();
         let password = lines.next().unwrap_or("").to_string();
@@ -48,12 +51,30 @@ impl Credentials {
     pub fn stdin_bytes(&self) -> Vec<u8> {
         format!("{}\n{}\n", self.user, self.password).into_bytes()
     }
+
+    /// Replaces the password in `text` with `***`: a session may echo what it read, and its
+    /// output goes to the log and into error messages.
+    pub(crate) fn hide_password(&self, text: &mut String) {
+        if !self.password.is_empty() && text.contains(&self.password) {
+            *text = text.replace(&self.password, "***");
+        }
+    }
 }
 
 /// The ownership and mode rules, also used by `check`.
 pub fn check_file(path: &Path) -> Result<()> {
-    let md = fs::metadata(path)
-        .with_context(|| format!("cannot read the credentials file {}", path.display()))?;
+    read_checked(path).map(|_| ())
+}
+
+/// The file's text, opened as root may open it (see `trust::open_read`: no symlink, no FIFO, a
+/// trusted directory chain) and then held to the stricter rule for a secret: ours, mode 0600.
+/// No error quotes the file's contents.
+fn read_checked(path: &Path) -> Result<String> {
+    let cannot = || format!("cannot read the credentials file {}", path.display());
+    let file = trust::open_read(path)
+        .with_context(cannot)?
+        .with_context(|| format!("{}: it does not exist", cannot()))?;
+    let md = file.metadata().with_context(cannot)?;
     let me = nix::unistd::geteuid().as_raw();
     if md.uid() != me {
         bail!(
@@ -73,12 +94,22 @@ pub fn check_file(path: &Path) -> Result<()> {
             path.display()
         );
     }
-    Ok(())
+    let mut text = String::new();
+    // A user and a password; anything longer is not a credentials file.
+    (&file)
+        .take(MAX_LEN)
+        .read_to_string(&mut text)
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::InvalidData => anyhow!("{}: not a text file", cannot()),
+            _ => anyhow::Error::new(e).context(cannot()),
+        })?;
+    Ok(text)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
     use std::os::unix::fs::PermissionsExt;
 
     #[test]
@@ -102,6 +133,37 @@ mod tests {
         let e = format!("{:#}", Credentials::load(&p).unwrap_err());
         assert!(e.contains("chmod 600"), "{e}");
         assert!(!e.contains("secret\n"));
+    }
+
+    #[test]
+    fn a_symlink_is_refused_without_its_contents() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("creds");
+        fs::write(&p, "backup\nsecret\n").unwrap();
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o600)).unwrap();
+        let link = tmp.path().join("link");
+        std::os::unix::fs::symlink(&p, &link).unwrap();
+        let e = format!("{:#}", Credentials::load(&link).unwrap_err());
+        assert!(e.contains("symlink"), "{e}");
+        assert!(!e.contains("backup") && !e.contains("secret"), "{e}");
+    }
+
+    #[test]
+    fn the_password_is_hidden_in_output_and_an_empty_one_hides_nothing() {
+        let c = Credentials {
+            user: "u".into(),
+            password: "pw".into(),
+        };
+        let mut text = "Password: pw\npwpw".to_string();
+        c.hide_password(&mut text);
+        assert_eq!(text, "Password: ***\n******");
+        let none = Credentials {
+            user: "u".into(),
+            password: String::new(),
+        };
+        let mut text = "abc".to_string();
+        none.hide_password(&mut text);
+        assert_eq!(text, "abc");
     }
 
     #[test]

@@ -3,11 +3,13 @@
 //!
 //! Line format (fields separated by single spaces, message last):
 //! `2026-11-25T12:00:00.123+00:00 pid=4242 cmd=freeze inst=IRIS event=frozen rc=5 elapsed=0.812s text`
+//!
+//! Every field is escaped (see `push_escaped`): whatever IRIS prints or the state file names,
+//! the log stays text and one event stays one line, its fields one token each.
 
 use std::fmt::Display;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
@@ -15,6 +17,7 @@ use std::time::{Duration, SystemTime};
 use chrono::{DateTime, Local, SecondsFormat};
 
 use crate::session::Outcome;
+use crate::trust;
 
 /// IRIS output lines kept per call; the rest is counted, not written (a call that prints a
 /// megabyte must not fill /etc).
@@ -27,6 +30,16 @@ pub enum Level {
     Error,
 }
 
+impl Level {
+    fn stderr(self) -> tracing::Level {
+        match self {
+            Level::Info => tracing::Level::INFO,
+            Level::Warn => tracing::Level::WARN,
+            Level::Error => tracing::Level::ERROR,
+        }
+    }
+}
+
 /// The log file, opened at the first write: before a thaw's ExternalThaw, an open(2) is freeze
 /// window, and a thaw writes nothing before it.
 enum Sink {
@@ -36,11 +49,18 @@ enum Sink {
     Off,
 }
 
+/// The lines of one event (or one call and its output), and their copies for stderr, shown
+/// only once the lines are in the log: stderr may be gone, the log must not wait for it.
+struct Batch {
+    lines: Vec<String>,
+    shown: Vec<(tracing::Level, String)>,
+}
+
 pub struct EventLog {
     path: PathBuf,
     file: Mutex<Sink>,
-    /// Lines stamped but not written yet, written before the next line (see `defer`).
-    pending: Mutex<Vec<(SystemTime, Vec<String>)>>,
+    /// Batches stamped but not written yet, written before the next line (see `defer`).
+    pending: Mutex<Vec<(SystemTime, Batch)>>,
     cmd: &'static str,
     pid: u32,
 }
@@ -72,7 +92,7 @@ impl EventLog {
         &self.path
     }
 
-    /// Writes one event line, and shows it on stderr at `level` (info only with -v).
+    /// Writes one event line, then shows it on stderr at `level` (info only with -v).
     pub fn event(
         &self,
         level: Level,
@@ -82,11 +102,11 @@ impl EventLog {
         elapsed: Option<Duration>,
         msg: impl Display,
     ) {
-        let line = self.event_line(level, inst, event, rc, elapsed, msg);
-        self.write(&[line]);
+        let batch = self.event_batch(level, inst, event, rc, elapsed, msg);
+        self.write(batch);
     }
 
-    fn event_line(
+    fn event_batch(
         &self,
         level: Level,
         inst: Option<&str>,
@@ -94,32 +114,32 @@ impl EventLog {
         rc: Option<i32>,
         elapsed: Option<Duration>,
         msg: impl Display,
-    ) -> String {
-        use std::fmt::Write;
+    ) -> Batch {
         let msg = msg.to_string();
-        let prefix = inst.map(|i| format!("{i}: ")).unwrap_or_default();
-        match level {
-            Level::Info => say!(INFO, "{prefix}{msg}"),
-            Level::Warn => say!(WARN, "{prefix}{msg}"),
-            Level::Error => say!(ERROR, "{prefix}{msg}"),
+        let mut line = self.head(inst, event);
+        line.push_str(" rc=");
+        match rc {
+            Some(c) => line.push_str(&c.to_string()),
+            None => line.push('-'),
         }
-        let mut line = String::with_capacity(80 + msg.len());
-        let _ = write!(
-            line,
-            "pid={} cmd={} inst={} event={event} rc=",
-            self.pid,
-            self.cmd,
-            inst.unwrap_or("-")
-        );
-        let _ = match rc {
-            Some(c) => write!(line, "{c}"),
-            None => write!(line, "-"),
-        };
-        let _ = match elapsed {
-            Some(d) => write!(line, " elapsed={:.3}s ", d.as_secs_f64()),
-            None => write!(line, " elapsed=- "),
-        };
-        push_one_line(&mut line, &msg);
+        match elapsed {
+            Some(d) => line.push_str(&format!(" elapsed={:.3}s ", d.as_secs_f64())),
+            None => line.push_str(" elapsed=- "),
+        }
+        push_escaped(&mut line, &msg);
+        let prefix = inst.map(|i| format!("{i}: ")).unwrap_or_default();
+        Batch {
+            lines: vec![line],
+            shown: vec![(level.stderr(), format!("{prefix}{msg}"))],
+        }
+    }
+
+    /// `pid=.. cmd=.. inst=.. event=..`, each field one token whatever the instance name.
+    fn head(&self, inst: Option<&str>, event: &str) -> String {
+        let mut line = format!("pid={} cmd={} inst=", self.pid, self.cmd);
+        push_token(&mut line, inst.unwrap_or("-"));
+        line.push_str(" event=");
+        push_token(&mut line, event);
         line
     }
 
@@ -127,8 +147,8 @@ impl EventLog {
     /// what IRIS printed (at freeze it names the journal file a restore starts from). One write,
     /// so parallel calls on several instances never interleave their lines.
     pub fn call(&self, level: Level, inst: &str, event: &str, o: &Outcome, msg: impl Display) {
-        let lines = self.call_lines(level, inst, event, o, msg);
-        self.write(&lines);
+        let batch = self.call_batch(level, inst, event, o, msg);
+        self.write(batch);
     }
 
     /// As [`call`](Self::call), written with the next line: after ExternalFreeze returns, one
@@ -141,54 +161,52 @@ impl EventLog {
         o: &Outcome,
         msg: impl Display,
     ) {
-        let lines = self.call_lines(level, inst, event, o, msg);
-        self.pending
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push((SystemTime::now(), lines));
+        let batch = self.call_batch(level, inst, event, o, msg);
+        self.postpone(batch);
     }
 
-    fn call_lines(
+    fn call_batch(
         &self,
         level: Level,
         inst: &str,
         event: &str,
         o: &Outcome,
         msg: impl Display,
-    ) -> Vec<String> {
-        let mut lines =
-            vec![self.event_line(level, Some(inst), event, o.code(), Some(o.elapsed), msg)];
+    ) -> Batch {
+        let mut batch = self.event_batch(level, Some(inst), event, o.code(), Some(o.elapsed), msg);
+        let head = self.head(Some(inst), "output") + " rc=- elapsed=- | ";
         let mut output = o.lines();
-        let head = format!(
-            "pid={} cmd={} inst={inst} event=output rc=- elapsed=- | ",
-            self.pid, self.cmd
-        );
         for line in output.by_ref().take(OUTPUT_LINES) {
-            say!(DEBUG, "{inst}| {line}");
             let mut l = String::with_capacity(head.len() + line.len());
             l.push_str(&head);
-            push_one_line(&mut l, line);
-            lines.push(l);
+            push_escaped(&mut l, line);
+            batch.lines.push(l);
+            batch
+                .shown
+                .push((tracing::Level::DEBUG, format!("{inst}| {line}")));
         }
         let more = output.count();
         if more > 0 || o.dropped > 0 {
-            lines.push(format!(
-                "pid={} cmd={} inst={inst} event=output rc=- elapsed=- | ... {more} more lines \
-                 and {} more bytes not logged",
-                self.pid, self.cmd, o.dropped
+            batch.lines.push(format!(
+                "{head}... {more} more lines and {} more bytes not logged",
+                o.dropped
             ));
         }
-        lines
+        batch
     }
 
     /// An info event stamped now but written with the next line: before ExternalThaw, loading
     /// the time zone and formatting a line would be freeze window.
     pub fn defer(&self, event: &str, msg: impl Display) {
-        let line = self.event_line(Level::Info, None, event, None, None, msg);
+        let batch = self.event_batch(Level::Info, None, event, None, None, msg);
+        self.postpone(batch);
+    }
+
+    fn postpone(&self, batch: Batch) {
         self.pending
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .push((SystemTime::now(), vec![line]));
+            .push((SystemTime::now(), batch));
     }
 
     pub fn info(&self, inst: Option<&str>, event: &str, msg: impl Display) {
@@ -203,42 +221,37 @@ impl EventLog {
         self.event(Level::Error, inst, event, None, None, msg);
     }
 
-    /// Timestamps and appends `lines` in one write(2), so concurrent runs appending to the
+    /// Appends the pending batches and `batch` to the log, then shows them on stderr: the log
+    /// first, since a stderr nobody reads must never cost a line of it.
+    fn write(&self, batch: Batch) {
+        let pending = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()));
+        self.append(&pending, &batch.lines);
+        for b in pending.iter().map(|(_, b)| b).chain([&batch]) {
+            for (level, text) in &b.shown {
+                show(*level, text);
+            }
+        }
+    }
+
+    /// Timestamps and appends the lines in one write(2), so concurrent runs appending to the
     /// same file never interleave within it.
-    fn write(&self, lines: &[String]) {
+    fn append(&self, pending: &[(SystemTime, Batch)], lines: &[String]) {
         let mut guard = self.file.lock().unwrap_or_else(|p| p.into_inner());
         if let Sink::Unopened = *guard {
-            *guard = match OpenOptions::new()
-                .append(true)
-                .create(true)
-                .mode(0o600)
-                .open(&self.path)
-            {
-                Ok(f) => Sink::Open(f),
-                Err(e) => {
-                    say!(
-                        WARN,
-                        "cannot open the log {}: {e}; carrying on without it (set --log-file or \
-                         IRIS_FREEZE_LOG_FILE to a writable path)",
-                        self.path.display()
-                    );
-                    Sink::Off
-                }
-            };
+            *guard = self.open_file();
         }
         let Sink::Open(file) = &mut *guard else {
             return;
         };
         let stamp = |t: DateTime<Local>| t.to_rfc3339_opts(SecondsFormat::Millis, false);
-        let pending = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()));
         let mut text = String::with_capacity(1024);
         let mut add = |ts: &str, lines: &[String]| {
             for l in lines {
                 text.extend([ts, " ", l, "\n"]);
             }
         };
-        for (t, group) in pending {
-            add(&stamp(t.into()), &group);
+        for (t, batch) in pending {
+            add(&stamp((*t).into()), &batch.lines);
         }
         add(&stamp(Local::now()), lines);
         if let Err(e) = file.write_all(text.as_bytes()) {
@@ -250,15 +263,64 @@ impl EventLog {
             *guard = Sink::Off;
         }
     }
+
+    /// Opens the log as root may: never through a symlink, never blocking on a FIFO, only a
+    /// regular file in directories nobody else can write. Anything else is skipped, said once.
+    fn open_file(&self) -> Sink {
+        let path = std::path::absolute(&self.path).unwrap_or_else(|_| self.path.clone());
+        match trust::open_append(&path, 0o600) {
+            Ok(f) => Sink::Open(f),
+            Err(e) => {
+                say!(
+                    WARN,
+                    "cannot open the log: {e:#}; carrying on without it (fix that, or name a \
+                     regular file in a directory nobody else can write with --log-file or \
+                     IRIS_FREEZE_LOG_FILE)"
+                );
+                Sink::Off
+            }
+        }
+    }
 }
 
-/// Appends `s` with line breaks as spaces: one event, one line.
-fn push_one_line(out: &mut String, s: &str) {
-    for (i, part) in s.split(['\n', '\r']).enumerate() {
-        if i > 0 {
-            out.push(' ');
+/// Shows `text` on stderr at `level`, per -v/-q.
+fn show(level: tracing::Level, text: &str) {
+    match level {
+        tracing::Level::ERROR => say!(ERROR, "{text}"),
+        tracing::Level::WARN => say!(WARN, "{text}"),
+        tracing::Level::INFO => say!(INFO, "{text}"),
+        _ => say!(DEBUG, "{text}"),
+    }
+}
+
+/// Appends `s` with every control character spelled out, so the log stays text and one event
+/// one line: `\n`, `\r`, `\t`, `\\` for a backslash (so the text can be restored exactly),
+/// `\xHH` for other bytes below 0x20 and DEL, `\u{HHHH}` for the C1 controls.
+fn push_escaped(out: &mut String, s: &str) {
+    for c in s.chars() {
+        push_char(out, c);
+    }
+}
+
+/// As [`push_escaped`], and a space or `=` as `\x20` / `\x3d`: a field value stays one token.
+fn push_token(out: &mut String, s: &str) {
+    for c in s.chars() {
+        match c {
+            ' ' | '=' => out.push_str(&format!("\\x{:02x}", c as u32)),
+            _ => push_char(out, c),
         }
-        out.push_str(part);
+    }
+}
+
+fn push_char(out: &mut String, c: char) {
+    match c {
+        '\\' => out.push_str("\\\\"),
+        '\n' => out.push_str("\\n"),
+        '\r' => out.push_str("\\r"),
+        '\t' => out.push_str("\\t"),
+        c if (c as u32) < 0x20 || c == '\x7f' => out.push_str(&format!("\\x{:02x}", c as u32)),
+        c if c.is_control() => out.push_str(&format!("\\u{{{:04x}}}", c as u32)),
+        c => out.push(c),
     }
 }
 
@@ -278,12 +340,12 @@ mod tests {
             "frozen",
             Some(5),
             Some(Duration::from_millis(812)),
-            "two\nlines\r",
+            "two\nlines\r\0back\\slash\x7f",
         );
         log.event(Level::Warn, None, "lock", None, None, "plain");
         let o = Outcome {
             end: End::Exited(5),
-            stdout: "first\n\n  second  \n".into(),
+            stdout: "first\n\n  second \x1b[1m\n".into(),
             stderr: String::new(),
             dropped: 3,
             elapsed: Duration::from_millis(20),
@@ -297,12 +359,15 @@ mod tests {
             lines,
             [
                 format!(
-                    "pid={pid} cmd=freeze inst=IRIS event=frozen rc=5 elapsed=0.812s two lines "
+                    "pid={pid} cmd=freeze inst=IRIS event=frozen rc=5 elapsed=0.812s \
+                     two\\nlines\\r\\x00back\\\\slash\\x7f"
                 ),
                 format!("pid={pid} cmd=freeze inst=- event=lock rc=- elapsed=- plain"),
                 format!("pid={pid} cmd=freeze inst=IRIS event=thaw rc=5 elapsed=0.020s done"),
                 format!("pid={pid} cmd=freeze inst=IRIS event=output rc=- elapsed=- | first"),
-                format!("pid={pid} cmd=freeze inst=IRIS event=output rc=- elapsed=- |   second"),
+                format!(
+                    "pid={pid} cmd=freeze inst=IRIS event=output rc=- elapsed=- |   second \\x1b[1m"
+                ),
                 format!(
                     "pid={pid} cmd=freeze inst=IRIS event=output rc=- elapsed=- | ... 0 more lines \
                      and 3 more bytes not logged"
@@ -316,5 +381,30 @@ mod tests {
             assert!(DateTime::parse_from_rfc3339(ts).is_ok(), "{ts}");
             assert_eq!(ts.len(), "2026-11-25T12:00:00.123+00:00".len(), "{ts}");
         }
+    }
+
+    #[test]
+    fn an_instance_name_cannot_forge_a_field_or_a_line() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("log");
+        let log = EventLog::open(&path, "thaw");
+        log.info(Some("X event=thawed\n2026 pid=1"), "thaw", "m");
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text.lines().count(), 1, "{text}");
+        let line = text.lines().next().unwrap();
+        let fields: Vec<&str> = line.split(' ').collect();
+        assert_eq!(
+            fields[3],
+            "inst=X\\x20event\\x3dthawed\\n2026\\x20pid\\x3d1"
+        );
+        assert_eq!(fields[4], "event=thaw");
+    }
+
+    #[test]
+    fn escaping_spells_out_every_control_character_and_nothing_else() {
+        let mut out = String::new();
+        push_escaped(&mut out, "a\0b\x01\x1f\x7f\u{85} é\\ = \t");
+        assert_eq!(out, "a\\x00b\\x01\\x1f\\x7f\\u{0085} é\\\\ = \\t");
+        assert!(out.bytes().all(|b| b >= 0x20 && b != 0x7f));
     }
 }

@@ -69,7 +69,8 @@ pub fn run(args: Vec<OsString>) -> Exit {
     let cfg = match Config::from_cli(cli, hook) {
         Ok(cfg) => cfg,
         Err(e) => {
-            eprintln!("iris-freeze: error: {e:#}");
+            // Best effort, as every write to stderr: an unwritable stderr changes nothing.
+            let _ = writeln!(std::io::stderr(), "iris-freeze: error: {e:#}");
             return Exit::Failure;
         }
     };
@@ -198,10 +199,27 @@ pub(crate) fn stderr_wants(level: tracing::Level) -> bool {
 
 fn init_tracing(level: tracing::Level) {
     let _ = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
+        .with_writer(|| BestEffortStderr)
+        // Its own report of a failed write is an eprintln!, which panics on that same stderr.
+        .log_internal_errors(false)
         .with_max_level(level)
         .without_time()
         .with_target(false)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
+}
+
+/// stderr for messages: a write that fails (a full device, a pipe nobody reads) is dropped, so
+/// nothing shown to a person can stop a freeze, a rollback or a thaw.
+struct BestEffortStderr;
+
+impl Write for BestEffortStderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let _ = std::io::stderr().write_all(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }

@@ -229,6 +229,13 @@ fn open_error(path: &Path, e: std::io::Error) -> anyhow::Error {
             path.display()
         );
     }
+    // What O_NONBLOCK turns a FIFO with no reader into, instead of an open that never returns.
+    if e.raw_os_error() == Some(libc::ENXIO) {
+        return anyhow::anyhow!(
+            "{} is a FIFO or socket with nobody reading it: refusing it (name a regular file)",
+            path.display()
+        );
+    }
     anyhow::Error::new(e).context(format!("cannot open {}", path.display()))
 }
 
