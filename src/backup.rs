@@ -341,23 +341,27 @@ mod tests {
         assert_eq!(external_freeze(&only_limit, Kind::Cache), EXTERNAL_FREEZE);
     }
 
-    /// Runs `each_bounded` over `n` items, each call waiting (bounded) until `limit` calls have
-    /// run at once, and returns the peak concurrency and the results.
+    /// Runs `run` over `n` items whose calls each hold their slot until more than `limit` run
+    /// at once, or every item has started, or (when the cap holds) a second has passed; returns
+    /// the peak concurrency and the results.
     fn peak(
         n: usize,
         limit: usize,
         run: impl Fn(&[usize], &(dyn Fn(&usize) -> usize + Sync)) -> Vec<usize>,
     ) -> (usize, Vec<usize>) {
         let now = AtomicUsize::new(0);
+        let started = AtomicUsize::new(0);
         let top = AtomicUsize::new(0);
         let items: Vec<usize> = (0..n).collect();
         let call = |&i: &usize| {
+            started.fetch_add(1, Ordering::SeqCst);
             let cur = now.fetch_add(1, Ordering::SeqCst) + 1;
             top.fetch_max(cur, Ordering::SeqCst);
-            // Hold the slot until the pool has been full once, so a pool larger than the cap
-            // would show.
-            let until = Instant::now() + Duration::from_secs(10);
-            while top.load(Ordering::SeqCst) < limit.min(n) && Instant::now() < until {
+            let until = Instant::now() + Duration::from_secs(1);
+            while now.load(Ordering::SeqCst) <= limit
+                && started.load(Ordering::SeqCst) < n
+                && Instant::now() < until
+            {
                 std::thread::yield_now();
             }
             now.fetch_sub(1, Ordering::SeqCst);
@@ -368,26 +372,32 @@ mod tests {
     }
 
     #[test]
-    fn each_runs_at_most_max_parallel_calls_at_once_in_order() {
-        let (top, out) = peak(4 * MAX_PARALLEL + 3, MAX_PARALLEL, |items, f| {
-            each(items, f)
-        });
+    fn each_runs_at_most_max_parallel_calls_at_once() {
+        let (top, out) = peak(MAX_PARALLEL + 1, MAX_PARALLEL, |items, f| each(items, f));
         assert_eq!(top, MAX_PARALLEL);
-        assert_eq!(
-            out,
-            (0..4 * MAX_PARALLEL + 3)
-                .map(|i| i * 10)
-                .collect::<Vec<_>>()
-        );
+        assert_eq!(out, (0..=MAX_PARALLEL).map(|i| i * 10).collect::<Vec<_>>());
     }
 
     #[test]
-    fn each_bounded_keeps_its_cap_and_runs_few_items_all_at_once() {
-        let (top, out) = peak(50, 3, |items, f| each_bounded(items, 3, f));
+    fn each_bounded_keeps_its_cap_and_the_input_order() {
+        let (top, _) = peak(4, 3, |items, f| each_bounded(items, 3, f));
         assert_eq!(top, 3);
-        assert_eq!(out, (0..50).map(|i| i * 10).collect::<Vec<_>>());
-        // Fewer items than the cap: every one at once, the first on the calling thread.
-        let (top, _) = peak(4, 32, |items, f| each_bounded(items, 32, f));
+        // Many quick calls: in input order, never more than the cap at once.
+        let now = AtomicUsize::new(0);
+        let top = AtomicUsize::new(0);
+        let items: Vec<usize> = (0..200).collect();
+        let out = each_bounded(&items, 5, |&i| {
+            top.fetch_max(now.fetch_add(1, Ordering::SeqCst) + 1, Ordering::SeqCst);
+            now.fetch_sub(1, Ordering::SeqCst);
+            i
+        });
+        assert_eq!(out, items);
+        assert!(top.load(Ordering::SeqCst) <= 5);
+    }
+
+    #[test]
+    fn fewer_items_than_the_cap_all_run_at_once_the_first_on_this_thread() {
+        let (top, _) = peak(4, MAX_PARALLEL, |items, f| each(items, f));
         assert_eq!(top, 4);
         let me = std::thread::current().id();
         let ids = each(&[0, 1], |_| std::thread::current().id());

@@ -707,3 +707,25 @@ fn check_fails_an_unsafe_program_naming_it_and_the_fix() {
         r.text()
     );
 }
+
+#[test]
+fn a_refused_iris_beside_a_safe_ccontrol_fails_a_default_freeze_that_could_miss_iris() {
+    if !nix::unistd::geteuid().is_root() {
+        return;
+    }
+    let env = Env::with_programs(&["csession", "ccontrol"]);
+    env.iris("IRIS").cache("CACHE");
+    let (evil, marker) = planted(&env, "evil", "iris", 65534, 0o755);
+    let path = path_with(&env, &evil, true);
+    let r = env.run_env(&["freeze"], &[("PATH", &path)]);
+    assert_eq!(r.code, 1, "{}", r.text());
+    assert!(!marker.exists(), "{}", r.text());
+    assert!(
+        r.stderr.contains("cannot list every instance")
+            && r.stderr
+                .contains("`iris qlist` was not run: refusing to run"),
+        "{}",
+        r.text()
+    );
+    assert!(!env.frozen("IRIS") && !env.frozen("CACHE"));
+}
