@@ -262,7 +262,7 @@ fn still_frozen(target: &Target, check: Answer, o: &Outcome, log: &EventLog) -> 
 
 /// At most this many IRIS calls run at once; more instances are done in waves (a host with
 /// hundreds of instances must not start hundreds of processes at once).
-pub const MAX_PARALLEL: usize = 32;
+pub(crate) const MAX_PARALLEL: usize = 32;
 
 /// Runs `f` on every item at once, up to [`MAX_PARALLEL`] at a time (the freeze window of four
 /// instances must be one instance's, not four), results in input order.

@@ -171,7 +171,7 @@ pub fn binary() -> Result<PathBuf> {
 
 /// Checks that no other user can change `bin` (nor any directory above it): every hook runs it
 /// as root, so a hook pointing at a file someone else can replace is a way to root. Its metadata.
-pub fn safe_binary(bin: &Path) -> Result<fs::Metadata> {
+pub(crate) fn safe_binary(bin: &Path) -> Result<fs::Metadata> {
     crate::trust::program(bin).context("every hook runs it as root")?;
     fs::metadata(bin).with_context(|| format!("cannot read {}", bin.display()))
 }
