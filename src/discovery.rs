@@ -61,14 +61,15 @@ impl Tools {
     pub fn find(bin_dirs: &[PathBuf]) -> Result<Tools> {
         let dirs = search_dirs(bin_dirs);
         let mut refused = Vec::new();
-        let mut pick = |name| find_one(name, &dirs, &mut refused);
-        let mut tools = Tools {
-            iris: pick("iris"),
-            csession: pick("csession"),
-            ccontrol: pick("ccontrol"),
-            refused: Vec::new(),
+        let iris = find_one("iris", &dirs, &mut refused);
+        let csession = find_one("csession", &dirs, &mut refused);
+        let ccontrol = find_one("ccontrol", &dirs, &mut refused);
+        let tools = Tools {
+            iris,
+            csession,
+            ccontrol,
+            refused,
         };
-        tools.refused = refused;
         if tools.iris.is_none() && tools.csession.is_none() && tools.ccontrol.is_none() {
             if !tools.refused.is_empty() {
                 let why: Vec<&str> = tools.refused.iter().map(|r| r.why.as_str()).collect();
