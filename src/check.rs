@@ -132,48 +132,14 @@ fn check_binary(out: &mut Lines) -> Option<PathBuf> {
             return None;
         }
     };
-    let md = match fs::metadata(&bin) {
-        Ok(md) => md,
-        Err(e) => {
-            out.fail(
-                format!("binary {}", bin.display()),
-                format!("cannot stat it ({e}); reinstall it"),
-            );
-            return Some(bin);
-        }
-    };
-    let mode = md.mode() & 0o7777;
-    let root = nix::unistd::geteuid().is_root();
-    if root && md.uid() != 0 {
-        out.fail(
-            format!("binary {} is owned by uid {}", bin.display(), md.uid()),
-            format!(
-                "hooks run it as root, so its owner can run anything as root; fix: `chown \
-                 root:root {}`",
-                bin.display()
-            ),
-        );
-    } else if md.mode() & 0o022 != 0 {
-        let what = format!(
-            "binary {} can be written by group or others (mode {mode:04o})",
-            bin.display()
-        );
-        let fix = format!(
-            "hooks run it as root, so anyone who can write it can run anything as root; fix: \
-             `chmod go-w {}`",
-            bin.display()
-        );
-        if root {
-            out.fail(what, fix);
-        } else {
-            out.warn(what, fix);
-        }
-    } else {
-        out.ok(format!(
-            "binary {} (uid {}, mode {mode:04o})",
+    match install::safe_binary(&bin) {
+        Ok(md) => out.ok(format!(
+            "binary {} (uid {}, mode {:04o})",
             bin.display(),
-            md.uid()
-        ));
+            md.uid(),
+            md.mode() & 0o7777
+        )),
+        Err(e) => out.owner_problem(format!("binary {}", bin.display()), format!("{e:#}")),
     }
     Some(bin)
 }
@@ -234,6 +200,10 @@ fn check_instances(cfg: &Config, creds: Option<Credentials>, out: &mut Lines) {
     .iter()
     .filter_map(|(n, p)| p.as_ref().map(|p| format!("{n} {}", p.display())))
     .collect();
+    // An unsafe copy first on a path is skipped, but root's shell would still run it.
+    for r in &tools.refused {
+        out.fail(format!("unsafe {} skipped", r.name), &r.why);
+    }
     out.ok(format!("programs: {}", found.join(", ")));
 
     let listing = discovery::list(&tools, deadline);

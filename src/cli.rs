@@ -74,8 +74,9 @@ pub enum Command {
     /// Freeze the write daemon of every running instance (or the named ones) for a snapshot.
     #[command(after_help = "\
 Checks each instance first (one already frozen by another tool is left alone and the exit is 2),
-freezes them all in parallel, and records what it froze for `thaw`. If any instance cannot be
-confirmed frozen, everything this run froze is thawed again and the exit is 1.
+freezes them all in parallel (up to 32 instances are frozen at once; more are done in waves),
+and records what it froze for `thaw`. If any instance cannot be confirmed frozen, everything this
+run froze is thawed again and the exit is 1.
 
 Examples:
   iris-freeze freeze

@@ -2,6 +2,7 @@
 //! instances `iris qlist` and `ccontrol qlist` report.
 
 use std::ffi::OsString;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -38,32 +39,45 @@ pub struct Tools {
     pub iris: Option<PathBuf>,
     pub csession: Option<PathBuf>,
     pub ccontrol: Option<PathBuf>,
+    /// Programs found but not run: another user could change them (see [`crate::trust`]).
+    pub refused: Vec<Refused>,
+}
+
+/// A program that was found but is not safe for root to run.
+#[derive(Debug, Clone)]
+pub struct Refused {
+    /// `iris`, `csession` or `ccontrol`.
+    pub name: &'static str,
+    pub path: PathBuf,
+    /// Why, and the fix.
+    pub why: String,
 }
 
 impl Tools {
-    /// Looks on PATH, then in `bin_dirs` (and `$IRISSYS` for non-root installs). Finding none of
-    /// the three is an error: a hook on a host where it cannot see IRIS is misconfigured, and
-    /// exiting 0 would quietly make every backup crash-consistent.
+    /// Looks on PATH, then in `$IRISSYS` (non-root installs) and `bin_dirs`, and takes the first
+    /// of each program that no other user could have changed; an unsafe one is skipped with a
+    /// warning. Finding none of the three is an error: a hook on a host where it cannot see IRIS
+    /// is misconfigured, and exiting 0 would quietly make every backup crash-consistent.
     pub fn find(bin_dirs: &[PathBuf]) -> Result<Tools> {
-        let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
-            .map(|p| std::env::split_paths(&p).collect())
-            .unwrap_or_default();
-        if let Some(sys) = std::env::var_os("IRISSYS").filter(|s| !s.is_empty()) {
-            dirs.push(PathBuf::from(sys));
-        }
-        dirs.extend(bin_dirs.iter().cloned());
-        dirs.retain(|d| d.is_absolute());
-        // Once each, first place kept: PATH often repeats itself and the usual places.
-        let mut seen = std::collections::HashSet::new();
-        dirs.retain(|d| seen.insert(d.clone()));
-        let joined = std::env::join_paths(&dirs).unwrap_or_default();
-        let find = |name: &str| which::which_in(name, Some(&joined), "/").ok();
+        let dirs = search_dirs(bin_dirs);
+        let mut refused = Vec::new();
+        let iris = find_one("iris", &dirs, &mut refused);
+        let csession = find_one("csession", &dirs, &mut refused);
+        let ccontrol = find_one("ccontrol", &dirs, &mut refused);
         let tools = Tools {
-            iris: find("iris"),
-            csession: find("csession"),
-            ccontrol: find("ccontrol"),
+            iris,
+            csession,
+            ccontrol,
+            refused,
         };
         if tools.iris.is_none() && tools.csession.is_none() && tools.ccontrol.is_none() {
+            if !tools.refused.is_empty() {
+                let why: Vec<&str> = tools.refused.iter().map(|r| r.why.as_str()).collect();
+                bail!(
+                    "found iris, csession or ccontrol, but none that is safe to run: {}",
+                    why.join("; ")
+                );
+            }
             let list: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
             bail!(
                 "found none of iris, csession or ccontrol; looked in: {}. Is IRIS or Caché \
@@ -73,6 +87,14 @@ impl Tools {
             );
         }
         Ok(tools)
+    }
+
+    /// Why `name` (a qlist source) was not found though a copy exists, if that is the case.
+    fn refused_only(&self, name: &str, found: bool) -> Option<&Refused> {
+        if found {
+            return None;
+        }
+        self.refused.iter().find(|r| r.name == name)
     }
 
     /// The documented emergency resume of the write daemon: `iris stat NAME -W` on IRIS; on
@@ -116,6 +138,46 @@ impl Tools {
             },
         }
     }
+}
+
+/// PATH, then `$IRISSYS`, then `bin_dirs`: absolute entries only (a relative one would make
+/// the working directory's files root's programs), each once, first place kept (PATH often
+/// repeats itself and the usual places).
+fn search_dirs(bin_dirs: &[PathBuf]) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect())
+        .unwrap_or_default();
+    if let Some(sys) = std::env::var_os("IRISSYS").filter(|s| !s.is_empty()) {
+        dirs.push(PathBuf::from(sys));
+    }
+    dirs.extend(bin_dirs.iter().cloned());
+    dirs.retain(|d| d.is_absolute());
+    let mut seen = std::collections::HashSet::new();
+    dirs.retain(|d| seen.insert(d.clone()));
+    dirs
+}
+
+/// The first executable `name` in `dirs` that is safe for root to run, as found (argv\[0\]
+/// keeps its name: `iris` and `ccontrol` may be one program). Unsafe ones are skipped, each
+/// with a warning, and noted in `refused`.
+fn find_one(name: &'static str, dirs: &[PathBuf], refused: &mut Vec<Refused>) -> Option<PathBuf> {
+    for dir in dirs {
+        let path = dir.join(name);
+        let executable = std::fs::metadata(&path)
+            .is_ok_and(|md| md.is_file() && md.permissions().mode() & 0o111 != 0);
+        if !executable {
+            continue;
+        }
+        match crate::trust::program(&path) {
+            Ok(path) => return Some(path),
+            Err(e) => {
+                let why = format!("{e:#}");
+                say!(WARN, "{why}; skipped it");
+                refused.push(Refused { name, path, why });
+            }
+        }
+    }
+    None
 }
 
 /// A program and the arguments that open a %SYS session on one instance; the ObjectScript
@@ -357,6 +419,17 @@ pub fn list(tools: &Tools, deadline: Instant) -> Listing {
         (k, label, out)
     });
     let mut listing = Listing::default();
+    // A qlist not run because its program is unsafe could hide instances, as a failed one.
+    for (name, found) in [
+        ("iris", tools.iris.is_some()),
+        ("ccontrol", tools.ccontrol.is_some()),
+    ] {
+        if let Some(r) = tools.refused_only(name, found) {
+            listing
+                .errors
+                .push(format!("`{name} qlist` was not run: {}", r.why));
+        }
+    }
     for (kind, label, out) in results {
         if out.code() != Some(0) {
             let first = out.lines().next().unwrap_or("").to_string();
@@ -442,6 +515,7 @@ HS^/opt/hs/^2023.1.2.450.0^down, last used Tue Nov 24 09:00:00 2026^iris.cpf^197
             iris: Some("/usr/bin/iris".into()),
             csession: None,
             ccontrol: Some("/usr/bin/ccontrol".into()),
+            ..Default::default()
         };
         let s = tools.session_for("IRIS", Kind::Iris).unwrap();
         assert_eq!(s.args("X"), ["session", "IRIS", "-U%SYS", "X"]);

@@ -169,6 +169,13 @@ pub fn binary() -> Result<PathBuf> {
     Ok(bin)
 }
 
+/// Checks that no other user can change `bin` (nor any directory above it): every hook runs it
+/// as root, so a hook pointing at a file someone else can replace is a way to root. Its metadata.
+pub(crate) fn safe_binary(bin: &Path) -> Result<fs::Metadata> {
+    crate::trust::program(bin).context("every hook runs it as root")?;
+    fs::metadata(bin).with_context(|| format!("cannot read {}", bin.display()))
+}
+
 /// `s` as one POSIX-sh word.
 pub fn sh_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
@@ -631,24 +638,10 @@ pub fn install(cfg: &Config, platform: Platform) -> Result<Report> {
     let bin = binary()?;
     let root = cfg.root.as_path();
     check_root(root)?;
+    check_privilege(root, "installing")?;
+    safe_binary(&bin)?;
     let mut run = Run::new();
     let mut notes = Vec::new();
-    if run.root {
-        if let Ok(md) = fs::metadata(&bin) {
-            if md.uid() != 0 || md.mode() & 0o022 != 0 {
-                notes.push(format!(
-                    "warning: the hooks run {} as root, but it is owned by uid {} with mode \
-                     {:04o}: whoever can write it runs code as root at every snapshot. Fix: \
-                     `chown root:root {0} && chmod 0755 {0}` (`iris-freeze check` fails until \
-                     then)",
-                    bin.display(),
-                    md.uid(),
-                    md.mode() & 0o7777
-                ));
-            }
-        }
-    }
-
     match platform {
         Platform::Azure => install_azure(cfg, &bin, &mut run, &mut notes)?,
         Platform::Qemu => {
@@ -718,6 +711,19 @@ fn check_root(root: &Path) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// Hooks are root's. Another user may only work on a `--root` tree they own (tests, image
+/// builds): anywhere else the writes would fail halfway through, on a permission error.
+fn check_privilege(root: &Path, doing: &str) -> Result<()> {
+    let euid = nix::unistd::geteuid();
+    if euid.is_root() || fs::metadata(root).is_ok_and(|md| md.uid() == euid.as_raw()) {
+        return Ok(());
+    }
+    bail!(
+        "{doing} hooks needs root: run it as root (sudo), or pass --root DIR, a directory you \
+         own, to stage an image or a test tree; nothing was changed"
+    )
 }
 
 fn content_of(h: &HookFile, bin: &Path) -> Content {
@@ -924,6 +930,7 @@ pub fn uninstall(cfg: &Config, platform: Platform) -> Result<Report> {
     let bin = binary()?;
     let root = cfg.root.as_path();
     check_root(root)?;
+    check_privilege(root, "uninstalling")?;
     let mut run = Run::new();
     let mut all = true;
     let mut files: Vec<&'static str> = hook_files(platform, root).iter().map(|h| h.path).collect();

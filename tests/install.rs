@@ -1098,3 +1098,80 @@ fn install_sizes_azures_timeout_from_the_timeout_flag_or_environment() {
     assert_eq!(r.code, 1, "{}", r.text());
     assert!(r.stdout.contains("FAIL timeoutInSeconds"), "{}", r.text());
 }
+
+#[test]
+fn install_and_check_refuse_a_binary_in_a_directory_others_can_write() {
+    let env = host();
+    let dir = env.tmp.path().join("shared");
+    fs::create_dir_all(&dir).unwrap();
+    let copy = dir.join("iris-freeze");
+    fs::copy(common::BIN, &copy).unwrap();
+    fs::set_permissions(&copy, fs::Permissions::from_mode(0o755)).unwrap();
+    fs::set_permissions(&dir, fs::Permissions::from_mode(0o777)).unwrap();
+    let fix = format!("chmod go-w {}", dir.display());
+
+    let before = tree(&env.root());
+    let r = env.run_program(&copy, &["install", "qemu"], &[]);
+    assert_eq!(r.code, 1, "{}", r.text());
+    assert!(
+        r.stderr.contains("can be written by others") && r.stderr.contains(&fix),
+        "{}",
+        r.text()
+    );
+    assert_eq!(tree(&env.root()), before, "nothing was written");
+
+    let r = env.run_program(&copy, &["check"], &[]);
+    assert_eq!(r.code, 1, "{}", r.text());
+    assert!(
+        fail_lines(&r)
+            .iter()
+            .any(|l| l.contains(&format!("binary {}", copy.display())) && l.contains(&fix)),
+        "{}",
+        r.text()
+    );
+
+    // Sticky, like /tmp: others cannot replace the binary, so it is fine.
+    fs::set_permissions(&dir, fs::Permissions::from_mode(0o1777)).unwrap();
+    let r = env.run_program(&copy, &["install", "qemu"], &[]);
+    assert_eq!(r.code, 0, "{}", r.text());
+}
+
+#[test]
+fn install_as_another_user_needs_root_unless_the_root_is_theirs() {
+    use std::os::unix::process::CommandExt;
+    if !is_root() {
+        return; // switching users needs root
+    }
+    let env = host();
+    // The other user must reach the tree.
+    fs::set_permissions(env.tmp.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    fs::set_permissions(env.root(), fs::Permissions::from_mode(0o755)).unwrap();
+    let as_nobody = |root: &Path| {
+        let out = env
+            .command(Path::new(common::BIN))
+            .args(["install", "vmware", "--root", root.to_str().unwrap()])
+            .uid(65534)
+            .gid(65534)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, stderr) = as_nobody(&env.root());
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("installing hooks needs root") && stderr.contains("--root DIR"),
+        "{stderr}"
+    );
+    assert!(tree(&env.root()).is_empty());
+
+    // An image tree the user owns is theirs to stage.
+    let image = env.tmp.path().join("image");
+    fs::create_dir_all(&image).unwrap();
+    std::os::unix::fs::chown(&image, Some(65534), Some(65534)).unwrap();
+    let (code, stderr) = as_nobody(&image);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(fs::symlink_metadata(image.join("usr/sbin/pre-freeze-script")).is_ok());
+}

@@ -6,7 +6,7 @@ mod common;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -566,4 +566,166 @@ fn a_stop_signal_ends_a_freezes_wait_for_the_lock() {
     assert!(env.frozen("IRIS"));
     assert_eq!(env.calls("IRIS", "freeze"), 1);
     assert_eq!(env.run(&["thaw"]).code, 0);
+}
+
+/// A program named `name` in `<tmp>/<dir>` (mode `dir_mode`) that only touches a marker file,
+/// owned by `uid`: if root ever runs it, the marker shows. Returns the directory and the marker.
+fn planted(env: &Env, dir: &str, name: &str, uid: u32, dir_mode: u32) -> (PathBuf, PathBuf) {
+    let dir = env.tmp.path().join(dir);
+    let marker = env.tmp.path().join(format!("{name}-ran"));
+    fs::create_dir_all(&dir).unwrap();
+    fs::set_permissions(&dir, fs::Permissions::from_mode(dir_mode)).unwrap();
+    let prog = dir.join(name);
+    fs::write(&prog, format!("#!/bin/sh\ntouch '{}'\n", marker.display())).unwrap();
+    fs::set_permissions(&prog, fs::Permissions::from_mode(0o755)).unwrap();
+    std::os::unix::fs::chown(&prog, Some(uid), None).unwrap();
+    (dir, marker)
+}
+
+/// PATH with `first` ahead of the simulator's directory (or instead of it).
+fn path_with(env: &Env, first: &Path, keep_sim: bool) -> String {
+    if keep_sim {
+        format!("{}:{}:/usr/bin:/bin", first.display(), env.bin.display())
+    } else {
+        format!("{}:/usr/bin:/bin", first.display())
+    }
+}
+
+#[test]
+fn an_iris_another_user_owns_first_on_path_is_skipped_for_the_safe_one() {
+    if !nix::unistd::geteuid().is_root() {
+        return; // chown needs root
+    }
+    let env = Env::new();
+    env.iris("IRIS");
+    let (evil, marker) = planted(&env, "evil", "iris", 65534, 0o755);
+    let path = path_with(&env, &evil, true);
+    let r = env.run_env(&["freeze"], &[("PATH", &path)]);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(
+        !marker.exists(),
+        "root ran another user's iris: {}",
+        r.text()
+    );
+    assert!(env.frozen("IRIS"));
+    let evil_iris = evil.join("iris");
+    assert!(
+        r.stderr
+            .contains(&format!("refusing to run {}", evil_iris.display()))
+            && r.stderr.contains("owned by uid 65534")
+            && r.stderr
+                .contains(&format!("chown root:root {}", evil_iris.display())),
+        "{}",
+        r.text()
+    );
+    assert_eq!(env.run_env(&["thaw"], &[("PATH", &path)]).code, 0);
+    assert!(!marker.exists());
+    assert!(!env.frozen("IRIS"));
+}
+
+#[test]
+fn an_unsafe_iris_as_the_only_one_fails_the_freeze_saying_why() {
+    if !nix::unistd::geteuid().is_root() {
+        return;
+    }
+    let env = Env::new();
+    env.iris("IRIS");
+    let (evil, marker) = planted(&env, "evil", "iris", 65534, 0o755);
+    // First on PATH, and through $IRISSYS.
+    for extra in [
+        vec![("PATH", path_with(&env, &evil, false))],
+        vec![
+            ("PATH", "/usr/bin:/bin".to_string()),
+            ("IRISSYS", evil.display().to_string()),
+        ],
+    ] {
+        let vars: Vec<(&str, &str)> = extra.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let r = env.run_env(&["freeze"], &vars);
+        assert_eq!(r.code, 1, "{}", r.text());
+        assert!(
+            !marker.exists(),
+            "root ran another user's iris: {}",
+            r.text()
+        );
+        assert!(
+            r.stderr.contains("none that is safe to run")
+                && r.stderr
+                    .contains(&format!("refusing to run {}", evil.join("iris").display()))
+                && !r.stderr.contains("found none"),
+            "{}",
+            r.text()
+        );
+        assert!(!env.frozen("IRIS"));
+        assert_eq!(env.call_lines().len(), 0, "no IRIS call at all");
+    }
+}
+
+#[test]
+fn a_root_owned_iris_in_a_group_writable_dir_is_refused() {
+    let env = Env::new();
+    env.iris("IRIS");
+    let me = nix::unistd::geteuid().as_raw();
+    let (shared, marker) = planted(&env, "shared", "iris", me, 0o775);
+    let path = path_with(&env, &shared, true);
+    let r = env.run_env(&["freeze"], &[("PATH", &path)]);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(!marker.exists(), "{}", r.text());
+    assert!(
+        r.stderr.contains("can be written by its group")
+            && r.stderr
+                .contains(&format!("chmod go-w {}", shared.display())),
+        "{}",
+        r.text()
+    );
+    assert_eq!(env.run_env(&["thaw"], &[("PATH", &path)]).code, 0);
+    assert!(!env.frozen("IRIS"));
+}
+
+#[test]
+fn check_fails_an_unsafe_program_naming_it_and_the_fix() {
+    let env = Env::new();
+    env.iris("IRIS");
+    let me = nix::unistd::geteuid().as_raw();
+    let (shared, marker) = planted(&env, "shared", "ccontrol", me, 0o777);
+    let path = path_with(&env, &shared, true);
+    let r = env.run_env(&["check"], &[("PATH", &path)]);
+    assert_eq!(r.code, 1, "{}", r.text());
+    assert!(!marker.exists(), "{}", r.text());
+    let prog = shared.join("ccontrol");
+    assert!(
+        r.stdout.lines().any(|l| l.starts_with("FAIL")
+            && l.contains(&prog.display().to_string())
+            && l.contains(&format!("chmod go-w {}", shared.display()))),
+        "{}",
+        r.text()
+    );
+    // The safe copy behind it is the one in use.
+    assert!(
+        r.stdout
+            .contains(&format!("ccontrol {}", env.bin.join("ccontrol").display())),
+        "{}",
+        r.text()
+    );
+}
+
+#[test]
+fn a_refused_iris_beside_a_safe_ccontrol_fails_a_default_freeze_that_could_miss_iris() {
+    if !nix::unistd::geteuid().is_root() {
+        return;
+    }
+    let env = Env::with_programs(&["csession", "ccontrol"]);
+    env.iris("IRIS").cache("CACHE");
+    let (evil, marker) = planted(&env, "evil", "iris", 65534, 0o755);
+    let path = path_with(&env, &evil, true);
+    let r = env.run_env(&["freeze"], &[("PATH", &path)]);
+    assert_eq!(r.code, 1, "{}", r.text());
+    assert!(!marker.exists(), "{}", r.text());
+    assert!(
+        r.stderr.contains("cannot list every instance")
+            && r.stderr
+                .contains("`iris qlist` was not run: refusing to run"),
+        "{}",
+        r.text()
+    );
+    assert!(!env.frozen("IRIS") && !env.frozen("CACHE"));
 }
