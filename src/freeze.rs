@@ -358,6 +358,13 @@ struct Plan {
 /// Discovery and target selection, shared by `freeze` and `dry-run`.
 fn plan(cfg: &Config, log: &EventLog, deadline: Instant) -> Result<Plan> {
     let tools = Tools::find(&cfg.bin_dirs)?;
+    for r in &tools.refused {
+        log.warn(
+            None,
+            "unsafe-program",
+            format!("{} skipped: {}", r.path.display(), r.why),
+        );
+    }
     let listing = discovery::list(&tools, deadline);
     for e in &listing.errors {
         log.warn(None, "discovery", e);

@@ -618,6 +618,12 @@ fn an_iris_another_user_owns_first_on_path_is_skipped_for_the_safe_one() {
         "{}",
         r.text()
     );
+    // The log keeps it too: stderr is often nobody's.
+    assert!(
+        env.log_text().contains("event=unsafe-program"),
+        "{}",
+        env.log_text()
+    );
     assert_eq!(env.run_env(&["thaw"], &[("PATH", &path)]).code, 0);
     assert!(!marker.exists());
     assert!(!env.frozen("IRIS"));
