@@ -36,7 +36,6 @@ pub mod watchdog;
 use std::ffi::OsString;
 use std::io::Write;
 
-use clap::Parser;
 use clap::error::ErrorKind;
 
 use crate::cli::Cli;
@@ -53,7 +52,7 @@ pub fn run(args: Vec<OsString>) -> Exit {
     let (args, hook) = hooks::effective_args(args);
     let parsed = match hook.map(|h| h.command).or_else(|| cli::bare_command(&args)) {
         Some(command) => Ok(Cli::from_env(command)),
-        None => Cli::try_parse_from(args),
+        None => Cli::parse_args(args),
     };
     let cli = match parsed {
         Ok(cli) => cli,
