@@ -188,6 +188,8 @@ impl Config {
             );
         }
         let config_file = g.config.unwrap_or_else(|| under(&root, DEFAULT_CONFIG));
+        // Absolute, so that the watchdog (started elsewhere, under systemd in /) reads this file.
+        let config_file = std::path::absolute(&config_file).unwrap_or(config_file);
         let on_bad = OnBadFile::of(&cli.command);
         let settled = on_bad.settle(load_file(&config_file))?;
         let (file, config_found, config_error) = (settled.file, settled.found, settled.error);

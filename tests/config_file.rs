@@ -228,3 +228,29 @@ fn a_config_symlink_is_refused_and_file_contents_never_reach_an_error() {
     assert!(!r.text().contains("S3CR3T"), "{}", r.text());
     assert!(!env.frozen("IRIS"));
 }
+
+#[test]
+fn a_relative_config_path_is_read_and_handed_to_the_watchdog_whole() {
+    let env = Env::new();
+    env.iris("IRIS");
+    let path = env.config("timeout = 20\n");
+    let mut c = env.command(std::path::Path::new(common::BIN));
+    c.current_dir(env.root())
+        .args(["--config", "etc/../etc/iris-freeze.toml", "freeze"]);
+    let out = c.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(env.log_text().contains("timeout 20s"), "{}", env.log_text());
+    // The watchdog runs elsewhere (under systemd, in /): it gets the file by absolute path.
+    let pid = env.watchdog_pid().unwrap();
+    let argv = fs::read(format!("/proc/{pid}/cmdline")).unwrap();
+    let argv: Vec<&[u8]> = argv.split(|b| *b == 0).collect();
+    let at = argv.iter().position(|a| *a == b"--config").unwrap();
+    let given = PathBuf::from(String::from_utf8_lossy(argv[at + 1]).into_owned());
+    assert!(given.is_absolute(), "{given:?}");
+    assert_eq!(fs::canonicalize(&given).unwrap(), path);
+    assert_eq!(env.run(&["thaw"]).code, 0);
+}
