@@ -348,6 +348,20 @@ mod tests {
     }
 
     #[test]
+    fn values_on_the_command_line_are_not_from_the_environment() {
+        let args = ["iris-freeze", "freeze", "--timeout", "5", "-i", "A"];
+        let cli = Cli::parse_args(args.iter().map(Into::into).collect()).unwrap();
+        assert!(!cli.is_from_env("timeout"));
+        assert!(!cli.is_from_env("instances"));
+        let Command::Freeze(f) = cli.command else {
+            panic!("not freeze")
+        };
+        assert_eq!(f.run.timeout.as_deref(), Some("5"));
+        let e = Cli::parse_args(vec!["iris-freeze".into(), "--bogus".into()]).unwrap_err();
+        assert_eq!(e.kind(), clap::error::ErrorKind::UnknownArgument);
+    }
+
+    #[test]
     fn trailing_hook_arguments_are_accepted() {
         let cli = Cli::try_parse_from(["iris-freeze", "freeze", "", ""]).unwrap();
         let Command::Freeze(args) = cli.command else {

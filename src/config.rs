@@ -16,10 +16,11 @@ use crate::credentials::Credentials;
 use crate::hooks::Invocation;
 use crate::platform::Platform;
 
+pub use file::{FileConfig, Loaded, check_config_file, load_file};
+
 pub const DEFAULT_FREEZE_LOG: &str = "/etc/preScript.log";
 pub const DEFAULT_THAW_LOG: &str = "/etc/postScript.log";
 pub const DEFAULT_CONFIG: &str = "/etc/iris-freeze.toml";
-pub use file::{FileConfig, Loaded, check_config_file, load_file};
 pub const DEFAULT_STATE_DIR: &str = "/run/iris-freeze";
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 pub const DEFAULT_MAX_FREEZE: Duration = Duration::from_secs(300);

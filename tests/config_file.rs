@@ -139,6 +139,7 @@ fn an_empty_instance_name_is_a_usage_error() {
     none_frozen(&env.run(&["thaw", "-i", ""]));
     none_frozen(&env.run_env(&["freeze"], &[("IRIS_FREEZE_INSTANCES", ",")]));
     none_frozen(&env.run_env(&["freeze"], &[("IRIS_FREEZE_INSTANCES", "A,,B")]));
+    none_frozen(&env.run_env(&["freeze", "-v"], &[("IRIS_FREEZE_INSTANCES", "A,")]));
     // The hook path reads the environment without the argument parser.
     let hook = env.hook("pre-freeze-script");
     none_frozen(&env.run_program(&hook, &["freeze"], &[("IRIS_FREEZE_INSTANCES", ",")]));
@@ -169,6 +170,12 @@ fn range_and_type_messages_state_the_true_bounds_and_the_source() {
     };
     let r = env.run(&["freeze", "--timeout", "0"]);
     refused(&r, "--timeout must be more than 0 and at most 3600 seconds");
+    // Through the argument parser (more than one argument) and without it (a bare `freeze`).
+    let r = env.run_env(&["freeze", "-v"], &[("IRIS_FREEZE_TIMEOUT", "0")]);
+    refused(
+        &r,
+        "IRIS_FREEZE_TIMEOUT must be more than 0 and at most 3600 seconds",
+    );
     let r = env.run_env(&["freeze"], &[("IRIS_FREEZE_MAX_FREEZE", "9999")]);
     refused(
         &r,
