@@ -2,7 +2,8 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 const AFTER_HELP: &str = "\
 Exit codes: 0 success, 1 failure (the snapshot is not application-consistent, or an instance may
@@ -37,6 +38,11 @@ pub struct Cli {
 
     #[command(flatten)]
     pub global: Global,
+
+    /// The options (by id: `timeout`, `max_freeze`, `instances`, ...) whose value came from
+    /// their environment variable, not the command line: messages name the one to fix.
+    #[arg(skip)]
+    pub from_env: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -234,12 +240,36 @@ pub fn bare_command(args: &[std::ffi::OsString]) -> Option<crate::hooks::HookCom
 }
 
 impl Cli {
+    /// Parses the command line as `try_parse_from` does, and notes which values came from the
+    /// environment.
+    pub fn parse_args(args: Vec<std::ffi::OsString>) -> Result<Cli, clap::Error> {
+        let matches = Cli::command().try_get_matches_from(args)?;
+        let mut cli = Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut Cli::command()))?;
+        cli.from_env = env_supplied(&matches);
+        Ok(cli)
+    }
+
+    /// Whether the option `id` got its value from its environment variable.
+    pub fn is_from_env(&self, id: &str) -> bool {
+        self.from_env.iter().any(|e| e == id)
+    }
+
     /// A hook call: the command from the hook convention, every option from the environment, as
     /// clap reads them, without building the whole parser: a thaw's start-up is freeze window.
     pub fn from_env(command: crate::hooks::HookCommand) -> Cli {
         use crate::hooks::HookCommand;
         let var = |name: &str| std::env::var_os(name);
         let text = |name: &str| var(name).map(|v| v.to_string_lossy().into_owned());
+        // As clap would, keep what is present, even empty: `config` says what empty means.
+        let from_env = [
+            ("instances", "IRIS_FREEZE_INSTANCES"),
+            ("timeout", "IRIS_FREEZE_TIMEOUT"),
+            ("max_freeze", "IRIS_FREEZE_MAX_FREEZE"),
+        ]
+        .into_iter()
+        .filter(|(_, name)| var(name).is_some())
+        .map(|(id, _)| id.to_string())
+        .collect();
         let run = || RunArgs {
             instances: text("IRIS_FREEZE_INSTANCES")
                 .map(|v| v.split(',').map(String::from).collect())
@@ -266,8 +296,22 @@ impl Cli {
                 verbose: 0,
                 quiet: false,
             },
+            from_env,
         }
     }
+}
+
+/// The ids of the options in `m` and its subcommand whose value came from the environment.
+fn env_supplied(m: &ArgMatches) -> Vec<String> {
+    let mut ids: Vec<String> = m
+        .ids()
+        .filter(|id| m.value_source(id.as_str()) == Some(ValueSource::EnvVariable))
+        .map(|id| id.to_string())
+        .collect();
+    if let Some((_, sub)) = m.subcommand() {
+        ids.extend(env_supplied(sub));
+    }
+    ids
 }
 
 #[cfg(test)]
@@ -302,6 +346,20 @@ mod tests {
             panic!("not freeze")
         };
         assert_eq!(args.run.instances, ["A", "B", "C"]);
+    }
+
+    #[test]
+    fn values_on_the_command_line_are_not_from_the_environment() {
+        let args = ["iris-freeze", "freeze", "--timeout", "5", "-i", "A"];
+        let cli = Cli::parse_args(args.iter().map(Into::into).collect()).unwrap();
+        assert!(!cli.is_from_env("timeout"));
+        assert!(!cli.is_from_env("instances"));
+        let Command::Freeze(f) = cli.command else {
+            panic!("not freeze")
+        };
+        assert_eq!(f.run.timeout.as_deref(), Some("5"));
+        let e = Cli::parse_args(vec!["iris-freeze".into(), "--bogus".into()]).unwrap_err();
+        assert_eq!(e.kind(), clap::error::ErrorKind::UnknownArgument);
     }
 
     #[test]

@@ -1,18 +1,22 @@
 //! The validated configuration: everything a command needs, checked once, before any IRIS call.
 //! Precedence: command-line flag > environment variable > /etc/iris-freeze.toml > default.
 
+mod file;
+
 use std::fmt;
 use std::fs;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use serde::Deserialize;
 
 use crate::cli::{Cli, Command, RunArgs};
 use crate::credentials::Credentials;
 use crate::hooks::Invocation;
 use crate::platform::Platform;
+
+pub use file::{FileConfig, Loaded, check_config_file, load_file};
 
 pub const DEFAULT_FREEZE_LOG: &str = "/etc/preScript.log";
 pub const DEFAULT_THAW_LOG: &str = "/etc/postScript.log";
@@ -100,8 +104,7 @@ pub enum Action {
 }
 
 /// What to do about a mirror primary.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum MirrorPolicy {
     /// Freeze it, with a warning and advice in the log.
     #[default]
@@ -119,25 +122,6 @@ pub struct FreezeOptions {
     pub wd_suspend_limit: Option<u32>,
     /// SwitchJournalFile (3rd argument, default 1).
     pub switch_journal: Option<bool>,
-}
-
-/// `/etc/iris-freeze.toml`. Unknown keys are errors that name the key.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FileConfig {
-    pub instances: Option<Vec<String>>,
-    pub timeout: Option<f64>,
-    pub max_freeze: Option<f64>,
-    pub freeze_log: Option<PathBuf>,
-    pub thaw_log: Option<PathBuf>,
-    pub state_dir: Option<PathBuf>,
-    pub bin_dirs: Option<Vec<PathBuf>>,
-    pub credentials_file: Option<PathBuf>,
-    pub external_freeze_timeout: Option<u32>,
-    pub wd_suspend_limit: Option<u32>,
-    pub switch_journal: Option<bool>,
-    pub set_history: Option<bool>,
-    pub mirror_primary: Option<MirrorPolicy>,
 }
 
 #[derive(Debug, Clone)]
@@ -159,6 +143,9 @@ pub struct Config {
     pub config_found: bool,
     /// Why the config file was not usable (only `check` gets this far with one).
     pub config_error: Option<String>,
+    /// What of the config file a thaw, `status` or the watchdog ignored, and why (a bad file
+    /// never stops them): already on stderr; one `config` event each for the log.
+    pub config_warnings: Vec<String>,
     pub credentials_file: Option<PathBuf>,
     pub credentials: Option<Credentials>,
     pub freeze_options: FreezeOptions,
@@ -172,6 +159,12 @@ pub struct Config {
 
 impl Config {
     pub fn from_cli(cli: Cli, hook: Option<Invocation>) -> Result<Config> {
+        let from_env = |id: &str| cli.is_from_env(id);
+        let (timeout_from_env, max_freeze_from_env, instances_from_env) = (
+            from_env(TIMEOUT.names.id),
+            from_env(MAX_FREEZE.names.id),
+            from_env(INSTANCES.id),
+        );
         let mut g = cli.global;
         // An empty variable (IRIS_FREEZE_TIMEOUT=) means "not set", as a missing one would.
         let unset_empty = |p: &mut Option<PathBuf>| {
@@ -196,13 +189,12 @@ impl Config {
             );
         }
         let config_file = g.config.unwrap_or_else(|| under(&root, DEFAULT_CONFIG));
-        // `check` reports a bad config file as a failed check instead of refusing to run.
-        let checking = matches!(cli.command, Command::Check(_));
-        let (file, config_found, config_error) = match load_file(&config_file) {
-            Ok((f, found)) => (f, found, None),
-            Err(e) if checking => (FileConfig::default(), true, Some(format!("{e:#}"))),
-            Err(e) => return Err(e),
-        };
+        // Absolute, so that the watchdog (started elsewhere, under systemd in /) reads this file.
+        let config_file = std::path::absolute(&config_file).unwrap_or(config_file);
+        let on_bad = OnBadFile::of(&cli.command);
+        let settled = on_bad.settle(load_file(&config_file))?;
+        let (file, config_found, config_error) = (settled.file, settled.found, settled.error);
+        let mut config_warnings = settled.warnings;
 
         let bin_dirs = match (g.bin_dirs, &file.bin_dirs) {
             (Some(dirs), _) => std::env::split_paths(&dirs)
@@ -222,15 +214,15 @@ impl Config {
             );
         }
 
-        let mut max_freeze = seconds(None, file.max_freeze, DEFAULT_MAX_FREEZE, "max_freeze")?;
+        let mut max_freeze = file.max_freeze.unwrap_or(DEFAULT_MAX_FREEZE);
         let mut watchdog_log = None;
         let (action, run, timeout_flag) = match cli.command {
             Command::Freeze(f) => {
-                max_freeze = seconds(
+                max_freeze = MAX_FREEZE.resolve(
                     f.max_freeze.as_deref(),
+                    max_freeze_from_env,
                     file.max_freeze,
                     DEFAULT_MAX_FREEZE,
-                    "--max-freeze (IRIS_FREEZE_MAX_FREEZE, max_freeze)",
                 )?;
                 let t = f.run.timeout.clone();
                 (Action::Freeze, Some(f.run), t)
@@ -256,18 +248,11 @@ impl Config {
                 (action, None, Some(w.timeout))
             }
         };
-        if max_freeze >= IRIS_BLOCKS_AFTER {
-            bail!(
-                "--max-freeze (IRIS_FREEZE_MAX_FREEZE, max_freeze) must stay below 600 s, when \
-                 IRIS starts blocking writers (ExternalFreezeTimeOut); got {}s",
-                max_freeze.as_secs_f64()
-            );
-        }
-        let mut timeout = seconds(
+        let mut timeout = TIMEOUT.resolve(
             timeout_flag.as_deref(),
+            timeout_from_env,
             file.timeout,
             DEFAULT_TIMEOUT,
-            "--timeout (IRIS_FREEZE_TIMEOUT, timeout)",
         )?;
 
         let default_log = match action {
@@ -295,26 +280,37 @@ impl Config {
                          (empty arguments, as hook runners pass, are ignored)"
                     );
                 }
+                let given = given_instances(&instances, instances_from_env, &action)?;
                 // The file's `instances` picks what a freeze freezes. A thaw keeps thawing exactly
                 // what was recorded: as a name list it would also thaw other tools' freezes.
-                let names = match (&action, instances.is_empty()) {
+                let names = match (&action, given.is_empty()) {
                     (Action::Freeze | Action::DryRun, true) => {
                         file.instances.clone().unwrap_or_default()
                     }
-                    _ => instances,
+                    _ => given,
                 };
-                (parse_instances(&names)?, log_file.unwrap_or(default_log))
+                (names, log_file.unwrap_or(default_log))
             }
             None => (Vec::new(), watchdog_log.unwrap_or(default_log)),
         };
 
         let credentials_file = file.credentials_file.clone();
         let credentials = match (&credentials_file, &action) {
-            // Installing, uninstalling and checking report a bad file instead of refusing.
-            (Some(p), Action::Freeze | Action::Thaw | Action::DryRun | Action::Status { .. }) => {
-                Some(Credentials::load(p).context("credentials_file in the config file")?)
+            (Some(p), Action::Freeze | Action::DryRun) => Some(
+                Credentials::load(p)
+                    .with_context(|| format!("credentials_file in {}", config_file.display()))?,
+            ),
+            (Some(p), Action::Thaw | Action::Status { .. } | Action::Watchdog { .. }) => {
+                Credentials::load(p)
+                    .map_err(|e| {
+                        config_warnings.push(format!(
+                            "credentials_file in {}: {e:#}; going on without credentials",
+                            config_file.display()
+                        ))
+                    })
+                    .ok()
             }
-            (Some(p), Action::Watchdog { .. }) => Credentials::load(p).ok(),
+            // Installing, uninstalling and checking report a bad file instead of refusing.
             _ => None,
         };
 
@@ -324,6 +320,9 @@ impl Config {
                 timeout = limit;
                 timeout_note = Some(note);
             }
+        }
+        if verbosity != Verbosity::Quiet {
+            warn_on_stderr(&config_warnings);
         }
 
         Ok(Config {
@@ -339,6 +338,7 @@ impl Config {
             config_file,
             config_found,
             config_error,
+            config_warnings,
             credentials_file,
             credentials,
             freeze_options: FreezeOptions {
@@ -354,70 +354,81 @@ impl Config {
     }
 }
 
+/// How a command treats a config file it cannot use, in part or at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OnBadFile {
+    /// Refuse to run: a freeze (or dry-run, install, uninstall) has changed nothing yet.
+    Refuse,
+    /// Report it as a failed check.
+    Report,
+    /// Warn and go on with the rest and the defaults: a thaw, `status` and the watchdog never
+    /// stop for a config file, or IRIS would stay frozen.
+    Warn,
+}
+
+/// The config file as a command goes on with it.
+struct Settled {
+    file: FileConfig,
+    found: bool,
+    error: Option<String>,
+    warnings: Vec<String>,
+}
+
+impl OnBadFile {
+    fn of(command: &Command) -> OnBadFile {
+        match command {
+            Command::Thaw(_) | Command::Status(_) | Command::Watchdog(_) => OnBadFile::Warn,
+            Command::Check(_) => OnBadFile::Report,
+            _ => OnBadFile::Refuse,
+        }
+    }
+
+    fn settle(self, loaded: Result<Loaded>) -> Result<Settled> {
+        let mut settled = Settled {
+            file: FileConfig::default(),
+            found: true,
+            error: None,
+            warnings: Vec::new(),
+        };
+        let (why, going_on) = match loaded {
+            Ok(l) if l.problems.is_empty() => {
+                settled.file = l.file;
+                settled.found = l.found;
+                return Ok(settled);
+            }
+            // The other keys still stand.
+            Ok(l) => {
+                settled.file = l.file;
+                let ignored = match l.problems.len() {
+                    1 => "going on without that setting",
+                    _ => "going on without those settings",
+                };
+                (l.problems.join("; "), ignored)
+            }
+            Err(e) => (format!("{e:#}"), "going on without it, with the defaults"),
+        };
+        match self {
+            OnBadFile::Refuse => bail!("{why}"),
+            OnBadFile::Report => settled.error = Some(why),
+            OnBadFile::Warn => settled.warnings.push(format!(
+                "{why}; {going_on} (a freeze refuses to run until the file is fixed)"
+            )),
+        }
+        Ok(settled)
+    }
+}
+
+/// Best effort: stderr may be a closed pipe or a full disk; that never stops a thaw.
+fn warn_on_stderr(warnings: &[String]) {
+    let mut err = std::io::stderr().lock();
+    for w in warnings {
+        let _ = writeln!(err, "iris-freeze: warning: {w}");
+    }
+}
+
 /// `path` (absolute) under `root`.
 pub fn under(root: &Path, path: &str) -> PathBuf {
     root.join(path.trim_start_matches('/'))
-}
-
-/// Reads the config file; a missing file is an empty config. Running as root, a file another
-/// user owns or group/others can write is refused: it decides which programs root runs.
-pub fn load_file(path: &Path) -> Result<(FileConfig, bool)> {
-    use std::io::Read;
-    let read = || -> std::io::Result<Option<(String, fs::Metadata)>> {
-        let mut f = match fs::File::open(path) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            other => other?,
-        };
-        // The open file's own metadata: no second path lookup, and no swap in between.
-        let md = f.metadata()?;
-        let mut text = String::with_capacity(md.len() as usize);
-        f.read_to_string(&mut text)?;
-        Ok(Some((text, md)))
-    };
-    let (text, md) =
-        match read().with_context(|| format!("cannot read the config file {}", path.display()))? {
-            Some(found) => found,
-            None => return Ok((FileConfig::default(), false)),
-        };
-    check_config_metadata(path, &md)?;
-    // The packaged file is all comments: nothing to parse, and every thaw reads it.
-    let blank = |l: &str| {
-        let l = l.trim_start();
-        l.is_empty() || l.starts_with('#')
-    };
-    if text.lines().all(blank) {
-        return Ok((FileConfig::default(), true));
-    }
-    let file: FileConfig = toml::from_str(&text)
-        .with_context(|| format!("config file {} is invalid", path.display()))?;
-    Ok((file, true))
-}
-
-/// The ownership and mode rule for the config file, also used by `check`.
-pub fn check_config_file(path: &Path) -> Result<()> {
-    let md = fs::metadata(path)
-        .with_context(|| format!("cannot read the config file {}", path.display()))?;
-    check_config_metadata(path, &md)
-}
-
-fn check_config_metadata(path: &Path, md: &fs::Metadata) -> Result<()> {
-    use std::os::unix::fs::MetadataExt;
-    if !nix::unistd::geteuid().is_root() {
-        return Ok(());
-    }
-    if md.uid() != 0 || md.mode() & 0o022 != 0 {
-        bail!(
-            "the config file {} is owned by uid {} with mode {:o}: running as root, iris-freeze \
-             refuses a config file that anyone but root can write; fix with `chown root {} && \
-             chmod go-w {}`",
-            path.display(),
-            md.uid(),
-            md.mode() & 0o7777,
-            path.display(),
-            path.display()
-        );
-    }
-    Ok(())
 }
 
 /// How long Azure lets a hook run: `timeoutInSeconds` (default 10, at most 1800) less one poll
@@ -446,12 +457,195 @@ pub fn azure_limit(root: &Path) -> Option<(Duration, String)> {
     ))
 }
 
-fn parse_instances(raw: &[String]) -> Result<Vec<InstanceName>> {
+/// A setting's names on the command line, in the environment and in the config file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Names {
+    /// clap's id of the option.
+    id: &'static str,
+    flag: &'static str,
+    env: &'static str,
+    key: &'static str,
+}
+
+const INSTANCES: Names = Names {
+    id: "instances",
+    flag: "--instance",
+    env: "IRIS_FREEZE_INSTANCES",
+    key: "instances",
+};
+
+/// Where a value came from: a message names the one place to fix.
+#[derive(Debug, Clone, Copy)]
+enum Source<'a> {
+    Flag(Names),
+    Env(Names),
+    File(Names, &'a Path),
+}
+
+impl Source<'_> {
+    /// A flag's or its variable's value (clap merges the two).
+    fn given(names: Names, from_env: bool) -> Source<'static> {
+        if from_env {
+            Source::Env(names)
+        } else {
+            Source::Flag(names)
+        }
+    }
+}
+
+impl fmt::Display for Source<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::Flag(n) => f.write_str(n.flag),
+            Source::Env(n) => f.write_str(n.env),
+            Source::File(n, path) => write!(f, "{} in {}", n.key, path.display()),
+        }
+    }
+}
+
+/// A setting in seconds, with its true bounds.
+#[derive(Debug, Clone, Copy)]
+struct Seconds {
+    names: Names,
+    /// The value must stay below this, or at most this when `upper_included`.
+    upper: f64,
+    upper_included: bool,
+    /// Why the bound is where it is, if it needs saying.
+    why: &'static str,
+    example: u32,
+}
+
+/// Longer than any snapshot platform waits for a hook.
+const TIMEOUT: Seconds = Seconds {
+    names: Names {
+        id: "timeout",
+        flag: "--timeout",
+        env: "IRIS_FREEZE_TIMEOUT",
+        key: "timeout",
+    },
+    upper: 3600.0,
+    upper_included: true,
+    why: "",
+    example: 30,
+};
+
+const MAX_FREEZE: Seconds = Seconds {
+    names: Names {
+        id: "max_freeze",
+        flag: "--max-freeze",
+        env: "IRIS_FREEZE_MAX_FREEZE",
+        key: "max_freeze",
+    },
+    upper: IRIS_BLOCKS_AFTER.as_secs() as f64,
+    upper_included: false,
+    why: ", when IRIS starts blocking writers (ExternalFreezeTimeOut)",
+    example: 300,
+};
+
+impl Seconds {
+    /// The bounds, as messages state them.
+    fn rule(&self) -> String {
+        let (how, upper) = if self.upper_included {
+            ("at most", self.upper)
+        } else {
+            ("below", self.upper)
+        };
+        format!("more than 0 and {how} {upper} seconds{}", self.why)
+    }
+
+    /// A flag or environment value if given (empty counts as not given), else the file's
+    /// (already checked), else the default.
+    fn resolve(
+        &self,
+        given: Option<&str>,
+        from_env: bool,
+        file: Option<Duration>,
+        default: Duration,
+    ) -> Result<Duration> {
+        match given.filter(|g| !g.trim().is_empty()) {
+            Some(text) => self.parse_text(text, Source::given(self.names, from_env)),
+            None => Ok(file.unwrap_or(default)),
+        }
+    }
+
+    /// Fractions allowed, an `s` suffix tolerated.
+    fn parse_text(&self, text: &str, src: Source) -> Result<Duration> {
+        let t = text.trim();
+        let secs = t
+            .strip_suffix('s')
+            .unwrap_or(t)
+            .parse::<f64>()
+            .map_err(|_| {
+                anyhow::anyhow!(
+                    "{src} must be a number of seconds, e.g. {}; got {:?}",
+                    self.example,
+                    text
+                )
+            })?;
+        self.within(secs, src)
+    }
+
+    /// The config file's value: a TOML number. Its text is never quoted back.
+    fn parse_value(&self, v: &toml::Value, path: &Path) -> Result<Duration, String> {
+        let src = Source::File(self.names, path);
+        let secs = match v {
+            toml::Value::Integer(i) => *i as f64,
+            toml::Value::Float(f) => *f,
+            _ => {
+                return Err(format!(
+                    "{src} must be a number of seconds, e.g. {}",
+                    self.example
+                ));
+            }
+        };
+        self.within(secs, src).map_err(|e| e.to_string())
+    }
+
+    fn within(&self, secs: f64, src: Source) -> Result<Duration> {
+        let below_upper = secs < self.upper || (self.upper_included && secs == self.upper);
+        // NaN fails both comparisons.
+        if !(secs > 0.0 && below_upper) {
+            bail!("{src} must be {}; got {secs}", self.rule());
+        }
+        Ok(Duration::from_secs_f64(secs))
+    }
+}
+
+/// Names from `--instance` or `IRIS_FREEZE_INSTANCES`. The variable present but empty means
+/// "not set"; an empty name anywhere else (`-i ""`, `,`, `A,,B`) is an error, never "every
+/// instance".
+fn given_instances(raw: &[String], from_env: bool, action: &Action) -> Result<Vec<InstanceName>> {
+    if from_env && raw.len() <= 1 && raw.iter().all(|s| s.trim().is_empty()) {
+        return Ok(Vec::new());
+    }
+    let default = match action {
+        Action::Thaw => "thaw what the last freeze recorded",
+        Action::DryRun => "check every running instance",
+        _ => "freeze every running instance",
+    };
+    instance_names(raw, Source::given(INSTANCES, from_env), default)
+}
+
+/// Parses names, dropping repeats (names are case-insensitive); `default` says what leaving
+/// the setting out does.
+fn instance_names(raw: &[String], src: Source, default: &str) -> Result<Vec<InstanceName>> {
     let mut out: Vec<InstanceName> = Vec::new();
-    // An empty IRIS_FREEZE_INSTANCES (or a trailing comma) means "no names", not an error.
-    for s in raw.iter().filter(|s| !s.trim().is_empty()) {
-        let name =
-            InstanceName::parse(s).context("--instance (IRIS_FREEZE_INSTANCES, instances)")?;
+    for s in raw {
+        if s.trim().is_empty() {
+            let fix = match src {
+                Source::Flag(_) => {
+                    "name an instance as `iris qlist` shows it, or leave out \
+                                    --instance"
+                }
+                Source::Env(_) => "list names separated by commas (IRIS,HS), or unset it",
+                Source::File(..) => "list names as `iris qlist` shows them, or remove the line",
+            };
+            bail!(
+                "{src} has an empty instance name (an empty variable in a script?), which never \
+                 means every instance: {fix} to {default}"
+            );
+        }
+        let name = InstanceName::parse(s).with_context(|| src.to_string())?;
         if !out.iter().any(|n| n.matches(name.as_str())) {
             out.push(name);
         }
@@ -459,57 +653,9 @@ fn parse_instances(raw: &[String]) -> Result<Vec<InstanceName>> {
     Ok(out)
 }
 
-/// A flag or environment value, else the config file's, else the default.
-fn seconds(
-    flag: Option<&str>,
-    file: Option<f64>,
-    default: Duration,
-    what: &str,
-) -> Result<Duration> {
-    let flag = flag.filter(|f| !f.trim().is_empty());
-    match (flag, file) {
-        (Some(s), _) => parse_seconds(s).with_context(|| what.to_string()),
-        (None, Some(v)) => {
-            parse_seconds(&v.to_string()).with_context(|| format!("{what} in the config file"))
-        }
-        (None, None) => Ok(default),
-    }
-}
-
-/// Seconds as a positive number (fractions allowed, an `s` suffix tolerated), at most one hour:
-/// longer than any snapshot platform waits for a hook.
-pub fn parse_seconds(s: &str) -> Result<Duration> {
-    let t = s.trim();
-    let t = t.strip_suffix('s').unwrap_or(t);
-    let secs: f64 = t
-        .parse()
-        .ok()
-        .filter(|v: &f64| v.is_finite())
-        .with_context(|| format!("{s:?} is not a number of seconds (example: 30)"))?;
-    if secs <= 0.0 || secs > 3600.0 {
-        bail!("{s:?} is out of range: give between 0 and 3600 seconds");
-    }
-    Ok(Duration::from_secs_f64(secs))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_file_of_comments_loads_as_defaults_and_anything_else_is_parsed() {
-        let tmp = tempfile::tempdir().unwrap();
-        let p = tmp.path().join("c.toml");
-        fs::write(&p, "# timeout = 99\n\n   # note\n").unwrap();
-        let (file, found) = load_file(&p).unwrap();
-        assert!(found);
-        assert_eq!(file.timeout, None);
-        fs::write(&p, "# a comment\ntimeout = 99\n").unwrap();
-        assert_eq!(load_file(&p).unwrap().0.timeout, Some(99.0));
-        fs::write(&p, "# a comment\ntimout = 99\n").unwrap();
-        let e = format!("{:#}", load_file(&p).unwrap_err());
-        assert!(e.contains("timout"), "{e}");
-    }
 
     #[test]
     fn instance_names_are_argv_safe() {
@@ -521,45 +667,167 @@ mod tests {
         }
     }
 
+    fn err(r: Result<Duration>) -> String {
+        format!("{:#}", r.unwrap_err())
+    }
+
     #[test]
-    fn seconds_parse() {
-        assert_eq!(parse_seconds("30").unwrap(), Duration::from_secs(30));
-        assert_eq!(parse_seconds("2.5s").unwrap(), Duration::from_millis(2500));
-        for bad in ["0", "-1", "abc", "", "NaN", "inf", "3601"] {
-            assert!(parse_seconds(bad).is_err(), "{bad:?} accepted");
+    fn seconds_parse_with_fractions_and_a_suffix() {
+        let flag = Source::Flag(TIMEOUT.names);
+        assert_eq!(
+            TIMEOUT.parse_text("30", flag).unwrap(),
+            Duration::from_secs(30)
+        );
+        assert_eq!(
+            TIMEOUT.parse_text(" 2.5s", flag).unwrap(),
+            Duration::from_millis(2500)
+        );
+        assert_eq!(
+            TIMEOUT.parse_text("3600", flag).unwrap(),
+            Duration::from_secs(3600)
+        );
+        for bad in ["0", "-1", "abc", "NaN", "inf", "3601", "1e400"] {
+            assert!(TIMEOUT.parse_text(bad, flag).is_err(), "{bad:?} accepted");
         }
+        assert!(MAX_FREEZE.parse_text("599.9", flag).is_ok());
+        assert!(MAX_FREEZE.parse_text("600", flag).is_err());
+    }
+
+    #[test]
+    fn range_messages_state_the_true_bounds_and_the_source() {
+        let e = err(TIMEOUT.parse_text("0", Source::Flag(TIMEOUT.names)));
+        assert_eq!(
+            e,
+            "--timeout must be more than 0 and at most 3600 seconds; got 0"
+        );
+        let e = err(MAX_FREEZE.parse_text("9999", Source::Env(MAX_FREEZE.names)));
+        assert!(
+            e.starts_with(
+                "IRIS_FREEZE_MAX_FREEZE must be more than 0 and below 600 seconds, when IRIS"
+            ),
+            "{e}"
+        );
+        assert!(!e.contains("3600"), "{e}");
+        let e = err(TIMEOUT.parse_text("soon", Source::Env(TIMEOUT.names)));
+        assert_eq!(
+            e,
+            "IRIS_FREEZE_TIMEOUT must be a number of seconds, e.g. 30; got \"soon\""
+        );
+        let path = Path::new("/etc/iris-freeze.toml");
+        let e = TIMEOUT
+            .parse_value(&toml::Value::String("abc".into()), path)
+            .unwrap_err();
+        assert_eq!(
+            e,
+            "timeout in /etc/iris-freeze.toml must be a number of seconds, e.g. 30"
+        );
+        let e = MAX_FREEZE
+            .parse_value(&toml::Value::Integer(700), path)
+            .unwrap_err();
+        assert!(
+            e.starts_with("max_freeze in /etc/iris-freeze.toml must be more than 0 and below 600"),
+            "{e}"
+        );
     }
 
     #[test]
     fn precedence_flag_then_file_then_default() {
         let d = Duration::from_secs(30);
-        assert_eq!(
-            seconds(Some("5"), Some(9.0), d, "x").unwrap(),
-            Duration::from_secs(5)
-        );
-        assert_eq!(
-            seconds(None, Some(9.0), d, "x").unwrap(),
-            Duration::from_secs(9)
-        );
-        assert_eq!(seconds(None, None, d, "x").unwrap(), d);
+        let nine = Some(Duration::from_secs(9));
+        let r = |given| TIMEOUT.resolve(given, false, nine, d).unwrap();
+        assert_eq!(r(Some("5")), Duration::from_secs(5));
+        // An empty flag or variable is "not set".
+        assert_eq!(r(Some(" ")), Duration::from_secs(9));
+        assert_eq!(r(None), Duration::from_secs(9));
+        assert_eq!(TIMEOUT.resolve(None, false, None, d).unwrap(), d);
     }
 
     #[test]
     fn duplicate_names_collapse_case_insensitively() {
-        let v = parse_instances(&["IRIS".into(), "iris".into(), "".into(), "HS".into()]).unwrap();
+        let names = ["IRIS".into(), "iris".into(), "HS".into()];
+        let v = given_instances(&names, false, &Action::Freeze).unwrap();
         assert_eq!(v.len(), 2);
     }
 
     #[test]
-    fn unknown_config_keys_are_named() {
-        let e = toml::from_str::<FileConfig>("instance = [\"IRIS\"]\n").unwrap_err();
-        assert!(e.to_string().contains("instance"), "{e}");
-        let ok: FileConfig = toml::from_str(
-            "instances = [\"IRIS\"]\ntimeout = 20\nmax_freeze = 120.5\nmirror_primary = \"refuse\"\n",
-        )
-        .unwrap();
-        assert_eq!(ok.mirror_primary, Some(MirrorPolicy::Refuse));
-        assert_eq!(ok.timeout, Some(20.0));
+    fn an_empty_name_is_an_error_but_an_empty_variable_is_unset() {
+        let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        // IRIS_FREEZE_INSTANCES= (present, empty): not set.
+        assert!(
+            given_instances(&strings(&[""]), true, &Action::Freeze)
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            given_instances(&[], true, &Action::Freeze)
+                .unwrap()
+                .is_empty()
+        );
+        let e = format!(
+            "{:#}",
+            given_instances(&strings(&["", ""]), true, &Action::Freeze).unwrap_err()
+        );
+        assert!(
+            e.starts_with("IRIS_FREEZE_INSTANCES has an empty instance name"),
+            "{e}"
+        );
+        assert!(
+            e.contains("unset it to freeze every running instance"),
+            "{e}"
+        );
+        let e = format!(
+            "{:#}",
+            given_instances(&strings(&["A", "", "B"]), true, &Action::Freeze).unwrap_err()
+        );
+        assert!(e.contains("empty instance name"), "{e}");
+        let e = format!(
+            "{:#}",
+            given_instances(&strings(&[""]), false, &Action::Thaw).unwrap_err()
+        );
+        assert!(
+            e.starts_with("--instance has an empty instance name"),
+            "{e}"
+        );
+        assert!(e.contains("to thaw what the last freeze recorded"), "{e}");
+        let e = format!(
+            "{:#}",
+            given_instances(&strings(&["x;rm"]), false, &Action::Freeze).unwrap_err()
+        );
+        assert!(e.starts_with("--instance: invalid instance name"), "{e}");
+    }
+
+    #[test]
+    fn a_bad_file_stops_a_freeze_is_reported_by_check_and_warned_about_by_a_thaw() {
+        let half_bad = || {
+            Ok(Loaded {
+                file: FileConfig {
+                    state_dir: Some(PathBuf::from("/srv/state")),
+                    ..FileConfig::default()
+                },
+                found: true,
+                problems: vec!["unknown key `timout`".into()],
+            })
+        };
+        let e = format!("{:#}", OnBadFile::Refuse.settle(half_bad()).err().unwrap());
+        assert!(e.contains("timout"), "{e}");
+        let s = OnBadFile::Report.settle(half_bad()).unwrap();
+        assert!(s.error.unwrap().contains("timout"));
+        let s = OnBadFile::Warn.settle(half_bad()).unwrap();
+        assert!(s.error.is_none());
+        assert_eq!(s.file.state_dir, Some(PathBuf::from("/srv/state")));
+        assert!(
+            s.warnings[0].contains("going on without that setting"),
+            "{:?}",
+            s.warnings
+        );
+        let unusable = anyhow::anyhow!("it is a symlink");
+        let s = OnBadFile::Warn.settle(Err(unusable)).unwrap();
+        assert!(s.file.state_dir.is_none());
+        assert!(
+            s.warnings[0].contains("it is a symlink; going on without it, with the defaults"),
+            "{:?}",
+            s.warnings
+        );
     }
 
     #[test]

@@ -36,7 +36,6 @@ pub mod watchdog;
 use std::ffi::OsString;
 use std::io::Write;
 
-use clap::Parser;
 use clap::error::ErrorKind;
 
 use crate::cli::Cli;
@@ -53,7 +52,7 @@ pub fn run(args: Vec<OsString>) -> Exit {
     let (args, hook) = hooks::effective_args(args);
     let parsed = match hook.map(|h| h.command).or_else(|| cli::bare_command(&args)) {
         Some(command) => Ok(Cli::from_env(command)),
-        None => Cli::try_parse_from(args),
+        None => Cli::parse_args(args),
     };
     let cli = match parsed {
         Ok(cli) => cli,
@@ -115,6 +114,10 @@ pub fn run(args: Vec<OsString>) -> Exit {
             (log, r)
         }
     };
+    // Logged after the command: before a thaw's ExternalThaw every write is freeze window.
+    for w in &cfg.config_warnings {
+        log.warn(None, "config", w);
+    }
     let report = result.unwrap_or_else(|e| {
         log.error(None, "error", format!("{e:#}"));
         Report::new(Exit::Failure, format!("FAILED: {e:#} (exit 1)"))

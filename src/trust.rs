@@ -255,8 +255,8 @@ fn options(append: bool, mode: u32) -> OpenOptions {
     o
 }
 
-/// The opened file itself: regular, trusted owner, not writable by others.
-fn check_opened(path: &Path, f: &File) -> Result<()> {
+/// The opened file itself: regular, trusted owner, not writable as `rule` forbids.
+fn check_opened(path: &Path, f: &File, rule: Rule) -> Result<()> {
     let md = f
         .metadata()
         .with_context(|| format!("cannot read {}", path.display()))?;
@@ -275,9 +275,13 @@ fn check_opened(path: &Path, f: &File) -> Result<()> {
             path.display()
         );
     }
-    if md.mode() & 0o002 != 0 {
+    if md.mode() & rule.forbidden() != 0 {
+        let (who, fix) = match rule {
+            Rule::Data => ("others", "o-w"),
+            Rule::Program => ("group or others", "go-w"),
+        };
         bail!(
-            "{} can be written by others (mode {:o}): refusing it (fix with `chmod o-w {}`)",
+            "{} can be written by {who} (mode {:o}): refusing it (fix with `chmod {fix} {}`)",
             path.display(),
             md.mode() & 0o7777,
             path.display()
@@ -293,7 +297,7 @@ pub(crate) fn open_append(path: &Path, mode: u32) -> Result<File> {
     let f = options(true, mode)
         .open(path)
         .map_err(|e| open_error(path, e))?;
-    check_opened(path, &f)?;
+    check_opened(path, &f, Rule::Data)?;
     // Writes should block no more than a regular file's do; O_NONBLOCK only guarded the open.
     clear_nonblock(&f);
     Ok(f)
@@ -302,13 +306,19 @@ pub(crate) fn open_append(path: &Path, mode: u32) -> Result<File> {
 /// Opens `path` for reading, checked as [`check_opened`] says, in a trusted directory chain.
 /// `Ok(None)` when it does not exist.
 pub(crate) fn open_read(path: &Path) -> Result<Option<File>> {
+    open_read_as(path, Rule::Data)
+}
+
+/// As [`open_read`], with the file itself held to `rule`: a file that decides what root runs
+/// (the config file) takes `Rule::Program`, not writable by its group either.
+pub(crate) fn open_read_as(path: &Path, rule: Rule) -> Result<Option<File>> {
     check_parent(path)?;
     let f = match options(false, 0).open(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(open_error(path, e)),
         Ok(f) => f,
     };
-    check_opened(path, &f)?;
+    check_opened(path, &f, rule)?;
     clear_nonblock(&f);
     Ok(Some(f))
 }
@@ -391,6 +401,10 @@ mod tests {
         assert!(e.contains("not a regular file"), "{e}");
         chmod(&target, 0o666);
         assert!(open_read(&target).is_err());
+        chmod(&target, 0o660);
+        assert!(open_read(&target).unwrap().is_some());
+        let e = format!("{:#}", open_read_as(&target, Rule::Program).unwrap_err());
+        assert!(e.contains("chmod go-w"), "{e}");
         chmod(&target, 0o600);
         assert!(open_read(&target).unwrap().is_some());
         assert!(open_read(&tmp.path().join("missing")).unwrap().is_none());

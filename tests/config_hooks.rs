@@ -165,11 +165,7 @@ fn a_bad_config_file_is_an_error_that_names_the_problem() {
     env.config("instance = [\"IRIS\"]\n");
     let r = env.run(&["freeze"]);
     assert_eq!(r.code, 1, "{}", r.text());
-    assert!(
-        r.stderr.contains("unknown field `instance`"),
-        "{}",
-        r.text()
-    );
+    assert!(r.stderr.contains("unknown key `instance`"), "{}", r.text());
     env.config("max_freeze = 700\n");
     let r = env.run(&["freeze"]);
     assert_eq!(r.code, 1, "{}", r.text());
