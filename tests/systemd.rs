@@ -335,7 +335,11 @@ fn freeze_in_agent_unit(env: &Env, args: &[&str], extra: &[(&str, &str)]) -> (St
     let harness = env.command(Path::new(BIN));
     for (k, v) in harness.get_envs() {
         if let Some(v) = v {
-            run.arg(format!("--setenv={}={}", k.display(), v.display()));
+            run.arg(format!(
+                "--setenv={}={}",
+                k.to_string_lossy(),
+                v.to_string_lossy()
+            ));
         }
     }
     for (k, v) in extra {
