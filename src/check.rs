@@ -25,6 +25,7 @@ use crate::platform::Platform;
 use crate::report::Report;
 use crate::session::Stop;
 use crate::state::StateDir;
+use crate::watchdog;
 
 /// The collected lines.
 #[derive(Default)]
@@ -96,6 +97,7 @@ pub fn run(cfg: &Config, platform: Option<Platform>) -> Result<Report> {
     let creds = check_credentials(cfg, &mut out);
     check_instances(cfg, creds, &mut out);
     check_state_dir(cfg, &mut out);
+    check_watchdog_systemd(&mut out);
     if let Some(p) = platform {
         match p {
             Platform::Azure => check_azure(cfg, bin.as_deref(), &mut out),
@@ -331,6 +333,36 @@ fn check_state_dir(cfg: &Config, out: &mut Lines) {
             }
         }
         Err(e) => out.fail(format!("state dir {}", dir.display()), e.to_string()),
+    }
+}
+
+/// Where systemd runs, the watchdog must be a unit of its own: as a detached process it lives
+/// in the caller's cgroup, and a stop of the backup agent's unit (KillMode=control-group, the
+/// default) kills it with the agent, leaving IRIS frozen.
+fn check_watchdog_systemd(out: &mut Lines) {
+    if !watchdog::systemd_booted() {
+        out.ok("watchdog: a detached process (systemd is not running)");
+        return;
+    }
+    let risk = "it dies when the backup agent's unit is stopped, and nothing thaws IRIS then";
+    if watchdog::systemd_opted_out() {
+        out.warn(
+            "watchdog: IRIS_FREEZE_NO_SYSTEMD is set, so it runs as a detached process although \
+             systemd runs",
+            format!("{risk}; unset IRIS_FREEZE_NO_SYSTEMD in the hook's environment"),
+        );
+        return;
+    }
+    let programs = ["systemd-run", "systemctl"].map(watchdog::systemd_program);
+    match programs {
+        [Ok(run), Ok(_)] => out.ok(format!(
+            "watchdog: a transient systemd unit ({})",
+            run.display()
+        )),
+        [Err(e), _] | [_, Err(e)] => out.warn(
+            format!("watchdog: cannot use systemd ({e:#}), so it runs as a detached process"),
+            format!("{risk}; install systemd's own systemd-run and systemctl, owned by root"),
+        ),
     }
 }
 

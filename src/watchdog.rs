@@ -12,12 +12,12 @@
 use std::ffi::OsString;
 use std::fs;
 use std::os::unix::process::CommandExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use chrono::{Local, SecondsFormat, TimeZone};
 
 use crate::config::Config;
@@ -28,6 +28,7 @@ use crate::report::Report;
 use crate::session::{self, Stop};
 use crate::state::{AutoThaw, StateDir, Watchdog, now_ms, now_rfc3339};
 use crate::thaw;
+use crate::trust;
 
 /// How often a waiting watchdog looks at the state file (one stat(2)).
 const POLL: Duration = Duration::from_secs(1);
@@ -115,20 +116,63 @@ pub fn spawn(cfg: &Config, token: &str, deadline_ms: i64) -> Result<Watchdog> {
     })
 }
 
+/// Where systemd's programs are looked for. Absolute directories only, never `PATH`: a relative
+/// entry (`.`, an empty one) would run a file from the working directory as root.
+const SYSTEMD_BIN_DIRS: &[&str] = &["/usr/bin", "/bin"];
+
+/// How long `systemctl show` and `systemctl stop` may take while a freeze waits to start.
+const SYSTEMCTL_WAIT: Duration = Duration::from_secs(5);
+
 /// systemd's own test: it runs when /run/systemd/system exists (`IRIS_FREEZE_SYSTEMD_DIR`
 /// points elsewhere for tests; `IRIS_FREEZE_NO_SYSTEMD` opts out).
 fn systemd_running() -> bool {
+    !systemd_opted_out() && systemd_booted()
+}
+
+/// The host runs systemd, whether or not we use it.
+pub(crate) fn systemd_booted() -> bool {
     let dir =
         std::env::var_os("IRIS_FREEZE_SYSTEMD_DIR").unwrap_or_else(|| "/run/systemd/system".into());
-    std::env::var_os("IRIS_FREEZE_NO_SYSTEMD").is_none() && Path::new(&dir).is_dir()
+    Path::new(&dir).is_dir()
+}
+
+/// `IRIS_FREEZE_NO_SYSTEMD` is set: the watchdog is a detached process even under systemd.
+pub(crate) fn systemd_opted_out() -> bool {
+    std::env::var_os("IRIS_FREEZE_NO_SYSTEMD").is_some()
+}
+
+/// The directories searched for `systemd-run` and `systemctl`: `IRIS_FREEZE_SYSTEMD_BIN_DIR`
+/// replaces them (for tests).
+fn systemd_bin_dirs() -> Vec<PathBuf> {
+    match std::env::var_os("IRIS_FREEZE_SYSTEMD_BIN_DIR") {
+        Some(dir) => vec![PathBuf::from(dir)],
+        None => SYSTEMD_BIN_DIRS.iter().map(PathBuf::from).collect(),
+    }
+}
+
+/// systemd's program `name` (`systemd-run`, `systemctl`) by absolute path, and only if root
+/// may run it (see `trust::program`). Returns the canonical path to execute.
+pub(crate) fn systemd_program(name: &str) -> Result<PathBuf> {
+    let dirs = systemd_bin_dirs();
+    for dir in dirs.iter().filter(|d| d.is_absolute()) {
+        let path = dir.join(name);
+        if fs::symlink_metadata(&path).is_ok() {
+            return trust::program(&path);
+        }
+    }
+    let looked: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
+    bail!(
+        "{name} not found (looked in {}; only absolute directories count)",
+        looked.join(", ")
+    )
 }
 
 /// `systemd-run` puts the watchdog in its own transient service, outside the backup agent's
-/// cgroup (Azure's extension lives in azure-vmextensions.slice and is restarted with it).
+/// cgroup (Azure's extension lives in azure-vmextensions.slice and is restarted with it; a
+/// unit stopped with KillMode=control-group kills every process in it, detached or not).
 fn spawn_systemd(exe: &Path, args: &[OsString], token: &str) -> Result<(u32, String)> {
-    let systemd_run = which::which("systemd-run")
-        .or_else(|_| which::which_in("systemd-run", Some("/usr/bin:/bin"), "/"))
-        .context("systemd-run not found")?;
+    let systemd_run = systemd_program("systemd-run")?;
+    let systemctl = systemd_program("systemctl")?;
     let unit = format!("iris-freeze-watchdog-{token}");
     let mut argv: Vec<OsString> = vec![
         format!("--unit={unit}").into(),
@@ -154,21 +198,59 @@ fn spawn_systemd(exe: &Path, args: &[OsString], token: &str) -> Result<(u32, Str
         Stop::Never,
     );
     if out.code() != Some(0) {
-        anyhow::bail!("{}: {}", out.describe(), out.lines().next().unwrap_or(""));
+        bail!("{}: {}", out.describe(), out.lines().next().unwrap_or(""));
     }
+    // systemd-run's exit 0 only says the job was queued: a watchdog nobody runs guards nothing.
+    match active_main_pid(&systemctl, &unit) {
+        Some(pid) => Ok((pid, unit)),
+        None => {
+            // Whatever is left of it must not start a second watchdog later.
+            stop_unit(&systemctl, &unit);
+            bail!("systemd-run exited 0, but unit {unit} is not active with a main process")
+        }
+    }
+}
+
+/// The unit's main pid, if it is active and has one.
+fn active_main_pid(systemctl: &Path, unit: &str) -> Option<u32> {
     let show = session::run(
-        Path::new("systemctl"),
+        systemctl,
         &[
             "show".into(),
             "--property=MainPID".into(),
-            "--value".into(),
-            unit.clone().into(),
+            "--property=ActiveState".into(),
+            unit.into(),
         ],
-        Instant::now() + Duration::from_secs(5),
+        Instant::now() + SYSTEMCTL_WAIT,
         Stop::Never,
     );
-    let pid = show.stdout.trim().parse().unwrap_or(0);
-    Ok((pid, unit))
+    if show.code() != Some(0) {
+        return None;
+    }
+    parse_active_main_pid(&show.stdout)
+}
+
+/// `MainPID=N` and `ActiveState=active` from `systemctl show` (in any order), or None.
+fn parse_active_main_pid(show: &str) -> Option<u32> {
+    let (mut pid, mut active) = (0, false);
+    for line in show.lines() {
+        match line.trim().split_once('=') {
+            Some(("MainPID", v)) => pid = v.parse().unwrap_or(0),
+            Some(("ActiveState", v)) => active = v == "active",
+            _ => {}
+        }
+    }
+    (active && pid > 0).then_some(pid)
+}
+
+/// Best effort: a unit that does not exist is already what we want.
+fn stop_unit(systemctl: &Path, unit: &str) {
+    let _ = session::run(
+        systemctl,
+        &["stop".into(), "--no-ask-password".into(), unit.into()],
+        Instant::now() + SYSTEMCTL_WAIT,
+        Stop::Never,
+    );
 }
 
 /// The watchdog process itself.
@@ -280,5 +362,36 @@ fn close_inherited_fds() {
     for fd in fds {
         // The read_dir handle itself is already closed; closing an fd twice only fails.
         let _ = nix::unistd::close(fd);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_unit_counts_only_when_active_with_a_main_pid() {
+        assert_eq!(
+            parse_active_main_pid("MainPID=4242\nActiveState=active\n"),
+            Some(4242)
+        );
+        assert_eq!(
+            parse_active_main_pid("ActiveState=active\nMainPID=7\n"),
+            Some(7)
+        );
+        assert_eq!(
+            parse_active_main_pid("MainPID=0\nActiveState=active\n"),
+            None
+        );
+        assert_eq!(
+            parse_active_main_pid("MainPID=4242\nActiveState=failed\n"),
+            None
+        );
+        assert_eq!(parse_active_main_pid("4242\n"), None);
+    }
+
+    #[test]
+    fn systemd_programs_are_looked_up_in_absolute_directories_only() {
+        assert!(SYSTEMD_BIN_DIRS.iter().all(|d| Path::new(d).is_absolute()));
     }
 }

@@ -438,7 +438,8 @@ fn fake_systemd(env: &Env, works: bool) -> std::path::PathBuf {
         "#!/bin/sh\necho 'Failed to connect to bus: No such file or directory' >&2\nexit 1\n".into()
     };
     let ctl = format!(
-        "#!/bin/sh\nfor a; do unit=$a; done\ncat '{}/'\"$unit\"\n",
+        "#!/bin/sh\nfor a; do unit=$a; done\n\
+         printf 'MainPID=%s\\nActiveState=active\\n' \"$(cat '{}/'\"$unit\")\"\n",
         runtime.display()
     );
     for (name, text) in [("systemd-run", run), ("systemctl", ctl)] {
@@ -455,7 +456,11 @@ fn under_systemd_the_watchdog_is_a_transient_unit() {
     env.iris("IRIS");
     let runtime = fake_systemd(&env, true);
     let dir = runtime.to_str().unwrap();
-    let sysd = [("IRIS_FREEZE_SYSTEMD_DIR", dir)];
+    let bin = env.bin.to_str().unwrap();
+    let sysd = [
+        ("IRIS_FREEZE_SYSTEMD_DIR", dir),
+        ("IRIS_FREEZE_SYSTEMD_BIN_DIR", bin),
+    ];
     let mut c = env.command(Path::new(common::BIN));
     c.env_remove("IRIS_FREEZE_NO_SYSTEMD")
         .envs(sysd)
@@ -502,6 +507,7 @@ fn when_systemd_run_fails_the_watchdog_is_detached_by_itself() {
     let mut c = env.command(Path::new(common::BIN));
     c.env_remove("IRIS_FREEZE_NO_SYSTEMD")
         .env("IRIS_FREEZE_SYSTEMD_DIR", &runtime)
+        .env("IRIS_FREEZE_SYSTEMD_BIN_DIR", &env.bin)
         .arg("freeze")
         .stderr(Stdio::piped());
     let out = c.output().unwrap();

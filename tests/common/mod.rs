@@ -34,6 +34,8 @@ pub struct Env {
     pub bin: PathBuf,
     pub state: PathBuf,
     pub log: PathBuf,
+    /// Leave IRIS_FREEZE_NO_SYSTEMD unset: the host's real systemd runs the watchdog.
+    pub real_systemd: bool,
 }
 
 pub struct Run {
@@ -134,7 +136,31 @@ impl Env {
             sim,
             bin,
             tmp,
+            real_systemd: false,
         }
+    }
+
+    /// For tests under a real systemd (tests/systemd.rs): the watchdog becomes a unit of the
+    /// host's systemd, whose environment has no IRIS_SIM_DIR, so the simulator's programs are
+    /// scripts that name their state themselves.
+    pub fn with_real_systemd(mut self) -> Env {
+        self.real_systemd = true;
+        for p in ["iris", "csession", "ccontrol"] {
+            let path = self.bin.join(p);
+            if fs::symlink_metadata(&path).is_err() {
+                continue;
+            }
+            fs::remove_file(&path).unwrap();
+            let script = format!(
+                "#!/bin/sh\nIRIS_SIM_DIR='{}'\nexport IRIS_SIM_DIR\nexec '{}' {p} \"$@\"\n",
+                self.sim.display(),
+                simulator().display()
+            );
+            fs::write(&path, script).unwrap();
+            fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+                .unwrap();
+        }
+        self
     }
 
     /// Adds an instance with `key=value` conf lines (see examples/iris-sim.rs).
@@ -253,11 +279,16 @@ impl Env {
             .env("IRIS_FREEZE_STATE_DIR", &self.state)
             .env("IRIS_FREEZE_LOG_FILE", &self.log)
             .env("IRIS_FREEZE_BIN_DIRS", "")
-            // Hermetic even on a CI machine that runs systemd.
-            .env("IRIS_FREEZE_NO_SYSTEMD", "1")
             // Never the host's /etc/iris-freeze.toml or /etc/azure.
             .env("IRIS_FREEZE_ROOT", self.root())
             .stdin(Stdio::null());
+        if !self.real_systemd {
+            // Hermetic even on a CI machine that runs systemd (`check` looks there too).
+            c.env("IRIS_FREEZE_NO_SYSTEMD", "1").env(
+                "IRIS_FREEZE_SYSTEMD_DIR",
+                self.tmp.path().join("no-systemd"),
+            );
+        }
         c
     }
 
