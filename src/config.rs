@@ -96,6 +96,8 @@ pub enum Action {
     Watchdog {
         token: String,
         deadline_ms: i64,
+        /// The instances it guards, as the state named them at arming.
+        instances: Vec<String>,
     },
 }
 
@@ -252,6 +254,7 @@ impl Config {
                 let action = Action::Watchdog {
                     token: w.token,
                     deadline_ms: w.deadline_ms,
+                    instances: w.instances,
                 };
                 (action, None, Some(w.timeout))
             }

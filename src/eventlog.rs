@@ -10,6 +10,7 @@ use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
 
 use chrono::{DateTime, Local, SecondsFormat};
@@ -41,6 +42,8 @@ pub struct EventLog {
     file: Mutex<Sink>,
     /// Lines stamped but not written yet, written before the next line (see `defer`).
     pending: Mutex<Vec<(SystemTime, Vec<String>)>>,
+    /// Every line is kept in `pending` until `release` (see `hold`).
+    held: AtomicBool,
     cmd: &'static str,
     pid: u32,
 }
@@ -52,6 +55,7 @@ impl EventLog {
             path: path.to_path_buf(),
             file: Mutex::new(Sink::Unopened),
             pending: Mutex::new(Vec::new()),
+            held: AtomicBool::new(false),
             cmd,
             pid: std::process::id(),
         }
@@ -63,6 +67,7 @@ impl EventLog {
             path: PathBuf::new(),
             file: Mutex::new(Sink::Off),
             pending: Mutex::new(Vec::new()),
+            held: AtomicBool::new(false),
             cmd,
             pid: std::process::id(),
         }
@@ -203,9 +208,35 @@ impl EventLog {
         self.event(Level::Error, inst, event, None, None, msg);
     }
 
+    /// From now on lines are stamped and kept, not written, until [`release`](Self::release):
+    /// the watchdog thaws first and logs after, so a log that blocks cannot delay its thaw.
+    pub fn hold(&self) {
+        self.held.store(true, Ordering::Relaxed);
+    }
+
+    /// Writes what [`hold`](Self::hold) kept, and every line after it as usual.
+    pub fn release(&self) {
+        self.held.store(false, Ordering::Relaxed);
+        let kept = !self
+            .pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_empty();
+        if kept {
+            self.write(&[]);
+        }
+    }
+
     /// Timestamps and appends `lines` in one write(2), so concurrent runs appending to the
     /// same file never interleave within it.
     fn write(&self, lines: &[String]) {
+        if self.held.load(Ordering::Relaxed) {
+            self.pending
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push((SystemTime::now(), lines.to_vec()));
+            return;
+        }
         let mut guard = self.file.lock().unwrap_or_else(|p| p.into_inner());
         if let Sink::Unopened = *guard {
             *guard = match OpenOptions::new()
