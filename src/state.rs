@@ -169,32 +169,33 @@ pub struct StateDir {
 }
 
 /// The state file could not be parsed (or is not a regular file). Callers that can do without
-/// it (`status`, the watchdog) tell it from other errors with [`is_damaged`].
+/// it (the watchdog) tell it from other errors by downcasting.
 #[derive(Debug)]
-pub struct Damaged {
+pub(crate) struct Damaged {
     path: PathBuf,
     why: String,
+}
+
+impl Damaged {
+    /// The file and what is wrong with it, without the recovery.
+    pub(crate) fn what(&self) -> String {
+        format!("{} is damaged ({})", self.path.display(), self.why)
+    }
 }
 
 impl fmt::Display for Damaged {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} is damaged ({}): run `iris-freeze status` to see which instances are frozen, \
-             `iris-freeze thaw --instance NAME` for each one it shows frozen, then delete {}",
-            self.path.display(),
-            self.why,
+            "{}: run `iris-freeze status` to see which instances are frozen, `iris-freeze thaw \
+             --instance NAME` for each one it shows frozen, then delete {}",
+            self.what(),
             self.path.display()
         )
     }
 }
 
 impl std::error::Error for Damaged {}
-
-/// Whether `e` says the state file is damaged (rather than, say, the state dir refused).
-pub(crate) fn is_damaged(e: &anyhow::Error) -> bool {
-    e.downcast_ref::<Damaged>().is_some()
-}
 
 /// What changes whenever the state file is replaced or removed (a rename makes a new inode).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

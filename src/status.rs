@@ -13,7 +13,7 @@ use crate::exit_code::Exit;
 use crate::lock;
 use crate::report::Report;
 use crate::session::Stop;
-use crate::state::{self, State, StateDir, Watchdog};
+use crate::state::{State, StateDir, Watchdog};
 
 #[derive(Debug, Serialize)]
 struct Row {
@@ -139,12 +139,7 @@ fn read_state(cfg: &Config, errors: &mut Vec<String>) -> Option<State> {
     match loaded {
         Ok(state) => Some(state),
         Err(e) => {
-            let note = if state::is_damaged(&e) {
-                " (the FROZEN column below asks IRIS; BY IRIS-FREEZE is unknown)"
-            } else {
-                ""
-            };
-            errors.push(format!("{e:#}{note}"));
+            errors.push(format!("{e:#}"));
             None
         }
     }

@@ -28,7 +28,9 @@ use crate::exit_code::Exit;
 use crate::lock;
 use crate::report::Report;
 use crate::session::{self, Stop};
-use crate::state::{AutoThaw, Phase, Record, State, StateDir, Watchdog, now_ms, now_rfc3339};
+use crate::state::{
+    AutoThaw, Damaged, Phase, Record, State, StateDir, Watchdog, now_ms, now_rfc3339,
+};
 use crate::thaw::{self, ThawOutcome};
 
 /// How often a waiting watchdog looks at the state file (one stat(2)).
@@ -281,7 +283,7 @@ fn thaw_recorded(
 /// The state cannot be read (damaged, truncated): nothing says whether a thaw came, so the
 /// instances this watchdog was armed for are thawed (a thaw of an instance that is not frozen
 /// only answers 3), found afresh through discovery. The file is moved aside first so that the
-/// next run starts clean.
+/// next run starts clean; a new state records the auto-thaw and what may still be frozen.
 fn thaw_guarded(
     cfg: &Config,
     states: &StateDir,
@@ -291,34 +293,17 @@ fn thaw_guarded(
     log: &EventLog,
 ) -> Result<Report> {
     let moved = states.move_aside();
-    let targets = discover(cfg, instances, log);
-    let mut state = State::default();
-    for (t, kind) in &targets {
-        let mut rec = Record::new(*kind, t.session.clone(), Phase::Frozen);
-        rec.emergency = t.emergency.clone();
-        state.instances.insert(t.name.clone(), rec);
-    }
-    let targets: Vec<Target> = targets.into_iter().map(|(t, _)| t).collect();
-    let names: Vec<String> = targets.iter().map(|t| t.name.clone()).collect();
-    let outcome = thaw::thaw_targets(&mut state, &targets, Instant::now(), cfg.timeout, log);
-    if names.is_empty() {
-        log.warn(
-            None,
-            "auto-thaw",
-            format!(
-                "AUTO-THAW: none of the instances the watchdog was armed for ({}) is running:                  nothing to thaw",
-                instances.join(", ")
-            ),
-        );
-    }
-    // Logged after the thaw (the log is held), stamped when it happened.
+    // The log is held: these lines are written after the thaw, stamped now.
+    let what = why
+        .downcast_ref::<Damaged>()
+        .map_or_else(|| format!("{why:#}"), Damaged::what);
     match &moved {
         Ok(to) => log.error(
             None,
             "state",
             format!(
-                "{why:#}. The watchdog cannot tell from it whether a thaw came: moved it aside \
-                 to {} and thawed the instances it was armed for ({})",
+                "{what}: the watchdog cannot tell from it whether a thaw came; moved it aside \
+                 to {} and thawing the instances it was armed for ({})",
                 to.display(),
                 instances.join(", ")
             ),
@@ -327,19 +312,42 @@ fn thaw_guarded(
             None,
             "state",
             format!(
-                "{why:#}. The watchdog cannot tell from it whether a thaw came, and could not \
-                 move it aside ({e:#}): thawed the instances it was armed for ({})",
+                "{what}: the watchdog cannot tell from it whether a thaw came, and cannot move \
+                 it aside ({e:#}); thawing the instances it was armed for ({})",
                 instances.join(", ")
             ),
         ),
     }
+    let found = discover(cfg, instances, log);
+    let targets: Vec<Target> = found.iter().map(|(t, _)| t.clone()).collect();
+    let names: Vec<String> = targets.iter().map(|t| t.name.clone()).collect();
     if names.is_empty() {
+        log.warn(
+            None,
+            "auto-thaw",
+            format!(
+                "AUTO-THAW: none of the instances the watchdog was armed for ({}) is running: \
+                 nothing to thaw",
+                instances.join(", ")
+            ),
+        );
         return Ok(Report::new(Exit::Success, "nothing to thaw"));
     }
     announce(&names, deadline_ms, log);
+    let mut state = State::default();
+    let outcome = thaw::thaw_targets(&mut state, &targets, Instant::now(), cfg.timeout, log);
     if moved.is_err() {
         // Never overwrite the damaged file we could not move: it stays for a person to read.
         return Ok(verdict(&outcome, log));
+    }
+    // What may still be frozen is recorded, so that a plain `thaw` tries again.
+    for (t, kind) in found
+        .into_iter()
+        .filter(|(t, _)| outcome.left.contains(&t.name))
+    {
+        let mut rec = Record::new(kind, t.session, Phase::Frozen);
+        rec.emergency = t.emergency;
+        state.instances.insert(t.name, rec);
     }
     finish(states, state, names, outcome, log)
 }
