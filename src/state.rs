@@ -520,6 +520,60 @@ mod tests {
     }
 
     #[test]
+    fn a_damaged_file_is_moved_aside_0600_and_the_next_load_is_empty() {
+        let tmp = tempfile::tempdir().unwrap();
+        let sd = StateDir::open(tmp.path()).unwrap();
+        fs::write(sd.file(), "{").unwrap();
+        fs::set_permissions(sd.file(), fs::Permissions::from_mode(0o644)).unwrap();
+        let err = sd.load().unwrap_err();
+        assert!(err.downcast_ref::<Damaged>().is_some(), "{err:#}");
+        let to = sd.move_aside().unwrap();
+        let name = to.file_name().unwrap().to_str().unwrap();
+        assert!(name.starts_with("state.json.damaged-"), "{name}");
+        assert_eq!(fs::read_to_string(&to).unwrap(), "{");
+        assert_eq!(
+            fs::metadata(&to).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert_eq!(sd.load().unwrap(), State::default());
+        // A symlink is damage too, and is never followed.
+        std::os::unix::fs::symlink(&to, sd.file()).unwrap();
+        assert!(sd.load().unwrap_err().downcast_ref::<Damaged>().is_some());
+    }
+
+    #[test]
+    fn the_open_directory_is_used_even_after_a_swap() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("s");
+        let sd = StateDir::open(&dir).unwrap();
+        let mut s = State::default();
+        s.instances.insert("IRIS".into(), rec());
+        sd.save(&s).unwrap();
+        fs::rename(&dir, tmp.path().join("old")).unwrap();
+        fs::create_dir(&dir).unwrap();
+        fs::write(dir.join(STATE_FILE), "{}").unwrap();
+        assert_eq!(sd.load().unwrap(), s);
+        assert!(sd.stamp().is_some());
+    }
+
+    #[test]
+    fn open_existing_never_creates_and_parents_must_be_safe() {
+        let tmp = tempfile::tempdir().unwrap();
+        fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o755)).unwrap();
+        let dir = tmp.path().join("s");
+        assert!(StateDir::open_existing(&dir).unwrap().is_none());
+        assert!(!dir.exists());
+        let shared = tmp.path().join("shared");
+        fs::create_dir(&shared).unwrap();
+        fs::set_permissions(&shared, fs::Permissions::from_mode(0o777)).unwrap();
+        let err = format!("{:#}", StateDir::open(&shared.join("s")).err().unwrap());
+        assert!(err.contains("refusing the state dir"), "{err}");
+        assert!(err.contains("written by others"), "{err}");
+        fs::set_permissions(&shared, fs::Permissions::from_mode(0o1777)).unwrap();
+        assert!(StateDir::open(&shared.join("s")).is_ok());
+    }
+
+    #[test]
     fn start_marks_compare_within_one_boot_only() {
         let m = |b: &str, t| StartMark {
             boot_id: b.into(),
