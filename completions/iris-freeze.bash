@@ -107,7 +107,7 @@ _iris__freeze() {
             return 0
             ;;
         iris__subcmd__freeze__subcmd____watchdog)
-            opts="-v -q -h -V --token --deadline-ms --log-file --timeout --state-dir --config --root --bin-dirs --verbose --quiet --help --version"
+            opts="-v -q -h -V --token --deadline-ms --log-file --timeout --instance --state-dir --config --root --bin-dirs --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -126,6 +126,10 @@ _iris__freeze() {
                     return 0
                     ;;
                 --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --instance)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

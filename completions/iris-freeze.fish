@@ -116,6 +116,7 @@ complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand __watchdog" -l t
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand __watchdog" -l deadline-ms -d 'Unix time in ms at which to thaw' -r
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand __watchdog" -l log-file -r -F
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand __watchdog" -l timeout -r
+complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand __watchdog" -l instance -d 'The instances it guards (thawed even when the state is damaged); never from the environment' -r
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand __watchdog" -l state-dir -d 'Where iris-freeze records what it froze, created 0700 [default: /run/iris-freeze]' -r -F
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand __watchdog" -l config -d 'The configuration file; a missing file is fine [default: /etc/iris-freeze.toml, under --root]' -r -F
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand __watchdog" -l root -d 'Prefix for every system path a platform\'s files live under (install, check, the Azure JSON a hook reads, the config file): for tests and image builds [default: /]' -r -F

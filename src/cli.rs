@@ -217,6 +217,10 @@ pub struct WatchdogArgs {
     pub log_file: PathBuf,
     #[arg(long, default_value = "30")]
     pub timeout: String,
+    /// The instances it guards (thawed even when the state is damaged); never from the
+    /// environment.
+    #[arg(long = "instance", value_name = "NAME")]
+    pub instances: Vec<String>,
 }
 
 #[derive(Debug, Args)]

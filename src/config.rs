@@ -100,6 +100,8 @@ pub enum Action {
     Watchdog {
         token: String,
         deadline_ms: i64,
+        /// The instances it guards, as the state named them at arming.
+        instances: Vec<String>,
     },
 }
 
@@ -244,6 +246,7 @@ impl Config {
                 let action = Action::Watchdog {
                     token: w.token,
                     deadline_ms: w.deadline_ms,
+                    instances: w.instances,
                 };
                 (action, None, Some(w.timeout))
             }

@@ -12,6 +12,7 @@ use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
 
 use chrono::{DateTime, Local, SecondsFormat};
@@ -61,6 +62,8 @@ pub struct EventLog {
     file: Mutex<Sink>,
     /// Batches stamped but not written yet, written before the next line (see `defer`).
     pending: Mutex<Vec<(SystemTime, Batch)>>,
+    /// Every line is kept in `pending` until `release` (see `hold`).
+    held: AtomicBool,
     cmd: &'static str,
     pid: u32,
 }
@@ -72,6 +75,7 @@ impl EventLog {
             path: path.to_path_buf(),
             file: Mutex::new(Sink::Unopened),
             pending: Mutex::new(Vec::new()),
+            held: AtomicBool::new(false),
             cmd,
             pid: std::process::id(),
         }
@@ -83,6 +87,7 @@ impl EventLog {
             path: PathBuf::new(),
             file: Mutex::new(Sink::Off),
             pending: Mutex::new(Vec::new()),
+            held: AtomicBool::new(false),
             cmd,
             pid: std::process::id(),
         }
@@ -221,9 +226,35 @@ impl EventLog {
         self.event(Level::Error, inst, event, None, None, msg);
     }
 
+    /// From now on lines are stamped and kept, not written, until [`release`](Self::release):
+    /// the watchdog thaws first and logs after, so a log that blocks cannot delay its thaw.
+    pub fn hold(&self) {
+        self.held.store(true, Ordering::Relaxed);
+    }
+
+    /// Writes what [`hold`](Self::hold) kept, and every line after it as usual.
+    pub fn release(&self) {
+        self.held.store(false, Ordering::Relaxed);
+        let kept = !self
+            .pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_empty();
+        if kept {
+            self.write(Batch {
+                lines: Vec::new(),
+                shown: Vec::new(),
+            });
+        }
+    }
+
     /// Appends the pending batches and `batch` to the log, then shows them on stderr: the log
     /// first, since a stderr nobody reads must never cost a line of it.
     fn write(&self, batch: Batch) {
+        if self.held.load(Ordering::Relaxed) {
+            self.postpone(batch);
+            return;
+        }
         let pending = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()));
         self.append(&pending, &batch.lines);
         for b in pending.iter().map(|(_, b)| b).chain([&batch]) {

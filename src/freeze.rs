@@ -50,7 +50,7 @@ pub fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
     let freeze_by = start + cfg.timeout.mul_f64(0.6);
 
     let states = StateDir::open(&cfg.state_dir)?;
-    let first_try = lock::acquire(&cfg.state_dir, Instant::now())?;
+    let first_try = lock::acquire(&states, Instant::now())?;
     let waited = match first_try {
         Ok(l) => Ok(l),
         Err(holder) => {
@@ -65,7 +65,7 @@ pub fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
                     ))
                 ),
             );
-            lock::acquire(&cfg.state_dir, freeze_by)?
+            lock::acquire(&states, freeze_by)?
         }
     };
     let _lock = match waited {
@@ -600,9 +600,11 @@ fn arm_watchdog(
         deadline: watchdog::rfc3339_of_ms(due),
         deadline_ms: due,
         how: "starting".into(),
+        start_ticks: None,
     });
     states.save(state)?;
-    match watchdog::spawn(cfg, &token, due) {
+    let guarded: Vec<String> = state.instances.keys().cloned().collect();
+    match watchdog::spawn(cfg, &token, due, &guarded) {
         Ok(w) => {
             log.info(
                 None,

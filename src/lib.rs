@@ -102,10 +102,11 @@ pub fn run(args: Vec<OsString>) -> Exit {
         Action::Watchdog {
             ref token,
             deadline_ms,
+            ref instances,
         } => {
             // Its own events go to the freeze's log when due; nothing else is written.
             let log = EventLog::none("watchdog");
-            let r = watchdog::run(&cfg, token, deadline_ms);
+            let r = watchdog::run(&cfg, token, deadline_ms, instances);
             (log, r)
         }
         Action::Status { json } => {

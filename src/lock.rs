@@ -3,15 +3,15 @@
 //! finds a `freeze` still running (Azure runs the post hook while a timed-out pre hook may still
 //! be running) can tell it to stop, after checking it really is that process.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::OpenOptionsExt;
-use std::path::Path;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use nix::fcntl::{Flock, FlockArg};
+
+use crate::state::StateDir;
 
 const POLL: Duration = Duration::from_millis(20);
 
@@ -27,7 +27,7 @@ pub struct Holder {
 impl Holder {
     /// Whether `pid` is still the very process that wrote this record.
     pub fn is_alive(&self) -> bool {
-        process_start_ticks(self.pid) == Some(self.start_ticks)
+        is_running(self.pid, self.start_ticks)
     }
 }
 
@@ -55,16 +55,8 @@ impl HostLock {
 /// Meanwhile the record names the previous holder, which has let go of the lock: usually gone
 /// (its pid and start time then match no live process); at worst a freeze in its last
 /// microseconds, which a second thaw's SIGTERM can no longer make roll back.
-pub fn acquire(dir: &Path, until: Instant) -> Result<Result<HostLock, Option<Holder>>> {
-    let path = dir.join("lock");
-    let mut file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o600)
-        .open(&path)
-        .with_context(|| format!("cannot open the lock file {}", path.display()))?;
+pub fn acquire(states: &StateDir, until: Instant) -> Result<Result<HostLock, Option<Holder>>> {
+    let mut file = states.lock_file()?;
     loop {
         match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
             Ok(lock) => return Ok(Ok(HostLock { lock })),
@@ -78,15 +70,15 @@ pub fn acquire(dir: &Path, until: Instant) -> Result<Result<HostLock, Option<Hol
                 thread::sleep(POLL);
             }
             Err((_, errno)) => {
-                return Err(errno).with_context(|| format!("cannot lock {}", path.display()));
+                return Err(errno).context("cannot lock the host lock file");
             }
         }
     }
 }
 
-/// The current holder of the lock in `dir`, if the file names a live one.
-pub fn holder(dir: &Path) -> Option<Holder> {
-    let mut f = File::open(dir.join("lock")).ok()?;
+/// The current holder of the lock, if the file names a live one.
+pub fn holder(states: &StateDir) -> Option<Holder> {
+    let mut f = states.lock_file().ok()?;
     read_holder(&mut f).filter(Holder::is_alive)
 }
 
@@ -110,10 +102,24 @@ pub fn own_start_ticks() -> Option<u64> {
 
 /// Start time of a process in clock ticks since boot (Linux /proc), to tell reused pids apart.
 pub fn process_start_ticks(pid: i32) -> Option<u64> {
+    proc_stat(pid).map(|(_, ticks)| ticks)
+}
+
+/// Whether `pid` is the process that started at `start_ticks` and still runs: a zombie (dead,
+/// not yet reaped) or a process that got the pid since does not count.
+pub(crate) fn is_running(pid: i32, start_ticks: u64) -> bool {
+    pid > 0
+        && proc_stat(pid)
+            .is_some_and(|(state, ticks)| ticks == start_ticks && !matches!(state, 'Z' | 'X' | 'x'))
+}
+
+/// The state letter (field 3) and start time (field 22) of /proc/PID/stat.
+fn proc_stat(pid: i32) -> Option<(char, u64)> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name (field 2) may contain spaces and parentheses: count from the last ')'.
-    let rest = &stat[stat.rfind(')')? + 1..];
-    rest.split_whitespace().nth(19)?.parse().ok()
+    let mut rest = stat[stat.rfind(')')? + 1..].split_whitespace();
+    let state = rest.next()?.chars().next()?;
+    Some((state, rest.nth(18)?.parse().ok()?))
 }
 
 #[cfg(test)]
@@ -131,9 +137,10 @@ mod tests {
     #[test]
     fn a_second_acquire_waits_then_reports_the_holder() {
         let tmp = tempfile::tempdir().unwrap();
-        let mut first = acquire(tmp.path(), Instant::now()).unwrap().ok().unwrap();
+        let dir = StateDir::open(tmp.path()).unwrap();
+        let mut first = acquire(&dir, Instant::now()).unwrap().ok().unwrap();
         first.announce("freeze");
-        let busy = acquire(tmp.path(), Instant::now() + Duration::from_millis(100))
+        let busy = acquire(&dir, Instant::now() + Duration::from_millis(100))
             .unwrap()
             .err()
             .unwrap()
@@ -142,11 +149,11 @@ mod tests {
         assert_eq!(busy.command, "freeze");
         assert!(busy.is_alive());
         drop(first);
-        let mut thaw = acquire(tmp.path(), Instant::now()).unwrap().ok().unwrap();
+        let mut thaw = acquire(&dir, Instant::now()).unwrap().ok().unwrap();
         // A holder names itself only when told to; until then the old record (this process,
         // "freeze") still reads as alive here, so the holder is the stale name.
         let busy = || {
-            acquire(tmp.path(), Instant::now())
+            acquire(&dir, Instant::now())
                 .unwrap()
                 .err()
                 .unwrap()
@@ -162,8 +169,32 @@ mod tests {
     fn a_dead_holders_record_is_not_reported() {
         let tmp = tempfile::tempdir().unwrap();
         std::fs::write(tmp.path().join("lock"), "1 freeze 1\n").unwrap();
-        let _held = acquire(tmp.path(), Instant::now()).unwrap().ok().unwrap();
-        let busy = acquire(tmp.path(), Instant::now()).unwrap();
+        let dir = StateDir::open(tmp.path()).unwrap();
+        let _held = acquire(&dir, Instant::now()).unwrap().ok().unwrap();
+        let busy = acquire(&dir, Instant::now()).unwrap();
         assert!(matches!(busy, Err(None)), "pid 1 did not start at tick 1");
+    }
+
+    #[test]
+    fn a_zombie_or_a_reused_pid_is_not_running() {
+        let me = std::process::id() as i32;
+        let ticks = process_start_ticks(me).unwrap();
+        assert!(is_running(me, ticks));
+        assert!(!is_running(me, ticks + 1), "another start time");
+        assert!(!is_running(0, ticks));
+        // A child that exited and was not waited for stays a zombie until reaped.
+        let mut child = std::process::Command::new("/bin/sh")
+            .args(["-c", "exit 0"])
+            .spawn()
+            .unwrap();
+        let pid = child.id() as i32;
+        let zombie_ticks = process_start_ticks(pid).unwrap();
+        let start = Instant::now();
+        while proc_stat(pid).map(|(s, _)| s) != Some('Z') {
+            assert!(start.elapsed() < Duration::from_secs(20), "never a zombie");
+            thread::sleep(Duration::from_millis(10));
+        }
+        assert!(!is_running(pid, zombie_ticks));
+        child.wait().unwrap();
     }
 }

@@ -2,16 +2,26 @@
 //! thaws IRIS anyway) so that `thaw` needs no discovery and never touches a freeze it did not make.
 
 use std::collections::BTreeMap;
-use std::fs;
-use std::io::{ErrorKind, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::fmt;
+use std::fs::{self, File};
+use std::io::{ErrorKind, Read, Write};
+use std::os::fd::OwnedFd;
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use anyhow::{Context, Result, bail};
 use chrono::{DateTime, Local, SecondsFormat};
 use serde::{Deserialize, Serialize};
 
+use nix::errno::Errno;
+use nix::fcntl::{AtFlags, OFlag, openat, renameat};
+use nix::libc;
+use nix::sys::stat::{FileStat, Mode, fchmod, fstat, fstatat};
+use nix::unistd::{UnlinkatFlags, unlinkat};
+
 use crate::discovery::{Kind, SessionCmd};
+use crate::trust::{self, Rule};
 
 const STATE_FILE: &str = "state.json";
 
@@ -77,6 +87,10 @@ pub struct Watchdog {
     pub deadline_ms: i64,
     /// `systemd unit NAME` or `detached process`.
     pub how: String,
+    /// Its start time (field 22 of /proc/PID/stat), so that `status` tells it from another
+    /// process that got its pid; `None` when the pid is unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_ticks: Option<u64>,
 }
 
 /// What the watchdog did when its deadline came.
@@ -143,37 +157,84 @@ pub fn now_ms() -> i64 {
     Local::now().timestamp_millis()
 }
 
-/// The state directory.
+/// The state directory, opened once and used through its descriptor: whoever could swap the
+/// directory or a file in it would decide what root thaws (and with which program). So every
+/// directory above it must be root's (or ours) and not writable by others, the directory
+/// itself ours and not writable by group or others, and after the open no path is looked up
+/// again. The watchdog's token (readable in its argv by anyone) is no secret: it only tells
+/// one arming from the next; the state dir's safety is what protects the state.
 pub struct StateDir {
     dir: PathBuf,
+    fd: OwnedFd,
+}
+
+/// The state file could not be parsed (or is not a regular file). Callers that can do without
+/// it (the watchdog) tell it from other errors by downcasting.
+#[derive(Debug)]
+pub(crate) struct Damaged {
+    path: PathBuf,
+    why: String,
+}
+
+impl Damaged {
+    /// The file and what is wrong with it, without the recovery.
+    pub(crate) fn what(&self) -> String {
+        format!("{} is damaged ({})", self.path.display(), self.why)
+    }
+}
+
+impl fmt::Display for Damaged {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: run `iris-freeze status` to see which instances are frozen, `iris-freeze thaw \
+             --instance NAME` for each one it shows frozen, then delete {}",
+            self.what(),
+            self.path.display()
+        )
+    }
+}
+
+impl std::error::Error for Damaged {}
+
+/// What changes whenever the state file is replaced or removed (a rename makes a new inode).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Stamp {
+    ino: u64,
+    mtime: (i64, i64),
 }
 
 impl StateDir {
-    /// Opens (creating 0700 if needed) the state directory, refusing one that another user owns
-    /// or others can write: whoever can write it decides what `thaw` thaws.
+    /// Opens (creating 0700 if needed) the state directory, refusing one that is unsafe (see
+    /// [`StateDir`]).
     pub fn open(dir: &Path) -> Result<StateDir> {
-        // Usually it is there: one lstat(2), no mkdir (a thaw's start is freeze window).
-        let md = match fs::symlink_metadata(dir) {
-            Err(e) if e.kind() == ErrorKind::NotFound => {
-                fs::DirBuilder::new()
-                    .recursive(true)
-                    .mode(0o700)
-                    .create(dir)
-                    .with_context(|| {
-                        format!(
-                            "cannot create the state dir {} (run as root, or point --state-dir \
-                             / IRIS_FREEZE_STATE_DIR at a writable directory)",
-                            dir.display()
-                        )
-                    })?;
-                fs::symlink_metadata(dir)
+        let fd = match open_dir(dir) {
+            Err(Errno::ENOENT) => {
+                create(dir)?;
+                open_dir(dir).map_err(|e| open_error(dir, e))?
             }
-            other => other,
+            other => other.map_err(|e| open_error(dir, e))?,
+        };
+        StateDir::checked(dir, fd)
+    }
+
+    /// As [`open`](Self::open), but never creates it: `None` when it does not exist.
+    pub(crate) fn open_existing(dir: &Path) -> Result<Option<StateDir>> {
+        match open_dir(dir) {
+            Err(Errno::ENOENT) => Ok(None),
+            other => StateDir::checked(dir, other.map_err(|e| open_error(dir, e))?).map(Some),
         }
-        .with_context(|| format!("cannot read the state dir {}", dir.display()))?;
+    }
+
+    /// The opened directory itself first (its owner and mode), then every directory above it.
+    fn checked(dir: &Path, fd: OwnedFd) -> Result<StateDir> {
+        let md =
+            fstat(&fd).with_context(|| format!("cannot read the state dir {}", dir.display()))?;
         check_safe(dir, &md)?;
+        check_parents(dir)?;
         Ok(StateDir {
             dir: dir.to_path_buf(),
+            fd,
         })
     }
 
@@ -181,21 +242,47 @@ impl StateDir {
         self.dir.join(STATE_FILE)
     }
 
-    /// The recorded state; a missing file is an empty state.
+    /// The recorded state; a missing file is an empty state, an unreadable one [`Damaged`].
     pub fn load(&self) -> Result<State> {
         let path = self.file();
-        let text = match fs::read_to_string(&path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(State::default()),
+        let damaged = |why: String| {
+            anyhow::Error::new(Damaged {
+                path: path.clone(),
+                why,
+            })
+        };
+        let text = match self.read(STATE_FILE) {
+            Ok(Some(t)) => t,
+            Ok(None) => return Ok(State::default()),
+            Err(e) if matches!(e.raw_os_error(), Some(libc::ELOOP) | Some(libc::ENXIO)) => {
+                return Err(damaged(
+                    "a symlink or special file, not a regular file".into(),
+                ));
+            }
+            Err(e) if e.kind() == ErrorKind::InvalidData => return Err(damaged(e.to_string())),
             Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
         };
-        serde_json::from_str(&text).with_context(|| {
-            format!(
-                "{} is damaged; `iris-freeze status` shows what is frozen, `iris-freeze thaw \
-                 --instance NAME` thaws an instance; then delete the file",
-                path.display()
-            )
-        })
+        serde_json::from_slice(&text).map_err(|e| damaged(e.to_string()))
+    }
+
+    /// A file of the state dir, never through a symlink, never blocking; `None` when missing.
+    fn read(&self, name: &str) -> std::io::Result<Option<Vec<u8>>> {
+        let flags = OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC;
+        let fd = match openat(&self.fd, name, flags, Mode::empty()) {
+            Err(Errno::ENOENT) => return Ok(None),
+            Err(e) => return Err(e.into()),
+            Ok(fd) => fd,
+        };
+        let mut f = File::from(fd);
+        if !f.metadata()?.is_file() {
+            return Err(std::io::Error::new(
+                ErrorKind::InvalidData,
+                "not a regular file",
+            ));
+        }
+        let mut buf = Vec::new();
+        f.read_to_end(&mut buf)?;
+        Ok(Some(buf))
     }
 
     /// Replaces the state atomically (write a temp file, rename); an empty state
@@ -203,62 +290,162 @@ impl StateDir {
     pub fn save(&self, state: &State) -> Result<()> {
         let path = self.file();
         if state.is_empty() {
-            return match fs::remove_file(&path) {
-                Err(e) if e.kind() != ErrorKind::NotFound => {
+            return match unlinkat(&self.fd, STATE_FILE, UnlinkatFlags::NoRemoveDir) {
+                Err(e) if e != Errno::ENOENT => {
                     Err(e).with_context(|| format!("cannot remove {}", path.display()))
                 }
                 _ => Ok(()),
             };
         }
-        let tmp = self
-            .dir
-            .join(format!(".{STATE_FILE}.{}", std::process::id()));
+        let tmp = format!(".{STATE_FILE}.{}", std::process::id());
         let json = serde_json::to_vec(state)?;
         // No fsync: the state only has to outlive our process, not the machine (a reboot thaws
         // IRIS anyway), and on a disk-backed state dir an fsync would cost milliseconds of
         // freeze window. The rename keeps it whole.
         let write = || -> std::io::Result<()> {
-            let mut f = fs::OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .mode(0o600)
-                .open(&tmp)?;
-            f.write_all(&json)?;
-            fs::rename(&tmp, &path)
+            let flags = OFlag::O_WRONLY
+                | OFlag::O_CREAT
+                | OFlag::O_TRUNC
+                | OFlag::O_NOFOLLOW
+                | OFlag::O_CLOEXEC;
+            let fd = openat(
+                &self.fd,
+                tmp.as_str(),
+                flags,
+                Mode::from_bits_truncate(0o600),
+            )?;
+            File::from(fd).write_all(&json)?;
+            renameat(&self.fd, tmp.as_str(), &self.fd, STATE_FILE)?;
+            Ok(())
         };
         write().with_context(|| format!("cannot write {}", path.display()))
     }
+
+    /// Moves a damaged state file aside as `state.json.damaged-<unix seconds>` (0600), so that
+    /// the next run starts clean and the file stays for whoever wants to read it. Returns where.
+    pub(crate) fn move_aside(&self) -> Result<PathBuf> {
+        let secs = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let name = format!("{STATE_FILE}.damaged-{secs}");
+        let to = self.dir.join(&name);
+        renameat(&self.fd, STATE_FILE, &self.fd, name.as_str()).with_context(|| {
+            format!("cannot move {} to {}", self.file().display(), to.display())
+        })?;
+        // Only a regular file gets a mode: a symlink is never followed.
+        let flags = OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC;
+        if let Ok(fd) = openat(&self.fd, name.as_str(), flags, Mode::empty()) {
+            let _ = fchmod(&fd, Mode::from_bits_truncate(0o600));
+        }
+        Ok(to)
+    }
+
+    /// The state file's identity and mtime (one fstatat(2)); `None` when there is none.
+    pub(crate) fn stamp(&self) -> Option<Stamp> {
+        let st = fstatat(&self.fd, STATE_FILE, AtFlags::AT_SYMLINK_NOFOLLOW).ok()?;
+        Some(Stamp {
+            ino: st.st_ino,
+            mtime: (st.st_mtime, st.st_mtime_nsec),
+        })
+    }
+
+    /// The host lock's file, `lock` in the state dir (created 0600).
+    pub(crate) fn lock_file(&self) -> Result<File> {
+        let flags = OFlag::O_RDWR | OFlag::O_CREAT | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+        openat(&self.fd, "lock", flags, Mode::from_bits_truncate(0o600))
+            .map(File::from)
+            .with_context(|| {
+                format!(
+                    "cannot open the lock file {}",
+                    self.dir.join("lock").display()
+                )
+            })
+    }
 }
 
-/// `md` is the dir's own metadata (lstat: a symlink is seen as one).
-fn check_safe(dir: &Path, md: &fs::Metadata) -> Result<()> {
-    use std::os::unix::fs::MetadataExt;
-    if md.file_type().is_symlink() {
-        bail!(
+fn open_dir(dir: &Path) -> nix::Result<OwnedFd> {
+    let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+    nix::fcntl::open(dir, flags, Mode::empty())
+}
+
+/// The advice for a user who may not use a directory: root's state dir is not theirs to take.
+fn not_yours() -> &'static str {
+    if nix::unistd::geteuid().is_root() {
+        "use another --state-dir"
+    } else {
+        "run as root, or pass a `--state-dir` you own"
+    }
+}
+
+fn create(dir: &Path) -> Result<()> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| {
+            format!(
+                "cannot create the state dir {} ({})",
+                dir.display(),
+                not_yours()
+            )
+        })
+}
+
+fn open_error(dir: &Path, e: Errno) -> anyhow::Error {
+    let md = fs::symlink_metadata(dir);
+    if md.as_ref().is_ok_and(|m| m.file_type().is_symlink()) {
+        return anyhow::anyhow!(
             "state dir {} is a symlink: refusing it (point --state-dir at a real directory)",
             dir.display()
         );
     }
-    if !md.is_dir() {
-        bail!("state dir {} exists but is not a directory", dir.display());
+    if md.as_ref().is_ok_and(|m| !m.is_dir()) {
+        return anyhow::anyhow!("state dir {} exists but is not a directory", dir.display());
     }
-    let me = nix::unistd::geteuid().as_raw();
-    if md.uid() != me {
-        bail!(
-            "state dir {} is owned by uid {}, not by the user running iris-freeze (uid {me}): \
-             refusing it; fix with `chown {me} {}` or use another --state-dir",
+    if matches!(e, Errno::EACCES | Errno::EPERM) {
+        return anyhow::anyhow!(
+            "cannot open the state dir {}: permission denied ({})",
             dir.display(),
-            md.uid(),
-            dir.display()
+            not_yours()
         );
     }
-    if md.mode() & 0o022 != 0 {
+    anyhow::Error::new(e).context(format!("cannot open the state dir {}", dir.display()))
+}
+
+/// Every directory above the state dir: whoever can write one of them could swap the state dir.
+fn check_parents(dir: &Path) -> Result<()> {
+    let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) else {
+        bail!("the state dir {} must be an absolute path", dir.display());
+    };
+    trust::check_dir_chain(parent, Rule::Data).with_context(|| {
+        format!(
+            "refusing the state dir {}: whoever can write a directory above it could swap it \
+             and decide what root thaws; keep it in a directory only root can write (the \
+             default /run/iris-freeze, or fix the owner and mode of the directory named)",
+            dir.display()
+        )
+    })
+}
+
+/// `md` is the opened directory's own metadata.
+fn check_safe(dir: &Path, md: &FileStat) -> Result<()> {
+    let me = nix::unistd::geteuid().as_raw();
+    if md.st_uid != me {
+        bail!(
+            "state dir {} is owned by uid {}, not by the user running iris-freeze (uid {me}): \
+             refusing it, since its owner decides what `thaw` thaws ({})",
+            dir.display(),
+            md.st_uid,
+            not_yours()
+        );
+    }
+    if md.st_mode & 0o022 != 0 {
         bail!(
             "state dir {} can be written by group or others (mode {:o}): refusing it; fix with \
              `chmod 700 {}`",
             dir.display(),
-            md.mode() & 0o7777,
+            md.st_mode & 0o7777,
             dir.display()
         );
     }
@@ -330,6 +517,60 @@ mod tests {
         std::os::unix::fs::symlink(&dir, &link).unwrap();
         let err = format!("{:#}", StateDir::open(&link).err().unwrap());
         assert!(err.contains("symlink"), "{err}");
+    }
+
+    #[test]
+    fn a_damaged_file_is_moved_aside_0600_and_the_next_load_is_empty() {
+        let tmp = tempfile::tempdir().unwrap();
+        let sd = StateDir::open(tmp.path()).unwrap();
+        fs::write(sd.file(), "{").unwrap();
+        fs::set_permissions(sd.file(), fs::Permissions::from_mode(0o644)).unwrap();
+        let err = sd.load().unwrap_err();
+        assert!(err.downcast_ref::<Damaged>().is_some(), "{err:#}");
+        let to = sd.move_aside().unwrap();
+        let name = to.file_name().unwrap().to_str().unwrap();
+        assert!(name.starts_with("state.json.damaged-"), "{name}");
+        assert_eq!(fs::read_to_string(&to).unwrap(), "{");
+        assert_eq!(
+            fs::metadata(&to).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert_eq!(sd.load().unwrap(), State::default());
+        // A symlink is damage too, and is never followed.
+        std::os::unix::fs::symlink(&to, sd.file()).unwrap();
+        assert!(sd.load().unwrap_err().downcast_ref::<Damaged>().is_some());
+    }
+
+    #[test]
+    fn the_open_directory_is_used_even_after_a_swap() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("s");
+        let sd = StateDir::open(&dir).unwrap();
+        let mut s = State::default();
+        s.instances.insert("IRIS".into(), rec());
+        sd.save(&s).unwrap();
+        fs::rename(&dir, tmp.path().join("old")).unwrap();
+        fs::create_dir(&dir).unwrap();
+        fs::write(dir.join(STATE_FILE), "{}").unwrap();
+        assert_eq!(sd.load().unwrap(), s);
+        assert!(sd.stamp().is_some());
+    }
+
+    #[test]
+    fn open_existing_never_creates_and_parents_must_be_safe() {
+        let tmp = tempfile::tempdir().unwrap();
+        fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o755)).unwrap();
+        let dir = tmp.path().join("s");
+        assert!(StateDir::open_existing(&dir).unwrap().is_none());
+        assert!(!dir.exists());
+        let shared = tmp.path().join("shared");
+        fs::create_dir(&shared).unwrap();
+        fs::set_permissions(&shared, fs::Permissions::from_mode(0o777)).unwrap();
+        let err = format!("{:#}", StateDir::open(&shared.join("s")).err().unwrap());
+        assert!(err.contains("refusing the state dir"), "{err}");
+        assert!(err.contains("written by others"), "{err}");
+        fs::set_permissions(&shared, fs::Permissions::from_mode(0o1777)).unwrap();
+        assert!(StateDir::open(&shared.join("s")).is_ok());
     }
 
     #[test]

@@ -8,11 +8,12 @@ use serde::Serialize;
 
 use crate::backup::{self, Answer, IS_WD_SUSPENDED, Target};
 use crate::config::Config;
-use crate::discovery::{self, Instance, Tools};
+use crate::discovery::{self, Instance, Listing, Tools};
 use crate::exit_code::Exit;
+use crate::lock;
 use crate::report::Report;
 use crate::session::Stop;
-use crate::state::{State, StateDir};
+use crate::state::{State, StateDir, Watchdog};
 
 #[derive(Debug, Serialize)]
 struct Row {
@@ -27,7 +28,8 @@ struct Row {
     /// Why `frozen` is null, when it is.
     #[serde(skip_serializing_if = "Option::is_none")]
     check_error: Option<String>,
-    frozen_by_iris_freeze: bool,
+    /// `null` when the state cannot be read.
+    frozen_by_iris_freeze: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     frozen_since: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -41,31 +43,124 @@ struct WatchdogRow {
     deadline: String,
     pid: u32,
     how: String,
+    /// That very process is alive (not a zombie, not another process with its pid).
     running: bool,
 }
 
-#[derive(Debug, Serialize)]
+/// The one JSON document `status --json` prints, whatever happened: fields that could not be
+/// determined are empty or null, and `error` says why.
+#[derive(Debug, Default, Serialize)]
 struct Output {
     state_dir: String,
     instances: Vec<Row>,
-    /// The armed auto-thaw watchdog, if any.
+    /// The armed auto-thaw watchdog, if any (null too when the state cannot be read).
     watchdog: Option<WatchdogRow>,
     /// The last freeze ended in an auto-thaw (until the next successful freeze).
     auto_thaw: Option<crate::state::AutoThaw>,
+    /// Null when everything could be determined (exit 0); otherwise the first of `errors`.
+    error: Option<String>,
     errors: Vec<String>,
+    /// The state could be read (else the watchdog and who froze what are unknown).
+    #[serde(skip)]
+    state_read: bool,
 }
 
 pub fn run(cfg: &Config, json: bool) -> Result<Report> {
-    let deadline = Instant::now() + cfg.timeout;
-    let state = if cfg.state_dir.join("state.json").exists() {
-        StateDir::open(&cfg.state_dir)?.load()?
+    let mut out = look(cfg);
+    out.error = out.errors.first().cloned();
+    let text = if json {
+        serde_json::to_string_pretty(&out)
+            .unwrap_or_else(|e| serde_json::json!({ "error": e.to_string() }).to_string())
     } else {
-        State::default()
+        table(&out)
     };
-    let tools = Tools::find(&cfg.bin_dirs)?;
-    let listing = discovery::list(&tools, deadline);
-    let mut errors = listing.errors.clone();
+    let exit = if out.error.is_none() {
+        Exit::Success
+    } else {
+        Exit::Failure
+    };
+    Ok(Report::new(exit, text))
+}
 
+/// Everything status can find out; each problem goes to `errors` and the rest goes on.
+fn look(cfg: &Config) -> Output {
+    let mut out = Output {
+        state_dir: cfg.state_dir.display().to_string(),
+        ..Output::default()
+    };
+    let deadline = Instant::now() + cfg.timeout;
+    let state = read_state(cfg, &mut out.errors);
+    out.state_read = state.is_some();
+    if let Some(state) = &state {
+        out.watchdog = state.watchdog.as_ref().map(|w| WatchdogRow {
+            deadline: w.deadline.clone(),
+            pid: w.pid,
+            how: w.how.clone(),
+            running: watchdog_running(w),
+        });
+        out.auto_thaw = state.auto_thaw.clone();
+    }
+    let tools = match Tools::find(&cfg.bin_dirs) {
+        Ok(t) => t,
+        Err(e) => {
+            out.errors.push(format!("{e:#}"));
+            return out;
+        }
+    };
+    let listing = discovery::list(&tools, deadline);
+    out.errors.extend(listing.errors.iter().cloned());
+    out.instances = rows(
+        cfg,
+        &tools,
+        &listing,
+        state.as_ref(),
+        deadline,
+        &mut out.errors,
+    );
+    if let Some(state) = &state {
+        for name in state.instances.keys() {
+            if listing.find(name).is_none() {
+                out.errors.push(format!(
+                    "{name} is recorded as frozen by iris-freeze but qlist does not show it"
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// The recorded state; `None` (and an error naming the recovery) when it cannot be read.
+/// Never creates the state dir.
+fn read_state(cfg: &Config, errors: &mut Vec<String>) -> Option<State> {
+    let loaded = StateDir::open_existing(&cfg.state_dir).and_then(|dir| match dir {
+        Some(dir) => dir.load(),
+        None => Ok(State::default()),
+    });
+    match loaded {
+        Ok(state) => Some(state),
+        Err(e) => {
+            errors.push(format!("{e:#}"));
+            None
+        }
+    }
+}
+
+/// Whether the recorded watchdog still runs: its pid, alive, with the start time recorded at
+/// arming. A record without one (pid unknown) counts as not running.
+fn watchdog_running(w: &Watchdog) -> bool {
+    w.start_ticks
+        .is_some_and(|ticks| lock::is_running(w.pid as i32, ticks))
+}
+
+/// One row per listed instance, each running one asked whether it is frozen (all at once).
+fn rows(
+    cfg: &Config,
+    tools: &Tools,
+    listing: &Listing,
+    state: Option<&State>,
+    deadline: Instant,
+    errors: &mut Vec<String>,
+) -> Vec<Row> {
     let running: Vec<(&Instance, Option<Target>)> = listing
         .instances
         .iter()
@@ -89,23 +184,24 @@ pub fn run(cfg: &Config, json: bool) -> Result<Report> {
 
     let mut rows = Vec::new();
     for ((inst, target), check) in running.iter().zip(checks) {
-        let (frozen, check_error) = match check {
-            None if inst.running => (None, Some("no session program".to_string())),
-            None => (None, None),
-            Some((Answer::Yes, _)) => (Some(true), None),
-            Some((Answer::No, _)) => (Some(false), None),
-            Some((Answer::Unknown, o)) => {
-                let t = target.as_ref().expect("checked instances have a target");
+        let (frozen, check_error) = match (check, target) {
+            (None, _) if inst.running => (None, Some("no session program".to_string())),
+            (None, _) => (None, None),
+            (Some((Answer::Yes, _)), _) => (Some(true), None),
+            (Some((Answer::No, _)), _) => (Some(false), None),
+            (Some((Answer::Unknown, o)), Some(t)) => {
                 let why = backup::problem(t, IS_WD_SUSPENDED, &o);
                 errors.push(format!("{}: cannot check: {why}", inst.name));
                 (None, Some(why))
             }
+            (Some((Answer::Unknown, _)), None) => (None, None),
         };
-        let rec = state
-            .instances
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(&inst.name))
-            .map(|(_, r)| r);
+        let rec = state.and_then(|s| {
+            s.instances
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(&inst.name))
+                .map(|(_, r)| r)
+        });
         rows.push(Row {
             name: inst.name.clone(),
             product: inst.product_label().to_string(),
@@ -115,44 +211,14 @@ pub fn run(cfg: &Config, json: bool) -> Result<Report> {
             running: inst.running,
             frozen,
             check_error,
-            frozen_by_iris_freeze: rec.is_some(),
+            frozen_by_iris_freeze: state.map(|_| rec.is_some()),
             frozen_since: rec.map(|r| r.since.clone()),
             phase: rec.map(|r| r.phase),
             mirror_type: inst.mirror_type.clone(),
             mirror_status: inst.mirror_status.clone(),
         });
     }
-    for name in state.instances.keys() {
-        if listing.find(name).is_none() {
-            errors.push(format!(
-                "{name} is recorded as frozen by iris-freeze but qlist does not show it"
-            ));
-        }
-    }
-
-    let out = Output {
-        state_dir: cfg.state_dir.display().to_string(),
-        instances: rows,
-        watchdog: state.watchdog.as_ref().map(|w| WatchdogRow {
-            deadline: w.deadline.clone(),
-            pid: w.pid,
-            how: w.how.clone(),
-            running: crate::lock::process_start_ticks(w.pid as i32).is_some(),
-        }),
-        auto_thaw: state.auto_thaw.clone(),
-        errors,
-    };
-    let text = if json {
-        serde_json::to_string_pretty(&out)?
-    } else {
-        table(&out)
-    };
-    let exit = if out.errors.is_empty() {
-        Exit::Success
-    } else {
-        Exit::Failure
-    };
-    Ok(Report::new(exit, text))
+    rows
 }
 
 fn table(out: &Output) -> String {
@@ -170,6 +236,7 @@ fn table(out: &Output) -> String {
         let by_us = match (&r.frozen_since, r.phase) {
             (Some(since), Some(crate::state::Phase::Frozen)) => format!("yes, since {since}"),
             (Some(since), _) => format!("maybe (freeze attempted {since})"),
+            _ if r.frozen_by_iris_freeze.is_none() => "? (state unreadable)".into(),
             _ => "no".into(),
         };
         lines.push(format!(
@@ -188,6 +255,7 @@ fn table(out: &Output) -> String {
             w.how,
             if w.running { "" } else { " - NOT RUNNING" }
         ),
+        None if !out.state_read => "watchdog: unknown (the state cannot be read)".into(),
         None => "watchdog: not armed".into(),
     });
     if let Some(a) = &out.auto_thaw {

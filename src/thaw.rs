@@ -27,7 +27,7 @@ pub fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
     // Signals are noted, not obeyed: an interrupted thaw is worse than a late one.
     signals::install()?;
     let states = StateDir::open(&cfg.state_dir)?;
-    let mut lock = take_lock(cfg, log)?;
+    let mut lock = take_lock(&states, log)?;
     let Some(mut state) = load_state(&states, cfg, log)? else {
         // A damaged state with named instances: thaw them, and leave the file for the others.
         let targets = named_targets(cfg, log, &mut State::default())?;
@@ -302,8 +302,8 @@ fn mark_start(state: &mut State) {
 /// The host lock. A `freeze` holding it is a pre hook still running after its runner gave up:
 /// it is told to stop (SIGTERM, after checking it is that very process) and rolls back. If the
 /// lock stays busy, the thaw goes ahead anyway: thawing matters more than serialising.
-fn take_lock(cfg: &Config, log: &EventLog) -> Result<Option<HostLock>> {
-    let holder = match lock::acquire(&cfg.state_dir, Instant::now())? {
+fn take_lock(states: &StateDir, log: &EventLog) -> Result<Option<HostLock>> {
+    let holder = match lock::acquire(states, Instant::now())? {
         Ok(l) => return Ok(Some(l)),
         Err(h) => h,
     };
@@ -321,7 +321,7 @@ fn take_lock(cfg: &Config, log: &EventLog) -> Result<Option<HostLock>> {
         }
         None => log.info(None, "lock", "waiting for another iris-freeze to finish"),
     }
-    match lock::acquire(&cfg.state_dir, Instant::now() + LOCK_WAIT)? {
+    match lock::acquire(states, Instant::now() + LOCK_WAIT)? {
         Ok(l) => Ok(Some(l)),
         Err(h) => {
             log.error(

@@ -20,14 +20,18 @@ use std::time::{Duration, Instant, SystemTime};
 use anyhow::{Context, Result, bail};
 use chrono::{Local, SecondsFormat, TimeZone};
 
-use crate::config::Config;
+use crate::backup::Target;
+use crate::config::{Config, InstanceName};
+use crate::discovery::{self, Kind, Tools};
 use crate::eventlog::EventLog;
 use crate::exit_code::Exit;
 use crate::lock;
 use crate::report::Report;
 use crate::session::{self, Stop};
-use crate::state::{AutoThaw, StateDir, Watchdog, now_ms, now_rfc3339};
-use crate::thaw;
+use crate::state::{
+    AutoThaw, Damaged, Phase, Record, State, StateDir, Watchdog, now_ms, now_rfc3339,
+};
+use crate::thaw::{self, ThawOutcome};
 use crate::trust;
 
 /// How often a waiting watchdog looks at the state file (one stat(2)).
@@ -52,12 +56,18 @@ pub fn rfc3339_of_ms(ms: i64) -> String {
         .unwrap_or_else(|| ms.to_string())
 }
 
-/// Starts the watchdog for `token`, due at `deadline_ms`. The state must already name the token
-/// (the watchdog treats a missing token as "disarmed").
-pub fn spawn(cfg: &Config, token: &str, deadline_ms: i64) -> Result<Watchdog> {
+/// Starts the watchdog for `token`, due at `deadline_ms`, guarding `instances` (the names the
+/// state records at arming: it thaws them even if the state is damaged by then). The state must
+/// already name the token (the watchdog treats a missing token as "disarmed").
+pub fn spawn(
+    cfg: &Config,
+    token: &str,
+    deadline_ms: i64,
+    instances: &[String],
+) -> Result<Watchdog> {
     let exe =
         std::env::current_exe().context("cannot find our own executable to start the watchdog")?;
-    let args: Vec<OsString> = vec![
+    let mut args: Vec<OsString> = vec![
         "--state-dir".into(),
         cfg.state_dir.clone().into(),
         // The same config (credentials for the confirming check) and root as the freeze.
@@ -75,6 +85,8 @@ pub fn spawn(cfg: &Config, token: &str, deadline_ms: i64) -> Result<Watchdog> {
         "--timeout".into(),
         format!("{}", cfg.timeout.as_secs_f64()).into(),
     ];
+    // `--instance=NAME`, one argument: a name starting with '-' cannot pass for an option.
+    args.extend(instances.iter().map(|n| format!("--instance={n}").into()));
     let deadline = rfc3339_of_ms(deadline_ms);
     if systemd_running() {
         match spawn_systemd(&exe, &args, token) {
@@ -85,6 +97,7 @@ pub fn spawn(cfg: &Config, token: &str, deadline_ms: i64) -> Result<Watchdog> {
                     deadline,
                     deadline_ms,
                     how: format!("systemd unit {unit}"),
+                    start_ticks: lock::process_start_ticks(pid as i32),
                 });
             }
             Err(e) => say!(
@@ -113,6 +126,8 @@ pub fn spawn(cfg: &Config, token: &str, deadline_ms: i64) -> Result<Watchdog> {
         deadline,
         deadline_ms,
         how: "detached process".into(),
+        // Read before anyone reaps it: it is our child until it exits.
+        start_ticks: lock::process_start_ticks(child.id() as i32),
     })
 }
 
@@ -253,30 +268,55 @@ fn stop_unit(systemctl: &Path, unit: &str) {
     );
 }
 
-/// The watchdog process itself.
-pub fn run(cfg: &Config, token: &str, deadline_ms: i64) -> Result<Report> {
+/// The watchdog process itself, guarding `instances` (see [`spawn`]).
+pub fn run(cfg: &Config, token: &str, deadline_ms: i64, instances: &[String]) -> Result<Report> {
     close_inherited_fds();
+    // Opened once: the state is read through this descriptor from now on, so swapping the
+    // directory behind its path changes nothing for us.
     let states = StateDir::open(&cfg.state_dir)?;
-    let state_file = states.file();
-    let mut seen: Option<SystemTime> = None;
+    if !wait_until_due(&states, token, deadline_ms) {
+        return Ok(Report::new(Exit::Success, "disarmed"));
+    }
+    // Thaw first, log after: every line is kept (with its time) until the thaw is done, so a
+    // log that blocks or fails cannot delay it.
+    let log = EventLog::open(&cfg.log_file, "watchdog");
+    log.hold();
+    let report = due(cfg, &states, token, deadline_ms, instances, &log);
+    log.release();
+    report
+}
+
+/// Waits for the deadline; false when disarmed first. Re-reads the state only when the file
+/// changed: one fstatat(2) a second otherwise.
+fn wait_until_due(states: &StateDir, token: &str, deadline_ms: i64) -> bool {
+    let mut seen = None;
     loop {
-        // Disarmed? Re-read only when the file changed: one stat(2) a second otherwise.
-        let mtime = fs::metadata(&state_file).and_then(|m| m.modified()).ok();
-        if mtime != seen {
-            seen = mtime;
-            if !armed(&states, token) {
-                return Ok(Report::new(Exit::Success, "disarmed"));
+        let stamp = states.stamp();
+        if stamp != seen {
+            seen = stamp;
+            if !armed(states, token) {
+                return false;
             }
         }
         let left = deadline_ms - now_ms();
         if left <= 0 {
-            break;
+            return true;
         }
         thread::sleep(POLL.min(Duration::from_millis(left as u64)));
     }
+}
 
-    let log = EventLog::open(&cfg.log_file, "watchdog");
-    let _lock = match lock::acquire(&cfg.state_dir, Instant::now() + LOCK_WAIT)? {
+/// At the deadline: the host lock (waited for a while, then done without), then the thaw of
+/// what the state records, or of the guarded instances when the state cannot be read.
+fn due(
+    cfg: &Config,
+    states: &StateDir,
+    token: &str,
+    deadline_ms: i64,
+    instances: &[String],
+    log: &EventLog,
+) -> Result<Report> {
+    let _lock = match lock::acquire(states, Instant::now() + LOCK_WAIT)? {
         Ok(mut l) => {
             l.announce("watchdog");
             Some(l)
@@ -292,7 +332,21 @@ pub fn run(cfg: &Config, token: &str, deadline_ms: i64) -> Result<Report> {
             None
         }
     };
-    let mut state = states.load()?;
+    match states.load() {
+        Ok(state) => thaw_recorded(cfg, states, state, token, deadline_ms, log),
+        Err(e) => thaw_guarded(cfg, states, &e, deadline_ms, instances, log),
+    }
+}
+
+/// The usual case: the state holds this arming's token and the records of what to thaw.
+fn thaw_recorded(
+    cfg: &Config,
+    states: &StateDir,
+    mut state: State,
+    token: &str,
+    deadline_ms: i64,
+    log: &EventLog,
+) -> Result<Report> {
     if state.watchdog.as_ref().map(|w| w.token.as_str()) != Some(token) {
         return Ok(Report::new(Exit::Success, "disarmed"));
     }
@@ -302,6 +356,128 @@ pub fn run(cfg: &Config, token: &str, deadline_ms: i64) -> Result<Report> {
         states.save(&state)?;
         return Ok(Report::new(Exit::Success, "nothing frozen at the deadline"));
     }
+    announce(&names, deadline_ms, log);
+    let targets = thaw::recorded_targets(&state, cfg)?;
+    let outcome = thaw::thaw_targets(&mut state, &targets, cfg.timeout, log);
+    finish(states, state, names, outcome, log)
+}
+
+/// The state cannot be read (damaged, truncated): nothing says whether a thaw came, so the
+/// instances this watchdog was armed for are thawed (a thaw of an instance that is not frozen
+/// only answers 3), found afresh through discovery. The file is moved aside first so that the
+/// next run starts clean; a new state records the auto-thaw and what may still be frozen.
+fn thaw_guarded(
+    cfg: &Config,
+    states: &StateDir,
+    why: &anyhow::Error,
+    deadline_ms: i64,
+    instances: &[String],
+    log: &EventLog,
+) -> Result<Report> {
+    let moved = states.move_aside();
+    // The log is held: these lines are written after the thaw, stamped now.
+    let what = why
+        .downcast_ref::<Damaged>()
+        .map_or_else(|| format!("{why:#}"), Damaged::what);
+    match &moved {
+        Ok(to) => log.error(
+            None,
+            "state",
+            format!(
+                "{what}: the watchdog cannot tell from it whether a thaw came; moved it aside \
+                 to {} and thawing the instances it was armed for ({})",
+                to.display(),
+                instances.join(", ")
+            ),
+        ),
+        Err(e) => log.error(
+            None,
+            "state",
+            format!(
+                "{what}: the watchdog cannot tell from it whether a thaw came, and cannot move \
+                 it aside ({e:#}); thawing the instances it was armed for ({})",
+                instances.join(", ")
+            ),
+        ),
+    }
+    let found = discover(cfg, instances, log);
+    let targets: Vec<Target> = found.iter().map(|(t, _)| t.clone()).collect();
+    let names: Vec<String> = targets.iter().map(|t| t.name.clone()).collect();
+    if names.is_empty() {
+        log.warn(
+            None,
+            "auto-thaw",
+            format!(
+                "AUTO-THAW: none of the instances the watchdog was armed for ({}) is running: \
+                 nothing to thaw",
+                instances.join(", ")
+            ),
+        );
+        return Ok(Report::new(Exit::Success, "nothing to thaw"));
+    }
+    announce(&names, deadline_ms, log);
+    let mut state = State::default();
+    let outcome = thaw::thaw_targets(&mut state, &targets, cfg.timeout, log);
+    if moved.is_err() {
+        // Never overwrite the damaged file we could not move: it stays for a person to read.
+        return Ok(verdict(&outcome, log));
+    }
+    // What may still be frozen is recorded, so that a plain `thaw` tries again.
+    for (t, kind) in found
+        .into_iter()
+        .filter(|(t, _)| outcome.left.contains(&t.name))
+    {
+        let mut rec = Record::new(kind, t.session, Phase::Frozen);
+        rec.emergency = t.emergency;
+        state.instances.insert(t.name, rec);
+    }
+    finish(states, state, names, outcome, log)
+}
+
+/// The guarded instances as discovery finds them now, each with its product.
+fn discover(cfg: &Config, instances: &[String], log: &EventLog) -> Vec<(Target, Kind)> {
+    let tools = match Tools::find(&cfg.bin_dirs) {
+        Ok(t) => t,
+        Err(e) => {
+            log.error(None, "discovery", format!("{e:#}"));
+            return Vec::new();
+        }
+    };
+    let listing = discovery::list(&tools, Instant::now() + cfg.timeout / 4);
+    let mut out = Vec::new();
+    for name in instances {
+        // One at a time: a name qlist no longer shows must not stop the others' thaw.
+        let chosen =
+            InstanceName::parse(name).and_then(|n| discovery::select(&[n], &listing, &tools));
+        let sel = match chosen {
+            Ok(sel) => sel,
+            Err(e) => {
+                log.error(Some(name), "discovery", format!("cannot thaw it: {e:#}"));
+                continue;
+            }
+        };
+        for inst in &sel.down {
+            log.warn(
+                Some(&inst.name),
+                "skipped",
+                format!("{} is {}: nothing to thaw", inst.name, inst.status),
+            );
+        }
+        // Up but not accepting logins may be our freeze's doing: ExternalThaw skips the login.
+        for (inst, session) in sel.targets.into_iter().chain(sel.unavailable) {
+            let target = Target {
+                emergency: tools.emergency_for(&inst.name, inst.kind),
+                credentials: cfg.credentials.clone(),
+                name: inst.name,
+                session,
+            };
+            out.push((target, inst.kind));
+        }
+    }
+    out
+}
+
+fn announce(names: &[String], deadline_ms: i64, log: &EventLog) {
     log.error(
         None,
         "auto-thaw",
@@ -312,8 +488,16 @@ pub fn run(cfg: &Config, token: &str, deadline_ms: i64) -> Result<Report> {
             names.join(", ")
         ),
     );
-    let targets = thaw::recorded_targets(&state, cfg)?;
-    let outcome = thaw::thaw_targets(&mut state, &targets, cfg.timeout, &log);
+}
+
+/// Records the auto-thaw (the next `thaw` reports it, exit 2), and says how it went.
+fn finish(
+    states: &StateDir,
+    mut state: State,
+    names: Vec<String>,
+    outcome: ThawOutcome,
+    log: &EventLog,
+) -> Result<Report> {
     state.auto_thaw = Some(AutoThaw {
         at: now_rfc3339(),
         instances: names,
@@ -321,14 +505,20 @@ pub fn run(cfg: &Config, token: &str, deadline_ms: i64) -> Result<Report> {
         reported: false,
     });
     state.watchdog = None;
-    states.save(&state)?;
+    if let Err(e) = states.save(&state) {
+        log.error(None, "state", format!("{e:#}"));
+    }
+    Ok(verdict(&outcome, log))
+}
+
+fn verdict(outcome: &ThawOutcome, log: &EventLog) -> Report {
     if outcome.left.is_empty() {
         log.error(
             None,
             "auto-thaw",
             format!("AUTO-THAW done: thawed {}", outcome.thawed.join(", ")),
         );
-        Ok(Report::new(Exit::Warning, "auto-thawed"))
+        Report::new(Exit::Warning, "auto-thawed")
     } else {
         log.error(
             None,
@@ -338,7 +528,7 @@ pub fn run(cfg: &Config, token: &str, deadline_ms: i64) -> Result<Report> {
                 outcome.left.join(", ")
             ),
         );
-        Ok(Report::new(Exit::Failure, "auto-thaw failed"))
+        Report::new(Exit::Failure, "auto-thaw failed")
     }
 }
 
