@@ -3,8 +3,6 @@
 //! iris-freeze) and not writable by others; a sticky directory such as /tmp is a safe ancestor
 //! of an entry a trusted user owns, since nobody else can rename or remove that entry.
 //! Programs follow sudo's secure_path rule: not writable by group either.
-// Used by the commands as each adopts it.
-#![allow(dead_code)]
 
 use std::fs::{self, File, OpenOptions};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};

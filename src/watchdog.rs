@@ -282,6 +282,9 @@ pub fn run(cfg: &Config, token: &str, deadline_ms: i64, instances: &[String]) ->
     let log = EventLog::open(&cfg.log_file, "watchdog");
     log.hold();
     let report = due(cfg, &states, token, deadline_ms, instances, &log);
+    for w in &cfg.config_warnings {
+        log.warn(None, "config", w);
+    }
     log.release();
     report
 }

@@ -126,6 +126,15 @@ fn the_watchdog_thaws_whatever_the_config_file_says() {
         r.text(),
         env.log_text()
     );
+    // Its stderr is the journal at best: the warning goes to the log too, after the thaw.
+    assert!(
+        wait_until(Duration::from_secs(5), || env
+            .log_text()
+            .lines()
+            .any(|l| l.contains("cmd=watchdog") && l.contains("event=config"))),
+        "{}",
+        env.log_text()
+    );
 }
 
 #[test]
