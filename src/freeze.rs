@@ -87,7 +87,7 @@ pub fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
         }
     };
     let mut state = states.load()?;
-    let thaw_came_later = match (&state.last_thaw_started, &started) {
+    let thaw_came_later = match (&states.last_thaw(), &started) {
         (Some(thaw), Some(me)) => thaw.after(me),
         _ => false,
     };

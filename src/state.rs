@@ -24,6 +24,8 @@ use crate::discovery::{Kind, SessionCmd};
 use crate::trust::{self, Rule};
 
 const STATE_FILE: &str = "state.json";
+/// When the last thaw started (see `StateDir::mark_thaw`).
+const THAW_MARK: &str = "thaw-started";
 
 /// Where an instance stands in our freeze.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -113,10 +115,6 @@ pub struct State {
     pub watchdog: Option<Watchdog>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auto_thaw: Option<AutoThaw>,
-    /// When the last `thaw` started: a `freeze` that began before it and is still running is a
-    /// late pre hook, and must not leave anything frozen.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_thaw_started: Option<StartMark>,
 }
 
 /// When a process started, on a clock that neither NTP nor an admin can move: clock ticks
@@ -297,28 +295,46 @@ impl StateDir {
                 _ => Ok(()),
             };
         }
-        let tmp = format!(".{STATE_FILE}.{}", std::process::id());
         let json = serde_json::to_vec(state)?;
+        self.write_file(STATE_FILE, &json)
+            .with_context(|| format!("cannot write {}", path.display()))
+    }
+
+    /// Replaces `name` in the state dir with `bytes` (a temp file, then one rename).
+    fn write_file(&self, name: &str, bytes: &[u8]) -> std::io::Result<()> {
+        let tmp = format!(".{name}.{}", std::process::id());
         // No fsync: the state only has to outlive our process, not the machine (a reboot thaws
         // IRIS anyway), and on a disk-backed state dir an fsync would cost milliseconds of
         // freeze window. The rename keeps it whole.
-        let write = || -> std::io::Result<()> {
-            let flags = OFlag::O_WRONLY
-                | OFlag::O_CREAT
-                | OFlag::O_TRUNC
-                | OFlag::O_NOFOLLOW
-                | OFlag::O_CLOEXEC;
-            let fd = openat(
-                &self.fd,
-                tmp.as_str(),
-                flags,
-                Mode::from_bits_truncate(0o600),
-            )?;
-            File::from(fd).write_all(&json)?;
-            renameat(&self.fd, tmp.as_str(), &self.fd, STATE_FILE)?;
-            Ok(())
-        };
-        write().with_context(|| format!("cannot write {}", path.display()))
+        let flags = OFlag::O_WRONLY
+            | OFlag::O_CREAT
+            | OFlag::O_TRUNC
+            | OFlag::O_NOFOLLOW
+            | OFlag::O_CLOEXEC;
+        let fd = openat(
+            &self.fd,
+            tmp.as_str(),
+            flags,
+            Mode::from_bits_truncate(0o600),
+        )?;
+        File::from(fd).write_all(bytes)?;
+        renameat(&self.fd, tmp.as_str(), &self.fd, name)?;
+        Ok(())
+    }
+
+    /// Records that a thaw started at `mark`, before it waits for the host lock: a freeze that
+    /// began earlier (a late pre hook) then refuses, whichever of the two gets the lock first.
+    /// A file of its own: the thaw does not hold the lock yet, so it must not touch state.json.
+    pub(crate) fn mark_thaw(&self, mark: &StartMark) -> Result<()> {
+        let json = serde_json::to_vec(mark)?;
+        self.write_file(THAW_MARK, &json)
+            .with_context(|| format!("cannot write {}", self.dir.join(THAW_MARK).display()))
+    }
+
+    /// When the last thaw started, if one recorded it (an unreadable mark counts as none).
+    pub(crate) fn last_thaw(&self) -> Option<StartMark> {
+        let bytes = self.read(THAW_MARK).ok()??;
+        serde_json::from_slice(&bytes).ok()
     }
 
     /// Moves a damaged state file aside as `state.json.damaged-<unix seconds>` (0600), so that

@@ -27,7 +27,17 @@ pub fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
     // Signals are noted, not obeyed: an interrupted thaw is worse than a late one.
     signals::install()?;
     let states = StateDir::open(&cfg.state_dir)?;
+    // Known before waiting for the lock: a freeze that began before this thaw refuses, even
+    // one that gets the lock first.
+    let marked = StartMark::of_self().map(|m| states.mark_thaw(&m));
     let mut lock = take_lock(&states, log)?;
+    if let Some(Err(e)) = marked {
+        log.warn(
+            None,
+            "state",
+            format!("{e:#}: a late freeze may not see this thaw"),
+        );
+    }
     let Some(mut state) = load_state(&states, cfg, log)? else {
         // A damaged state with named instances: thaw them, and leave the file for the others.
         let targets = named_targets(cfg, log, &mut State::default())?;
@@ -89,7 +99,6 @@ pub fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
                 "nothing of ours is frozen: watchdog disarmed",
             );
         }
-        mark_start(&mut state);
         states.save(&state)?;
         if cfg.instances.is_empty() {
             exit = exit.max(look_for_suspended(cfg, log, &mut notes));
@@ -108,7 +117,6 @@ pub fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
         exit = exit.max(Exit::Warning);
         notes.push("a recorded instance is down: its record was dropped (exit 2)".into());
     }
-    mark_start(&mut state);
     if let Err(e) = states.save(&state) {
         log.error(None, "state", format!("{e:#}"));
     }
@@ -287,15 +295,6 @@ fn forget_down(state: &mut State, name: &str, log: &EventLog) {
                 rec.since
             ),
         );
-    }
-}
-
-/// Records when this thaw started, so a freeze that began before it (a late pre hook) refuses.
-/// Read after the thaw calls: the process start time is the same whenever it is read, and
-/// before ExternalThaw every read is freeze window.
-fn mark_start(state: &mut State) {
-    if let Some(m) = StartMark::of_self() {
-        state.last_thaw_started = Some(m);
     }
 }
 

@@ -298,3 +298,35 @@ fn a_program_path_read_from_the_state_is_never_run() {
     assert!(!marker.exists(), "ran the program the state named");
     assert!(!env.frozen("IRIS"));
 }
+
+/// A pre hook queued behind a running freeze, then a post hook: whichever of the late freeze
+/// and the thaw gets the lock first, the late freeze refuses (it began before the thaw) and
+/// nothing stays frozen. Three rounds: before the thaw made itself known ahead of the lock,
+/// the late freeze won the race about half the time and froze again.
+#[test]
+fn a_late_pre_hook_queued_behind_a_freeze_refuses_whoever_wins_the_lock() {
+    for round in 0..3 {
+        let env = Env::new();
+        env.iris("IRIS").fault("IRIS", "freeze=slow:1500@1");
+        let first = env.spawn(&["freeze", "--timeout", "60"]);
+        assert!(wait_until(LIMIT, || env.calls("IRIS", "freeze") == 1));
+        let late = env.spawn(&["freeze", "--timeout", "60"]);
+        assert!(
+            wait_until(LIMIT, || env.log_text().contains("event=lock")),
+            "{}",
+            env.log_text()
+        );
+        let thaw = env.run(&["thaw"]);
+        let (first, late) = (finish(first), finish(late));
+        assert_eq!(thaw.code, 0, "round {round}: {}", thaw.text());
+        assert_eq!(first.code, 1, "round {round}: {}", first.text());
+        assert_eq!(late.code, 1, "round {round}: {}", late.text());
+        assert!(
+            late.stderr
+                .contains("a thaw started after this freeze began"),
+            "round {round}: {}",
+            late.text()
+        );
+        assert!(!env.frozen("IRIS"), "round {round}: left frozen");
+    }
+}

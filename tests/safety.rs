@@ -272,12 +272,10 @@ fn a_freeze_that_began_before_the_last_thaw_started_refuses() {
     // As if a post hook had run while this pre hook was on its way.
     let boot = fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap();
     let later = u64::MAX / 2;
+    let mark = env.state.join("thaw-started");
     fs::write(
-        env.state_file(),
-        format!(
-            "{{\"last_thaw_started\": {{\"boot_id\": \"{}\", \"ticks\": {later}}}}}",
-            boot.trim()
-        ),
+        &mark,
+        format!("{{\"boot_id\": \"{}\", \"ticks\": {later}}}", boot.trim()),
     )
     .unwrap();
     let r = env.run(&["freeze"]);
@@ -291,8 +289,8 @@ fn a_freeze_that_began_before_the_last_thaw_started_refuses() {
     assert_eq!(env.calls("IRIS", "freeze"), 0);
     // The same mark from another boot means nothing.
     fs::write(
-        env.state_file(),
-        format!("{{\"last_thaw_started\": {{\"boot_id\": \"old-boot\", \"ticks\": {later}}}}}"),
+        &mark,
+        format!("{{\"boot_id\": \"old-boot\", \"ticks\": {later}}}"),
     )
     .unwrap();
     assert_eq!(env.run(&["freeze"]).code, 0);
@@ -547,7 +545,9 @@ fn a_thaw_records_its_start_and_a_freeze_started_after_it_goes_ahead() {
     assert_eq!(thaw.code, 0, "{}", thaw.text());
     assert_eq!(freeze.code, 0, "{}", freeze.text());
     assert!(env.frozen("IRIS"));
-    let mark = &env.state_json()["last_thaw_started"];
+    let mark: serde_json::Value =
+        serde_json::from_slice(&fs::read(env.state.join("thaw-started")).unwrap()).unwrap();
+    let mark = &mark;
     let boot = fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap();
     assert_eq!(mark["boot_id"], boot.trim(), "{mark}");
     assert!(mark["ticks"].as_u64().is_some(), "{mark}");
