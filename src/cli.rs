@@ -93,8 +93,11 @@ Examples:
     /// Thaw what the last freeze froze (or the named instances, whoever froze them).
     #[command(after_help = "\
 Without --instance it thaws exactly the instances recorded by `freeze`, at once, then confirms
-each is thawed. Nothing recorded: exit 0 (\"nothing to thaw\"), so it is safe after a failed
-freeze. With --instance it thaws that instance whatever the record says.
+each is thawed; each ExternalThaw gets the whole --timeout. Nothing recorded: exit 0 (\"nothing
+to thaw\"), so it is safe after a failed freeze; an instance suspended all the same (another
+tool, another --state-dir) is named, left alone, and the exit is 2. A recorded instance that is
+down is not frozen: its record is dropped, exit 2. With --instance it thaws that instance
+whatever the record says, and needs no record (a damaged state file).
 
 Examples:
   iris-freeze thaw

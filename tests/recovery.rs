@@ -266,14 +266,29 @@ fn with_a_damaged_state_the_documented_recovery_works() {
         "{}",
         r.text()
     );
-    // The recovery the message names.
-    let r = env.run(&["thaw", "--instance", "A"]);
-    assert_eq!(r.code, 2, "{}", r.text());
-    assert!(!env.frozen("A"));
-    assert!(env.frozen("B"));
-    let r = env.run(&["thaw", "--instance", "B"]);
-    assert_eq!(r.code, 2, "{}", r.text());
-    assert!(!env.frozen("B"));
+    // The recovery as the README and the message name it: `status` shows what is frozen,
+    // `thaw --instance NAME` for each, then delete the file.
+    let r = env.run(&["status", "--json"]);
+    let status: serde_json::Value = serde_json::from_str(&r.stdout).expect(&r.text());
+    assert!(status["error"].as_str().unwrap_or("").contains("damaged"), "{}", r.text());
+    let frozen: Vec<String> = status["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["frozen"] == true)
+        .map(|i| i["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(frozen, ["A", "B"], "{}", r.text());
+    for name in &frozen {
+        let r = env.run(&["thaw", "--instance", name]);
+        assert_eq!(r.code, 2, "{}", r.text());
+        assert!(!env.frozen(name));
+    }
+    fs::remove_file(env.state_file()).unwrap();
+    // Back to normal.
+    assert_eq!(env.run(&["freeze"]).code, 0);
+    assert_eq!(env.run(&["thaw"]).code, 0);
+    assert!(!env.frozen("A") && !env.frozen("B"));
 }
 
 #[test]
