@@ -269,8 +269,13 @@ fn with_a_damaged_state_the_documented_recovery_works() {
     // The recovery as the README and the message name it: `status` shows what is frozen,
     // `thaw --instance NAME` for each, then delete the file.
     let r = env.run(&["status", "--json"]);
-    let status: serde_json::Value = serde_json::from_str(&r.stdout).expect(&r.text());
-    assert!(status["error"].as_str().unwrap_or("").contains("damaged"), "{}", r.text());
+    let status: serde_json::Value =
+        serde_json::from_str(&r.stdout).unwrap_or_else(|_| panic!("{}", r.text()));
+    assert!(
+        status["error"].as_str().unwrap_or("").contains("damaged"),
+        "{}",
+        r.text()
+    );
     let frozen: Vec<String> = status["instances"]
         .as_array()
         .unwrap()

@@ -10,18 +10,11 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{Env, finish, wait_until};
+use common::{Env, alive, finish, wait_until};
 use nix::sys::signal::{Signal, kill, killpg};
 use nix::unistd::Pid;
 
 const LIMIT: Duration = Duration::from_secs(60);
-
-fn alive(pid: i32) -> bool {
-    Path::new(&format!("/proc/{pid}")).exists()
-        && !fs::read_to_string(format!("/proc/{pid}/stat"))
-            .unwrap_or_default()
-            .contains(") Z ")
-}
 
 #[test]
 fn the_watchdog_thaws_after_freeze_is_killed_9_in_the_middle() {

@@ -12,16 +12,9 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use common::{BIN, Env, Run, wait_until};
+use common::{BIN, Env, Run, alive, wait_until};
 
 const LIMIT: Duration = Duration::from_secs(60);
-
-fn alive(pid: i32) -> bool {
-    Path::new(&format!("/proc/{pid}")).exists()
-        && !fs::read_to_string(format!("/proc/{pid}/stat"))
-            .unwrap_or_default()
-            .contains(") Z ")
-}
 
 fn write_script(path: &Path, text: &str, mode: u32) {
     fs::write(path, text).unwrap();
