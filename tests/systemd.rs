@@ -287,7 +287,12 @@ fn without_a_thaw_the_unit_thaws_at_max_freeze_and_the_journal_says_so() {
     assert_eq!(r.code, 0, "{}", r.text());
     let unit = watchdog_unit(&env);
     assert!(wait_until(LIMIT, || !env.frozen("IRIS")), "never thawed");
-    assert!(env.log_text().contains("AUTO-THAW"), "{}", env.log_text());
+    // The watchdog thaws first and writes its log after.
+    assert!(
+        wait_until(LIMIT, || env.log_text().contains("AUTO-THAW")),
+        "{}",
+        env.log_text()
+    );
     assert!(
         wait_until(LIMIT, || {
             let j = journal(&unit);
@@ -378,7 +383,11 @@ fn stopping_the_agents_unit_after_the_freeze_leaves_the_watchdog_unit_to_thaw() 
         wait_until(LIMIT, || !env.frozen("IRIS")),
         "the watchdog never thawed"
     );
-    assert!(env.log_text().contains("AUTO-THAW"), "{}", env.log_text());
+    assert!(
+        wait_until(LIMIT, || env.log_text().contains("AUTO-THAW")),
+        "{}",
+        env.log_text()
+    );
 }
 
 #[test]
