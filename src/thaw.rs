@@ -172,9 +172,9 @@ fn report(
     )
 }
 
-/// The recorded state. A damaged one stops a plain thaw (it would not know what to thaw), after
-/// naming what IRIS says is suspended and the command that thaws each; `None` lets a thaw of
-/// named instances go on without it (they need no record).
+/// The recorded state. A damaged one stops a plain thaw (it would not know what is ours), after
+/// naming what IRIS says is suspended; `None` lets a thaw of named instances go on without it
+/// (they need no record).
 fn load_state(states: &StateDir, cfg: &Config, log: &EventLog) -> Result<Option<State>> {
     let e = match states.load() {
         Ok(s) => return Ok(Some(s)),
@@ -188,50 +188,21 @@ fn load_state(states: &StateDir, cfg: &Config, log: &EventLog) -> Result<Option<
         );
         return Ok(None);
     }
-    let mut notes = Vec::new();
-    look_for_suspended(cfg, log, &mut notes);
-    Err(e.context(notes.join("; ")))
+    let suspended = suspended_now(cfg, log);
+    if suspended.is_empty() {
+        return Err(e);
+    }
+    Err(e.context(format!(
+        "suspended now, says IRIS: {}",
+        suspended.join(", ")
+    )))
 }
 
 /// With nothing of ours recorded, what IRIS says is suspended all the same (a freeze made with
-/// another state dir, or by another tool): named, with the command that thaws it, never thawed.
-/// No freeze window is at stake here. Warning when anything is suspended.
+/// another state dir, or by another tool) is named, with the command that thaws it, and never
+/// thawed. Warning when anything is.
 fn look_for_suspended(cfg: &Config, log: &EventLog, notes: &mut Vec<String>) -> Exit {
-    let deadline = Instant::now() + cfg.timeout / 2;
-    let tools = match Tools::find(&cfg.bin_dirs) {
-        Ok(t) => t,
-        Err(e) => {
-            log.warn(
-                None,
-                "look",
-                format!("cannot look for suspended instances: {e:#}"),
-            );
-            return Exit::Success;
-        }
-    };
-    let listing = discovery::list(&tools, deadline);
-    let running: Vec<Target> = listing
-        .instances
-        .iter()
-        .filter(|i| i.running)
-        .filter_map(|i| {
-            Some(Target {
-                session: tools.session_for(&i.name, i.kind).ok()?,
-                emergency: None,
-                credentials: cfg.credentials.clone(),
-                name: i.name.clone(),
-            })
-        })
-        .collect();
-    let checks = backup::each(&running, |t| {
-        backup::call(t, IS_WD_SUSPENDED, deadline, Stop::Never)
-    });
-    let suspended: Vec<&str> = running
-        .iter()
-        .zip(&checks)
-        .filter(|(_, (a, _))| *a == Answer::Yes)
-        .map(|(t, _)| t.name.as_str())
-        .collect();
+    let suspended = suspended_now(cfg, log);
     if suspended.is_empty() {
         return Exit::Success;
     }
@@ -252,6 +223,45 @@ fn look_for_suspended(cfg: &Config, log: &EventLog, notes: &mut Vec<String>) -> 
         suspended.join(", ")
     ));
     Exit::Warning
+}
+
+/// The running instances IRIS says are suspended. No freeze window is at stake when this runs.
+fn suspended_now(cfg: &Config, log: &EventLog) -> Vec<String> {
+    let deadline = Instant::now() + cfg.timeout / 2;
+    let tools = match Tools::find(&cfg.bin_dirs) {
+        Ok(t) => t,
+        Err(e) => {
+            log.warn(
+                None,
+                "look",
+                format!("cannot look for suspended instances: {e:#}"),
+            );
+            return Vec::new();
+        }
+    };
+    let listing = discovery::list(&tools, deadline);
+    let running: Vec<Target> = listing
+        .instances
+        .iter()
+        .filter(|i| i.running)
+        .filter_map(|i| {
+            Some(Target {
+                session: tools.session_for(&i.name, i.kind).ok()?,
+                emergency: None,
+                credentials: cfg.credentials.clone(),
+                name: i.name.clone(),
+            })
+        })
+        .collect();
+    let checks = backup::each(&running, |t| {
+        backup::call(t, IS_WD_SUSPENDED, deadline, Stop::Never)
+    });
+    running
+        .into_iter()
+        .zip(checks)
+        .filter(|(_, (a, _))| *a == Answer::Yes)
+        .map(|(t, _)| t.name)
+        .collect()
 }
 
 /// Instances a thaw could not confirm that qlist shows down: a stopped instance is not frozen
