@@ -34,49 +34,49 @@ Examples:
 )]
 pub struct Cli {
     #[command(subcommand)]
-    pub command: Command,
+    pub(crate) command: Command,
 
     #[command(flatten)]
-    pub global: Global,
+    pub(crate) global: Global,
 
     /// The options (by id: `timeout`, `max_freeze`, `instances`, ...) whose value came from
     /// their environment variable, not the command line: messages name the one to fix.
     #[arg(skip)]
-    pub from_env: Vec<String>,
+    pub(crate) from_env: Vec<String>,
 }
 
 #[derive(Debug, Args)]
-pub struct Global {
+pub(crate) struct Global {
     /// Where iris-freeze records what it froze, created 0700 [default: /run/iris-freeze].
     #[arg(long, global = true, env = "IRIS_FREEZE_STATE_DIR", value_name = "DIR")]
-    pub state_dir: Option<PathBuf>,
+    pub(crate) state_dir: Option<PathBuf>,
 
     /// The configuration file; a missing file is fine [default: /etc/iris-freeze.toml, under
     /// --root].
     #[arg(long, global = true, env = "IRIS_FREEZE_CONFIG", value_name = "PATH")]
-    pub config: Option<PathBuf>,
+    pub(crate) config: Option<PathBuf>,
 
     /// Prefix for every system path a platform's files live under (install, check, the Azure
     /// JSON a hook reads, the config file): for tests and image builds [default: /].
     #[arg(long, global = true, env = "IRIS_FREEZE_ROOT", value_name = "DIR")]
-    pub root: Option<PathBuf>,
+    pub(crate) root: Option<PathBuf>,
 
     /// Directories searched for iris, csession and ccontrol after PATH, colon-separated
     /// (default: the usual install places; empty: PATH only).
     #[arg(long, global = true, env = "IRIS_FREEZE_BIN_DIRS", value_name = "DIRS")]
-    pub bin_dirs: Option<String>,
+    pub(crate) bin_dirs: Option<String>,
 
     /// More detail on stderr (-v: each step, -vv: debug).
     #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
-    pub verbose: u8,
+    pub(crate) verbose: u8,
 
     /// Only errors on stderr, and no summary line on stdout.
     #[arg(short, long, global = true)]
-    pub quiet: bool,
+    pub(crate) quiet: bool,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Freeze the write daemon of every running instance (or the named ones) for a snapshot.
     #[command(after_help = "\
 Checks each instance first (one already frozen by another tool is left alone and the exit is 2),
@@ -147,7 +147,7 @@ Examples:
 }
 
 #[derive(Debug, Args)]
-pub struct RunArgs {
+pub(crate) struct RunArgs {
     /// Instance to act on (repeatable; default: every running instance, or for thaw, what the
     /// last freeze recorded).
     #[arg(
@@ -157,89 +157,91 @@ pub struct RunArgs {
         env = "IRIS_FREEZE_INSTANCES",
         value_delimiter = ','
     )]
-    pub instances: Vec<String>,
+    pub(crate) instances: Vec<String>,
 
     /// Upper bound on the whole command, in seconds; a rollback after a failed freeze may use a
     /// few seconds more: thawing comes first [default: 30].
     #[arg(long, env = "IRIS_FREEZE_TIMEOUT", value_name = "SECS")]
-    pub timeout: Option<String>,
+    pub(crate) timeout: Option<String>,
 
     /// Append the log here [default: /etc/preScript.log for freeze, /etc/postScript.log for
     /// thaw, or freeze_log / thaw_log in the config file].
     #[arg(long, env = "IRIS_FREEZE_LOG_FILE", value_name = "PATH")]
-    pub log_file: Option<PathBuf>,
+    pub(crate) log_file: Option<PathBuf>,
 
     /// Hook runners append arguments (Azure's template passes "" ""): empty ones are ignored.
     #[arg(hide = true, value_name = "IGNORED")]
-    pub extra: Vec<String>,
+    pub(crate) extra: Vec<String>,
 }
 
 #[derive(Debug, Args)]
-pub struct FreezeArgs {
+pub(crate) struct FreezeArgs {
     #[command(flatten)]
-    pub run: RunArgs,
+    pub(crate) run: RunArgs,
 
     /// The longest any instance may stay frozen by iris-freeze, in seconds: a watchdog armed
     /// before the first freeze thaws it then if no thaw came. Must stay below IRIS's 600 s
     /// ExternalFreezeTimeOut, when IRIS starts blocking writers [default: 300].
     #[arg(long, env = "IRIS_FREEZE_MAX_FREEZE", value_name = "SECS")]
-    pub max_freeze: Option<String>,
+    pub(crate) max_freeze: Option<String>,
 }
 
 #[derive(Debug, Args)]
-pub struct PlatformArgs {
+pub(crate) struct PlatformArgs {
     /// azure, vmware, qemu, gcp, nutanix or aws.
-    pub platform: crate::platform::Platform,
+    pub(crate) platform: crate::platform::Platform,
 
     /// The freeze and thaw timeout the hooks will run with, in seconds; sizes Azure's
     /// timeoutInSeconds [default: 30, or timeout in the config file].
     #[arg(long, env = "IRIS_FREEZE_TIMEOUT", value_name = "SECS")]
-    pub timeout: Option<String>,
+    pub(crate) timeout: Option<String>,
 }
 
 #[derive(Debug, Args)]
-pub struct CheckArgs {
+pub(crate) struct CheckArgs {
     /// Check this platform's hook setup too (azure, vmware, qemu, gcp, nutanix, aws).
-    pub platform: Option<crate::platform::Platform>,
+    pub(crate) platform: Option<crate::platform::Platform>,
 
     /// The freeze and thaw timeout to check against (Azure's timeoutInSeconds must cover it),
     /// and the bound on each login check, in seconds [default: 30, or the config file's].
     #[arg(long, env = "IRIS_FREEZE_TIMEOUT", value_name = "SECS")]
-    pub timeout: Option<String>,
+    pub(crate) timeout: Option<String>,
 }
 
 /// The watchdog process, started by `freeze`; not for people.
 #[derive(Debug, Args)]
-pub struct WatchdogArgs {
+pub(crate) struct WatchdogArgs {
     #[arg(long)]
-    pub token: String,
+    pub(crate) token: String,
     /// Unix time in ms at which to thaw.
     #[arg(long)]
-    pub deadline_ms: i64,
+    pub(crate) deadline_ms: i64,
     #[arg(long)]
-    pub log_file: PathBuf,
+    pub(crate) log_file: PathBuf,
     #[arg(long, default_value = "30")]
-    pub timeout: String,
+    pub(crate) timeout: String,
     /// The instances it guards (thawed even when the state is damaged); never from the
     /// environment.
     #[arg(long = "instance", value_name = "NAME")]
-    pub instances: Vec<String>,
+    pub(crate) instances: Vec<String>,
 }
 
 #[derive(Debug, Args)]
-pub struct StatusArgs {
+pub(crate) struct StatusArgs {
     /// Print JSON for scripts instead of a table.
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
 
     /// Upper bound on the whole command, in seconds [default: 30].
     #[arg(long, env = "IRIS_FREEZE_TIMEOUT", value_name = "SECS")]
-    pub timeout: Option<String>,
+    pub(crate) timeout: Option<String>,
 }
 
 /// `freeze`, `thaw` or `dry-run` and nothing else: read like a hook call, from the environment.
-pub fn bare_command(args: &[std::ffi::OsString]) -> Option<crate::hooks::HookCommand> {
-    use crate::hooks::HookCommand;
+pub(crate) fn bare_command(
+    args: &[std::ffi::OsString],
+) -> Option<crate::platform::hooks::HookCommand> {
+    use crate::platform::hooks::HookCommand;
     let [_, word] = args else { return None };
     [HookCommand::Freeze, HookCommand::Thaw, HookCommand::DryRun]
         .into_iter()
@@ -249,7 +251,7 @@ pub fn bare_command(args: &[std::ffi::OsString]) -> Option<crate::hooks::HookCom
 impl Cli {
     /// Parses the command line as `try_parse_from` does, and notes which values came from the
     /// environment.
-    pub fn parse_args(args: Vec<std::ffi::OsString>) -> Result<Cli, clap::Error> {
+    pub(crate) fn parse_args(args: Vec<std::ffi::OsString>) -> Result<Cli, clap::Error> {
         let matches = Cli::command().try_get_matches_from(args)?;
         let mut cli = Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut Cli::command()))?;
         cli.from_env = env_supplied(&matches);
@@ -257,14 +259,14 @@ impl Cli {
     }
 
     /// Whether the option `id` got its value from its environment variable.
-    pub fn is_from_env(&self, id: &str) -> bool {
+    pub(crate) fn is_from_env(&self, id: &str) -> bool {
         self.from_env.iter().any(|e| e == id)
     }
 
     /// A hook call: the command from the hook convention, every option from the environment, as
     /// clap reads them, without building the whole parser: a thaw's start-up is freeze window.
-    pub fn from_env(command: crate::hooks::HookCommand) -> Cli {
-        use crate::hooks::HookCommand;
+    pub(crate) fn from_env(command: crate::platform::hooks::HookCommand) -> Cli {
+        use crate::platform::hooks::HookCommand;
         let var = |name: &str| std::env::var_os(name);
         let text = |name: &str| var(name).map(|v| v.to_string_lossy().into_owned());
         // As clap would, keep what is present, even empty: `config` says what empty means.
@@ -328,7 +330,7 @@ mod tests {
 
     #[test]
     fn bare_commands_skip_the_parser_and_nothing_else_does() {
-        use crate::hooks::HookCommand;
+        use crate::platform::hooks::HookCommand;
         let bare =
             |a: &[&str]| bare_command(&a.iter().map(std::ffi::OsString::from).collect::<Vec<_>>());
         assert_eq!(bare(&["x", "freeze"]), Some(HookCommand::Freeze));

@@ -22,11 +22,6 @@ impl Exit {
             Exit::Warning => 2,
         }
     }
-
-    /// The worse of two outcomes: failure beats warning beats success.
-    pub fn worst(self, other: Exit) -> Exit {
-        self.max(other)
-    }
 }
 
 impl From<Exit> for std::process::ExitCode {
@@ -44,14 +39,6 @@ mod tests {
         assert_eq!(Exit::Success.code(), 0);
         assert_eq!(Exit::Failure.code(), 1);
         assert_eq!(Exit::Warning.code(), 2);
-    }
-
-    #[test]
-    fn failure_outranks_warning_outranks_success() {
-        assert_eq!(Exit::Success.worst(Exit::Warning), Exit::Warning);
-        assert_eq!(Exit::Warning.worst(Exit::Failure), Exit::Failure);
-        assert_eq!(Exit::Failure.worst(Exit::Success), Exit::Failure);
-        assert_eq!(Exit::Success.worst(Exit::Success), Exit::Success);
     }
 
     #[test]

@@ -10,28 +10,16 @@ macro_rules! say {
     };
 }
 
-pub mod backup;
-pub mod check;
 pub mod cli;
-pub mod config;
-pub mod credentials;
-pub mod discovery;
-pub mod eventlog;
-pub mod exit_code;
-pub mod freeze;
-pub mod hooks;
-pub mod install;
-pub mod lock;
-pub mod platform;
-pub mod report;
-pub mod session;
-pub mod signals;
+mod commands;
+mod config;
+mod exit_code;
+pub use exit_code::Exit;
+mod host;
+mod iris;
+mod platform;
+mod report;
 pub mod startup;
-pub mod state;
-pub mod status;
-pub mod thaw;
-pub(crate) mod trust;
-pub mod watchdog;
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -39,9 +27,11 @@ use std::io::Write;
 use clap::error::ErrorKind;
 
 use crate::cli::Cli;
+use crate::commands::{check, freeze, install, status, thaw, watchdog};
 use crate::config::{Action, Config, Verbosity};
-use crate::eventlog::EventLog;
-use crate::exit_code::Exit;
+use crate::host::eventlog;
+use crate::host::eventlog::EventLog;
+use crate::platform::hooks;
 use crate::report::Report;
 
 /// A hook's stdout is a pipe nobody may read: one short line at most.

@@ -3,13 +3,13 @@
 use crate::exit_code::Exit;
 
 #[derive(Debug)]
-pub struct Report {
-    pub exit: Exit,
-    pub summary: String,
+pub(crate) struct Report {
+    pub(crate) exit: Exit,
+    pub(crate) summary: String,
 }
 
 impl Report {
-    pub fn new(exit: Exit, summary: impl Into<String>) -> Report {
+    pub(crate) fn new(exit: Exit, summary: impl Into<String>) -> Report {
         Report {
             exit,
             summary: summary.into(),

@@ -11,7 +11,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 
 use super::{InstanceName, MAX_FREEZE, MirrorPolicy, Source, TIMEOUT, instance_names};
-use crate::trust;
+use crate::host::trust;
 
 /// Far more than any config file; a bigger one is something else.
 const MAX_BYTES: u64 = 1 << 20;
@@ -35,35 +35,35 @@ const KEYS: &[&str] = &[
 
 /// The settings the file gave, each already checked.
 #[derive(Debug, Default)]
-pub struct FileConfig {
-    pub instances: Option<Vec<InstanceName>>,
-    pub timeout: Option<Duration>,
-    pub max_freeze: Option<Duration>,
-    pub freeze_log: Option<PathBuf>,
-    pub thaw_log: Option<PathBuf>,
-    pub state_dir: Option<PathBuf>,
-    pub bin_dirs: Option<Vec<PathBuf>>,
-    pub credentials_file: Option<PathBuf>,
-    pub external_freeze_timeout: Option<u32>,
-    pub wd_suspend_limit: Option<u32>,
-    pub switch_journal: Option<bool>,
-    pub set_history: Option<bool>,
-    pub mirror_primary: Option<MirrorPolicy>,
+pub(crate) struct FileConfig {
+    pub(crate) instances: Option<Vec<InstanceName>>,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) max_freeze: Option<Duration>,
+    pub(crate) freeze_log: Option<PathBuf>,
+    pub(crate) thaw_log: Option<PathBuf>,
+    pub(crate) state_dir: Option<PathBuf>,
+    pub(crate) bin_dirs: Option<Vec<PathBuf>>,
+    pub(crate) credentials_file: Option<PathBuf>,
+    pub(crate) external_freeze_timeout: Option<u32>,
+    pub(crate) wd_suspend_limit: Option<u32>,
+    pub(crate) switch_journal: Option<bool>,
+    pub(crate) set_history: Option<bool>,
+    pub(crate) mirror_primary: Option<MirrorPolicy>,
 }
 
 /// What reading the file gave.
 #[derive(Debug, Default)]
-pub struct Loaded {
-    pub file: FileConfig,
+pub(crate) struct Loaded {
+    pub(crate) file: FileConfig,
     /// Whether there is a file at all (a missing one is fine).
-    pub found: bool,
+    pub(crate) found: bool,
     /// One line per bad key; the file's other settings are in `file`.
-    pub problems: Vec<String>,
+    pub(crate) problems: Vec<String>,
 }
 
 /// Reads the config file; a missing file is an empty config. An error means the file as a
 /// whole cannot be used: unsafe to trust, unreadable, or not TOML.
-pub fn load_file(path: &Path) -> Result<Loaded> {
+pub(crate) fn load_file(path: &Path) -> Result<Loaded> {
     let Some(text) = read(path)? else {
         return Ok(Loaded::default());
     };
@@ -169,7 +169,7 @@ fn line_column(text: &str, offset: usize) -> (usize, usize) {
 }
 
 /// The ownership and mode rule for the config file, also used by `check`.
-pub fn check_config_file(path: &Path) -> Result<()> {
+pub(crate) fn check_config_file(path: &Path) -> Result<()> {
     let md = fs::metadata(path)
         .with_context(|| format!("cannot read the config file {}", path.display()))?;
     check_config_metadata(path, &md)

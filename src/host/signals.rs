@@ -17,7 +17,7 @@ extern "C" fn note(sig: std::ffi::c_int) {
 
 /// Replaces the default (die at once) with a flag the work loops poll. (A handler, not
 /// SIG_IGN: children start with the default action again, as exec resets handlers.)
-pub fn install() -> Result<()> {
+pub(crate) fn install() -> Result<()> {
     let action = SigAction::new(
         SigHandler::Handler(note),
         SaFlags::SA_RESTART,
@@ -32,12 +32,12 @@ pub fn install() -> Result<()> {
 }
 
 /// The last of SIGTERM/SIGINT/SIGHUP received, if any.
-pub fn received() -> Option<i32> {
+pub(crate) fn received() -> Option<i32> {
     let n = RECEIVED.load(Ordering::SeqCst);
     (n != 0).then_some(n)
 }
 
-pub fn name(sig: i32) -> &'static str {
+pub(crate) fn name(sig: i32) -> &'static str {
     Signal::try_from(sig)
         .map(|s| s.as_str())
         .unwrap_or("signal")

@@ -8,21 +8,21 @@ use anyhow::{Context, Result};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
-use crate::backup::{self, Answer, IS_WD_SUSPENDED, Target, Thawed};
 use crate::config::{Config, InstanceName};
-use crate::discovery::{self, Availability, Tools};
-use crate::eventlog::{EventLog, Level};
 use crate::exit_code::Exit;
-use crate::lock::{self, HostLock};
+use crate::host::eventlog::{EventLog, Level};
+use crate::host::lock::{self, HostLock};
+use crate::host::signals;
+use crate::host::state::{StartMark, State, StateDir};
+use crate::iris::backup::{self, Answer, IS_WD_SUSPENDED, Target, Thawed};
+use crate::iris::discovery::{self, Availability, Tools};
+use crate::iris::session::Stop;
 use crate::report::Report;
-use crate::session::Stop;
-use crate::signals;
-use crate::state::{StartMark, State, StateDir};
 
 /// How long a thaw waits for a running freeze to roll back and let go of the host lock.
 const LOCK_WAIT: Duration = Duration::from_secs(15);
 
-pub fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
+pub(crate) fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
     let start = Instant::now();
     // Signals are noted, not obeyed: an interrupted thaw is worse than a late one.
     signals::install()?;
@@ -346,7 +346,7 @@ fn take_lock(states: &StateDir, log: &EventLog) -> Result<Option<HostLock>> {
 fn set_history(targets: &[Target], log: &EventLog) {
     let expr = format!(
         "##Class(Backup.General).ExternalSetHistory(\"\",\"iris-freeze snapshot {}\")",
-        crate::state::now_rfc3339()
+        crate::host::state::now_rfc3339()
     );
     let by = Instant::now() + Duration::from_secs(10);
     let results = backup::each(targets, |t| backup::call(t, &expr, by, Stop::Never));
@@ -372,16 +372,16 @@ fn set_history(targets: &[Target], log: &EventLog) {
 
 /// What a thaw achieved.
 #[derive(Debug, Default)]
-pub struct ThawOutcome {
-    pub thawed: Vec<String>,
+pub(crate) struct ThawOutcome {
+    pub(crate) thawed: Vec<String>,
     /// Instances that may still be frozen; their records stay for the next thaw.
-    pub left: Vec<String>,
+    pub(crate) left: Vec<String>,
 }
 
 /// The instances the state says we froze, each reached through the programs discovery finds
 /// now: a program path read from the state is never run (it would let whoever wrote the state
 /// choose what root runs).
-pub fn recorded_targets(state: &State, cfg: &Config) -> Result<Vec<Target>> {
+pub(crate) fn recorded_targets(state: &State, cfg: &Config) -> Result<Vec<Target>> {
     if state.instances.is_empty() {
         return Ok(Vec::new());
     }
@@ -407,7 +407,7 @@ pub fn recorded_targets(state: &State, cfg: &Config) -> Result<Vec<Target>> {
 /// confirmed ones in `state`, logging how long each was frozen, and disarms the watchdog once
 /// nothing of ours is left. Each ExternalThaw gets the whole `timeout` from when it starts,
 /// however long the thaw waited before (for the host lock), and the check after it half that.
-pub fn thaw_targets(
+pub(crate) fn thaw_targets(
     state: &mut State,
     targets: &[Target],
     timeout: Duration,

@@ -20,8 +20,8 @@ use nix::libc;
 use nix::sys::stat::{FileStat, Mode, fchmod, fstat, fstatat};
 use nix::unistd::{UnlinkatFlags, unlinkat};
 
-use crate::discovery::{Kind, SessionCmd};
-use crate::trust::{self, Rule};
+use crate::host::trust::{self, Rule};
+use crate::iris::discovery::{Kind, SessionCmd};
 
 const STATE_FILE: &str = "state.json";
 /// When the last thaw started (see `StateDir::mark_thaw`).
@@ -30,7 +30,7 @@ const THAW_MARK: &str = "thaw-started";
 /// Where an instance stands in our freeze.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Phase {
+pub(crate) enum Phase {
     /// Recorded before the watchdog is armed, and kept by a rollback that could not confirm
     /// its thaw: it may be frozen.
     Freezing,
@@ -41,22 +41,22 @@ pub enum Phase {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Record {
-    pub kind: Kind,
+pub(crate) struct Record {
+    pub(crate) kind: Kind,
     /// How to reach the instance at thaw time without running discovery again.
-    pub session: SessionCmd,
-    pub phase: Phase,
+    pub(crate) session: SessionCmd,
+    pub(crate) phase: Phase,
     /// When the freeze was confirmed (or attempted, while `Freezing`), RFC 3339.
-    pub since: String,
+    pub(crate) since: String,
     /// The pid of the iris-freeze that froze it.
-    pub pid: u32,
+    pub(crate) pid: u32,
     /// The documented emergency resume (`iris stat NAME -W`), when there is a program for it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub emergency: Option<SessionCmd>,
+    pub(crate) emergency: Option<SessionCmd>,
 }
 
 impl Record {
-    pub fn new(kind: Kind, session: SessionCmd, phase: Phase) -> Record {
+    pub(crate) fn new(kind: Kind, session: SessionCmd, phase: Phase) -> Record {
         Record {
             kind,
             session,
@@ -68,90 +68,90 @@ impl Record {
     }
 
     /// Seconds since `since`, when it parses.
-    pub fn age_secs(&self) -> Option<f64> {
+    pub(crate) fn age_secs(&self) -> Option<f64> {
         let t = DateTime::parse_from_rfc3339(&self.since).ok()?;
         Some((Local::now().fixed_offset() - t).num_milliseconds() as f64 / 1000.0)
     }
 }
 
-pub fn now_rfc3339() -> String {
+pub(crate) fn now_rfc3339() -> String {
     Local::now().to_rfc3339_opts(SecondsFormat::Millis, false)
 }
 
 /// The armed dead-man switch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Watchdog {
+pub(crate) struct Watchdog {
     /// Names this arming; a watchdog whose token is no longer here has been disarmed.
-    pub token: String,
-    pub pid: u32,
+    pub(crate) token: String,
+    pub(crate) pid: u32,
     /// When it thaws, RFC 3339 and unix ms.
-    pub deadline: String,
-    pub deadline_ms: i64,
+    pub(crate) deadline: String,
+    pub(crate) deadline_ms: i64,
     /// `systemd unit NAME` or `detached process`.
-    pub how: String,
+    pub(crate) how: String,
     /// Its start time (field 22 of /proc/PID/stat), so that `status` tells it from another
     /// process that got its pid; `None` when the pid is unknown.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub start_ticks: Option<u64>,
+    pub(crate) start_ticks: Option<u64>,
 }
 
 /// What the watchdog did when its deadline came.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AutoThaw {
-    pub at: String,
-    pub instances: Vec<String>,
+pub(crate) struct AutoThaw {
+    pub(crate) at: String,
+    pub(crate) instances: Vec<String>,
     /// Every instance confirmed thawed.
-    pub all_thawed: bool,
+    pub(crate) all_thawed: bool,
     /// A `thaw` has reported it (exit 2) already.
-    pub reported: bool,
+    pub(crate) reported: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct State {
+pub(crate) struct State {
     /// Instance name → what we did to it.
     #[serde(default)]
-    pub instances: BTreeMap<String, Record>,
+    pub(crate) instances: BTreeMap<String, Record>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub watchdog: Option<Watchdog>,
+    pub(crate) watchdog: Option<Watchdog>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub auto_thaw: Option<AutoThaw>,
+    pub(crate) auto_thaw: Option<AutoThaw>,
 }
 
 /// When a process started, on a clock that neither NTP nor an admin can move: clock ticks
 /// since boot (from /proc), with the boot it counts from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StartMark {
-    pub boot_id: String,
-    pub ticks: u64,
+pub(crate) struct StartMark {
+    pub(crate) boot_id: String,
+    pub(crate) ticks: u64,
 }
 
 impl StartMark {
     /// This process's start.
-    pub fn of_self() -> Option<StartMark> {
+    pub(crate) fn of_self() -> Option<StartMark> {
         Some(StartMark {
             boot_id: std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
                 .ok()?
                 .trim()
                 .to_string(),
-            ticks: crate::lock::own_start_ticks()?,
+            ticks: crate::host::lock::own_start_ticks()?,
         })
     }
 
     /// Whether `self` started after `other`, in the same boot. Ticks are 10 ms; a tie counts
     /// as "not after": a post hook follows its pre hook by seconds, while a freeze right after
     /// a thaw (a retry, the next backup) must not be refused.
-    pub fn after(&self, other: &StartMark) -> bool {
+    pub(crate) fn after(&self, other: &StartMark) -> bool {
         self.boot_id == other.boot_id && self.ticks > other.ticks
     }
 }
 
 impl State {
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self == &State::default()
     }
 }
 
-pub fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     Local::now().timestamp_millis()
 }
 
@@ -161,7 +161,7 @@ pub fn now_ms() -> i64 {
 /// itself ours and not writable by group or others, and after the open no path is looked up
 /// again. The watchdog's token (readable in its argv by anyone) is no secret: it only tells
 /// one arming from the next; the state dir's safety is what protects the state.
-pub struct StateDir {
+pub(crate) struct StateDir {
     dir: PathBuf,
     fd: OwnedFd,
 }
@@ -205,7 +205,7 @@ pub(crate) struct Stamp {
 impl StateDir {
     /// Opens (creating 0700 if needed) the state directory, refusing one that is unsafe (see
     /// [`StateDir`]).
-    pub fn open(dir: &Path) -> Result<StateDir> {
+    pub(crate) fn open(dir: &Path) -> Result<StateDir> {
         let fd = match open_dir(dir) {
             Err(Errno::ENOENT) => {
                 create(dir)?;
@@ -236,12 +236,12 @@ impl StateDir {
         })
     }
 
-    pub fn file(&self) -> PathBuf {
+    pub(crate) fn file(&self) -> PathBuf {
         self.dir.join(STATE_FILE)
     }
 
     /// The recorded state; a missing file is an empty state, an unreadable one [`Damaged`].
-    pub fn load(&self) -> Result<State> {
+    pub(crate) fn load(&self) -> Result<State> {
         let path = self.file();
         let damaged = |why: String| {
             anyhow::Error::new(Damaged {
@@ -285,7 +285,7 @@ impl StateDir {
 
     /// Replaces the state atomically (write a temp file, rename); an empty state
     /// removes the file.
-    pub fn save(&self, state: &State) -> Result<()> {
+    pub(crate) fn save(&self, state: &State) -> Result<()> {
         let path = self.file();
         if state.is_empty() {
             return match unlinkat(&self.fd, STATE_FILE, UnlinkatFlags::NoRemoveDir) {

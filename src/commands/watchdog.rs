@@ -20,19 +20,19 @@ use std::time::{Duration, Instant, SystemTime};
 use anyhow::{Context, Result, bail};
 use chrono::{Local, SecondsFormat, TimeZone};
 
-use crate::backup::Target;
+use crate::commands::thaw::{self, ThawOutcome};
 use crate::config::{Config, InstanceName};
-use crate::discovery::{self, Kind, Tools};
-use crate::eventlog::EventLog;
 use crate::exit_code::Exit;
-use crate::lock;
-use crate::report::Report;
-use crate::session::{self, Stop};
-use crate::state::{
+use crate::host::eventlog::EventLog;
+use crate::host::lock;
+use crate::host::state::{
     AutoThaw, Damaged, Phase, Record, State, StateDir, Watchdog, now_ms, now_rfc3339,
 };
-use crate::thaw::{self, ThawOutcome};
-use crate::trust;
+use crate::host::trust;
+use crate::iris::backup::Target;
+use crate::iris::discovery::{self, Kind, Tools};
+use crate::iris::session::{self, Stop};
+use crate::report::Report;
 
 /// How often a waiting watchdog looks at the state file (one stat(2)).
 const POLL: Duration = Duration::from_secs(1);
@@ -40,7 +40,7 @@ const POLL: Duration = Duration::from_secs(1);
 const LOCK_WAIT: Duration = Duration::from_secs(10);
 
 /// A fresh token for one arming.
-pub fn new_token() -> String {
+pub(crate) fn new_token() -> String {
     let nanos = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map(|d| d.as_nanos())
@@ -48,7 +48,7 @@ pub fn new_token() -> String {
     format!("{:x}-{:x}", std::process::id(), nanos)
 }
 
-pub fn rfc3339_of_ms(ms: i64) -> String {
+pub(crate) fn rfc3339_of_ms(ms: i64) -> String {
     Local
         .timestamp_millis_opt(ms)
         .single()
@@ -59,7 +59,7 @@ pub fn rfc3339_of_ms(ms: i64) -> String {
 /// Starts the watchdog for `token`, due at `deadline_ms`, guarding `instances` (the names the
 /// state records at arming: it thaws them even if the state is damaged by then). The state must
 /// already name the token (the watchdog treats a missing token as "disarmed").
-pub fn spawn(
+pub(crate) fn spawn(
     cfg: &Config,
     token: &str,
     deadline_ms: i64,
@@ -269,7 +269,12 @@ fn stop_unit(systemctl: &Path, unit: &str) {
 }
 
 /// The watchdog process itself, guarding `instances` (see [`spawn`]).
-pub fn run(cfg: &Config, token: &str, deadline_ms: i64, instances: &[String]) -> Result<Report> {
+pub(crate) fn run(
+    cfg: &Config,
+    token: &str,
+    deadline_ms: i64,
+    instances: &[String],
+) -> Result<Report> {
     close_inherited_fds();
     // Opened once: the state is read through this descriptor from now on, so swapping the
     // directory behind its path changes nothing for us.

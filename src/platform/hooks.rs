@@ -11,14 +11,14 @@ use crate::platform::Platform;
 
 /// What a hook asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HookCommand {
+pub(crate) enum HookCommand {
     Freeze,
     Thaw,
     DryRun,
 }
 
 impl HookCommand {
-    pub fn subcommand(self) -> &'static str {
+    pub(crate) fn subcommand(self) -> &'static str {
         match self {
             HookCommand::Freeze => "freeze",
             HookCommand::Thaw => "thaw",
@@ -29,9 +29,9 @@ impl HookCommand {
 
 /// A recognised hook call: the command and, when the convention tells, the platform.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Invocation {
-    pub command: HookCommand,
-    pub platform: Option<Platform>,
+pub(crate) struct Invocation {
+    pub(crate) command: HookCommand,
+    pub(crate) platform: Option<Platform>,
 }
 
 fn lower(s: Option<&OsString>) -> String {
@@ -49,7 +49,7 @@ fn verb(first: &str) -> Option<HookCommand> {
 }
 
 /// Recognises a hook call from the whole argument vector (argv[0] included).
-pub fn classify(args: &[OsString]) -> Option<Invocation> {
+pub(crate) fn classify(args: &[OsString]) -> Option<Invocation> {
     let argv0 = Path::new(args.first()?);
     let name = argv0
         .file_name()
@@ -110,7 +110,7 @@ pub fn classify(args: &[OsString]) -> Option<Invocation> {
 }
 
 /// The argument vector clap should see, and the hook call it came from, if any.
-pub fn effective_args(args: Vec<OsString>) -> (Vec<OsString>, Option<Invocation>) {
+pub(crate) fn effective_args(args: Vec<OsString>) -> (Vec<OsString>, Option<Invocation>) {
     match classify(&args) {
         Some(inv) => (
             vec!["iris-freeze".into(), inv.command.subcommand().into()],

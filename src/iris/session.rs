@@ -21,7 +21,7 @@ use nix::sys::time::TimeSpec;
 use nix::unistd::Pid;
 
 /// Between SIGTERM and SIGKILL to a timed-out call's process group.
-pub const KILL_GRACE: Duration = Duration::from_secs(2);
+pub(crate) const KILL_GRACE: Duration = Duration::from_secs(2);
 /// How long to wait for the kernel to report a SIGKILLed child (a process stuck in D state).
 const REAP_WAIT: Duration = Duration::from_secs(2);
 /// After the child exits, how long its output may take to reach EOF. Output written before
@@ -39,7 +39,7 @@ const CAPTURE_LIMIT: usize = 256 * 1024;
 
 /// How a call ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum End {
+pub(crate) enum End {
     Exited(i32),
     Signaled(i32),
     /// The deadline passed; the group was sent SIGTERM then SIGKILL.
@@ -57,24 +57,24 @@ pub enum End {
 
 /// Whether a stop signal (see `signals`) cuts a call short.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stop {
+pub(crate) enum Stop {
     OnSignal,
     Never,
 }
 
 #[derive(Debug, Clone)]
-pub struct Outcome {
-    pub end: End,
-    pub stdout: String,
-    pub stderr: String,
+pub(crate) struct Outcome {
+    pub(crate) end: End,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
     /// Bytes dropped beyond the capture limit, both streams together.
-    pub dropped: usize,
-    pub elapsed: Duration,
+    pub(crate) dropped: usize,
+    pub(crate) elapsed: Duration,
 }
 
 impl Outcome {
     /// The exit code, when the call ended with one.
-    pub fn code(&self) -> Option<i32> {
+    pub(crate) fn code(&self) -> Option<i32> {
         match self.end {
             End::Exited(c) => Some(c),
             _ => None,
@@ -82,12 +82,12 @@ impl Outcome {
     }
 
     /// IRIS printed a login prompt: OS authentication is not set up for this user.
-    pub fn asked_for_login(&self) -> bool {
+    pub(crate) fn asked_for_login(&self) -> bool {
         self.stdout.contains("Username:") || self.stderr.contains("Username:")
     }
 
     /// A few words on how the call ended, for logs and errors.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match &self.end {
             End::Exited(c) => format!("exit {c}"),
             End::Signaled(s) => format!("killed by signal {s} ({})", signal_name(*s)),
@@ -104,14 +104,14 @@ impl Outcome {
             ),
             End::Interrupted { signal } => format!(
                 "was killed because iris-freeze received {}",
-                crate::signals::name(*signal)
+                crate::host::signals::name(*signal)
             ),
             End::SpawnFailed(e) => format!("could not be started: {e}"),
         }
     }
 
     /// Non-empty output lines of both streams, stdout first.
-    pub fn lines(&self) -> impl Iterator<Item = &str> {
+    pub(crate) fn lines(&self) -> impl Iterator<Item = &str> {
         self.stdout
             .lines()
             .chain(self.stderr.lines())
@@ -133,13 +133,13 @@ struct Capture {
 
 /// Runs `program args` until it exits, `deadline` passes, or (with `Stop::OnSignal`) we are
 /// told to stop.
-pub fn run(program: &Path, args: &[OsString], deadline: Instant, stop: Stop) -> Outcome {
+pub(crate) fn run(program: &Path, args: &[OsString], deadline: Instant, stop: Stop) -> Outcome {
     run_with_input(program, args, deadline, stop, None)
 }
 
 /// As [`run`], with `input` on stdin instead of /dev/null (credentials for a login prompt; a
 /// call that never reads them just exits with them unread in the pipe).
-pub fn run_with_input(
+pub(crate) fn run_with_input(
     program: &Path,
     args: &[OsString],
     deadline: Instant,
@@ -296,7 +296,7 @@ impl Call {
                 continue;
             }
             if stop == Stop::OnSignal {
-                if let Some(sig) = crate::signals::received() {
+                if let Some(sig) = crate::host::signals::received() {
                     return Waited::Signal(sig);
                 }
             }

@@ -11,34 +11,34 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use nix::fcntl::{Flock, FlockArg};
 
-use crate::state::StateDir;
+use crate::host::state::StateDir;
 
 const POLL: Duration = Duration::from_millis(20);
 
 /// Who holds the lock.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Holder {
-    pub pid: i32,
-    pub command: String,
+pub(crate) struct Holder {
+    pub(crate) pid: i32,
+    pub(crate) command: String,
     /// Field 22 of /proc/PID/stat: tells a reused pid from the real holder.
-    pub start_ticks: u64,
+    pub(crate) start_ticks: u64,
 }
 
 impl Holder {
     /// Whether `pid` is still the very process that wrote this record.
-    pub fn is_alive(&self) -> bool {
+    pub(crate) fn is_alive(&self) -> bool {
         is_running(self.pid, self.start_ticks)
     }
 }
 
-pub struct HostLock {
+pub(crate) struct HostLock {
     lock: Flock<File>,
 }
 
 impl HostLock {
     /// Writes the holder record: pid, command and start time. Best effort: the record only
     /// helps a waiting thaw find a running freeze, and a waiting run name its holder.
-    pub fn announce(&mut self, command: &str) {
+    pub(crate) fn announce(&mut self, command: &str) {
         let me = std::process::id() as i32;
         let ticks = own_start_ticks().unwrap_or(0);
         let _ = self.lock.set_len(0);
@@ -55,7 +55,10 @@ impl HostLock {
 /// Meanwhile the record names the previous holder, which has let go of the lock: usually gone
 /// (its pid and start time then match no live process); at worst a freeze in its last
 /// microseconds, which a second thaw's SIGTERM can no longer make roll back.
-pub fn acquire(states: &StateDir, until: Instant) -> Result<Result<HostLock, Option<Holder>>> {
+pub(crate) fn acquire(
+    states: &StateDir,
+    until: Instant,
+) -> Result<Result<HostLock, Option<Holder>>> {
     let mut file = states.lock_file()?;
     loop {
         match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
@@ -64,7 +67,7 @@ pub fn acquire(states: &StateDir, until: Instant) -> Result<Result<HostLock, Opt
                 file = f;
                 // A stop signal ends the wait: a freeze must roll back (nothing to do yet), a
                 // thaw goes ahead without the lock.
-                if Instant::now() >= until || crate::signals::received().is_some() {
+                if Instant::now() >= until || crate::host::signals::received().is_some() {
                     return Ok(Err(read_holder(&mut file).filter(Holder::is_alive)));
                 }
                 thread::sleep(POLL);
@@ -74,12 +77,6 @@ pub fn acquire(states: &StateDir, until: Instant) -> Result<Result<HostLock, Opt
             }
         }
     }
-}
-
-/// The current holder of the lock, if the file names a live one.
-pub fn holder(states: &StateDir) -> Option<Holder> {
-    let mut f = states.lock_file().ok()?;
-    read_holder(&mut f).filter(Holder::is_alive)
 }
 
 fn read_holder(f: &mut File) -> Option<Holder> {
@@ -95,13 +92,13 @@ fn read_holder(f: &mut File) -> Option<Holder> {
 }
 
 /// This process's start time (read once).
-pub fn own_start_ticks() -> Option<u64> {
+pub(crate) fn own_start_ticks() -> Option<u64> {
     static TICKS: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
     *TICKS.get_or_init(|| process_start_ticks(std::process::id() as i32))
 }
 
 /// Start time of a process in clock ticks since boot (Linux /proc), to tell reused pids apart.
-pub fn process_start_ticks(pid: i32) -> Option<u64> {
+pub(crate) fn process_start_ticks(pid: i32) -> Option<u64> {
     proc_stat(pid).map(|(_, ticks)| ticks)
 }
 

@@ -6,14 +6,14 @@ use std::time::Instant;
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::backup::{self, Answer, IS_WD_SUSPENDED, Target};
 use crate::config::Config;
-use crate::discovery::{self, Instance, Listing, Tools};
 use crate::exit_code::Exit;
-use crate::lock;
+use crate::host::lock;
+use crate::host::state::{State, StateDir, Watchdog};
+use crate::iris::backup::{self, Answer, IS_WD_SUSPENDED, Target};
+use crate::iris::discovery::{self, Instance, Listing, Tools};
+use crate::iris::session::Stop;
 use crate::report::Report;
-use crate::session::Stop;
-use crate::state::{State, StateDir, Watchdog};
 
 #[derive(Debug, Serialize)]
 struct Row {
@@ -33,7 +33,7 @@ struct Row {
     #[serde(skip_serializing_if = "Option::is_none")]
     frozen_since: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    phase: Option<crate::state::Phase>,
+    phase: Option<crate::host::state::Phase>,
     mirror_type: String,
     mirror_status: String,
 }
@@ -56,7 +56,7 @@ struct Output {
     /// The armed auto-thaw watchdog, if any (null too when the state cannot be read).
     watchdog: Option<WatchdogRow>,
     /// The last freeze ended in an auto-thaw (until the next successful freeze).
-    auto_thaw: Option<crate::state::AutoThaw>,
+    auto_thaw: Option<crate::host::state::AutoThaw>,
     /// Null when everything could be determined (exit 0); otherwise the first of `errors`.
     error: Option<String>,
     errors: Vec<String>,
@@ -65,7 +65,7 @@ struct Output {
     state_read: bool,
 }
 
-pub fn run(cfg: &Config, json: bool) -> Result<Report> {
+pub(crate) fn run(cfg: &Config, json: bool) -> Result<Report> {
     let mut out = look(cfg);
     out.error = out.errors.first().cloned();
     let text = if json {
@@ -234,7 +234,7 @@ fn table(out: &Output) -> String {
             None => "-",
         };
         let by_us = match (&r.frozen_since, r.phase) {
-            (Some(since), Some(crate::state::Phase::Frozen)) => format!("yes, since {since}"),
+            (Some(since), Some(crate::host::state::Phase::Frozen)) => format!("yes, since {since}"),
             (Some(since), _) => format!("maybe (freeze attempted {since})"),
             _ if r.frozen_by_iris_freeze.is_none() => "? (state unreadable)".into(),
             _ => "no".into(),

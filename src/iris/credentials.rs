@@ -9,13 +9,13 @@ use std::path::Path;
 
 use anyhow::{Context, Result, anyhow, bail};
 
-use crate::trust;
+use crate::host::trust;
 
 /// The most of the file read: a user and a password are far shorter.
 const MAX_LEN: u64 = 64 * 1024;
 
 #[derive(Clone)]
-pub struct Credentials {
+pub(crate) struct Credentials {
     user: String,
     password: String,
 }
@@ -28,7 +28,7 @@ impl fmt::Debug for Credentials {
 
 impl Credentials {
     /// Reads the file, refusing a symlink, one another user owns, or one group/others can read.
-    pub fn load(path: &Path) -> Result<Credentials> {
+    pub(crate) fn load(path: &Path) -> Result<Credentials> {
         let text = read_checked(path)?;
         let mut lines = text.lines();
         let user = lines.next().unwrap_or("").trim().to_string();
@@ -43,12 +43,12 @@ impl Credentials {
         Ok(Credentials { user, password })
     }
 
-    pub fn user(&self) -> &str {
+    pub(crate) fn user(&self) -> &str {
         &self.user
     }
 
     /// What the session reads at `Username:` and `Password:`.
-    pub fn stdin_bytes(&self) -> Vec<u8> {
+    pub(crate) fn stdin_bytes(&self) -> Vec<u8> {
         format!("{}\n{}\n", self.user, self.password).into_bytes()
     }
 
@@ -59,11 +59,6 @@ impl Credentials {
             *text = text.replace(&self.password, "***");
         }
     }
-}
-
-/// The ownership and mode rules, also used by `check`.
-pub fn check_file(path: &Path) -> Result<()> {
-    read_checked(path).map(|_| ())
 }
 
 /// The file's text, opened as root may open it (see `trust::open_read`: no symlink, no FIFO, a

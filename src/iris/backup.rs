@@ -8,22 +8,22 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::config::FreezeOptions;
-use crate::credentials::Credentials;
-use crate::discovery::{Kind, SessionCmd};
-use crate::eventlog::{EventLog, Level};
-use crate::session::{self, Outcome, Stop};
+use crate::host::eventlog::{EventLog, Level};
+use crate::iris::credentials::Credentials;
+use crate::iris::discovery::{Kind, SessionCmd};
+use crate::iris::session::{self, Outcome, Stop};
 
 /// The emergency resume and the check after it get this long each, even past --timeout:
 /// an instance left frozen is an outage in the making.
 const EMERGENCY_TIMEOUT: Duration = Duration::from_secs(10);
 
-pub const EXTERNAL_FREEZE: &str = "##Class(Backup.General).ExternalFreeze()";
-pub const EXTERNAL_THAW: &str = "##Class(Backup.General).ExternalThaw()";
-pub const IS_WD_SUSPENDED: &str = "##Class(Backup.General).IsWDSuspendedExt()";
+pub(crate) const EXTERNAL_FREEZE: &str = "##Class(Backup.General).ExternalFreeze()";
+pub(crate) const EXTERNAL_THAW: &str = "##Class(Backup.General).ExternalThaw()";
+pub(crate) const IS_WD_SUSPENDED: &str = "##Class(Backup.General).IsWDSuspendedExt()";
 
 /// What a call's exit status says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Answer {
+pub(crate) enum Answer {
     /// Exit 5: frozen / thawed / suspended.
     Yes,
     /// Exit 3: failed / not suspended.
@@ -34,20 +34,20 @@ pub enum Answer {
 
 /// One instance to act on.
 #[derive(Debug, Clone)]
-pub struct Target {
-    pub name: String,
-    pub session: SessionCmd,
+pub(crate) struct Target {
+    pub(crate) name: String,
+    pub(crate) session: SessionCmd,
     /// The full command of the documented emergency resume (`iris stat NAME -W`), if any.
-    pub emergency: Option<SessionCmd>,
+    pub(crate) emergency: Option<SessionCmd>,
     /// Fed to a login prompt on stdin, when the config names a credentials file.
-    pub credentials: Option<Credentials>,
+    pub(crate) credentials: Option<Credentials>,
 }
 
 /// The ExternalFreeze call with the options the config sets; plain `ExternalFreeze()` when it
 /// sets none. Arguments: LogFile, Text, SwitchJournalFile, TimeOut, Hibernate, Verbose,
 /// ExternalFreezeTimeOut, Username, Password, WDSuspendLimit. WDSuspendLimit exists on IRIS
 /// only; credentials are never passed (they would show in the process list).
-pub fn external_freeze(opts: &FreezeOptions, kind: Kind) -> String {
+pub(crate) fn external_freeze(opts: &FreezeOptions, kind: Kind) -> String {
     let mut args: Vec<String> = vec![String::new(); 10];
     args[0] = "\"\"".into();
     if let Some(sw) = opts.switch_journal {
@@ -70,7 +70,12 @@ pub fn external_freeze(opts: &FreezeOptions, kind: Kind) -> String {
 
 /// Runs `expr` on the target and classifies the exit; the caller logs it with `EventLog::call`.
 /// The password is out of the captured output before anyone sees it (a session may echo it).
-pub fn call(target: &Target, expr: &str, deadline: Instant, stop: Stop) -> (Answer, Outcome) {
+pub(crate) fn call(
+    target: &Target,
+    expr: &str,
+    deadline: Instant,
+    stop: Stop,
+) -> (Answer, Outcome) {
     let input = target.credentials.as_ref().map(Credentials::stdin_bytes);
     let mut o = session::run_with_input(
         &target.session.program,
@@ -92,7 +97,7 @@ pub fn call(target: &Target, expr: &str, deadline: Instant, stop: Stop) -> (Answ
 }
 
 /// Why a call did not give a clean answer, with the fix when we know it.
-pub fn problem(target: &Target, expr: &str, o: &Outcome) -> String {
+pub(crate) fn problem(target: &Target, expr: &str, o: &Outcome) -> String {
     if o.asked_for_login() {
         if let Some(c) = &target.credentials {
             return format!(
@@ -127,7 +132,7 @@ pub fn problem(target: &Target, expr: &str, o: &Outcome) -> String {
 
 /// Where an instance ended up after thaw-and-confirm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Thawed {
+pub(crate) enum Thawed {
     /// IsWDSuspendedExt said 3: not suspended.
     Confirmed,
     /// IsWDSuspendedExt said 5: still frozen.
@@ -141,7 +146,7 @@ pub enum Thawed {
 /// A thaw that answers 3 is fine when the instance is confirmed not suspended. When the thaw
 /// did not resume the write daemon, escalates once to the documented emergency resume.
 /// Never cut short by a signal: an interrupted thaw is worse than a late one.
-pub fn thaw_and_confirm(
+pub(crate) fn thaw_and_confirm(
     target: &Target,
     thaw_by: Instant,
     confirm_for: Duration,
@@ -277,7 +282,7 @@ pub(crate) const MAX_PARALLEL: usize = 32;
 
 /// Runs `f` on every item at once, up to [`MAX_PARALLEL`] at a time (the freeze window of four
 /// instances must be one instance's, not four), results in input order.
-pub fn each<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+pub(crate) fn each<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
     each_bounded(items, MAX_PARALLEL, f)
 }
 

@@ -17,15 +17,15 @@ use std::time::{Duration, SystemTime};
 
 use chrono::{DateTime, Local, SecondsFormat};
 
-use crate::session::Outcome;
-use crate::trust;
+use crate::host::trust;
+use crate::iris::session::Outcome;
 
 /// IRIS output lines kept per call; the rest is counted, not written (a call that prints a
 /// megabyte must not fill /etc).
 const OUTPUT_LINES: usize = 40;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Level {
+pub(crate) enum Level {
     Info,
     Warn,
     Error,
@@ -57,7 +57,7 @@ struct Batch {
     shown: Vec<(tracing::Level, String)>,
 }
 
-pub struct EventLog {
+pub(crate) struct EventLog {
     path: PathBuf,
     file: Mutex<Sink>,
     /// Batches stamped but not written yet, written before the next line (see `defer`).
@@ -70,7 +70,7 @@ pub struct EventLog {
 
 impl EventLog {
     /// A log appended to `path` (created 0600 at the first write).
-    pub fn open(path: &Path, cmd: &'static str) -> EventLog {
+    pub(crate) fn open(path: &Path, cmd: &'static str) -> EventLog {
         EventLog {
             path: path.to_path_buf(),
             file: Mutex::new(Sink::Unopened),
@@ -82,7 +82,7 @@ impl EventLog {
     }
 
     /// A log that writes nowhere (status reads, it does not act).
-    pub fn none(cmd: &'static str) -> EventLog {
+    pub(crate) fn none(cmd: &'static str) -> EventLog {
         EventLog {
             path: PathBuf::new(),
             file: Mutex::new(Sink::Off),
@@ -93,12 +93,8 @@ impl EventLog {
         }
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// Writes one event line, then shows it on stderr at `level` (info only with -v).
-    pub fn event(
+    pub(crate) fn event(
         &self,
         level: Level,
         inst: Option<&str>,
@@ -151,14 +147,21 @@ impl EventLog {
     /// Logs an event about a finished IRIS call, with its exit code and duration, followed by
     /// what IRIS printed (at freeze it names the journal file a restore starts from). One write,
     /// so parallel calls on several instances never interleave their lines.
-    pub fn call(&self, level: Level, inst: &str, event: &str, o: &Outcome, msg: impl Display) {
+    pub(crate) fn call(
+        &self,
+        level: Level,
+        inst: &str,
+        event: &str,
+        o: &Outcome,
+        msg: impl Display,
+    ) {
         let batch = self.call_batch(level, inst, event, o, msg);
         self.write(batch);
     }
 
     /// As [`call`](Self::call), written with the next line: after ExternalFreeze returns, one
     /// write for the whole run's last lines is less freeze window than one per event.
-    pub fn call_later(
+    pub(crate) fn call_later(
         &self,
         level: Level,
         inst: &str,
@@ -202,7 +205,7 @@ impl EventLog {
 
     /// An info event stamped now but written with the next line: before ExternalThaw, loading
     /// the time zone and formatting a line would be freeze window.
-    pub fn defer(&self, event: &str, msg: impl Display) {
+    pub(crate) fn defer(&self, event: &str, msg: impl Display) {
         let batch = self.event_batch(Level::Info, None, event, None, None, msg);
         self.postpone(batch);
     }
@@ -214,26 +217,26 @@ impl EventLog {
             .push((SystemTime::now(), batch));
     }
 
-    pub fn info(&self, inst: Option<&str>, event: &str, msg: impl Display) {
+    pub(crate) fn info(&self, inst: Option<&str>, event: &str, msg: impl Display) {
         self.event(Level::Info, inst, event, None, None, msg);
     }
 
-    pub fn warn(&self, inst: Option<&str>, event: &str, msg: impl Display) {
+    pub(crate) fn warn(&self, inst: Option<&str>, event: &str, msg: impl Display) {
         self.event(Level::Warn, inst, event, None, None, msg);
     }
 
-    pub fn error(&self, inst: Option<&str>, event: &str, msg: impl Display) {
+    pub(crate) fn error(&self, inst: Option<&str>, event: &str, msg: impl Display) {
         self.event(Level::Error, inst, event, None, None, msg);
     }
 
     /// From now on lines are stamped and kept, not written, until [`release`](Self::release):
     /// the watchdog thaws first and logs after, so a log that blocks cannot delay its thaw.
-    pub fn hold(&self) {
+    pub(crate) fn hold(&self) {
         self.held.store(true, Ordering::Relaxed);
     }
 
     /// Writes what [`hold`](Self::hold) kept, and every line after it as usual.
-    pub fn release(&self) {
+    pub(crate) fn release(&self) {
         self.held.store(false, Ordering::Relaxed);
         let kept = !self
             .pending
@@ -358,7 +361,7 @@ fn push_char(out: &mut String, c: char) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::session::End;
+    use crate::iris::session::End;
 
     #[test]
     fn lines_have_the_documented_fields_and_break_no_line() {

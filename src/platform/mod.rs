@@ -1,10 +1,12 @@
 //! The snapshot platforms iris-freeze knows how to hook into.
 
+pub(crate) mod hooks;
+
 use std::fmt;
 use std::str::FromStr;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Platform {
+pub(crate) enum Platform {
     Azure,
     Vmware,
     Qemu,
@@ -14,7 +16,7 @@ pub enum Platform {
 }
 
 impl Platform {
-    pub const ALL: [Platform; 6] = [
+    pub(crate) const ALL: [Platform; 6] = [
         Platform::Azure,
         Platform::Vmware,
         Platform::Qemu,
@@ -23,7 +25,7 @@ impl Platform {
         Platform::Aws,
     ];
 
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Platform::Azure => "azure",
             Platform::Vmware => "vmware",

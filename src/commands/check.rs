@@ -15,17 +15,17 @@ use std::time::Instant;
 use anyhow::Result;
 use serde_json::Value;
 
-use crate::backup::{self, Answer, IS_WD_SUSPENDED, Target};
+use crate::commands::install::{self, HookFile, HookKind};
+use crate::commands::watchdog;
 use crate::config::{Config, under};
-use crate::credentials::Credentials;
-use crate::discovery::{self, Availability, Tools};
 use crate::exit_code::Exit;
-use crate::install::{self, HookFile, HookKind};
+use crate::host::state::StateDir;
+use crate::iris::backup::{self, Answer, IS_WD_SUSPENDED, Target};
+use crate::iris::credentials::Credentials;
+use crate::iris::discovery::{self, Availability, Tools};
+use crate::iris::session::Stop;
 use crate::platform::Platform;
 use crate::report::Report;
-use crate::session::Stop;
-use crate::state::StateDir;
-use crate::watchdog;
 
 /// The collected lines.
 #[derive(Default)]
@@ -90,7 +90,7 @@ fn one_line(s: &str) -> String {
         .replace(" ; ", "; ")
 }
 
-pub fn run(cfg: &Config, platform: Option<Platform>) -> Result<Report> {
+pub(crate) fn run(cfg: &Config, platform: Option<Platform>) -> Result<Report> {
     let mut out = Lines::default();
     let bin = check_binary(&mut out);
     check_config(cfg, &mut out);

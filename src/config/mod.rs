@@ -12,23 +12,23 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 
 use crate::cli::{Cli, Command, RunArgs};
-use crate::credentials::Credentials;
-use crate::hooks::Invocation;
+use crate::iris::credentials::Credentials;
 use crate::platform::Platform;
+use crate::platform::hooks::Invocation;
 
-pub use file::{FileConfig, Loaded, check_config_file, load_file};
+pub(crate) use file::{FileConfig, Loaded, check_config_file, load_file};
 
-pub const DEFAULT_FREEZE_LOG: &str = "/etc/preScript.log";
-pub const DEFAULT_THAW_LOG: &str = "/etc/postScript.log";
-pub const DEFAULT_CONFIG: &str = "/etc/iris-freeze.toml";
-pub const DEFAULT_STATE_DIR: &str = "/run/iris-freeze";
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
-pub const DEFAULT_MAX_FREEZE: Duration = Duration::from_secs(300);
+pub(crate) const DEFAULT_FREEZE_LOG: &str = "/etc/preScript.log";
+pub(crate) const DEFAULT_THAW_LOG: &str = "/etc/postScript.log";
+pub(crate) const DEFAULT_CONFIG: &str = "/etc/iris-freeze.toml";
+pub(crate) const DEFAULT_STATE_DIR: &str = "/run/iris-freeze";
+pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const DEFAULT_MAX_FREEZE: Duration = Duration::from_secs(300);
 /// IRIS starts blocking writers after ExternalFreezeTimeOut, 600 s by default.
-pub const IRIS_BLOCKS_AFTER: Duration = Duration::from_secs(600);
+pub(crate) const IRIS_BLOCKS_AFTER: Duration = Duration::from_secs(600);
 
 /// Searched after PATH: hook runners often start us with a minimal PATH.
-pub const DEFAULT_BIN_DIRS: &[&str] = &[
+pub(crate) const DEFAULT_BIN_DIRS: &[&str] = &[
     "/usr/bin",
     "/usr/local/bin",
     "/bin",
@@ -40,10 +40,10 @@ pub const DEFAULT_BIN_DIRS: &[&str] = &[
 
 /// An instance name as IRIS prints it in qlist. Checked so it can only ever be one argv item.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct InstanceName(String);
+pub(crate) struct InstanceName(String);
 
 impl InstanceName {
-    pub fn parse(s: &str) -> Result<Self> {
+    pub(crate) fn parse(s: &str) -> Result<Self> {
         let s = s.trim();
         if s.is_empty() {
             bail!("empty instance name");
@@ -61,12 +61,12 @@ impl InstanceName {
         Ok(InstanceName(s.to_string()))
     }
 
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 
     /// Instance names are case-insensitive in IRIS; qlist prints them upper case.
-    pub fn matches(&self, other: &str) -> bool {
+    pub(crate) fn matches(&self, other: &str) -> bool {
         self.0.eq_ignore_ascii_case(other)
     }
 }
@@ -78,7 +78,7 @@ impl fmt::Display for InstanceName {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verbosity {
+pub(crate) enum Verbosity {
     Quiet,
     Normal,
     Verbose,
@@ -86,7 +86,7 @@ pub enum Verbosity {
 }
 
 #[derive(Debug, Clone)]
-pub enum Action {
+pub(crate) enum Action {
     Freeze,
     Thaw,
     DryRun,
@@ -107,7 +107,7 @@ pub enum Action {
 
 /// What to do about a mirror primary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum MirrorPolicy {
+pub(crate) enum MirrorPolicy {
     /// Freeze it, with a warning and advice in the log.
     #[default]
     Warn,
@@ -117,50 +117,48 @@ pub enum MirrorPolicy {
 
 /// The ExternalFreeze arguments the config may set; `None` leaves IRIS's default.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct FreezeOptions {
+pub(crate) struct FreezeOptions {
     /// ExternalFreezeTimeOut (7th argument): seconds before IRIS blocks writers (default 600).
-    pub external_freeze_timeout: Option<u32>,
+    pub(crate) external_freeze_timeout: Option<u32>,
     /// WDSuspendLimit (10th argument, IRIS only): IRIS resumes the write daemon by itself.
-    pub wd_suspend_limit: Option<u32>,
+    pub(crate) wd_suspend_limit: Option<u32>,
     /// SwitchJournalFile (3rd argument, default 1).
-    pub switch_journal: Option<bool>,
+    pub(crate) switch_journal: Option<bool>,
 }
 
 #[derive(Debug, Clone)]
-pub struct Config {
-    pub action: Action,
+pub(crate) struct Config {
+    pub(crate) action: Action,
     /// Named instances; empty means the default set (running instances, or the recorded ones).
-    pub instances: Vec<InstanceName>,
-    pub timeout: Duration,
+    pub(crate) instances: Vec<InstanceName>,
+    pub(crate) timeout: Duration,
     /// The watchdog's deadline after the freeze begins.
-    pub max_freeze: Duration,
-    pub log_file: PathBuf,
-    pub state_dir: PathBuf,
-    pub bin_dirs: Vec<PathBuf>,
-    pub verbosity: Verbosity,
+    pub(crate) max_freeze: Duration,
+    pub(crate) log_file: PathBuf,
+    pub(crate) state_dir: PathBuf,
+    pub(crate) bin_dirs: Vec<PathBuf>,
+    pub(crate) verbosity: Verbosity,
     /// Prefix of every platform path (`/` normally).
-    pub root: PathBuf,
+    pub(crate) root: PathBuf,
     /// The config file in effect, and whether it exists.
-    pub config_file: PathBuf,
-    pub config_found: bool,
+    pub(crate) config_file: PathBuf,
+    pub(crate) config_found: bool,
     /// Why the config file was not usable (only `check` gets this far with one).
-    pub config_error: Option<String>,
+    pub(crate) config_error: Option<String>,
     /// What of the config file a thaw, `status` or the watchdog ignored, and why (a bad file
     /// never stops them): already on stderr; one `config` event each for the log.
-    pub config_warnings: Vec<String>,
-    pub credentials_file: Option<PathBuf>,
-    pub credentials: Option<Credentials>,
-    pub freeze_options: FreezeOptions,
-    pub set_history: bool,
-    pub mirror_primary: MirrorPolicy,
-    /// The hook convention we were called by, if any.
-    pub hook: Option<Invocation>,
+    pub(crate) config_warnings: Vec<String>,
+    pub(crate) credentials_file: Option<PathBuf>,
+    pub(crate) credentials: Option<Credentials>,
+    pub(crate) freeze_options: FreezeOptions,
+    pub(crate) set_history: bool,
+    pub(crate) mirror_primary: MirrorPolicy,
     /// Why the timeout is shorter than configured (Azure's own limit), for the log.
-    pub timeout_note: Option<String>,
+    pub(crate) timeout_note: Option<String>,
 }
 
 impl Config {
-    pub fn from_cli(cli: Cli, hook: Option<Invocation>) -> Result<Config> {
+    pub(crate) fn from_cli(cli: Cli, hook: Option<Invocation>) -> Result<Config> {
         let from_env = |id: &str| cli.is_from_env(id);
         let (timeout_from_env, max_freeze_from_env, instances_from_env) = (
             from_env(TIMEOUT.names.id),
@@ -351,7 +349,6 @@ impl Config {
             },
             set_history: file.set_history.unwrap_or(false),
             mirror_primary: file.mirror_primary.unwrap_or_default(),
-            hook,
             timeout_note,
         })
     }
@@ -430,15 +427,15 @@ fn warn_on_stderr(warnings: &[String]) {
 }
 
 /// `path` (absolute) under `root`.
-pub fn under(root: &Path, path: &str) -> PathBuf {
+pub(crate) fn under(root: &Path, path: &str) -> PathBuf {
     root.join(path.trim_start_matches('/'))
 }
 
 /// How long Azure lets a hook run: `timeoutInSeconds` (default 10, at most 1800) less one poll
 /// (Azure notices an exit only at its next poll) and a second of margin. Azure does not kill a
 /// late pre-script; it snapshots anyway, so we must be done (or rolled back) by then.
-pub fn azure_limit(root: &Path) -> Option<(Duration, String)> {
-    let path = under(root, crate::install::AZURE_JSON);
+pub(crate) fn azure_limit(root: &Path) -> Option<(Duration, String)> {
+    let path = under(root, crate::commands::install::AZURE_JSON);
     let text = fs::read_to_string(&path).ok()?;
     let v: serde_json::Value = serde_json::from_str(&text).ok()?;
     let t = v
@@ -836,7 +833,7 @@ mod tests {
     #[test]
     fn azure_limit_reads_the_plugin_json() {
         let tmp = tempfile::tempdir().unwrap();
-        let p = under(tmp.path(), crate::install::AZURE_JSON);
+        let p = under(tmp.path(), crate::commands::install::AZURE_JSON);
         fs::create_dir_all(p.parent().unwrap()).unwrap();
         fs::write(
             &p,

@@ -5,18 +5,20 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
 
-use crate::backup::{self, Answer, EXTERNAL_FREEZE, IS_WD_SUSPENDED, Target, Thawed};
+use crate::commands::watchdog;
 use crate::config::MirrorPolicy;
 use crate::config::{Config, IRIS_BLOCKS_AFTER};
-use crate::discovery::{self, Availability, Kind, Tools};
-use crate::eventlog::{EventLog, Level};
 use crate::exit_code::Exit;
-use crate::lock;
+use crate::host::eventlog::{EventLog, Level};
+use crate::host::lock;
+use crate::host::signals;
+use crate::host::state::{
+    Phase, Record, StartMark, State, StateDir, Watchdog, now_ms, now_rfc3339,
+};
+use crate::iris::backup::{self, Answer, EXTERNAL_FREEZE, IS_WD_SUSPENDED, Target, Thawed};
+use crate::iris::discovery::{self, Availability, Kind, Tools};
+use crate::iris::session::{End, Stop};
 use crate::report::Report;
-use crate::session::{End, Stop};
-use crate::signals;
-use crate::state::{Phase, Record, StartMark, State, StateDir, Watchdog, now_ms, now_rfc3339};
-use crate::watchdog;
 
 /// A rollback always gets at least this long, even past --timeout: thawing comes first.
 const MIN_ROLLBACK: Duration = Duration::from_secs(5);
@@ -31,7 +33,7 @@ const WATCHDOG_MARGIN: Duration = Duration::from_millis(500);
 /// already set"): someone else froze it between our check and our ExternalFreeze.
 const ALREADY_SUSPENDED: &str = "already set";
 
-pub fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
+pub(crate) fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
     let start = Instant::now();
     let started = StartMark::of_self();
     if cfg.max_freeze <= WATCHDOG_MARGIN {
@@ -472,7 +474,7 @@ fn forget_down(state: &mut State, down: &[String], log: &EventLog) -> bool {
 
 /// `dry-run`: everything `freeze` checks before its first ExternalFreeze, and nothing else.
 /// The exit is what `freeze` would give: 0, 2 (one already frozen by someone else) or 1.
-pub fn dry_run(cfg: &Config, log: &EventLog) -> Result<Report> {
+pub(crate) fn dry_run(cfg: &Config, log: &EventLog) -> Result<Report> {
     let deadline = Instant::now() + cfg.timeout;
     let targets = plan(cfg, log, deadline)?.targets;
     if targets.is_empty() {

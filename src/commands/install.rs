@@ -20,40 +20,40 @@ use crate::report::Report;
 
 /// Every file `install` writes carries this; `uninstall` removes only files that do (or
 /// symlinks to the binary).
-pub const MARKER: &str = "Installed by iris-freeze";
+pub(crate) const MARKER: &str = "Installed by iris-freeze";
 
 /// The SSM Command document for AWS Data Lifecycle Manager, as shipped in the source tree.
-pub const AWS_DOCUMENT: &str = include_str!("../examples/aws-ssm-document.yml");
-pub const AWS_DOCUMENT_SOURCE: &str = "examples/aws-ssm-document.yml";
+pub(crate) const AWS_DOCUMENT: &str = include_str!("../../examples/aws-ssm-document.yml");
+pub(crate) const AWS_DOCUMENT_SOURCE: &str = "examples/aws-ssm-document.yml";
 /// Where the SSM document expects the binary on every instance.
-pub const AWS_BINARY: &str = "/usr/local/sbin/iris-freeze";
+pub(crate) const AWS_BINARY: &str = "/usr/local/sbin/iris-freeze";
 
-pub const AZURE_PRE: &str = "/etc/azure/prescript.sh";
-pub const AZURE_POST: &str = "/etc/azure/postScript.sh";
-pub const AZURE_JSON: &str = "/etc/azure/VMSnapshotScriptPluginConfig.json";
-pub const AZURE_WORKLOAD: &str = "/etc/azure/workload.conf";
-pub const AZURE_HOST_CONF: &str = "/etc/azure/VMSnapshotPluginHost.conf";
+pub(crate) const AZURE_PRE: &str = "/etc/azure/prescript.sh";
+pub(crate) const AZURE_POST: &str = "/etc/azure/postScript.sh";
+pub(crate) const AZURE_JSON: &str = "/etc/azure/VMSnapshotScriptPluginConfig.json";
+pub(crate) const AZURE_WORKLOAD: &str = "/etc/azure/workload.conf";
+pub(crate) const AZURE_HOST_CONF: &str = "/etc/azure/VMSnapshotPluginHost.conf";
 /// Azure's hard cap on `timeoutInSeconds`.
-pub const AZURE_MAX_TIMEOUT: u64 = 1800;
+pub(crate) const AZURE_MAX_TIMEOUT: u64 = 1800;
 /// Added to `--timeout` for Azure's `timeoutInSeconds`: the rollback (5 s), the kill grace of
 /// a call that overruns and of the rollback's own call (2 + 2 s), one poll (1 s), and margin.
-pub const AZURE_TIMEOUT_MARGIN: u64 = 15;
+pub(crate) const AZURE_TIMEOUT_MARGIN: u64 = 15;
 
-pub const VMWARE_PRE: &str = "/usr/sbin/pre-freeze-script";
-pub const VMWARE_POST: &str = "/usr/sbin/post-thaw-script";
-pub const QEMU_HOOK: &str = "/etc/qemu/fsfreeze-hook";
-pub const QEMU_GA_DIR: &str = "/etc/qemu-ga";
-pub const QEMU_GA_HOOK: &str = "/etc/qemu-ga/fsfreeze-hook";
-pub const GCP_DIR: &str = "/etc/google/snapshots";
-pub const GCP_PRE: &str = "/etc/google/snapshots/pre.sh";
-pub const GCP_POST: &str = "/etc/google/snapshots/post.sh";
-pub const GCP_CONFIG: &str = "/etc/default/instance_configs.cfg";
-pub const NUTANIX_PRE: &str = "/usr/local/sbin/pre_freeze";
-pub const NUTANIX_POST: &str = "/usr/local/sbin/post_thaw";
+pub(crate) const VMWARE_PRE: &str = "/usr/sbin/pre-freeze-script";
+pub(crate) const VMWARE_POST: &str = "/usr/sbin/post-thaw-script";
+pub(crate) const QEMU_HOOK: &str = "/etc/qemu/fsfreeze-hook";
+pub(crate) const QEMU_GA_DIR: &str = "/etc/qemu-ga";
+pub(crate) const QEMU_GA_HOOK: &str = "/etc/qemu-ga/fsfreeze-hook";
+pub(crate) const GCP_DIR: &str = "/etc/google/snapshots";
+pub(crate) const GCP_PRE: &str = "/etc/google/snapshots/pre.sh";
+pub(crate) const GCP_POST: &str = "/etc/google/snapshots/post.sh";
+pub(crate) const GCP_CONFIG: &str = "/etc/default/instance_configs.cfg";
+pub(crate) const NUTANIX_PRE: &str = "/usr/local/sbin/pre_freeze";
+pub(crate) const NUTANIX_POST: &str = "/usr/local/sbin/post_thaw";
 
 /// What a hook file is made of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HookKind {
+pub(crate) enum HookKind {
     /// A symlink to the binary, which dispatches on the link's name.
     Link,
     /// A POSIX-sh wrapper: `exec '<binary>' <args>`.
@@ -69,21 +69,21 @@ pub enum HookKind {
 
 /// One file a platform needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct HookFile {
+pub(crate) struct HookFile {
     /// The real path (not under --root).
-    pub path: &'static str,
-    pub kind: HookKind,
+    pub(crate) path: &'static str,
+    pub(crate) kind: HookKind,
     /// The file mode of a wrapper.
-    pub mode: u32,
+    pub(crate) mode: u32,
     /// Freeze (true) or thaw.
-    pub freeze: bool,
+    pub(crate) freeze: bool,
 }
 
-pub const PRE_VERBS: &[&str] = &["azure-pre", "freeze", "pre-script"];
-pub const POST_VERBS: &[&str] = &["azure-post", "thaw", "post-script"];
+pub(crate) const PRE_VERBS: &[&str] = &["azure-pre", "freeze", "pre-script"];
+pub(crate) const POST_VERBS: &[&str] = &["azure-post", "thaw", "post-script"];
 
 /// The hook files of `platform` (qemu: at the path this root's layout uses). None for AWS.
-pub fn hook_files(platform: Platform, root: &Path) -> Vec<HookFile> {
+pub(crate) fn hook_files(platform: Platform, root: &Path) -> Vec<HookFile> {
     let link = |path, freeze| HookFile {
         path,
         kind: HookKind::Link,
@@ -146,7 +146,7 @@ pub fn hook_files(platform: Platform, root: &Path) -> Vec<HookFile> {
 
 /// qemu-ga's hook: `/etc/qemu-ga/fsfreeze-hook` where that directory exists (RHEL), else
 /// `/etc/qemu/fsfreeze-hook`.
-pub fn qemu_hook(root: &Path) -> &'static str {
+pub(crate) fn qemu_hook(root: &Path) -> &'static str {
     if under(root, QEMU_GA_DIR).is_dir() {
         QEMU_GA_HOOK
     } else {
@@ -155,7 +155,7 @@ pub fn qemu_hook(root: &Path) -> &'static str {
 }
 
 /// This binary's canonical path: what every hook runs.
-pub fn binary() -> Result<PathBuf> {
+pub(crate) fn binary() -> Result<PathBuf> {
     let exe = std::env::current_exe().context("cannot find this program's own path")?;
     let bin = fs::canonicalize(&exe)
         .with_context(|| format!("cannot resolve this program's path {}", exe.display()))?;
@@ -172,17 +172,17 @@ pub fn binary() -> Result<PathBuf> {
 /// Checks that no other user can change `bin` (nor any directory above it): every hook runs it
 /// as root, so a hook pointing at a file someone else can replace is a way to root. Its metadata.
 pub(crate) fn safe_binary(bin: &Path) -> Result<fs::Metadata> {
-    crate::trust::program(bin).context("every hook runs it as root")?;
+    crate::host::trust::program(bin).context("every hook runs it as root")?;
     fs::metadata(bin).with_context(|| format!("cannot read {}", bin.display()))
 }
 
 /// `s` as one POSIX-sh word.
-pub fn sh_quote(s: &str) -> String {
+pub(crate) fn sh_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }
 
 /// A wrapper's exact text.
-pub fn wrapper_text(comment: &str, bin: &Path, args: &str) -> String {
+pub(crate) fn wrapper_text(comment: &str, bin: &Path, args: &str) -> String {
     format!(
         "#!/bin/sh\n# {MARKER}: {comment}\nexec {} {args}\n",
         sh_quote(&bin.to_string_lossy())
@@ -191,13 +191,13 @@ pub fn wrapper_text(comment: &str, bin: &Path, args: &str) -> String {
 
 /// The `timeoutInSeconds` our deadline needs: `--timeout` rounded up, plus the margin, at most
 /// Azure's cap.
-pub fn azure_timeout_needed(cfg: &Config) -> u64 {
+pub(crate) fn azure_timeout_needed(cfg: &Config) -> u64 {
     (cfg.timeout.as_secs_f64().ceil() as u64 + AZURE_TIMEOUT_MARGIN).min(AZURE_MAX_TIMEOUT)
 }
 
 /// Whether `path` is something iris-freeze installed: a symlink to this binary (or to any file
 /// named `iris-freeze`), or a file carrying the marker. Never follows a symlink for the marker.
-pub fn is_ours(path: &Path, bin: &Path) -> bool {
+pub(crate) fn is_ours(path: &Path, bin: &Path) -> bool {
     let Ok(md) = fs::symlink_metadata(path) else {
         return false;
     };
@@ -221,7 +221,7 @@ fn has_marker(path: &Path) -> bool {
 
 /// The `[section]` `key` of an INI file (`key = value` or `key: value`; `#` and `;` comments;
 /// keys case-insensitive as Python's configparser has them). The last occurrence wins.
-pub fn ini_value(text: &str, section: &str, key: &str, section_ci: bool) -> Option<String> {
+pub(crate) fn ini_value(text: &str, section: &str, key: &str, section_ci: bool) -> Option<String> {
     let mut inside = false;
     let mut found = None;
     for line in text.lines() {
@@ -253,7 +253,7 @@ pub fn ini_value(text: &str, section: &str, key: &str, section_ci: bool) -> Opti
 
 /// The workload `/etc/azure/workload.conf` names, if any: Azure then runs its own database
 /// scripts instead of the pre/post scripts, silently.
-pub fn azure_workload(text: &str) -> Option<String> {
+pub(crate) fn azure_workload(text: &str) -> Option<String> {
     ini_value(text, "workload", "workload_name", false).filter(|v| !v.is_empty())
 }
 
@@ -269,7 +269,7 @@ fn workload_refusal(path: &Path, name: &str) -> String {
 
 /// The settings Azure needs, merged into `existing` (an object; keys and their order kept).
 /// Returns the merged object and a note for each value that was changed.
-pub fn merge_azure_json(
+pub(crate) fn merge_azure_json(
     existing: Map<String, Value>,
     need: u64,
 ) -> (Map<String, Value>, Vec<String>) {
@@ -609,7 +609,7 @@ enum Content {
 }
 
 /// A few words on what sits at `path`.
-pub fn describe(path: &Path) -> String {
+pub(crate) fn describe(path: &Path) -> String {
     match fs::symlink_metadata(path) {
         Err(_) => "missing".into(),
         Ok(md) if md.file_type().is_symlink() => match fs::read_link(path) {
@@ -631,7 +631,7 @@ pub fn describe(path: &Path) -> String {
     }
 }
 
-pub fn install(cfg: &Config, platform: Platform) -> Result<Report> {
+pub(crate) fn install(cfg: &Config, platform: Platform) -> Result<Report> {
     if platform == Platform::Aws {
         return Ok(Report::new(Exit::Success, aws_text(cfg)));
     }
@@ -918,7 +918,7 @@ fn aws_text(cfg: &Config) -> String {
     )
 }
 
-pub fn uninstall(cfg: &Config, platform: Platform) -> Result<Report> {
+pub(crate) fn uninstall(cfg: &Config, platform: Platform) -> Result<Report> {
     if platform == Platform::Aws {
         return Ok(Report::new(
             Exit::Success,

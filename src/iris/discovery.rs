@@ -10,47 +10,38 @@ use anyhow::{Result, bail};
 use serde::{Deserialize, Serialize};
 
 use crate::config::InstanceName;
-use crate::session;
+use crate::iris::session;
 
 /// qlist only reads the registry; it gets a short leash (InterSystems' own scripts wrap it in
 /// `timeout` because it can hang).
-pub const QLIST_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const QLIST_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Which session program an instance needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Kind {
+pub(crate) enum Kind {
     Iris,
     Cache,
 }
 
-impl Kind {
-    pub fn label(self) -> &'static str {
-        match self {
-            Kind::Iris => "IRIS",
-            Kind::Cache => "Caché",
-        }
-    }
-}
-
 /// The InterSystems programs found on this host.
 #[derive(Debug, Clone, Default)]
-pub struct Tools {
-    pub iris: Option<PathBuf>,
-    pub csession: Option<PathBuf>,
-    pub ccontrol: Option<PathBuf>,
-    /// Programs found but not run: another user could change them (see [`crate::trust`]).
-    pub refused: Vec<Refused>,
+pub(crate) struct Tools {
+    pub(crate) iris: Option<PathBuf>,
+    pub(crate) csession: Option<PathBuf>,
+    pub(crate) ccontrol: Option<PathBuf>,
+    /// Programs found but not run: another user could change them (see [`crate::host::trust`]).
+    pub(crate) refused: Vec<Refused>,
 }
 
 /// A program that was found but is not safe for root to run.
 #[derive(Debug, Clone)]
-pub struct Refused {
+pub(crate) struct Refused {
     /// `iris`, `csession` or `ccontrol`.
-    pub name: &'static str,
-    pub path: PathBuf,
+    pub(crate) name: &'static str,
+    pub(crate) path: PathBuf,
     /// Why, and the fix.
-    pub why: String,
+    pub(crate) why: String,
 }
 
 impl Tools {
@@ -58,7 +49,7 @@ impl Tools {
     /// of each program that no other user could have changed; an unsafe one is skipped with a
     /// warning. Finding none of the three is an error: a hook on a host where it cannot see IRIS
     /// is misconfigured, and exiting 0 would quietly make every backup crash-consistent.
-    pub fn find(bin_dirs: &[PathBuf]) -> Result<Tools> {
+    pub(crate) fn find(bin_dirs: &[PathBuf]) -> Result<Tools> {
         let dirs = search_dirs(bin_dirs);
         let mut refused = Vec::new();
         let iris = find_one("iris", &dirs, &mut refused);
@@ -100,7 +91,7 @@ impl Tools {
     /// The documented emergency resume of the write daemon: `iris stat NAME -W` on IRIS; on
     /// Caché `ccontrol stat NAME -W` (the Caché form is not confirmed by InterSystems' docs,
     /// so its outcome is checked and logged like any other).
-    pub fn emergency_for(&self, name: &str, kind: Kind) -> Option<SessionCmd> {
+    pub(crate) fn emergency_for(&self, name: &str, kind: Kind) -> Option<SessionCmd> {
         let program = match kind {
             Kind::Iris => self.iris.clone()?,
             Kind::Cache => self.ccontrol.clone()?,
@@ -112,7 +103,7 @@ impl Tools {
     }
 
     /// How to run an expression in %SYS on instance `name` of kind `kind`.
-    pub fn session_for(&self, name: &str, kind: Kind) -> Result<SessionCmd> {
+    pub(crate) fn session_for(&self, name: &str, kind: Kind) -> Result<SessionCmd> {
         let args = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
         match kind {
             Kind::Iris => match &self.iris {
@@ -168,7 +159,7 @@ fn find_one(name: &'static str, dirs: &[PathBuf], refused: &mut Vec<Refused>) ->
         if !executable {
             continue;
         }
-        match crate::trust::program(&path) {
+        match crate::host::trust::program(&path) {
             Ok(path) => return Some(path),
             Err(e) => {
                 let why = format!("{e:#}");
@@ -183,13 +174,13 @@ fn find_one(name: &'static str, dirs: &[PathBuf], refused: &mut Vec<Refused>) ->
 /// A program and the arguments that open a %SYS session on one instance; the ObjectScript
 /// expression is appended as one more argv item (never through a shell).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SessionCmd {
-    pub program: PathBuf,
-    pub prefix: Vec<String>,
+pub(crate) struct SessionCmd {
+    pub(crate) program: PathBuf,
+    pub(crate) prefix: Vec<String>,
 }
 
 impl SessionCmd {
-    pub fn args(&self, expr: &str) -> Vec<OsString> {
+    pub(crate) fn args(&self, expr: &str) -> Vec<OsString> {
         self.prefix
             .iter()
             .map(OsString::from)
@@ -198,16 +189,16 @@ impl SessionCmd {
     }
 
     /// A complete command (no expression appended), as for the emergency resume.
-    pub fn args_plain(&self) -> Vec<OsString> {
+    pub(crate) fn args_plain(&self) -> Vec<OsString> {
         self.prefix.iter().map(OsString::from).collect()
     }
 
-    pub fn display_plain(&self) -> String {
+    pub(crate) fn display_plain(&self) -> String {
         format!("{} {}", self.program.display(), self.prefix.join(" "))
     }
 
     /// The command as a user would type it, for error messages.
-    pub fn display(&self, expr: &str) -> String {
+    pub(crate) fn display(&self, expr: &str) -> String {
         format!(
             "{} {} \"{expr}\"",
             self.program.display(),
@@ -218,24 +209,24 @@ impl SessionCmd {
 
 /// One line of qlist.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Instance {
-    pub name: String,
-    pub dir: String,
-    pub version: String,
+pub(crate) struct Instance {
+    pub(crate) name: String,
+    pub(crate) dir: String,
+    pub(crate) version: String,
     /// The status word(s) before the first comma: `running`, `down`, `sign-on inhibited`, ...
-    pub status: String,
-    pub running: bool,
+    pub(crate) status: String,
+    pub(crate) running: bool,
     /// Empty for plain Caché.
-    pub product: String,
-    pub kind: Kind,
-    pub health: String,
-    pub mirror_type: String,
-    pub mirror_status: String,
+    pub(crate) product: String,
+    pub(crate) kind: Kind,
+    pub(crate) health: String,
+    pub(crate) mirror_type: String,
+    pub(crate) mirror_status: String,
 }
 
 /// What an instance's qlist status means for a freeze.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Availability {
+pub(crate) enum Availability {
     /// `running...`: freeze it.
     Running,
     /// `down...`: nothing writes to its files, so they are already consistent; skip it.
@@ -246,7 +237,7 @@ pub enum Availability {
 }
 
 impl Instance {
-    pub fn availability(&self) -> Availability {
+    pub(crate) fn availability(&self) -> Availability {
         let s = self.status.to_ascii_lowercase();
         if self.running {
             Availability::Running
@@ -257,7 +248,7 @@ impl Instance {
         }
     }
 
-    pub fn product_label(&self) -> &str {
+    pub(crate) fn product_label(&self) -> &str {
         if self.product.is_empty() {
             "Cache"
         } else {
@@ -269,7 +260,7 @@ impl Instance {
 /// Parses qlist output. `source` is the program that printed it: `ccontrol qlist` lists Caché
 /// instances (Ensemble and HealthShare on Caché print a product but still need csession).
 /// Lines with fewer than 8 fields (old Caché prints 8, IRIS 14 or more) are not instance lines.
-pub fn parse_qlist(text: &str, source: Kind) -> Vec<Instance> {
+pub(crate) fn parse_qlist(text: &str, source: Kind) -> Vec<Instance> {
     text.lines()
         .filter_map(|line| {
             let f: Vec<&str> = line.trim_end_matches(['\r', '\n']).split('^').collect();
@@ -302,20 +293,20 @@ pub fn parse_qlist(text: &str, source: Kind) -> Vec<Instance> {
 
 /// Every instance both registries know, and what went wrong asking them.
 #[derive(Debug, Default)]
-pub struct Listing {
-    pub instances: Vec<Instance>,
+pub(crate) struct Listing {
+    pub(crate) instances: Vec<Instance>,
     /// One message per qlist that failed; a failed listing may hide an instance.
-    pub errors: Vec<String>,
+    pub(crate) errors: Vec<String>,
 }
 
 impl Listing {
-    pub fn find(&self, name: &str) -> Option<&Instance> {
+    pub(crate) fn find(&self, name: &str) -> Option<&Instance> {
         self.instances
             .iter()
             .find(|i| i.name.eq_ignore_ascii_case(name))
     }
 
-    pub fn names(&self) -> String {
+    pub(crate) fn names(&self) -> String {
         if self.instances.is_empty() {
             return "none".into();
         }
@@ -329,19 +320,19 @@ impl Listing {
 
 /// The instances a command acts on, and those it passes over.
 #[derive(Debug, Default)]
-pub struct Selection {
+pub(crate) struct Selection {
     /// Running instances with the command that reaches each.
-    pub targets: Vec<(Instance, SessionCmd)>,
+    pub(crate) targets: Vec<(Instance, SessionCmd)>,
     /// Down instances: nothing writes to their files.
-    pub down: Vec<Instance>,
+    pub(crate) down: Vec<Instance>,
     /// Up but not `running` (`sign-on inhibited`, ...), with the command that would reach each.
-    pub unavailable: Vec<(Instance, SessionCmd)>,
+    pub(crate) unavailable: Vec<(Instance, SessionCmd)>,
 }
 
 impl Selection {
     /// For freeze: an instance that is up but not running cannot be frozen, and its files
     /// would not be consistent.
-    pub fn refuse_unavailable(&self) -> Result<()> {
+    pub(crate) fn refuse_unavailable(&self) -> Result<()> {
         if let Some((inst, _)) = self.unavailable.first() {
             bail!(
                 "instance {} is '{}': it is up but not accepting logins, so it cannot be frozen \
@@ -358,7 +349,11 @@ impl Selection {
 /// Picks the instances named (or, with no names, every instance qlist shows) and sorts them
 /// by availability. A name qlist does not know, or (with no names) a qlist that failed, is an
 /// error: either could leave an instance's files inconsistent without anyone noticing.
-pub fn select(names: &[InstanceName], listing: &Listing, tools: &Tools) -> Result<Selection> {
+pub(crate) fn select(
+    names: &[InstanceName],
+    listing: &Listing,
+    tools: &Tools,
+) -> Result<Selection> {
     let chosen: Vec<&Instance> = if names.is_empty() {
         if !listing.errors.is_empty() {
             bail!(
@@ -405,7 +400,7 @@ pub fn select(names: &[InstanceName], listing: &Listing, tools: &Tools) -> Resul
 
 /// Runs `iris qlist` and `ccontrol qlist` (both when both exist: IRIS and Caché can share a
 /// host) in parallel, each bounded by [`QLIST_TIMEOUT`] and `deadline`.
-pub fn list(tools: &Tools, deadline: Instant) -> Listing {
+pub(crate) fn list(tools: &Tools, deadline: Instant) -> Listing {
     let deadline = deadline.min(Instant::now() + QLIST_TIMEOUT);
     let sources: Vec<(&Path, Kind, &str)> = [
         (tools.iris.as_deref(), Kind::Iris, "iris qlist"),
@@ -414,7 +409,7 @@ pub fn list(tools: &Tools, deadline: Instant) -> Listing {
     .into_iter()
     .filter_map(|(p, k, label)| p.map(|p| (p, k, label)))
     .collect();
-    let results = crate::backup::each(&sources, |&(p, k, label)| {
+    let results = crate::iris::backup::each(&sources, |&(p, k, label)| {
         let out = session::run(p, &["qlist".into()], deadline, session::Stop::OnSignal);
         (k, label, out)
     });

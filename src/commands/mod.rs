@@ -1,0 +1,8 @@
+//! One module per verb: each is the orchestration of one command, read top to bottom.
+
+pub(crate) mod check;
+pub(crate) mod freeze;
+pub(crate) mod install;
+pub(crate) mod status;
+pub(crate) mod thaw;
+pub(crate) mod watchdog;

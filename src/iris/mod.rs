@@ -1,0 +1,7 @@
+//! Reaching IRIS and Caché: finding their programs and instances, running a session with a
+//! deadline, the `Backup.General` calls, and the credentials a login may need.
+
+pub(crate) mod backup;
+pub(crate) mod credentials;
+pub(crate) mod discovery;
+pub(crate) mod session;
