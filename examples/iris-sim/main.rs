@@ -1,0 +1,184 @@
+//! `iris-sim`: a simulator of the InterSystems IRIS / Caché command-line tools
+//! (`iris`, `csession`, `ccontrol`) for integration tests and demos of iris-freeze.
+//!
+//! # Dispatch
+//! * Invoked as `iris`, `csession` or `ccontrol` (file name of argv\[0\], e.g. a symlink
+//!   to the built example) it behaves as that program.
+//! * Under any other name: `iris-sim iris|csession|ccontrol ARGS...` behaves as that
+//!   program; `iris-sim SUBCOMMAND ...` runs a setup subcommand (below); anything else
+//!   prints usage on stderr and exits 1.
+//! * `IRIS_SIM_DIR` must be set (otherwise: error on stderr, exit 1).
+//!
+//! # State layout (`$IRIS_SIM_DIR`)
+//! * `NAME/conf`: `key=value` lines (`#` comments allowed). Keys and defaults:
+//!   - `product`: empty (empty = Caché), e.g. `IRIS`, `IRISHealth`.
+//!   - `registry`: `iris` or `cache`; default `iris` if `product` is non-empty, else
+//!     `cache`. `iris` lists/serves `registry=iris`, `csession`/`ccontrol` serve
+//!     `registry=cache`. The registry also selects the IRIS or Caché defaults below.
+//!   - `version`: `2024.1.0.263.0` (IRIS) / `2018.1.4.505.1` (Caché).
+//!   - `status`: `running` (default), `down`, or any text (e.g. `sign-on inhibited`);
+//!     only `running` counts as running.
+//!   - `dir`: `/usr/irissys/` / `/usr/cachesys/`.
+//!   - `fields`: number of qlist fields printed (1..=14): 14 (IRIS) / 12 (Caché); 8 for old Caché.
+//!   - `health`: `ok`. `mirror_type`, `mirror_status`: empty.
+//!   - `user`, `password`: credentials accepted by the `login` fault: `_SYSTEM` / `SYS`.
+//! * `NAME/frozen`: exists iff the write daemon is suspended (content: unix ms of the freeze).
+//! * `NAME/faults`: fault lines `CALL=SPEC` for that instance; `faults` (top level) holds
+//!   faults for `iris-qlist` and `ccontrol-qlist`. Usage counters of `@N` lines are kept in
+//!   `faults.count` next to the faults file (delete it to reset).
+//! * `exprs.log`: each session call with an expression appends `<NAME> <EXPR>`.
+//! * `$IRIS_SIM_TRACE` (optional, any path): the call log's lines again, with the time in unix
+//!   nanoseconds, for the benchmark.
+//! * `calls.log`: each simulated invocation appends (O_APPEND, one write per line)
+//!   `<unix_ms> <pid> <NAME|-> <CALL> start` when it starts and
+//!   `<unix_ms> <pid> <NAME|-> <CALL> exit=<rc>` right before a normal exit (no exit line
+//!   when killed by a signal or hanging). NAME is the instance name as given on the command
+//!   line (`-` for qlist and when absent). CALL is one of `freeze`, `thaw`, `check`,
+//!   `history`, `stat`, `iris-qlist`, `ccontrol-qlist`, `other`. Setup subcommands are not logged.
+//!
+//! # Simulated commands
+//! * `iris qlist [NAME]` / `ccontrol qlist [NAME]` (CALL `iris-qlist` / `ccontrol-qlist`):
+//!   one line per instance of the matching registry, sorted by name, `^`-separated, cut to
+//!   `fields` fields: 1 name, 2 dir, 3 version, 4 status (`running, since Wed Nov 25 12:00:00
+//!   2026` / `down, last used Wed Nov 25 11:00:00 2026` / the status text as is), 5
+//!   `iris.cpf`|`cache.cpf`, 6 superserver port 1972+i, 7 web port 52773+i, 8 jdbc port
+//!   53773+i (i = 0-based position in the registry's list), 9 health (empty unless running),
+//!   10 product, 11 mirror_type, 12 mirror_status, 13 data dir (= dir), 14 superserver port.
+//!   Exit 0 (a given NAME that does not exist: message on stderr, exit 1).
+//! * `iris session|terminal NAME [-U NS|-UNS] [-B] [EXPR]`, `csession NAME [...]`,
+//!   `ccontrol session NAME [...]`. Unknown instance (lookup is case-insensitive):
+//!   `Instance NAME not found` on stderr, exit 1. Status not `running`: `Instance NAME is
+//!   not running (STATUS)` on stderr, exit 1. Faults are applied after these two checks.
+//!   Then, with EXPR: namespace (default `USER`) not `%SYS` (case-insensitive): `<CLASS DOES
+//!   NOT EXIST>` on stdout, exit 1. EXPR is matched case-insensitively by substring:
+//!   - `Backup.General).ExternalFreeze(` → CALL `freeze`: if frozen, prints `Backup.General.
+//!     ExternalFreeze cannot run with switch 10 or 13 already set`, exit 3; else prints the
+//!     IRIS freeze output (`...Suspending system`, journal switch to
+//!     `<dir>mgr/journal/20261125.002`, journal marker, `System suspended`), creates
+//!     `frozen` (atomically), exit 5.
+//!   - `).ExternalThaw(` → `thaw`: if frozen, prints `Backup.General.ExternalThaw: Resuming
+//!     system` and `System resumed`, removes `frozen`, exit 5; else prints
+//!     `Backup.General.ExternalThaw: System is not suspended`, exit 3.
+//!   - `).IsWDSuspendedExt(` → `check`: no output, exit 5 if frozen, else 3.
+//!   - `).ExternalSetHistory(` → `history`: prints `Backup.General.ExternalSetHistory: backup
+//!     history updated`, exit 5.
+//!   - anything else → `other`: prints `<METHOD DOES NOT EXIST>`, exit 1.
+//!
+//!   Without EXPR (CALL `other`): prints the prompt `NS>` (`USER>` without -U, `%SYS>` with
+//!   `-U%SYS`), and again after each stdin line, reads stdin to EOF, exit 0.
+//!   Bad usage (no NAME, unknown option, extra argument): stderr, exit 1.
+//! * `iris stat NAME [-W]` / `ccontrol stat NAME [-W]` (CALL `stat`; other `-x` options are
+//!   ignored; unknown / not running instance: stderr, exit 1). With `-W`: emergency resume of
+//!   the write daemon: removes `frozen`, prints `Write daemon resumed (WDSUSPD cleared)` or
+//!   `Write daemon was not suspended`, exit 0. Without: a few status lines including
+//!   `WDSUSPD=1` (suspended) or `WDSUSPD=0`, exit 0.
+//! * Any other usage of a program: stderr, exit 1 (CALL `other`).
+//!
+//! # Faults: `CALL=SPEC`, `SPEC = KIND[:ARG][@N]`
+//! The first applicable line for the CALL wins. A line without `@N` always applies; a line
+//! with `@N` applies to the first N invocations of that CALL that reach it, then it is
+//! exhausted and the next applicable line (or normal behaviour) takes over.
+//! * `fail`: prints `ERROR #5001: simulated failure` (stdout for session calls, stderr for
+//!   qlist/stat), exit 3 (session calls) or 1 (qlist, stat); no state change.
+//! * `hang`: sleeps forever with default signal dispositions (SIGTERM kills it).
+//! * `hang-ignore-term`: ignores SIGTERM, SIGINT, SIGHUP, then sleeps forever.
+//! * `login`: prints `Username: `, reads a line (EOF: newline + `Access Denied`, exit 1),
+//!   prints `Password: `, reads a line, prints a newline; credentials equal to conf
+//!   `user`/`password` continue with the normal call, else `Access Denied`, exit 1.
+//! * `login-hang`: prints `Username: ` and sleeps forever.
+//! * `crash[:SIG]`: kills itself with SIG (`KILL`, `SIGSEGV`, `ABRT`, `6`...; default KILL)
+//!   after setting RLIMIT_CORE to 0 and the process non-dumpable; no state change.
+//! * `exit:N`: prints `simulated exit N`, exit N; no state change.
+//! * `then-hang`, `then-crash[:SIG]`, `then-exit:N`: performs the normal call (state change and
+//!   output), then hangs / crashes / exits N instead of the normal exit code.
+//! * `slow:MS`: sleeps MS milliseconds, then normal.
+//! * `huge[:BYTES]`: first writes BYTES (default 1048576) of `filler line NNNNNN ...` lines to
+//!   stdout, then normal.
+//! * `grandchild[:SECS]`: spawns `current_exe() __linger SECS` (default 30) in its own
+//!   session (setsid), inheriting stdout/stderr, which sleeps SECS; then normal, without
+//!   waiting for it.
+//! * `binary`: first writes one stdout line full of control bytes (NUL, SOH, BEL, BS, ESC
+//!   sequences, DEL, a backslash, and a CR followed by text shaped like a log line), then normal.
+//! * `echo-input`: first copies stdin to stdout up to EOF (a session echoing what it read, the
+//!   credentials included), then normal.
+//!
+//! All output is flushed before exits, hangs and crashes. SIGPIPE has its default disposition.
+//!
+//! # Setup subcommands (`iris-sim SUBCOMMAND`, exit 0 on success, 1 on error)
+//! * `add NAME [key=value ...]`: (over)writes `NAME/conf` with those keys.
+//! * `set NAME key=value ...`: updates keys of an existing instance's conf.
+//! * `fault NAME|- CALL=SPEC ...`: validates and appends fault lines (`-`: the top-level file).
+//! * `state NAME`: prints `frozen` or `thawed`.
+//! * `calls`: prints `calls.log`.
+//!
+//! # Where each part lives
+//! * `main.rs`: this specification and the dispatch on argv\[0\] or the first argument.
+//! * `call.rs`: the calls named in the call log and in fault lines; the three programs.
+//! * `calllog.rs`: `calls.log` and the `$IRIS_SIM_TRACE` stamps; `exits.rs`: normal exits,
+//!   hangs and crashes; `console.rs`: writing stdout, reading stdin.
+//! * `instances/`: `conf` files, the registry of instances, qlist lines.
+//! * `faults/`: fault lines (`spec.rs`), `@N` counters (`counter.rs`), what each fault does
+//!   before or after the normal call (`apply.rs`, `effects.rs`).
+//! * `programs/`: `iris`/`csession`/`ccontrol` dispatch, session calls and the
+//!   `Backup.General` methods, `stat`, `qlist`.
+//! * `setup.rs`: the setup subcommands.
+
+// The unit tests reach only the pure parts; everything else is used from `main`.
+#![cfg_attr(test, allow(dead_code))]
+
+#[macro_use]
+mod console;
+mod call;
+mod calllog;
+mod exits;
+mod faults;
+mod instances;
+mod programs;
+mod setup;
+
+use std::env;
+use std::path::Path;
+use std::process;
+
+use nix::sys::signal::{self, SigHandler, Signal};
+
+use call::Prog;
+
+fn main() {
+    // Behave like a C program: die on SIGPIPE instead of getting EPIPE.
+    // SAFETY: installing SIG_DFL does not run any code in signal context.
+    let _ = unsafe { signal::signal(Signal::SIGPIPE, SigHandler::SigDfl) };
+    let args: Vec<String> = env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    if let Some(prog) = args.first().and_then(|a| Prog::parse(&file_name(a))) {
+        programs::run(prog, &args[1..]);
+    }
+    let Some(first) = args.get(1) else {
+        eprintln!("{}", setup::USAGE);
+        process::exit(1)
+    };
+    if let Some(prog) = Prog::parse(first) {
+        programs::run(prog, &args[2..]);
+    }
+    match first.as_str() {
+        "__linger" => faults::linger(&args[2..]),
+        "add" | "set" | "fault" | "state" | "calls" => setup::run(first, &args[2..]),
+        "help" | "-h" | "--help" => {
+            say!("{}", setup::USAGE);
+            process::exit(0)
+        }
+        other => {
+            eprintln!("iris-sim: unknown subcommand `{other}`\n{}", setup::USAGE);
+            process::exit(1)
+        }
+    }
+}
+
+/// The file name of argv\[0\]: a symlink named `iris`, `csession` or `ccontrol` selects it.
+fn file_name(argv0: &str) -> String {
+    Path::new(argv0)
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}

@@ -1,0 +1,76 @@
+//! The `Backup.General` methods on an instance's `frozen` flag, with IRIS's output.
+
+use std::fs;
+use std::io;
+use std::process;
+
+use crate::calllog::now_ms;
+use crate::instances::Instance;
+
+/// ExternalFreeze: sets `frozen` unless it is set; 5 on success, 3 otherwise.
+pub(super) fn freeze(inst: &Instance) -> i32 {
+    let frozen = inst.frozen_path();
+    let tmp = inst.path.join(format!(".frozen.{}", process::id()));
+    if let Err(e) = fs::write(&tmp, now_ms().to_string()) {
+        say!("ERROR #5001: cannot suspend system: {e}");
+        return 3;
+    }
+    // hard_link fails if `frozen` exists: an atomic test-and-set.
+    let res = fs::hard_link(&tmp, &frozen);
+    let _ = fs::remove_file(&tmp);
+    match res {
+        Ok(()) => {
+            print_suspended(&inst.conf.journal());
+            5
+        }
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            say!("Backup.General.ExternalFreeze cannot run with switch 10 or 13 already set");
+            3
+        }
+        Err(e) => {
+            say!("ERROR #5001: cannot suspend system: {e}");
+            3
+        }
+    }
+}
+
+fn print_suspended(journal: &str) {
+    say!("Backup.General.ExternalFreeze: Suspending system");
+    say!();
+    say!("Journal file switched to:");
+    say!("{journal}");
+    say!("Start a journal restore for this backup with journal file: {journal}");
+    say!("Journal marker set at");
+    say!("offset 197008 of {journal}");
+    say!("System suspended");
+}
+
+/// ExternalThaw: removes `frozen`; 5 if it was set, 3 otherwise.
+pub(super) fn thaw(inst: &Instance) -> i32 {
+    match fs::remove_file(inst.frozen_path()) {
+        Ok(()) => {
+            say!("Backup.General.ExternalThaw: Resuming system");
+            say!("System resumed");
+            5
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            say!("Backup.General.ExternalThaw: System is not suspended");
+            3
+        }
+        Err(e) => {
+            say!("ERROR #5001: cannot resume system: {e}");
+            3
+        }
+    }
+}
+
+/// IsWDSuspendedExt: 5 if frozen, else 3 (no output).
+pub(super) fn check(inst: &Instance) -> i32 {
+    if inst.is_frozen() { 5 } else { 3 }
+}
+
+/// ExternalSetHistory: always succeeds.
+pub(super) fn history() -> i32 {
+    say!("Backup.General.ExternalSetHistory: backup history updated");
+    5
+}
