@@ -171,7 +171,7 @@ impl Env {
         self
     }
 
-    /// Adds an instance with `key=value` conf lines (see examples/iris-sim.rs).
+    /// Adds an instance with `key=value` conf lines (see examples/iris-sim/main.rs).
     pub fn add(&self, name: &str, conf: &[&str]) -> &Env {
         let dir = self.sim.join(name);
         fs::create_dir_all(&dir).unwrap();
