@@ -115,9 +115,10 @@ fn workload(text: &str) -> Option<String> {
     ini_value(text, "workload", "workload_name", false).filter(|v| !v.is_empty())
 }
 
-/// How long Azure lets a hook run: `timeoutInSeconds` (default 10, at most 1800) less one poll
-/// (Azure notices an exit only at its next poll) and a second of margin. Azure does not kill a
-/// late pre-script; it snapshots anyway, so we must be done (or rolled back) by then.
+/// How long Azure lets a hook run: `timeoutInSeconds` (`DEFAULT_TIMEOUT` when absent, at most
+/// `MAX_TIMEOUT`) less one poll (Azure notices an exit only at its next poll) and a second of
+/// margin. Azure does not kill a late pre-script; it snapshots anyway, so we must be done (or
+/// rolled back) by then.
 pub(crate) fn limit(root: &Path) -> Option<(Duration, String)> {
     let path = under(root, JSON);
     let text = fs::read_to_string(&path).ok()?;
