@@ -20,6 +20,7 @@ mod iris;
 mod platform;
 mod report;
 pub mod startup;
+mod util;
 
 use std::ffi::OsString;
 use std::io::Write;

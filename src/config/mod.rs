@@ -4,7 +4,6 @@
 mod file;
 
 use std::fmt;
-use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -317,7 +316,9 @@ impl Config {
 
         let mut timeout_note = None;
         if hook.is_some_and(|h| h.platform == Some(Platform::Azure)) {
-            if let Some((limit, note)) = azure_limit(&root).filter(|(l, _)| *l < timeout) {
+            if let Some((limit, note)) =
+                crate::platform::azure::limit(&root).filter(|(l, _)| *l < timeout)
+            {
                 timeout = limit;
                 timeout_note = Some(note);
             }
@@ -429,32 +430,6 @@ fn warn_on_stderr(warnings: &[String]) {
 /// `path` (absolute) under `root`.
 pub(crate) fn under(root: &Path, path: &str) -> PathBuf {
     root.join(path.trim_start_matches('/'))
-}
-
-/// How long Azure lets a hook run: `timeoutInSeconds` (default 10, at most 1800) less one poll
-/// (Azure notices an exit only at its next poll) and a second of margin. Azure does not kill a
-/// late pre-script; it snapshots anyway, so we must be done (or rolled back) by then.
-pub(crate) fn azure_limit(root: &Path) -> Option<(Duration, String)> {
-    let path = under(root, crate::commands::install::AZURE_JSON);
-    let text = fs::read_to_string(&path).ok()?;
-    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
-    let t = v
-        .get("timeoutInSeconds")
-        .map_or(Some(10.0), |t| t.as_f64())?
-        .min(1800.0);
-    let poll = v
-        .get("ScriptsExecutionPollTimeSeconds")
-        .and_then(|p| p.as_f64().or_else(|| p.as_str()?.parse().ok()))
-        .filter(|p| (1.0..=5.0).contains(p))
-        .unwrap_or(3.0);
-    let ours = (t - poll - 1.0).max(1.0);
-    Some((
-        Duration::from_secs_f64(ours),
-        format!(
-            "Azure allows {t}s (timeoutInSeconds in {}, polled every {poll}s): finishing within {ours}s",
-            path.display()
-        ),
-    ))
 }
 
 /// A setting's names on the command line, in the environment and in the config file.
@@ -828,22 +803,5 @@ mod tests {
             "{:?}",
             s.warnings
         );
-    }
-
-    #[test]
-    fn azure_limit_reads_the_plugin_json() {
-        let tmp = tempfile::tempdir().unwrap();
-        let p = under(tmp.path(), crate::commands::install::AZURE_JSON);
-        fs::create_dir_all(p.parent().unwrap()).unwrap();
-        fs::write(
-            &p,
-            r#"{"timeoutInSeconds": 20, "ScriptsExecutionPollTimeSeconds": 1}"#,
-        )
-        .unwrap();
-        assert_eq!(azure_limit(tmp.path()).unwrap().0, Duration::from_secs(18));
-        fs::write(&p, r#"{"preScriptLocation": "/x"}"#).unwrap();
-        // Azure's code default is 10 s, polled every 3 s.
-        assert_eq!(azure_limit(tmp.path()).unwrap().0, Duration::from_secs(6));
-        assert!(azure_limit(Path::new("/nonexistent")).is_none());
     }
 }

@@ -4,10 +4,11 @@
 //! `scriptArg`, GCP a disk list, AWS an execution id); options then come from the environment
 //! and the config file.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::path::Path;
 
 use crate::platform::Platform;
+use crate::platform::spec::{Asks, Called, Hook};
 
 /// What a hook asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,7 +35,12 @@ pub(crate) struct Invocation {
     pub(crate) platform: Option<Platform>,
 }
 
-fn lower(s: Option<&OsString>) -> String {
+/// The first arguments of a working wrapper (for `check`): `freeze`/`thaw` and the hook verbs
+/// that freeze or thaw.
+pub(crate) const FREEZE_ARGS: &[&str] = &["azure-pre", "freeze", "pre-script"];
+pub(crate) const THAW_ARGS: &[&str] = &["azure-post", "thaw", "post-script"];
+
+fn lower(s: Option<&OsStr>) -> String {
     s.map(|s| s.to_string_lossy().to_ascii_lowercase())
         .unwrap_or_default()
 }
@@ -48,58 +54,57 @@ fn verb(first: &str) -> Option<HookCommand> {
     }
 }
 
-/// Recognises a hook call from the whole argument vector (argv[0] included).
+/// The first hook of any platform that `called` matches.
+fn find(called: impl Fn(&Called) -> bool) -> Option<(Platform, &'static Hook)> {
+    Platform::ALL.into_iter().find_map(|p| {
+        p.spec()
+            .hooks()
+            .iter()
+            .find(|h| called(&h.called))
+            .map(|h| (p, h))
+    })
+}
+
+/// What `hook` of `platform` asks for, given the call's first argument.
+fn invocation(platform: Platform, hook: &Hook, first: &str) -> Option<Invocation> {
+    let command = match hook.asks {
+        Asks::Command(c) => c,
+        Asks::Verb => verb(first)?,
+    };
+    Some(Invocation {
+        command,
+        platform: Some(platform),
+    })
+}
+
+/// Recognises a hook call from the whole argument vector (argv[0] included): by program name
+/// first, then by directory, then by first argument.
 pub(crate) fn classify(args: &[OsString]) -> Option<Invocation> {
     let argv0 = Path::new(args.first()?);
-    let name = argv0
-        .file_name()
-        .map(|n| n.to_string_lossy().to_ascii_lowercase())
-        .unwrap_or_default();
-    let dir = argv0
-        .parent()
-        .and_then(Path::file_name)
-        .map(|n| n.to_string_lossy().to_ascii_lowercase())
-        .unwrap_or_default();
-    let first = lower(args.get(1));
-    let by = |command, platform| {
-        Some(Invocation {
-            command,
-            platform: Some(platform),
-        })
-    };
-    use HookCommand::{DryRun, Freeze, Thaw};
-    use Platform::*;
-    match name.as_str() {
-        "prescript.sh" => return by(Freeze, Azure),
-        "postscript.sh" => return by(Thaw, Azure),
-        "pre-freeze-script" => return by(Freeze, Vmware),
-        "post-thaw-script" => return by(Thaw, Vmware),
-        "pre.sh" => return by(Freeze, Gcp),
-        "post.sh" => return by(Thaw, Gcp),
-        "pre_freeze" => return by(Freeze, Nutanix),
-        "post_thaw" => return by(Thaw, Nutanix),
-        "fsfreeze-hook" => return verb(&first).and_then(|c| by(c, Qemu)),
-        _ => {}
-    }
-    match dir.as_str() {
-        "backupscripts.d" => return verb(&first).and_then(|c| by(c, Vmware)),
-        "fsfreeze-hook.d" => return verb(&first).and_then(|c| by(c, Qemu)),
-        _ => {}
+    let name = lower(argv0.file_name());
+    let dir = lower(argv0.parent().and_then(Path::file_name));
+    let first = lower(args.get(1).map(OsString::as_os_str));
+    let by_name = find(|c| match c {
+        Called::File(f) => lower(Path::new(f.path).file_name()) == name,
+        _ => false,
+    });
+    let by_dir = || find(|c| matches!(c, Called::InDir(d) if *d == dir));
+    if let Some((p, hook)) = by_name.or_else(by_dir) {
+        return invocation(p, hook, &first);
     }
     // Any other name behaves as iris-freeze; these first arguments are hook verbs.
     let rest_is_options = args
         .get(2)
         .is_some_and(|a| a.to_string_lossy().starts_with('-'));
+    let id_follows = !rest_is_options && args.len() > 2;
+    let by_arg = find(|c| match c {
+        Called::Arg { arg, needs_id } => *arg == first && (id_follows || !needs_id),
+        _ => false,
+    });
+    if let Some((p, hook)) = by_arg {
+        return invocation(p, hook, &first);
+    }
     match first.as_str() {
-        "azure-pre" => by(Freeze, Azure),
-        "azure-post" => by(Thaw, Azure),
-        "pre-script" => by(Freeze, Aws),
-        "post-script" => by(Thaw, Aws),
-        "dry-run" if !rest_is_options && args.len() > 2 => by(DryRun, Aws),
-        "freezefail" => Some(Invocation {
-            command: Thaw,
-            platform: Some(Vmware),
-        }),
         // `FREEZE`, `Thaw`: a hook runner's spelling, not a person's.
         f @ ("freeze" | "thaw") if args[1].to_string_lossy() != f => Some(Invocation {
             command: verb(f)?,
@@ -247,5 +252,68 @@ mod tests {
         assert_eq!(effective_args(args).0, ["iris-freeze", "thaw"]);
         let args: Vec<OsString> = vec!["iris-freeze".into(), "status".into()];
         assert_eq!(effective_args(args.clone()).0, args);
+    }
+
+    #[test]
+    fn every_hook_file_is_recognised_by_its_name() {
+        for p in Platform::ALL {
+            for h in p.spec().hooks() {
+                let Some(f) = h.file() else { continue };
+                let want = match h.asks {
+                    Asks::Command(c) => c,
+                    Asks::Verb => Freeze,
+                };
+                assert_eq!(
+                    call(&[f.path, "freeze"]),
+                    Some((want, Some(p))),
+                    "{}",
+                    f.path
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn no_two_platforms_share_a_hook_name() {
+        let mut seen = std::collections::HashMap::new();
+        for p in Platform::ALL {
+            for h in p.spec().hooks() {
+                let key = match h.called {
+                    Called::File(f) => lower(Path::new(f.path).file_name()),
+                    Called::InDir(d) => format!("{d}/"),
+                    Called::Arg { arg, .. } => format!("iris-freeze {arg}"),
+                };
+                if let Some(other) = seen.insert(key.clone(), p) {
+                    assert_eq!(other, p, "{key}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_wrapper_arguments_check_accepts_freeze_or_thaw() {
+        for (args, want) in [(FREEZE_ARGS, Freeze), (THAW_ARGS, Thaw)] {
+            for a in args {
+                let hook = call(&["iris-freeze", a, "x"]).map(|(c, _)| c);
+                assert!(
+                    hook == Some(want) || *a == want.subcommand(),
+                    "{a}: {hook:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_wrapper_passes_a_verb_check_accepts() {
+        use crate::platform::spec::Form;
+        for p in Platform::ALL {
+            for h in p.spec().hooks() {
+                let Some(Form::Wrapper(w)) = h.file().map(|f| f.form) else {
+                    continue;
+                };
+                let args = if h.freezes() { FREEZE_ARGS } else { THAW_ARGS };
+                assert!(args.contains(&w.verb), "{p}: {}", w.verb);
+            }
+        }
     }
 }

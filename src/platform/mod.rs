@@ -1,9 +1,30 @@
-//! The snapshot platforms iris-freeze knows how to hook into.
+//! The snapshot platforms iris-freeze knows how to hook into: one module each, declaring what
+//! `spec::Spec` asks (hooks, install, check), and the hook-name recognition that reads them.
 
+pub(crate) mod aws;
+pub(crate) mod azure;
+pub(crate) mod gcp;
 pub(crate) mod hooks;
+pub(crate) mod nutanix;
+pub(crate) mod qemu;
+pub(crate) mod spec;
+pub(crate) mod vmware;
 
 use std::fmt;
+use std::path::Path;
 use std::str::FromStr;
+use std::time::Duration;
+
+use spec::{Hook, Spec};
+
+/// What a hook runner must allow beyond `--timeout`: the rollback (5 s), the kill grace of a
+/// call that overruns and of the rollback's own call (2 + 2 s), one poll (1 s), and margin.
+pub(crate) const HOOK_MARGIN: u64 = 15;
+
+/// The seconds a hook runner must allow a hook: `--timeout` rounded up, plus the margin.
+pub(crate) fn hook_seconds(timeout: Duration) -> u64 {
+    timeout.as_secs_f64().ceil() as u64 + HOOK_MARGIN
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Platform {
@@ -34,6 +55,26 @@ impl Platform {
             Platform::Nutanix => "nutanix",
             Platform::Aws => "aws",
         }
+    }
+
+    /// What the platform declares.
+    pub(crate) fn spec(self) -> &'static dyn Spec {
+        match self {
+            Platform::Azure => &azure::Azure,
+            Platform::Vmware => &vmware::Vmware,
+            Platform::Qemu => &qemu::Qemu,
+            Platform::Gcp => &gcp::Gcp,
+            Platform::Nutanix => &nutanix::Nutanix,
+            Platform::Aws => &aws::Aws,
+        }
+    }
+
+    /// The hooks with a file this root's layout uses: what `install` writes and `check` reads.
+    pub(crate) fn hook_files(self, root: &Path) -> impl Iterator<Item = &'static Hook> + '_ {
+        let spec = self.spec();
+        spec.hooks()
+            .iter()
+            .filter(move |h| h.file().is_some_and(|f| spec.in_layout(root, f)))
     }
 }
 

@@ -1,0 +1,181 @@
+//! `install PLATFORM` and `uninstall PLATFORM`: the hook files each snapshot platform declares,
+//! written or removed the same way for all; what differs is in `platform/`.
+//!
+//! Every system path is taken under `--root`; the files' contents name the real paths (the
+//! binary's canonical path, `/etc/azure/prescript.sh`). Each write is atomic and idempotent,
+//! and a file that is replaced is backed up first (`util::file_transaction`).
+
+pub(crate) mod files;
+
+use std::fs;
+use std::io::ErrorKind;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+
+use crate::config::{Config, under};
+use crate::exit_code::Exit;
+use crate::platform::Platform;
+use crate::report::Report;
+use crate::util::file_transaction::FileTransaction;
+use files::{binary, content_of, describe, is_ours, safe_binary};
+
+/// What a platform's install steps work with.
+pub(crate) struct Installer<'a> {
+    pub(crate) cfg: &'a Config,
+    platform: Platform,
+    /// The binary the hooks run.
+    pub(crate) bin: &'a Path,
+    pub(crate) tx: FileTransaction,
+    /// Printed after the files' lines.
+    pub(crate) notes: Vec<String>,
+}
+
+impl Installer<'_> {
+    pub(crate) fn root(&self) -> &Path {
+        &self.cfg.root
+    }
+
+    /// Writes the platform's hook files (in this root's layout), creating their directories.
+    pub(crate) fn put_hooks(&mut self) -> Result<()> {
+        let dir_mode = self.platform.spec().hook_dir_mode();
+        for hook in self.platform.hook_files(&self.cfg.root) {
+            let Some(file) = hook.file() else { continue };
+            let path = under(&self.cfg.root, file.path);
+            let dir = path.parent().context("a hook path has a directory")?;
+            self.tx.ensure_dir(dir, dir_mode)?;
+            self.tx.put(&path, &content_of(file, self.bin), "")?;
+        }
+        Ok(())
+    }
+}
+
+pub(crate) fn install(cfg: &Config, platform: Platform) -> Result<Report> {
+    let spec = platform.spec();
+    if let Some(text) = spec.nothing_to_install(cfg) {
+        return Ok(Report::new(Exit::Success, text));
+    }
+    let bin = binary()?;
+    check_root(&cfg.root)?;
+    check_privilege(&cfg.root, "installing")?;
+    safe_binary(&bin)?;
+    let mut i = Installer {
+        cfg,
+        platform,
+        bin: &bin,
+        tx: FileTransaction::new(),
+        notes: Vec::new(),
+    };
+    spec.install(&mut i)?;
+
+    let mut text = format!(
+        "iris-freeze install {platform}: hooks run {}\n",
+        bin.display()
+    );
+    for l in i.tx.lines.iter().chain(&i.notes) {
+        text.push_str(l);
+        text.push('\n');
+    }
+    text.push_str("\nnext steps:\n");
+    for (n, step) in next_steps(cfg, platform).iter().enumerate() {
+        text.push_str(&format!("  {}. {step}\n", n + 1));
+    }
+    Ok(Report::new(Exit::Success, text.trim_end().to_string()))
+}
+
+/// The steps every platform shares, then the platform's own.
+fn next_steps(cfg: &Config, platform: Platform) -> Vec<String> {
+    let check = format!("Run `iris-freeze check {platform}`: it must show no FAIL line.");
+    let auth = "Every IRIS instance must let root open a %SYS session without a password (OS \
+                authentication for %Service_Terminal), or name a credentials_file in \
+                /etc/iris-freeze.toml."
+        .to_string();
+    let mut v = vec![check, auth];
+    v.extend(platform.spec().next_steps(cfg));
+    v
+}
+
+pub(crate) fn uninstall(cfg: &Config, platform: Platform) -> Result<Report> {
+    let spec = platform.spec();
+    if let Some(text) = spec.nothing_to_uninstall() {
+        return Ok(Report::new(Exit::Success, text));
+    }
+    let bin = binary()?;
+    let root = cfg.root.as_path();
+    check_root(root)?;
+    check_privilege(root, "uninstalling")?;
+    let mut tx = FileTransaction::new();
+    let mut all = true;
+    for file in spec.hooks().iter().filter_map(|h| h.file()) {
+        let path = under(root, file.path);
+        // Another layout's hook (qemu) only when there is one.
+        if !spec.in_layout(root, file) && fs::symlink_metadata(&path).is_err() {
+            continue;
+        }
+        all &= remove_ours(&mut tx, &path, &bin)?;
+    }
+    spec.uninstall_more(root, &mut tx)?;
+    if tx.lines.is_empty() {
+        tx.lines.push("nothing to remove".into());
+    }
+    let mut text = format!("iris-freeze uninstall {platform}\n{}", tx.lines.join("\n"));
+    if !all {
+        text.push_str(
+            "\nFiles iris-freeze did not install were left in place; remove them yourself if \
+             they are no longer wanted.",
+        );
+    }
+    Ok(Report::new(Exit::Success, text))
+}
+
+/// Removes `path` if iris-freeze installed it; says what it did either way. False when it
+/// was someone else's and stays.
+fn remove_ours(tx: &mut FileTransaction, path: &Path, bin: &Path) -> Result<bool> {
+    match fs::symlink_metadata(path) {
+        Err(e) if e.kind() == ErrorKind::NotFound => {
+            tx.line("absent", path, "");
+            return Ok(true);
+        }
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+        Ok(_) => {}
+    }
+    if !is_ours(path, bin) {
+        tx.line(
+            "kept",
+            path,
+            format!(
+                ": not installed by iris-freeze ({}); left alone",
+                describe(path)
+            ),
+        );
+        return Ok(false);
+    }
+    fs::remove_file(path).with_context(|| format!("cannot remove {}", path.display()))?;
+    tx.line("removed", path, "");
+    Ok(true)
+}
+
+/// A --root that does not exist is most likely a typo: nothing is created under it.
+fn check_root(root: &Path) -> Result<()> {
+    if !root.is_dir() {
+        bail!(
+            "--root {} (IRIS_FREEZE_ROOT) is not a directory: nothing was changed",
+            root.display()
+        );
+    }
+    Ok(())
+}
+
+/// Hooks are root's. Another user may only work on a `--root` tree they own (tests, image
+/// builds): anywhere else the writes would fail halfway through, on a permission error.
+fn check_privilege(root: &Path, doing: &str) -> Result<()> {
+    let euid = nix::unistd::geteuid();
+    if euid.is_root() || fs::metadata(root).is_ok_and(|md| md.uid() == euid.as_raw()) {
+        return Ok(());
+    }
+    bail!(
+        "{doing} hooks needs root: run it as root (sudo), or pass --root DIR, a directory you \
+         own, to stage an image or a test tree; nothing was changed"
+    )
+}

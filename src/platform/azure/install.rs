@@ -1,0 +1,169 @@
+//! `install azure` and `uninstall azure`: the two wrappers and the plugin JSON that names them.
+
+use std::fs;
+use std::io::ErrorKind;
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use serde_json::{Map, Value};
+
+use super::{HOOK_MARGIN, HOST_CONF, JSON, MAX_TIMEOUT, POST, PRE, WORKLOAD};
+use super::{merge::merge, timeout_needed, workload};
+use crate::commands::install::Installer;
+use crate::config::under;
+use crate::util::file_transaction::{Content, FileTransaction};
+
+/// Mode of the plugin JSON: Azure refuses anything else readable or executable.
+const JSON_MODE: u32 = 0o600;
+
+/// Refuses a workload first (nothing is written then), reads the JSON before writing anything,
+/// then writes the wrappers and the merged JSON.
+pub(super) fn install(i: &mut Installer) -> Result<()> {
+    refuse_workload(i.root())?;
+    let json_path = under(i.root(), JSON);
+    let found = read_settings(&json_path)?;
+    let existing = match &found {
+        Found::Settings(m) => Some(m.clone()),
+        _ => None,
+    };
+    let (merged, changes) = merge(
+        existing.clone().unwrap_or_default(),
+        timeout_needed(i.cfg.timeout),
+    );
+    i.put_hooks()?;
+
+    let mut note = Vec::new();
+    if let Found::Invalid(why) = &found {
+        note.push(format!("rewritten: {why}"));
+    }
+    if !changes.is_empty() {
+        note.push(changes.join(", "));
+    }
+    let content = if existing.as_ref().is_some_and(|m| *m == merged) {
+        // Same settings, maybe formatted differently: keep the file as it is.
+        Content::File {
+            bytes: fs::read(&json_path)?,
+            mode: JSON_MODE,
+        }
+    } else {
+        let mut bytes = serde_json::to_string_pretty(&Value::Object(merged))?.into_bytes();
+        bytes.push(b'\n');
+        Content::File {
+            bytes,
+            mode: JSON_MODE,
+        }
+    };
+    i.tx.put(&json_path, &content, &note.join("; "))?;
+    notes(i);
+    Ok(())
+}
+
+fn refuse_workload(root: &Path) -> Result<()> {
+    let path = under(root, WORKLOAD);
+    match fs::read(&path) {
+        Ok(b) => match workload(&String::from_utf8_lossy(&b)) {
+            Some(name) => bail!(
+                "nothing was written: {} sets workload_name = {name}: Azure Backup then runs its \
+                 own {name} workload scripts and silently ignores the pre/post scripts, so IRIS \
+                 would never be frozen. Fix: empty it (a line `workload_name =` in the \
+                 [workload] section), then run `iris-freeze install azure` again",
+                path.display()
+            ),
+            None => Ok(()),
+        },
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e).with_context(|| {
+            format!(
+                "cannot read {} (it decides whether Azure runs the pre/post scripts at all); \
+                 nothing was written",
+                path.display()
+            )
+        }),
+    }
+}
+
+/// The plugin JSON as `install` finds it.
+enum Found {
+    Nothing,
+    Settings(Map<String, Value>),
+    /// Why it cannot be kept.
+    Invalid(String),
+}
+
+fn read_settings(path: &Path) -> Result<Found> {
+    Ok(match fs::read(path) {
+        Ok(b) => match serde_json::from_slice::<Value>(&b) {
+            Ok(Value::Object(m)) => Found::Settings(m),
+            Ok(other) => Found::Invalid(format!("it held {other}, not a JSON object")),
+            Err(e) => Found::Invalid(format!("it was not valid JSON: {e}")),
+        },
+        Err(e) if e.kind() == ErrorKind::NotFound => Found::Nothing,
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    })
+}
+
+/// What the user should know about the timeout cap and a plugin host file.
+fn notes(i: &mut Installer) {
+    let t = i.cfg.timeout.as_secs_f64();
+    if t.ceil() as u64 + HOOK_MARGIN > MAX_TIMEOUT {
+        i.notes.push(format!(
+            "warning: --timeout {t}s plus the {HOOK_MARGIN}s margin is more than Azure's limit \
+             of {MAX_TIMEOUT}s: through these wrappers iris-freeze finishes within Azure's \
+             limit instead"
+        ));
+    }
+    let host = under(i.root(), HOST_CONF);
+    if host.exists() {
+        i.notes.push(format!(
+            "note: {} exists: it overrides the plugin host settings Azure ships (iris-freeze \
+             never writes it); make sure it still names {JSON}",
+            host.display()
+        ));
+    }
+}
+
+/// Removes the plugin JSON when it names our wrappers and they are gone (it would otherwise
+/// point Azure at missing scripts: a warning on every backup); it is backed up first.
+pub(super) fn remove_json(root: &Path, tx: &mut FileTransaction) -> Result<()> {
+    let path = under(root, JSON);
+    let Ok(bytes) = fs::read(&path) else {
+        tx.line("absent", &path, "");
+        return Ok(());
+    };
+    let Ok(v) = serde_json::from_slice::<Value>(&bytes) else {
+        tx.line(
+            "kept",
+            &path,
+            ": not valid JSON, so not iris-freeze's; left alone",
+        );
+        return Ok(());
+    };
+    let loc = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+    let (pre, post) = (loc("preScriptLocation"), loc("postScriptLocation"));
+    let ours = [(&pre, PRE), (&post, POST)]
+        .iter()
+        .all(|(l, p)| l.as_str() == *p && fs::symlink_metadata(under(root, p)).is_err());
+    if !ours {
+        tx.line(
+            "kept",
+            &path,
+            format!(
+                ": it names scripts iris-freeze did not install or that are still there \
+                 (preScriptLocation {pre:?}, postScriptLocation {post:?}); left alone"
+            ),
+        );
+        return Ok(());
+    }
+    let bak = tx.backup_path(&path);
+    fs::rename(&path, &bak)
+        .with_context(|| format!("cannot move {} aside as {}", path.display(), bak.display()))?;
+    tx.line(
+        "removed",
+        &path,
+        format!(
+            "; backed up as {} (Azure Backup now takes file-system-consistent snapshots)",
+            bak.display()
+        ),
+    );
+    Ok(())
+}

@@ -1,0 +1,5 @@
+//! Small helpers with no knowledge of IRIS or of any platform.
+
+pub(crate) mod file_transaction;
+pub(crate) mod ini;
+pub(crate) mod shell;
