@@ -19,7 +19,6 @@ mod host;
 mod iris;
 mod platform;
 mod report;
-pub mod startup;
 
 use std::ffi::OsString;
 use std::io::Write;
