@@ -32,8 +32,6 @@ const DRAIN_GRACE: Duration = Duration::from_millis(200);
 const INTERRUPT_GRACE: Duration = Duration::from_millis(500);
 /// How often an interruptible call looks for a stop signal.
 const SIGNAL_POLL: Duration = Duration::from_millis(50);
-/// How long a call whose output reached EOF is watched without sleeping (see `spin_for_exit`).
-const EXIT_SPIN: Duration = Duration::from_micros(300);
 /// Output kept per stream; the rest is read and dropped so the child never blocks on a pipe.
 const CAPTURE_LIMIT: usize = 256 * 1024;
 
@@ -279,21 +277,12 @@ impl Call {
         // Without a pidfd: how long to sleep before looking for the exit again, growing from
         // tens of microseconds (the exit follows EOF closely) to the signal poll.
         let mut exit_poll = Duration::from_micros(20);
-        let mut buf = [0u8; 16 * 1024];
-        let mut spun = false;
         loop {
             if self.status.is_none() && (self.pidfd.is_none() || self.drained()) {
                 self.reap();
             }
             if done(self) {
                 return Waited::Done;
-            }
-            // Only while waiting for the exit (a drain after a kill that left the child stuck
-            // has nothing to gain from it).
-            if self.status.is_none() && self.drained() && !spun {
-                spun = true;
-                self.spin_for_exit();
-                continue;
             }
             if stop == Stop::OnSignal {
                 if let Some(sig) = crate::host::signals::received() {
@@ -308,8 +297,7 @@ impl Call {
             if stop == Stop::OnSignal {
                 slice = slice.min(SIGNAL_POLL);
             }
-            let watch_exit = self.status.is_none();
-            if watch_exit && self.pidfd.is_none() {
+            if self.status.is_none() && self.pidfd.is_none() {
                 slice = slice.min(if self.drained() {
                     exit_poll
                 } else {
@@ -317,50 +305,44 @@ impl Call {
                 });
                 exit_poll = (exit_poll * 2).min(SIGNAL_POLL);
             }
-            let mut fds: Vec<PollFd> = Vec::with_capacity(3);
-            for s in self.streams.iter().flatten() {
-                fds.push(PollFd::new(s.as_fd(), PollFlags::POLLIN));
-            }
-            let n_streams = fds.len();
-            if let (true, Some(p)) = (watch_exit, &self.pidfd) {
-                fds.push(PollFd::new(p.as_fd(), PollFlags::POLLIN));
-            }
-            // EINTR (a signal) just means: look again.
-            let _ = ppoll(&mut fds, Some(TimeSpec::from_duration(slice)), None);
-            let ready: Vec<bool> = fds
-                .iter()
-                .map(|f| f.revents().is_some_and(|r| !r.is_empty()))
-                .collect();
-            drop(fds);
-            if ready.get(n_streams) == Some(&true) {
-                self.reap();
-            }
-            let mut i = 0;
-            for (is_err, slot) in self.streams.iter_mut().enumerate() {
-                let Some(fd) = slot else { continue };
-                let readable = ready[i];
-                i += 1;
-                if !readable {
-                    continue;
-                }
-                match nix::unistd::read(&*fd, &mut buf) {
-                    Ok(0) => *slot = None,
-                    Ok(n) => self.capture.keep(is_err == 1, &buf[..n]),
-                    Err(Errno::EINTR | Errno::EAGAIN) => {}
-                    Err(_) => *slot = None,
-                }
-            }
+            self.wait_and_read(slice);
         }
     }
 
-    /// Output at EOF usually means the child is exiting: its exit follows within microseconds,
-    /// sooner than a sleep and a wake-up would notice (tens of microseconds on a VM, and this is
-    /// freeze window). So look again for a moment, yielding the CPU the child may need.
-    fn spin_for_exit(&mut self) {
-        let until = Instant::now() + EXIT_SPIN;
-        while self.status.is_none() && Instant::now() < until {
-            std::thread::yield_now();
+    /// One poll(2) of the open streams and, while the exit is awaited, the pidfd, for at most
+    /// `slice`: reaps the child if its pidfd is ready and reads what each stream has.
+    fn wait_and_read(&mut self, slice: Duration) {
+        let mut fds: Vec<PollFd> = Vec::with_capacity(3);
+        for s in self.streams.iter().flatten() {
+            fds.push(PollFd::new(s.as_fd(), PollFlags::POLLIN));
+        }
+        let n_streams = fds.len();
+        if let (None, Some(p)) = (&self.status, &self.pidfd) {
+            fds.push(PollFd::new(p.as_fd(), PollFlags::POLLIN));
+        }
+        // EINTR (a signal) just means: look again.
+        let _ = ppoll(&mut fds, Some(TimeSpec::from_duration(slice)), None);
+        let ready: Vec<bool> = fds
+            .iter()
+            .map(|f| f.revents().is_some_and(|r| !r.is_empty()))
+            .collect();
+        drop(fds);
+        if ready.get(n_streams) == Some(&true) {
             self.reap();
+        }
+        let mut buf = [0u8; 16 * 1024];
+        let mut ready = ready.into_iter();
+        for (is_err, slot) in self.streams.iter_mut().enumerate() {
+            let Some(fd) = slot else { continue };
+            if ready.next() != Some(true) {
+                continue;
+            }
+            match nix::unistd::read(&*fd, &mut buf) {
+                Ok(0) => *slot = None,
+                Ok(n) => self.capture.keep(is_err == 1, &buf[..n]),
+                Err(Errno::EINTR | Errno::EAGAIN) => {}
+                Err(_) => *slot = None,
+            }
         }
     }
 
