@@ -1,6 +1,7 @@
 //! The validated configuration: everything a command needs, checked once, before any IRIS call.
 //! Precedence: command-line flag > environment variable > /etc/iris-freeze.toml > default.
 
+pub(crate) mod env;
 mod file;
 
 use std::fmt;
