@@ -157,47 +157,14 @@ fn run_inner(
     use_pidfd: bool,
 ) -> Outcome {
     let start = Instant::now();
-    let mut cmd = Command::new(program);
-    cmd.args(args)
-        .stdin(if input.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0);
-    let mut child = match cmd.spawn() {
-        Ok(c) => c,
+    let mut call = match Call::spawn(program, args, input, use_pidfd) {
+        Ok(call) => call,
         Err(e) => {
-            return Outcome {
-                end: End::SpawnFailed(format!("{}: {e}", program.display())),
-                stdout: String::new(),
-                stderr: String::new(),
-                dropped: 0,
-                elapsed: start.elapsed(),
-            };
+            let end = End::SpawnFailed(format!("{}: {e}", program.display()));
+            return Capture::default().into_outcome(end, start.elapsed());
         }
     };
-    let pgid = Pid::from_raw(child.id() as i32);
-    if let (Some(stdin), Some(bytes)) = (child.stdin.take(), input) {
-        // Credentials are a few bytes: they fit in the empty pipe at once, and non-blocking
-        // means a child that never reads cannot hold us. Dropping `stdin` closes the pipe.
-        let _ = fcntl(&stdin, FcntlArg::F_SETFL(OFlag::O_NONBLOCK));
-        let _ = (&File::from(OwnedFd::from(stdin))).write_all(bytes);
-    }
-    let mut call = Call {
-        pidfd: if use_pidfd { pidfd_open(&child) } else { None },
-        streams: [
-            child.stdout.take().map(OwnedFd::from),
-            child.stderr.take().map(OwnedFd::from),
-        ],
-        child,
-        status: None,
-        capture: Capture::default(),
-    };
-
-    let mut cut_short = match call.pump(deadline, stop, Call::exited) {
+    let cut_short = match call.pump(deadline, stop, Call::exited) {
         Waited::Done => None,
         Waited::Deadline => Some(End::TimedOut {
             after: start.elapsed(),
@@ -205,42 +172,10 @@ fn run_inner(
         }),
         Waited::Signal(signal) => Some(End::Interrupted { signal }),
     };
-    if let Some(end) = &cut_short {
-        let grace = match end {
-            End::Interrupted { .. } => INTERRUPT_GRACE,
-            _ => KILL_GRACE,
-        };
-        let _ = killpg(pgid, Signal::SIGTERM);
-        call.pump(Instant::now() + grace, Stop::Never, Call::exited);
-        // Whatever the leader did, nothing of a call cut short may linger in its group.
-        let _ = killpg(pgid, Signal::SIGKILL);
-        if call.status.is_none() {
-            call.pump(Instant::now() + REAP_WAIT, Stop::Never, Call::exited);
-        }
-        if let Some(End::TimedOut { still_running, .. }) = cut_short.as_mut() {
-            *still_running = call.status.is_none();
-        }
-    }
+    let cut_short = cut_short.map(|end| call.kill_group(end));
     call.pump(Instant::now() + DRAIN_GRACE, Stop::Never, Call::drained);
-
-    let end = match (cut_short, call.status) {
-        (Some(end), _) => end,
-        (None, Some(Ok(st))) => match (st.code(), st.signal()) {
-            (Some(c), _) => End::Exited(c),
-            (None, Some(sig)) => End::Signaled(sig),
-            (None, None) => End::SpawnFailed(format!("unexpected wait status {st:?}")),
-        },
-        (None, Some(Err(e))) => End::SpawnFailed(format!("waiting for it failed: {e}")),
-        (None, None) => unreachable!("no exit and no timeout"),
-    };
-    let c = call.capture;
-    Outcome {
-        end,
-        stdout: String::from_utf8_lossy(&c.out).into_owned(),
-        stderr: String::from_utf8_lossy(&c.err).into_owned(),
-        dropped: c.dropped,
-        elapsed: start.elapsed(),
-    }
+    let end = cut_short.unwrap_or_else(|| call.end());
+    call.capture.into_outcome(end, start.elapsed())
 }
 
 /// A running call, watched from this thread alone: no reader or waiter threads, whose start
@@ -262,6 +197,77 @@ enum Waited {
 }
 
 impl Call {
+    /// Starts `program` in its own process group, with `input` (or /dev/null) on stdin and both
+    /// output streams piped.
+    fn spawn(
+        program: &Path,
+        args: &[OsString],
+        input: Option<&[u8]>,
+        use_pidfd: bool,
+    ) -> std::io::Result<Call> {
+        let mut child = Command::new(program)
+            .args(args)
+            .stdin(if input.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .spawn()?;
+        if let (Some(stdin), Some(bytes)) = (child.stdin.take(), input) {
+            // Credentials are a few bytes: they fit in the empty pipe at once, and non-blocking
+            // means a child that never reads cannot hold us. Dropping `stdin` closes the pipe.
+            let _ = fcntl(&stdin, FcntlArg::F_SETFL(OFlag::O_NONBLOCK));
+            let _ = (&File::from(OwnedFd::from(stdin))).write_all(bytes);
+        }
+        Ok(Call {
+            pidfd: if use_pidfd { pidfd_open(&child) } else { None },
+            streams: [
+                child.stdout.take().map(OwnedFd::from),
+                child.stderr.take().map(OwnedFd::from),
+            ],
+            child,
+            status: None,
+            capture: Capture::default(),
+        })
+    }
+
+    /// Stops a call cut short (`end`): SIGTERM to its group, a grace, then SIGKILL. A timeout
+    /// learns whether even SIGKILL was not reported within the reap wait.
+    fn kill_group(&mut self, mut end: End) -> End {
+        let pgid = Pid::from_raw(self.child.id() as i32);
+        let grace = match end {
+            End::Interrupted { .. } => INTERRUPT_GRACE,
+            _ => KILL_GRACE,
+        };
+        let _ = killpg(pgid, Signal::SIGTERM);
+        self.pump(Instant::now() + grace, Stop::Never, Call::exited);
+        // Whatever the leader did, nothing of a call cut short may linger in its group.
+        let _ = killpg(pgid, Signal::SIGKILL);
+        if self.status.is_none() {
+            self.pump(Instant::now() + REAP_WAIT, Stop::Never, Call::exited);
+        }
+        if let End::TimedOut { still_running, .. } = &mut end {
+            *still_running = self.status.is_none();
+        }
+        end
+    }
+
+    /// How a call that was not cut short ended.
+    fn end(&self) -> End {
+        match &self.status {
+            Some(Ok(st)) => match (st.code(), st.signal()) {
+                (Some(c), _) => End::Exited(c),
+                (None, Some(sig)) => End::Signaled(sig),
+                (None, None) => End::SpawnFailed(format!("unexpected wait status {st:?}")),
+            },
+            Some(Err(e)) => End::SpawnFailed(format!("waiting for it failed: {e}")),
+            None => unreachable!("no exit and no timeout"),
+        }
+    }
+
     fn exited(&self) -> bool {
         self.status.is_some()
     }
@@ -356,6 +362,16 @@ impl Call {
 }
 
 impl Capture {
+    fn into_outcome(self, end: End, elapsed: Duration) -> Outcome {
+        Outcome {
+            end,
+            stdout: String::from_utf8_lossy(&self.out).into_owned(),
+            stderr: String::from_utf8_lossy(&self.err).into_owned(),
+            dropped: self.dropped,
+            elapsed,
+        }
+    }
+
     /// Keeps up to the capture limit per stream; the rest is counted and dropped.
     fn keep(&mut self, is_err: bool, bytes: &[u8]) {
         let dst = if is_err { &mut self.err } else { &mut self.out };
