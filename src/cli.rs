@@ -1,9 +1,13 @@
 //! The command line, and nothing else: parsing only. Validation lives in `config`.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 use clap::parser::ValueSource;
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+
+use crate::config::env;
+use crate::platform::hooks::HookCommand;
 
 const AFTER_HELP: &str = "\
 Exit codes: 0 success, 1 failure (the snapshot is not application-consistent, or an instance may
@@ -48,22 +52,22 @@ pub struct Cli {
 #[derive(Debug, Args)]
 pub(crate) struct Global {
     /// Where iris-freeze records what it froze, created 0700 [default: /run/iris-freeze].
-    #[arg(long, global = true, env = "IRIS_FREEZE_STATE_DIR", value_name = "DIR")]
+    #[arg(long, global = true, env = env::STATE_DIR, value_name = "DIR")]
     pub(crate) state_dir: Option<PathBuf>,
 
     /// The configuration file; a missing file is fine [default: /etc/iris-freeze.toml, under
     /// --root].
-    #[arg(long, global = true, env = "IRIS_FREEZE_CONFIG", value_name = "PATH")]
+    #[arg(long, global = true, env = env::CONFIG, value_name = "PATH")]
     pub(crate) config: Option<PathBuf>,
 
     /// Prefix for every system path a platform's files live under (install, check, the Azure
     /// JSON a hook reads, the config file): for tests and image builds [default: /].
-    #[arg(long, global = true, env = "IRIS_FREEZE_ROOT", value_name = "DIR")]
+    #[arg(long, global = true, env = env::ROOT, value_name = "DIR")]
     pub(crate) root: Option<PathBuf>,
 
     /// Directories searched for iris, csession and ccontrol after PATH, colon-separated
     /// (default: the usual install places; empty: PATH only).
-    #[arg(long, global = true, env = "IRIS_FREEZE_BIN_DIRS", value_name = "DIRS")]
+    #[arg(long, global = true, env = env::BIN_DIRS, value_name = "DIRS")]
     pub(crate) bin_dirs: Option<String>,
 
     /// More detail on stderr (-v: each step, -vv: debug).
@@ -154,19 +158,19 @@ pub(crate) struct RunArgs {
         short,
         long = "instance",
         value_name = "NAME",
-        env = "IRIS_FREEZE_INSTANCES",
+        env = env::INSTANCES,
         value_delimiter = ','
     )]
     pub(crate) instances: Vec<String>,
 
     /// Upper bound on the whole command, in seconds; a rollback after a failed freeze may use a
     /// few seconds more: thawing comes first [default: 30].
-    #[arg(long, env = "IRIS_FREEZE_TIMEOUT", value_name = "SECS")]
+    #[arg(long, env = env::TIMEOUT, value_name = "SECS")]
     pub(crate) timeout: Option<String>,
 
     /// Append the log here [default: /etc/preScript.log for freeze, /etc/postScript.log for
     /// thaw, or freeze_log / thaw_log in the config file].
-    #[arg(long, env = "IRIS_FREEZE_LOG_FILE", value_name = "PATH")]
+    #[arg(long, env = env::LOG_FILE, value_name = "PATH")]
     pub(crate) log_file: Option<PathBuf>,
 
     /// Hook runners append arguments (Azure's template passes "" ""): empty ones are ignored.
@@ -182,7 +186,7 @@ pub(crate) struct FreezeArgs {
     /// The longest any instance may stay frozen by iris-freeze, in seconds: a watchdog armed
     /// before the first freeze thaws it then if no thaw came. Must stay below IRIS's 600 s
     /// ExternalFreezeTimeOut, when IRIS starts blocking writers [default: 300].
-    #[arg(long, env = "IRIS_FREEZE_MAX_FREEZE", value_name = "SECS")]
+    #[arg(long, env = env::MAX_FREEZE, value_name = "SECS")]
     pub(crate) max_freeze: Option<String>,
 }
 
@@ -193,7 +197,7 @@ pub(crate) struct PlatformArgs {
 
     /// The freeze and thaw timeout the hooks will run with, in seconds; sizes Azure's
     /// timeoutInSeconds [default: 30, or timeout in the config file].
-    #[arg(long, env = "IRIS_FREEZE_TIMEOUT", value_name = "SECS")]
+    #[arg(long, env = env::TIMEOUT, value_name = "SECS")]
     pub(crate) timeout: Option<String>,
 }
 
@@ -204,7 +208,7 @@ pub(crate) struct CheckArgs {
 
     /// The freeze and thaw timeout to check against (Azure's timeoutInSeconds must cover it),
     /// and the bound on each login check, in seconds [default: 30, or the config file's].
-    #[arg(long, env = "IRIS_FREEZE_TIMEOUT", value_name = "SECS")]
+    #[arg(long, env = env::TIMEOUT, value_name = "SECS")]
     pub(crate) timeout: Option<String>,
 }
 
@@ -233,15 +237,12 @@ pub(crate) struct StatusArgs {
     pub(crate) json: bool,
 
     /// Upper bound on the whole command, in seconds [default: 30].
-    #[arg(long, env = "IRIS_FREEZE_TIMEOUT", value_name = "SECS")]
+    #[arg(long, env = env::TIMEOUT, value_name = "SECS")]
     pub(crate) timeout: Option<String>,
 }
 
 /// `freeze`, `thaw` or `dry-run` and nothing else: read like a hook call, from the environment.
-pub(crate) fn bare_command(
-    args: &[std::ffi::OsString],
-) -> Option<crate::platform::hooks::HookCommand> {
-    use crate::platform::hooks::HookCommand;
+pub(crate) fn bare_command(args: &[OsString]) -> Option<HookCommand> {
     let [_, word] = args else { return None };
     [HookCommand::Freeze, HookCommand::Thaw, HookCommand::DryRun]
         .into_iter()
@@ -251,7 +252,7 @@ pub(crate) fn bare_command(
 impl Cli {
     /// Parses the command line as `try_parse_from` does, and notes which values came from the
     /// environment.
-    pub(crate) fn parse_args(args: Vec<std::ffi::OsString>) -> Result<Cli, clap::Error> {
+    pub(crate) fn parse_args(args: Vec<OsString>) -> Result<Cli, clap::Error> {
         let matches = Cli::command().try_get_matches_from(args)?;
         let mut cli = Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut Cli::command()))?;
         cli.from_env = env_supplied(&matches);
@@ -265,48 +266,71 @@ impl Cli {
 
     /// A hook call: the command from the hook convention, every option from the environment, as
     /// clap reads them, without building the whole parser: a thaw's start-up is freeze window.
-    pub(crate) fn from_env(command: crate::platform::hooks::HookCommand) -> Cli {
-        use crate::platform::hooks::HookCommand;
-        let var = |name: &str| std::env::var_os(name);
-        let text = |name: &str| var(name).map(|v| v.to_string_lossy().into_owned());
-        // As clap would, keep what is present, even empty: `config` says what empty means.
-        let from_env = [
-            ("instances", "IRIS_FREEZE_INSTANCES"),
-            ("timeout", "IRIS_FREEZE_TIMEOUT"),
-            ("max_freeze", "IRIS_FREEZE_MAX_FREEZE"),
-        ]
-        .into_iter()
-        .filter(|(_, name)| var(name).is_some())
-        .map(|(id, _)| id.to_string())
-        .collect();
-        let run = || RunArgs {
-            instances: text("IRIS_FREEZE_INSTANCES")
+    pub(crate) fn from_env(command: HookCommand) -> Cli {
+        Cli::from_vars(command, |name| std::env::var_os(name))
+    }
+
+    /// `from_env` with the environment given as `var`, so tests can hold it against clap.
+    fn from_vars(command: HookCommand, var: impl Fn(&str) -> Option<OsString>) -> Cli {
+        let mut vars = EnvReader {
+            var,
+            present: Vec::new(),
+        };
+        let global = Global {
+            state_dir: vars.path("state_dir", env::STATE_DIR),
+            config: vars.path("config", env::CONFIG),
+            root: vars.path("root", env::ROOT),
+            bin_dirs: vars.text("bin_dirs", env::BIN_DIRS),
+            verbose: 0,
+            quiet: false,
+        };
+        let run = RunArgs {
+            instances: vars
+                .text("instances", env::INSTANCES)
                 .map(|v| v.split(',').map(String::from).collect())
                 .unwrap_or_default(),
-            timeout: text("IRIS_FREEZE_TIMEOUT"),
-            log_file: var("IRIS_FREEZE_LOG_FILE").map(PathBuf::from),
+            timeout: vars.text("timeout", env::TIMEOUT),
+            log_file: vars.path("log_file", env::LOG_FILE),
             extra: Vec::new(),
         };
         let command = match command {
             HookCommand::Freeze => Command::Freeze(FreezeArgs {
-                run: run(),
-                max_freeze: text("IRIS_FREEZE_MAX_FREEZE"),
+                run,
+                max_freeze: vars.text("max_freeze", env::MAX_FREEZE),
             }),
-            HookCommand::Thaw => Command::Thaw(run()),
-            HookCommand::DryRun => Command::DryRun(run()),
+            HookCommand::Thaw => Command::Thaw(run),
+            HookCommand::DryRun => Command::DryRun(run),
         };
         Cli {
             command,
-            global: Global {
-                state_dir: var("IRIS_FREEZE_STATE_DIR").map(PathBuf::from),
-                config: var("IRIS_FREEZE_CONFIG").map(PathBuf::from),
-                root: var("IRIS_FREEZE_ROOT").map(PathBuf::from),
-                bin_dirs: text("IRIS_FREEZE_BIN_DIRS"),
-                verbose: 0,
-                quiet: false,
-            },
-            from_env,
+            global,
+            from_env: vars.present,
         }
+    }
+}
+
+/// Reads options' variables as clap does: what is present is kept, even empty (`config` says
+/// what empty means), and its option's id noted as coming from the environment.
+struct EnvReader<F> {
+    var: F,
+    present: Vec<String>,
+}
+
+impl<F: Fn(&str) -> Option<OsString>> EnvReader<F> {
+    fn os(&mut self, id: &str, name: &str) -> Option<OsString> {
+        let value = (self.var)(name);
+        if value.is_some() {
+            self.present.push(id.to_string());
+        }
+        value
+    }
+
+    fn path(&mut self, id: &str, name: &str) -> Option<PathBuf> {
+        self.os(id, name).map(PathBuf::from)
+    }
+
+    fn text(&mut self, id: &str, name: &str) -> Option<String> {
+        self.os(id, name).map(|v| v.to_string_lossy().into_owned())
     }
 }
 
@@ -386,5 +410,73 @@ mod tests {
             Cli::try_parse_from(["iris-freeze", "thaw", "--state-dir", "/tmp/x", "-q"]).unwrap();
         assert_eq!(cli.global.state_dir, Some(PathBuf::from("/tmp/x")));
         assert!(cli.global.quiet);
+    }
+
+    /// Every option a hook command takes from the environment, as clap defines it: (id, long
+    /// flag, variable), the global ones included.
+    fn env_options(sub: &str) -> Vec<(String, String, String)> {
+        let cli = Cli::command();
+        let sub = cli.find_subcommand(sub).expect("a subcommand");
+        cli.get_arguments()
+            .chain(sub.get_arguments())
+            .filter_map(|a| {
+                let var = a.get_env()?.to_str()?.to_string();
+                let long = a.get_long()?.to_string();
+                Some((a.get_id().to_string(), long, var))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_variable_clap_reads_is_in_the_table_and_every_one_there_is_read() {
+        let root = Cli::command();
+        let mut clap: Vec<String> = root
+            .get_arguments()
+            .chain(root.get_subcommands().flat_map(|s| s.get_arguments()))
+            .filter_map(|a| Some(a.get_env()?.to_str()?.to_string()))
+            .collect();
+        clap.sort();
+        clap.dedup();
+        let mut table: Vec<String> = env::OPTIONS.iter().map(|v| v.to_string()).collect();
+        table.sort();
+        assert_eq!(clap, table);
+    }
+
+    /// The hook path that skips clap reads the same variables into the same fields as clap
+    /// does, and notes the same options as coming from the environment.
+    #[test]
+    fn a_hook_call_reads_the_environment_as_clap_does() {
+        use crate::platform::hooks::HookCommand;
+        for command in [HookCommand::Freeze, HookCommand::Thaw, HookCommand::DryRun] {
+            let options = env_options(command.subcommand());
+            // A distinct value per variable; the comma tests how lists split.
+            let value = |var: &str| format!("/{var},x");
+            let hook = Cli::from_vars(command, |name| {
+                options
+                    .iter()
+                    .any(|(_, _, var)| var == name)
+                    .then(|| value(name).into())
+            });
+            // The same values as flags: clap puts them where it would put its variables'.
+            let mut args = vec![OsString::from("iris-freeze"), command.subcommand().into()];
+            for (_, long, var) in &options {
+                args.push(format!("--{long}").into());
+                args.push(value(var).into());
+            }
+            let parsed = Cli::parse_args(args).unwrap();
+            assert_eq!(
+                format!("{:?}", (&hook.command, &hook.global)),
+                format!("{:?}", (&parsed.command, &parsed.global)),
+                "{command:?}"
+            );
+            let mut ids: Vec<&str> = options.iter().map(|(id, ..)| id.as_str()).collect();
+            let mut noted: Vec<&str> = hook.from_env.iter().map(String::as_str).collect();
+            ids.sort();
+            noted.sort();
+            assert_eq!(noted, ids, "{command:?}");
+            // Nothing set: nothing read.
+            let bare = Cli::from_vars(command, |_| None);
+            assert!(bare.from_env.is_empty());
+        }
     }
 }

@@ -19,7 +19,6 @@ mod host;
 mod iris;
 mod platform;
 mod report;
-pub mod startup;
 mod util;
 
 use std::ffi::OsString;
@@ -33,6 +32,7 @@ use crate::config::{Action, Config, Verbosity};
 use crate::host::eventlog;
 use crate::host::eventlog::EventLog;
 use crate::platform::hooks;
+use crate::platform::hooks::Invocation;
 use crate::report::Report;
 
 /// A hook's stdout is a pipe nobody may read: one short line at most.
@@ -41,20 +41,9 @@ const SUMMARY_MAX: usize = 300;
 /// Parses `args` (argv[0] included), runs the command, and returns the exit code.
 pub fn run(args: Vec<OsString>) -> Exit {
     let (args, hook) = hooks::effective_args(args);
-    let parsed = match hook.map(|h| h.command).or_else(|| cli::bare_command(&args)) {
-        Some(command) => Ok(Cli::from_env(command)),
-        None => Cli::parse_args(args),
-    };
-    let cli = match parsed {
+    let cli = match parse(args, hook) {
         Ok(cli) => cli,
-        Err(e) => {
-            let _ = e.print();
-            return match e.kind() {
-                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => Exit::Success,
-                // clap's own usage exit is 2, which hook runners would read as our "warning".
-                _ => Exit::Failure,
-            };
-        }
+        Err(exit) => return exit,
     };
     let cfg = match Config::from_cli(cli, hook) {
         Ok(cfg) => cfg,
@@ -70,42 +59,7 @@ pub fn run(args: Vec<OsString>) -> Exit {
         Verbosity::Verbose => tracing::Level::INFO,
         Verbosity::Debug => tracing::Level::DEBUG,
     });
-    let quiet = cfg.verbosity == Verbosity::Quiet;
-    let (log, result) = match cfg.action {
-        Action::Freeze => {
-            let log = open_log(&cfg, "freeze");
-            let r = freeze::run(&cfg, &log);
-            (log, r)
-        }
-        Action::Thaw => {
-            let log = open_log(&cfg, "thaw");
-            let r = thaw::run(&cfg, &log);
-            (log, r)
-        }
-        Action::DryRun => {
-            let log = open_log(&cfg, "dry-run");
-            let r = freeze::dry_run(&cfg, &log);
-            (log, r)
-        }
-        Action::Install(p) => (EventLog::none("install"), install::install(&cfg, p)),
-        Action::Uninstall(p) => (EventLog::none("uninstall"), install::uninstall(&cfg, p)),
-        Action::Check(p) => (EventLog::none("check"), check::run(&cfg, p)),
-        Action::Watchdog {
-            ref token,
-            deadline_ms,
-            ref instances,
-        } => {
-            // Its own events go to the freeze's log when due; nothing else is written.
-            let log = EventLog::none("watchdog");
-            let r = watchdog::run(&cfg, token, deadline_ms, instances);
-            (log, r)
-        }
-        Action::Status { json } => {
-            let log = EventLog::none("status");
-            let r = status::run(&cfg, json);
-            (log, r)
-        }
-    };
+    let (log, result) = dispatch(&cfg);
     // Logged after the command: before a thaw's ExternalThaw every write is freeze window.
     for w in &cfg.config_warnings {
         log.warn(None, "config", w);
@@ -114,6 +68,68 @@ pub fn run(args: Vec<OsString>) -> Exit {
         log.error(None, "error", format!("{e:#}"));
         Report::new(Exit::Failure, format!("FAILED: {e:#} (exit 1)"))
     });
+    tell(&cfg, &log, &report);
+    report.exit
+}
+
+/// A hook call reads its options from the environment; anything else goes through clap. Help,
+/// the version and usage errors are printed here and end the run.
+fn parse(args: Vec<OsString>, hook: Option<Invocation>) -> Result<Cli, Exit> {
+    let parsed = match hook.map(|h| h.command).or_else(|| cli::bare_command(&args)) {
+        Some(command) => Ok(Cli::from_env(command)),
+        None => Cli::parse_args(args),
+    };
+    parsed.map_err(|e| {
+        let _ = e.print();
+        match e.kind() {
+            ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => Exit::Success,
+            // clap's own usage exit is 2, which hook runners would read as our "warning".
+            _ => Exit::Failure,
+        }
+    })
+}
+
+/// Runs the command, with the event log it writes to.
+fn dispatch(cfg: &Config) -> (EventLog, anyhow::Result<Report>) {
+    match cfg.action {
+        Action::Freeze => {
+            let log = open_log(cfg, "freeze");
+            let r = freeze::run(cfg, &log);
+            (log, r)
+        }
+        Action::Thaw => {
+            let log = open_log(cfg, "thaw");
+            let r = thaw::run(cfg, &log);
+            (log, r)
+        }
+        Action::DryRun => {
+            let log = open_log(cfg, "dry-run");
+            let r = freeze::dry_run(cfg, &log);
+            (log, r)
+        }
+        Action::Install(p) => (EventLog::none("install"), install::install(cfg, p)),
+        Action::Uninstall(p) => (EventLog::none("uninstall"), install::uninstall(cfg, p)),
+        Action::Check(p) => (EventLog::none("check"), check::run(cfg, p)),
+        Action::Watchdog {
+            ref token,
+            deadline_ms,
+            ref instances,
+        } => {
+            // Its own events go to the freeze's log when due; nothing else is written.
+            let log = EventLog::none("watchdog");
+            let r = watchdog::run(cfg, token, deadline_ms, instances);
+            (log, r)
+        }
+        Action::Status { json } => {
+            let log = EventLog::none("status");
+            let r = status::run(cfg, json);
+            (log, r)
+        }
+    }
+}
+
+/// The log's last line, and the summary on stdout (none with -q).
+fn tell(cfg: &Config, log: &EventLog, report: &Report) {
     log.event(
         eventlog::Level::Info,
         None,
@@ -122,19 +138,18 @@ pub fn run(args: Vec<OsString>) -> Exit {
         None,
         format!("exit {}: {}", report.exit.code(), one_line(&report.summary)),
     );
-    if !quiet {
-        let text = match cfg.action {
-            // Reports meant to be read whole.
-            Action::Status { .. }
-            | Action::Check(_)
-            | Action::Install(_)
-            | Action::Uninstall(_) => report.summary.clone(),
-            _ => format!("iris-freeze: {}", one_line(&report.summary)),
-        };
-        // Nobody may be reading (a closed pipe): that must not change the exit code.
-        let _ = writeln!(std::io::stdout(), "{text}");
+    if cfg.verbosity == Verbosity::Quiet {
+        return;
     }
-    report.exit
+    let text = match cfg.action {
+        // Reports meant to be read whole.
+        Action::Status { .. } | Action::Check(_) | Action::Install(_) | Action::Uninstall(_) => {
+            report.summary.clone()
+        }
+        _ => format!("iris-freeze: {}", one_line(&report.summary)),
+    };
+    // Nobody may be reading (a closed pipe): that must not change the exit code.
+    let _ = writeln!(std::io::stdout(), "{text}");
 }
 
 fn open_log(cfg: &Config, cmd: &'static str) -> EventLog {

@@ -1,18 +1,9 @@
-//! The entry point, without std's runtime start-up (`no_main`): it reads /proc/self/maps to
-//! place a stack guard and sets up an alternate signal stack, about 0.1 ms that is freeze window
-//! at every thaw. `startup::prepare` does the part a hook needs.
-// (The test harness brings its own main.)
-#![cfg_attr(not(test), no_main)]
+//! The entry point. std's runtime does what a hook needs before `main`: it opens /dev/null on a
+//! closed fd 0, 1 or 2 (so the log never takes stdout's number) and ignores SIGPIPE (a reader
+//! that went away is an error to ignore, not a death between ExternalFreeze and its record).
 
-#[cfg(not(test))]
-#[unsafe(no_mangle)]
-extern "C" fn main(
-    _argc: std::ffi::c_int,
-    _argv: *const *const std::ffi::c_char,
-) -> std::ffi::c_int {
-    iris_freeze::startup::prepare();
-    // std still reads the arguments itself (glibc hands them to it at load time).
-    let exit = iris_freeze::run(std::env::args_os().collect());
-    iris_freeze::startup::finish();
-    exit.code().into()
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    iris_freeze::run(std::env::args_os().collect()).into()
 }

@@ -21,7 +21,7 @@ use anyhow::{Context, Result, bail};
 use chrono::{Local, SecondsFormat, TimeZone};
 
 use crate::commands::thaw::{self, ThawOutcome};
-use crate::config::{Config, InstanceName};
+use crate::config::{Config, InstanceName, env};
 use crate::exit_code::Exit;
 use crate::host::eventlog::EventLog;
 use crate::host::lock;
@@ -146,20 +146,19 @@ fn systemd_running() -> bool {
 
 /// The host runs systemd, whether or not we use it.
 pub(crate) fn systemd_booted() -> bool {
-    let dir =
-        std::env::var_os("IRIS_FREEZE_SYSTEMD_DIR").unwrap_or_else(|| "/run/systemd/system".into());
+    let dir = std::env::var_os(env::SYSTEMD_DIR).unwrap_or_else(|| "/run/systemd/system".into());
     Path::new(&dir).is_dir()
 }
 
 /// `IRIS_FREEZE_NO_SYSTEMD` is set: the watchdog is a detached process even under systemd.
 pub(crate) fn systemd_opted_out() -> bool {
-    std::env::var_os("IRIS_FREEZE_NO_SYSTEMD").is_some()
+    std::env::var_os(env::NO_SYSTEMD).is_some()
 }
 
 /// The directories searched for `systemd-run` and `systemctl`: `IRIS_FREEZE_SYSTEMD_BIN_DIR`
 /// replaces them (for tests).
 fn systemd_bin_dirs() -> Vec<PathBuf> {
-    match std::env::var_os("IRIS_FREEZE_SYSTEMD_BIN_DIR") {
+    match std::env::var_os(env::SYSTEMD_BIN_DIR) {
         Some(dir) => vec![PathBuf::from(dir)],
         None => SYSTEMD_BIN_DIRS.iter().map(PathBuf::from).collect(),
     }
@@ -197,7 +196,7 @@ fn spawn_systemd(exe: &Path, args: &[OsString], token: &str) -> Result<(u32, Str
         // Never a polkit prompt: a hook has nobody to answer it.
         "--no-ask-password".into(),
     ];
-    for var in ["PATH", "IRISSYS", "IRIS_FREEZE_BIN_DIRS"] {
+    for var in ["PATH", "IRISSYS", env::BIN_DIRS] {
         if let Some(v) = std::env::var_os(var) {
             let mut s = OsString::from(format!("--setenv={var}="));
             s.push(v);

@@ -10,14 +10,17 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 
-use super::{InstanceName, MAX_FREEZE, MirrorPolicy, Source, TIMEOUT, instance_names};
+use super::MirrorPolicy;
+use super::instance::{INSTANCES, InstanceName, instance_names};
+use super::seconds::{MAX_FREEZE, TIMEOUT};
+use super::source::Source;
 use crate::host::trust;
 
 /// Far more than any config file; a bigger one is something else.
 const MAX_BYTES: u64 = 1 << 20;
 
 /// Every key, for the "did you mean" of an unknown one.
-const KEYS: &[&str] = &[
+pub(super) const KEYS: &[&str] = &[
     "instances",
     "timeout",
     "max_freeze",
@@ -258,7 +261,7 @@ fn whole_seconds(v: &toml::Value) -> Option<u32> {
 
 /// `instances`: a list of names. An empty name, or an empty list, never means "every instance".
 fn instances(v: &toml::Value, path: &Path) -> Result<Vec<InstanceName>, String> {
-    let src = Source::File(super::INSTANCES, path);
+    let src = Source::File(INSTANCES, path);
     let names: Option<Vec<String>> = v
         .as_array()
         .and_then(|a| a.iter().map(|n| n.as_str().map(String::from)).collect());

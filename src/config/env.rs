@@ -1,0 +1,33 @@
+//! Every environment variable iris-freeze reads, by name, written here once: clap's
+//! `#[arg(env = ...)]`, the hook path that skips clap (`Cli::from_env`), messages and the
+//! watchdog's systemd switches all name them through these.
+
+/// `--state-dir`.
+pub(crate) const STATE_DIR: &str = "IRIS_FREEZE_STATE_DIR";
+/// `--config`.
+pub(crate) const CONFIG: &str = "IRIS_FREEZE_CONFIG";
+/// `--root`.
+pub(crate) const ROOT: &str = "IRIS_FREEZE_ROOT";
+/// `--bin-dirs`.
+pub(crate) const BIN_DIRS: &str = "IRIS_FREEZE_BIN_DIRS";
+/// `--instance`, comma-separated.
+pub(crate) const INSTANCES: &str = "IRIS_FREEZE_INSTANCES";
+/// `--timeout`.
+pub(crate) const TIMEOUT: &str = "IRIS_FREEZE_TIMEOUT";
+/// `--log-file`.
+pub(crate) const LOG_FILE: &str = "IRIS_FREEZE_LOG_FILE";
+/// `--max-freeze`.
+pub(crate) const MAX_FREEZE: &str = "IRIS_FREEZE_MAX_FREEZE";
+
+/// Set (to anything): the watchdog is a detached process even where systemd runs.
+pub(crate) const NO_SYSTEMD: &str = "IRIS_FREEZE_NO_SYSTEMD";
+/// The directory whose existence means systemd runs (default /run/systemd/system): for tests.
+pub(crate) const SYSTEMD_DIR: &str = "IRIS_FREEZE_SYSTEMD_DIR";
+/// The one directory `systemd-run` and `systemctl` are looked for in: for tests.
+pub(crate) const SYSTEMD_BIN_DIR: &str = "IRIS_FREEZE_SYSTEMD_BIN_DIR";
+
+/// The variables that stand for a command-line option, as clap reads them.
+#[cfg(test)]
+pub(crate) const OPTIONS: &[&str] = &[
+    STATE_DIR, CONFIG, ROOT, BIN_DIRS, INSTANCES, TIMEOUT, LOG_FILE, MAX_FREEZE,
+];

@@ -1,0 +1,298 @@
+//! `Config::from_cli`: the command line (or a hook's environment), the config file and the
+//! defaults, resolved in that order and checked, one setting at a time. The order of the steps
+//! is the order in which problems are reported.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+
+use super::bad_file::{OnBadFile, Settled, warn_on_stderr};
+use super::file::{FileConfig, load_file};
+use super::instance::{INSTANCES, given_instances};
+use super::seconds::{MAX_FREEZE, TIMEOUT};
+use super::{
+    Action, Config, DEFAULT_BIN_DIRS, DEFAULT_CONFIG, DEFAULT_FREEZE_LOG, DEFAULT_MAX_FREEZE,
+    DEFAULT_STATE_DIR, DEFAULT_THAW_LOG, DEFAULT_TIMEOUT, FreezeOptions, InstanceName, Verbosity,
+    env, under,
+};
+use crate::cli::{Cli, Command, RunArgs};
+use crate::iris::credentials::Credentials;
+use crate::platform::Platform;
+use crate::platform::hooks::Invocation;
+
+impl Config {
+    pub(crate) fn from_cli(cli: Cli, hook: Option<Invocation>) -> Result<Config> {
+        let from_env = FromEnv {
+            timeout: cli.is_from_env(TIMEOUT.names.id),
+            max_freeze: cli.is_from_env(MAX_FREEZE.names.id),
+            instances: cli.is_from_env(INSTANCES.id),
+        };
+        let Cli {
+            command, global: g, ..
+        } = cli;
+        let verbosity = verbosity(g.quiet, g.verbose);
+        let root = root(unset_if_empty(g.root))?;
+        let config_file = config_file(unset_if_empty(g.config), &root);
+        let Settled {
+            file,
+            found: config_found,
+            error: config_error,
+            warnings: mut config_warnings,
+        } = OnBadFile::of(&command).settle(load_file(&config_file))?;
+        let bin_dirs = bin_dirs(g.bin_dirs, &file);
+        let state_dir = state_dir(unset_if_empty(g.state_dir), &file)?;
+
+        let given = Given::of(command);
+        let max_freeze = MAX_FREEZE.resolve(
+            given.max_freeze.as_deref(),
+            from_env.max_freeze,
+            file.max_freeze,
+            DEFAULT_MAX_FREEZE,
+        )?;
+        let timeout = TIMEOUT.resolve(
+            given.timeout.as_deref(),
+            from_env.timeout,
+            file.timeout,
+            DEFAULT_TIMEOUT,
+        )?;
+        let action = given.action;
+        let default_log = default_log(&action, &file);
+        let (instances, log_file) = match given.run {
+            Some(run) => {
+                let instances = run_instances(&run, &action, from_env.instances, &file)?;
+                (instances, run.log_file.unwrap_or(default_log))
+            }
+            None => (Vec::new(), given.watchdog_log.unwrap_or(default_log)),
+        };
+        let credentials_file = file.credentials_file.clone();
+        let credentials = credentials(
+            credentials_file.as_deref(),
+            &action,
+            &config_file,
+            &mut config_warnings,
+        )?;
+        let (timeout, timeout_note) = hook_limit(hook, &root, timeout);
+        if verbosity != Verbosity::Quiet {
+            warn_on_stderr(&config_warnings);
+        }
+
+        Ok(Config {
+            action,
+            instances,
+            timeout,
+            max_freeze,
+            log_file,
+            state_dir,
+            bin_dirs,
+            verbosity,
+            root,
+            config_file,
+            config_found,
+            config_error,
+            config_warnings,
+            credentials_file,
+            credentials,
+            freeze_options: FreezeOptions {
+                external_freeze_timeout: file.external_freeze_timeout,
+                wd_suspend_limit: file.wd_suspend_limit,
+                switch_journal: file.switch_journal,
+            },
+            set_history: file.set_history.unwrap_or(false),
+            mirror_primary: file.mirror_primary.unwrap_or_default(),
+            timeout_note,
+        })
+    }
+}
+
+/// Which of the settings whose messages name their source came from their variable rather
+/// than their flag (clap merges the two).
+struct FromEnv {
+    timeout: bool,
+    max_freeze: bool,
+    instances: bool,
+}
+
+/// What the subcommand carries, sorted by what becomes of it.
+struct Given {
+    action: Action,
+    /// freeze, thaw and dry-run's own options.
+    run: Option<RunArgs>,
+    timeout: Option<String>,
+    max_freeze: Option<String>,
+    /// The watchdog writes to the log of the freeze that started it.
+    watchdog_log: Option<PathBuf>,
+}
+
+impl Given {
+    fn of(command: Command) -> Given {
+        let given = |action, timeout, run| Given {
+            action,
+            timeout,
+            run,
+            max_freeze: None,
+            watchdog_log: None,
+        };
+        match command {
+            Command::Freeze(f) => Given {
+                max_freeze: f.max_freeze,
+                ..given(Action::Freeze, f.run.timeout.clone(), Some(f.run))
+            },
+            Command::Thaw(run) => given(Action::Thaw, run.timeout.clone(), Some(run)),
+            Command::DryRun(run) => given(Action::DryRun, run.timeout.clone(), Some(run)),
+            Command::Status(s) => given(Action::Status { json: s.json }, s.timeout, None),
+            Command::Install(p) => given(Action::Install(p.platform), p.timeout, None),
+            Command::Uninstall(p) => given(Action::Uninstall(p.platform), p.timeout, None),
+            Command::Check(c) => given(Action::Check(c.platform), c.timeout, None),
+            Command::Watchdog(w) => {
+                let action = Action::Watchdog {
+                    token: w.token,
+                    deadline_ms: w.deadline_ms,
+                    instances: w.instances,
+                };
+                Given {
+                    watchdog_log: Some(w.log_file),
+                    ..given(action, Some(w.timeout), None)
+                }
+            }
+        }
+    }
+}
+
+/// An empty variable (IRIS_FREEZE_ROOT=) means "not set", as a missing one would.
+fn unset_if_empty(path: Option<PathBuf>) -> Option<PathBuf> {
+    path.filter(|p| !p.as_os_str().is_empty())
+}
+
+fn verbosity(quiet: bool, verbose: u8) -> Verbosity {
+    match (quiet, verbose) {
+        (true, _) => Verbosity::Quiet,
+        (false, 0) => Verbosity::Normal,
+        (false, 1) => Verbosity::Verbose,
+        (false, _) => Verbosity::Debug,
+    }
+}
+
+fn root(given: Option<PathBuf>) -> Result<PathBuf> {
+    let root = given.unwrap_or_else(|| PathBuf::from("/"));
+    if !root.is_absolute() {
+        bail!(
+            "--root ({}) must be an absolute path, got {:?}",
+            env::ROOT,
+            root
+        );
+    }
+    Ok(root)
+}
+
+fn config_file(given: Option<PathBuf>, root: &Path) -> PathBuf {
+    let path = given.unwrap_or_else(|| under(root, DEFAULT_CONFIG));
+    // Absolute, so that the watchdog (started elsewhere, under systemd in /) reads this file.
+    std::path::absolute(&path).unwrap_or(path)
+}
+
+/// `--bin-dirs` is a colon-separated list; empty entries are dropped.
+fn bin_dirs(given: Option<String>, file: &FileConfig) -> Vec<PathBuf> {
+    match (given, &file.bin_dirs) {
+        (Some(dirs), _) => std::env::split_paths(&dirs)
+            .filter(|p| !p.as_os_str().is_empty())
+            .collect(),
+        (None, Some(v)) => v.clone(),
+        (None, None) => DEFAULT_BIN_DIRS.iter().map(PathBuf::from).collect(),
+    }
+}
+
+fn state_dir(given: Option<PathBuf>, file: &FileConfig) -> Result<PathBuf> {
+    let dir = given
+        .or(file.state_dir.clone())
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_STATE_DIR));
+    if dir.as_os_str().is_empty() || dir.is_relative() {
+        bail!(
+            "the state dir (--state-dir, {}, state_dir) must be an absolute path, got {dir:?}",
+            env::STATE_DIR
+        );
+    }
+    Ok(dir)
+}
+
+fn default_log(action: &Action, file: &FileConfig) -> PathBuf {
+    match action {
+        Action::Thaw => file
+            .thaw_log
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_THAW_LOG)),
+        _ => file
+            .freeze_log
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_FREEZE_LOG)),
+    }
+}
+
+/// The instances freeze, thaw or dry-run act on; empty means their default set.
+fn run_instances(
+    run: &RunArgs,
+    action: &Action,
+    from_env: bool,
+    file: &FileConfig,
+) -> Result<Vec<InstanceName>> {
+    // A stray word is most likely an instance name without --instance; guessing would freeze
+    // something else than the user meant.
+    if let Some(word) = run.extra.iter().find(|w| !w.trim().is_empty()) {
+        bail!(
+            "unexpected argument {word:?}: name instances with --instance {word} \
+             (empty arguments, as hook runners pass, are ignored)"
+        );
+    }
+    let given = given_instances(&run.instances, from_env, action)?;
+    // The file's `instances` picks what a freeze freezes. A thaw keeps thawing exactly what was
+    // recorded: as a name list it would also thaw other tools' freezes.
+    Ok(match (action, given.is_empty()) {
+        (Action::Freeze | Action::DryRun, true) => file.instances.clone().unwrap_or_default(),
+        _ => given,
+    })
+}
+
+/// A freeze (or dry-run) refuses a credentials file it cannot load; a thaw, `status` and the
+/// watchdog warn and go on without; installing, uninstalling and checking report a bad file
+/// instead of refusing, and need no credentials.
+fn credentials(
+    path: Option<&Path>,
+    action: &Action,
+    config_file: &Path,
+    warnings: &mut Vec<String>,
+) -> Result<Option<Credentials>> {
+    let in_config = || format!("credentials_file in {}", config_file.display());
+    Ok(match (path, action) {
+        (Some(p), Action::Freeze | Action::DryRun) => {
+            Some(Credentials::load(p).with_context(in_config)?)
+        }
+        (Some(p), Action::Thaw | Action::Status { .. } | Action::Watchdog { .. }) => {
+            Credentials::load(p)
+                .map_err(|e| {
+                    warnings.push(format!(
+                        "{}: {e:#}; going on without credentials",
+                        in_config()
+                    ))
+                })
+                .ok()
+        }
+        _ => None,
+    })
+}
+
+/// A platform's own limit on how long its hook may run, when shorter than the timeout: the
+/// timeout to use and why, for the log.
+fn hook_limit(
+    hook: Option<Invocation>,
+    root: &Path,
+    timeout: Duration,
+) -> (Duration, Option<String>) {
+    if hook.is_some_and(|h| h.platform == Some(Platform::Azure)) {
+        if let Some((limit, note)) =
+            crate::platform::azure::limit(root).filter(|(l, _)| *l < timeout)
+        {
+            return (limit, Some(note));
+        }
+    }
+    (timeout, None)
+}
