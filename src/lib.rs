@@ -138,7 +138,8 @@ pub fn run(args: Vec<OsString>) -> Exit {
 
 fn open_log(cfg: &Config, cmd: &'static str) -> EventLog {
     let log = EventLog::open(&cfg.log_file, cmd);
-    log.defer(
+    log.info(
+        None,
         "start",
         format!(
             "iris-freeze {} {cmd}{} (timeout {}s, state {})",
@@ -160,7 +161,7 @@ fn open_log(cfg: &Config, cmd: &'static str) -> EventLog {
         ),
     );
     if let Some(note) = &cfg.timeout_note {
-        log.defer("timeout", note);
+        log.info(None, "timeout", note);
     }
     log
 }

@@ -233,8 +233,7 @@ pub(crate) fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
     for ((t, _), (answer, o)) in to_freeze.iter().zip(&freezes) {
         let name = t.name.as_str();
         match answer {
-            // Written with the run's last line: see `call_later`.
-            Answer::Yes => log.call_later(
+            Answer::Yes => log.call(
                 Level::Info,
                 name,
                 "frozen",
