@@ -16,10 +16,10 @@ use anyhow::Result;
 use serde_json::Value;
 
 use crate::commands::install::{self, HookFile, HookKind};
-use crate::commands::watchdog;
 use crate::config::{Config, under};
 use crate::exit_code::Exit;
 use crate::host::state::StateDir;
+use crate::host::systemd;
 use crate::iris::backup::{self, Answer, IS_WD_SUSPENDED, Target};
 use crate::iris::credentials::Credentials;
 use crate::iris::discovery::{self, Availability, Tools};
@@ -340,12 +340,12 @@ fn check_state_dir(cfg: &Config, out: &mut Lines) {
 /// in the caller's cgroup, and a stop of the backup agent's unit (KillMode=control-group, the
 /// default) kills it with the agent, leaving IRIS frozen.
 fn check_watchdog_systemd(out: &mut Lines) {
-    if !watchdog::systemd_booted() {
+    if !systemd::booted() {
         out.ok("watchdog: a detached process (systemd is not running)");
         return;
     }
     let risk = "it dies when the backup agent's unit is stopped, and nothing thaws IRIS then";
-    if watchdog::systemd_opted_out() {
+    if systemd::opted_out() {
         out.warn(
             "watchdog: IRIS_FREEZE_NO_SYSTEMD is set, so it runs as a detached process although \
              systemd runs",
@@ -353,7 +353,7 @@ fn check_watchdog_systemd(out: &mut Lines) {
         );
         return;
     }
-    let programs = ["systemd-run", "systemctl"].map(watchdog::systemd_program);
+    let programs = ["systemd-run", "systemctl"].map(systemd::program);
     match programs {
         [Ok(run), Ok(_)] => out.ok(format!(
             "watchdog: a transient systemd unit ({})",

@@ -13,7 +13,7 @@ use crate::host::eventlog::{EventLog, Level};
 use crate::host::lock;
 use crate::host::signals;
 use crate::host::state::{
-    Phase, Record, StartMark, State, StateDir, Watchdog, now_ms, now_rfc3339,
+    Phase, Record, StartMark, State, StateDir, Watchdog, now_ms, now_rfc3339, rfc3339_of_ms,
 };
 use crate::iris::backup::{self, Answer, EXTERNAL_FREEZE, IS_WD_SUSPENDED, Target, Thawed};
 use crate::iris::discovery::{self, Availability, Kind, Tools};
@@ -598,7 +598,7 @@ fn arm_watchdog(
     state.watchdog = Some(Watchdog {
         token: token.clone(),
         pid: 0,
-        deadline: watchdog::rfc3339_of_ms(due),
+        deadline: rfc3339_of_ms(due),
         deadline_ms: due,
         how: "starting".into(),
         start_ticks: None,
