@@ -397,6 +397,31 @@ mod tests {
     }
 
     #[test]
+    fn held_lines_wait_for_release_and_keep_their_order_and_time() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("log");
+        let log = EventLog::open(&path, "watchdog");
+        log.info(None, "before", "written at once");
+        log.hold();
+        log.error(None, "auto-thaw", "kept");
+        std::thread::sleep(Duration::from_millis(20));
+        log.warn(None, "lock", "kept too");
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text.lines().count(), 1, "{text}");
+        log.release();
+        log.info(None, "end", "after");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let events: Vec<&str> = text.lines().map(|l| l.split(' ').nth(4).unwrap()).collect();
+        assert_eq!(
+            events,
+            ["event=before", "event=auto-thaw", "event=lock", "event=end"]
+        );
+        // Each kept line carries the time of its event, not of the release.
+        let stamps: Vec<&str> = text.lines().map(|l| l.split(' ').next().unwrap()).collect();
+        assert_ne!(stamps[1], stamps[2], "{text}");
+    }
+
+    #[test]
     fn an_instance_name_cannot_forge_a_field_or_a_line() {
         let tmp = tempfile::tempdir().unwrap();
         let path = tmp.path().join("log");

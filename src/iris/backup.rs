@@ -322,7 +322,8 @@ fn each_bounded<T: Sync, R: Send>(items: &[T], limit: usize, f: impl Fn(&T) -> R
             out.extend(work());
         }
         for h in handles {
-            out.extend(h.join().expect("instance thread panicked"));
+            // A worker's panic is a bug: it goes on here, as it would have on one thread.
+            out.extend(h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
         }
         out.sort_unstable_by_key(|&(i, _)| i);
         out.into_iter().map(|(_, r)| r).collect()
