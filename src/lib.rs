@@ -60,10 +60,6 @@ pub fn run(args: Vec<OsString>) -> Exit {
         Verbosity::Debug => tracing::Level::DEBUG,
     });
     let (log, result) = dispatch(&cfg);
-    // Logged after the command: before a thaw's ExternalThaw every write is freeze window.
-    for w in &cfg.config_warnings {
-        log.warn(None, "config", w);
-    }
     let report = result.unwrap_or_else(|e| {
         log.error(None, "error", format!("{e:#}"));
         Report::new(Exit::Failure, format!("FAILED: {e:#} (exit 1)"))
@@ -154,7 +150,8 @@ fn tell(cfg: &Config, log: &EventLog, report: &Report) {
 
 fn open_log(cfg: &Config, cmd: &'static str) -> EventLog {
     let log = EventLog::open(&cfg.log_file, cmd);
-    log.defer(
+    log.info(
+        None,
         "start",
         format!(
             "iris-freeze {} {cmd}{} (timeout {}s, state {})",
@@ -176,7 +173,10 @@ fn open_log(cfg: &Config, cmd: &'static str) -> EventLog {
         ),
     );
     if let Some(note) = &cfg.timeout_note {
-        log.defer("timeout", note);
+        log.info(None, "timeout", note);
+    }
+    for w in &cfg.config_warnings {
+        log.warn(None, "config", w);
     }
     log
 }

@@ -41,8 +41,7 @@ impl Level {
     }
 }
 
-/// The log file, opened at the first write: before a thaw's ExternalThaw, an open(2) is freeze
-/// window, and a thaw writes nothing before it.
+/// The log file, opened at the first write: a command that logs nothing never creates it.
 enum Sink {
     Unopened,
     Open(File),
@@ -60,7 +59,7 @@ struct Batch {
 pub(crate) struct EventLog {
     path: PathBuf,
     file: Mutex<Sink>,
-    /// Batches stamped but not written yet, written before the next line (see `defer`).
+    /// Batches stamped but not written yet while the log is held (see `hold`).
     pending: Mutex<Vec<(SystemTime, Batch)>>,
     /// Every line is kept in `pending` until `release` (see `hold`).
     held: AtomicBool,
@@ -159,20 +158,6 @@ impl EventLog {
         self.write(batch);
     }
 
-    /// As [`call`](Self::call), written with the next line: after ExternalFreeze returns, one
-    /// write for the whole run's last lines is less freeze window than one per event.
-    pub(crate) fn call_later(
-        &self,
-        level: Level,
-        inst: &str,
-        event: &str,
-        o: &Outcome,
-        msg: impl Display,
-    ) {
-        let batch = self.call_batch(level, inst, event, o, msg);
-        self.postpone(batch);
-    }
-
     fn call_batch(
         &self,
         level: Level,
@@ -201,20 +186,6 @@ impl EventLog {
             ));
         }
         batch
-    }
-
-    /// An info event stamped now but written with the next line: before ExternalThaw, loading
-    /// the time zone and formatting a line would be freeze window.
-    pub(crate) fn defer(&self, event: &str, msg: impl Display) {
-        let batch = self.event_batch(Level::Info, None, event, None, None, msg);
-        self.postpone(batch);
-    }
-
-    fn postpone(&self, batch: Batch) {
-        self.pending
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push((SystemTime::now(), batch));
     }
 
     pub(crate) fn info(&self, inst: Option<&str>, event: &str, msg: impl Display) {
@@ -249,6 +220,14 @@ impl EventLog {
                 shown: Vec::new(),
             });
         }
+    }
+
+    /// Keeps `batch`, stamped now, for [`release`](Self::release).
+    fn postpone(&self, batch: Batch) {
+        self.pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((SystemTime::now(), batch));
     }
 
     /// Appends the pending batches and `batch` to the log, then shows them on stderr: the log
@@ -384,7 +363,7 @@ mod tests {
             dropped: 3,
             elapsed: Duration::from_millis(20),
         };
-        log.call_later(Level::Info, "IRIS", "thaw", &o, "done");
+        log.call(Level::Info, "IRIS", "thaw", &o, "done");
         log.info(None, "end", "last");
         let text = std::fs::read_to_string(&path).unwrap();
         let pid = std::process::id();
@@ -415,6 +394,31 @@ mod tests {
             assert!(DateTime::parse_from_rfc3339(ts).is_ok(), "{ts}");
             assert_eq!(ts.len(), "2026-11-25T12:00:00.123+00:00".len(), "{ts}");
         }
+    }
+
+    #[test]
+    fn held_lines_wait_for_release_and_keep_their_order_and_time() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("log");
+        let log = EventLog::open(&path, "watchdog");
+        log.info(None, "before", "written at once");
+        log.hold();
+        log.error(None, "auto-thaw", "kept");
+        std::thread::sleep(Duration::from_millis(20));
+        log.warn(None, "lock", "kept too");
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text.lines().count(), 1, "{text}");
+        log.release();
+        log.info(None, "end", "after");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let events: Vec<&str> = text.lines().map(|l| l.split(' ').nth(4).unwrap()).collect();
+        assert_eq!(
+            events,
+            ["event=before", "event=auto-thaw", "event=lock", "event=end"]
+        );
+        // Each kept line carries the time of its event, not of the release.
+        let stamps: Vec<&str> = text.lines().map(|l| l.split(' ').next().unwrap()).collect();
+        assert_ne!(stamps[1], stamps[2], "{text}");
     }
 
     #[test]

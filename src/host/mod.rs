@@ -1,8 +1,9 @@
-//! The host's plumbing: the state dir and its lock, the event log, stop signals, and the rule for
-//! what root may run, read or write.
+//! The host's plumbing: the state dir and its lock, the event log, stop signals, systemd, and the
+//! rule for what root may run, read or write.
 
 pub(crate) mod eventlog;
 pub(crate) mod lock;
 pub(crate) mod signals;
 pub(crate) mod state;
+pub(crate) mod systemd;
 pub(crate) mod trust;

@@ -195,56 +195,63 @@ pub(crate) fn thaw_and_confirm(
     }
     // Still suspended, or the check failed after a thaw that did not succeed (a blocked system
     // refuses new sessions; the emergency resume needs none).
-    if let Some(cmd) = target
+    match target
         .emergency
         .as_ref()
         .filter(|_| check == Answer::Yes || thaw != Answer::Yes)
     {
-        log.call(
-            Level::Error,
-            name,
-            "emergency",
-            &o,
-            format!(
-                "EMERGENCY: the write daemon may still be suspended after ExternalThaw \
-                 (IsWDSuspendedExt {}); running the documented emergency resume `{}`",
-                o.describe(),
-                cmd.display_plain()
-            ),
-        );
-        let e = session::run(
-            &cmd.program,
-            &cmd.args_plain(),
-            Instant::now() + EMERGENCY_TIMEOUT,
-            Stop::Never,
-        );
-        log.call(
-            Level::Error,
-            name,
-            "emergency",
-            &e,
-            format!("emergency resume {}", e.describe()),
-        );
-        let (again, o2) = call(
-            target,
-            IS_WD_SUSPENDED,
-            Instant::now() + EMERGENCY_TIMEOUT,
-            Stop::Never,
-        );
-        if again == Answer::No {
-            log.call(
-                Level::Error,
-                name,
-                "thawed",
-                &o2,
-                "confirmed after the EMERGENCY resume: write daemon not suspended; look in \
-                 messages.log for why ExternalThaw did not resume it",
-            );
-            return Thawed::Confirmed;
-        }
-        return still_frozen(target, again, &o2, log);
+        Some(cmd) => emergency_resume(target, cmd, &o, log),
+        None => still_frozen(target, check, &o, log),
     }
-    still_frozen(target, check, &o, log)
+}
+
+/// The documented emergency resume (`iris stat NAME -W`), when the write daemon may still be
+/// suspended after ExternalThaw (`o` is the check that said so), then one more check.
+fn emergency_resume(target: &Target, cmd: &SessionCmd, o: &Outcome, log: &EventLog) -> Thawed {
+    let name = target.name.as_str();
+    log.call(
+        Level::Error,
+        name,
+        "emergency",
+        o,
+        format!(
+            "EMERGENCY: the write daemon may still be suspended after ExternalThaw \
+             (IsWDSuspendedExt {}); running the documented emergency resume `{}`",
+            o.describe(),
+            cmd.display_plain()
+        ),
+    );
+    let e = session::run(
+        &cmd.program,
+        &cmd.args_plain(),
+        Instant::now() + EMERGENCY_TIMEOUT,
+        Stop::Never,
+    );
+    log.call(
+        Level::Error,
+        name,
+        "emergency",
+        &e,
+        format!("emergency resume {}", e.describe()),
+    );
+    let (again, o2) = call(
+        target,
+        IS_WD_SUSPENDED,
+        Instant::now() + EMERGENCY_TIMEOUT,
+        Stop::Never,
+    );
+    if again == Answer::No {
+        log.call(
+            Level::Error,
+            name,
+            "thawed",
+            &o2,
+            "confirmed after the EMERGENCY resume: write daemon not suspended; look in \
+             messages.log for why ExternalThaw did not resume it",
+        );
+        return Thawed::Confirmed;
+    }
+    still_frozen(target, again, &o2, log)
 }
 
 fn still_frozen(target: &Target, check: Answer, o: &Outcome, log: &EventLog) -> Thawed {
@@ -315,7 +322,8 @@ fn each_bounded<T: Sync, R: Send>(items: &[T], limit: usize, f: impl Fn(&T) -> R
             out.extend(work());
         }
         for h in handles {
-            out.extend(h.join().expect("instance thread panicked"));
+            // A worker's panic is a bug: it goes on here, as it would have on one thread.
+            out.extend(h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
         }
         out.sort_unstable_by_key(|&(i, _)| i);
         out.into_iter().map(|(_, r)| r).collect()

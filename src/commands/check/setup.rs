@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 
 use super::Findings;
 use crate::commands::install::files::{binary, safe_binary};
-use crate::commands::watchdog;
 use crate::config::Config;
 use crate::host::state::StateDir;
+use crate::host::systemd;
 use crate::iris::credentials::Credentials;
 
 /// The binary itself: every hook runs it as root.
@@ -137,12 +137,12 @@ fn check_state_dir_creatable(dir: &Path, out: &mut Findings) {
 /// in the caller's cgroup, and a stop of the backup agent's unit (KillMode=control-group, the
 /// default) kills it with the agent, leaving IRIS frozen.
 pub(super) fn check_watchdog_systemd(out: &mut Findings) {
-    if !watchdog::systemd_booted() {
+    if !systemd::booted() {
         out.ok("watchdog: a detached process (systemd is not running)");
         return;
     }
     let risk = "it dies when the backup agent's unit is stopped, and nothing thaws IRIS then";
-    if watchdog::systemd_opted_out() {
+    if systemd::opted_out() {
         out.warn(
             "watchdog: IRIS_FREEZE_NO_SYSTEMD is set, so it runs as a detached process although \
              systemd runs",
@@ -150,7 +150,7 @@ pub(super) fn check_watchdog_systemd(out: &mut Findings) {
         );
         return;
     }
-    let programs = ["systemd-run", "systemctl"].map(watchdog::systemd_program);
+    let programs = ["systemd-run", "systemctl"].map(systemd::program);
     match programs {
         [Ok(run), Ok(_)] => out.ok(format!(
             "watchdog: a transient systemd unit ({})",

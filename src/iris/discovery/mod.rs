@@ -1,9 +1,9 @@
-//! Finding IRIS and Caché on this host: the `iris`, `csession` and `ccontrol` programs, and the
-//! instances `iris qlist` and `ccontrol qlist` report.
+//! Finding IRIS and Caché on this host: the `iris`, `csession` and `ccontrol` programs (`tools`),
+//! and here the instances `iris qlist` and `ccontrol qlist` report, and the ones a command picks.
 
-use std::ffi::OsString;
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+mod tools;
+
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::InstanceName;
 use crate::iris::session;
+
+pub(crate) use tools::{SessionCmd, Tools};
 
 /// qlist only reads the registry; it gets a short leash (InterSystems' own scripts wrap it in
 /// `timeout` because it can hang).
@@ -22,189 +24,6 @@ pub(crate) const QLIST_TIMEOUT: Duration = Duration::from_secs(5);
 pub(crate) enum Kind {
     Iris,
     Cache,
-}
-
-/// The InterSystems programs found on this host.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Tools {
-    pub(crate) iris: Option<PathBuf>,
-    pub(crate) csession: Option<PathBuf>,
-    pub(crate) ccontrol: Option<PathBuf>,
-    /// Programs found but not run: another user could change them (see [`crate::host::trust`]).
-    pub(crate) refused: Vec<Refused>,
-}
-
-/// A program that was found but is not safe for root to run.
-#[derive(Debug, Clone)]
-pub(crate) struct Refused {
-    /// `iris`, `csession` or `ccontrol`.
-    pub(crate) name: &'static str,
-    pub(crate) path: PathBuf,
-    /// Why, and the fix.
-    pub(crate) why: String,
-}
-
-impl Tools {
-    /// Looks on PATH, then in `$IRISSYS` (non-root installs) and `bin_dirs`, and takes the first
-    /// of each program that no other user could have changed; an unsafe one is skipped with a
-    /// warning. Finding none of the three is an error: a hook on a host where it cannot see IRIS
-    /// is misconfigured, and exiting 0 would quietly make every backup crash-consistent.
-    pub(crate) fn find(bin_dirs: &[PathBuf]) -> Result<Tools> {
-        let dirs = search_dirs(bin_dirs);
-        let mut refused = Vec::new();
-        let iris = find_one("iris", &dirs, &mut refused);
-        let csession = find_one("csession", &dirs, &mut refused);
-        let ccontrol = find_one("ccontrol", &dirs, &mut refused);
-        let tools = Tools {
-            iris,
-            csession,
-            ccontrol,
-            refused,
-        };
-        if tools.iris.is_none() && tools.csession.is_none() && tools.ccontrol.is_none() {
-            if !tools.refused.is_empty() {
-                let why: Vec<&str> = tools.refused.iter().map(|r| r.why.as_str()).collect();
-                bail!(
-                    "found iris, csession or ccontrol, but none that is safe to run: {}",
-                    why.join("; ")
-                );
-            }
-            let list: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
-            bail!(
-                "found none of iris, csession or ccontrol; looked in: {}. Is IRIS or Caché \
-                 installed here? If its programs live elsewhere, name their directory with \
-                 --bin-dirs or IRIS_FREEZE_BIN_DIRS",
-                list.join(", ")
-            );
-        }
-        Ok(tools)
-    }
-
-    /// Why `name` (a qlist source) was not found though a copy exists, if that is the case.
-    fn refused_only(&self, name: &str, found: bool) -> Option<&Refused> {
-        if found {
-            return None;
-        }
-        self.refused.iter().find(|r| r.name == name)
-    }
-
-    /// The documented emergency resume of the write daemon: `iris stat NAME -W` on IRIS; on
-    /// Caché `ccontrol stat NAME -W` (the Caché form is not confirmed by InterSystems' docs,
-    /// so its outcome is checked and logged like any other).
-    pub(crate) fn emergency_for(&self, name: &str, kind: Kind) -> Option<SessionCmd> {
-        let program = match kind {
-            Kind::Iris => self.iris.clone()?,
-            Kind::Cache => self.ccontrol.clone()?,
-        };
-        Some(SessionCmd {
-            program,
-            prefix: vec!["stat".into(), name.into(), "-W".into()],
-        })
-    }
-
-    /// How to run an expression in %SYS on instance `name` of kind `kind`.
-    pub(crate) fn session_for(&self, name: &str, kind: Kind) -> Result<SessionCmd> {
-        let args = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
-        match kind {
-            Kind::Iris => match &self.iris {
-                Some(p) => Ok(SessionCmd {
-                    program: p.clone(),
-                    prefix: args(&["session", name, "-U%SYS"]),
-                }),
-                None => bail!("{name} is an IRIS instance but the iris program was not found"),
-            },
-            Kind::Cache => match (&self.csession, &self.ccontrol) {
-                (Some(p), _) => Ok(SessionCmd {
-                    program: p.clone(),
-                    prefix: args(&[name, "-U%SYS"]),
-                }),
-                // csession is shorthand for `ccontrol session`.
-                (None, Some(p)) => Ok(SessionCmd {
-                    program: p.clone(),
-                    prefix: args(&["session", name, "-U%SYS"]),
-                }),
-                (None, None) => {
-                    bail!("{name} is a Caché instance but neither csession nor ccontrol was found")
-                }
-            },
-        }
-    }
-}
-
-/// PATH, then `$IRISSYS`, then `bin_dirs`: absolute entries only (a relative one would make
-/// the working directory's files root's programs), each once, first place kept (PATH often
-/// repeats itself and the usual places).
-fn search_dirs(bin_dirs: &[PathBuf]) -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).collect())
-        .unwrap_or_default();
-    if let Some(sys) = std::env::var_os("IRISSYS").filter(|s| !s.is_empty()) {
-        dirs.push(PathBuf::from(sys));
-    }
-    dirs.extend(bin_dirs.iter().cloned());
-    dirs.retain(|d| d.is_absolute());
-    let mut seen = std::collections::HashSet::new();
-    dirs.retain(|d| seen.insert(d.clone()));
-    dirs
-}
-
-/// The first executable `name` in `dirs` that is safe for root to run, as found (argv\[0\]
-/// keeps its name: `iris` and `ccontrol` may be one program). Unsafe ones are skipped, each
-/// with a warning, and noted in `refused`.
-fn find_one(name: &'static str, dirs: &[PathBuf], refused: &mut Vec<Refused>) -> Option<PathBuf> {
-    for dir in dirs {
-        let path = dir.join(name);
-        let executable = std::fs::metadata(&path)
-            .is_ok_and(|md| md.is_file() && md.permissions().mode() & 0o111 != 0);
-        if !executable {
-            continue;
-        }
-        match crate::host::trust::program(&path) {
-            Ok(path) => return Some(path),
-            Err(e) => {
-                let why = format!("{e:#}");
-                say!(WARN, "{why}; skipped it");
-                refused.push(Refused { name, path, why });
-            }
-        }
-    }
-    None
-}
-
-/// A program and the arguments that open a %SYS session on one instance; the ObjectScript
-/// expression is appended as one more argv item (never through a shell).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct SessionCmd {
-    pub(crate) program: PathBuf,
-    pub(crate) prefix: Vec<String>,
-}
-
-impl SessionCmd {
-    pub(crate) fn args(&self, expr: &str) -> Vec<OsString> {
-        self.prefix
-            .iter()
-            .map(OsString::from)
-            .chain([OsString::from(expr)])
-            .collect()
-    }
-
-    /// A complete command (no expression appended), as for the emergency resume.
-    pub(crate) fn args_plain(&self) -> Vec<OsString> {
-        self.prefix.iter().map(OsString::from).collect()
-    }
-
-    pub(crate) fn display_plain(&self) -> String {
-        format!("{} {}", self.program.display(), self.prefix.join(" "))
-    }
-
-    /// The command as a user would type it, for error messages.
-    pub(crate) fn display(&self, expr: &str) -> String {
-        format!(
-            "{} {} \"{expr}\"",
-            self.program.display(),
-            self.prefix.join(" ")
-        )
-    }
 }
 
 /// One line of qlist.
@@ -502,20 +321,5 @@ HS^/opt/hs/^2023.1.2.450.0^down, last used Tue Nov 24 09:00:00 2026^iris.cpf^197
         assert_eq!(v.len(), 1);
         assert_eq!(v[0].status, "sign-on inhibited:primary transition");
         assert!(!v[0].running);
-    }
-
-    #[test]
-    fn session_commands() {
-        let tools = Tools {
-            iris: Some("/usr/bin/iris".into()),
-            csession: None,
-            ccontrol: Some("/usr/bin/ccontrol".into()),
-            ..Default::default()
-        };
-        let s = tools.session_for("IRIS", Kind::Iris).unwrap();
-        assert_eq!(s.args("X"), ["session", "IRIS", "-U%SYS", "X"]);
-        let c = tools.session_for("C", Kind::Cache).unwrap();
-        assert_eq!(c.program, PathBuf::from("/usr/bin/ccontrol"));
-        assert_eq!(c.args("X"), ["session", "C", "-U%SYS", "X"]);
     }
 }

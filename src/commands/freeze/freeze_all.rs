@@ -1,0 +1,169 @@
+//! Step 3 of a freeze: ExternalFreeze on every target at once, the record of success written
+//! ahead of the calls, and each answer logged as it is known.
+
+use std::time::Instant;
+
+use anyhow::Result;
+
+use crate::commands::freeze::rollback::Undo;
+use crate::config::Config;
+use crate::host::eventlog::{EventLog, Level};
+use crate::host::state::{Phase, State, StateDir, now_rfc3339};
+use crate::iris::backup::{self, Answer, EXTERNAL_FREEZE, Target};
+use crate::iris::discovery::Kind;
+use crate::iris::session::{End, Outcome, Stop};
+
+/// IRIS's refusal when the write daemon is already suspended ("cannot run with switch 10 or 13
+/// already set"): someone else froze it between our check and our ExternalFreeze.
+const ALREADY_SUSPENDED: &str = "already set";
+
+/// What the ExternalFreeze calls left.
+pub(super) struct Attempt {
+    /// Each target still ours after its call, with what rolling it back needs.
+    pub(super) ours: Vec<Undo>,
+    /// Frozen by someone else between our check and our ExternalFreeze: left alone.
+    pub(super) raced: Vec<String>,
+    /// What went wrong; none when every freeze held.
+    pub(super) problems: Vec<String>,
+    /// The state once every freeze held.
+    frozen: State,
+    /// `frozen` was written ahead of the calls.
+    recorded: bool,
+}
+
+impl Attempt {
+    /// The targets this run froze.
+    pub(super) fn targets(&self) -> Vec<Target> {
+        self.ours.iter().map(|u| u.target.clone()).collect()
+    }
+
+    /// Makes sure the state says what is frozen: written ahead unless that failed or a race
+    /// changed it since.
+    pub(super) fn record(&self, states: &StateDir) -> Result<()> {
+        if self.recorded && self.raced.is_empty() {
+            return Ok(());
+        }
+        states.save(&self.frozen)
+    }
+}
+
+/// Freezes `to_freeze` at once, each call ending by `freeze_by`. The record of success is
+/// written first: once ExternalFreeze returns, every step is freeze window. So a record says
+/// `frozen` from the moment ExternalFreeze is called (`since`); a failure rewrites it during
+/// the rollback, and the thaw and the watchdog treat `freezing` and `frozen` alike.
+pub(super) fn freeze_all(
+    cfg: &Config,
+    states: &StateDir,
+    state: &mut State,
+    to_freeze: &[(Target, Kind)],
+    freeze_by: Instant,
+    log: &EventLog,
+) -> Attempt {
+    let frozen = frozen_state(state, to_freeze);
+    // If it cannot be written ahead, it is written after (the error, if it lasts, shows then).
+    let recorded = states.save(&frozen).is_ok();
+    let calls = backup::each(to_freeze, |(t, kind)| {
+        let expr = backup::external_freeze(&cfg.freeze_options, *kind);
+        backup::call(t, &expr, freeze_by, Stop::OnSignal)
+    });
+    let mut attempt = Attempt {
+        ours: Vec::new(),
+        raced: Vec::new(),
+        problems: Vec::new(),
+        frozen,
+        recorded,
+    };
+    for ((t, _), (answer, o)) in to_freeze.iter().zip(&calls) {
+        take_answer(&mut attempt, state, t, *answer, o, log);
+    }
+    if !attempt.raced.is_empty() && attempt.frozen.instances.is_empty() {
+        // Nothing of ours is frozen after all: nothing for a watchdog to guard.
+        attempt.frozen.watchdog = None;
+        state.watchdog = None;
+    }
+    attempt
+}
+
+/// `state` with every instance of `to_freeze` frozen since now, and no auto-thaw to report.
+fn frozen_state(state: &State, to_freeze: &[(Target, Kind)]) -> State {
+    let mut frozen = state.clone();
+    let since = now_rfc3339();
+    for (t, _) in to_freeze {
+        if let Some(rec) = frozen.instances.get_mut(&t.name) {
+            rec.phase = Phase::Frozen;
+            rec.since = since.clone();
+        }
+    }
+    frozen.auto_thaw = None;
+    frozen
+}
+
+/// Logs one ExternalFreeze answer and adds it to `attempt`; a target someone else froze first
+/// leaves the records.
+fn take_answer(
+    attempt: &mut Attempt,
+    state: &mut State,
+    t: &Target,
+    answer: Answer,
+    o: &Outcome,
+    log: &EventLog,
+) {
+    let name = t.name.as_str();
+    match answer {
+        Answer::Yes => log.call(
+            Level::Info,
+            name,
+            "frozen",
+            o,
+            "ExternalFreeze succeeded: write daemon suspended",
+        ),
+        Answer::No if o.lines().any(|l| l.contains(ALREADY_SUSPENDED)) => {
+            log.call(
+                Level::Warn,
+                name,
+                "foreign",
+                o,
+                "ExternalFreeze refused: the write daemon was already suspended, so someone \
+                 else froze it after our check: left alone (neither frozen nor thawed by \
+                 iris-freeze); its consistency is not ours to promise",
+            );
+            state.instances.remove(name);
+            attempt.frozen.instances.remove(name);
+            attempt.raced.push(name.to_string());
+            return;
+        }
+        Answer::No => {
+            let why = backup::problem(t, EXTERNAL_FREEZE, o);
+            log.call(
+                Level::Error,
+                name,
+                "freeze-failed",
+                o,
+                format!("ExternalFreeze failed: {why}"),
+            );
+            attempt.problems.push(format!("{name}: {why}"));
+        }
+        Answer::Unknown => {
+            let why = backup::problem(t, EXTERNAL_FREEZE, o);
+            log.call(
+                Level::Error,
+                name,
+                "freeze-unknown",
+                o,
+                format!("ExternalFreeze {why}"),
+            );
+            attempt.problems.push(format!("{name}: {why}"));
+        }
+    }
+    attempt.ours.push(Undo {
+        target: t.clone(),
+        answer,
+        lingering: matches!(
+            o.end,
+            End::TimedOut {
+                still_running: true,
+                ..
+            }
+        ),
+    });
+}

@@ -1,0 +1,128 @@
+//! What a freeze acts on: discovery, the targets it selects, and the instances found down.
+
+use std::time::Instant;
+
+use anyhow::{Result, bail};
+
+use crate::config::{Config, MirrorPolicy};
+use crate::host::eventlog::EventLog;
+use crate::host::state::State;
+use crate::iris::backup::Target;
+use crate::iris::discovery::{self, Availability, Kind, Selection, Tools};
+
+/// What discovery found for a freeze.
+pub(super) struct Plan {
+    /// The running instances to freeze, with their kind.
+    pub(super) targets: Vec<(Target, Kind)>,
+    /// Every instance qlist shows down.
+    pub(super) down: Vec<String>,
+}
+
+/// Discovery and target selection, shared by `freeze` and `dry-run`.
+pub(super) fn plan(cfg: &Config, log: &EventLog, deadline: Instant) -> Result<Plan> {
+    let tools = Tools::find(&cfg.bin_dirs)?;
+    for r in &tools.refused {
+        log.warn(
+            None,
+            "unsafe-program",
+            format!("{} skipped: {}", r.path.display(), r.why),
+        );
+    }
+    let listing = discovery::list(&tools, deadline);
+    for e in &listing.errors {
+        log.warn(None, "discovery", e);
+    }
+    let selection = discovery::select(&cfg.instances, &listing, &tools)?;
+    selection.refuse_unavailable()?;
+    for inst in &selection.down {
+        log.warn(
+            Some(&inst.name),
+            "skipped",
+            format!(
+                "{} is {}: skipped (a stopped instance's files are already consistent)",
+                inst.name, inst.status
+            ),
+        );
+    }
+    mirror_primaries(cfg, &selection, log)?;
+    let targets = selection
+        .targets
+        .iter()
+        .map(|(i, cmd)| {
+            let t = Target {
+                name: i.name.clone(),
+                session: cmd.clone(),
+                emergency: tools.emergency_for(&i.name, i.kind),
+                credentials: cfg.credentials.clone(),
+            };
+            (t, i.kind)
+        })
+        .collect();
+    // Every instance qlist shows down, named in this run or not: a record of one is stale.
+    let down = listing
+        .instances
+        .iter()
+        .filter(|i| i.availability() == Availability::Down)
+        .map(|i| i.name.clone())
+        .collect();
+    Ok(Plan { targets, down })
+}
+
+/// A mirror primary is frozen with a warning, or refused when the config says so.
+fn mirror_primaries(cfg: &Config, selection: &Selection, log: &EventLog) -> Result<()> {
+    for (inst, _) in &selection.targets {
+        if !inst.mirror_status.eq_ignore_ascii_case("primary") {
+            continue;
+        }
+        let advice = "a freeze that outlasts ExternalFreezeTimeOut, or a VM pause longer than \
+                      the mirror QoS timeout (8 s by default), can make the mirror fail over; \
+                      snapshot the backup member instead, or raise the QoS timeout";
+        if cfg.mirror_primary == MirrorPolicy::Refuse {
+            bail!(
+                "{} is the {} mirror primary and the config refuses to freeze a primary \
+                 (mirror_primary = \"refuse\"): nothing was frozen. Why: {advice}",
+                inst.name,
+                inst.mirror_type
+            );
+        }
+        log.warn(
+            Some(&inst.name),
+            "mirror-primary",
+            format!(
+                "{} is the mirror primary: {advice} (set mirror_primary = \"refuse\" in the \
+                 config to refuse)",
+                inst.name
+            ),
+        );
+    }
+    Ok(())
+}
+
+/// Drops the records of instances qlist shows down: a stopped instance is not frozen (a
+/// restart resumes the write daemon), and its old record must neither shorten this freeze's
+/// watchdog nor fail every later thaw. Whether any went.
+pub(super) fn forget_down(state: &mut State, down: &[String], log: &EventLog) -> bool {
+    let gone: Vec<String> = state
+        .instances
+        .keys()
+        .filter(|k| down.iter().any(|d| d.eq_ignore_ascii_case(k)))
+        .cloned()
+        .collect();
+    for name in &gone {
+        if let Some(rec) = state.instances.remove(name) {
+            log.warn(
+                Some(name),
+                "down",
+                format!(
+                    "{name} is down: our record of freezing it (since {}) is stale, since a \
+                     restart resumes the write daemon: record dropped",
+                    rec.since
+                ),
+            );
+        }
+    }
+    if !gone.is_empty() && state.instances.is_empty() {
+        state.watchdog = None;
+    }
+    !gone.is_empty()
+}

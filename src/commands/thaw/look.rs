@@ -1,0 +1,76 @@
+//! A look at what IRIS says is suspended, when nothing of ours is recorded or the state is
+//! damaged: named, with the command that thaws it, and never thawed.
+
+use std::time::Instant;
+
+use crate::commands::thaw::Notes;
+use crate::config::Config;
+use crate::host::eventlog::EventLog;
+use crate::iris::backup::{self, Answer, IS_WD_SUSPENDED, Target};
+use crate::iris::discovery::{self, Tools};
+use crate::iris::session::Stop;
+
+/// With nothing of ours recorded, what IRIS says is suspended all the same (a freeze made with
+/// another state dir, or by another tool) is named, with the command that thaws it, and never
+/// thawed. Warning when anything is.
+pub(super) fn look_for_suspended(cfg: &Config, log: &EventLog, notes: &mut Notes) {
+    let suspended = suspended_now(cfg, log);
+    if suspended.is_empty() {
+        return;
+    }
+    for name in &suspended {
+        log.warn(
+            Some(name),
+            "suspended",
+            format!(
+                "{name} is suspended, but no freeze of it by iris-freeze is recorded here (frozen \
+                 by another tool, or with another --state-dir): left alone; if it should be \
+                 thawed, run `iris-freeze thaw --instance {name}`"
+            ),
+        );
+    }
+    notes.warn(format!(
+        "nothing of ours to thaw, but {} is suspended (not recorded by iris-freeze here): run \
+         `iris-freeze thaw --instance NAME` if it should be thawed (exit 2)",
+        suspended.join(", ")
+    ));
+}
+
+/// The running instances IRIS says are suspended. No freeze window is at stake when this runs.
+pub(super) fn suspended_now(cfg: &Config, log: &EventLog) -> Vec<String> {
+    let deadline = Instant::now() + cfg.timeout / 2;
+    let tools = match Tools::find(&cfg.bin_dirs) {
+        Ok(t) => t,
+        Err(e) => {
+            log.warn(
+                None,
+                "look",
+                format!("cannot look for suspended instances: {e:#}"),
+            );
+            return Vec::new();
+        }
+    };
+    let listing = discovery::list(&tools, deadline);
+    let running: Vec<Target> = listing
+        .instances
+        .iter()
+        .filter(|i| i.running)
+        .filter_map(|i| {
+            Some(Target {
+                session: tools.session_for(&i.name, i.kind).ok()?,
+                emergency: None,
+                credentials: cfg.credentials.clone(),
+                name: i.name.clone(),
+            })
+        })
+        .collect();
+    let checks = backup::each(&running, |t| {
+        backup::call(t, IS_WD_SUSPENDED, deadline, Stop::Never)
+    });
+    running
+        .into_iter()
+        .zip(checks)
+        .filter(|(_, (a, _))| *a == Answer::Yes)
+        .map(|(t, _)| t.name)
+        .collect()
+}

@@ -1,0 +1,313 @@
+//! `thaw`: thaw exactly what our freeze recorded, straight from the state (every millisecond
+//! before ExternalThaw is freeze window), then confirm; or thaw the named instances. A freeze
+//! still running (a late pre hook) is told to stop and roll back first.
+
+mod look;
+mod targets;
+
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+use crate::config::Config;
+use crate::exit_code::Exit;
+use crate::host::eventlog::{EventLog, Level};
+use crate::host::lock::{self, HostLock};
+use crate::host::signals;
+use crate::host::state::{StartMark, State, StateDir};
+use crate::iris::backup::{self, Target};
+use crate::iris::session::Stop;
+use crate::report::Report;
+
+use look::{look_for_suspended, suspended_now};
+use targets::{drop_down, named_targets};
+
+pub(crate) use targets::{ThawOutcome, recorded_targets, thaw_targets};
+
+/// How long a thaw waits for a running freeze to roll back and let go of the host lock.
+const LOCK_WAIT: Duration = Duration::from_secs(15);
+
+/// Says why an instance's record went; it makes the thaw's exit 2.
+const DOWN_NOTE: &str = "a recorded instance is down: its record was dropped (exit 2)";
+
+pub(crate) fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
+    let start = Instant::now();
+    // Signals are noted, not obeyed: an interrupted thaw is worse than a late one.
+    signals::install()?;
+    let states = StateDir::open(&cfg.state_dir)?;
+    // Known before waiting for the lock: a freeze that began before this thaw refuses, even
+    // one that gets the lock first.
+    let marked = StartMark::of_self().map(|m| states.mark_thaw(&m));
+    let mut lock = take_lock(&states, log)?;
+    if let Some(Err(e)) = marked {
+        log.warn(
+            None,
+            "state",
+            format!("{e:#}: a late freeze may not see this thaw"),
+        );
+    }
+    let Some(mut state) = load_state(&states, cfg, log)? else {
+        return thaw_without_state(cfg, start, log);
+    };
+    let mut notes = Notes::new();
+    report_auto_thaw(&mut state, &mut notes, log);
+    let targets = choose_targets(cfg, &mut state, &mut notes, log)?;
+    if targets.is_empty() {
+        return nothing_to_thaw(cfg, &states, state, notes, log);
+    }
+
+    let mut outcome = thaw_targets(&mut state, &targets, cfg.timeout, log);
+    if let Some(l) = lock.as_mut() {
+        l.announce("thaw");
+    }
+    if !outcome.left.is_empty() && drop_down(cfg, &mut state, &mut outcome, log) {
+        notes.warn(DOWN_NOTE);
+    }
+    if let Err(e) = states.save(&state) {
+        log.error(None, "state", format!("{e:#}"));
+    }
+    if let Some(sig) = signals::received() {
+        log.warn(
+            None,
+            "signal",
+            format!(
+                "received {} during the thaw: finished the thaw first",
+                signals::name(sig)
+            ),
+        );
+    }
+    // Recording the backup counts towards journal purging: only after a clean thaw of a
+    // snapshot we vouch for, and only when the config asks.
+    if cfg.set_history && outcome.left.is_empty() && notes.exit == Exit::Success {
+        set_history(&targets, log);
+    }
+    Ok(report(outcome, notes, start, log))
+}
+
+/// The exit so far, and the notes that say why, for the summary.
+pub(super) struct Notes {
+    exit: Exit,
+    text: Vec<String>,
+}
+
+impl Notes {
+    fn new() -> Notes {
+        Notes {
+            exit: Exit::Success,
+            text: Vec::new(),
+        }
+    }
+
+    /// A note that makes the exit at least 2.
+    pub(super) fn warn(&mut self, note: impl Into<String>) {
+        self.exit = self.exit.max(Exit::Warning);
+        self.text.push(note.into());
+    }
+}
+
+/// A damaged state with named instances: thaw them, and leave the file for the others.
+fn thaw_without_state(cfg: &Config, start: Instant, log: &EventLog) -> Result<Report> {
+    let targets = named_targets(cfg, log, &mut State::default())?;
+    let outcome = thaw_targets(&mut State::default(), &targets, cfg.timeout, log);
+    let mut notes = Notes::new();
+    notes.warn(
+        "the state file is damaged: thawed the named instances without it, and left it as it \
+         is for the others (exit 2)",
+    );
+    Ok(report(outcome, notes, start, log))
+}
+
+/// An auto-thaw not reported yet is reported now, once: the snapshot it cut short may not be
+/// application-consistent.
+fn report_auto_thaw(state: &mut State, notes: &mut Notes, log: &EventLog) {
+    let Some(a) = state.auto_thaw.as_mut().filter(|a| !a.reported) else {
+        return;
+    };
+    a.reported = true;
+    log.warn(
+        None,
+        "auto-thaw",
+        format!(
+            "the watchdog already AUTO-THAWED {} at {} ({}): no thaw came within \
+             --max-freeze, so the snapshot may not be application-consistent",
+            a.instances.join(", "),
+            a.at,
+            if a.all_thawed {
+                "all confirmed thawed"
+            } else {
+                "not all confirmed"
+            }
+        ),
+    );
+    notes.warn(format!(
+        "the watchdog auto-thawed {} at {}: the snapshot may not be application-consistent (exit 2)",
+        a.instances.join(", "),
+        a.at
+    ));
+}
+
+/// The recorded instances, or the named ones (dropping the records of those found down).
+fn choose_targets(
+    cfg: &Config,
+    state: &mut State,
+    notes: &mut Notes,
+    log: &EventLog,
+) -> Result<Vec<Target>> {
+    if cfg.instances.is_empty() {
+        return recorded_targets(state, cfg);
+    }
+    let before = state.instances.len();
+    let targets = named_targets(cfg, log, state)?;
+    if state.instances.len() < before {
+        notes.warn(DOWN_NOTE);
+    }
+    Ok(targets)
+}
+
+/// Nothing to thaw: the watchdog is disarmed if nothing of ours is left, and a plain thaw
+/// names what IRIS says is suspended all the same.
+fn nothing_to_thaw(
+    cfg: &Config,
+    states: &StateDir,
+    mut state: State,
+    mut notes: Notes,
+    log: &EventLog,
+) -> Result<Report> {
+    if state.instances.is_empty() && state.watchdog.take().is_some() {
+        log.info(
+            None,
+            "watchdog",
+            "nothing of ours is frozen: watchdog disarmed",
+        );
+    }
+    states.save(&state)?;
+    if cfg.instances.is_empty() {
+        look_for_suspended(cfg, log, &mut notes);
+    }
+    if notes.text.is_empty() {
+        notes.text.push("nothing to thaw".into());
+    }
+    Ok(Report::new(notes.exit, notes.text.join("; ")))
+}
+
+/// The thaw's summary: what was thawed, or loudly what may still be frozen.
+fn report(outcome: ThawOutcome, notes: Notes, start: Instant, log: &EventLog) -> Report {
+    let Notes {
+        exit,
+        text: mut notes,
+    } = notes;
+    let took = start.elapsed().as_secs_f64();
+    if outcome.left.is_empty() {
+        let thawed = if outcome.thawed.is_empty() {
+            "nothing".to_string()
+        } else {
+            outcome.thawed.join(", ")
+        };
+        notes.insert(0, format!("thawed: {thawed} ({took:.2}s)"));
+        return Report::new(exit, notes.join("; "));
+    }
+    let names = outcome.left.join(", ");
+    log.error(
+        None,
+        "failed",
+        format!(
+            "ATTENTION: {names} MAY STILL BE FROZEN: users will block once the global buffers \
+             fill or ExternalFreezeTimeOut passes. Run `iris-freeze thaw` again, check with \
+             `iris-freeze status`, and as a last resort run `iris stat NAME -W` (IRIS)"
+        ),
+    );
+    Report::new(
+        Exit::Failure,
+        format!("thaw FAILED: {names} MAY STILL BE FROZEN (see the log) (exit 1)"),
+    )
+}
+
+/// The recorded state. A damaged one stops a plain thaw (it would not know what is ours), after
+/// naming what IRIS says is suspended; `None` lets a thaw of named instances go on without it
+/// (they need no record).
+fn load_state(states: &StateDir, cfg: &Config, log: &EventLog) -> Result<Option<State>> {
+    let e = match states.load() {
+        Ok(s) => return Ok(Some(s)),
+        Err(e) => e,
+    };
+    if !cfg.instances.is_empty() {
+        log.warn(
+            None,
+            "state",
+            format!("{e:#}; thawing the named instances without it"),
+        );
+        return Ok(None);
+    }
+    let suspended = suspended_now(cfg, log);
+    if suspended.is_empty() {
+        return Err(e);
+    }
+    Err(e.context(format!(
+        "suspended now, says IRIS: {}",
+        suspended.join(", ")
+    )))
+}
+
+/// The host lock. A `freeze` holding it is a pre hook still running after its runner gave up:
+/// it is told to stop (SIGTERM, after checking it is that very process) and rolls back. If the
+/// lock stays busy, the thaw goes ahead anyway: thawing matters more than serialising.
+fn take_lock(states: &StateDir, log: &EventLog) -> Result<Option<HostLock>> {
+    let holder = match lock::acquire(states, Instant::now())? {
+        Ok(l) => return Ok(Some(l)),
+        Err(h) => h,
+    };
+    match holder.filter(|h| h.command == "freeze" && h.is_alive()) {
+        Some(h) => {
+            log.warn(
+                None,
+                "freeze-running",
+                format!(
+                    "a freeze (pid {}) is still running: telling it to stop and roll back",
+                    h.pid
+                ),
+            );
+            let _ = kill(Pid::from_raw(h.pid), Signal::SIGTERM);
+        }
+        None => log.info(None, "lock", "waiting for another iris-freeze to finish"),
+    }
+    match lock::acquire(states, Instant::now() + LOCK_WAIT)? {
+        Ok(l) => Ok(Some(l)),
+        Err(h) => {
+            log.error(
+                None,
+                "lock",
+                format!("the host lock is still held after {LOCK_WAIT:?} ({h:?}): thawing anyway"),
+            );
+            Ok(None)
+        }
+    }
+}
+
+fn set_history(targets: &[Target], log: &EventLog) {
+    let expr = format!(
+        "##Class(Backup.General).ExternalSetHistory(\"\",\"iris-freeze snapshot {}\")",
+        crate::host::state::now_rfc3339()
+    );
+    let by = Instant::now() + Duration::from_secs(10);
+    let results = backup::each(targets, |t| backup::call(t, &expr, by, Stop::Never));
+    for (t, (answer, o)) in targets.iter().zip(results) {
+        match answer {
+            backup::Answer::Yes => log.call(
+                Level::Info,
+                &t.name,
+                "history",
+                &o,
+                "ExternalSetHistory recorded the backup",
+            ),
+            _ => log.call(
+                Level::Warn,
+                &t.name,
+                "history",
+                &o,
+                format!("ExternalSetHistory {}", backup::problem(t, &expr, &o)),
+            ),
+        }
+    }
+}

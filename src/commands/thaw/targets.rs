@@ -1,0 +1,171 @@
+//! What a thaw acts on (the recorded instances, or the named ones), the thaw itself (shared
+//! with the watchdog), and the records of instances found down.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+
+use crate::config::{Config, InstanceName};
+use crate::host::eventlog::EventLog;
+use crate::host::state::State;
+use crate::iris::backup::{self, Target, Thawed};
+use crate::iris::discovery::{self, Availability, Tools};
+
+/// What a thaw achieved.
+#[derive(Debug, Default)]
+pub(crate) struct ThawOutcome {
+    pub(crate) thawed: Vec<String>,
+    /// Instances that may still be frozen; their records stay for the next thaw.
+    pub(crate) left: Vec<String>,
+}
+
+/// The instances the state says we froze, each reached through the programs discovery finds
+/// now: a program path read from the state is never run (it would let whoever wrote the state
+/// choose what root runs).
+pub(crate) fn recorded_targets(state: &State, cfg: &Config) -> Result<Vec<Target>> {
+    if state.instances.is_empty() {
+        return Ok(Vec::new());
+    }
+    let tools = Tools::find(&cfg.bin_dirs).context("cannot find the programs to thaw with")?;
+    state
+        .instances
+        .iter()
+        .map(|(name, rec)| {
+            let name = InstanceName::parse(name)
+                .with_context(|| format!("the state names an instance {name:?}"))?;
+            let name = name.as_str();
+            Ok(Target {
+                name: name.to_string(),
+                session: tools.session_for(name, rec.kind)?,
+                emergency: tools.emergency_for(name, rec.kind),
+                credentials: cfg.credentials.clone(),
+            })
+        })
+        .collect()
+}
+
+/// Thaws `targets` at once and confirms each (shared by `thaw` and the watchdog); forgets the
+/// confirmed ones in `state`, logging how long each was frozen, and disarms the watchdog once
+/// nothing of ours is left. Each ExternalThaw gets the whole `timeout` from when it starts,
+/// however long the thaw waited before (for the host lock), and the check after it half that.
+pub(crate) fn thaw_targets(
+    state: &mut State,
+    targets: &[Target],
+    timeout: Duration,
+    log: &EventLog,
+) -> ThawOutcome {
+    let results = backup::each(targets, |t| {
+        backup::thaw_and_confirm(t, Instant::now() + timeout, timeout / 2, log)
+    });
+    let mut out = ThawOutcome::default();
+    for (t, r) in targets.iter().zip(results) {
+        if r != Thawed::Confirmed {
+            out.left.push(t.name.clone());
+            continue;
+        }
+        // Case-insensitive: a name given with --instance may differ in case from the record.
+        let key = state
+            .instances
+            .keys()
+            .find(|k| k.eq_ignore_ascii_case(&t.name))
+            .cloned();
+        if let Some(rec) = key.and_then(|k| state.instances.remove(&k)) {
+            log.info(
+                Some(&t.name),
+                "duration",
+                format!(
+                    "was frozen by iris-freeze for {:.3}s (since {})",
+                    rec.age_secs().unwrap_or(0.0),
+                    rec.since
+                ),
+            );
+        }
+        out.thawed.push(t.name.clone());
+    }
+    if state.instances.is_empty() {
+        // Disarm: the watchdog sees its token gone and leaves without touching IRIS.
+        state.watchdog = None;
+    }
+    out
+}
+
+/// `thaw --instance`: thaw those instances whatever the state says. A named instance that is
+/// down is not frozen: its record, if any, is dropped.
+pub(super) fn named_targets(
+    cfg: &Config,
+    log: &EventLog,
+    state: &mut State,
+) -> Result<Vec<Target>> {
+    let tools = Tools::find(&cfg.bin_dirs)?;
+    let listing = discovery::list(&tools, Instant::now() + cfg.timeout / 4);
+    let selection = discovery::select(&cfg.instances, &listing, &tools)?;
+    for inst in &selection.down {
+        log.warn(
+            Some(&inst.name),
+            "skipped",
+            format!("{} is {}: nothing to thaw", inst.name, inst.status),
+        );
+        forget_down(state, &inst.name, log);
+    }
+    // Up but not accepting logins may be our freeze's doing: ExternalThaw skips the login.
+    Ok(selection
+        .targets
+        .into_iter()
+        .chain(selection.unavailable)
+        .map(|(i, session)| Target {
+            emergency: tools.emergency_for(&i.name, i.kind),
+            credentials: cfg.credentials.clone(),
+            name: i.name,
+            session,
+        })
+        .collect())
+}
+
+/// Instances a thaw could not confirm that qlist shows down: a stopped instance is not frozen
+/// (a restart resumes the write daemon), so their records go, with a warning. Whether any went.
+pub(super) fn drop_down(
+    cfg: &Config,
+    state: &mut State,
+    outcome: &mut ThawOutcome,
+    log: &EventLog,
+) -> bool {
+    let Ok(tools) = Tools::find(&cfg.bin_dirs) else {
+        return false;
+    };
+    let listing = discovery::list(&tools, Instant::now() + cfg.timeout / 4);
+    let mut dropped = false;
+    outcome.left.retain(|name| {
+        let down = listing
+            .find(name)
+            .is_some_and(|i| i.availability() == Availability::Down);
+        if down {
+            forget_down(state, name, log);
+            dropped = true;
+        }
+        !down
+    });
+    if state.instances.is_empty() {
+        state.watchdog = None;
+    }
+    dropped
+}
+
+/// Drops the record of an instance found down, saying why.
+fn forget_down(state: &mut State, name: &str, log: &EventLog) {
+    let key = state
+        .instances
+        .keys()
+        .find(|k| k.eq_ignore_ascii_case(name))
+        .cloned();
+    if let Some(rec) = key.and_then(|k| state.instances.remove(&k)) {
+        log.warn(
+            Some(name),
+            "down",
+            format!(
+                "{name} is down: it was frozen by iris-freeze since {} but stopped before this \
+                 thaw; a restart resumes the write daemon, so it is not frozen: record dropped",
+                rec.since
+            ),
+        );
+    }
+}

@@ -1,0 +1,126 @@
+//! Starting the watchdog: the same binary re-executed as `iris-freeze __watchdog`, fully
+//! detached. Under systemd a transient unit (so a restart of the backup agent's unit does not
+//! take it down), elsewhere a child in its own session with stdio on /dev/null, which survives
+//! its caller's process group or session being killed.
+
+use std::ffi::OsString;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::SystemTime;
+
+use anyhow::{Context, Result};
+
+use crate::config::{Config, env};
+use crate::host::lock;
+use crate::host::state::{Watchdog, rfc3339_of_ms};
+use crate::host::systemd::{self, Service};
+
+/// The environment the watchdog's unit takes from ours: where to find `iris` and the rest.
+const PASS_ENV: &[&str] = &["PATH", "IRISSYS", env::BIN_DIRS];
+
+/// A fresh token for one arming.
+pub(crate) fn new_token() -> String {
+    let nanos = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("{:x}-{:x}", std::process::id(), nanos)
+}
+
+/// Starts the watchdog for `token`, due at `deadline_ms`, guarding `instances` (the names the
+/// state records at arming: it thaws them even if the state is damaged by then). The state must
+/// already name the token (the watchdog treats a missing token as "disarmed").
+pub(crate) fn spawn(
+    cfg: &Config,
+    token: &str,
+    deadline_ms: i64,
+    instances: &[String],
+) -> Result<Watchdog> {
+    let exe =
+        std::env::current_exe().context("cannot find our own executable to start the watchdog")?;
+    let args = watchdog_args(cfg, token, deadline_ms, instances);
+    let armed = |pid: u32, how: String| Watchdog {
+        token: token.into(),
+        pid,
+        deadline: rfc3339_of_ms(deadline_ms),
+        deadline_ms,
+        how,
+        // Read before anyone reaps it: a detached child is ours until it exits.
+        start_ticks: lock::process_start_ticks(pid as i32),
+    };
+    if systemd::in_use() {
+        let unit = format!("iris-freeze-watchdog-{token}");
+        match start_unit(&unit, &exe, &args) {
+            Ok(pid) => return Ok(armed(pid, format!("systemd unit {unit}"))),
+            Err(e) => say!(
+                WARN,
+                "systemd-run failed ({e:#}); starting the watchdog as a detached process"
+            ),
+        }
+    }
+    let pid = start_detached(&exe, &args)?;
+    Ok(armed(pid, "detached process".into()))
+}
+
+/// `__watchdog` and its options: the same config (credentials for the confirming check), root,
+/// state dir, log and timeout as the freeze.
+fn watchdog_args(
+    cfg: &Config,
+    token: &str,
+    deadline_ms: i64,
+    instances: &[String],
+) -> Vec<OsString> {
+    let mut args: Vec<OsString> = vec![
+        "--state-dir".into(),
+        cfg.state_dir.clone().into(),
+        "--config".into(),
+        cfg.config_file.clone().into(),
+        "--root".into(),
+        cfg.root.clone().into(),
+        "__watchdog".into(),
+        "--token".into(),
+        token.into(),
+        "--deadline-ms".into(),
+        deadline_ms.to_string().into(),
+        "--log-file".into(),
+        cfg.log_file.clone().into(),
+        "--timeout".into(),
+        format!("{}", cfg.timeout.as_secs_f64()).into(),
+    ];
+    // `--instance=NAME`, one argument: a name starting with '-' cannot pass for an option.
+    args.extend(instances.iter().map(|n| format!("--instance={n}").into()));
+    args
+}
+
+/// A transient unit puts the watchdog outside the backup agent's cgroup (Azure's extension
+/// lives in azure-vmextensions.slice and is restarted with it; a unit stopped with
+/// KillMode=control-group kills every process in it, detached or not).
+fn start_unit(unit: &str, exe: &Path, args: &[OsString]) -> Result<u32> {
+    systemd::start(&Service {
+        unit,
+        description: "iris-freeze auto-thaw watchdog",
+        pass_env: PASS_ENV,
+        exe,
+        args,
+    })
+}
+
+/// A child in a session of its own, with stdio on /dev/null. Returns its pid.
+fn start_detached(exe: &Path, args: &[OsString]) -> Result<u32> {
+    let mut cmd = Command::new(exe);
+    cmd.args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    // SAFETY: setsid(2) is async-signal-safe and touches no memory of ours.
+    unsafe {
+        cmd.pre_exec(|| {
+            nix::unistd::setsid()
+                .map(|_| ())
+                .map_err(std::io::Error::from)
+        });
+    }
+    let child = cmd.spawn().context("cannot start the watchdog process")?;
+    Ok(child.id())
+}
