@@ -17,6 +17,7 @@ use std::time::{Duration, SystemTime};
 
 use chrono::{DateTime, Local, SecondsFormat};
 
+use crate::config::env;
 use crate::host::trust;
 use crate::iris::session::Outcome;
 
@@ -287,8 +288,8 @@ impl EventLog {
                 say!(
                     WARN,
                     "cannot open the log: {e:#}; carrying on without it (fix that, or name a \
-                     regular file in a directory nobody else can write with --log-file or \
-                     IRIS_FREEZE_LOG_FILE)"
+                     regular file in a directory nobody else can write with --log-file or {})",
+                    env::LOG_FILE
                 );
                 Sink::Off
             }

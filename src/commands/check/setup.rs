@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use super::Findings;
 use crate::commands::install::files::{binary, safe_binary};
 use crate::config::Config;
+use crate::config::env;
 use crate::host::state::StateDir;
 use crate::host::systemd;
 use crate::iris::credentials::Credentials;
@@ -126,8 +127,9 @@ fn check_state_dir_creatable(dir: &Path, out: &mut Findings) {
             format!("state dir {}", dir.display()),
             format!(
                 "it does not exist and {} is not writable: run as root, or set state_dir in \
-                 /etc/iris-freeze.toml (or IRIS_FREEZE_STATE_DIR)",
-                parent.display()
+                 /etc/iris-freeze.toml (or {})",
+                parent.display(),
+                env::STATE_DIR
             ),
         );
     }
@@ -144,9 +146,14 @@ pub(super) fn check_watchdog_systemd(out: &mut Findings) {
     let risk = "it dies when the backup agent's unit is stopped, and nothing thaws IRIS then";
     if systemd::opted_out() {
         out.warn(
-            "watchdog: IRIS_FREEZE_NO_SYSTEMD is set, so it runs as a detached process although \
-             systemd runs",
-            format!("{risk}; unset IRIS_FREEZE_NO_SYSTEMD in the hook's environment"),
+            format!(
+                "watchdog: {} is set, so it runs as a detached process although systemd runs",
+                env::NO_SYSTEMD
+            ),
+            format!(
+                "{risk}; unset {} in the hook's environment",
+                env::NO_SYSTEMD
+            ),
         );
         return;
     }

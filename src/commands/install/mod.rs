@@ -14,6 +14,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 
+use crate::config::env;
 use crate::config::{Config, under};
 use crate::exit_code::Exit;
 use crate::platform::Platform;
@@ -160,8 +161,9 @@ fn remove_ours(tx: &mut FileTransaction, path: &Path, bin: &Path) -> Result<bool
 fn check_root(root: &Path) -> Result<()> {
     if !root.is_dir() {
         bail!(
-            "--root {} (IRIS_FREEZE_ROOT) is not a directory: nothing was changed",
-            root.display()
+            "--root {} ({}) is not a directory: nothing was changed",
+            root.display(),
+            env::ROOT
         );
     }
     Ok(())

@@ -10,6 +10,7 @@ use anyhow::{Result, bail};
 use serde::{Deserialize, Serialize};
 
 use crate::config::InstanceName;
+use crate::config::env;
 use crate::iris::session;
 
 pub(crate) use tools::{SessionCmd, Tools};
@@ -177,8 +178,9 @@ pub(crate) fn select(
         if !listing.errors.is_empty() {
             bail!(
                 "cannot list every instance, so a default freeze could miss one: {}. Fix the \
-                 listing, or name the instances with --instance / IRIS_FREEZE_INSTANCES",
-                listing.errors.join("; ")
+                 listing, or name the instances with --instance / {}",
+                listing.errors.join("; "),
+                env::INSTANCES
             );
         }
         listing.instances.iter().collect()

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use anyhow::{Result, bail};
 use serde::{Deserialize, Serialize};
 
+use crate::config::env;
 use crate::iris::discovery::Kind;
 
 /// The InterSystems programs found on this host.
@@ -59,8 +60,9 @@ impl Tools {
             bail!(
                 "found none of iris, csession or ccontrol; looked in: {}. Is IRIS or Caché \
                  installed here? If its programs live elsewhere, name their directory with \
-                 --bin-dirs or IRIS_FREEZE_BIN_DIRS",
-                list.join(", ")
+                 --bin-dirs or {}",
+                list.join(", "),
+                env::BIN_DIRS
             );
         }
         Ok(tools)
