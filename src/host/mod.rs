@@ -2,6 +2,7 @@
 //! rule for what root may run, read or write.
 
 pub(crate) mod eventlog;
+pub(crate) mod history;
 pub(crate) mod lock;
 pub(crate) mod signals;
 pub(crate) mod state;

@@ -1,0 +1,330 @@
+//! The history of freeze/thaw cycles: one JSON line per event (freeze, thaw, rollback,
+//! auto-thaw) appended to a file on persistent disk (`/var/lib/iris-freeze/history.jsonl`), so
+//! it survives reboots and travels inside the snapshot itself. Bounded: past `ROTATE_AT` bytes
+//! the file becomes `history.jsonl.1` (the one before it is dropped) and a new one starts.
+//! Writing it never fails a command: callers log an error as a warning and go on.
+// Being wired into the commands.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::fs::DirBuilderExt;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::host::trust;
+
+/// Where the history lives unless `--history-file` says otherwise.
+pub(crate) const DEFAULT_HISTORY_FILE: &str = "/var/lib/iris-freeze/history.jsonl";
+/// The size past which the file is rotated: about 2,000 cycles of one instance.
+pub(crate) const ROTATE_AT: u64 = 1024 * 1024;
+/// The version of the line format below.
+const VERSION: u32 = 1;
+
+/// What happened in a cycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum EventKind {
+    Freeze,
+    Thaw,
+    Rollback,
+    AutoThaw,
+}
+
+/// One line of the history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Event {
+    /// The line format's version.
+    pub(crate) v: u32,
+    /// The cycle's id (see [`new_id`]), shared by its freeze and its thaw.
+    pub(crate) id: String,
+    pub(crate) event: EventKind,
+    /// When the event ended, RFC 3339.
+    pub(crate) at: String,
+    /// The hook or command that ran it (`azure prescript.sh`, `freeze`, `watchdog`).
+    pub(crate) by: String,
+    /// Our exit code.
+    pub(crate) exit: u8,
+    pub(crate) instances: Vec<InstanceEvent>,
+}
+
+/// What one event did to one instance.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub(crate) struct InstanceEvent {
+    pub(crate) name: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub(crate) product: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub(crate) version: String,
+    /// The journal file IRIS switched to at the freeze.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) journal_file: Option<String>,
+    /// The journal file a restore of this snapshot starts from, as IRIS named it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) restore_from: Option<String>,
+    /// How long it was frozen by us (thaw, auto-thaw, rollback).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) frozen_secs: Option<f64>,
+    /// `frozen`, `thawed`, `auto-thawed`, `rolled-back`, `foreign`, `failed`, `down`...
+    pub(crate) result: String,
+    /// At thaw and auto-thaw: `consistent`, `not consistent: <reason>` or `unknown: <reason>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) verdict: Option<String>,
+}
+
+impl Event {
+    pub(crate) fn new(id: &str, event: EventKind, by: &str, exit: u8) -> Event {
+        Event {
+            v: VERSION,
+            id: id.to_string(),
+            event,
+            at: crate::host::state::now_rfc3339(),
+            by: by.to_string(),
+            exit,
+            instances: Vec::new(),
+        }
+    }
+}
+
+/// A new cycle id: the UTC time to the second, then 4 hex digits of this process, so ids sort
+/// by time, stay short, and are safe in file names and in an ObjectScript string
+/// (`20261201T115512Z-3fa2`).
+pub(crate) fn new_id() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let salt = (std::process::id() ^ nanos) & 0xffff;
+    format!("{}-{salt:04x}", chrono::Utc::now().format("%Y%m%dT%H%M%SZ"))
+}
+
+/// Appends `event` as one line (one write), creating the directory (0700) and the file (0600)
+/// as needed, rotating past [`ROTATE_AT`]. The directory chain and the file are held to the
+/// rules of `trust` (no symlink, nobody else's).
+pub(crate) fn append(path: &Path, event: &Event) -> Result<()> {
+    let dir = parent(path)?;
+    if !dir.exists() {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&dir)
+            .with_context(|| format!("cannot create the history dir {}", dir.display()))?;
+    }
+    rotate_if_full(path)?;
+    let mut line = serde_json::to_vec(event)?;
+    line.push(b'\n');
+    let mut f = trust::open_append(path, 0o600)?;
+    f.write_all(&line)
+        .with_context(|| format!("cannot write the history {}", path.display()))
+}
+
+/// The file before the current one.
+pub(crate) fn rotated(path: &Path) -> PathBuf {
+    let mut p = path.as_os_str().to_owned();
+    p.push(".1");
+    PathBuf::from(p)
+}
+
+fn rotate_if_full(path: &Path) -> Result<()> {
+    let Ok(md) = fs::symlink_metadata(path) else {
+        return Ok(());
+    };
+    if md.is_file() && md.len() >= ROTATE_AT {
+        fs::rename(path, rotated(path))
+            .with_context(|| format!("cannot rotate the history {}", path.display()))?;
+    }
+    Ok(())
+}
+
+fn parent(path: &Path) -> Result<PathBuf> {
+    let abs = std::path::absolute(path)
+        .with_context(|| format!("the history file {} has no directory", path.display()))?;
+    Ok(abs
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("/")))
+}
+
+/// Every event in the history, oldest first (the rotated file, then the current one). Lines
+/// that do not parse (a torn write, a newer format) are skipped; a missing file is no history.
+pub(crate) fn read(path: &Path) -> Result<Vec<Event>> {
+    let mut out = Vec::new();
+    for p in [rotated(path), path.to_path_buf()] {
+        let Some(f) = trust::open_read(&p)? else {
+            continue;
+        };
+        for line in BufReader::new(f).lines() {
+            let line = line.with_context(|| format!("cannot read the history {}", p.display()))?;
+            if let Ok(e) = serde_json::from_str::<Event>(&line) {
+                out.push(e);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// One freeze/thaw cycle, put together from its events.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct Cycle {
+    pub(crate) id: String,
+    /// When its first event ended.
+    pub(crate) start: String,
+    /// What ran its freeze.
+    pub(crate) by: String,
+    /// `frozen` (no thaw yet), `thawed`, `auto-thawed`, `rolled back` or `failed`.
+    pub(crate) ended: String,
+    /// Per instance, the freeze's facts with the thaw's added.
+    pub(crate) instances: Vec<InstanceEvent>,
+}
+
+impl Cycle {
+    /// `consistent` only when every instance's verdict is.
+    pub(crate) fn consistent(&self) -> bool {
+        !self.instances.is_empty()
+            && self
+                .instances
+                .iter()
+                .all(|i| i.verdict.as_deref() == Some("consistent"))
+    }
+}
+
+/// The cycles in `events`, newest first.
+pub(crate) fn cycles(events: &[Event]) -> Vec<Cycle> {
+    let mut order: Vec<String> = Vec::new();
+    let mut by_id: BTreeMap<String, Cycle> = BTreeMap::new();
+    for e in events {
+        let c = by_id.entry(e.id.clone()).or_insert_with(|| {
+            order.push(e.id.clone());
+            Cycle {
+                id: e.id.clone(),
+                start: e.at.clone(),
+                by: e.by.clone(),
+                ended: String::new(),
+                instances: Vec::new(),
+            }
+        });
+        c.ended = match (e.event, e.exit) {
+            (EventKind::Freeze, 1) => "failed",
+            (EventKind::Freeze, _) => "frozen",
+            (EventKind::Thaw, _) => "thawed",
+            (EventKind::AutoThaw, _) => "auto-thawed",
+            (EventKind::Rollback, _) => "rolled back",
+        }
+        .to_string();
+        for i in &e.instances {
+            match c.instances.iter_mut().find(|k| k.name == i.name) {
+                Some(k) => merge(k, i),
+                None => c.instances.push(i.clone()),
+            }
+        }
+    }
+    order
+        .iter()
+        .rev()
+        .filter_map(|id| by_id.remove(id))
+        .collect()
+}
+
+/// A later event's facts over an earlier one's, keeping what the later one does not know.
+fn merge(into: &mut InstanceEvent, later: &InstanceEvent) {
+    let keep = |a: &mut String, b: &String| {
+        if !b.is_empty() {
+            *a = b.clone();
+        }
+    };
+    keep(&mut into.product, &later.product);
+    keep(&mut into.version, &later.version);
+    keep(&mut into.result, &later.result);
+    into.journal_file = later.journal_file.clone().or(into.journal_file.take());
+    into.restore_from = later.restore_from.clone().or(into.restore_from.take());
+    into.frozen_secs = later.frozen_secs.or(into.frozen_secs);
+    into.verdict = later.verdict.clone().or(into.verdict.take());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inst(name: &str, result: &str) -> InstanceEvent {
+        InstanceEvent {
+            name: name.into(),
+            result: result.into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn ids_sort_by_time_and_are_safe_in_file_names() {
+        let id = new_id();
+        assert_eq!(id.len(), "20261201T115512Z-3fa2".len(), "{id}");
+        assert!(
+            id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'),
+            "{id}"
+        );
+    }
+
+    #[test]
+    fn append_then_read_and_rotate() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("lib/history.jsonl");
+        let mut e = Event::new("A", EventKind::Freeze, "freeze", 0);
+        e.instances.push(inst("IRIS", "frozen"));
+        append(&path, &e).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(mode(path.parent().unwrap()), 0o700);
+        // A torn line is skipped, not fatal.
+        fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap()
+            .write_all(b"{\"v\":1,\"id\"\n")
+            .unwrap();
+        append(&path, &Event::new("A", EventKind::Thaw, "thaw", 0)).unwrap();
+        assert_eq!(read(&path).unwrap().len(), 2);
+        // Past the limit the file rotates; both halves are read, oldest first.
+        fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap()
+            .write_all(&vec![b'\n'; ROTATE_AT as usize])
+            .unwrap();
+        append(&path, &Event::new("B", EventKind::Freeze, "freeze", 0)).unwrap();
+        assert!(rotated(&path).exists());
+        let ids: Vec<String> = read(&path).unwrap().into_iter().map(|e| e.id).collect();
+        assert_eq!(ids, ["A", "A", "B"]);
+    }
+
+    #[test]
+    fn cycles_merge_their_events_newest_first() {
+        let mut f = Event::new("1", EventKind::Freeze, "prescript.sh", 0);
+        let mut i = inst("IRIS", "frozen");
+        i.journal_file = Some("/j/20261201.002".into());
+        i.restore_from = Some("/j/20261201.002".into());
+        i.product = "IRIS".into();
+        f.instances.push(i);
+        let mut t = Event::new("1", EventKind::Thaw, "postscript.sh", 0);
+        let mut i = inst("IRIS", "thawed");
+        i.verdict = Some("consistent".into());
+        i.frozen_secs = Some(1.5);
+        t.instances.push(i);
+        let g = Event::new("2", EventKind::Freeze, "freeze", 1);
+        let cs = cycles(&[f, t, g]);
+        assert_eq!(cs.len(), 2);
+        assert_eq!((cs[0].id.as_str(), cs[0].ended.as_str()), ("2", "failed"));
+        let c = &cs[1];
+        assert_eq!(
+            (c.ended.as_str(), c.by.as_str()),
+            ("thawed", "prescript.sh")
+        );
+        let i = &c.instances[0];
+        assert_eq!(i.journal_file.as_deref(), Some("/j/20261201.002"));
+        assert_eq!((i.product.as_str(), i.frozen_secs), ("IRIS", Some(1.5)));
+        assert!(c.consistent());
+        assert!(!cs[0].consistent());
+    }
+}
