@@ -77,13 +77,17 @@ _iris__freeze() {
 
     case "${cmd}" in
         iris__freeze)
-            opts="-v -q -h -V --state-dir --config --root --bin-dirs --verbose --quiet --help --version freeze thaw status dry-run install uninstall check __watchdog help"
+            opts="-v -q -h -V --state-dir --history-file --config --root --bin-dirs --verbose --quiet --help --version freeze thaw status dry-run install uninstall check __watchdog help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --history-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -107,7 +111,7 @@ _iris__freeze() {
             return 0
             ;;
         iris__subcmd__freeze__subcmd____watchdog)
-            opts="-v -q -h -V --token --deadline-ms --log-file --timeout --instance --state-dir --config --root --bin-dirs --verbose --quiet --help --version"
+            opts="-v -q -h -V --token --deadline-ms --log-file --timeout --instance --state-dir --history-file --config --root --bin-dirs --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -137,6 +141,10 @@ _iris__freeze() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --history-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -157,7 +165,7 @@ _iris__freeze() {
             return 0
             ;;
         iris__subcmd__freeze__subcmd__check)
-            opts="-v -q -h -V --timeout --state-dir --config --root --bin-dirs --verbose --quiet --help --version"
+            opts="-v -q -h -V --timeout --state-dir --history-file --config --root --bin-dirs --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -168,6 +176,10 @@ _iris__freeze() {
                     return 0
                     ;;
                 --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --history-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -191,7 +203,7 @@ _iris__freeze() {
             return 0
             ;;
         iris__subcmd__freeze__subcmd__dry__subcmd__run)
-            opts="-i -v -q -h -V --instance --timeout --log-file --state-dir --config --root --bin-dirs --verbose --quiet --help --version"
+            opts="-i -v -q -h -V --instance --timeout --log-file --state-dir --history-file --config --root --bin-dirs --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -217,6 +229,10 @@ _iris__freeze() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --history-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -237,7 +253,7 @@ _iris__freeze() {
             return 0
             ;;
         iris__subcmd__freeze__subcmd__freeze)
-            opts="-i -v -q -h -V --instance --timeout --log-file --max-freeze --state-dir --config --root --bin-dirs --verbose --quiet --help --version"
+            opts="-i -v -q -h -V --instance --timeout --log-file --max-freeze --state-dir --history-file --config --root --bin-dirs --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -264,6 +280,10 @@ _iris__freeze() {
                     return 0
                     ;;
                 --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --history-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -427,7 +447,7 @@ _iris__freeze() {
             return 0
             ;;
         iris__subcmd__freeze__subcmd__install)
-            opts="-v -q -h -V --timeout --state-dir --config --root --bin-dirs --verbose --quiet --help --version"
+            opts="-v -q -h -V --timeout --state-dir --history-file --config --root --bin-dirs --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -438,6 +458,10 @@ _iris__freeze() {
                     return 0
                     ;;
                 --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --history-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -461,7 +485,7 @@ _iris__freeze() {
             return 0
             ;;
         iris__subcmd__freeze__subcmd__status)
-            opts="-v -q -h -V --json --timeout --state-dir --config --root --bin-dirs --verbose --quiet --help --version"
+            opts="-v -q -h -V --json --timeout --state-dir --history-file --config --root --bin-dirs --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -472,6 +496,10 @@ _iris__freeze() {
                     return 0
                     ;;
                 --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --history-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -495,7 +523,7 @@ _iris__freeze() {
             return 0
             ;;
         iris__subcmd__freeze__subcmd__thaw)
-            opts="-i -v -q -h -V --instance --timeout --log-file --state-dir --config --root --bin-dirs --verbose --quiet --help --version"
+            opts="-i -v -q -h -V --instance --timeout --log-file --state-dir --history-file --config --root --bin-dirs --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -521,6 +549,10 @@ _iris__freeze() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --history-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -541,7 +573,7 @@ _iris__freeze() {
             return 0
             ;;
         iris__subcmd__freeze__subcmd__uninstall)
-            opts="-v -q -h -V --timeout --state-dir --config --root --bin-dirs --verbose --quiet --help --version"
+            opts="-v -q -h -V --timeout --state-dir --history-file --config --root --bin-dirs --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -552,6 +584,10 @@ _iris__freeze() {
                     return 0
                     ;;
                 --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --history-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

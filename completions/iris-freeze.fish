@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_iris_freeze_global_optspecs
-    string join \n state-dir= config= root= bin-dirs= v/verbose q/quiet h/help V/version
+    string join \n state-dir= history-file= config= root= bin-dirs= v/verbose q/quiet h/help V/version
 end
 
 function __fish_iris_freeze_needs_command
@@ -25,6 +25,7 @@ function __fish_iris_freeze_using_subcommand
 end
 
 complete -c iris-freeze -n "__fish_iris_freeze_needs_command" -l state-dir -d 'Where iris-freeze records what it froze, created 0700 [default: /run/iris-freeze]' -r -F
+complete -c iris-freeze -n "__fish_iris_freeze_needs_command" -l history-file -d 'The history of freeze/thaw cycles, one JSON line per event, on persistent disk (it travels inside the snapshot) [default: /var/lib/iris-freeze/history.jsonl]' -r -F
 complete -c iris-freeze -n "__fish_iris_freeze_needs_command" -l config -d 'The configuration file; a missing file is fine [default: /etc/iris-freeze.toml, under --root]' -r -F
 complete -c iris-freeze -n "__fish_iris_freeze_needs_command" -l root -d 'Prefix for every system path a platform\'s files live under (install, check, the Azure JSON a hook reads, the config file): for tests and image builds [default: /]' -r -F
 complete -c iris-freeze -n "__fish_iris_freeze_needs_command" -l bin-dirs -d 'Directories searched for iris, csession and ccontrol after PATH, colon-separated (default: the usual install places; empty: PATH only)' -r
@@ -46,6 +47,7 @@ complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand freeze" -l timeo
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand freeze" -l log-file -d 'Append the log here [default: /etc/preScript.log for freeze, /etc/postScript.log for thaw, or freeze_log / thaw_log in the config file]' -r -F
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand freeze" -l max-freeze -d 'The longest any instance may stay frozen by iris-freeze, in seconds: a watchdog armed before the first freeze thaws it then if no thaw came. Must stay below IRIS\'s 600 s ExternalFreezeTimeOut, when IRIS starts blocking writers [default: 300]' -r
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand freeze" -l state-dir -d 'Where iris-freeze records what it froze, created 0700 [default: /run/iris-freeze]' -r -F
+complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand freeze" -l history-file -d 'The history of freeze/thaw cycles, one JSON line per event, on persistent disk (it travels inside the snapshot) [default: /var/lib/iris-freeze/history.jsonl]' -r -F
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand freeze" -l config -d 'The configuration file; a missing file is fine [default: /etc/iris-freeze.toml, under --root]' -r -F
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand freeze" -l root -d 'Prefix for every system path a platform\'s files live under (install, check, the Azure JSON a hook reads, the config file): for tests and image builds [default: /]' -r -F
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand freeze" -l bin-dirs -d 'Directories searched for iris, csession and ccontrol after PATH, colon-separated (default: the usual install places; empty: PATH only)' -r
@@ -57,6 +59,7 @@ complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand thaw" -s i -l in
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand thaw" -l timeout -d 'Upper bound on the whole command, in seconds; a rollback after a failed freeze may use a few seconds more: thawing comes first [default: 30]' -r
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand thaw" -l log-file -d 'Append the log here [default: /etc/preScript.log for freeze, /etc/postScript.log for thaw, or freeze_log / thaw_log in the config file]' -r -F
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand thaw" -l state-dir -d 'Where iris-freeze records what it froze, created 0700 [default: /run/iris-freeze]' -r -F
+complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand thaw" -l history-file -d 'The history of freeze/thaw cycles, one JSON line per event, on persistent disk (it travels inside the snapshot) [default: /var/lib/iris-freeze/history.jsonl]' -r -F
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand thaw" -l config -d 'The configuration file; a missing file is fine [default: /etc/iris-freeze.toml, under --root]' -r -F
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand thaw" -l root -d 'Prefix for every system path a platform\'s files live under (install, check, the Azure JSON a hook reads, the config file): for tests and image builds [default: /]' -r -F
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand thaw" -l bin-dirs -d 'Directories searched for iris, csession and ccontrol after PATH, colon-separated (default: the usual install places; empty: PATH only)' -r
@@ -66,6 +69,7 @@ complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand thaw" -s h -l he
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand thaw" -s V -l version -d 'Print version'
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand status" -l timeout -d 'Upper bound on the whole command, in seconds [default: 30]' -r
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand status" -l state-dir -d 'Where iris-freeze records what it froze, created 0700 [default: /run/iris-freeze]' -r -F
+complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand status" -l history-file -d 'The history of freeze/thaw cycles, one JSON line per event, on persistent disk (it travels inside the snapshot) [default: /var/lib/iris-freeze/history.jsonl]' -r -F
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand status" -l config -d 'The configuration file; a missing file is fine [default: /etc/iris-freeze.toml, under --root]' -r -F
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand status" -l root -d 'Prefix for every system path a platform\'s files live under (install, check, the Azure JSON a hook reads, the config file): for tests and image builds [default: /]' -r -F
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand status" -l bin-dirs -d 'Directories searched for iris, csession and ccontrol after PATH, colon-separated (default: the usual install places; empty: PATH only)' -r
@@ -78,6 +82,7 @@ complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand dry-run" -s i -l
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand dry-run" -l timeout -d 'Upper bound on the whole command, in seconds; a rollback after a failed freeze may use a few seconds more: thawing comes first [default: 30]' -r
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand dry-run" -l log-file -d 'Append the log here [default: /etc/preScript.log for freeze, /etc/postScript.log for thaw, or freeze_log / thaw_log in the config file]' -r -F
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand dry-run" -l state-dir -d 'Where iris-freeze records what it froze, created 0700 [default: /run/iris-freeze]' -r -F
+complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand dry-run" -l history-file -d 'The history of freeze/thaw cycles, one JSON line per event, on persistent disk (it travels inside the snapshot) [default: /var/lib/iris-freeze/history.jsonl]' -r -F
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand dry-run" -l config -d 'The configuration file; a missing file is fine [default: /etc/iris-freeze.toml, under --root]' -r -F
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand dry-run" -l root -d 'Prefix for every system path a platform\'s files live under (install, check, the Azure JSON a hook reads, the config file): for tests and image builds [default: /]' -r -F
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand dry-run" -l bin-dirs -d 'Directories searched for iris, csession and ccontrol after PATH, colon-separated (default: the usual install places; empty: PATH only)' -r
@@ -87,6 +92,7 @@ complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand dry-run" -s h -l
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand dry-run" -s V -l version -d 'Print version'
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand install" -l timeout -d 'The freeze and thaw timeout the hooks will run with, in seconds; sizes Azure\'s timeoutInSeconds [default: 30, or timeout in the config file]' -r
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand install" -l state-dir -d 'Where iris-freeze records what it froze, created 0700 [default: /run/iris-freeze]' -r -F
+complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand install" -l history-file -d 'The history of freeze/thaw cycles, one JSON line per event, on persistent disk (it travels inside the snapshot) [default: /var/lib/iris-freeze/history.jsonl]' -r -F
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand install" -l config -d 'The configuration file; a missing file is fine [default: /etc/iris-freeze.toml, under --root]' -r -F
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand install" -l root -d 'Prefix for every system path a platform\'s files live under (install, check, the Azure JSON a hook reads, the config file): for tests and image builds [default: /]' -r -F
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand install" -l bin-dirs -d 'Directories searched for iris, csession and ccontrol after PATH, colon-separated (default: the usual install places; empty: PATH only)' -r
@@ -96,6 +102,7 @@ complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand install" -s h -l
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand install" -s V -l version -d 'Print version'
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand uninstall" -l timeout -d 'The freeze and thaw timeout the hooks will run with, in seconds; sizes Azure\'s timeoutInSeconds [default: 30, or timeout in the config file]' -r
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand uninstall" -l state-dir -d 'Where iris-freeze records what it froze, created 0700 [default: /run/iris-freeze]' -r -F
+complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand uninstall" -l history-file -d 'The history of freeze/thaw cycles, one JSON line per event, on persistent disk (it travels inside the snapshot) [default: /var/lib/iris-freeze/history.jsonl]' -r -F
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand uninstall" -l config -d 'The configuration file; a missing file is fine [default: /etc/iris-freeze.toml, under --root]' -r -F
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand uninstall" -l root -d 'Prefix for every system path a platform\'s files live under (install, check, the Azure JSON a hook reads, the config file): for tests and image builds [default: /]' -r -F
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand uninstall" -l bin-dirs -d 'Directories searched for iris, csession and ccontrol after PATH, colon-separated (default: the usual install places; empty: PATH only)' -r
@@ -105,6 +112,7 @@ complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand uninstall" -s h 
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand uninstall" -s V -l version -d 'Print version'
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand check" -l timeout -d 'The freeze and thaw timeout to check against (Azure\'s timeoutInSeconds must cover it), and the bound on each login check, in seconds [default: 30, or the config file\'s]' -r
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand check" -l state-dir -d 'Where iris-freeze records what it froze, created 0700 [default: /run/iris-freeze]' -r -F
+complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand check" -l history-file -d 'The history of freeze/thaw cycles, one JSON line per event, on persistent disk (it travels inside the snapshot) [default: /var/lib/iris-freeze/history.jsonl]' -r -F
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand check" -l config -d 'The configuration file; a missing file is fine [default: /etc/iris-freeze.toml, under --root]' -r -F
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand check" -l root -d 'Prefix for every system path a platform\'s files live under (install, check, the Azure JSON a hook reads, the config file): for tests and image builds [default: /]' -r -F
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand check" -l bin-dirs -d 'Directories searched for iris, csession and ccontrol after PATH, colon-separated (default: the usual install places; empty: PATH only)' -r
@@ -118,6 +126,7 @@ complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand __watchdog" -l l
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand __watchdog" -l timeout -r
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand __watchdog" -l instance -d 'The instances it guards (thawed even when the state is damaged); never from the environment' -r
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand __watchdog" -l state-dir -d 'Where iris-freeze records what it froze, created 0700 [default: /run/iris-freeze]' -r -F
+complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand __watchdog" -l history-file -d 'The history of freeze/thaw cycles, one JSON line per event, on persistent disk (it travels inside the snapshot) [default: /var/lib/iris-freeze/history.jsonl]' -r -F
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand __watchdog" -l config -d 'The configuration file; a missing file is fine [default: /etc/iris-freeze.toml, under --root]' -r -F
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand __watchdog" -l root -d 'Prefix for every system path a platform\'s files live under (install, check, the Azure JSON a hook reads, the config file): for tests and image builds [default: /]' -r -F
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand __watchdog" -l bin-dirs -d 'Directories searched for iris, csession and ccontrol after PATH, colon-separated (default: the usual install places; empty: PATH only)' -r

@@ -55,6 +55,11 @@ pub(crate) struct Global {
     #[arg(long, global = true, env = env::STATE_DIR, value_name = "DIR")]
     pub(crate) state_dir: Option<PathBuf>,
 
+    /// The history of freeze/thaw cycles, one JSON line per event, on persistent disk (it
+    /// travels inside the snapshot) [default: /var/lib/iris-freeze/history.jsonl].
+    #[arg(long, global = true, env = env::HISTORY_FILE, value_name = "PATH")]
+    pub(crate) history_file: Option<PathBuf>,
+
     /// The configuration file; a missing file is fine [default: /etc/iris-freeze.toml, under
     /// --root].
     #[arg(long, global = true, env = env::CONFIG, value_name = "PATH")]
@@ -278,6 +283,7 @@ impl Cli {
         };
         let global = Global {
             state_dir: vars.path("state_dir", env::STATE_DIR),
+            history_file: vars.path("history_file", env::HISTORY_FILE),
             config: vars.path("config", env::CONFIG),
             root: vars.path("root", env::ROOT),
             bin_dirs: vars.text("bin_dirs", env::BIN_DIRS),

@@ -18,6 +18,8 @@ pub(crate) const TIMEOUT: &str = "IRIS_FREEZE_TIMEOUT";
 pub(crate) const LOG_FILE: &str = "IRIS_FREEZE_LOG_FILE";
 /// `--max-freeze`.
 pub(crate) const MAX_FREEZE: &str = "IRIS_FREEZE_MAX_FREEZE";
+/// `--history-file`.
+pub(crate) const HISTORY_FILE: &str = "IRIS_FREEZE_HISTORY_FILE";
 
 /// Set (to anything): the watchdog is a detached process even where systemd runs.
 pub(crate) const NO_SYSTEMD: &str = "IRIS_FREEZE_NO_SYSTEMD";
@@ -29,5 +31,13 @@ pub(crate) const SYSTEMD_BIN_DIR: &str = "IRIS_FREEZE_SYSTEMD_BIN_DIR";
 /// The variables that stand for a command-line option, as clap reads them.
 #[cfg(test)]
 pub(crate) const OPTIONS: &[&str] = &[
-    STATE_DIR, CONFIG, ROOT, BIN_DIRS, INSTANCES, TIMEOUT, LOG_FILE, MAX_FREEZE,
+    STATE_DIR,
+    CONFIG,
+    ROOT,
+    BIN_DIRS,
+    INSTANCES,
+    TIMEOUT,
+    LOG_FILE,
+    MAX_FREEZE,
+    HISTORY_FILE,
 ];

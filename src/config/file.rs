@@ -27,6 +27,7 @@ pub(super) const KEYS: &[&str] = &[
     "freeze_log",
     "thaw_log",
     "state_dir",
+    "history_file",
     "bin_dirs",
     "credentials_file",
     "external_freeze_timeout",
@@ -45,6 +46,7 @@ pub(crate) struct FileConfig {
     pub(crate) freeze_log: Option<PathBuf>,
     pub(crate) thaw_log: Option<PathBuf>,
     pub(crate) state_dir: Option<PathBuf>,
+    pub(crate) history_file: Option<PathBuf>,
     pub(crate) bin_dirs: Option<Vec<PathBuf>>,
     pub(crate) credentials_file: Option<PathBuf>,
     pub(crate) external_freeze_timeout: Option<u32>,
@@ -223,6 +225,15 @@ impl FileConfig {
                     return Err(must("an absolute path, e.g. \"/run/iris-freeze\""));
                 }
                 self.state_dir = Some(dir);
+            }
+            "history_file" => {
+                let path = a_path("/var/lib/iris-freeze/history.jsonl")?;
+                if path.is_relative() {
+                    return Err(must(
+                        "an absolute path, e.g. \"/var/lib/iris-freeze/history.jsonl\"",
+                    ));
+                }
+                self.history_file = Some(path);
             }
             "bin_dirs" => {
                 let dirs = v.as_array().and_then(|a| a.iter().map(text_of).collect());

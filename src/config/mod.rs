@@ -98,6 +98,9 @@ pub(crate) struct Config {
     pub(crate) max_freeze: Duration,
     pub(crate) log_file: PathBuf,
     pub(crate) state_dir: PathBuf,
+    /// The history of cycles (`host::history`).
+    #[allow(dead_code)] // Being wired into the commands.
+    pub(crate) history_file: PathBuf,
     pub(crate) bin_dirs: Vec<PathBuf>,
     pub(crate) verbosity: Verbosity,
     /// Prefix of every platform path (`/` normally).

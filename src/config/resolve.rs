@@ -42,6 +42,7 @@ impl Config {
         } = OnBadFile::of(&command).settle(load_file(&config_file))?;
         let bin_dirs = bin_dirs(g.bin_dirs, &file);
         let state_dir = state_dir(unset_if_empty(g.state_dir), &file)?;
+        let history_file = history_file(unset_if_empty(g.history_file), &file);
 
         let given = Given::of(command);
         let max_freeze = MAX_FREEZE.resolve(
@@ -84,6 +85,7 @@ impl Config {
             max_freeze,
             log_file,
             state_dir,
+            history_file,
             bin_dirs,
             verbosity,
             root,
@@ -213,6 +215,14 @@ fn state_dir(given: Option<PathBuf>, file: &FileConfig) -> Result<PathBuf> {
         );
     }
     Ok(dir)
+}
+
+/// Absolute, so that the watchdog (started elsewhere, under systemd in /) writes this file.
+fn history_file(given: Option<PathBuf>, file: &FileConfig) -> PathBuf {
+    let path = given
+        .or(file.history_file.clone())
+        .unwrap_or_else(|| PathBuf::from(crate::host::history::DEFAULT_HISTORY_FILE));
+    std::path::absolute(&path).unwrap_or(path)
 }
 
 fn default_log(action: &Action, file: &FileConfig) -> PathBuf {

@@ -248,6 +248,20 @@ impl Env {
             .count()
     }
 
+    /// The history file (`--history-file`), in the temp dir.
+    pub fn history(&self) -> PathBuf {
+        self.tmp.path().join("lib/history.jsonl")
+    }
+
+    /// Every history line, parsed.
+    pub fn history_events(&self) -> Vec<serde_json::Value> {
+        fs::read_to_string(self.history())
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    }
+
     pub fn log_text(&self) -> String {
         fs::read_to_string(&self.log).unwrap_or_default()
     }
@@ -286,6 +300,8 @@ impl Env {
             .env("IRIS_SIM_DIR", &self.sim)
             .env("IRIS_FREEZE_STATE_DIR", &self.state)
             .env("IRIS_FREEZE_LOG_FILE", &self.log)
+            // Never the host's /var/lib/iris-freeze.
+            .env("IRIS_FREEZE_HISTORY_FILE", self.history())
             .env("IRIS_FREEZE_BIN_DIRS", "")
             // Never the host's /etc/iris-freeze.toml or /etc/azure.
             .env("IRIS_FREEZE_ROOT", self.root())
