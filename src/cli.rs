@@ -60,6 +60,11 @@ pub(crate) struct Global {
     #[arg(long, global = true, env = env::HISTORY_FILE, value_name = "PATH")]
     pub(crate) history_file: Option<PathBuf>,
 
+    /// Rewrite this file with Prometheus metrics after every freeze, thaw, rollback and
+    /// auto-thaw, e.g. in node_exporter's textfile-collector directory [default: none].
+    #[arg(long, global = true, env = env::METRICS_FILE, value_name = "PATH")]
+    pub(crate) metrics_file: Option<PathBuf>,
+
     /// The configuration file; a missing file is fine [default: /etc/iris-freeze.toml, under
     /// --root].
     #[arg(long, global = true, env = env::CONFIG, value_name = "PATH")]
@@ -119,6 +124,19 @@ Examples:
   iris-freeze status
   iris-freeze status --json | jq '.instances[] | select(.frozen)'")]
     Status(StatusArgs),
+
+    /// Print how to restore from a snapshot: the journal restore each instance needs, from the history.
+    #[command(after_help = "\
+For the last consistent freeze/thaw cycle in the history (or --id), per instance: start it, then
+a journal restore (^JRNRESTO) from the journal file IRIS switched to at the freeze, up to the
+point in time wanted; where the later journal files are; what to do on a mirror member. Reads
+the history alone: run it on the restored VM. Exit 1 when there is no such cycle, 2 when the
+cycle named is not consistent.
+
+Examples:
+  iris-freeze restore-plan
+  iris-freeze restore-plan --id 20261201T115512Z-3fa2 --json")]
+    RestorePlan(RestorePlanArgs),
 
     /// Check that every instance can be reached and would freeze; changes nothing.
     #[command(after_help = "\
@@ -236,6 +254,17 @@ pub(crate) struct WatchdogArgs {
 }
 
 #[derive(Debug, Args)]
+pub(crate) struct RestorePlanArgs {
+    /// The cycle to restore (an id from the history) [default: the last consistent one].
+    #[arg(long, value_name = "ID")]
+    pub(crate) id: Option<String>,
+
+    /// Print JSON for scripts instead of text.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
 pub(crate) struct StatusArgs {
     /// Print JSON for scripts instead of a table.
     #[arg(long)]
@@ -284,6 +313,7 @@ impl Cli {
         let global = Global {
             state_dir: vars.path("state_dir", env::STATE_DIR),
             history_file: vars.path("history_file", env::HISTORY_FILE),
+            metrics_file: vars.path("metrics_file", env::METRICS_FILE),
             config: vars.path("config", env::CONFIG),
             root: vars.path("root", env::ROOT),
             bin_dirs: vars.text("bin_dirs", env::BIN_DIRS),

@@ -27,7 +27,7 @@ use std::io::Write;
 use clap::error::ErrorKind;
 
 use crate::cli::Cli;
-use crate::commands::{check, freeze, install, status, thaw, watchdog};
+use crate::commands::{check, freeze, install, restore_plan, status, thaw, watchdog};
 use crate::config::{Action, Config, Verbosity};
 use crate::host::eventlog;
 use crate::host::eventlog::EventLog;
@@ -60,6 +60,7 @@ pub fn run(args: Vec<OsString>) -> Exit {
         Verbosity::Debug => tracing::Level::DEBUG,
     });
     let (log, result) = dispatch(&cfg);
+    update_metrics(&cfg, &log);
     let report = result.unwrap_or_else(|e| {
         log.error(None, "error", format!("{e:#}"));
         Report::new(Exit::Failure, format!("FAILED: {e:#} (exit 1)"))
@@ -121,6 +122,26 @@ fn dispatch(cfg: &Config) -> (EventLog, anyhow::Result<Report>) {
             let r = status::run(cfg, json);
             (log, r)
         }
+        Action::RestorePlan { ref id, json } => {
+            let log = EventLog::none("restore-plan");
+            (log, restore_plan::run(cfg, id.as_deref(), json))
+        }
+    }
+}
+
+/// After the commands that change what is frozen (their IRIS calls are done): the metrics.
+/// Until the commands call `metrics::update` after each event themselves, this does it once
+/// per run. A failed write is a warning, never the command's failure.
+fn update_metrics(cfg: &Config, log: &EventLog) {
+    if !matches!(
+        cfg.action,
+        Action::Freeze | Action::Thaw | Action::Watchdog { .. }
+    ) {
+        return;
+    }
+    if let Err(e) = host::metrics::update(cfg) {
+        say!(WARN, "{e:#}");
+        log.warn(None, "metrics", format!("{e:#}"));
     }
 }
 
@@ -139,9 +160,11 @@ fn tell(cfg: &Config, log: &EventLog, report: &Report) {
     }
     let text = match cfg.action {
         // Reports meant to be read whole.
-        Action::Status { .. } | Action::Check(_) | Action::Install(_) | Action::Uninstall(_) => {
-            report.summary.clone()
-        }
+        Action::Status { .. }
+        | Action::RestorePlan { .. }
+        | Action::Check(_)
+        | Action::Install(_)
+        | Action::Uninstall(_) => report.summary.clone(),
         _ => format!("iris-freeze: {}", one_line(&report.summary)),
     };
     // Nobody may be reading (a closed pipe): that must not change the exit code.

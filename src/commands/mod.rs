@@ -3,6 +3,7 @@
 pub(crate) mod check;
 pub(crate) mod freeze;
 pub(crate) mod install;
+pub(crate) mod restore_plan;
 pub(crate) mod status;
 pub(crate) mod thaw;
 pub(crate) mod watchdog;

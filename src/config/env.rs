@@ -20,6 +20,8 @@ pub(crate) const LOG_FILE: &str = "IRIS_FREEZE_LOG_FILE";
 pub(crate) const MAX_FREEZE: &str = "IRIS_FREEZE_MAX_FREEZE";
 /// `--history-file`.
 pub(crate) const HISTORY_FILE: &str = "IRIS_FREEZE_HISTORY_FILE";
+/// `--metrics-file`.
+pub(crate) const METRICS_FILE: &str = "IRIS_FREEZE_METRICS_FILE";
 
 /// Set (to anything): the watchdog is a detached process even where systemd runs.
 pub(crate) const NO_SYSTEMD: &str = "IRIS_FREEZE_NO_SYSTEMD";
@@ -40,4 +42,5 @@ pub(crate) const OPTIONS: &[&str] = &[
     LOG_FILE,
     MAX_FREEZE,
     HISTORY_FILE,
+    METRICS_FILE,
 ];

@@ -28,6 +28,7 @@ pub(super) const KEYS: &[&str] = &[
     "thaw_log",
     "state_dir",
     "history_file",
+    "metrics_file",
     "bin_dirs",
     "credentials_file",
     "external_freeze_timeout",
@@ -47,6 +48,7 @@ pub(crate) struct FileConfig {
     pub(crate) thaw_log: Option<PathBuf>,
     pub(crate) state_dir: Option<PathBuf>,
     pub(crate) history_file: Option<PathBuf>,
+    pub(crate) metrics_file: Option<PathBuf>,
     pub(crate) bin_dirs: Option<Vec<PathBuf>>,
     pub(crate) credentials_file: Option<PathBuf>,
     pub(crate) external_freeze_timeout: Option<u32>,
@@ -234,6 +236,14 @@ impl FileConfig {
                     ));
                 }
                 self.history_file = Some(path);
+            }
+            "metrics_file" => {
+                let example = "/var/lib/prometheus/node-exporter/iris-freeze.prom";
+                let path = a_path(example)?;
+                if path.is_relative() {
+                    return Err(must(&format!("an absolute path, e.g. \"{example}\"")));
+                }
+                self.metrics_file = Some(path);
             }
             "bin_dirs" => {
                 let dirs = v.as_array().and_then(|a| a.iter().map(text_of).collect());

@@ -55,6 +55,10 @@ pub(crate) enum Action {
     Status {
         json: bool,
     },
+    RestorePlan {
+        id: Option<String>,
+        json: bool,
+    },
     Install(Platform),
     Uninstall(Platform),
     Check(Option<Platform>),
@@ -101,6 +105,8 @@ pub(crate) struct Config {
     /// The history of cycles (`host::history`).
     #[allow(dead_code)] // Being wired into the commands.
     pub(crate) history_file: PathBuf,
+    /// Where `host::metrics` writes; `None`: no metrics.
+    pub(crate) metrics_file: Option<PathBuf>,
     pub(crate) bin_dirs: Vec<PathBuf>,
     pub(crate) verbosity: Verbosity,
     /// Prefix of every platform path (`/` normally).

@@ -43,6 +43,9 @@ impl Config {
         let bin_dirs = bin_dirs(g.bin_dirs, &file);
         let state_dir = state_dir(unset_if_empty(g.state_dir), &file)?;
         let history_file = history_file(unset_if_empty(g.history_file), &file);
+        let metrics_file = unset_if_empty(g.metrics_file)
+            .or(file.metrics_file.clone())
+            .map(|p| std::path::absolute(&p).unwrap_or(p));
 
         let given = Given::of(command);
         let max_freeze = MAX_FREEZE.resolve(
@@ -86,6 +89,7 @@ impl Config {
             log_file,
             state_dir,
             history_file,
+            metrics_file,
             bin_dirs,
             verbosity,
             root,
@@ -143,6 +147,14 @@ impl Given {
             Command::Thaw(run) => given(Action::Thaw, run.timeout.clone(), Some(run)),
             Command::DryRun(run) => given(Action::DryRun, run.timeout.clone(), Some(run)),
             Command::Status(s) => given(Action::Status { json: s.json }, s.timeout, None),
+            Command::RestorePlan(r) => given(
+                Action::RestorePlan {
+                    id: r.id,
+                    json: r.json,
+                },
+                None,
+                None,
+            ),
             Command::Install(p) => given(Action::Install(p.platform), p.timeout, None),
             Command::Uninstall(p) => given(Action::Uninstall(p.platform), p.timeout, None),
             Command::Check(c) => given(Action::Check(c.platform), c.timeout, None),

@@ -4,6 +4,7 @@
 pub(crate) mod eventlog;
 pub(crate) mod history;
 pub(crate) mod lock;
+pub(crate) mod metrics;
 pub(crate) mod signals;
 pub(crate) mod state;
 pub(crate) mod systemd;

@@ -1,0 +1,307 @@
+//! `restore-plan`: what InterSystems documents for restoring an instance from an external
+//! backup, filled in from the history for one cycle (the last consistent one, or `--id`): start
+//! the instance, run a journal restore (^JRNRESTO) from the journal file the freeze switched
+//! to (it also rolls back transactions open at snapshot time) up to the time wanted, where the
+//! later journal files are, and what changes on a mirror member. It reads the history alone,
+//! so it works offline on the VM restored from the snapshot (the snapshot holds its history).
+
+use std::fmt::Write as _;
+
+use anyhow::{Result, bail};
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::exit_code::Exit;
+use crate::host::history::{self, Cycle, InstanceEvent};
+use crate::report::Report;
+
+#[derive(Debug, Serialize)]
+struct Plan {
+    id: String,
+    /// When the freeze was recorded: the snapshot was taken soon after.
+    frozen_at: String,
+    by: String,
+    ended: String,
+    consistent: bool,
+    instances: Vec<InstancePlan>,
+}
+
+#[derive(Debug, Serialize)]
+struct InstancePlan {
+    name: String,
+    product: String,
+    version: String,
+    verdict: Option<String>,
+    /// The first journal file to restore, as IRIS named it at the freeze.
+    restore_from: Option<String>,
+    /// Where the later journal files are (the directory of `restore_from`).
+    journal_dir: Option<String>,
+    steps: Vec<Step>,
+}
+
+#[derive(Debug, Serialize)]
+struct Step {
+    what: String,
+    /// Commands to paste, in order.
+    commands: Vec<String>,
+}
+
+pub(crate) fn run(cfg: &Config, id: Option<&str>, json: bool) -> Result<Report> {
+    let events = history::read(&cfg.history_file)?;
+    let cycles = history::cycles(&events);
+    let cycle = pick(&cycles, id, &cfg.history_file.display().to_string())?;
+    let plan = plan_of(cycle);
+    let exit = if plan.consistent {
+        Exit::Success
+    } else {
+        Exit::Warning
+    };
+    let text = if json {
+        serde_json::to_string_pretty(&plan)?
+    } else {
+        render(&plan)
+    };
+    Ok(Report::new(exit, text))
+}
+
+/// The cycle `id`, or the newest consistent one.
+fn pick<'a>(cycles: &'a [Cycle], id: Option<&str>, history: &str) -> Result<&'a Cycle> {
+    match id {
+        Some(id) => cycles.iter().find(|c| c.id == id).ok_or_else(|| {
+            anyhow::anyhow!(
+                "no cycle {id} in the history {history}: `iris-freeze history` lists the ids \
+                 (or name the right file with --history-file)"
+            )
+        }),
+        None => match cycles.iter().find(|c| c.consistent()) {
+            Some(c) => Ok(c),
+            None => bail!(
+                "no consistent freeze/thaw cycle in the history {history} ({} cycles): pick one \
+                 with --id, or name the history of the restored VM with --history-file",
+                cycles.len()
+            ),
+        },
+    }
+}
+
+fn plan_of(c: &Cycle) -> Plan {
+    Plan {
+        id: c.id.clone(),
+        frozen_at: c.start.clone(),
+        by: c.by.clone(),
+        ended: c.ended.clone(),
+        consistent: c.consistent(),
+        instances: c.instances.iter().map(|i| instance_plan(c, i)).collect(),
+    }
+}
+
+/// The programs for `product`: (control, session).
+fn programs(product: &str) -> (&'static str, &'static str) {
+    if product.to_lowercase().starts_with("cach") {
+        ("ccontrol", "csession")
+    } else {
+        ("iris", "iris session")
+    }
+}
+
+fn instance_plan(c: &Cycle, i: &InstanceEvent) -> InstancePlan {
+    let name = &i.name;
+    let (control, session) = programs(&i.product);
+    let restore_from = i.restore_from.clone().or(i.journal_file.clone());
+    let journal_dir = restore_from.as_deref().and_then(|f| {
+        std::path::Path::new(f)
+            .parent()
+            .map(|d| d.display().to_string())
+    });
+    let first = restore_from.clone().unwrap_or_else(|| {
+        "the file named by \"Start a journal restore for this backup with journal file\" \
+         in the instance's mgr/messages.log"
+            .to_string()
+    });
+    let dir = journal_dir
+        .clone()
+        .unwrap_or_else(|| "the journal directory".to_string());
+    let steps = vec![
+        Step {
+            what: format!(
+                "Restore the VM (or its disks) from the snapshot taken during cycle {} (frozen \
+                 at {}); check that its own history names this cycle last",
+                c.id, c.start
+            ),
+            commands: vec!["iris-freeze history --limit 1".to_string()],
+        },
+        Step {
+            what: format!(
+                "Start {name}, and keep users and interfaces off it until the journal restore \
+                 is done"
+            ),
+            commands: vec![format!("{control} start {name}")],
+        },
+        Step {
+            what: format!(
+                "Find the journal files written after the snapshot: {first} and every later \
+                 one (names sort in order; IRIS lists them in ^JRNUTIL and in \
+                 mgr/journal.log). Files newer than the snapshot come from the original \
+                 host or your journal backups, not from the snapshot"
+            ),
+            commands: vec![
+                format!("ls -l {dir}"),
+                format!(
+                    "{session} {name} -U%SYS '##class(%SYS.Journal.System).GetCurrentFileName()'"
+                ),
+            ],
+        },
+        Step {
+            what: format!(
+                "Run a journal restore, even with no later journal file: it rolls back the \
+                 transactions open at snapshot time. In ^JRNRESTO start with {first}, end with \
+                 the last file (or at the point in time) you want, and let it roll back \
+                 incomplete transactions"
+            ),
+            commands: vec![
+                format!("{session} {name} -U%SYS"),
+                "do ^JRNRESTO".to_string(),
+            ],
+        },
+        Step {
+            what: format!(
+                "If {name} is a mirror member: do not run ^JRNRESTO on its mirrored databases. \
+                 A failover member restored from this backup rejoins the mirror and catches up \
+                 from the primary (Mirror Monitor, or ^MIRROR: activate and catch up the \
+                 mirrored databases); restore the primary this way only when no member \
+                 survived, then rebuild the others from its backup. Non-mirrored databases \
+                 still need the journal restore above"
+            ),
+            commands: vec![format!("{session} {name} -U%SYS"), "do ^MIRROR".to_string()],
+        },
+    ];
+    InstancePlan {
+        name: name.clone(),
+        product: i.product.clone(),
+        version: i.version.clone(),
+        verdict: i.verdict.clone(),
+        restore_from,
+        journal_dir,
+        steps,
+    }
+}
+
+fn render(p: &Plan) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Restore plan for cycle {} (frozen at {} by {}, {}){}",
+        p.id,
+        p.frozen_at,
+        p.by,
+        p.ended,
+        if p.consistent {
+            ""
+        } else {
+            "\nWARNING: this cycle is not consistent: the snapshot holds what a crash would \
+             leave; IRIS recovers it at startup (WIJ, journals) and the steps below still apply"
+        }
+    );
+    for i in &p.instances {
+        let _ = writeln!(
+            out,
+            "\n{} ({} {}){}\n  restore from journal file: {}",
+            i.name,
+            if i.product.is_empty() {
+                "?"
+            } else {
+                &i.product
+            },
+            i.version,
+            i.verdict
+                .as_deref()
+                .map(|v| format!(": {v}"))
+                .unwrap_or_default(),
+            i.restore_from.as_deref().unwrap_or("(not in the history)")
+        );
+        for (n, s) in i.steps.iter().enumerate() {
+            let _ = writeln!(out, "  {}. {}", n + 1, s.what);
+            for c in &s.commands {
+                let _ = writeln!(out, "       {c}");
+            }
+        }
+    }
+    out.trim_end().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::history::{Event, EventKind};
+
+    fn cycle(id: &str, verdict: &str, journal: &str) -> Vec<Event> {
+        let mut f = Event::new(id, EventKind::Freeze, "freeze", 0);
+        f.instances.push(InstanceEvent {
+            name: "IRIS".into(),
+            product: "IRIS".into(),
+            result: "frozen".into(),
+            journal_file: Some(journal.into()),
+            restore_from: Some(journal.into()),
+            ..Default::default()
+        });
+        let mut t = Event::new(id, EventKind::Thaw, "thaw", 0);
+        t.instances.push(InstanceEvent {
+            name: "IRIS".into(),
+            result: "thawed".into(),
+            verdict: Some(verdict.into()),
+            ..Default::default()
+        });
+        vec![f, t]
+    }
+
+    fn history() -> Vec<Cycle> {
+        let mut e = cycle("A", "consistent", "/j/20261201.001");
+        e.extend(cycle("B", "consistent", "/j/20261202.001"));
+        e.extend(cycle("C", "not consistent: auto-thawed", "/j/20261203.001"));
+        history::cycles(&e)
+    }
+
+    #[test]
+    fn the_last_consistent_cycle_names_its_journal_file() {
+        let cs = history();
+        let c = pick(&cs, None, "h").unwrap();
+        assert_eq!(c.id, "B");
+        let text = render(&plan_of(c));
+        assert!(
+            text.contains("restore from journal file: /j/20261202.001"),
+            "{text}"
+        );
+        assert!(text.contains("iris start IRIS"), "{text}");
+        assert!(text.contains("do ^JRNRESTO"), "{text}");
+        assert!(text.contains("ls -l /j"), "{text}");
+        assert!(text.contains("mirror member"), "{text}");
+    }
+
+    #[test]
+    fn id_picks_that_cycle_even_when_not_consistent() {
+        let cs = history();
+        let p = plan_of(pick(&cs, Some("C"), "h").unwrap());
+        assert!(!p.consistent);
+        assert_eq!(
+            p.instances[0].restore_from.as_deref(),
+            Some("/j/20261203.001")
+        );
+        assert!(render(&p).contains("WARNING"));
+        let e = pick(&cs, Some("Z"), "h").unwrap_err();
+        assert!(format!("{e}").contains("no cycle Z"), "{e}");
+    }
+
+    #[test]
+    fn no_consistent_cycle_is_an_error() {
+        let e = cycle("C", "unknown: down", "/j/1");
+        let cs = history::cycles(&e);
+        let err = pick(&cs, None, "/h.jsonl").unwrap_err();
+        assert!(format!("{err}").contains("no consistent"), "{err}");
+    }
+
+    #[test]
+    fn cache_gets_its_own_programs() {
+        assert_eq!(programs("Caché"), ("ccontrol", "csession"));
+        assert_eq!(programs("IRIS"), ("iris", "iris session"));
+    }
+}

@@ -1,0 +1,396 @@
+//! Metrics for Prometheus: the history (and what the state says is frozen now) rendered in the
+//! text exposition format, for node_exporter's textfile collector. Off unless `--metrics-file`
+//! names a file. Every value is derived from the history, so the counters survive restarts
+//! (they drop when the history rotates: Prometheus reads a drop as a counter reset). Written
+//! after the IRIS calls, replaced atomically, never fsynced: a scrape sees the old file or the
+//! new one, and a write error is the caller's warning, never a failure.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use chrono::DateTime;
+
+use crate::config::Config;
+use crate::host::history::{self, Cycle, Event, EventKind};
+use crate::host::state::StateDir;
+use crate::host::trust;
+
+/// Rewrites `cfg.metrics_file` from the history and the state, when one is set.
+pub(crate) fn update(cfg: &Config) -> Result<()> {
+    let Some(path) = &cfg.metrics_file else {
+        return Ok(());
+    };
+    let events = history::read(&cfg.history_file)?;
+    let frozen = frozen_now(&cfg.state_dir)?;
+    write_atomic(path, &render(&events, &frozen))
+}
+
+/// The instances the state records as frozen (or maybe frozen) by us.
+fn frozen_now(state_dir: &Path) -> Result<Vec<String>> {
+    let Some(dir) = StateDir::open_existing(state_dir)? else {
+        return Ok(Vec::new());
+    };
+    // A damaged state is `status`'s and `thaw`'s to report; here it says nothing is known.
+    Ok(dir
+        .load()
+        .map(|s| s.instances.into_keys().collect())
+        .unwrap_or_default())
+}
+
+/// What the history says of one instance.
+#[derive(Debug, Default)]
+struct Instance {
+    last_success: Option<f64>,
+    last_duration: Option<f64>,
+    last_consistent: Option<bool>,
+    frozen: bool,
+}
+
+/// The text exposition format of `events` (oldest first, as `history::read` gives them), with
+/// `frozen` the instances frozen by us now.
+pub(crate) fn render(events: &[Event], frozen: &[String]) -> String {
+    let instances = per_instance(&history::cycles(events), frozen);
+    let mut out = String::new();
+    let gauge =
+        |out: &mut String, name: &str, help: &str, value: &dyn Fn(&Instance) -> Option<f64>| {
+            family(out, name, help, "gauge");
+            for (n, i) in &instances {
+                if let Some(v) = value(i) {
+                    let _ = writeln!(out, "{name}{{instance=\"{}\"}} {v}", escape(n));
+                }
+            }
+        };
+    gauge(
+        &mut out,
+        "iris_freeze_last_success_timestamp_seconds",
+        "When the instance's last consistent snapshot was frozen (Unix time).",
+        &|i| i.last_success,
+    );
+    gauge(
+        &mut out,
+        "iris_freeze_last_freeze_duration_seconds",
+        "How long the instance stayed frozen by iris-freeze in its last finished cycle.",
+        &|i| i.last_duration,
+    );
+    gauge(
+        &mut out,
+        "iris_freeze_frozen",
+        "1 while the instance is frozen (or may be) by iris-freeze, else 0.",
+        &|i| Some(if i.frozen { 1.0 } else { 0.0 }),
+    );
+    gauge(
+        &mut out,
+        "iris_freeze_last_consistent",
+        "1 when the instance's last finished cycle was consistent, else 0.",
+        &|i| i.last_consistent.map(|c| if c { 1.0 } else { 0.0 }),
+    );
+    runs(&mut out, events);
+    family(
+        &mut out,
+        "iris_freeze_auto_thaws_total",
+        "Thaws the watchdog made because no thaw came in time (from the history).",
+        "counter",
+    );
+    let autos = events
+        .iter()
+        .filter(|e| e.event == EventKind::AutoThaw)
+        .count();
+    let _ = writeln!(out, "iris_freeze_auto_thaws_total {autos}");
+    out
+}
+
+fn family(out: &mut String, name: &str, help: &str, kind: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+}
+
+/// `iris_freeze_runs_total{command,result}`: one per event, by its kind and exit code.
+fn runs(out: &mut String, events: &[Event]) {
+    let mut counts: BTreeMap<(&str, &str), u64> = BTreeMap::new();
+    for e in events {
+        let command = match e.event {
+            EventKind::Freeze => "freeze",
+            EventKind::Thaw => "thaw",
+            EventKind::Rollback => "rollback",
+            EventKind::AutoThaw => "auto-thaw",
+        };
+        let result = match e.exit {
+            0 => "success",
+            2 => "warning",
+            _ => "failure",
+        };
+        *counts.entry((command, result)).or_default() += 1;
+    }
+    family(
+        out,
+        "iris_freeze_runs_total",
+        "Freezes, thaws, rollbacks and auto-thaws by result (from the history).",
+        "counter",
+    );
+    for ((command, result), n) in counts {
+        let _ = writeln!(
+            out,
+            "iris_freeze_runs_total{{command=\"{command}\",result=\"{result}\"}} {n}"
+        );
+    }
+}
+
+/// Every instance in the cycles (newest first) or frozen now, with its facts.
+fn per_instance(cycles: &[Cycle], frozen: &[String]) -> BTreeMap<String, Instance> {
+    let mut out: BTreeMap<String, Instance> = BTreeMap::new();
+    for c in cycles {
+        let at = seconds_of(&c.start);
+        let finished = c.ended != "frozen";
+        for i in &c.instances {
+            let m = out.entry(i.name.clone()).or_default();
+            let consistent = i.verdict.as_deref() == Some("consistent");
+            if consistent && m.last_success.is_none() {
+                m.last_success = at;
+            }
+            if m.last_duration.is_none() {
+                m.last_duration = i.frozen_secs;
+            }
+            if finished && m.last_consistent.is_none() {
+                m.last_consistent = Some(consistent);
+            }
+        }
+    }
+    for name in frozen {
+        out.entry(name.clone()).or_default().frozen = true;
+    }
+    out
+}
+
+fn seconds_of(rfc3339: &str) -> Option<f64> {
+    let t = DateTime::parse_from_rfc3339(rfc3339).ok()?;
+    Some(t.timestamp_millis() as f64 / 1000.0)
+}
+
+/// A label value as the exposition format quotes it.
+fn escape(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// Replaces `path` with `text`: a new file (0644, never through a symlink) in the same
+/// directory, renamed over it. The directory must exist and pass `trust`'s rules.
+fn write_atomic(path: &Path, text: &str) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => anyhow::bail!(
+            "the metrics file {} is not an absolute path",
+            path.display()
+        ),
+    };
+    trust::check_dir_chain(dir, trust::Rule::Data).with_context(|| {
+        format!(
+            "refusing the metrics file {}: its directory is not safe",
+            path.display()
+        )
+    })?;
+    let tmp = temp_name(path);
+    let written = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o644)
+        .custom_flags(nix::libc::O_NOFOLLOW)
+        .open(&tmp)
+        .and_then(|mut f| {
+            // create_new's mode is masked by the umask; the collector must read it.
+            f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))?;
+            f.write_all(text.as_bytes())
+        })
+        .and_then(|()| fs::rename(&tmp, path));
+    written.map_err(|e| {
+        let _ = fs::remove_file(&tmp);
+        anyhow::anyhow!(
+            "cannot write the metrics file {}: {e} (create its directory, or fix --metrics-file)",
+            path.display()
+        )
+    })
+}
+
+/// A name beside `path` that the textfile collector skips (it reads `*.prom` only).
+fn temp_name(path: &Path) -> PathBuf {
+    let mut p = path.as_os_str().to_owned();
+    p.push(format!(".{}.tmp", std::process::id()));
+    PathBuf::from(p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::history::InstanceEvent;
+
+    fn event(id: &str, kind: EventKind, at: &str, exit: u8, inst: &[InstanceEvent]) -> Event {
+        let mut e = Event::new(id, kind, "test", exit);
+        e.at = at.into();
+        e.instances = inst.to_vec();
+        e
+    }
+
+    fn inst(name: &str, verdict: Option<&str>, secs: Option<f64>) -> InstanceEvent {
+        InstanceEvent {
+            name: name.into(),
+            result: "x".into(),
+            verdict: verdict.map(String::from),
+            frozen_secs: secs,
+            ..Default::default()
+        }
+    }
+
+    fn value(text: &str, series: &str) -> Option<String> {
+        text.lines()
+            .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ').map(String::from))
+    }
+
+    fn sample() -> Vec<Event> {
+        vec![
+            // A consistent cycle of A and B.
+            event(
+                "1",
+                EventKind::Freeze,
+                "2026-12-01T10:00:00Z",
+                0,
+                &[inst("A", None, None), inst("B", None, None)],
+            ),
+            event(
+                "1",
+                EventKind::Thaw,
+                "2026-12-01T10:00:02Z",
+                0,
+                &[
+                    inst("A", Some("consistent"), Some(1.5)),
+                    inst("B", Some("consistent"), Some(1.25)),
+                ],
+            ),
+            // A then auto-thawed: not consistent.
+            event(
+                "2",
+                EventKind::Freeze,
+                "2026-12-02T10:00:00Z",
+                0,
+                &[inst("A", None, None)],
+            ),
+            event(
+                "2",
+                EventKind::AutoThaw,
+                "2026-12-02T10:05:00Z",
+                2,
+                &[inst("A", Some("not consistent: auto-thawed"), Some(300.0))],
+            ),
+            // B's freeze is under way.
+            event(
+                "3",
+                EventKind::Freeze,
+                "2026-12-03T10:00:00Z",
+                0,
+                &[inst("B", None, None)],
+            ),
+        ]
+    }
+
+    #[test]
+    fn values_come_from_the_newest_cycles() {
+        let text = render(&sample(), &["B".to_string()]);
+        let v = |s: &str| value(&text, s);
+        let t1 = seconds_of("2026-12-01T10:00:00Z").unwrap().to_string();
+        assert_eq!(
+            v("iris_freeze_last_success_timestamp_seconds{instance=\"A\"}"),
+            Some(t1.clone())
+        );
+        assert_eq!(
+            v("iris_freeze_last_success_timestamp_seconds{instance=\"B\"}"),
+            Some(t1)
+        );
+        assert_eq!(
+            v("iris_freeze_last_freeze_duration_seconds{instance=\"A\"}").as_deref(),
+            Some("300")
+        );
+        assert_eq!(
+            v("iris_freeze_last_freeze_duration_seconds{instance=\"B\"}").as_deref(),
+            Some("1.25")
+        );
+        assert_eq!(
+            v("iris_freeze_last_consistent{instance=\"A\"}").as_deref(),
+            Some("0")
+        );
+        // B's running cycle has no verdict yet: its last finished one counts.
+        assert_eq!(
+            v("iris_freeze_last_consistent{instance=\"B\"}").as_deref(),
+            Some("1")
+        );
+        assert_eq!(
+            v("iris_freeze_frozen{instance=\"A\"}").as_deref(),
+            Some("0")
+        );
+        assert_eq!(
+            v("iris_freeze_frozen{instance=\"B\"}").as_deref(),
+            Some("1")
+        );
+        assert_eq!(
+            v("iris_freeze_runs_total{command=\"freeze\",result=\"success\"}").as_deref(),
+            Some("3")
+        );
+        assert_eq!(
+            v("iris_freeze_runs_total{command=\"auto-thaw\",result=\"warning\"}").as_deref(),
+            Some("1")
+        );
+        assert_eq!(v("iris_freeze_auto_thaws_total").as_deref(), Some("1"));
+    }
+
+    #[test]
+    fn every_family_has_help_and_type_even_with_no_history() {
+        let text = render(&[], &[]);
+        for name in [
+            "iris_freeze_last_success_timestamp_seconds",
+            "iris_freeze_last_freeze_duration_seconds",
+            "iris_freeze_frozen",
+            "iris_freeze_last_consistent",
+            "iris_freeze_runs_total",
+            "iris_freeze_auto_thaws_total",
+        ] {
+            assert!(text.contains(&format!("# HELP {name} ")), "{text}");
+            assert!(text.contains(&format!("# TYPE {name} ")), "{text}");
+        }
+        assert_eq!(
+            value(&text, "iris_freeze_auto_thaws_total").as_deref(),
+            Some("0")
+        );
+    }
+
+    #[test]
+    fn a_frozen_instance_without_history_is_shown_and_labels_are_escaped() {
+        let text = render(&[], &["we\"ird\\".to_string()]);
+        assert!(
+            text.contains("iris_freeze_frozen{instance=\"we\\\"ird\\\\\"} 1"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn the_file_is_replaced_whole_with_mode_0644() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("iris-freeze.prom");
+        fs::write(&path, "old").unwrap();
+        write_atomic(&path, "new\n").unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), "new\n");
+        let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o644);
+        // Nothing left beside it.
+        assert_eq!(fs::read_dir(tmp.path()).unwrap().count(), 1);
+        // A missing directory is an error naming the fix, not a panic.
+        let e = write_atomic(&tmp.path().join("no/x.prom"), "x").unwrap_err();
+        assert!(
+            format!("{e:#}").contains("not safe") || format!("{e:#}").contains("cannot write"),
+            "{e:#}"
+        );
+    }
+}
