@@ -34,6 +34,9 @@ _iris__freeze() {
             iris__freeze,install)
                 cmd="iris__freeze__subcmd__install"
                 ;;
+            iris__freeze,restore-plan)
+                cmd="iris__freeze__subcmd__restore__subcmd__plan"
+                ;;
             iris__freeze,status)
                 cmd="iris__freeze__subcmd__status"
                 ;;
@@ -61,6 +64,9 @@ _iris__freeze() {
             iris__freeze__subcmd__help,install)
                 cmd="iris__freeze__subcmd__help__subcmd__install"
                 ;;
+            iris__freeze__subcmd__help,restore-plan)
+                cmd="iris__freeze__subcmd__help__subcmd__restore__subcmd__plan"
+                ;;
             iris__freeze__subcmd__help,status)
                 cmd="iris__freeze__subcmd__help__subcmd__status"
                 ;;
@@ -77,7 +83,7 @@ _iris__freeze() {
 
     case "${cmd}" in
         iris__freeze)
-            opts="-v -q -h -V --state-dir --history-file --config --root --bin-dirs --verbose --quiet --help --version freeze thaw status dry-run install uninstall check __watchdog help"
+            opts="-v -q -h -V --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version freeze thaw status restore-plan dry-run install uninstall check __watchdog help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -88,6 +94,10 @@ _iris__freeze() {
                     return 0
                     ;;
                 --history-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metrics-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -111,7 +121,7 @@ _iris__freeze() {
             return 0
             ;;
         iris__subcmd__freeze__subcmd____watchdog)
-            opts="-v -q -h -V --token --deadline-ms --log-file --timeout --instance --state-dir --history-file --config --root --bin-dirs --verbose --quiet --help --version"
+            opts="-v -q -h -V --token --deadline-ms --log-file --timeout --instance --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -145,6 +155,10 @@ _iris__freeze() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --metrics-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -165,7 +179,7 @@ _iris__freeze() {
             return 0
             ;;
         iris__subcmd__freeze__subcmd__check)
-            opts="-v -q -h -V --timeout --state-dir --history-file --config --root --bin-dirs --verbose --quiet --help --version"
+            opts="-v -q -h -V --timeout --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -180,6 +194,10 @@ _iris__freeze() {
                     return 0
                     ;;
                 --history-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metrics-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -203,7 +221,7 @@ _iris__freeze() {
             return 0
             ;;
         iris__subcmd__freeze__subcmd__dry__subcmd__run)
-            opts="-i -v -q -h -V --instance --timeout --log-file --state-dir --history-file --config --root --bin-dirs --verbose --quiet --help --version"
+            opts="-i -v -q -h -V --instance --timeout --log-file --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -233,6 +251,10 @@ _iris__freeze() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --metrics-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -253,7 +275,7 @@ _iris__freeze() {
             return 0
             ;;
         iris__subcmd__freeze__subcmd__freeze)
-            opts="-i -v -q -h -V --instance --timeout --log-file --max-freeze --state-dir --history-file --config --root --bin-dirs --verbose --quiet --help --version"
+            opts="-i -v -q -h -V --instance --timeout --log-file --max-freeze --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -287,6 +309,10 @@ _iris__freeze() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --metrics-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -307,7 +333,7 @@ _iris__freeze() {
             return 0
             ;;
         iris__subcmd__freeze__subcmd__help)
-            opts="freeze thaw status dry-run install uninstall check __watchdog help"
+            opts="freeze thaw status restore-plan dry-run install uninstall check __watchdog help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -404,6 +430,20 @@ _iris__freeze() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        iris__subcmd__freeze__subcmd__help__subcmd__restore__subcmd__plan)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         iris__subcmd__freeze__subcmd__help__subcmd__status)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -447,7 +487,7 @@ _iris__freeze() {
             return 0
             ;;
         iris__subcmd__freeze__subcmd__install)
-            opts="-v -q -h -V --timeout --state-dir --history-file --config --root --bin-dirs --verbose --quiet --help --version"
+            opts="-v -q -h -V --timeout --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -462,6 +502,52 @@ _iris__freeze() {
                     return 0
                     ;;
                 --history-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metrics-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bin-dirs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        iris__subcmd__freeze__subcmd__restore__subcmd__plan)
+            opts="-v -q -h -V --id --json --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --history-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metrics-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -485,7 +571,7 @@ _iris__freeze() {
             return 0
             ;;
         iris__subcmd__freeze__subcmd__status)
-            opts="-v -q -h -V --json --timeout --state-dir --history-file --config --root --bin-dirs --verbose --quiet --help --version"
+            opts="-v -q -h -V --json --timeout --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -500,6 +586,10 @@ _iris__freeze() {
                     return 0
                     ;;
                 --history-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metrics-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -523,7 +613,7 @@ _iris__freeze() {
             return 0
             ;;
         iris__subcmd__freeze__subcmd__thaw)
-            opts="-i -v -q -h -V --instance --timeout --log-file --state-dir --history-file --config --root --bin-dirs --verbose --quiet --help --version"
+            opts="-i -v -q -h -V --instance --timeout --log-file --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -553,6 +643,10 @@ _iris__freeze() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --metrics-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -573,7 +667,7 @@ _iris__freeze() {
             return 0
             ;;
         iris__subcmd__freeze__subcmd__uninstall)
-            opts="-v -q -h -V --timeout --state-dir --history-file --config --root --bin-dirs --verbose --quiet --help --version"
+            opts="-v -q -h -V --timeout --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -588,6 +682,10 @@ _iris__freeze() {
                     return 0
                     ;;
                 --history-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metrics-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

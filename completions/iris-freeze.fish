@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_iris_freeze_global_optspecs
-    string join \n state-dir= history-file= config= root= bin-dirs= v/verbose q/quiet h/help V/version
+    string join \n state-dir= history-file= metrics-file= config= root= bin-dirs= v/verbose q/quiet h/help V/version
 end
 
 function __fish_iris_freeze_needs_command
@@ -26,6 +26,7 @@ end
 
 complete -c iris-freeze -n "__fish_iris_freeze_needs_command" -l state-dir -d 'Where iris-freeze records what it froze, created 0700 [default: /run/iris-freeze]' -r -F
 complete -c iris-freeze -n "__fish_iris_freeze_needs_command" -l history-file -d 'The history of freeze/thaw cycles, one JSON line per event, on persistent disk (it travels inside the snapshot) [default: /var/lib/iris-freeze/history.jsonl]' -r -F
+complete -c iris-freeze -n "__fish_iris_freeze_needs_command" -l metrics-file -d 'Rewrite this file with Prometheus metrics after every freeze, thaw, rollback and auto-thaw, e.g. in node_exporter\'s textfile-collector directory [default: none]' -r -F
 complete -c iris-freeze -n "__fish_iris_freeze_needs_command" -l config -d 'The configuration file; a missing file is fine [default: /etc/iris-freeze.toml, under --root]' -r -F
 complete -c iris-freeze -n "__fish_iris_freeze_needs_command" -l root -d 'Prefix for every system path a platform\'s files live under (install, check, the Azure JSON a hook reads, the config file): for tests and image builds [default: /]' -r -F
 complete -c iris-freeze -n "__fish_iris_freeze_needs_command" -l bin-dirs -d 'Directories searched for iris, csession and ccontrol after PATH, colon-separated (default: the usual install places; empty: PATH only)' -r
@@ -36,6 +37,7 @@ complete -c iris-freeze -n "__fish_iris_freeze_needs_command" -s V -l version -d
 complete -c iris-freeze -n "__fish_iris_freeze_needs_command" -f -a "freeze" -d 'Freeze the write daemon of every running instance (or the named ones) for a snapshot'
 complete -c iris-freeze -n "__fish_iris_freeze_needs_command" -f -a "thaw" -d 'Thaw what the last freeze froze (or the named instances, whoever froze them)'
 complete -c iris-freeze -n "__fish_iris_freeze_needs_command" -f -a "status" -d 'Show each instance: product, version, running, frozen, and frozen by iris-freeze since when'
+complete -c iris-freeze -n "__fish_iris_freeze_needs_command" -f -a "restore-plan" -d 'Print how to restore from a snapshot: the journal restore each instance needs, from the history'
 complete -c iris-freeze -n "__fish_iris_freeze_needs_command" -f -a "dry-run" -d 'Check that every instance can be reached and would freeze; changes nothing'
 complete -c iris-freeze -n "__fish_iris_freeze_needs_command" -f -a "install" -d 'Install the hooks for a snapshot platform (idempotent; replaced files are backed up)'
 complete -c iris-freeze -n "__fish_iris_freeze_needs_command" -f -a "uninstall" -d 'Remove the hooks `install` wrote (files it did not write are left alone)'
@@ -48,6 +50,7 @@ complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand freeze" -l log-f
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand freeze" -l max-freeze -d 'The longest any instance may stay frozen by iris-freeze, in seconds: a watchdog armed before the first freeze thaws it then if no thaw came. Must stay below IRIS\'s 600 s ExternalFreezeTimeOut, when IRIS starts blocking writers [default: 300]' -r
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand freeze" -l state-dir -d 'Where iris-freeze records what it froze, created 0700 [default: /run/iris-freeze]' -r -F
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand freeze" -l history-file -d 'The history of freeze/thaw cycles, one JSON line per event, on persistent disk (it travels inside the snapshot) [default: /var/lib/iris-freeze/history.jsonl]' -r -F
+complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand freeze" -l metrics-file -d 'Rewrite this file with Prometheus metrics after every freeze, thaw, rollback and auto-thaw, e.g. in node_exporter\'s textfile-collector directory [default: none]' -r -F
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand freeze" -l config -d 'The configuration file; a missing file is fine [default: /etc/iris-freeze.toml, under --root]' -r -F
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand freeze" -l root -d 'Prefix for every system path a platform\'s files live under (install, check, the Azure JSON a hook reads, the config file): for tests and image builds [default: /]' -r -F
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand freeze" -l bin-dirs -d 'Directories searched for iris, csession and ccontrol after PATH, colon-separated (default: the usual install places; empty: PATH only)' -r
@@ -60,6 +63,7 @@ complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand thaw" -l timeout
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand thaw" -l log-file -d 'Append the log here [default: /etc/preScript.log for freeze, /etc/postScript.log for thaw, or freeze_log / thaw_log in the config file]' -r -F
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand thaw" -l state-dir -d 'Where iris-freeze records what it froze, created 0700 [default: /run/iris-freeze]' -r -F
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand thaw" -l history-file -d 'The history of freeze/thaw cycles, one JSON line per event, on persistent disk (it travels inside the snapshot) [default: /var/lib/iris-freeze/history.jsonl]' -r -F
+complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand thaw" -l metrics-file -d 'Rewrite this file with Prometheus metrics after every freeze, thaw, rollback and auto-thaw, e.g. in node_exporter\'s textfile-collector directory [default: none]' -r -F
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand thaw" -l config -d 'The configuration file; a missing file is fine [default: /etc/iris-freeze.toml, under --root]' -r -F
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand thaw" -l root -d 'Prefix for every system path a platform\'s files live under (install, check, the Azure JSON a hook reads, the config file): for tests and image builds [default: /]' -r -F
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand thaw" -l bin-dirs -d 'Directories searched for iris, csession and ccontrol after PATH, colon-separated (default: the usual install places; empty: PATH only)' -r
@@ -70,6 +74,7 @@ complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand thaw" -s V -l ve
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand status" -l timeout -d 'Upper bound on the whole command, in seconds [default: 30]' -r
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand status" -l state-dir -d 'Where iris-freeze records what it froze, created 0700 [default: /run/iris-freeze]' -r -F
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand status" -l history-file -d 'The history of freeze/thaw cycles, one JSON line per event, on persistent disk (it travels inside the snapshot) [default: /var/lib/iris-freeze/history.jsonl]' -r -F
+complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand status" -l metrics-file -d 'Rewrite this file with Prometheus metrics after every freeze, thaw, rollback and auto-thaw, e.g. in node_exporter\'s textfile-collector directory [default: none]' -r -F
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand status" -l config -d 'The configuration file; a missing file is fine [default: /etc/iris-freeze.toml, under --root]' -r -F
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand status" -l root -d 'Prefix for every system path a platform\'s files live under (install, check, the Azure JSON a hook reads, the config file): for tests and image builds [default: /]' -r -F
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand status" -l bin-dirs -d 'Directories searched for iris, csession and ccontrol after PATH, colon-separated (default: the usual install places; empty: PATH only)' -r
@@ -78,11 +83,24 @@ complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand status" -s v -l 
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand status" -s q -l quiet -d 'Only errors on stderr, and no summary line on stdout'
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand status" -s h -l help -d 'Print help'
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand status" -s V -l version -d 'Print version'
+complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand restore-plan" -l id -d 'The cycle to restore (an id from the history) [default: the last consistent one]' -r
+complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand restore-plan" -l state-dir -d 'Where iris-freeze records what it froze, created 0700 [default: /run/iris-freeze]' -r -F
+complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand restore-plan" -l history-file -d 'The history of freeze/thaw cycles, one JSON line per event, on persistent disk (it travels inside the snapshot) [default: /var/lib/iris-freeze/history.jsonl]' -r -F
+complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand restore-plan" -l metrics-file -d 'Rewrite this file with Prometheus metrics after every freeze, thaw, rollback and auto-thaw, e.g. in node_exporter\'s textfile-collector directory [default: none]' -r -F
+complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand restore-plan" -l config -d 'The configuration file; a missing file is fine [default: /etc/iris-freeze.toml, under --root]' -r -F
+complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand restore-plan" -l root -d 'Prefix for every system path a platform\'s files live under (install, check, the Azure JSON a hook reads, the config file): for tests and image builds [default: /]' -r -F
+complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand restore-plan" -l bin-dirs -d 'Directories searched for iris, csession and ccontrol after PATH, colon-separated (default: the usual install places; empty: PATH only)' -r
+complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand restore-plan" -l json -d 'Print JSON for scripts instead of text'
+complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand restore-plan" -s v -l verbose -d 'More detail on stderr (-v: each step, -vv: debug)'
+complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand restore-plan" -s q -l quiet -d 'Only errors on stderr, and no summary line on stdout'
+complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand restore-plan" -s h -l help -d 'Print help'
+complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand restore-plan" -s V -l version -d 'Print version'
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand dry-run" -s i -l instance -d 'Instance to act on (repeatable; default: every running instance, or for thaw, what the last freeze recorded)' -r
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand dry-run" -l timeout -d 'Upper bound on the whole command, in seconds; a rollback after a failed freeze may use a few seconds more: thawing comes first [default: 30]' -r
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand dry-run" -l log-file -d 'Append the log here [default: /etc/preScript.log for freeze, /etc/postScript.log for thaw, or freeze_log / thaw_log in the config file]' -r -F
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand dry-run" -l state-dir -d 'Where iris-freeze records what it froze, created 0700 [default: /run/iris-freeze]' -r -F
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand dry-run" -l history-file -d 'The history of freeze/thaw cycles, one JSON line per event, on persistent disk (it travels inside the snapshot) [default: /var/lib/iris-freeze/history.jsonl]' -r -F
+complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand dry-run" -l metrics-file -d 'Rewrite this file with Prometheus metrics after every freeze, thaw, rollback and auto-thaw, e.g. in node_exporter\'s textfile-collector directory [default: none]' -r -F
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand dry-run" -l config -d 'The configuration file; a missing file is fine [default: /etc/iris-freeze.toml, under --root]' -r -F
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand dry-run" -l root -d 'Prefix for every system path a platform\'s files live under (install, check, the Azure JSON a hook reads, the config file): for tests and image builds [default: /]' -r -F
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand dry-run" -l bin-dirs -d 'Directories searched for iris, csession and ccontrol after PATH, colon-separated (default: the usual install places; empty: PATH only)' -r
@@ -93,6 +111,7 @@ complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand dry-run" -s V -l
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand install" -l timeout -d 'The freeze and thaw timeout the hooks will run with, in seconds; sizes Azure\'s timeoutInSeconds [default: 30, or timeout in the config file]' -r
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand install" -l state-dir -d 'Where iris-freeze records what it froze, created 0700 [default: /run/iris-freeze]' -r -F
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand install" -l history-file -d 'The history of freeze/thaw cycles, one JSON line per event, on persistent disk (it travels inside the snapshot) [default: /var/lib/iris-freeze/history.jsonl]' -r -F
+complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand install" -l metrics-file -d 'Rewrite this file with Prometheus metrics after every freeze, thaw, rollback and auto-thaw, e.g. in node_exporter\'s textfile-collector directory [default: none]' -r -F
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand install" -l config -d 'The configuration file; a missing file is fine [default: /etc/iris-freeze.toml, under --root]' -r -F
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand install" -l root -d 'Prefix for every system path a platform\'s files live under (install, check, the Azure JSON a hook reads, the config file): for tests and image builds [default: /]' -r -F
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand install" -l bin-dirs -d 'Directories searched for iris, csession and ccontrol after PATH, colon-separated (default: the usual install places; empty: PATH only)' -r
@@ -103,6 +122,7 @@ complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand install" -s V -l
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand uninstall" -l timeout -d 'The freeze and thaw timeout the hooks will run with, in seconds; sizes Azure\'s timeoutInSeconds [default: 30, or timeout in the config file]' -r
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand uninstall" -l state-dir -d 'Where iris-freeze records what it froze, created 0700 [default: /run/iris-freeze]' -r -F
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand uninstall" -l history-file -d 'The history of freeze/thaw cycles, one JSON line per event, on persistent disk (it travels inside the snapshot) [default: /var/lib/iris-freeze/history.jsonl]' -r -F
+complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand uninstall" -l metrics-file -d 'Rewrite this file with Prometheus metrics after every freeze, thaw, rollback and auto-thaw, e.g. in node_exporter\'s textfile-collector directory [default: none]' -r -F
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand uninstall" -l config -d 'The configuration file; a missing file is fine [default: /etc/iris-freeze.toml, under --root]' -r -F
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand uninstall" -l root -d 'Prefix for every system path a platform\'s files live under (install, check, the Azure JSON a hook reads, the config file): for tests and image builds [default: /]' -r -F
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand uninstall" -l bin-dirs -d 'Directories searched for iris, csession and ccontrol after PATH, colon-separated (default: the usual install places; empty: PATH only)' -r
@@ -113,6 +133,7 @@ complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand uninstall" -s V 
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand check" -l timeout -d 'The freeze and thaw timeout to check against (Azure\'s timeoutInSeconds must cover it), and the bound on each login check, in seconds [default: 30, or the config file\'s]' -r
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand check" -l state-dir -d 'Where iris-freeze records what it froze, created 0700 [default: /run/iris-freeze]' -r -F
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand check" -l history-file -d 'The history of freeze/thaw cycles, one JSON line per event, on persistent disk (it travels inside the snapshot) [default: /var/lib/iris-freeze/history.jsonl]' -r -F
+complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand check" -l metrics-file -d 'Rewrite this file with Prometheus metrics after every freeze, thaw, rollback and auto-thaw, e.g. in node_exporter\'s textfile-collector directory [default: none]' -r -F
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand check" -l config -d 'The configuration file; a missing file is fine [default: /etc/iris-freeze.toml, under --root]' -r -F
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand check" -l root -d 'Prefix for every system path a platform\'s files live under (install, check, the Azure JSON a hook reads, the config file): for tests and image builds [default: /]' -r -F
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand check" -l bin-dirs -d 'Directories searched for iris, csession and ccontrol after PATH, colon-separated (default: the usual install places; empty: PATH only)' -r
@@ -127,6 +148,7 @@ complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand __watchdog" -l t
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand __watchdog" -l instance -d 'The instances it guards (thawed even when the state is damaged); never from the environment' -r
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand __watchdog" -l state-dir -d 'Where iris-freeze records what it froze, created 0700 [default: /run/iris-freeze]' -r -F
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand __watchdog" -l history-file -d 'The history of freeze/thaw cycles, one JSON line per event, on persistent disk (it travels inside the snapshot) [default: /var/lib/iris-freeze/history.jsonl]' -r -F
+complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand __watchdog" -l metrics-file -d 'Rewrite this file with Prometheus metrics after every freeze, thaw, rollback and auto-thaw, e.g. in node_exporter\'s textfile-collector directory [default: none]' -r -F
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand __watchdog" -l config -d 'The configuration file; a missing file is fine [default: /etc/iris-freeze.toml, under --root]' -r -F
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand __watchdog" -l root -d 'Prefix for every system path a platform\'s files live under (install, check, the Azure JSON a hook reads, the config file): for tests and image builds [default: /]' -r -F
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand __watchdog" -l bin-dirs -d 'Directories searched for iris, csession and ccontrol after PATH, colon-separated (default: the usual install places; empty: PATH only)' -r
@@ -134,12 +156,13 @@ complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand __watchdog" -s v
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand __watchdog" -s q -l quiet -d 'Only errors on stderr, and no summary line on stdout'
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand __watchdog" -s h -l help -d 'Print help'
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand __watchdog" -s V -l version -d 'Print version'
-complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand help; and not __fish_seen_subcommand_from freeze thaw status dry-run install uninstall check __watchdog help" -f -a "freeze" -d 'Freeze the write daemon of every running instance (or the named ones) for a snapshot'
-complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand help; and not __fish_seen_subcommand_from freeze thaw status dry-run install uninstall check __watchdog help" -f -a "thaw" -d 'Thaw what the last freeze froze (or the named instances, whoever froze them)'
-complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand help; and not __fish_seen_subcommand_from freeze thaw status dry-run install uninstall check __watchdog help" -f -a "status" -d 'Show each instance: product, version, running, frozen, and frozen by iris-freeze since when'
-complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand help; and not __fish_seen_subcommand_from freeze thaw status dry-run install uninstall check __watchdog help" -f -a "dry-run" -d 'Check that every instance can be reached and would freeze; changes nothing'
-complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand help; and not __fish_seen_subcommand_from freeze thaw status dry-run install uninstall check __watchdog help" -f -a "install" -d 'Install the hooks for a snapshot platform (idempotent; replaced files are backed up)'
-complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand help; and not __fish_seen_subcommand_from freeze thaw status dry-run install uninstall check __watchdog help" -f -a "uninstall" -d 'Remove the hooks `install` wrote (files it did not write are left alone)'
-complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand help; and not __fish_seen_subcommand_from freeze thaw status dry-run install uninstall check __watchdog help" -f -a "check" -d 'Check the whole chain: programs, instances, logins, config, and a platform\'s hook setup'
-complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand help; and not __fish_seen_subcommand_from freeze thaw status dry-run install uninstall check __watchdog help" -f -a "__watchdog" -d 'The watchdog process, started by `freeze`; not for people'
-complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand help; and not __fish_seen_subcommand_from freeze thaw status dry-run install uninstall check __watchdog help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand help; and not __fish_seen_subcommand_from freeze thaw status restore-plan dry-run install uninstall check __watchdog help" -f -a "freeze" -d 'Freeze the write daemon of every running instance (or the named ones) for a snapshot'
+complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand help; and not __fish_seen_subcommand_from freeze thaw status restore-plan dry-run install uninstall check __watchdog help" -f -a "thaw" -d 'Thaw what the last freeze froze (or the named instances, whoever froze them)'
+complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand help; and not __fish_seen_subcommand_from freeze thaw status restore-plan dry-run install uninstall check __watchdog help" -f -a "status" -d 'Show each instance: product, version, running, frozen, and frozen by iris-freeze since when'
+complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand help; and not __fish_seen_subcommand_from freeze thaw status restore-plan dry-run install uninstall check __watchdog help" -f -a "restore-plan" -d 'Print how to restore from a snapshot: the journal restore each instance needs, from the history'
+complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand help; and not __fish_seen_subcommand_from freeze thaw status restore-plan dry-run install uninstall check __watchdog help" -f -a "dry-run" -d 'Check that every instance can be reached and would freeze; changes nothing'
+complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand help; and not __fish_seen_subcommand_from freeze thaw status restore-plan dry-run install uninstall check __watchdog help" -f -a "install" -d 'Install the hooks for a snapshot platform (idempotent; replaced files are backed up)'
+complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand help; and not __fish_seen_subcommand_from freeze thaw status restore-plan dry-run install uninstall check __watchdog help" -f -a "uninstall" -d 'Remove the hooks `install` wrote (files it did not write are left alone)'
+complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand help; and not __fish_seen_subcommand_from freeze thaw status restore-plan dry-run install uninstall check __watchdog help" -f -a "check" -d 'Check the whole chain: programs, instances, logins, config, and a platform\'s hook setup'
+complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand help; and not __fish_seen_subcommand_from freeze thaw status restore-plan dry-run install uninstall check __watchdog help" -f -a "__watchdog" -d 'The watchdog process, started by `freeze`; not for people'
+complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand help; and not __fish_seen_subcommand_from freeze thaw status restore-plan dry-run install uninstall check __watchdog help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

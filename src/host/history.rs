@@ -152,6 +152,10 @@ fn parent(path: &Path) -> Result<PathBuf> {
 /// that do not parse (a torn write, a newer format) are skipped; a missing file is no history.
 pub(crate) fn read(path: &Path) -> Result<Vec<Event>> {
     let mut out = Vec::new();
+    // No directory yet (no cycle ever appended) is no history too, not an unsafe directory.
+    if !parent(path)?.exists() {
+        return Ok(out);
+    }
     for p in [rotated(path), path.to_path_buf()] {
         let Some(f) = trust::open_read(&p)? else {
             continue;
@@ -272,6 +276,10 @@ mod tests {
         let path = tmp.path().join("lib/history.jsonl");
         let mut e = Event::new("A", EventKind::Freeze, "freeze", 0);
         e.instances.push(inst("IRIS", "frozen"));
+        assert!(
+            read(&path).unwrap().is_empty(),
+            "no directory yet: no history"
+        );
         append(&path, &e).unwrap();
         use std::os::unix::fs::PermissionsExt;
         let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
