@@ -144,12 +144,7 @@ fn instance_plan(c: &Cycle, i: &InstanceEvent) -> InstancePlan {
                  mgr/journal.log). Files newer than the snapshot come from the original \
                  host or your journal backups, not from the snapshot"
             ),
-            commands: vec![
-                format!("ls -l {dir}"),
-                format!(
-                    "{session} {name} -U%SYS '##class(%SYS.Journal.System).GetCurrentFileName()'"
-                ),
-            ],
+            commands: vec![format!("ls -l {dir}")],
         },
         Step {
             what: format!(
@@ -161,6 +156,13 @@ fn instance_plan(c: &Cycle, i: &InstanceEvent) -> InstancePlan {
             commands: vec![
                 format!("{session} {name} -U%SYS"),
                 "do ^JRNRESTO".to_string(),
+                "  (or without prompts, in the same session, LAST the last file wanted:)"
+                    .to_string(),
+                format!(
+                    "set r=##class(Journal.Restore).%New(),r.FirstFile=\"{}\",r.LastFile=\"LAST\"",
+                    restore_from.as_deref().unwrap_or("FIRST")
+                ),
+                "set sc=r.Run() write $system.Status.GetErrorText(sc)".to_string(),
             ],
         },
         Step {
@@ -273,6 +275,7 @@ mod tests {
         );
         assert!(text.contains("iris start IRIS"), "{text}");
         assert!(text.contains("do ^JRNRESTO"), "{text}");
+        assert!(text.contains("r.FirstFile=\"/j/20261202.001\""), "{text}");
         assert!(text.contains("ls -l /j"), "{text}");
         assert!(text.contains("mirror member"), "{text}");
     }
