@@ -101,6 +101,8 @@ pub(crate) struct Config {
     /// The history of cycles (`host::history`).
     #[allow(dead_code)] // Being wired into the commands.
     pub(crate) history_file: PathBuf,
+    /// journald's socket when events go to the journal as well (`host::journal`); none: off.
+    pub(crate) journal: Option<PathBuf>,
     pub(crate) bin_dirs: Vec<PathBuf>,
     pub(crate) verbosity: Verbosity,
     /// Prefix of every platform path (`/` normally).
