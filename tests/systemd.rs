@@ -516,6 +516,29 @@ fn a_failed_freeze_sends_a_failed_entry_at_error_priority() {
 }
 
 #[test]
+fn the_watchdog_sends_its_auto_thaw_after_the_thaw() {
+    let env = Env::new();
+    env.iris("IRIS");
+    let socket = listen(&env);
+    assert_eq!(env.run(&["freeze", "--max-freeze", "1"]).code, 0);
+    let mut entries = Vec::new();
+    let auto_thaw = |e: &std::collections::HashMap<String, String>| {
+        e.get("MESSAGE_ID").map(String::as_str) == Some("3ae7938fb56a4a49bb92028fed34ed0a")
+    };
+    assert!(
+        wait_until(LIMIT, || {
+            entries.extend(received(&socket));
+            entries.iter().any(auto_thaw)
+        }),
+        "no auto-thaw entry: {entries:#?}"
+    );
+    assert!(!env.frozen("IRIS"));
+    let e = entries.iter().find(|e| auto_thaw(e)).unwrap();
+    assert_eq!(e["IRIS_FREEZE_COMMAND"], "watchdog", "{e:?}");
+    assert_eq!(e["PRIORITY"], "3", "{e:?}");
+}
+
+#[test]
 fn the_variable_or_the_config_file_turns_the_journal_off() {
     let env = Env::new();
     env.iris("IRIS");
