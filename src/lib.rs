@@ -172,7 +172,7 @@ fn tell(cfg: &Config, log: &EventLog, report: &Report) {
 }
 
 fn open_log(cfg: &Config, cmd: &'static str) -> EventLog {
-    let log = EventLog::open(&cfg.log_file, cmd);
+    let log = EventLog::open(&cfg.log_file, cmd).with_journal(cfg.journal.as_deref());
     log.info(
         None,
         "start",

@@ -416,3 +416,248 @@ fn the_detached_fallback_dies_with_the_agents_unit() {
     let r = env.run(&["thaw"]);
     assert_eq!(r.code, 0, "{}", r.text());
 }
+
+// ---- Journal entries (`host::journal`): to a socket of the test's own, then to the real
+// journald under `.ci/in-systemd`.
+
+const FROZEN_ID: &str = "dc2b2a8ed6ae4f1486e9ccd1ac878d60";
+const THAWED_ID: &str = "7d79438eaf6f4e2b83eab118ab38ef98";
+
+/// One native-protocol datagram's fields (`KEY=value\n`, or `KEY\n<u64 LE length>value\n`).
+fn entry_fields(mut d: &[u8]) -> std::collections::HashMap<String, String> {
+    let mut fields = std::collections::HashMap::new();
+    while let Some(end) = d.iter().position(|&b| b == b'=' || b == b'\n') {
+        let key = String::from_utf8_lossy(&d[..end]).into_owned();
+        let value;
+        if d[end] == b'=' {
+            let nl = d[end..].iter().position(|&b| b == b'\n').unwrap() + end;
+            value = &d[end + 1..nl];
+            d = &d[nl + 1..];
+        } else {
+            let len = u64::from_le_bytes(d[end + 1..end + 9].try_into().unwrap()) as usize;
+            value = &d[end + 9..end + 9 + len];
+            d = &d[end + 10 + len..];
+        }
+        fields.insert(key, String::from_utf8_lossy(value).into_owned());
+    }
+    fields
+}
+
+/// Every entry sent to `socket` so far.
+fn received(
+    socket: &std::os::unix::net::UnixDatagram,
+) -> Vec<std::collections::HashMap<String, String>> {
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; 1 << 17];
+    while let Ok(n) = socket.recv(&mut buf) {
+        out.push(entry_fields(&buf[..n]));
+    }
+    out
+}
+
+fn listen(env: &Env) -> std::os::unix::net::UnixDatagram {
+    let s = std::os::unix::net::UnixDatagram::bind(env.journal_socket()).unwrap();
+    s.set_nonblocking(true).unwrap();
+    s
+}
+
+#[test]
+fn a_freeze_and_a_thaw_send_their_events_with_message_ids_and_fields() {
+    let env = Env::new();
+    env.iris("IRIS");
+    let socket = listen(&env);
+    assert_eq!(env.run(&["freeze"]).code, 0);
+    assert_eq!(env.run(&["thaw"]).code, 0);
+    let entries = received(&socket);
+    let with_id = |id: &str| {
+        entries
+            .iter()
+            .find(|e| e.get("MESSAGE_ID").map(String::as_str) == Some(id))
+            .unwrap_or_else(|| panic!("no entry with MESSAGE_ID={id} in {entries:#?}"))
+    };
+    for id in [FROZEN_ID, THAWED_ID] {
+        let e = with_id(id);
+        assert_eq!(e["SYSLOG_IDENTIFIER"], "iris-freeze");
+        assert_eq!(e["IRIS_INSTANCE"], "IRIS");
+        assert_eq!(e["PRIORITY"], "6");
+        assert!(e["MESSAGE"].starts_with("IRIS: "), "{e:?}");
+    }
+    assert_eq!(with_id(FROZEN_ID)["IRIS_RC"], "5");
+    // What IRIS printed at the freeze names the journal file a restore starts from.
+    assert!(
+        with_id(FROZEN_ID)["IRIS_OUTPUT"].contains("mgr/journal/"),
+        "{:?}",
+        with_id(FROZEN_ID)
+    );
+    // Every line of the logs is an entry: as many events as lines that are not IRIS's output.
+    let logged = env
+        .log_text()
+        .lines()
+        .filter(|l| !l.contains(" event=output "))
+        .count();
+    assert_eq!(entries.len(), logged, "{entries:#?}\n{}", env.log_text());
+}
+
+#[test]
+fn a_failed_freeze_sends_a_failed_entry_at_error_priority() {
+    let env = Env::new();
+    env.iris("IRIS");
+    env.fault("IRIS", "freeze=fail");
+    let socket = listen(&env);
+    assert_eq!(env.run(&["freeze"]).code, 1);
+    let entries = received(&socket);
+    let failed = entries
+        .iter()
+        .find(|e| {
+            e.get("MESSAGE_ID").map(String::as_str) == Some("ac59009297de4897935e87ea0c1fbd1e")
+        })
+        .unwrap_or_else(|| panic!("no failed entry in {entries:#?}"));
+    assert_eq!(failed["PRIORITY"], "3", "{failed:?}");
+}
+
+#[test]
+fn the_watchdog_sends_its_auto_thaw_after_the_thaw() {
+    let env = Env::new();
+    env.iris("IRIS");
+    let socket = listen(&env);
+    assert_eq!(env.run(&["freeze", "--max-freeze", "1"]).code, 0);
+    let mut entries = Vec::new();
+    let auto_thaw = |e: &std::collections::HashMap<String, String>| {
+        e.get("MESSAGE_ID").map(String::as_str) == Some("3ae7938fb56a4a49bb92028fed34ed0a")
+    };
+    assert!(
+        wait_until(LIMIT, || {
+            entries.extend(received(&socket));
+            entries.iter().any(auto_thaw)
+        }),
+        "no auto-thaw entry: {entries:#?}"
+    );
+    assert!(!env.frozen("IRIS"));
+    let e = entries.iter().find(|e| auto_thaw(e)).unwrap();
+    assert_eq!(e["IRIS_FREEZE_COMMAND"], "watchdog", "{e:?}");
+    assert_eq!(e["PRIORITY"], "3", "{e:?}");
+}
+
+#[test]
+fn the_variable_or_the_config_file_turns_the_journal_off() {
+    let env = Env::new();
+    env.iris("IRIS");
+    let socket = listen(&env);
+    for off in ["0", "off"] {
+        assert_eq!(
+            env.run_env(&["freeze"], &[("IRIS_FREEZE_JOURNAL", off)])
+                .code,
+            0
+        );
+        assert_eq!(
+            env.run_env(&["thaw"], &[("IRIS_FREEZE_JOURNAL", off)]).code,
+            0
+        );
+    }
+    fs::create_dir_all(env.root().join("etc")).unwrap();
+    fs::write(env.root().join("etc/iris-freeze.toml"), "journal = false\n").unwrap();
+    assert_eq!(env.run(&["freeze"]).code, 0);
+    assert_eq!(env.run(&["thaw"]).code, 0);
+    assert_eq!(received(&socket).len(), 0);
+    // The variable wins over the file.
+    assert_eq!(
+        env.run_env(&["thaw"], &[("IRIS_FREEZE_JOURNAL", "1")]).code,
+        0
+    );
+    assert!(!received(&socket).is_empty());
+}
+
+#[test]
+fn a_journal_that_reads_nothing_never_fails_or_holds_up_a_freeze() {
+    let env = Env::new();
+    env.iris("IRIS");
+    // Bound, never read: the socket's buffer fills and sending would block.
+    let socket = std::os::unix::net::UnixDatagram::bind(env.journal_socket()).unwrap();
+    for _ in 0..3 {
+        let r = env.run(&["freeze"]);
+        assert_eq!(r.code, 0, "{}", r.text());
+        assert_eq!(env.run(&["thaw"]).code, 0);
+    }
+    drop(socket);
+    // Nobody listening at all.
+    let r = env.run(&["freeze"]);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(!r.stderr.contains("journal"), "{}", r.text());
+    assert_eq!(env.run(&["thaw"]).code, 0);
+}
+
+/// The entries of the real journal for `instance`, as `journalctl -o json` prints them.
+fn journal_entries(instance: &str) -> Vec<serde_json::Value> {
+    let out = Command::new("journalctl")
+        .args(["--no-pager", "-o", "json", "SYSLOG_IDENTIFIER=iris-freeze"])
+        .arg(format!("IRIS_INSTANCE={instance}"))
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+/// freeze then thaw of `instance`, to the real journald, `extra` added to the environment.
+fn cycle_to_journald(env: &Env, instance: &str, extra: &[(&str, &str)]) {
+    for cmd in ["freeze", "thaw"] {
+        let mut c = env.command(Path::new(BIN));
+        c.env_remove("IRIS_FREEZE_JOURNAL_SOCKET")
+            .args([cmd, "--instance", instance]);
+        for (k, v) in extra {
+            c.env(k, v);
+        }
+        let r = run_command(c);
+        assert_eq!(r.code, 0, "{cmd}: {}", r.text());
+    }
+}
+
+#[test]
+#[ignore = "needs root and systemd as PID 1: .ci/in-systemd"]
+fn journalctl_shows_the_freeze_and_the_thaw_with_their_fields() {
+    let env = real_systemd();
+    env.iris("JOURNALON");
+    cycle_to_journald(&env, "JOURNALON", &[]);
+    let has = |id: &str| {
+        journal_entries("JOURNALON")
+            .into_iter()
+            .find(|e| e["MESSAGE_ID"] == id)
+    };
+    assert!(
+        wait_until(LIMIT, || has(FROZEN_ID).is_some()
+            && has(THAWED_ID).is_some()),
+        "journalctl has no frozen and thawed entries: {:#?}",
+        journal_entries("JOURNALON")
+    );
+    for id in [FROZEN_ID, THAWED_ID] {
+        let e = has(id).unwrap();
+        assert_eq!(e["IRIS_INSTANCE"], "JOURNALON", "{e}");
+        assert_eq!(e["PRIORITY"], "6", "{e}");
+        assert!(e["IRIS_RC"].is_string(), "{e}");
+    }
+    // ExternalFreeze's own answer; the thaw's is the check that confirms it (3: not suspended).
+    assert_eq!(has(FROZEN_ID).unwrap()["IRIS_RC"], "5");
+    assert_eq!(has(THAWED_ID).unwrap()["IRIS_RC"], "3");
+}
+
+#[test]
+#[ignore = "needs root and systemd as PID 1: .ci/in-systemd"]
+fn with_the_journal_off_journalctl_shows_nothing() {
+    let env = real_systemd();
+    env.iris("JOURNALOFF");
+    env.iris("JOURNALMARK");
+    cycle_to_journald(&env, "JOURNALOFF", &[("IRIS_FREEZE_JOURNAL", "0")]);
+    // A cycle sent after it: once journald has that, it would have the first.
+    cycle_to_journald(&env, "JOURNALMARK", &[]);
+    assert!(
+        wait_until(LIMIT, || journal_entries("JOURNALMARK")
+            .iter()
+            .any(|e| e["MESSAGE_ID"] == THAWED_ID)),
+        "the marker cycle never reached the journal"
+    );
+    assert_eq!(
+        journal_entries("JOURNALOFF"),
+        Vec::<serde_json::Value>::new()
+    );
+}

@@ -30,6 +30,11 @@ pub(crate) const SYSTEMD_DIR: &str = "IRIS_FREEZE_SYSTEMD_DIR";
 /// The one directory `systemd-run` and `systemctl` are looked for in: for tests.
 pub(crate) const SYSTEMD_BIN_DIR: &str = "IRIS_FREEZE_SYSTEMD_BIN_DIR";
 
+/// `0`, `false`, `no` or `off`: no journal entries (config `journal = false`).
+pub(crate) const JOURNAL: &str = "IRIS_FREEZE_JOURNAL";
+/// The journal's socket (default /run/systemd/journal/socket): for tests.
+pub(crate) const JOURNAL_SOCKET: &str = "IRIS_FREEZE_JOURNAL_SOCKET";
+
 /// The variables that stand for a command-line option, as clap reads them.
 #[cfg(test)]
 pub(crate) const OPTIONS: &[&str] = &[

@@ -36,6 +36,7 @@ pub(super) const KEYS: &[&str] = &[
     "switch_journal",
     "set_history",
     "mirror_primary",
+    "journal",
 ];
 
 /// The settings the file gave, each already checked.
@@ -56,6 +57,8 @@ pub(crate) struct FileConfig {
     pub(crate) switch_journal: Option<bool>,
     pub(crate) set_history: Option<bool>,
     pub(crate) mirror_primary: Option<MirrorPolicy>,
+    /// Events to journald as well (`host::journal`).
+    pub(crate) journal: Option<bool>,
 }
 
 /// What reading the file gave.
@@ -258,6 +261,7 @@ impl FileConfig {
             "wd_suspend_limit" => self.wd_suspend_limit = Some(whole()?),
             "switch_journal" => self.switch_journal = Some(boolean()?),
             "set_history" => self.set_history = Some(boolean()?),
+            "journal" => self.journal = Some(boolean()?),
             "mirror_primary" => {
                 self.mirror_primary = Some(match v.as_str() {
                     Some("warn") => MirrorPolicy::Warn,
@@ -395,9 +399,11 @@ mod tests {
             "instances = [\"IRIS\", \"iris\"]\ntimeout = 20\nmax_freeze = 120.5\n\
              freeze_log = \"/a\"\nthaw_log = \"/b\"\nstate_dir = \"/c\"\nbin_dirs = []\n\
              credentials_file = \"/d\"\nexternal_freeze_timeout = 900\nwd_suspend_limit = 300\n\
-             switch_journal = false\nset_history = true\nmirror_primary = \"refuse\"\n",
+             switch_journal = false\nset_history = true\nmirror_primary = \"refuse\"\n\
+             journal = false\n",
         );
         assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(file.journal, Some(false));
         assert_eq!(file.instances.unwrap().len(), 1);
         assert_eq!(file.max_freeze, Some(Duration::from_millis(120_500)));
         assert_eq!(file.mirror_primary, Some(MirrorPolicy::Refuse));

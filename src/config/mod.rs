@@ -107,6 +107,8 @@ pub(crate) struct Config {
     pub(crate) history_file: PathBuf,
     /// Where `host::metrics` writes; `None`: no metrics.
     pub(crate) metrics_file: Option<PathBuf>,
+    /// journald's socket when events go to the journal as well (`host::journal`); none: off.
+    pub(crate) journal: Option<PathBuf>,
     pub(crate) bin_dirs: Vec<PathBuf>,
     pub(crate) verbosity: Verbosity,
     /// Prefix of every platform path (`/` normally).

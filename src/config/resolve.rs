@@ -2,6 +2,7 @@
 //! defaults, resolved in that order and checked, one setting at a time. The order of the steps
 //! is the order in which problems are reported.
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -17,6 +18,7 @@ use super::{
     env, under,
 };
 use crate::cli::{Cli, Command, RunArgs};
+use crate::host::journal::DEFAULT_SOCKET;
 use crate::iris::credentials::Credentials;
 use crate::platform::Platform;
 use crate::platform::hooks::Invocation;
@@ -76,6 +78,12 @@ impl Config {
             &config_file,
             &mut config_warnings,
         )?;
+        let journal = journal(
+            std::env::var_os(env::JOURNAL),
+            file.journal,
+            std::env::var_os(env::JOURNAL_SOCKET),
+            &mut config_warnings,
+        );
         let (timeout, timeout_note) = hook_limit(hook, &root, timeout);
         if verbosity != Verbosity::Quiet {
             warn_on_stderr(&config_warnings);
@@ -90,6 +98,7 @@ impl Config {
             state_dir,
             history_file,
             metrics_file,
+            journal,
             bin_dirs,
             verbosity,
             root,
@@ -237,6 +246,35 @@ fn history_file(given: Option<PathBuf>, file: &FileConfig) -> PathBuf {
     std::path::absolute(&path).unwrap_or(path)
 }
 
+/// journald's socket, or none when the journal is off: `IRIS_FREEZE_JOURNAL` over the config's
+/// `journal`, on by default. A value that is neither on nor off is a warning, never a failed
+/// thaw.
+fn journal(
+    var: Option<OsString>,
+    file: Option<bool>,
+    socket: Option<OsString>,
+    warnings: &mut Vec<String>,
+) -> Option<PathBuf> {
+    let from_var = var.filter(|v| !v.is_empty()).and_then(|v| {
+        match v.to_string_lossy().to_ascii_lowercase().as_str() {
+            "0" | "false" | "no" | "off" => Some(false),
+            "1" | "true" | "yes" | "on" => Some(true),
+            _ => {
+                warnings.push(format!(
+                    "{} must be 0 or 1 (off or on); ignoring it",
+                    env::JOURNAL
+                ));
+                None
+            }
+        }
+    });
+    if !from_var.or(file).unwrap_or(true) {
+        return None;
+    }
+    let socket = socket.filter(|s| !s.is_empty());
+    Some(socket.map_or_else(|| PathBuf::from(DEFAULT_SOCKET), PathBuf::from))
+}
+
 fn default_log(action: &Action, file: &FileConfig) -> PathBuf {
     match action {
         Action::Thaw => file
@@ -317,4 +355,36 @@ fn hook_limit(
         }
     }
     (timeout, None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resolve(var: Option<&str>, file: Option<bool>) -> (Option<PathBuf>, Vec<String>) {
+        let mut w = Vec::new();
+        let j = journal(var.map(OsString::from), file, None, &mut w);
+        (j, w)
+    }
+
+    #[test]
+    fn the_journal_is_on_unless_the_variable_or_the_file_turns_it_off() {
+        let on = Some(PathBuf::from(DEFAULT_SOCKET));
+        assert_eq!(resolve(None, None), (on.clone(), vec![]));
+        assert_eq!(resolve(Some(""), None).0, on);
+        for off in ["0", "false", "No", "OFF"] {
+            assert_eq!(resolve(Some(off), None).0, None, "{off}");
+            assert_eq!(resolve(Some(off), Some(true)).0, None, "{off}");
+        }
+        assert_eq!(resolve(None, Some(false)).0, None);
+        // The variable wins over the file.
+        assert_eq!(resolve(Some("1"), Some(false)).0, on);
+        let (j, w) = resolve(Some("maybe"), Some(false));
+        assert_eq!(j, None);
+        assert_eq!(w.len(), 1);
+        assert!(w[0].contains("IRIS_FREEZE_JOURNAL must be 0 or 1"), "{w:?}");
+        let mut w = Vec::new();
+        let socket = journal(None, None, Some("/tmp/s".into()), &mut w);
+        assert_eq!(socket, Some(PathBuf::from("/tmp/s")));
+    }
 }

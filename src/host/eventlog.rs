@@ -18,6 +18,7 @@ use std::time::{Duration, SystemTime};
 use chrono::{DateTime, Local, SecondsFormat};
 
 use crate::config::env;
+use crate::host::journal::{Entry, Journal};
 use crate::host::trust;
 use crate::iris::session::Outcome;
 
@@ -55,6 +56,8 @@ enum Sink {
 struct Batch {
     lines: Vec<String>,
     shown: Vec<(tracing::Level, String)>,
+    /// The event for the journal, when there is one to send it to.
+    journal: Option<Entry>,
 }
 
 pub(crate) struct EventLog {
@@ -66,6 +69,10 @@ pub(crate) struct EventLog {
     held: AtomicBool,
     cmd: &'static str,
     pid: u32,
+    /// Where events go as well (`host::journal`), when it is on.
+    journal: Option<Journal>,
+    /// The cycle the events belong to, once known (`IRIS_FREEZE_ID`).
+    cycle_id: Mutex<Option<String>>,
 }
 
 impl EventLog {
@@ -78,6 +85,8 @@ impl EventLog {
             held: AtomicBool::new(false),
             cmd,
             pid: std::process::id(),
+            journal: None,
+            cycle_id: Mutex::new(None),
         }
     }
 
@@ -90,7 +99,22 @@ impl EventLog {
             held: AtomicBool::new(false),
             cmd,
             pid: std::process::id(),
+            journal: None,
+            cycle_id: Mutex::new(None),
         }
+    }
+
+    /// Sends every event to the journal at `socket` as well (none: the journal is off). No
+    /// socket there is no error: journald does not run.
+    pub(crate) fn with_journal(mut self, socket: Option<&Path>) -> EventLog {
+        self.journal = socket.map(Journal::new);
+        self
+    }
+
+    /// Names the cycle the following events belong to, in their journal entries.
+    #[allow(dead_code)] // Called by the commands once cycles have ids.
+    pub(crate) fn set_cycle_id(&self, id: &str) {
+        *self.cycle_id.lock().unwrap_or_else(|p| p.into_inner()) = Some(id.to_string());
     }
 
     /// Writes one event line, then shows it on stderr at `level` (info only with -v).
@@ -129,9 +153,21 @@ impl EventLog {
         }
         push_escaped(&mut line, &msg);
         let prefix = inst.map(|i| format!("{i}: ")).unwrap_or_default();
+        let shown = vec![(level.stderr(), format!("{prefix}{msg}"))];
+        let journal = self.journal.as_ref().map(|_| Entry {
+            level,
+            cmd: self.cmd,
+            inst: inst.map(String::from),
+            event: event.to_string(),
+            rc,
+            elapsed,
+            message: msg,
+            output: None,
+        });
         Batch {
             lines: vec![line],
-            shown: vec![(level.stderr(), format!("{prefix}{msg}"))],
+            shown,
+            journal,
         }
     }
 
@@ -179,6 +215,10 @@ impl EventLog {
                 .shown
                 .push((tracing::Level::DEBUG, format!("{inst}| {line}")));
         }
+        if let Some(e) = &mut batch.journal {
+            e.output = Some(o.lines().take(OUTPUT_LINES).collect::<Vec<_>>().join("\n"))
+                .filter(|t| !t.is_empty());
+        }
         let more = output.count();
         if more > 0 || o.dropped > 0 {
             batch.lines.push(format!(
@@ -219,6 +259,7 @@ impl EventLog {
             self.write(Batch {
                 lines: Vec::new(),
                 shown: Vec::new(),
+                journal: None,
             });
         }
     }
@@ -240,10 +281,27 @@ impl EventLog {
         }
         let pending = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()));
         self.append(&pending, &batch.lines);
+        self.send(pending.iter().map(|(_, b)| b).chain([&batch]));
         for b in pending.iter().map(|(_, b)| b).chain([&batch]) {
             for (level, text) in &b.shown {
                 show(*level, text);
             }
+        }
+    }
+
+    /// Sends the batches' events to the journal, after the log: one datagram each, never a
+    /// wait.
+    fn send<'a>(&self, batches: impl Iterator<Item = &'a Batch>) {
+        let Some(journal) = &self.journal else {
+            return;
+        };
+        let id = self
+            .cycle_id
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        for entry in batches.filter_map(|b| b.journal.as_ref()) {
+            journal.send(&entry.fields(id.as_deref()));
         }
     }
 
@@ -437,6 +495,58 @@ mod tests {
             "inst=X\\x20event\\x3dthawed\\n2026\\x20pid\\x3d1"
         );
         assert_eq!(fields[4], "event=thaw");
+    }
+
+    #[test]
+    fn events_go_to_the_journal_after_the_log_with_the_cycle_id_once_told() {
+        use std::os::unix::net::UnixDatagram;
+        let tmp = tempfile::tempdir().unwrap();
+        let socket = tmp.path().join("journal");
+        let server = UnixDatagram::bind(&socket).unwrap();
+        server.set_nonblocking(true).unwrap();
+        let next = || {
+            let mut buf = vec![0u8; 65536];
+            let n = server.recv(&mut buf).ok()?;
+            Some(String::from_utf8_lossy(&buf[..n]).into_owned())
+        };
+        let log = EventLog::open(&tmp.path().join("log"), "freeze").with_journal(Some(&socket));
+        log.info(None, "start", "first");
+        let first = next().unwrap();
+        assert!(first.contains("MESSAGE=first\n"), "{first}");
+        assert!(!first.contains("IRIS_FREEZE_ID"), "{first}");
+        log.set_cycle_id("c1");
+        let o = Outcome {
+            end: End::Exited(5),
+            stdout: "journal file /j/1\nline two\n".into(),
+            stderr: String::new(),
+            dropped: 0,
+            elapsed: Duration::from_millis(20),
+        };
+        log.call(
+            Level::Info,
+            "IRIS",
+            "frozen",
+            &o,
+            "ExternalFreeze succeeded",
+        );
+        let frozen = next().unwrap();
+        for want in [
+            "MESSAGE=IRIS: ExternalFreeze succeeded\n",
+            "MESSAGE_ID=dc2b2a8ed6ae4f1486e9ccd1ac878d60\n",
+            "IRIS_INSTANCE=IRIS\n",
+            "IRIS_FREEZE_ID=c1\n",
+            "IRIS_RC=5\n",
+            "journal file /j/1\nline two\n",
+        ] {
+            assert!(frozen.contains(want), "{want:?} not in {frozen:?}");
+        }
+        // Output lines are part of their call's entry, not entries of their own.
+        assert_eq!(next(), None);
+        log.hold();
+        log.error(None, "auto-thaw", "kept");
+        assert_eq!(next(), None, "a held event reached the journal");
+        log.release();
+        assert!(next().unwrap().contains("MESSAGE=kept\n"));
     }
 
     #[test]

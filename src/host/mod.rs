@@ -3,6 +3,7 @@
 
 pub(crate) mod eventlog;
 pub(crate) mod history;
+pub(crate) mod journal;
 pub(crate) mod lock;
 pub(crate) mod metrics;
 pub(crate) mod signals;

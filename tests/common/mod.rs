@@ -292,6 +292,11 @@ impl Env {
             .map(|p| p as i32)
     }
 
+    /// Where the journal's socket is, for this host (a test may bind it).
+    pub fn journal_socket(&self) -> PathBuf {
+        self.tmp.path().join("journal-socket")
+    }
+
     /// The iris-freeze command with a clean environment pointing at this host.
     pub fn command(&self, program: &Path) -> Command {
         let mut c = Command::new(program);
@@ -302,6 +307,8 @@ impl Env {
             .env("IRIS_FREEZE_LOG_FILE", &self.log)
             // Never the host's /var/lib/iris-freeze.
             .env("IRIS_FREEZE_HISTORY_FILE", self.history())
+            // Never the host's journald: a socket nobody listens on unless a test binds it.
+            .env("IRIS_FREEZE_JOURNAL_SOCKET", self.journal_socket())
             .env("IRIS_FREEZE_BIN_DIRS", "")
             // Never the host's /etc/iris-freeze.toml or /etc/azure.
             .env("IRIS_FREEZE_ROOT", self.root())

@@ -46,7 +46,7 @@ pub(crate) fn run(
     }
     // Thaw first, log after: every line is kept (with its time) until the thaw is done, so a
     // log that blocks or fails cannot delay it.
-    let log = EventLog::open(&cfg.log_file, "watchdog");
+    let log = EventLog::open(&cfg.log_file, "watchdog").with_journal(cfg.journal.as_deref());
     log.hold();
     let report = due(cfg, &states, token, deadline_ms, instances, &log);
     for w in &cfg.config_warnings {

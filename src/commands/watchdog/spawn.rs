@@ -17,7 +17,13 @@ use crate::host::state::{Watchdog, rfc3339_of_ms};
 use crate::host::systemd::{self, Service};
 
 /// The environment the watchdog's unit takes from ours: where to find `iris` and the rest.
-const PASS_ENV: &[&str] = &["PATH", "IRISSYS", env::BIN_DIRS];
+const PASS_ENV: &[&str] = &[
+    "PATH",
+    "IRISSYS",
+    env::BIN_DIRS,
+    env::JOURNAL,
+    env::JOURNAL_SOCKET,
+];
 
 /// A fresh token for one arming.
 pub(crate) fn new_token() -> String {
