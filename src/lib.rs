@@ -40,12 +40,13 @@ const SUMMARY_MAX: usize = 300;
 
 /// Parses `args` (argv[0] included), runs the command, and returns the exit code.
 pub fn run(args: Vec<OsString>) -> Exit {
+    let hook_name = hook_name(&args);
     let (args, hook) = hooks::effective_args(args);
     let cli = match parse(args, hook) {
         Ok(cli) => cli,
         Err(exit) => return exit,
     };
-    let cfg = match Config::from_cli(cli, hook) {
+    let mut cfg = match Config::from_cli(cli, hook) {
         Ok(cfg) => cfg,
         Err(e) => {
             // Best effort, as every write to stderr: an unwritable stderr changes nothing.
@@ -53,6 +54,7 @@ pub fn run(args: Vec<OsString>) -> Exit {
             return Exit::Failure;
         }
     };
+    cfg.invoked_as = hook.and(hook_name);
     let _ = STDERR_LEVEL.set(match cfg.verbosity {
         Verbosity::Quiet => tracing::Level::ERROR,
         Verbosity::Normal => tracing::Level::WARN,
@@ -66,6 +68,21 @@ pub fn run(args: Vec<OsString>) -> Exit {
     });
     tell(&cfg, &log, &report);
     report.exit
+}
+
+/// The name a hook call goes by: argv[0]'s file name, or the verb after it when that is
+/// iris-freeze itself (`iris-freeze azure-pre`).
+fn hook_name(args: &[OsString]) -> Option<String> {
+    let base = |a: &OsString| {
+        std::path::Path::new(a)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+    };
+    let first = base(args.first()?)?;
+    if first.starts_with("iris-freeze") {
+        return args.get(1).map(|a| a.to_string_lossy().into_owned());
+    }
+    Some(first)
 }
 
 /// A hook call reads its options from the environment; anything else goes through clap. Help,

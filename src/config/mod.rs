@@ -99,8 +99,10 @@ pub(crate) struct Config {
     pub(crate) log_file: PathBuf,
     pub(crate) state_dir: PathBuf,
     /// The history of cycles (`host::history`).
-    #[allow(dead_code)] // Being wired into the commands.
     pub(crate) history_file: PathBuf,
+    /// The hook's name when a hook ran us (argv[0], or the hook verb after `iris-freeze`), for
+    /// the history's `by`; `None` for a plain command.
+    pub(crate) invoked_as: Option<String>,
     pub(crate) bin_dirs: Vec<PathBuf>,
     pub(crate) verbosity: Verbosity,
     /// Prefix of every platform path (`/` normally).

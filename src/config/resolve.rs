@@ -86,6 +86,7 @@ impl Config {
             log_file,
             state_dir,
             history_file,
+            invoked_as: None,
             bin_dirs,
             verbosity,
             root,

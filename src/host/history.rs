@@ -3,8 +3,6 @@
 //! it survives reboots and travels inside the snapshot itself. Bounded: past `ROTATE_AT` bytes
 //! the file becomes `history.jsonl.1` (the one before it is dropped) and a new one starts.
 //! Writing it never fails a command: callers log an error as a warning and go on.
-// Being wired into the commands.
-#![allow(dead_code)]
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -15,6 +13,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
+use crate::host::eventlog::EventLog;
 use crate::host::trust;
 
 /// Where the history lives unless `--history-file` says otherwise.
@@ -119,6 +118,36 @@ pub(crate) fn append(path: &Path, event: &Event) -> Result<()> {
     let mut f = trust::open_append(path, 0o600)?;
     f.write_all(&line)
         .with_context(|| format!("cannot write the history {}", path.display()))
+}
+
+/// [`append`], with a failure a warning (stderr and the log): the history never fails or
+/// holds up a freeze or a thaw.
+pub(crate) fn record(path: &Path, event: &Event, log: &EventLog) {
+    if let Err(e) = append(path, event) {
+        log.warn(
+            None,
+            "history",
+            format!(
+                "{e:#}: this {} of cycle {} is missing from the history; fix the path or the \
+                 permissions, or set another with --history-file",
+                serde_json::to_value(event.event)
+                    .ok()
+                    .and_then(|v| v.as_str().map(String::from))
+                    .unwrap_or_default(),
+                event.id
+            ),
+        );
+    }
+}
+
+/// Who ran an event: the hook's name when a hook ran us, else the command.
+pub(crate) fn by(invoked_as: Option<&str>, command: &str) -> String {
+    invoked_as.unwrap_or(command).to_string()
+}
+
+/// `not consistent: <why>`.
+pub(crate) fn not_consistent(why: impl std::fmt::Display) -> String {
+    format!("not consistent: {why}")
 }
 
 /// The file before the current one.

@@ -94,6 +94,10 @@ pub(crate) struct AutoThaw {
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct State {
+    /// The id of the cycle whose freeze these records belong to (`history::new_id`): the thaw
+    /// and the watchdog write their history lines under it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) cycle: Option<String>,
     /// Instance name → what we did to it.
     #[serde(default)]
     pub(crate) instances: BTreeMap<String, Record>,
