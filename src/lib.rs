@@ -27,7 +27,7 @@ use std::io::Write;
 use clap::error::ErrorKind;
 
 use crate::cli::Cli;
-use crate::commands::{check, freeze, install, status, thaw, watchdog};
+use crate::commands::{check, freeze, history, install, status, thaw, watchdog};
 use crate::config::{Action, Config, Verbosity};
 use crate::host::eventlog;
 use crate::host::eventlog::EventLog;
@@ -138,6 +138,9 @@ fn dispatch(cfg: &Config) -> (EventLog, anyhow::Result<Report>) {
             let r = status::run(cfg, json);
             (log, r)
         }
+        Action::History { json, limit } => {
+            (EventLog::none("history"), history::run(cfg, json, limit))
+        }
     }
 }
 
@@ -156,9 +159,11 @@ fn tell(cfg: &Config, log: &EventLog, report: &Report) {
     }
     let text = match cfg.action {
         // Reports meant to be read whole.
-        Action::Status { .. } | Action::Check(_) | Action::Install(_) | Action::Uninstall(_) => {
-            report.summary.clone()
-        }
+        Action::Status { .. }
+        | Action::History { .. }
+        | Action::Check(_)
+        | Action::Install(_)
+        | Action::Uninstall(_) => report.summary.clone(),
         _ => format!("iris-freeze: {}", one_line(&report.summary)),
     };
     // Nobody may be reading (a closed pipe): that must not change the exit code.

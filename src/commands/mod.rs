@@ -2,6 +2,7 @@
 
 pub(crate) mod check;
 pub(crate) mod freeze;
+pub(crate) mod history;
 pub(crate) mod install;
 pub(crate) mod status;
 pub(crate) mod thaw;

@@ -32,7 +32,9 @@ pub(super) struct Settled {
 impl OnBadFile {
     pub(super) fn of(command: &Command) -> OnBadFile {
         match command {
-            Command::Thaw(_) | Command::Status(_) | Command::Watchdog(_) => OnBadFile::Warn,
+            Command::Thaw(_) | Command::Status(_) | Command::History(_) | Command::Watchdog(_) => {
+                OnBadFile::Warn
+            }
             Command::Check(_) => OnBadFile::Report,
             _ => OnBadFile::Refuse,
         }

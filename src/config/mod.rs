@@ -55,6 +55,11 @@ pub(crate) enum Action {
     Status {
         json: bool,
     },
+    /// `history`: the cycles from the history file.
+    History {
+        json: bool,
+        limit: Option<usize>,
+    },
     Install(Platform),
     Uninstall(Platform),
     Check(Option<Platform>),

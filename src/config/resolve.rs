@@ -144,6 +144,14 @@ impl Given {
             Command::Thaw(run) => given(Action::Thaw, run.timeout.clone(), Some(run)),
             Command::DryRun(run) => given(Action::DryRun, run.timeout.clone(), Some(run)),
             Command::Status(s) => given(Action::Status { json: s.json }, s.timeout, None),
+            Command::History(h) => given(
+                Action::History {
+                    json: h.json,
+                    limit: h.limit,
+                },
+                None,
+                None,
+            ),
             Command::Install(p) => given(Action::Install(p.platform), p.timeout, None),
             Command::Uninstall(p) => given(Action::Uninstall(p.platform), p.timeout, None),
             Command::Check(c) => given(Action::Check(c.platform), c.timeout, None),

@@ -186,8 +186,44 @@ pub(crate) fn thaw_and_confirm(
     confirm_for: Duration,
     log: &EventLog,
 ) -> Thawed {
+    thaw_and_confirm_told(target, thaw_by, confirm_for, log).0
+}
+
+/// What ExternalThaw and the check right after it said, for the cycle's verdict.
+#[derive(Debug, Clone)]
+pub(crate) struct ThawTold {
+    /// ExternalThaw's answer: `Yes` means it was suspended until now.
+    pub(crate) answer: Answer,
+    /// It answered 3 with "System is not suspended": something resumed it before us.
+    pub(crate) not_suspended: bool,
+    /// The check after it still found the write daemon suspended: the freeze held until our
+    /// (emergency) resume.
+    pub(crate) still_suspended: bool,
+    /// Why ExternalThaw did not answer 5, in words.
+    pub(crate) problem: String,
+}
+
+/// IRIS's answer to an ExternalThaw of an instance that is not suspended.
+const NOT_SUSPENDED: &str = "not suspended";
+
+/// [`thaw_and_confirm`], with what the calls told.
+pub(crate) fn thaw_and_confirm_told(
+    target: &Target,
+    thaw_by: Instant,
+    confirm_for: Duration,
+    log: &EventLog,
+) -> (Thawed, ThawTold) {
     let name = target.name.as_str();
     let (thaw, o) = call(target, EXTERNAL_THAW, thaw_by, Stop::Never);
+    let mut told = ThawTold {
+        answer: thaw,
+        not_suspended: thaw == Answer::No && o.lines().any(|l| l.contains(NOT_SUSPENDED)),
+        still_suspended: false,
+        problem: match thaw {
+            Answer::Yes => String::new(),
+            _ => problem(target, EXTERNAL_THAW, &o),
+        },
+    };
     match thaw {
         Answer::Yes => log.call(Level::Info, name, "thaw", &o, "ExternalThaw succeeded"),
         Answer::No => log.call(
@@ -225,18 +261,20 @@ pub(crate) fn thaw_and_confirm(
             &o,
             "confirmed: write daemon not suspended",
         );
-        return Thawed::Confirmed;
+        return (Thawed::Confirmed, told);
     }
+    told.still_suspended = check == Answer::Yes;
     // Still suspended, or the check failed after a thaw that did not succeed (a blocked system
     // refuses new sessions; the emergency resume needs none).
-    match target
+    let thawed = match target
         .emergency
         .as_ref()
         .filter(|_| check == Answer::Yes || thaw != Answer::Yes)
     {
         Some(cmd) => emergency_resume(target, cmd, &o, log),
         None => still_frozen(target, check, &o, log),
-    }
+    };
+    (thawed, told)
 }
 
 /// The documented emergency resume (`iris stat NAME -W`), when the write daemon may still be
@@ -375,7 +413,11 @@ mod tests {
             EXTERNAL_FREEZE
         );
         assert_eq!(
-            external_freeze(&FreezeOptions::default(), Kind::Iris, "20261201T115512Z-3fa2"),
+            external_freeze(
+                &FreezeOptions::default(),
+                Kind::Iris,
+                "20261201T115512Z-3fa2"
+            ),
             "##Class(Backup.General).ExternalFreeze(\"\",\"20261201T115512Z-3fa2\")"
         );
     }

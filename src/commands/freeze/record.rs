@@ -68,7 +68,9 @@ impl CycleNote {
                 "rolled-back"
             };
             let mut i = self.instance(name, result);
-            i.verdict = Some(history::not_consistent("the freeze failed and was rolled back"));
+            i.verdict = Some(history::not_consistent(
+                "the freeze failed and was rolled back",
+            ));
             e.instances.push(i);
         }
         history::record(&cfg.history_file, &e, log);

@@ -53,6 +53,12 @@ impl Record {
         }
     }
 
+    /// Seconds from `since` to `ms` (unix milliseconds), when it parses.
+    pub(crate) fn secs_until(&self, ms: i64) -> Option<f64> {
+        let t = DateTime::parse_from_rfc3339(&self.since).ok()?;
+        Some((ms - t.timestamp_millis()) as f64 / 1000.0)
+    }
+
     /// Seconds since `since`, when it parses.
     pub(crate) fn age_secs(&self) -> Option<f64> {
         let t = DateTime::parse_from_rfc3339(&self.since).ok()?;
