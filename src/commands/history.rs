@@ -40,27 +40,11 @@ fn table(cycles: &[Cycle]) -> String {
             c.start,
             c.by,
             c.ended,
-            verdict(c)
+            c.verdict()
         ));
         out.extend(c.instances.iter().map(instance_line));
     }
     out.join("\n")
-}
-
-/// The cycle's verdict: `consistent` when every instance's is, else the first that is not.
-fn verdict(c: &Cycle) -> String {
-    if c.consistent() {
-        return "consistent".into();
-    }
-    c.instances
-        .iter()
-        .find_map(|i| {
-            i.verdict
-                .as_deref()
-                .filter(|v| *v != "consistent")
-                .map(|v| format!("{}: {v}", i.name))
-        })
-        .unwrap_or_else(|| "no verdict yet".into())
 }
 
 fn instance_line(i: &InstanceEvent) -> String {

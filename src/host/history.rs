@@ -218,6 +218,23 @@ impl Cycle {
                 .iter()
                 .all(|i| i.verdict.as_deref() == Some("consistent"))
     }
+
+    /// The cycle's verdict in one line: `consistent` when every instance's is, else the first
+    /// instance's that is not, or `no verdict yet` before the thaw.
+    pub(crate) fn verdict(&self) -> String {
+        if self.consistent() {
+            return "consistent".into();
+        }
+        self.instances
+            .iter()
+            .find_map(|i| {
+                i.verdict
+                    .as_deref()
+                    .filter(|v| *v != "consistent")
+                    .map(|v| format!("{}: {v}", i.name))
+            })
+            .unwrap_or_else(|| "no verdict yet".into())
+    }
 }
 
 /// The cycles in `events`, newest first.
@@ -354,6 +371,8 @@ mod tests {
         assert_eq!(i.journal_file.as_deref(), Some("/j/20261201.002"));
         assert_eq!((i.product.as_str(), i.frozen_secs), ("IRIS", Some(1.5)));
         assert!(c.consistent());
+        assert_eq!(c.verdict(), "consistent");
         assert!(!cs[0].consistent());
+        assert_eq!(cs[0].verdict(), "no verdict yet");
     }
 }
