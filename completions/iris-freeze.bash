@@ -31,6 +31,9 @@ _iris__freeze() {
             iris__freeze,help)
                 cmd="iris__freeze__subcmd__help"
                 ;;
+            iris__freeze,history)
+                cmd="iris__freeze__subcmd__history"
+                ;;
             iris__freeze,install)
                 cmd="iris__freeze__subcmd__install"
                 ;;
@@ -58,6 +61,9 @@ _iris__freeze() {
             iris__freeze__subcmd__help,help)
                 cmd="iris__freeze__subcmd__help__subcmd__help"
                 ;;
+            iris__freeze__subcmd__help,history)
+                cmd="iris__freeze__subcmd__help__subcmd__history"
+                ;;
             iris__freeze__subcmd__help,install)
                 cmd="iris__freeze__subcmd__help__subcmd__install"
                 ;;
@@ -77,7 +83,7 @@ _iris__freeze() {
 
     case "${cmd}" in
         iris__freeze)
-            opts="-v -q -h -V --state-dir --history-file --config --root --bin-dirs --verbose --quiet --help --version freeze thaw status dry-run install uninstall check __watchdog help"
+            opts="-v -q -h -V --state-dir --history-file --config --root --bin-dirs --verbose --quiet --help --version freeze thaw status history dry-run install uninstall check __watchdog help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -307,7 +313,7 @@ _iris__freeze() {
             return 0
             ;;
         iris__subcmd__freeze__subcmd__help)
-            opts="freeze thaw status dry-run install uninstall check __watchdog help"
+            opts="freeze thaw status history dry-run install uninstall check __watchdog help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -390,6 +396,20 @@ _iris__freeze() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        iris__subcmd__freeze__subcmd__help__subcmd__history)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         iris__subcmd__freeze__subcmd__help__subcmd__install)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -439,6 +459,44 @@ _iris__freeze() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        iris__subcmd__freeze__subcmd__history)
+            opts="-v -q -h -V --json --limit --state-dir --history-file --config --root --bin-dirs --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --history-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bin-dirs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
