@@ -192,3 +192,23 @@ fn a_history_that_cannot_be_written_fails_neither_the_freeze_nor_the_thaw() {
     assert_eq!(r.code, 0, "{}", r.text());
     assert!(!env.frozen("IRIS"));
 }
+
+#[test]
+fn the_history_names_the_hook_that_ran_each_event() {
+    let env = Env::new();
+    env.iris("IRIS");
+    let r = env.run_program(&env.hook("preScript.sh"), &[], &[]);
+    assert_eq!(r.code, 0, "{}", r.text());
+    let r = env.run(&["post-script", "id"]);
+    assert_eq!(r.code, 0, "{}", r.text());
+    let by: Vec<String> = env
+        .history_events()
+        .iter()
+        .map(|e| e["by"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(by, ["preScript.sh", "post-script"]);
+    let r = env.run(&["history", "--json", "--limit", "1"]);
+    let cycles: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(cycles.as_array().unwrap().len(), 1);
+    assert_eq!(cycles[0]["by"], "preScript.sh");
+}
