@@ -63,6 +63,7 @@ fn a_clean_cycle_is_consistent_and_its_history_names_the_journal_files() {
     let c = &cycles[0];
     assert_eq!(c["id"], id.as_str());
     assert_eq!(c["ended"], "thawed");
+    assert_eq!(c["verdict"], "consistent");
     assert_eq!(c["instances"][0]["verdict"], "consistent");
     assert_eq!(
         c["instances"][0]["journal_file"],

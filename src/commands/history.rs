@@ -2,11 +2,20 @@
 //! one JSON array. It calls no IRIS program, so it works offline, on a restored VM too.
 
 use anyhow::{Context, Result};
+use serde::Serialize;
 
 use crate::config::Config;
 use crate::exit_code::Exit;
 use crate::host::history::{self, Cycle, InstanceEvent};
 use crate::report::Report;
+
+/// A cycle with its verdict in one line, for `--json`.
+#[derive(Serialize)]
+struct JsonCycle<'a> {
+    #[serde(flatten)]
+    cycle: &'a Cycle,
+    verdict: String,
+}
 
 pub(crate) fn run(cfg: &Config, json: bool, limit: Option<usize>) -> Result<Report> {
     let events = history::read(&cfg.history_file)
@@ -16,9 +25,16 @@ pub(crate) fn run(cfg: &Config, json: bool, limit: Option<usize>) -> Result<Repo
         cycles.truncate(n);
     }
     if json {
+        let rows: Vec<JsonCycle> = cycles
+            .iter()
+            .map(|c| JsonCycle {
+                verdict: c.verdict(),
+                cycle: c,
+            })
+            .collect();
         return Ok(Report::new(
             Exit::Success,
-            serde_json::to_string_pretty(&cycles)?,
+            serde_json::to_string_pretty(&rows)?,
         ));
     }
     if cycles.is_empty() {
