@@ -31,6 +31,9 @@ _iris__freeze() {
             iris__freeze,help)
                 cmd="iris__freeze__subcmd__help"
                 ;;
+            iris__freeze,history)
+                cmd="iris__freeze__subcmd__history"
+                ;;
             iris__freeze,install)
                 cmd="iris__freeze__subcmd__install"
                 ;;
@@ -61,6 +64,9 @@ _iris__freeze() {
             iris__freeze__subcmd__help,help)
                 cmd="iris__freeze__subcmd__help__subcmd__help"
                 ;;
+            iris__freeze__subcmd__help,history)
+                cmd="iris__freeze__subcmd__help__subcmd__history"
+                ;;
             iris__freeze__subcmd__help,install)
                 cmd="iris__freeze__subcmd__help__subcmd__install"
                 ;;
@@ -83,7 +89,7 @@ _iris__freeze() {
 
     case "${cmd}" in
         iris__freeze)
-            opts="-v -q -h -V --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version freeze thaw status restore-plan dry-run install uninstall check __watchdog help"
+            opts="-v -q -h -V --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version freeze thaw status restore-plan history dry-run install uninstall check __watchdog help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -333,7 +339,7 @@ _iris__freeze() {
             return 0
             ;;
         iris__subcmd__freeze__subcmd__help)
-            opts="freeze thaw status restore-plan dry-run install uninstall check __watchdog help"
+            opts="freeze thaw status restore-plan history dry-run install uninstall check __watchdog help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -416,6 +422,20 @@ _iris__freeze() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        iris__subcmd__freeze__subcmd__help__subcmd__history)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         iris__subcmd__freeze__subcmd__help__subcmd__install)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -479,6 +499,48 @@ _iris__freeze() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        iris__subcmd__freeze__subcmd__history)
+            opts="-v -q -h -V --json --limit --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --history-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metrics-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bin-dirs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

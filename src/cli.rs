@@ -138,6 +138,19 @@ Examples:
   iris-freeze restore-plan --id 20261201T115512Z-3fa2 --json")]
     RestorePlan(RestorePlanArgs),
 
+    /// Show the freeze/thaw cycles, newest first: id, start, who ran it, per instance the
+    /// journal files and time frozen, how it ended, and the verdict.
+    #[command(after_help = "\
+Read from the history file alone (--history-file), so it works offline, on a VM restored from a
+snapshot too: there the newest cycle is the one the snapshot was taken under. A verdict is
+`consistent` only when every instance stayed frozen by iris-freeze until its thaw.
+
+Examples:
+  iris-freeze history
+  iris-freeze history --limit 5
+  iris-freeze history --json | jq '.[0].instances[].restore_from'")]
+    History(HistoryArgs),
+
     /// Check that every instance can be reached and would freeze; changes nothing.
     #[command(after_help = "\
 Exit 0 when a freeze would succeed, 2 when an instance is already frozen by someone else, 1 when
@@ -273,6 +286,17 @@ pub(crate) struct StatusArgs {
     /// Upper bound on the whole command, in seconds [default: 30].
     #[arg(long, env = env::TIMEOUT, value_name = "SECS")]
     pub(crate) timeout: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct HistoryArgs {
+    /// Print one JSON array for scripts instead of a table.
+    #[arg(long)]
+    pub(crate) json: bool,
+
+    /// Show at most this many cycles (the newest).
+    #[arg(long, value_name = "N")]
+    pub(crate) limit: Option<usize>,
 }
 
 /// `freeze`, `thaw` or `dry-run` and nothing else: read like a hook call, from the environment.

@@ -27,7 +27,7 @@ use std::io::Write;
 use clap::error::ErrorKind;
 
 use crate::cli::Cli;
-use crate::commands::{check, freeze, install, restore_plan, status, thaw, watchdog};
+use crate::commands::{check, freeze, history, install, restore_plan, status, thaw, watchdog};
 use crate::config::{Action, Config, Verbosity};
 use crate::host::eventlog;
 use crate::host::eventlog::EventLog;
@@ -40,12 +40,13 @@ const SUMMARY_MAX: usize = 300;
 
 /// Parses `args` (argv[0] included), runs the command, and returns the exit code.
 pub fn run(args: Vec<OsString>) -> Exit {
+    let hook_name = hook_name(&args);
     let (args, hook) = hooks::effective_args(args);
     let cli = match parse(args, hook) {
         Ok(cli) => cli,
         Err(exit) => return exit,
     };
-    let cfg = match Config::from_cli(cli, hook) {
+    let mut cfg = match Config::from_cli(cli, hook) {
         Ok(cfg) => cfg,
         Err(e) => {
             // Best effort, as every write to stderr: an unwritable stderr changes nothing.
@@ -53,6 +54,7 @@ pub fn run(args: Vec<OsString>) -> Exit {
             return Exit::Failure;
         }
     };
+    cfg.invoked_as = hook.and(hook_name);
     let _ = STDERR_LEVEL.set(match cfg.verbosity {
         Verbosity::Quiet => tracing::Level::ERROR,
         Verbosity::Normal => tracing::Level::WARN,
@@ -67,6 +69,21 @@ pub fn run(args: Vec<OsString>) -> Exit {
     });
     tell(&cfg, &log, &report);
     report.exit
+}
+
+/// The name a hook call goes by: argv[0]'s file name, or the verb after it when that is
+/// iris-freeze itself (`iris-freeze azure-pre`).
+fn hook_name(args: &[OsString]) -> Option<String> {
+    let base = |a: &OsString| {
+        std::path::Path::new(a)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+    };
+    let first = base(args.first()?)?;
+    if first.starts_with("iris-freeze") {
+        return args.get(1).map(|a| a.to_string_lossy().into_owned());
+    }
+    Some(first)
 }
 
 /// A hook call reads its options from the environment; anything else goes through clap. Help,
@@ -126,12 +143,16 @@ fn dispatch(cfg: &Config) -> (EventLog, anyhow::Result<Report>) {
             let log = EventLog::none("restore-plan");
             (log, restore_plan::run(cfg, id.as_deref(), json))
         }
+        Action::History { json, limit } => {
+            (EventLog::none("history"), history::run(cfg, json, limit))
+        }
     }
 }
 
-/// After the commands that change what is frozen (their IRIS calls are done): the metrics.
-/// Until the commands call `metrics::update` after each event themselves, this does it once
-/// per run. A failed write is a warning, never the command's failure.
+/// After the commands that change what is frozen, once their IRIS calls and their history line
+/// are done: the metrics, derived from the history (a freeze's rollback and the watchdog's
+/// auto-thaw included: each is its own run). A failed write is a warning, never the command's
+/// failure.
 fn update_metrics(cfg: &Config, log: &EventLog) {
     if !matches!(
         cfg.action,
@@ -162,6 +183,7 @@ fn tell(cfg: &Config, log: &EventLog, report: &Report) {
         // Reports meant to be read whole.
         Action::Status { .. }
         | Action::RestorePlan { .. }
+        | Action::History { .. }
         | Action::Check(_)
         | Action::Install(_)
         | Action::Uninstall(_) => report.summary.clone(),

@@ -2,6 +2,7 @@
 
 pub(crate) mod check;
 pub(crate) mod freeze;
+pub(crate) mod history;
 pub(crate) mod install;
 pub(crate) mod restore_plan;
 pub(crate) mod status;

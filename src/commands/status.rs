@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::config::Config;
 use crate::exit_code::Exit;
+use crate::host::history;
 use crate::host::lock;
 use crate::host::state::{State, StateDir, Watchdog};
 use crate::iris::backup::{self, Answer, IS_WD_SUSPENDED, Target};
@@ -47,6 +48,15 @@ struct WatchdogRow {
     running: bool,
 }
 
+/// The newest cycle of the history, in short.
+#[derive(Debug, Serialize)]
+struct LastCycle {
+    id: String,
+    start: String,
+    ended: String,
+    verdict: String,
+}
+
 /// The one JSON document `status --json` prints, whatever happened: fields that could not be
 /// determined are empty or null, and `error` says why.
 #[derive(Debug, Default, Serialize)]
@@ -57,6 +67,8 @@ struct Output {
     watchdog: Option<WatchdogRow>,
     /// The last freeze ended in an auto-thaw (until the next successful freeze).
     auto_thaw: Option<crate::host::state::AutoThaw>,
+    /// The newest cycle in the history (null when there is none, or it cannot be read).
+    last_cycle: Option<LastCycle>,
     /// Null when everything could be determined (exit 0); otherwise the first of `errors`.
     error: Option<String>,
     errors: Vec<String>,
@@ -100,6 +112,7 @@ fn look(cfg: &Config) -> Output {
         });
         out.auto_thaw = state.auto_thaw.clone();
     }
+    out.last_cycle = last_cycle(cfg);
     let tools = match Tools::find(&cfg.bin_dirs) {
         Ok(t) => t,
         Err(e) => {
@@ -127,6 +140,19 @@ fn look(cfg: &Config) -> Output {
         }
     }
     out
+}
+
+/// The newest cycle in the history. An unreadable history is no error of `status` (`history`
+/// says why).
+fn last_cycle(cfg: &Config) -> Option<LastCycle> {
+    let events = history::read(&cfg.history_file).ok()?;
+    let c = history::cycles(&events).into_iter().next()?;
+    Some(LastCycle {
+        verdict: c.verdict(),
+        id: c.id,
+        start: c.start,
+        ended: c.ended,
+    })
 }
 
 /// The recorded state; `None` (and an error naming the recovery) when it cannot be read.
@@ -268,6 +294,12 @@ fn table(out: &Output) -> String {
             } else {
                 "; not all confirmed thawed"
             }
+        ));
+    }
+    if let Some(c) = &out.last_cycle {
+        lines.push(format!(
+            "last cycle: {} ({}, {}): {}",
+            c.id, c.start, c.ended, c.verdict
         ));
     }
     for e in &out.errors {

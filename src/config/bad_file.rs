@@ -35,6 +35,7 @@ impl OnBadFile {
             Command::Thaw(_)
             | Command::Status(_)
             | Command::RestorePlan(_)
+            | Command::History(_)
             | Command::Watchdog(_) => OnBadFile::Warn,
             Command::Check(_) => OnBadFile::Report,
             _ => OnBadFile::Refuse,

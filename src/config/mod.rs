@@ -59,6 +59,11 @@ pub(crate) enum Action {
         id: Option<String>,
         json: bool,
     },
+    /// `history`: the cycles from the history file.
+    History {
+        json: bool,
+        limit: Option<usize>,
+    },
     Install(Platform),
     Uninstall(Platform),
     Check(Option<Platform>),
@@ -103,12 +108,14 @@ pub(crate) struct Config {
     pub(crate) log_file: PathBuf,
     pub(crate) state_dir: PathBuf,
     /// The history of cycles (`host::history`).
-    #[allow(dead_code)] // Being wired into the commands.
     pub(crate) history_file: PathBuf,
     /// Where `host::metrics` writes; `None`: no metrics.
     pub(crate) metrics_file: Option<PathBuf>,
     /// journald's socket when events go to the journal as well (`host::journal`); none: off.
     pub(crate) journal: Option<PathBuf>,
+    /// The hook's name when a hook ran us (argv[0], or the hook verb after `iris-freeze`), for
+    /// the history's `by`; `None` for a plain command.
+    pub(crate) invoked_as: Option<String>,
     pub(crate) bin_dirs: Vec<PathBuf>,
     pub(crate) verbosity: Verbosity,
     /// Prefix of every platform path (`/` normally).

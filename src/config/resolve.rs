@@ -99,6 +99,7 @@ impl Config {
             history_file,
             metrics_file,
             journal,
+            invoked_as: None,
             bin_dirs,
             verbosity,
             root,
@@ -160,6 +161,14 @@ impl Given {
                 Action::RestorePlan {
                     id: r.id,
                     json: r.json,
+                },
+                None,
+                None,
+            ),
+            Command::History(h) => given(
+                Action::History {
+                    json: h.json,
+                    limit: h.limit,
                 },
                 None,
                 None,

@@ -3,8 +3,6 @@
 //! it survives reboots and travels inside the snapshot itself. Bounded: past `ROTATE_AT` bytes
 //! the file becomes `history.jsonl.1` (the one before it is dropped) and a new one starts.
 //! Writing it never fails a command: callers log an error as a warning and go on.
-// Being wired into the commands.
-#![allow(dead_code)]
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -15,6 +13,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
+use crate::host::eventlog::EventLog;
 use crate::host::trust;
 
 /// Where the history lives unless `--history-file` says otherwise.
@@ -121,6 +120,36 @@ pub(crate) fn append(path: &Path, event: &Event) -> Result<()> {
         .with_context(|| format!("cannot write the history {}", path.display()))
 }
 
+/// [`append`], with a failure a warning (stderr and the log): the history never fails or
+/// holds up a freeze or a thaw.
+pub(crate) fn record(path: &Path, event: &Event, log: &EventLog) {
+    if let Err(e) = append(path, event) {
+        log.warn(
+            None,
+            "history",
+            format!(
+                "{e:#}: this {} of cycle {} is missing from the history; fix the path or the \
+                 permissions, or set another with --history-file",
+                serde_json::to_value(event.event)
+                    .ok()
+                    .and_then(|v| v.as_str().map(String::from))
+                    .unwrap_or_default(),
+                event.id
+            ),
+        );
+    }
+}
+
+/// Who ran an event: the hook's name when a hook ran us, else the command.
+pub(crate) fn by(invoked_as: Option<&str>, command: &str) -> String {
+    invoked_as.unwrap_or(command).to_string()
+}
+
+/// `not consistent: <why>`.
+pub(crate) fn not_consistent(why: impl std::fmt::Display) -> String {
+    format!("not consistent: {why}")
+}
+
 /// The file before the current one.
 pub(crate) fn rotated(path: &Path) -> PathBuf {
     let mut p = path.as_os_str().to_owned();
@@ -192,6 +221,23 @@ impl Cycle {
                 .instances
                 .iter()
                 .all(|i| i.verdict.as_deref() == Some("consistent"))
+    }
+
+    /// The cycle's verdict in one line: `consistent` when every instance's is, else the first
+    /// instance's that is not, or `no verdict yet` before the thaw.
+    pub(crate) fn verdict(&self) -> String {
+        if self.consistent() {
+            return "consistent".into();
+        }
+        self.instances
+            .iter()
+            .find_map(|i| {
+                i.verdict
+                    .as_deref()
+                    .filter(|v| *v != "consistent")
+                    .map(|v| format!("{}: {v}", i.name))
+            })
+            .unwrap_or_else(|| "no verdict yet".into())
     }
 }
 
@@ -333,6 +379,8 @@ mod tests {
         assert_eq!(i.journal_file.as_deref(), Some("/j/20261201.002"));
         assert_eq!((i.product.as_str(), i.frozen_secs), ("IRIS", Some(1.5)));
         assert!(c.consistent());
+        assert_eq!(c.verdict(), "consistent");
         assert!(!cs[0].consistent());
+        assert_eq!(cs[0].verdict(), "no verdict yet");
     }
 }

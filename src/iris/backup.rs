@@ -43,13 +43,18 @@ pub(crate) struct Target {
     pub(crate) credentials: Option<Credentials>,
 }
 
-/// The ExternalFreeze call with the options the config sets; plain `ExternalFreeze()` when it
-/// sets none. Arguments: LogFile, Text, SwitchJournalFile, TimeOut, Hibernate, Verbose,
-/// ExternalFreezeTimeOut, Username, Password, WDSuspendLimit. WDSuspendLimit exists on IRIS
-/// only; credentials are never passed (they would show in the process list).
-pub(crate) fn external_freeze(opts: &FreezeOptions, kind: Kind) -> String {
+/// The ExternalFreeze call with the options the config sets, and `text` (the cycle id) as its
+/// Text argument, so that IRIS's own journal marker names the cycle; plain `ExternalFreeze()`
+/// when there is neither. Arguments: LogFile, Text, SwitchJournalFile, TimeOut, Hibernate,
+/// Verbose, ExternalFreezeTimeOut, Username, Password, WDSuspendLimit. WDSuspendLimit exists on
+/// IRIS only; credentials are never passed (they would show in the process list).
+pub(crate) fn external_freeze(opts: &FreezeOptions, kind: Kind, text: &str) -> String {
     let mut args: Vec<String> = vec![String::new(); 10];
     args[0] = "\"\"".into();
+    if !text.is_empty() {
+        // An ObjectScript string: a quote is doubled.
+        args[1] = format!("\"{}\"", text.replace('"', "\"\""));
+    }
     if let Some(sw) = opts.switch_journal {
         args[2] = if sw { "1" } else { "0" }.into();
     }
@@ -66,6 +71,35 @@ pub(crate) fn external_freeze(opts: &FreezeOptions, kind: Kind) -> String {
         return EXTERNAL_FREEZE.to_string();
     }
     format!("##Class(Backup.General).ExternalFreeze({})", args.join(","))
+}
+
+/// The journal files ExternalFreeze names in its output: the one it switched to
+/// ("Journal file switched to:" then the path, on that line or the next) and the one a journal
+/// restore of this backup starts from ("Start a journal restore for this backup with journal
+/// file: PATH").
+pub(crate) fn freeze_journals(o: &Outcome) -> (Option<String>, Option<String>) {
+    const SWITCHED: &str = "Journal file switched to:";
+    const RESTORE: &str = "journal restore for this backup with journal file:";
+    let lines: Vec<&str> = o.lines().map(str::trim).collect();
+    let after = |i: usize, at: usize, key: &str| {
+        let rest = lines[i][at + key.len()..].trim();
+        let path = if rest.is_empty() {
+            lines.get(i + 1).copied().unwrap_or("")
+        } else {
+            rest
+        };
+        Some(path.to_string()).filter(|p| !p.is_empty())
+    };
+    let (mut switched, mut restore) = (None, None);
+    for (i, l) in lines.iter().enumerate() {
+        if let Some(at) = l.find(SWITCHED) {
+            switched = switched.or(after(i, at, SWITCHED));
+        }
+        if let Some(at) = l.find(RESTORE) {
+            restore = restore.or(after(i, at, RESTORE));
+        }
+    }
+    (switched, restore)
 }
 
 /// Runs `expr` on the target and classifies the exit; the caller logs it with `EventLog::call`.
@@ -152,8 +186,44 @@ pub(crate) fn thaw_and_confirm(
     confirm_for: Duration,
     log: &EventLog,
 ) -> Thawed {
+    thaw_and_confirm_told(target, thaw_by, confirm_for, log).0
+}
+
+/// What ExternalThaw and the check right after it said, for the cycle's verdict.
+#[derive(Debug, Clone)]
+pub(crate) struct ThawTold {
+    /// ExternalThaw's answer: `Yes` means it was suspended until now.
+    pub(crate) answer: Answer,
+    /// It answered 3 with "System is not suspended": something resumed it before us.
+    pub(crate) not_suspended: bool,
+    /// The check after it still found the write daemon suspended: the freeze held until our
+    /// (emergency) resume.
+    pub(crate) still_suspended: bool,
+    /// Why ExternalThaw did not answer 5, in words.
+    pub(crate) problem: String,
+}
+
+/// IRIS's answer to an ExternalThaw of an instance that is not suspended.
+const NOT_SUSPENDED: &str = "not suspended";
+
+/// [`thaw_and_confirm`], with what the calls told.
+pub(crate) fn thaw_and_confirm_told(
+    target: &Target,
+    thaw_by: Instant,
+    confirm_for: Duration,
+    log: &EventLog,
+) -> (Thawed, ThawTold) {
     let name = target.name.as_str();
     let (thaw, o) = call(target, EXTERNAL_THAW, thaw_by, Stop::Never);
+    let mut told = ThawTold {
+        answer: thaw,
+        not_suspended: thaw == Answer::No && o.lines().any(|l| l.contains(NOT_SUSPENDED)),
+        still_suspended: false,
+        problem: match thaw {
+            Answer::Yes => String::new(),
+            _ => problem(target, EXTERNAL_THAW, &o),
+        },
+    };
     match thaw {
         Answer::Yes => log.call(Level::Info, name, "thaw", &o, "ExternalThaw succeeded"),
         Answer::No => log.call(
@@ -191,18 +261,20 @@ pub(crate) fn thaw_and_confirm(
             &o,
             "confirmed: write daemon not suspended",
         );
-        return Thawed::Confirmed;
+        return (Thawed::Confirmed, told);
     }
+    told.still_suspended = check == Answer::Yes;
     // Still suspended, or the check failed after a thaw that did not succeed (a blocked system
     // refuses new sessions; the emergency resume needs none).
-    match target
+    let thawed = match target
         .emergency
         .as_ref()
         .filter(|_| check == Answer::Yes || thaw != Answer::Yes)
     {
         Some(cmd) => emergency_resume(target, cmd, &o, log),
         None => still_frozen(target, check, &o, log),
-    }
+    };
+    (thawed, told)
 }
 
 /// The documented emergency resume (`iris stat NAME -W`), when the write daemon may still be
@@ -337,8 +409,16 @@ mod tests {
     #[test]
     fn external_freeze_is_plain_without_options() {
         assert_eq!(
-            external_freeze(&FreezeOptions::default(), Kind::Iris),
+            external_freeze(&FreezeOptions::default(), Kind::Iris, ""),
             EXTERNAL_FREEZE
+        );
+        assert_eq!(
+            external_freeze(
+                &FreezeOptions::default(),
+                Kind::Iris,
+                "20261201T115512Z-3fa2"
+            ),
+            "##Class(Backup.General).ExternalFreeze(\"\",\"20261201T115512Z-3fa2\")"
         );
     }
 
@@ -350,19 +430,26 @@ mod tests {
             switch_journal: Some(false),
         };
         assert_eq!(
-            external_freeze(&opts, Kind::Iris),
+            external_freeze(&opts, Kind::Iris, ""),
             "##Class(Backup.General).ExternalFreeze(\"\",,0,,,,900,,,300)"
         );
         // No WDSuspendLimit on Caché.
         assert_eq!(
-            external_freeze(&opts, Kind::Cache),
+            external_freeze(&opts, Kind::Cache, ""),
             "##Class(Backup.General).ExternalFreeze(\"\",,0,,,,900)"
         );
         let only_limit = FreezeOptions {
             wd_suspend_limit: Some(120),
             ..Default::default()
         };
-        assert_eq!(external_freeze(&only_limit, Kind::Cache), EXTERNAL_FREEZE);
+        assert_eq!(
+            external_freeze(&only_limit, Kind::Cache, ""),
+            EXTERNAL_FREEZE
+        );
+        assert_eq!(
+            external_freeze(&only_limit, Kind::Cache, "a\"b"),
+            "##Class(Backup.General).ExternalFreeze(\"\",\"a\"\"b\")"
+        );
     }
 
     /// Runs `run` over `n` items whose calls each hold their slot until more than `limit` run

@@ -25,6 +25,9 @@ pub(super) struct Attempt {
     pub(super) raced: Vec<String>,
     /// What went wrong; none when every freeze held.
     pub(super) problems: Vec<String>,
+    /// Per instance frozen: the journal file IRIS switched to and the one a restore starts
+    /// from, as ExternalFreeze printed them (for the history).
+    pub(super) journals: Vec<(String, Option<String>, Option<String>)>,
     /// The state once every freeze held.
     frozen: State,
     /// `frozen` was written ahead of the calls.
@@ -57,19 +60,21 @@ pub(super) fn freeze_all(
     state: &mut State,
     to_freeze: &[(Target, Kind)],
     freeze_by: Instant,
+    id: &str,
     log: &EventLog,
 ) -> Attempt {
     let frozen = frozen_state(state, to_freeze);
     // If it cannot be written ahead, it is written after (the error, if it lasts, shows then).
     let recorded = states.save(&frozen).is_ok();
     let calls = backup::each(to_freeze, |(t, kind)| {
-        let expr = backup::external_freeze(&cfg.freeze_options, *kind);
+        let expr = backup::external_freeze(&cfg.freeze_options, *kind, id);
         backup::call(t, &expr, freeze_by, Stop::OnSignal)
     });
     let mut attempt = Attempt {
         ours: Vec::new(),
         raced: Vec::new(),
         problems: Vec::new(),
+        journals: Vec::new(),
         frozen,
         recorded,
     };
@@ -110,13 +115,17 @@ fn take_answer(
 ) {
     let name = t.name.as_str();
     match answer {
-        Answer::Yes => log.call(
-            Level::Info,
-            name,
-            "frozen",
-            o,
-            "ExternalFreeze succeeded: write daemon suspended",
-        ),
+        Answer::Yes => {
+            log.call(
+                Level::Info,
+                name,
+                "frozen",
+                o,
+                "ExternalFreeze succeeded: write daemon suspended",
+            );
+            let (switched, restore) = backup::freeze_journals(o);
+            attempt.journals.push((name.to_string(), switched, restore));
+        }
         Answer::No if o.lines().any(|l| l.contains(ALREADY_SUSPENDED)) => {
             log.call(
                 Level::Warn,

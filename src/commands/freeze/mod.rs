@@ -10,6 +10,7 @@ mod classify;
 mod dry_run;
 mod freeze_all;
 mod plan;
+mod record;
 mod rollback;
 mod summary;
 
@@ -19,6 +20,7 @@ use anyhow::{Result, bail};
 
 use crate::config::Config;
 use crate::host::eventlog::EventLog;
+use crate::host::history;
 use crate::host::lock::{self, HostLock};
 use crate::host::signals;
 use crate::host::state::{StartMark, State, StateDir};
@@ -26,6 +28,7 @@ use crate::report::Report;
 
 use classify::Classes;
 use freeze_all::Attempt;
+use record::CycleNote;
 use rollback::Undo;
 
 pub(crate) use dry_run::dry_run;
@@ -79,6 +82,10 @@ pub(crate) fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
         return Ok(summary::nothing_to_freeze(log));
     }
     stop_if_signalled("before freezing")?;
+    let note = CycleNote {
+        id: history::new_id(),
+        about: plan.about,
+    };
 
     // 1. Who is frozen already? Someone else's freeze is never touched.
     let classes = classify::check(&plan.targets, &mut state, budget.check_by(), log);
@@ -98,6 +105,7 @@ pub(crate) fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
     }
 
     // 2. Record our intent and arm the watchdog before the first ExternalFreeze.
+    state.cycle = Some(note.id.clone());
     let due = arm::record_and_arm(cfg, &states, &mut state, &classes, log)?;
     // Every call ends before the watchdog would thaw: a freeze never outlives its own watchdog.
     let freeze_by = budget
@@ -105,12 +113,19 @@ pub(crate) fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
         .min(due.checked_sub(WATCHDOG_MARGIN).unwrap_or(due));
 
     // 3. Freeze all at once.
-    let mut attempt =
-        freeze_all::freeze_all(cfg, &states, &mut state, &classes.to_freeze, freeze_by, log);
+    let mut attempt = freeze_all::freeze_all(
+        cfg,
+        &states,
+        &mut state,
+        &classes.to_freeze,
+        freeze_by,
+        &note.id,
+        log,
+    );
     late_problems(&mut attempt, cfg, &budget, due);
     if attempt.problems.is_empty() {
         match attempt.record(&states) {
-            Ok(()) => return Ok(succeeded(&attempt, &classes, &budget, log)),
+            Ok(()) => return Ok(succeeded(cfg, &note, &attempt, &classes, &budget, log)),
             Err(e) => {
                 // An unrecorded freeze would never be thawed by `thaw`: undo it.
                 log.error(None, "state", format!("{e:#}: rolling back"));
@@ -128,7 +143,10 @@ pub(crate) fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
     );
     let mut undo = attempt.ours;
     undo.extend(classes.keep.into_iter().map(Undo::kept));
-    Ok(roll_back(&states, &mut state, &undo, what, &budget, log))
+    let names: Vec<String> = undo.iter().map(|u| u.target.name.clone()).collect();
+    let (report, left) = roll_back(&states, &mut state, &undo, what, &budget, log);
+    note.rolled_back(cfg, &names, &left, log);
+    Ok(report)
 }
 
 fn refuse_short_max_freeze(cfg: &Config) -> Result<()> {
@@ -229,6 +247,7 @@ fn give_up(
         budget,
         log,
     )
+    .0
 }
 
 /// What can still fail a freeze whose calls all succeeded: a stop signal (its hook runner has
@@ -252,19 +271,38 @@ fn late_problems(attempt: &mut Attempt, cfg: &Config, budget: &Budget, due: Inst
     }
 }
 
-fn succeeded(attempt: &Attempt, classes: &Classes, budget: &Budget, log: &EventLog) -> Report {
+/// The freeze held: its history line is written last, before we exit (the snapshot holds it).
+fn succeeded(
+    cfg: &Config,
+    note: &CycleNote,
+    attempt: &Attempt,
+    classes: &Classes,
+    budget: &Budget,
+    log: &EventLog,
+) -> Report {
     let mut foreign = classes.foreign.clone();
     foreign.extend(attempt.raced.iter().cloned());
-    summary::success(
+    let report = summary::success(
         &attempt.targets(),
         &classes.keep,
         &foreign,
         budget.start,
         log,
-    )
+    );
+    let kept: Vec<String> = classes.keep.iter().map(|t| t.name.clone()).collect();
+    note.frozen(
+        cfg,
+        report.exit.code(),
+        &attempt.journals,
+        &kept,
+        &foreign,
+        log,
+    );
+    report
 }
 
-/// Thaws `undo`, records what may still be frozen, and reports the failure `what`.
+/// Thaws `undo`, records what may still be frozen, and reports the failure `what`; with the
+/// names that may still be frozen.
 fn roll_back(
     states: &StateDir,
     state: &mut State,
@@ -272,11 +310,14 @@ fn roll_back(
     what: String,
     budget: &Budget,
     log: &EventLog,
-) -> Report {
+) -> (Report, Vec<String>) {
     let until = rollback::rollback_until(budget.deadline);
     let left = rollback::roll_back(undo, state, until, log);
+    if state.instances.is_empty() {
+        state.cycle = None;
+    }
     save(states, state, log);
-    summary::failed(what, &left, log)
+    (summary::failed(what, &left, log), left)
 }
 
 fn save(states: &StateDir, state: &State, log: &EventLog) {

@@ -16,6 +16,8 @@ pub(super) struct Plan {
     pub(super) targets: Vec<(Target, Kind)>,
     /// Every instance qlist shows down.
     pub(super) down: Vec<String>,
+    /// Each target's product and version, as qlist shows them (for the history).
+    pub(super) about: Vec<(String, String, String)>,
 }
 
 /// Discovery and target selection, shared by `freeze` and `dry-run`.
@@ -45,6 +47,18 @@ pub(super) fn plan(cfg: &Config, log: &EventLog, deadline: Instant) -> Result<Pl
         );
     }
     mirror_primaries(cfg, &selection, log)?;
+    let about = selection
+        .targets
+        .iter()
+        .map(|(i, _)| {
+            let product = match (i.product.as_str(), i.kind) {
+                ("", Kind::Cache) => "Caché".to_string(),
+                ("", Kind::Iris) => "IRIS".to_string(),
+                (p, _) => p.to_string(),
+            };
+            (i.name.clone(), product, i.version.clone())
+        })
+        .collect();
     let targets = selection
         .targets
         .iter()
@@ -65,7 +79,11 @@ pub(super) fn plan(cfg: &Config, log: &EventLog, deadline: Instant) -> Result<Pl
         .filter(|i| i.availability() == Availability::Down)
         .map(|i| i.name.clone())
         .collect();
-    Ok(Plan { targets, down })
+    Ok(Plan {
+        targets,
+        down,
+        about,
+    })
 }
 
 /// A mirror primary is frozen with a warning, or refused when the config says so.

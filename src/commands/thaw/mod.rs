@@ -4,6 +4,7 @@
 
 mod look;
 mod targets;
+mod verdict;
 
 use std::time::{Duration, Instant};
 
@@ -14,6 +15,7 @@ use nix::unistd::Pid;
 use crate::config::Config;
 use crate::exit_code::Exit;
 use crate::host::eventlog::{EventLog, Level};
+use crate::host::history::{self, Event, EventKind, InstanceEvent};
 use crate::host::lock::{self, HostLock};
 use crate::host::signals;
 use crate::host::state::{StartMark, State, StateDir};
@@ -25,6 +27,7 @@ use look::{look_for_suspended, suspended_now};
 use targets::{drop_down, named_targets};
 
 pub(crate) use targets::{ThawOutcome, recorded_targets, thaw_targets};
+pub(crate) use verdict::CONSISTENT;
 
 /// How long a thaw waits for a running freeze to roll back and let go of the host lock.
 const LOCK_WAIT: Duration = Duration::from_secs(15);
@@ -65,6 +68,10 @@ pub(crate) fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
     if !outcome.left.is_empty() && drop_down(cfg, &mut state, &mut outcome, log) {
         notes.warn(DOWN_NOTE);
     }
+    let cycle = state.cycle.clone();
+    if state.instances.is_empty() {
+        state.cycle = None;
+    }
     if let Err(e) = states.save(&state) {
         log.error(None, "state", format!("{e:#}"));
     }
@@ -80,10 +87,78 @@ pub(crate) fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
     }
     // Recording the backup counts towards journal purging: only after a clean thaw of a
     // snapshot we vouch for, and only when the config asks.
+    let verdicts = judge(cfg, &outcome, &mut notes, log);
     if cfg.set_history && outcome.left.is_empty() && notes.exit == Exit::Success {
         set_history(&targets, log);
     }
-    Ok(report(outcome, notes, start, log))
+    let r = report(&outcome, notes, start, log);
+    record_thaw(cfg, cycle, &outcome, &verdicts, r.exit, log);
+    Ok(r)
+}
+
+/// Each recorded instance's verdict; one that is not `consistent` makes the exit 2 and is
+/// said in the summary.
+fn judge(
+    cfg: &Config,
+    outcome: &ThawOutcome,
+    notes: &mut Notes,
+    log: &EventLog,
+) -> Vec<Option<String>> {
+    let verdicts: Vec<Option<String>> = outcome
+        .each
+        .iter()
+        .map(|t| verdict::decide(t, &cfg.freeze_options, outcome.down.contains(&t.name)))
+        .collect();
+    for (t, v) in outcome.each.iter().zip(&verdicts) {
+        let Some(v) = v else { continue };
+        if v == CONSISTENT {
+            log.info(
+                Some(&t.name),
+                "verdict",
+                "snapshot consistent: frozen by us until our thaw",
+            );
+            continue;
+        }
+        log.warn(Some(&t.name), "verdict", format!("snapshot {v}"));
+        notes.warn(format!("{}: {v} (exit 2)", t.name));
+    }
+    verdicts
+}
+
+/// The thaw's line in the history, under the cycle id the freeze recorded; none when no
+/// instance of ours was thawed (a thaw of someone else's freeze is not our cycle).
+fn record_thaw(
+    cfg: &Config,
+    cycle: Option<String>,
+    outcome: &ThawOutcome,
+    verdicts: &[Option<String>],
+    exit: Exit,
+    log: &EventLog,
+) {
+    if verdicts.iter().all(Option::is_none) {
+        return;
+    }
+    let id = cycle.unwrap_or_else(history::new_id);
+    let by = history::by(cfg.invoked_as.as_deref(), "thaw");
+    let mut e = Event::new(&id, EventKind::Thaw, &by, exit.code());
+    for (t, v) in outcome.each.iter().zip(verdicts) {
+        let Some(v) = v else { continue };
+        let result = if outcome.down.contains(&t.name) {
+            "down"
+        } else if outcome.left.contains(&t.name) {
+            "failed"
+        } else {
+            "thawed"
+        };
+        e.instances.push(InstanceEvent {
+            name: t.name.clone(),
+            frozen_secs: t.frozen_secs,
+            result: result.into(),
+            verdict: Some(v.clone()),
+            ..Default::default()
+        });
+    }
+    history::record(&cfg.history_file, &e, log);
 }
 
 /// The exit so far, and the notes that say why, for the summary.
@@ -116,7 +191,7 @@ fn thaw_without_state(cfg: &Config, start: Instant, log: &EventLog) -> Result<Re
         "the state file is damaged: thawed the named instances without it, and left it as it \
          is for the others (exit 2)",
     );
-    Ok(report(outcome, notes, start, log))
+    Ok(report(&outcome, notes, start, log))
 }
 
 /// An auto-thaw not reported yet is reported now, once: the snapshot it cut short may not be
@@ -142,9 +217,12 @@ fn report_auto_thaw(state: &mut State, notes: &mut Notes, log: &EventLog) {
         ),
     );
     notes.warn(format!(
-        "the watchdog auto-thawed {} at {}: the snapshot may not be application-consistent (exit 2)",
-        a.instances.join(", "),
-        a.at
+        "{} (exit 2)",
+        history::not_consistent(format!(
+            "the watchdog auto-thawed {} at {}",
+            a.instances.join(", "),
+            a.at
+        ))
     ));
 }
 
@@ -193,7 +271,7 @@ fn nothing_to_thaw(
 }
 
 /// The thaw's summary: what was thawed, or loudly what may still be frozen.
-fn report(outcome: ThawOutcome, notes: Notes, start: Instant, log: &EventLog) -> Report {
+fn report(outcome: &ThawOutcome, notes: Notes, start: Instant, log: &EventLog) -> Report {
     let Notes {
         exit,
         text: mut notes,

@@ -7,8 +7,8 @@ use anyhow::{Context, Result};
 
 use crate::config::{Config, InstanceName};
 use crate::host::eventlog::EventLog;
-use crate::host::state::State;
-use crate::iris::backup::{self, Target, Thawed};
+use crate::host::state::{Record, State, now_ms};
+use crate::iris::backup::{self, Target, ThawTold, Thawed};
 use crate::iris::discovery::{self, Availability, Tools};
 
 /// What a thaw achieved.
@@ -17,6 +17,22 @@ pub(crate) struct ThawOutcome {
     pub(crate) thawed: Vec<String>,
     /// Instances that may still be frozen; their records stay for the next thaw.
     pub(crate) left: Vec<String>,
+    /// Instances found down after a thaw that could not reach them: their records went.
+    pub(crate) down: Vec<String>,
+    /// Per target, what the calls told, for the verdict and the history.
+    pub(crate) each: Vec<Thawing>,
+}
+
+/// One target's thaw, as the verdict needs it.
+#[derive(Debug)]
+pub(crate) struct Thawing {
+    pub(crate) name: String,
+    /// Our record of its freeze, if we froze it.
+    pub(crate) record: Option<Record>,
+    /// How long it was frozen by us when the thaw began.
+    pub(crate) frozen_secs: Option<f64>,
+    pub(crate) thawed: Thawed,
+    pub(crate) told: ThawTold,
 }
 
 /// The instances the state says we froze, each reached through the programs discovery finds
@@ -54,21 +70,31 @@ pub(crate) fn thaw_targets(
     timeout: Duration,
     log: &EventLog,
 ) -> ThawOutcome {
+    // One clock read before the thaw, not a call: how long each was frozen is measured to here.
+    let began = now_ms();
     let results = backup::each(targets, |t| {
-        backup::thaw_and_confirm(t, Instant::now() + timeout, timeout / 2, log)
+        backup::thaw_and_confirm_told(t, Instant::now() + timeout, timeout / 2, log)
     });
     let mut out = ThawOutcome::default();
-    for (t, r) in targets.iter().zip(results) {
-        if r != Thawed::Confirmed {
-            out.left.push(t.name.clone());
-            continue;
-        }
+    for (t, (thawed, told)) in targets.iter().zip(results) {
         // Case-insensitive: a name given with --instance may differ in case from the record.
         let key = state
             .instances
             .keys()
             .find(|k| k.eq_ignore_ascii_case(&t.name))
             .cloned();
+        let record = key.as_ref().and_then(|k| state.instances.get(k)).cloned();
+        out.each.push(Thawing {
+            name: t.name.clone(),
+            frozen_secs: record.as_ref().and_then(|r| r.secs_until(began)),
+            record,
+            thawed,
+            told,
+        });
+        if thawed != Thawed::Confirmed {
+            out.left.push(t.name.clone());
+            continue;
+        }
         if let Some(rec) = key.and_then(|k| state.instances.remove(&k)) {
             log.info(
                 Some(&t.name),
@@ -140,6 +166,7 @@ pub(super) fn drop_down(
             .is_some_and(|i| i.availability() == Availability::Down);
         if down {
             forget_down(state, name, log);
+            outcome.down.push(name.clone());
             dropped = true;
         }
         !down

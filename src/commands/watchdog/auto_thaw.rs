@@ -9,6 +9,7 @@ use crate::commands::thaw::{self, ThawOutcome};
 use crate::config::{Config, InstanceName};
 use crate::exit_code::Exit;
 use crate::host::eventlog::EventLog;
+use crate::host::history::{self, Event, EventKind, InstanceEvent};
 use crate::host::state::{
     AutoThaw, Damaged, Phase, Record, State, StateDir, now_rfc3339, rfc3339_of_ms,
 };
@@ -37,7 +38,7 @@ pub(super) fn recorded(
     announce(&names, deadline_ms, log);
     let targets = thaw::recorded_targets(&state, cfg)?;
     let outcome = thaw::thaw_targets(&mut state, &targets, cfg.timeout, log);
-    finish(states, state, names, outcome, log)
+    finish(cfg, states, state, names, outcome, log)
 }
 
 /// The state cannot be read (damaged, truncated): nothing says whether a thaw came, so the
@@ -109,7 +110,7 @@ pub(super) fn guarded(
         rec.emergency = t.emergency;
         state.instances.insert(t.name, rec);
     }
-    finish(states, state, names, outcome, log)
+    finish(cfg, states, state, names, outcome, log)
 }
 
 /// The guarded instances as discovery finds them now, each with its product.
@@ -170,23 +171,53 @@ fn announce(names: &[String], deadline_ms: i64, log: &EventLog) {
 
 /// Records the auto-thaw (the next `thaw` reports it, exit 2), and says how it went.
 fn finish(
+    cfg: &Config,
     states: &StateDir,
     mut state: State,
     names: Vec<String>,
     outcome: ThawOutcome,
     log: &EventLog,
 ) -> Result<Report> {
+    let at = now_rfc3339();
+    record(cfg, state.cycle.clone(), &at, &outcome, log);
     state.auto_thaw = Some(AutoThaw {
-        at: now_rfc3339(),
+        at,
         instances: names,
         all_thawed: outcome.left.is_empty(),
         reported: false,
     });
     state.watchdog = None;
+    if state.instances.is_empty() {
+        state.cycle = None;
+    }
     if let Err(e) = states.save(&state) {
         log.error(None, "state", format!("{e:#}"));
     }
     Ok(verdict(&outcome, log))
+}
+
+/// The auto-thaw's line in the history: whatever the snapshot, it is not consistent.
+fn record(cfg: &Config, cycle: Option<String>, at: &str, outcome: &ThawOutcome, log: &EventLog) {
+    let id = cycle.unwrap_or_else(history::new_id);
+    let exit = if outcome.left.is_empty() { 2 } else { 1 };
+    let mut e = Event::new(&id, EventKind::AutoThaw, "watchdog", exit);
+    for t in &outcome.each {
+        e.instances.push(InstanceEvent {
+            name: t.name.clone(),
+            frozen_secs: t.frozen_secs,
+            result: if outcome.left.contains(&t.name) {
+                "failed"
+            } else {
+                "auto-thawed"
+            }
+            .into(),
+            verdict: Some(history::not_consistent(format!(
+                "auto-thawed by the watchdog at {at}"
+            ))),
+            ..Default::default()
+        });
+    }
+    history::record(&cfg.history_file, &e, log);
 }
 
 fn verdict(outcome: &ThawOutcome, log: &EventLog) -> Report {

@@ -70,7 +70,7 @@ pub(crate) fn spawn(
 }
 
 /// `__watchdog` and its options: the same config (credentials for the confirming check), root,
-/// state dir, log and timeout as the freeze.
+/// state dir, history, log and timeout as the freeze.
 fn watchdog_args(
     cfg: &Config,
     token: &str,
@@ -80,6 +80,8 @@ fn watchdog_args(
     let mut args: Vec<OsString> = vec![
         "--state-dir".into(),
         cfg.state_dir.clone().into(),
+        "--history-file".into(),
+        cfg.history_file.clone().into(),
         "--config".into(),
         cfg.config_file.clone().into(),
         "--root".into(),

@@ -53,6 +53,12 @@ impl Record {
         }
     }
 
+    /// Seconds from `since` to `ms` (unix milliseconds), when it parses.
+    pub(crate) fn secs_until(&self, ms: i64) -> Option<f64> {
+        let t = DateTime::parse_from_rfc3339(&self.since).ok()?;
+        Some((ms - t.timestamp_millis()) as f64 / 1000.0)
+    }
+
     /// Seconds since `since`, when it parses.
     pub(crate) fn age_secs(&self) -> Option<f64> {
         let t = DateTime::parse_from_rfc3339(&self.since).ok()?;
@@ -94,6 +100,10 @@ pub(crate) struct AutoThaw {
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct State {
+    /// The id of the cycle whose freeze these records belong to (`history::new_id`): the thaw
+    /// and the watchdog write their history lines under it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) cycle: Option<String>,
     /// Instance name → what we did to it.
     #[serde(default)]
     pub(crate) instances: BTreeMap<String, Record>,

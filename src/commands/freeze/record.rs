@@ -1,0 +1,83 @@
+//! The freeze's line in the history: written before the freeze exits, so the snapshot holds
+//! it, after the last IRIS call (one small write, no fsync).
+
+use crate::config::Config;
+use crate::host::eventlog::EventLog;
+use crate::host::history::{self, Event, EventKind, InstanceEvent};
+
+/// What the history needs to know of a freeze, gathered as it goes.
+pub(super) struct CycleNote {
+    /// The cycle's id, also ExternalFreeze's Text.
+    pub(super) id: String,
+    /// Per target: name, product, version (from discovery).
+    pub(super) about: Vec<(String, String, String)>,
+}
+
+impl CycleNote {
+    /// An instance's line with its product and version.
+    fn instance(&self, name: &str, result: &str) -> InstanceEvent {
+        let about = self.about.iter().find(|(n, _, _)| n == name);
+        InstanceEvent {
+            name: name.to_string(),
+            product: about.map(|a| a.1.clone()).unwrap_or_default(),
+            version: about.map(|a| a.2.clone()).unwrap_or_default(),
+            result: result.to_string(),
+            ..Default::default()
+        }
+    }
+
+    /// A freeze that held: the instances frozen now (with the journal files ExternalFreeze
+    /// named), the earlier ones kept, and the ones someone else froze.
+    pub(super) fn frozen(
+        &self,
+        cfg: &Config,
+        exit: u8,
+        journals: &[(String, Option<String>, Option<String>)],
+        kept: &[String],
+        foreign: &[String],
+        log: &EventLog,
+    ) {
+        let mut e = self.event(cfg, EventKind::Freeze, exit);
+        for (name, switched, restore) in journals {
+            let mut i = self.instance(name, "frozen");
+            i.journal_file = switched.clone();
+            i.restore_from = restore.clone();
+            e.instances.push(i);
+        }
+        e.instances
+            .extend(kept.iter().map(|n| self.instance(n, "kept")));
+        e.instances
+            .extend(foreign.iter().map(|n| self.instance(n, "foreign")));
+        history::record(&cfg.history_file, &e, log);
+    }
+
+    /// A freeze that failed and was rolled back: `undone` thawed again, `left` may still be
+    /// frozen.
+    pub(super) fn rolled_back(
+        &self,
+        cfg: &Config,
+        undone: &[String],
+        left: &[String],
+        log: &EventLog,
+    ) {
+        let mut e = self.event(cfg, EventKind::Rollback, 1);
+        for name in undone {
+            let result = if left.contains(name) {
+                "failed"
+            } else {
+                "rolled-back"
+            };
+            let mut i = self.instance(name, result);
+            i.verdict = Some(history::not_consistent(
+                "the freeze failed and was rolled back",
+            ));
+            e.instances.push(i);
+        }
+        history::record(&cfg.history_file, &e, log);
+    }
+
+    fn event(&self, cfg: &Config, kind: EventKind, exit: u8) -> Event {
+        let by = history::by(cfg.invoked_as.as_deref(), "freeze");
+        Event::new(&self.id, kind, &by, exit)
+    }
+}

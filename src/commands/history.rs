@@ -1,0 +1,87 @@
+//! `history`: the freeze/thaw cycles from the history file alone, newest first, as a table or
+//! one JSON array. It calls no IRIS program, so it works offline, on a restored VM too.
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::exit_code::Exit;
+use crate::host::history::{self, Cycle, InstanceEvent};
+use crate::report::Report;
+
+/// A cycle with its verdict in one line, for `--json`.
+#[derive(Serialize)]
+struct JsonCycle<'a> {
+    #[serde(flatten)]
+    cycle: &'a Cycle,
+    verdict: String,
+}
+
+pub(crate) fn run(cfg: &Config, json: bool, limit: Option<usize>) -> Result<Report> {
+    let events = history::read(&cfg.history_file)
+        .with_context(|| format!("cannot read the history {}", cfg.history_file.display()))?;
+    let mut cycles = history::cycles(&events);
+    if let Some(n) = limit {
+        cycles.truncate(n);
+    }
+    if json {
+        let rows: Vec<JsonCycle> = cycles
+            .iter()
+            .map(|c| JsonCycle {
+                verdict: c.verdict(),
+                cycle: c,
+            })
+            .collect();
+        return Ok(Report::new(
+            Exit::Success,
+            serde_json::to_string_pretty(&rows)?,
+        ));
+    }
+    if cycles.is_empty() {
+        return Ok(Report::new(
+            Exit::Success,
+            format!("no cycle in the history {}", cfg.history_file.display()),
+        ));
+    }
+    Ok(Report::new(Exit::Success, table(&cycles)))
+}
+
+/// One block per cycle: its line, then one line per instance.
+fn table(cycles: &[Cycle]) -> String {
+    let mut out = Vec::new();
+    for c in cycles {
+        out.push(format!(
+            "{}  {}  by {}  {}  {}",
+            c.id,
+            c.start,
+            c.by,
+            c.ended,
+            c.verdict()
+        ));
+        out.extend(c.instances.iter().map(instance_line));
+    }
+    out.join("\n")
+}
+
+fn instance_line(i: &InstanceEvent) -> String {
+    let dash = |o: &Option<String>| o.clone().unwrap_or_else(|| "-".into());
+    format!(
+        "  {:<12} {} {}  {}  journal {}  restore from {}  frozen {}",
+        i.name,
+        if i.product.is_empty() {
+            "-"
+        } else {
+            &i.product
+        },
+        if i.version.is_empty() {
+            "-"
+        } else {
+            &i.version
+        },
+        i.result,
+        dash(&i.journal_file),
+        dash(&i.restore_from),
+        i.frozen_secs
+            .map_or_else(|| "-".into(), |s| format!("{s:.1}s")),
+    )
+}
