@@ -77,6 +77,22 @@ impl Drop for Env {
     }
 }
 
+/// Starts `c`, retrying while the program is "busy": a test that has just written an
+/// executable (a copy of the binary, a stand-in script) races the forks of tests running in
+/// parallel, whose children briefly hold its write descriptor (ETXTBSY).
+pub fn spawn(c: &mut Command) -> std::process::Child {
+    let mut tries = 0;
+    loop {
+        match c.spawn() {
+            Err(e) if e.raw_os_error() == Some(nix::libc::ETXTBSY) && tries < 100 => {
+                tries += 1;
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            other => return other.unwrap(),
+        }
+    }
+}
+
 /// Whether `pid` is a live process (not a zombie).
 pub fn alive(pid: i32) -> bool {
     Path::new(&format!("/proc/{pid}")).exists()
@@ -340,7 +356,7 @@ impl Env {
             c.env(k, v);
         }
         let start = Instant::now();
-        let mut child = c.spawn().unwrap();
+        let mut child = spawn(&mut c);
         loop {
             if child.try_wait().unwrap().is_some() {
                 break;
@@ -368,7 +384,7 @@ impl Env {
     pub fn spawn(&self, args: &[&str]) -> std::process::Child {
         let mut c = self.command(Path::new(BIN));
         c.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
-        c.spawn().unwrap()
+        spawn(&mut c)
     }
 
     /// A link to the binary under a hook's name.
