@@ -225,3 +225,41 @@ fn restore_plan_without_a_consistent_cycle_fails_clearly() {
     assert_eq!(r.code, 1, "{}", r.text());
     assert!(r.stdout.contains("no cycle nope"), "{}", r.text());
 }
+
+/// The whole chain on a real cycle: the journal file the simulator printed at the freeze is the
+/// one the plan restores from, and the metrics say the cycle was consistent.
+#[test]
+fn a_real_cycle_gives_a_plan_from_the_journal_file_iris_named() {
+    let env = Env::new();
+    env.iris("IRIS");
+    let metrics = metrics_path(&env);
+    let m = metrics.to_str().unwrap();
+    assert_eq!(env.run(&["freeze", "--metrics-file", m]).code, 0);
+    let printed = env
+        .log_text()
+        .lines()
+        .find_map(|l| {
+            l.split_once("Start a journal restore for this backup with journal file: ")
+                .map(|(_, f)| f.trim().to_string())
+        })
+        .expect("the simulator names the journal file");
+    assert_eq!(env.run(&["thaw", "--metrics-file", m]).code, 0);
+    let r = env.run(&["restore-plan"]);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(
+        r.stdout.contains(&printed),
+        "{printed} not in\n{}",
+        r.text()
+    );
+    let text = fs::read_to_string(&metrics).unwrap();
+    assert_eq!(
+        value(&text, "iris_freeze_last_consistent{instance=\"IRIS\"}"),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        value(&text, "iris_freeze_frozen{instance=\"IRIS\"}"),
+        Some(0.0),
+        "{text}"
+    );
+}

@@ -483,6 +483,11 @@ fn a_freeze_and_a_thaw_send_their_events_with_message_ids_and_fields() {
         assert!(e["MESSAGE"].starts_with("IRIS: "), "{e:?}");
     }
     assert_eq!(with_id(FROZEN_ID)["IRIS_RC"], "5");
+    // Both carry the cycle's id, the one the history records and ExternalFreeze's Text names.
+    let cycle = env.history_events()[0]["id"].as_str().unwrap().to_string();
+    for id in [FROZEN_ID, THAWED_ID] {
+        assert_eq!(with_id(id)["IRIS_FREEZE_ID"], cycle, "{:?}", with_id(id));
+    }
     // What IRIS printed at the freeze names the journal file a restore starts from.
     assert!(
         with_id(FROZEN_ID)["IRIS_OUTPUT"].contains("mgr/journal/"),

@@ -112,7 +112,6 @@ impl EventLog {
     }
 
     /// Names the cycle the following events belong to, in their journal entries.
-    #[allow(dead_code)] // Called by the commands once cycles have ids.
     pub(crate) fn set_cycle_id(&self, id: &str) {
         *self.cycle_id.lock().unwrap_or_else(|p| p.into_inner()) = Some(id.to_string());
     }

@@ -106,6 +106,7 @@ pub(crate) fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
 
     // 2. Record our intent and arm the watchdog before the first ExternalFreeze.
     state.cycle = Some(note.id.clone());
+    log.set_cycle_id(&note.id);
     let due = arm::record_and_arm(cfg, &states, &mut state, &classes, log)?;
     // Every call ends before the watchdog would thaw: a freeze never outlives its own watchdog.
     let freeze_by = budget

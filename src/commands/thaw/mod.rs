@@ -54,6 +54,9 @@ pub(crate) fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
     let Some(mut state) = load_state(&states, cfg, log)? else {
         return thaw_without_state(cfg, start, log);
     };
+    if let Some(id) = &state.cycle {
+        log.set_cycle_id(id);
+    }
     let mut notes = Notes::new();
     report_auto_thaw(&mut state, &mut notes, log);
     let targets = choose_targets(cfg, &mut state, &mut notes, log)?;

@@ -35,6 +35,9 @@ pub(super) fn recorded(
         states.save(&state)?;
         return Ok(Report::new(Exit::Success, "nothing frozen at the deadline"));
     }
+    if let Some(id) = &state.cycle {
+        log.set_cycle_id(id);
+    }
     announce(&names, deadline_ms, log);
     let targets = thaw::recorded_targets(&state, cfg)?;
     let outcome = thaw::thaw_targets(&mut state, &targets, cfg.timeout, log);
