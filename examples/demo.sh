@@ -15,6 +15,8 @@ mkdir "$demo/bin" "$demo/sim"
 for p in iris csession ccontrol; do ln -s "$sim" "$demo/bin/$p"; done
 export PATH="$demo/bin:$PATH" IRIS_SIM_DIR="$demo/sim"
 export IRIS_FREEZE_STATE_DIR="$demo/state" IRIS_FREEZE_LOG_FILE="$demo/iris-freeze.log"
+# The demo's cycles stay out of this host's history and journal.
+export IRIS_FREEZE_HISTORY_FILE="$demo/history.jsonl" IRIS_FREEZE_JOURNAL=0
 "$sim" add IRIS product=IRIS
 "$sim" add CACHE
 

@@ -60,6 +60,14 @@ impl Host {
             .env("IRIS_FREEZE_STATE_DIR", &self.state)
             .env("IRIS_FREEZE_LOG_FILE", self.dir.join("log"))
             .env("IRIS_FREEZE_ROOT", self.dir.join("root"))
+            // The host's own history and journal stay out of it; the cost of writing both is
+            // measured all the same (a socket nobody listens on costs one failed connect, as
+            // on a host without journald).
+            .env("IRIS_FREEZE_HISTORY_FILE", self.dir.join("history.jsonl"))
+            .env(
+                "IRIS_FREEZE_JOURNAL_SOCKET",
+                self.dir.join("journal.socket"),
+            )
             .env("IRIS_FREEZE_BIN_DIRS", "")
             .env("IRIS_FREEZE_NO_SYSTEMD", "1")
             .stdin(Stdio::null())
