@@ -21,6 +21,9 @@ pub fn all() -> Vec<(&'static str, Vec<u8>)> {
         if shell == Shell::Bash {
             buf = fix_bash(String::from_utf8(buf).unwrap()).into_bytes();
         }
+        if shell == Shell::Fish {
+            fish_positional_values(&mut buf);
+        }
         out.push((path, buf));
     }
     out
@@ -52,6 +55,32 @@ fn fix_bash(script: String) -> String {
     let wrong = BIN.replace('-', "__subcmd__");
     let right = BIN.replace('-', "__");
     script.replace(&wrong, &right)
+}
+
+/// clap_complete's fish script offers no values for a positional argument (the platform of
+/// `install`, `uninstall`, `check`): add them.
+fn fish_positional_values(buf: &mut Vec<u8>) {
+    let fn_name = format!("__fish_{}_using_subcommand", BIN.replace('-', "_"));
+    for sub in visible_command().get_subcommands() {
+        for arg in sub.get_arguments().filter(|a| a.is_positional()) {
+            let values: Vec<String> = arg
+                .get_possible_values()
+                .iter()
+                .filter(|v| !v.is_hide_set())
+                .map(|v| v.get_name().to_string())
+                .collect();
+            if !values.is_empty() {
+                buf.extend_from_slice(
+                    format!(
+                        "complete -c {BIN} -n \"{fn_name} {}\" -f -a \"{}\"\n",
+                        sub.get_name(),
+                        values.join(" ")
+                    )
+                    .as_bytes(),
+                );
+            }
+        }
+    }
 }
 
 /// Escapes text for roff: backslashes, hyphens (minus signs in options and paths), a leading
