@@ -226,7 +226,7 @@ fn man_page() -> String {
         .unwrap_or_default();
     let mut m = String::new();
     m.push_str(&format!(
-        ".TH IRIS\\-FREEZE 8 \"\" \"iris\\-freeze {}\" \"System Administration\"\n.nh\n.ad l\n",
+        ".TH iris-freeze 8 \"\" \"iris\\-freeze {}\" \"System Administration\"\n.nh\n.ad l\n",
         env!("CARGO_PKG_VERSION")
     ));
     m.push_str(&format!(".SH NAME\niris\\-freeze \\- {}\n", roff(&about)));
