@@ -102,7 +102,10 @@ const COMMANDS: [&str; 9] = [
 
 fn has_all(got: &[String], want: &[&str], what: &str) {
     for w in want {
-        assert!(got.iter().any(|g| g == w), "{what}: {w} not offered in {got:?}");
+        assert!(
+            got.iter().any(|g| g == w),
+            "{what}: {w} not offered in {got:?}"
+        );
     }
 }
 
@@ -118,14 +121,24 @@ fn completes_below_the_top_level(complete: impl Fn(&[&str]) -> Vec<String>) {
     let got = complete(&["iris-freeze", "freeze", "--"]);
     has_all(
         &got,
-        &["--instance", "--timeout", "--log-file", "--max-freeze", "--state-dir"],
+        &[
+            "--instance",
+            "--timeout",
+            "--log-file",
+            "--max-freeze",
+            "--state-dir",
+        ],
         "freeze --<TAB>",
     );
-    assert!(!got.iter().any(|w| w.contains("watchdog") || w == "--token"), "{got:?}");
+    assert!(
+        !got.iter().any(|w| w.contains("watchdog") || w == "--token"),
+        "{got:?}"
+    );
     // clap knows no instance names: it offers files, and no command or option.
     let got = complete(&["iris-freeze", "freeze", "-i", ""]);
     assert!(
-        !got.iter().any(|w| COMMANDS.contains(&w.as_str()) || w.starts_with('-')),
+        !got.iter()
+            .any(|w| COMMANDS.contains(&w.as_str()) || w.starts_with('-')),
         "freeze -i <TAB>: {got:?}"
     );
     let got = complete(&["iris-freeze", "thaw", "--log-file", "some"]);
@@ -161,4 +174,32 @@ fn neither_help_nor_usage_names_the_watchdog() {
         assert!(text.contains("freeze"), "{args:?}: {text}");
         assert!(!text.contains("__watchdog"), "{args:?}: {text}");
     }
+}
+
+/// zsh: the file loads under compinit and registers its function for iris-freeze; it names the
+/// platforms and not the watchdog. (This does not drive a completion through a terminal.)
+#[test]
+fn zsh_completion_loads_and_offers_the_platforms() {
+    if !have("zsh") {
+        return;
+    }
+    let script = r#"autoload -U compinit && compinit -u -D && source "$1" && print -r -- "${_comps[iris-freeze]}""#;
+    let out = Command::new("zsh")
+        .args(["-f", "-c", script, "zsh"])
+        .arg(repo().join("completions/_iris-freeze"))
+        .current_dir(cwd())
+        .output()
+        .expect("run zsh");
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "_iris-freeze",
+        "{out:?}"
+    );
+    let file = std::fs::read_to_string(repo().join("completions/_iris-freeze")).unwrap();
+    assert!(
+        file.contains("azure vmware qemu gcp nutanix aws"),
+        "no platforms"
+    );
+    assert!(!file.contains("__watchdog"), "the watchdog is offered");
 }

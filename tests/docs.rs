@@ -58,7 +58,13 @@ fn the_man_page_renders_cleanly_with_every_section_and_option() {
             text.push(c);
         }
     }
-    for section in ["EXIT STATUS", "FILES", "ENVIRONMENT", "EXAMPLES", "COMMANDS"] {
+    for section in [
+        "EXIT STATUS",
+        "FILES",
+        "ENVIRONMENT",
+        "EXAMPLES",
+        "COMMANDS",
+    ] {
         assert!(text.contains(section), "no {section} in:\n{text}");
     }
     let cli = iris_freeze::cli::Cli::command();
@@ -74,11 +80,22 @@ fn the_man_page_renders_cleanly_with_every_section_and_option() {
             }
         }
     }
-    for words in ["IRIS_FREEZE_MAX_FREEZE", "IRIS_FREEZE_TIMEOUT", "/etc/preScript.log", "azure, vmware"] {
+    for words in [
+        "IRIS_FREEZE_MAX_FREEZE",
+        "IRIS_FREEZE_TIMEOUT",
+        "/etc/preScript.log",
+        "azure, vmware",
+    ] {
         assert!(text.contains(words), "no {words} in:\n{text}");
     }
     // Exit codes and examples one per line, not reflowed into a paragraph.
-    assert!(text.lines().any(|l| l.trim() == "iris-freeze freeze --instance IRIS --timeout 60"));
-    assert!(!text.contains("iris-freeze-"), "a page that is not shipped:\n{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.trim() == "iris-freeze freeze --instance IRIS --timeout 60")
+    );
+    assert!(
+        !text.contains("iris-freeze-"),
+        "a page that is not shipped:\n{text}"
+    );
     assert!(!text.contains("__watchdog"));
 }

@@ -107,7 +107,12 @@ fn roff(text: &str) -> String {
 fn render_arg(arg: &Arg, out: &mut String) {
     let value = arg
         .get_value_names()
-        .map(|v| v.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(" "))
+        .map(|v| {
+            v.iter()
+                .map(|n| n.to_string())
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
         .unwrap_or_else(|| arg.get_id().as_str().to_uppercase());
     let takes_value = arg.get_num_args().is_some_and(|n| n.takes_values());
     let mut tag = Vec::new();
