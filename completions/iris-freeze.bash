@@ -16,9 +16,6 @@ _iris__freeze() {
             ",$1")
                 cmd="iris__freeze"
                 ;;
-            iris__freeze,__watchdog)
-                cmd="iris__freeze__subcmd____watchdog"
-                ;;
             iris__freeze,check)
                 cmd="iris__freeze__subcmd__check"
                 ;;
@@ -48,9 +45,6 @@ _iris__freeze() {
                 ;;
             iris__freeze,uninstall)
                 cmd="iris__freeze__subcmd__uninstall"
-                ;;
-            iris__freeze__subcmd__help,__watchdog)
-                cmd="iris__freeze__subcmd__help__subcmd____watchdog"
                 ;;
             iris__freeze__subcmd__help,check)
                 cmd="iris__freeze__subcmd__help__subcmd__check"
@@ -89,7 +83,7 @@ _iris__freeze() {
 
     case "${cmd}" in
         iris__freeze)
-            opts="-v -q -h -V --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version freeze thaw status restore-plan history dry-run install uninstall check __watchdog help"
+            opts="-v -q -h -V --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version freeze thaw status restore-plan history dry-run install uninstall check help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -126,66 +120,8 @@ _iris__freeze() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        iris__subcmd__freeze__subcmd____watchdog)
-            opts="-v -q -h -V --token --deadline-ms --log-file --timeout --instance --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                --token)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --deadline-ms)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --log-file)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --instance)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --state-dir)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --history-file)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --metrics-file)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --config)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --root)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --bin-dirs)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        iris__subcmd__freeze__subcmd__check)
-            opts="-v -q -h -V --timeout --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version"
+        iris__freeze__subcmd__check)
+            opts="-v -q -h -V --timeout --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version azure vmware qemu gcp nutanix aws"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -226,7 +162,7 @@ _iris__freeze() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        iris__subcmd__freeze__subcmd__dry__subcmd__run)
+        iris__freeze__subcmd__dry__subcmd__run)
             opts="-i -v -q -h -V --instance --timeout --log-file --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -280,7 +216,7 @@ _iris__freeze() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        iris__subcmd__freeze__subcmd__freeze)
+        iris__freeze__subcmd__freeze)
             opts="-i -v -q -h -V --instance --timeout --log-file --max-freeze --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -338,8 +274,8 @@ _iris__freeze() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        iris__subcmd__freeze__subcmd__help)
-            opts="freeze thaw status restore-plan history dry-run install uninstall check __watchdog help"
+        iris__freeze__subcmd__help)
+            opts="freeze thaw status restore-plan history dry-run install uninstall check help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -352,7 +288,7 @@ _iris__freeze() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        iris__subcmd__freeze__subcmd__help__subcmd____watchdog)
+        iris__freeze__subcmd__help__subcmd__check)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -366,7 +302,7 @@ _iris__freeze() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        iris__subcmd__freeze__subcmd__help__subcmd__check)
+        iris__freeze__subcmd__help__subcmd__dry__subcmd__run)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -380,7 +316,7 @@ _iris__freeze() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        iris__subcmd__freeze__subcmd__help__subcmd__dry__subcmd__run)
+        iris__freeze__subcmd__help__subcmd__freeze)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -394,7 +330,7 @@ _iris__freeze() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        iris__subcmd__freeze__subcmd__help__subcmd__freeze)
+        iris__freeze__subcmd__help__subcmd__help)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -408,7 +344,7 @@ _iris__freeze() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        iris__subcmd__freeze__subcmd__help__subcmd__help)
+        iris__freeze__subcmd__help__subcmd__history)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -422,7 +358,7 @@ _iris__freeze() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        iris__subcmd__freeze__subcmd__help__subcmd__history)
+        iris__freeze__subcmd__help__subcmd__install)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -436,7 +372,7 @@ _iris__freeze() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        iris__subcmd__freeze__subcmd__help__subcmd__install)
+        iris__freeze__subcmd__help__subcmd__restore__subcmd__plan)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -450,7 +386,7 @@ _iris__freeze() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        iris__subcmd__freeze__subcmd__help__subcmd__restore__subcmd__plan)
+        iris__freeze__subcmd__help__subcmd__status)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -464,7 +400,7 @@ _iris__freeze() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        iris__subcmd__freeze__subcmd__help__subcmd__status)
+        iris__freeze__subcmd__help__subcmd__thaw)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -478,7 +414,7 @@ _iris__freeze() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        iris__subcmd__freeze__subcmd__help__subcmd__thaw)
+        iris__freeze__subcmd__help__subcmd__uninstall)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -492,21 +428,7 @@ _iris__freeze() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        iris__subcmd__freeze__subcmd__help__subcmd__uninstall)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        iris__subcmd__freeze__subcmd__history)
+        iris__freeze__subcmd__history)
             opts="-v -q -h -V --json --limit --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -548,8 +470,8 @@ _iris__freeze() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        iris__subcmd__freeze__subcmd__install)
-            opts="-v -q -h -V --timeout --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version"
+        iris__freeze__subcmd__install)
+            opts="-v -q -h -V --timeout --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version azure vmware qemu gcp nutanix aws"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -590,7 +512,7 @@ _iris__freeze() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        iris__subcmd__freeze__subcmd__restore__subcmd__plan)
+        iris__freeze__subcmd__restore__subcmd__plan)
             opts="-v -q -h -V --id --json --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -632,7 +554,7 @@ _iris__freeze() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        iris__subcmd__freeze__subcmd__status)
+        iris__freeze__subcmd__status)
             opts="-v -q -h -V --json --timeout --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -674,7 +596,7 @@ _iris__freeze() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        iris__subcmd__freeze__subcmd__thaw)
+        iris__freeze__subcmd__thaw)
             opts="-i -v -q -h -V --instance --timeout --log-file --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -728,8 +650,8 @@ _iris__freeze() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        iris__subcmd__freeze__subcmd__uninstall)
-            opts="-v -q -h -V --timeout --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version"
+        iris__freeze__subcmd__uninstall)
+            opts="-v -q -h -V --timeout --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version azure vmware qemu gcp nutanix aws"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

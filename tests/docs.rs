@@ -31,3 +31,71 @@ fn the_man_page_documents_every_command() {
     }
     assert!(man.contains(".TH iris-freeze 8"), "{}", &man[..200]);
 }
+
+/// The man page as `man` shows it: rendered by groff with every warning on, which must say
+/// nothing; it holds every command with its own options, the sections a page in section 8
+/// has, and no reference to a page that is not shipped.
+#[test]
+fn the_man_page_renders_cleanly_with_every_section_and_option() {
+    use clap::CommandFactory;
+    let page = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("doc/iris-freeze.8");
+    let out = std::process::Command::new("groff")
+        .args(["-man", "-Tutf8", "-ww", "-rLL=100n"])
+        .arg(&page)
+        .env("LC_ALL", "C.UTF-8")
+        .output()
+        .expect("groff is needed to check the man page");
+    assert!(out.status.success(), "{out:?}");
+    let warnings = String::from_utf8_lossy(&out.stderr);
+    assert!(warnings.trim().is_empty(), "groff warns: {warnings}");
+    // Without the overstrike groff adds for bold and italics.
+    let raw = String::from_utf8_lossy(&out.stdout);
+    let mut text = String::new();
+    for c in raw.chars() {
+        if c == '\u{8}' {
+            text.pop();
+        } else {
+            text.push(c);
+        }
+    }
+    for section in [
+        "EXIT STATUS",
+        "FILES",
+        "ENVIRONMENT",
+        "EXAMPLES",
+        "COMMANDS",
+    ] {
+        assert!(text.contains(section), "no {section} in:\n{text}");
+    }
+    let cli = iris_freeze::cli::Cli::command();
+    for sub in cli.get_subcommands().filter(|s| !s.is_hide_set()) {
+        let heading = format!("iris-freeze {}", sub.get_name());
+        let at = text
+            .find(&heading)
+            .unwrap_or_else(|| panic!("no {heading} in:\n{text}"));
+        let rest = &text[at..];
+        for arg in sub.get_arguments().filter(|a| !a.is_hide_set()) {
+            if let Some(long) = arg.get_long() {
+                assert!(rest.contains(&format!("--{long}")), "{heading}: --{long}");
+            }
+        }
+    }
+    for words in [
+        "IRIS_FREEZE_MAX_FREEZE",
+        "IRIS_FREEZE_TIMEOUT",
+        "/etc/preScript.log",
+        "azure, vmware",
+    ] {
+        assert!(text.contains(words), "no {words} in:\n{text}");
+    }
+    // Exit codes and examples one per line, not reflowed into a paragraph.
+    assert!(
+        text.lines()
+            .any(|l| l.trim() == "iris-freeze freeze --instance IRIS --timeout 60")
+    );
+    assert!(
+        !text.contains("iris-freeze-"),
+        "a page that is not shipped:\n{text}"
+    );
+    assert!(!text.contains("__watchdog"));
+}

@@ -1,0 +1,205 @@
+//! The checked-in completions, run in the real shells: subcommands, platforms and options
+//! complete below the top level, and the hidden watchdog command is offered nowhere. zsh and
+//! fish are tested where installed; without them the test prints a note and passes, unless
+//! IRIS_FREEZE_TEST_SHELLS=1 (CI installs them) makes a missing shell a failure.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Whether `shell` can run here; a missing one fails under IRIS_FREEZE_TEST_SHELLS=1.
+fn have(shell: &str) -> bool {
+    let ok = Command::new(shell)
+        .arg("-c")
+        .arg("exit 0")
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        assert!(
+            std::env::var("IRIS_FREEZE_TEST_SHELLS").as_deref() != Ok("1"),
+            "{shell} is not installed and IRIS_FREEZE_TEST_SHELLS=1"
+        );
+        eprintln!("note: {shell} is not installed: its completion is not tested here");
+    }
+    ok
+}
+
+/// A directory holding one file, the completions' cwd: file completion offers it.
+fn cwd() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("iris-freeze-completions-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("some-file"), "").unwrap();
+    dir
+}
+
+/// What bash offers for `words` (the last one is the word being completed), through the
+/// function `complete -p iris-freeze` names, as bash-completion calls it.
+fn bash(words: &[&str]) -> Vec<String> {
+    let script = r#"
+source "$1"; shift
+spec=$(complete -p iris-freeze) || exit 3
+fn=$(printf '%s\n' "$spec" | sed -E 's/.*-F ([^ ]+).*/\1/')
+COMP_WORDS=("$@")
+COMP_CWORD=$(( ${#COMP_WORDS[@]} - 1 ))
+COMP_LINE="$*"
+COMP_POINT=${#COMP_LINE}
+COMPREPLY=()
+"$fn" iris-freeze "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"
+printf '%s\n' "${COMPREPLY[@]}"
+"#;
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(script)
+        .arg("bash")
+        .arg(repo().join("completions/iris-freeze.bash"))
+        .args(words)
+        .current_dir(cwd())
+        .output()
+        .expect("run bash");
+    assert!(out.status.success(), "{words:?}: {out:?}");
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+/// What fish offers for the command line `line`.
+fn fish(line: &str) -> Vec<String> {
+    let out = Command::new("fish")
+        .arg("--no-config")
+        .arg("-c")
+        .arg("source $argv[1]; complete -C $argv[2]")
+        .arg(repo().join("completions/iris-freeze.fish"))
+        .arg(line)
+        .current_dir(cwd())
+        .output()
+        .expect("run fish");
+    assert!(out.status.success(), "{line:?}: {out:?}");
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| l.split('\t').next().unwrap().to_string())
+        .collect()
+}
+
+const PLATFORMS: [&str; 6] = ["azure", "vmware", "qemu", "gcp", "nutanix", "aws"];
+const COMMANDS: [&str; 9] = [
+    "freeze",
+    "thaw",
+    "status",
+    "restore-plan",
+    "history",
+    "dry-run",
+    "install",
+    "uninstall",
+    "check",
+];
+
+fn has_all(got: &[String], want: &[&str], what: &str) {
+    for w in want {
+        assert!(
+            got.iter().any(|g| g == w),
+            "{what}: {w} not offered in {got:?}"
+        );
+    }
+}
+
+/// The checks every shell must pass, given `complete(words)`.
+fn completes_below_the_top_level(complete: impl Fn(&[&str]) -> Vec<String>) {
+    let top = complete(&["iris-freeze", ""]);
+    has_all(&top, &COMMANDS, "iris-freeze <TAB>");
+    assert!(!top.iter().any(|w| w.contains("watchdog")), "{top:?}");
+    for sub in ["install", "uninstall", "check"] {
+        let got = complete(&["iris-freeze", sub, ""]);
+        has_all(&got, &PLATFORMS, &format!("{sub} <TAB>"));
+    }
+    let got = complete(&["iris-freeze", "freeze", "--"]);
+    has_all(
+        &got,
+        &[
+            "--instance",
+            "--timeout",
+            "--log-file",
+            "--max-freeze",
+            "--state-dir",
+        ],
+        "freeze --<TAB>",
+    );
+    assert!(
+        !got.iter().any(|w| w.contains("watchdog") || w == "--token"),
+        "{got:?}"
+    );
+    // clap knows no instance names: it offers files, and no command or option.
+    let got = complete(&["iris-freeze", "freeze", "-i", ""]);
+    assert!(
+        !got.iter()
+            .any(|w| COMMANDS.contains(&w.as_str()) || w.starts_with('-')),
+        "freeze -i <TAB>: {got:?}"
+    );
+    let got = complete(&["iris-freeze", "thaw", "--log-file", "some"]);
+    assert_eq!(got, ["some-file"], "thaw --log-file some<TAB>");
+    let got = complete(&["iris-freeze", "help", ""]);
+    assert!(!got.iter().any(|w| w.contains("watchdog")), "{got:?}");
+}
+
+#[test]
+fn bash_completes_below_the_top_level() {
+    assert!(have("bash"), "bash is needed");
+    completes_below_the_top_level(bash);
+}
+
+#[test]
+fn fish_completes_below_the_top_level() {
+    if !have("fish") {
+        return;
+    }
+    completes_below_the_top_level(|words| fish(&words.join(" ")));
+}
+
+#[test]
+fn neither_help_nor_usage_names_the_watchdog() {
+    let bin = env!("CARGO_BIN_EXE_iris-freeze");
+    for args in [&["--help"][..], &["help"], &["-h"], &["--bogus"], &[]] {
+        let out = Command::new(bin).args(args).output().unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(text.contains("freeze"), "{args:?}: {text}");
+        assert!(!text.contains("__watchdog"), "{args:?}: {text}");
+    }
+}
+
+/// zsh: the file loads under compinit and registers its function for iris-freeze; it names the
+/// platforms and not the watchdog. (This does not drive a completion through a terminal.)
+#[test]
+fn zsh_completion_loads_and_offers_the_platforms() {
+    if !have("zsh") {
+        return;
+    }
+    let script = r#"autoload -U compinit && compinit -u -D && source "$1" && print -r -- "${_comps[iris-freeze]}""#;
+    let out = Command::new("zsh")
+        .args(["-f", "-c", script, "zsh"])
+        .arg(repo().join("completions/_iris-freeze"))
+        .current_dir(cwd())
+        .output()
+        .expect("run zsh");
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "_iris-freeze",
+        "{out:?}"
+    );
+    let file = std::fs::read_to_string(repo().join("completions/_iris-freeze")).unwrap();
+    assert!(
+        file.contains("azure vmware qemu gcp nutanix aws"),
+        "no platforms"
+    );
+    assert!(!file.contains("__watchdog"), "the watchdog is offered");
+}
