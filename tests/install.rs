@@ -1325,3 +1325,40 @@ fn the_packages_ship_the_ssm_document() {
         "{check}"
     );
 }
+
+/// The README's static build from source is the one packaging/build.sh makes.
+#[test]
+fn the_readme_gives_the_static_build_that_build_sh_makes() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = fs::read_to_string(dir.join("README.md")).unwrap();
+    let build = fs::read_to_string(dir.join("packaging/build.sh")).unwrap();
+    let install = readme
+        .split("## Install")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .unwrap();
+    let cmd = r#"RUSTFLAGS="-C target-feature=+crt-static" cargo build --release --target "$(uname -m)-unknown-linux-gnu""#;
+    assert!(install.contains(cmd), "{install}");
+    assert!(
+        build.contains(r#"RUSTFLAGS="-C target-feature=+crt-static" cargo build --release"#),
+        "{build}"
+    );
+    assert!(build.contains(r#"triple="$(uname -m)-unknown-linux-gnu""#));
+}
+
+/// The demo shows cargo's progress while it builds (a first build takes minutes).
+#[test]
+fn the_demo_shows_progress_while_it_builds() {
+    let demo =
+        fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/demo.sh")).unwrap();
+    let build = demo
+        .lines()
+        .find(|l| l.starts_with("cargo build"))
+        .expect("the demo builds");
+    assert!(
+        !build.contains("--quiet") && !build.contains(" -q"),
+        "{build}"
+    );
+    let before = &demo[..demo.find(build).unwrap()];
+    assert!(before.contains("building"), "{demo}");
+}
