@@ -4,7 +4,9 @@
 # Usage: sh examples/demo.sh        (everything lives in a temp dir, removed at the end)
 set -eu
 cd "$(dirname "$0")/.."
-cargo build --quiet --bin iris-freeze --example iris-sim
+echo "demo: building iris-freeze and the IRIS simulator (the first build takes a minute or two)..." >&2
+cargo build --bin iris-freeze --example iris-sim
+echo "demo: built" >&2
 target=$(cargo metadata --format-version 1 --no-deps | sed 's/.*"target_directory":"\([^"]*\)".*/\1/')
 bin="$target/debug/iris-freeze"
 sim="$target/debug/examples/iris-sim"

@@ -20,6 +20,7 @@ EXPECTED = {
     "/etc/logrotate.d/iris-freeze",
     "/usr/share/doc/iris-freeze/README.md",
     "/usr/share/doc/iris-freeze/LICENSE",
+    "/usr/share/doc/iris-freeze/aws-ssm-document.yml",
 }
 
 

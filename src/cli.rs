@@ -65,8 +65,8 @@ pub(crate) struct Global {
     #[arg(long, global = true, env = env::METRICS_FILE, value_name = "PATH")]
     pub(crate) metrics_file: Option<PathBuf>,
 
-    /// The configuration file; a missing file is fine [default: /etc/iris-freeze.toml, under
-    /// --root].
+    /// The configuration file; a missing one means the defaults (with a warning when named
+    /// here or in the variable) [default: /etc/iris-freeze.toml, under --root].
     #[arg(long, global = true, env = env::CONFIG, value_name = "PATH")]
     pub(crate) config: Option<PathBuf>,
 
@@ -170,7 +170,7 @@ Examples:
     Install(PlatformArgs),
 
     /// Remove the hooks `install` wrote (files it did not write are left alone).
-    Uninstall(PlatformArgs),
+    Uninstall(UninstallArgs),
 
     /// Check the whole chain: programs, instances, logins, config, and a platform's hook setup.
     #[command(after_help = "\
@@ -236,6 +236,13 @@ pub(crate) struct PlatformArgs {
     /// timeoutInSeconds [default: 30, or timeout in the config file].
     #[arg(long, env = env::TIMEOUT, value_name = "SECS")]
     pub(crate) timeout: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct UninstallArgs {
+    /// The platform whose hooks to remove.
+    #[arg(value_parser = PlatformParser)]
+    pub(crate) platform: crate::platform::Platform,
 }
 
 #[derive(Debug, Args)]

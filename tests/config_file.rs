@@ -274,3 +274,46 @@ fn a_relative_config_path_is_read_and_handed_to_the_watchdog_whole() {
     assert_eq!(fs::canonicalize(&given).unwrap(), path);
     assert_eq!(env.run(&["thaw"]).code, 0);
 }
+
+#[test]
+fn a_config_file_named_and_missing_is_warned_about_the_default_one_is_not() {
+    let env = Env::new();
+    env.iris("IRIS");
+    let missing = env.tmp.path().join("typo.toml");
+    let m = missing.to_str().unwrap();
+    let said = format!("warning: the config file {m} (--config) does not exist");
+    let r = env.run(&["history", "--config", m]);
+    assert!(r.stderr.contains(&said), "{}", r.text());
+    let r = env.run_env(&["history"], &[("IRIS_FREEZE_CONFIG", m)]);
+    let said = format!("warning: the config file {m} (IRIS_FREEZE_CONFIG) does not exist");
+    assert!(r.stderr.contains(&said), "{}", r.text());
+    // A freeze and thaw hook with it: warned and logged, and the defaults in use.
+    let r = env.run_env(&["freeze"], &[("IRIS_FREEZE_CONFIG", m)]);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(r.stderr.contains(&said), "{}", r.text());
+    let r = env.run_env(&["thaw"], &[("IRIS_FREEZE_CONFIG", m)]);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(
+        env.log_text().contains("event=config"),
+        "{}",
+        env.log_text()
+    );
+
+    // The default path missing: silent, and nothing in the log (the watchdog gets the path by
+    // --config from the freeze, and is silent about it too).
+    let env = Env::new();
+    env.iris("IRIS");
+    for args in [&["history"][..], &["freeze"], &["status"], &["thaw"]] {
+        let r = env.run(args);
+        assert!(
+            !r.stderr.contains("does not exist"),
+            "{args:?}: {}",
+            r.text()
+        );
+    }
+    assert!(
+        !env.log_text().contains("event=config"),
+        "{}",
+        env.log_text()
+    );
+}

@@ -180,10 +180,11 @@ fn every_platform_installs_checks_clean_and_installs_again_unchanged() {
     let before = tree(&env.root());
     for p in PLATFORMS {
         let r = install(&env, p);
+        // The file lines (the next steps name the root too, in their commands).
         for l in r
             .stdout
             .lines()
-            .filter(|l| l.contains(&*env.root().to_string_lossy()))
+            .filter(|l| l.contains(&*env.root().to_string_lossy()) && !l.contains("`iris-freeze "))
         {
             assert!(
                 l.starts_with("unchanged "),
@@ -210,6 +211,81 @@ fn an_explicit_root_flag_and_a_missing_root() {
     let r = env.run(&["install", "vmware", "--root", missing.to_str().unwrap()]);
     assert_eq!(r.code, 1, "{}", r.text());
     assert!(!missing.exists());
+}
+
+#[test]
+fn install_azure_into_a_missing_root_says_it_does_not_exist_and_changes_nothing() {
+    let env = host();
+    let before = tree(env.tmp.path());
+    let missing = env.tmp.path().join("typo");
+    for args in [
+        vec!["install", "azure", "--root", missing.to_str().unwrap()],
+        vec!["uninstall", "azure", "--root", missing.to_str().unwrap()],
+    ] {
+        let r = env.run(&args);
+        assert_eq!(r.code, 1, "{}", r.text());
+        let said = format!(
+            "--root {} (IRIS_FREEZE_ROOT) does not exist",
+            missing.display()
+        );
+        assert!(r.stderr.contains(&said), "{}", r.text());
+        assert!(r.stderr.contains("nothing was changed"), "{}", r.text());
+    }
+    assert!(!missing.exists());
+    assert_eq!(tree(env.tmp.path()), before);
+}
+
+#[test]
+fn the_next_steps_and_checks_fixes_keep_the_root() {
+    let env = host();
+    let image = env.tmp.path().join("image");
+    fs::create_dir_all(&image).unwrap();
+    let root = image.to_str().unwrap();
+    let r = env.run(&["install", "qemu", "--root", root]);
+    assert_eq!(r.code, 0, "{}", r.text());
+    let step = format!("Run `iris-freeze check qemu --root {root}`");
+    assert!(r.stdout.contains(&step), "{}", r.text());
+    // The root from IRIS_FREEZE_ROOT (the harness's) is kept the same way.
+    let r = install(&env, "azure");
+    let step = format!("`iris-freeze check azure --root {}`", env.root().display());
+    assert!(r.stdout.contains(&step), "{}", r.text());
+    // check's fixes: every suggested command names the root.
+    let r = env.run(&["check", "vmware", "--root", root]);
+    assert_eq!(r.code, 1, "{}", r.text());
+    let fix = format!("`iris-freeze install vmware --root {root}`");
+    assert!(
+        fail_lines(&r).iter().any(|l| l.contains(&fix)),
+        "{}",
+        r.text()
+    );
+    for l in r.stdout.lines() {
+        let mut rest = l;
+        while let Some(at) = rest.find("`iris-freeze ") {
+            let cmd = &rest[at + 1..];
+            let cmd = &cmd[..cmd.find('`').unwrap()];
+            assert!(
+                cmd.contains(&format!(" --root {root}")),
+                "{cmd}: {}",
+                r.text()
+            );
+            rest = &rest[at + 1 + cmd.len() + 1..];
+        }
+    }
+}
+
+#[test]
+fn uninstall_offers_no_timeout() {
+    let env = host();
+    let r = env.run(&["uninstall", "--help"]);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(r.stdout.contains("<PLATFORM>"), "{}", r.text());
+    assert!(!r.stdout.contains("--timeout"), "{}", r.text());
+    let r = env.run(&["uninstall", "vmware", "--timeout", "5"]);
+    assert_ne!(r.code, 0, "{}", r.text());
+    assert!(r.stderr.contains("--timeout"), "{}", r.text());
+    // The variable the hooks share is no error for it.
+    let r = env.run_env(&["uninstall", "vmware"], &[("IRIS_FREEZE_TIMEOUT", "5")]);
+    assert_eq!(r.code, 0, "{}", r.text());
 }
 
 #[test]
@@ -994,18 +1070,60 @@ fn aws_prints_the_document_and_writes_nothing() {
         "- post-script",
         "- dry-run",
         "default: dry-run",
+    ] {
+        assert!(r.stdout.contains(words), "{words}: {}", r.text());
+    }
+    // The steps are on stderr.
+    for words in [
         "DLMScriptsAccess",
         "AWS_SYSTEMS_MANAGER",
         "ExecutionTimeout",
         "examples/aws-ssm-document.yml",
+        "iris-freeze install aws > iris-freeze.yml",
     ] {
-        assert!(r.stdout.contains(words), "{words}: {}", r.text());
+        assert!(r.stderr.contains(words), "{words}: {}", r.text());
     }
     let shipped = fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/aws-ssm-document.yml"),
     )
     .unwrap();
-    assert!(r.stdout.contains(shipped.trim_end()));
+    // stdout is the document and nothing else: `> file` saves it.
+    assert_eq!(
+        r.stdout,
+        format!("{}\n", shipped.trim_end()),
+        "{}",
+        r.text()
+    );
+    let yaml = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sys, yaml; d = yaml.safe_load(sys.stdin); \
+             assert d['schemaVersion'] == '2.2', d; print('parsed')",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn();
+    if let Ok(mut child) = yaml {
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(r.stdout.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        // Without PyYAML the import fails: the comparison above stands alone then.
+        if !err.contains("No module named 'yaml'") {
+            assert!(out.status.success(), "{err}");
+            assert_eq!(String::from_utf8_lossy(&out.stdout), "parsed\n");
+        }
+    }
+    // -q: no steps.
+    let r = env.run(&["install", "aws", "-q"]);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(r.stderr.is_empty(), "{}", r.text());
     assert!(tree(&env.root()).is_empty());
     let r = check(&env, "aws");
     assert_eq!(r.code, 0, "{}", r.text());
@@ -1174,4 +1292,73 @@ fn install_as_another_user_needs_root_unless_the_root_is_theirs() {
     let (code, stderr) = as_nobody(&image);
     assert_eq!(code, Some(0), "{stderr}");
     assert!(fs::symlink_metadata(image.join("usr/sbin/pre-freeze-script")).is_ok());
+}
+
+/// Both packages ship the SSM document, and check-packages.py expects it there.
+#[test]
+fn the_packages_ship_the_ssm_document() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let cargo = fs::read_to_string(dir.join("Cargo.toml")).unwrap();
+    let deb = cargo
+        .split("[package.metadata.deb]")
+        .nth(1)
+        .and_then(|s| s.split("\n[").next())
+        .expect("a deb section");
+    assert!(
+        deb.contains(r#"["examples/aws-ssm-document.yml", "usr/share/doc/iris-freeze/", "644"]"#),
+        "{deb}"
+    );
+    let rpm = cargo
+        .split("[package.metadata.generate-rpm]")
+        .nth(1)
+        .and_then(|s| s.split("\n[").next())
+        .expect("an rpm section");
+    assert!(
+        rpm.contains(
+            r#"{ source = "examples/aws-ssm-document.yml", dest = "/usr/share/doc/iris-freeze/aws-ssm-document.yml""#
+        ),
+        "{rpm}"
+    );
+    let check = fs::read_to_string(dir.join("packaging/check-packages.py")).unwrap();
+    assert!(
+        check.contains("\"/usr/share/doc/iris-freeze/aws-ssm-document.yml\","),
+        "{check}"
+    );
+}
+
+/// The README's static build from source is the one packaging/build.sh makes.
+#[test]
+fn the_readme_gives_the_static_build_that_build_sh_makes() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = fs::read_to_string(dir.join("README.md")).unwrap();
+    let build = fs::read_to_string(dir.join("packaging/build.sh")).unwrap();
+    let install = readme
+        .split("## Install")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .unwrap();
+    let cmd = r#"RUSTFLAGS="-C target-feature=+crt-static" cargo build --release --target "$(uname -m)-unknown-linux-gnu""#;
+    assert!(install.contains(cmd), "{install}");
+    assert!(
+        build.contains(r#"RUSTFLAGS="-C target-feature=+crt-static" cargo build --release"#),
+        "{build}"
+    );
+    assert!(build.contains(r#"triple="$(uname -m)-unknown-linux-gnu""#));
+}
+
+/// The demo shows cargo's progress while it builds (a first build takes minutes).
+#[test]
+fn the_demo_shows_progress_while_it_builds() {
+    let demo =
+        fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/demo.sh")).unwrap();
+    let build = demo
+        .lines()
+        .find(|l| l.starts_with("cargo build"))
+        .expect("the demo builds");
+    assert!(
+        !build.contains("--quiet") && !build.contains(" -q"),
+        "{build}"
+    );
+    let before = &demo[..demo.find(build).unwrap()];
+    assert!(before.contains("building"), "{demo}");
 }

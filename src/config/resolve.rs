@@ -30,18 +30,25 @@ impl Config {
             max_freeze: cli.is_from_env(MAX_FREEZE.names.id),
             instances: cli.is_from_env(INSTANCES.id),
         };
+        let config_from_env = cli.is_from_env("config");
         let Cli {
             command, global: g, ..
         } = cli;
         let verbosity = verbosity(g.quiet, g.verbose);
         let root = root(unset_if_empty(g.root))?;
-        let config_file = config_file(unset_if_empty(g.config), &root);
+        let config_given = unset_if_empty(g.config);
+        // The watchdog is always handed the freeze's file by --config: not a user's typo.
+        let config_typed = config_given.is_some() && !matches!(command, Command::Watchdog(_));
+        let config_file = config_file(config_given, &root);
         let Settled {
             file,
             found: config_found,
             error: config_error,
             warnings: mut config_warnings,
         } = OnBadFile::of(&command).settle(load_file(&config_file))?;
+        if config_typed && !config_found && config_error.is_none() {
+            config_warnings.push(missing_config(&config_file, config_from_env));
+        }
         let bin_dirs = bin_dirs(g.bin_dirs, &file);
         let state_dir = state_dir(unset_if_empty(g.state_dir), &file)?;
         let history_file = history_file(unset_if_empty(g.history_file), &file);
@@ -174,7 +181,7 @@ impl Given {
                 None,
             ),
             Command::Install(p) => given(Action::Install(p.platform), p.timeout, None),
-            Command::Uninstall(p) => given(Action::Uninstall(p.platform), p.timeout, None),
+            Command::Uninstall(p) => given(Action::Uninstall(p.platform), None, None),
             Command::Check(c) => given(Action::Check(c.platform), c.timeout, None),
             Command::Watchdog(w) => {
                 let action = Action::Watchdog {
@@ -221,6 +228,16 @@ fn config_file(given: Option<PathBuf>, root: &Path) -> PathBuf {
     let path = given.unwrap_or_else(|| under(root, DEFAULT_CONFIG));
     // Absolute, so that the watchdog (started elsewhere, under systemd in /) reads this file.
     std::path::absolute(&path).unwrap_or(path)
+}
+
+/// A config file named explicitly that is not there is most likely a typo: the defaults are in
+/// use (only the default path may be missing silently).
+fn missing_config(path: &Path, from_env: bool) -> String {
+    format!(
+        "the config file {} ({}) does not exist: the defaults are in use",
+        path.display(),
+        if from_env { env::CONFIG } else { "--config" }
+    )
 }
 
 /// `--bin-dirs` is a colon-separated list; empty entries are dropped.

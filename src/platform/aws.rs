@@ -3,12 +3,13 @@
 //! execution id. Nothing is installed on the host.
 
 use std::fs;
+use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use crate::commands::check::{Ctx, Findings};
 use crate::commands::install::files::binary;
-use crate::config::{Config, under};
+use crate::config::{Config, Verbosity, under};
 use crate::platform::hooks::HookCommand::{DryRun, Freeze, Thaw};
 use crate::platform::spec::{Asks, Called, Hook, Spec};
 use crate::platform::{HOOK_MARGIN, hook_seconds};
@@ -41,8 +42,14 @@ impl Spec for Aws {
         HOOKS
     }
 
+    /// The steps go to stderr and only the document to stdout, so that
+    /// `iris-freeze install aws > iris-freeze.yml` saves the document alone.
     fn nothing_to_install(&self, cfg: &Config) -> Option<String> {
-        Some(install_text(cfg))
+        if cfg.verbosity != Verbosity::Quiet {
+            let mut err = std::io::stderr().lock();
+            let _ = writeln!(err, "{}", install_text(cfg));
+        }
+        Some(DOCUMENT.trim_end().to_string())
     }
 
     fn nothing_to_uninstall(&self) -> Option<&'static str> {
@@ -74,7 +81,7 @@ impl Spec for Aws {
     }
 }
 
-/// What `install aws` prints: the steps on AWS's side, and the document.
+/// What `install aws` prints on stderr: the steps on AWS's side (the document goes to stdout).
 fn install_text(cfg: &Config) -> String {
     let t = cfg.timeout.as_secs_f64();
     let need = hook_seconds(cfg.timeout);
@@ -99,10 +106,12 @@ fn install_text(cfg: &Config) -> String {
     format!(
         "iris-freeze install aws: nothing is written on this host. Amazon Data Lifecycle Manager \
          runs iris-freeze through an SSM Command document ({DOCUMENT_SOURCE} in the \
-         iris-freeze source; printed below).{bin_note}\n\
+         iris-freeze source, and /usr/share/doc/iris-freeze/aws-ssm-document.yml in the packages; \
+         printed alone on stdout).{bin_note}\n\
          \n\
          next steps:\n  \
-         1. Save the document below as iris-freeze.yml and create it, tagged for DLM:\n       \
+         1. Save the document (`iris-freeze install aws > iris-freeze.yml`) and create it, \
+         tagged for DLM:\n       \
          aws ssm create-document --name IrisFreeze --document-type Command \
          --document-format YAML --content file://iris-freeze.yml --tags \
          Key=DLMScriptsAccess,Value=true\n  \
@@ -116,9 +125,6 @@ fn install_text(cfg: &Config) -> String {
          3. Every instance needs the SSM Agent, iris-freeze at /usr/sbin (the package) or \
          {MANUAL_BINARY}, and OS authentication for %Service_Terminal (or credentials_file in \
          /etc/iris-freeze.toml). Test with `aws ssm send-command --document-name IrisFreeze \
-         --parameters command=dry-run ...`.\n\
-         \n\
-         --- {DOCUMENT_SOURCE}\n{}",
-        DOCUMENT.trim_end()
+         --parameters command=dry-run ...`."
     )
 }

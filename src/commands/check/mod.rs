@@ -45,5 +45,7 @@ pub(crate) fn run(cfg: &Config, platform: Option<Platform>) -> Result<Report> {
         };
         platform.spec().check(&c, &mut out);
     }
-    Ok(out.report())
+    let mut report = out.report();
+    report.summary = crate::commands::install::with_root(&cfg.root, &report.summary);
+    Ok(report)
 }

@@ -20,6 +20,7 @@ use crate::exit_code::Exit;
 use crate::platform::Platform;
 use crate::report::Report;
 use crate::util::file_transaction::FileTransaction;
+use crate::util::shell::sh_quote;
 use files::{binary, content_of, describe, is_ours, safe_binary};
 
 /// What a platform's install steps work with.
@@ -82,7 +83,46 @@ pub(crate) fn install(cfg: &Config, platform: Platform) -> Result<Report> {
     for (n, step) in next_steps(cfg, platform).iter().enumerate() {
         text.push_str(&format!("  {}. {step}\n", n + 1));
     }
-    Ok(Report::new(Exit::Success, text.trim_end().to_string()))
+    Ok(Report::new(
+        Exit::Success,
+        with_root(&cfg.root, text.trim_end()),
+    ))
+}
+
+/// `text` with `--root DIR` added to every `` `iris-freeze ...` `` command it suggests, when a
+/// root other than `/` is in use: the command then works on the same tree.
+pub(crate) fn with_root(root: &Path, text: &str) -> String {
+    const CMD: &str = "`iris-freeze ";
+    if root == Path::new("/") {
+        return text.to_string();
+    }
+    let root = root.to_string_lossy();
+    let plain = root
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-+,:@".contains(c));
+    let flag = if plain {
+        format!(" --root {root}")
+    } else {
+        format!(" --root {}", sh_quote(&root))
+    };
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(CMD) {
+        let start = at + CMD.len();
+        let Some(len) = rest[start..].find('`') else {
+            break;
+        };
+        let end = start + len;
+        out.push_str(&rest[..end]);
+        if !rest[at..end].contains(" --root ") {
+            out.push_str(&flag);
+        }
+        rest = &rest[end..];
+        out.push('`');
+        rest = &rest[1..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The steps every platform shares, then the platform's own.
@@ -159,6 +199,14 @@ fn remove_ours(tx: &mut FileTransaction, path: &Path, bin: &Path) -> Result<bool
 
 /// A --root that does not exist is most likely a typo: nothing is created under it.
 fn check_root(root: &Path) -> Result<()> {
+    if fs::symlink_metadata(root).is_err_and(|e| e.kind() == ErrorKind::NotFound) {
+        bail!(
+            "--root {} ({}) does not exist: create it first, or correct the path; nothing was \
+             changed",
+            root.display(),
+            env::ROOT
+        );
+    }
     if !root.is_dir() {
         bail!(
             "--root {} ({}) is not a directory: nothing was changed",
@@ -180,4 +228,26 @@ fn check_privilege(root: &Path, doing: &str) -> Result<()> {
         "{doing} hooks needs root: run it as root (sudo), or pass --root DIR, a directory you \
          own, to stage an image or a test tree; nothing was changed"
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggested_commands_keep_the_root() {
+        let text = "fix: `iris-freeze install azure`; `mv a a.orig`, then `iris-freeze check`.";
+        assert_eq!(with_root(Path::new("/"), text), text);
+        assert_eq!(
+            with_root(Path::new("/tmp/a b"), text),
+            "fix: `iris-freeze install azure --root '/tmp/a b'`; `mv a a.orig`, then \
+             `iris-freeze check --root '/tmp/a b'`."
+        );
+        assert_eq!(
+            with_root(Path::new("/mnt/image"), "run `iris-freeze check qemu`"),
+            "run `iris-freeze check qemu --root /mnt/image`"
+        );
+        let given = "`iris-freeze check --root /x` and `iris-freeze";
+        assert_eq!(with_root(Path::new("/x"), given), given);
+    }
 }
