@@ -91,9 +91,10 @@ impl FileTransaction {
         p
     }
 
-    /// Keeps a copy of `path` (a file or a symlink) next to it; `path` itself stays in place.
-    fn backup(&self, path: &Path) -> Result<PathBuf> {
-        let bak = self.backup_path(path);
+    /// Keeps a copy of `path` (a file or a symlink) next to it, at `at` or a free backup
+    /// path; `path` itself stays in place.
+    fn backup(&self, path: &Path, at: Option<&Path>) -> Result<PathBuf> {
+        let bak = at.map_or_else(|| self.backup_path(path), Path::to_path_buf);
         let md = fs::symlink_metadata(path)?;
         let r = if md.file_type().is_symlink() {
             fs::read_link(path).and_then(|t| std::os::unix::fs::symlink(t, &bak))
@@ -109,6 +110,18 @@ impl FileTransaction {
 
     /// Puts `content` at `path` atomically; `note` is added to its line.
     pub(crate) fn put(&mut self, path: &Path, content: &Content, note: &str) -> Result<()> {
+        self.put_saving(path, content, note, None)
+    }
+
+    /// Like `put`, but a file that is replaced is saved as `original` (which must not exist)
+    /// instead of a dated backup, for `uninstall` to put back.
+    pub(crate) fn put_saving(
+        &mut self,
+        path: &Path,
+        content: &Content,
+        note: &str,
+        original: Option<&Path>,
+    ) -> Result<()> {
         let what = match content {
             Content::File { mode, .. } => format!("{}{mode:04o}", self.owner()),
             Content::Link(t) => format!("symlink to {}", t.display()),
@@ -129,7 +142,7 @@ impl FileTransaction {
             if same(path, md, content) {
                 return self.keep(path, md, content, &what);
             }
-            backup = Some(self.backup(path)?);
+            backup = Some(self.backup(path, original)?);
         }
         self.replace(path, content)?;
         let note = if note.is_empty() {
@@ -241,6 +254,28 @@ impl FileTransaction {
             }
         }
         Ok(fixed)
+    }
+}
+
+impl FileTransaction {
+    /// Removes `dir` when it is empty, then its parents while they are empty, stopping at the
+    /// system directories in `keep` (and at `root`). Says what it removed.
+    pub(crate) fn remove_empty_dirs(&mut self, root: &Path, dir: &Path, keep: &[&str]) {
+        let mut d = dir.to_path_buf();
+        loop {
+            let rel = d.strip_prefix(root).map(|r| Path::new("/").join(r));
+            let stop = rel.as_ref().map_or(true, |r| {
+                r == Path::new("/") || keep.iter().any(|k| r == Path::new(k))
+            });
+            if stop || fs::remove_dir(&d).is_err() {
+                return;
+            }
+            self.line("removed", &d, " (empty directory)");
+            match d.parent() {
+                Some(p) => d = p.to_path_buf(),
+                None => return,
+            }
+        }
     }
 }
 

@@ -117,6 +117,12 @@ pub(crate) fn uninstall(cfg: &Config, platform: Platform) -> Result<Report> {
         all &= remove_ours(&mut tx, &path, &bin)?;
     }
     spec.uninstall_more(root, &mut tx)?;
+    // The directories `install` created for the hooks, once nothing is left in them.
+    for file in spec.hooks().iter().filter_map(|h| h.file()) {
+        if let Some(dir) = under(root, file.path).parent() {
+            tx.remove_empty_dirs(root, dir, SYSTEM_DIRS);
+        }
+    }
     if tx.lines.is_empty() {
         tx.lines.push("nothing to remove".into());
     }
@@ -129,6 +135,19 @@ pub(crate) fn uninstall(cfg: &Config, platform: Platform) -> Result<Report> {
     }
     Ok(Report::new(Exit::Success, text))
 }
+
+/// Directories `uninstall` never removes, even empty: the system's, not the hooks' own.
+const SYSTEM_DIRS: &[&str] = &[
+    "/etc",
+    "/usr",
+    "/usr/bin",
+    "/usr/sbin",
+    "/usr/local",
+    "/usr/local/bin",
+    "/usr/local/sbin",
+    "/bin",
+    "/sbin",
+];
 
 /// Removes `path` if iris-freeze installed it; says what it did either way. False when it
 /// was someone else's and stays.
