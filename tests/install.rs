@@ -1202,6 +1202,7 @@ fn uninstall_azure_restores_a_json_that_was_there_and_leaves_no_backups() {
 #[test]
 fn uninstall_azure_removes_the_json_and_the_directory_install_created() {
     let env = host();
+    fs::create_dir(at(&env, "/etc")).unwrap();
     install(&env, "azure");
     let r = env.run(&["uninstall", "azure"]);
     assert_eq!(r.code, 0, "{}", r.text());
@@ -1216,4 +1217,13 @@ fn uninstall_azure_removes_the_json_and_the_directory_install_created() {
         "{}",
         r.text()
     );
+
+    // A directory that was there before install stays, even empty.
+    let env = host();
+    fs::create_dir_all(at(&env, "/etc/azure")).unwrap();
+    install(&env, "azure");
+    let r = env.run(&["uninstall", "azure"]);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(at(&env, "/etc/azure").is_dir(), "{}", r.text());
+    assert_eq!(fs::read_dir(at(&env, "/etc/azure")).unwrap().count(), 0);
 }

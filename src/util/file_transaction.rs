@@ -21,6 +21,8 @@ pub(crate) enum Content {
 /// The changes made so far, one line per path.
 pub(crate) struct FileTransaction {
     pub(crate) lines: Vec<String>,
+    /// The directories `ensure_dir` created, parents first.
+    pub(crate) created_dirs: Vec<PathBuf>,
     stamp: String,
     /// Files and directories are made root's (only root can chown).
     root: bool,
@@ -30,6 +32,7 @@ impl FileTransaction {
     pub(crate) fn new() -> FileTransaction {
         FileTransaction {
             lines: Vec::new(),
+            created_dirs: Vec::new(),
             stamp: chrono::Local::now().format("%Y%m%dT%H%M%S").to_string(),
             root: nix::unistd::geteuid().is_root(),
         }
@@ -72,6 +75,7 @@ impl FileTransaction {
             }
             let owner = self.owner();
             self.line("created", m, format!(" (directory, {owner}{mode:04o})"));
+            self.created_dirs.push(m.clone());
         }
         if !dir.is_dir() {
             bail!("{} exists but is not a directory", dir.display());
@@ -258,24 +262,24 @@ impl FileTransaction {
 }
 
 impl FileTransaction {
-    /// Removes `dir` when it is empty, then its parents while they are empty, stopping at the
-    /// system directories in `keep` (and at `root`). Says what it removed.
-    pub(crate) fn remove_empty_dirs(&mut self, root: &Path, dir: &Path, keep: &[&str]) {
+    /// Removes `dir` when it is empty and `ours` says iris-freeze created it, then its parents
+    /// the same way. The directories it removed.
+    pub(crate) fn remove_empty_dirs(
+        &mut self,
+        dir: &Path,
+        ours: impl Fn(&Path) -> bool,
+    ) -> Vec<PathBuf> {
+        let mut removed = Vec::new();
         let mut d = dir.to_path_buf();
-        loop {
-            let rel = d.strip_prefix(root).map(|r| Path::new("/").join(r));
-            let stop = rel.as_ref().map_or(true, |r| {
-                r == Path::new("/") || keep.iter().any(|k| r == Path::new(k))
-            });
-            if stop || fs::remove_dir(&d).is_err() {
-                return;
-            }
+        while ours(&d) && fs::remove_dir(&d).is_ok() {
             self.line("removed", &d, " (empty directory)");
+            removed.push(d.clone());
             match d.parent() {
                 Some(p) => d = p.to_path_buf(),
-                None => return,
+                None => break,
             }
         }
+        removed
     }
 }
 
