@@ -71,8 +71,12 @@ fn run(c: &mut Command) -> String {
 }
 
 fn dpkg(root: &Path, args: &[&str]) -> String {
-    run(Command::new("dpkg")
-        .arg(format!("--root={}", root.display()))
+    run(&mut dpkg_command(root, args))
+}
+
+fn dpkg_command(root: &Path, args: &[&str]) -> Command {
+    let mut c = Command::new("dpkg");
+    c.arg(format!("--root={}", root.display()))
         .args([
             "--force-not-root",
             "--force-script-chrootless",
@@ -83,7 +87,8 @@ fn dpkg(root: &Path, args: &[&str]) -> String {
         .env(
             "PATH",
             "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-        ))
+        );
+    c
 }
 
 fn iris_freeze(root: &Path, args: &[&str]) -> String {
@@ -186,4 +191,34 @@ fn removing_the_deb_takes_out_the_hooks_an_upgrade_keeps_them_and_purge_the_stat
     assert!(!root.join("run/iris-freeze").exists(), "{out}");
     assert!(root.join("etc/preScript.log").exists(), "{out}");
     assert!(!root.join("etc/iris-freeze.toml").exists(), "{out}");
+}
+
+#[test]
+fn a_removal_that_cannot_uninstall_the_hooks_stops_and_says_why() {
+    let Some(deb) = the_deb() else {
+        eprintln!("no .deb in target/packages (sh packaging/build.sh): skipped");
+        return;
+    };
+    let tmp = dpkg_root();
+    let root = tmp.path();
+    dpkg(root, &["--install", deb.to_str().unwrap()]);
+    iris_freeze(root, &["install", "azure"]);
+    // Something uninstall cannot read where the plugin JSON should be.
+    let json = at(root, AZURE_JSON);
+    fs::remove_file(&json).unwrap();
+    fs::create_dir(&json).unwrap();
+    let out = dpkg_command(root, &["--remove", "iris-freeze"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{text}");
+    assert!(
+        text.contains("could not uninstall the azure hooks"),
+        "{text}"
+    );
+    assert!(at(root, "/usr/sbin/iris-freeze").exists(), "{text}");
+    // Fixed, the removal goes through.
+    fs::remove_dir(&json).unwrap();
+    let out = dpkg(root, &["--remove", "iris-freeze"]);
+    assert_eq!(leftovers(root), Vec::<String>::new(), "{out}");
 }
