@@ -67,6 +67,16 @@ def main():
         # cargo-deb compresses man pages, as Debian policy asks.
         files |= {f[:-3] for f in files if f.endswith(".8.gz")}
         missing = sorted(EXPECTED - files)
+        # The removal scripts (packaging/scripts): the .deb's prerm/postrm, the .rpm's
+        # %preun/%postun (its header is not compressed).
+        if pkg.endswith(".deb"):
+            scripts = subprocess.run(["dpkg-deb", "-I", pkg, "prerm", "postrm"],
+                                     capture_output=True, text=True).stdout
+        else:
+            scripts = open(pkg, "rb").read().decode("latin-1")
+        for script, needle in [("prerm", 'uninstall "$platform"'), ("postrm", "purge)")]:
+            if needle not in scripts:
+                missing.append(f"the {script} script")
         if missing:
             failed = True
             print(f"{pkg}: MISSING {', '.join(missing)}")

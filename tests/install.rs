@@ -893,19 +893,9 @@ fn uninstall_removes_ours_and_leaves_foreign_files() {
         fs::read_to_string(&nutanix).unwrap(),
         "#!/bin/sh\necho mine too\n"
     );
-    // The JSON was backed up first.
+    // The JSON install created is removed, and no backup of it stays behind.
     let bak = backups(&env);
-    assert_eq!(bak.len(), 1, "{bak:?}");
-    assert!(
-        bak[0]
-            .to_string_lossy()
-            .contains("VMSnapshotScriptPluginConfig.json.iris-freeze-bak.")
-    );
-    assert!(
-        fs::read_to_string(&bak[0])
-            .unwrap()
-            .contains("/etc/azure/prescript.sh")
-    );
+    assert!(bak.is_empty(), "{bak:?}");
 
     // Idempotent, and says what it kept.
     let before = tree(&env.root());
@@ -926,15 +916,15 @@ fn uninstall_removes_ours_and_leaves_foreign_files() {
 }
 
 #[test]
-fn uninstall_azure_names_the_json_backup_and_keeps_a_foreign_json() {
+fn uninstall_azure_says_it_removed_the_json_and_keeps_a_foreign_json() {
     let env = host();
     install(&env, "azure");
     let r = env.run(&["uninstall", "azure"]);
     assert_eq!(r.code, 0, "{}", r.text());
-    let bak = backups(&env);
-    assert_eq!(bak.len(), 1);
+    assert!(backups(&env).is_empty(), "{:?}", backups(&env));
     assert!(
-        r.stdout.contains(&*bak[0].to_string_lossy()),
+        r.stdout.lines().any(|l| l.starts_with("removed")
+            && l.contains("VMSnapshotScriptPluginConfig.json (install azure created it")),
         "{}",
         r.text()
     );
@@ -1361,4 +1351,66 @@ fn the_demo_shows_progress_while_it_builds() {
     );
     let before = &demo[..demo.find(build).unwrap()];
     assert!(before.contains("building"), "{demo}");
+}
+
+#[test]
+fn uninstall_azure_restores_a_json_that_was_there_and_leaves_no_backups() {
+    let env = host();
+    let p = at(&env, "/etc/azure/VMSnapshotScriptPluginConfig.json");
+    let theirs = "{\n  \"pluginName\": \"ScriptRunner\",\n  \"preScriptLocation\": \"/opt/x/pre.sh\",\n  \"postScriptLocation\": \"/opt/x/post.sh\",\n  \"timeoutInSeconds\": 60,\n  \"myTeamKey\": {\"owner\": \"dba\"}\n}\n";
+    fs::create_dir_all(p.parent().unwrap()).unwrap();
+    write_mode(&p, theirs.as_bytes(), 0o600);
+    install(&env, "azure");
+    let merged = fs::read_to_string(&p).unwrap();
+    assert!(merged.contains("/etc/azure/prescript.sh"), "{merged}");
+    assert!(merged.contains("myTeamKey"), "{merged}");
+    // Installing again keeps the original, not our merged file, as the one to restore.
+    install(&env, "azure");
+
+    let r = env.run(&["uninstall", "azure"]);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert_eq!(fs::read_to_string(&p).unwrap(), theirs, "{}", r.text());
+    assert_eq!(mode(&p), 0o600);
+    let line = r
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("restored"))
+        .unwrap_or_else(|| panic!("no restored line: {}", r.text()));
+    assert!(line.contains("VMSnapshotScriptPluginConfig.json"), "{line}");
+    let stray: Vec<_> = tree(&env.root())
+        .into_keys()
+        .filter(|k| k.to_string_lossy().contains("iris-freeze-"))
+        .collect();
+    assert!(stray.is_empty(), "{stray:?}\n{}", r.text());
+    // The directory was there before: it stays, with only their file.
+    assert_eq!(fs::read_dir(p.parent().unwrap()).unwrap().count(), 1);
+}
+
+#[test]
+fn uninstall_azure_removes_the_json_and_the_directory_install_created() {
+    let env = host();
+    fs::create_dir(at(&env, "/etc")).unwrap();
+    install(&env, "azure");
+    let r = env.run(&["uninstall", "azure"]);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(!at(&env, "/etc/azure").exists(), "{}", r.text());
+    assert!(at(&env, "/etc").is_dir(), "{}", r.text());
+    assert!(backups(&env).is_empty(), "{:?}", backups(&env));
+    assert!(
+        r.stdout
+            .lines()
+            .any(|l| l.starts_with("removed")
+                && l.trim_end().ends_with("/etc/azure (empty directory)")),
+        "{}",
+        r.text()
+    );
+
+    // A directory that was there before install stays, even empty.
+    let env = host();
+    fs::create_dir_all(at(&env, "/etc/azure")).unwrap();
+    install(&env, "azure");
+    let r = env.run(&["uninstall", "azure"]);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(at(&env, "/etc/azure").is_dir(), "{}", r.text());
+    assert_eq!(fs::read_dir(at(&env, "/etc/azure")).unwrap().count(), 0);
 }

@@ -21,6 +21,8 @@ pub(crate) enum Content {
 /// The changes made so far, one line per path.
 pub(crate) struct FileTransaction {
     pub(crate) lines: Vec<String>,
+    /// The directories `ensure_dir` created, parents first.
+    pub(crate) created_dirs: Vec<PathBuf>,
     stamp: String,
     /// Files and directories are made root's (only root can chown).
     root: bool,
@@ -30,6 +32,7 @@ impl FileTransaction {
     pub(crate) fn new() -> FileTransaction {
         FileTransaction {
             lines: Vec::new(),
+            created_dirs: Vec::new(),
             stamp: chrono::Local::now().format("%Y%m%dT%H%M%S").to_string(),
             root: nix::unistd::geteuid().is_root(),
         }
@@ -72,6 +75,7 @@ impl FileTransaction {
             }
             let owner = self.owner();
             self.line("created", m, format!(" (directory, {owner}{mode:04o})"));
+            self.created_dirs.push(m.clone());
         }
         if !dir.is_dir() {
             bail!("{} exists but is not a directory", dir.display());
@@ -91,9 +95,10 @@ impl FileTransaction {
         p
     }
 
-    /// Keeps a copy of `path` (a file or a symlink) next to it; `path` itself stays in place.
-    fn backup(&self, path: &Path) -> Result<PathBuf> {
-        let bak = self.backup_path(path);
+    /// Keeps a copy of `path` (a file or a symlink) next to it, at `at` or a free backup
+    /// path; `path` itself stays in place.
+    fn backup(&self, path: &Path, at: Option<&Path>) -> Result<PathBuf> {
+        let bak = at.map_or_else(|| self.backup_path(path), Path::to_path_buf);
         let md = fs::symlink_metadata(path)?;
         let r = if md.file_type().is_symlink() {
             fs::read_link(path).and_then(|t| std::os::unix::fs::symlink(t, &bak))
@@ -109,6 +114,18 @@ impl FileTransaction {
 
     /// Puts `content` at `path` atomically; `note` is added to its line.
     pub(crate) fn put(&mut self, path: &Path, content: &Content, note: &str) -> Result<()> {
+        self.put_saving(path, content, note, None)
+    }
+
+    /// Like `put`, but a file that is replaced is saved as `original` (which must not exist)
+    /// instead of a dated backup, for `uninstall` to put back.
+    pub(crate) fn put_saving(
+        &mut self,
+        path: &Path,
+        content: &Content,
+        note: &str,
+        original: Option<&Path>,
+    ) -> Result<()> {
         let what = match content {
             Content::File { mode, .. } => format!("{}{mode:04o}", self.owner()),
             Content::Link(t) => format!("symlink to {}", t.display()),
@@ -129,7 +146,7 @@ impl FileTransaction {
             if same(path, md, content) {
                 return self.keep(path, md, content, &what);
             }
-            backup = Some(self.backup(path)?);
+            backup = Some(self.backup(path, original)?);
         }
         self.replace(path, content)?;
         let note = if note.is_empty() {
@@ -241,6 +258,28 @@ impl FileTransaction {
             }
         }
         Ok(fixed)
+    }
+}
+
+impl FileTransaction {
+    /// Removes `dir` when it is empty and `ours` says iris-freeze created it, then its parents
+    /// the same way. The directories it removed.
+    pub(crate) fn remove_empty_dirs(
+        &mut self,
+        dir: &Path,
+        ours: impl Fn(&Path) -> bool,
+    ) -> Vec<PathBuf> {
+        let mut removed = Vec::new();
+        let mut d = dir.to_path_buf();
+        while ours(&d) && fs::remove_dir(&d).is_ok() {
+            self.line("removed", &d, " (empty directory)");
+            removed.push(d.clone());
+            match d.parent() {
+                Some(p) => d = p.to_path_buf(),
+                None => break,
+            }
+        }
+        removed
     }
 }
 

@@ -70,6 +70,7 @@ pub(crate) fn install(cfg: &Config, platform: Platform) -> Result<Report> {
         notes: Vec::new(),
     };
     spec.install(&mut i)?;
+    record_created_dirs(&cfg.root, &i.tx)?;
 
     let mut text = format!(
         "iris-freeze install {platform}: hooks run {}\n",
@@ -157,6 +158,24 @@ pub(crate) fn uninstall(cfg: &Config, platform: Platform) -> Result<Report> {
         all &= remove_ours(&mut tx, &path, &bin)?;
     }
     spec.uninstall_more(root, &mut tx)?;
+    // The directories `install` created for the hooks, once nothing is left in them.
+    let mut dirs = created_dirs(root);
+    let before = dirs.len();
+    for file in spec.hooks().iter().filter_map(|h| h.file()) {
+        if let Some(dir) = under(root, file.path).parent() {
+            let ours = |d: &Path| {
+                let real = Path::new("/").join(d.strip_prefix(root).unwrap_or(d));
+                dirs.iter().any(|r| Path::new(r) == real)
+            };
+            for gone in tx.remove_empty_dirs(dir, ours) {
+                let real = Path::new("/").join(gone.strip_prefix(root).unwrap_or(&gone));
+                dirs.retain(|r| Path::new(r) != real);
+            }
+        }
+    }
+    if dirs.len() != before {
+        write_created_dirs(root, &dirs)?;
+    }
     if tx.lines.is_empty() {
         tx.lines.push("nothing to remove".into());
     }
@@ -168,6 +187,65 @@ pub(crate) fn uninstall(cfg: &Config, platform: Platform) -> Result<Report> {
         );
     }
     Ok(Report::new(Exit::Success, text))
+}
+
+/// The directories `install` created (one real path a line), for `uninstall` to remove once
+/// they are empty; never one that was there before.
+const CREATED_DIRS: &str = "/var/lib/iris-freeze/installed-dirs";
+
+fn created_dirs(root: &Path) -> Vec<String> {
+    fs::read_to_string(under(root, CREATED_DIRS))
+        .map(|t| {
+            t.lines()
+                .filter(|l| !l.is_empty())
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Adds what `tx` created to the record (a `--root` path is recorded as its real path).
+fn record_created_dirs(root: &Path, tx: &FileTransaction) -> Result<()> {
+    let mut dirs = created_dirs(root);
+    let before = dirs.len();
+    for d in &tx.created_dirs {
+        let real = Path::new("/").join(d.strip_prefix(root).unwrap_or(d));
+        let real = real.to_string_lossy().into_owned();
+        if !dirs.contains(&real) {
+            dirs.push(real);
+        }
+    }
+    if dirs.len() != before {
+        write_created_dirs(root, &dirs)?;
+    }
+    Ok(())
+}
+
+fn write_created_dirs(root: &Path, dirs: &[String]) -> Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    let path = under(root, CREATED_DIRS);
+    if dirs.is_empty() {
+        return match fs::remove_file(&path) {
+            Err(e) if e.kind() != ErrorKind::NotFound => {
+                Err(e).with_context(|| format!("cannot remove {}", path.display()))
+            }
+            _ => Ok(()),
+        };
+    }
+    let dir = path.parent().context("the record has a directory")?;
+    if !dir.exists() {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let mut text = dirs.join("\n");
+    text.push('\n');
+    let tmp = dir.join(".installed-dirs.tmp");
+    fs::write(&tmp, text)
+        .and_then(|()| fs::rename(&tmp, &path))
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// Removes `path` if iris-freeze installed it; says what it did either way. False when it

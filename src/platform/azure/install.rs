@@ -53,7 +53,15 @@ pub(super) fn install(i: &mut Installer) -> Result<()> {
             mode: JSON_MODE,
         }
     };
-    i.tx.put(&json_path, &content, &note.join("; "))?;
+    // The file as it was before iris-freeze first merged into it, for `uninstall` to put back.
+    let original = original_path(i.root());
+    let save = !names_ours(&found) && fs::symlink_metadata(&original).is_err();
+    i.tx.put_saving(
+        &json_path,
+        &content,
+        &note.join("; "),
+        save.then_some(&*original),
+    )?;
     notes(i);
     Ok(())
 }
@@ -102,6 +110,22 @@ fn read_settings(path: &Path) -> Result<Found> {
     })
 }
 
+/// Where `install` keeps the plugin JSON it found, until `uninstall` restores it.
+fn original_path(root: &Path) -> std::path::PathBuf {
+    under(root, &format!("{JSON}.iris-freeze-bak.original"))
+}
+
+/// Whether the JSON found names our wrappers (a file an earlier `install azure` wrote).
+fn names_ours(found: &Found) -> bool {
+    match found {
+        Found::Settings(m) => {
+            let loc = |k: &str| m.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+            loc("preScriptLocation") == PRE && loc("postScriptLocation") == POST
+        }
+        _ => false,
+    }
+}
+
 /// What the user should know about the timeout cap and a plugin host file.
 fn notes(i: &mut Installer) {
     let t = i.cfg.timeout.as_secs_f64();
@@ -122,19 +146,55 @@ fn notes(i: &mut Installer) {
     }
 }
 
-/// Removes the plugin JSON when it names our wrappers and they are gone (it would otherwise
-/// point Azure at missing scripts: a warning on every backup); it is backed up first.
+/// Puts back the plugin JSON `install` found (or removes the one it created) when the JSON
+/// names our wrappers and they are gone: it would otherwise point Azure at missing scripts, a
+/// warning on every backup. A JSON that names other scripts stays.
 pub(super) fn remove_json(root: &Path, tx: &mut FileTransaction) -> Result<()> {
     let path = under(root, JSON);
-    let Ok(bytes) = fs::read(&path) else {
-        tx.line("absent", &path, "");
-        return Ok(());
+    let original = original_path(root);
+    let has_original = fs::symlink_metadata(&original).is_ok();
+    let restore = |tx: &mut FileTransaction, why: &str| -> Result<()> {
+        fs::rename(&original, &path).with_context(|| {
+            format!(
+                "cannot put {} back as {}",
+                original.display(),
+                path.display()
+            )
+        })?;
+        tx.line(
+            "restored",
+            &path,
+            format!(
+                " as it was before `iris-freeze install azure` ({why}); Azure Backup runs the \
+                 scripts it names again"
+            ),
+        );
+        Ok(())
+    };
+    let bytes = match fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == ErrorKind::NotFound => {
+            if has_original {
+                return restore(tx, "it was missing");
+            }
+            tx.line("absent", &path, "");
+            return Ok(());
+        }
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    };
+    let keep_note = if has_original {
+        format!(
+            "; the file as it was before `install azure` stays in {}",
+            original.display()
+        )
+    } else {
+        String::new()
     };
     let Ok(v) = serde_json::from_slice::<Value>(&bytes) else {
         tx.line(
             "kept",
             &path,
-            ": not valid JSON, so not iris-freeze's; left alone",
+            format!(": not valid JSON, so not iris-freeze's; left alone{keep_note}"),
         );
         return Ok(());
     };
@@ -149,21 +209,19 @@ pub(super) fn remove_json(root: &Path, tx: &mut FileTransaction) -> Result<()> {
             &path,
             format!(
                 ": it names scripts iris-freeze did not install or that are still there \
-                 (preScriptLocation {pre:?}, postScriptLocation {post:?}); left alone"
+                 (preScriptLocation {pre:?}, postScriptLocation {post:?}); left alone{keep_note}"
             ),
         );
         return Ok(());
     }
-    let bak = tx.backup_path(&path);
-    fs::rename(&path, &bak)
-        .with_context(|| format!("cannot move {} aside as {}", path.display(), bak.display()))?;
+    if has_original {
+        return restore(tx, "with its own scripts and keys");
+    }
+    fs::remove_file(&path).with_context(|| format!("cannot remove {}", path.display()))?;
     tx.line(
         "removed",
         &path,
-        format!(
-            "; backed up as {} (Azure Backup now takes file-system-consistent snapshots)",
-            bak.display()
-        ),
+        " (install azure created it; Azure Backup now takes file-system-consistent snapshots)",
     );
     Ok(())
 }

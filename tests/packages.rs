@@ -1,0 +1,224 @@
+//! The .deb's maintainer scripts under the real `dpkg`: removing the package takes out the
+//! hooks `install` wrote (and puts back the Azure plugin JSON it found), an upgrade keeps them,
+//! and a purge removes the state. The package is installed into a throwaway root
+//! (`dpkg --root --force-script-chrootless`: the scripts run outside it, with DPKG_ROOT set).
+//!
+//! Needs the .deb that `sh packaging/build.sh` puts in target/packages. Without it the test
+//! passes with a note, unless IRIS_FREEZE_TEST_PACKAGES=1 (as in CI, after the build): then it
+//! fails.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const AZURE_JSON: &str = "/etc/azure/VMSnapshotScriptPluginConfig.json";
+const THEIR_JSON: &str = "{\"preScriptLocation\": \"/opt/x/pre.sh\", \"postScriptLocation\": \"/opt/x/post.sh\", \"timeoutInSeconds\": 60, \"team\": \"dba\"}\n";
+const HOOKS: [&str; 4] = [
+    "/etc/azure/prescript.sh",
+    "/etc/azure/postScript.sh",
+    "/usr/sbin/pre-freeze-script",
+    "/usr/sbin/post-thaw-script",
+];
+
+fn the_deb() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/packages");
+    let found = fs::read_dir(&dir).ok()?.find_map(|e| {
+        let p = e.ok()?.path();
+        p.extension().is_some_and(|x| x == "deb").then_some(p)
+    });
+    if found.is_none() && std::env::var("IRIS_FREEZE_TEST_PACKAGES").as_deref() == Ok("1") {
+        panic!(
+            "IRIS_FREEZE_TEST_PACKAGES=1 but there is no .deb in {}: run `sh packaging/build.sh`",
+            dir.display()
+        );
+    }
+    found
+}
+
+fn at(root: &Path, path: &str) -> PathBuf {
+    root.join(path.trim_start_matches('/'))
+}
+
+/// A root dpkg can install into: an empty database.
+fn dpkg_root() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    for d in [
+        "var/lib/dpkg/info",
+        "var/lib/dpkg/updates",
+        "var/log",
+        "etc",
+    ] {
+        fs::create_dir_all(tmp.path().join(d)).unwrap();
+    }
+    for f in ["var/lib/dpkg/status", "var/lib/dpkg/available"] {
+        fs::write(tmp.path().join(f), "").unwrap();
+    }
+    tmp
+}
+
+fn run(c: &mut Command) -> String {
+    let out = c.output().unwrap();
+    let text = format!(
+        "{:?}: {}\n{}{}",
+        c,
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{text}");
+    text
+}
+
+fn dpkg(root: &Path, args: &[&str]) -> String {
+    run(&mut dpkg_command(root, args))
+}
+
+fn dpkg_command(root: &Path, args: &[&str]) -> Command {
+    let mut c = Command::new("dpkg");
+    c.arg(format!("--root={}", root.display()))
+        .args([
+            "--force-not-root",
+            "--force-script-chrootless",
+            "--force-depends",
+            "--force-unsafe-io",
+        ])
+        .args(args)
+        .env(
+            "PATH",
+            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        );
+    c
+}
+
+fn iris_freeze(root: &Path, args: &[&str]) -> String {
+    run(Command::new(at(root, "/usr/sbin/iris-freeze"))
+        .arg("--root")
+        .arg(root)
+        .args(args)
+        .env_remove("IRIS_FREEZE_ROOT"))
+}
+
+/// Hook files that are still there, dangling links, or files still naming the binary.
+fn leftovers(root: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for h in HOOKS {
+        if fs::symlink_metadata(at(root, h)).is_ok() {
+            out.push(format!("{h} is still there"));
+        }
+    }
+    let mut stack = vec![root.join("etc"), root.join("usr")];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = fs::read_dir(&d) else { continue };
+        for e in rd {
+            let p = e.unwrap().path();
+            let md = fs::symlink_metadata(&p).unwrap();
+            if md.is_dir() {
+                stack.push(p);
+            } else if md.file_type().is_symlink() && fs::metadata(&p).is_err() {
+                out.push(format!("{} dangles", p.display()));
+            } else if md.is_file()
+                && md.len() < 64 * 1024
+                && fs::read(&p)
+                    .is_ok_and(|b| String::from_utf8_lossy(&b).contains("Installed by iris-freeze"))
+            {
+                out.push(format!("{} is still a hook", p.display()));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn removing_the_deb_takes_out_the_hooks_an_upgrade_keeps_them_and_purge_the_state() {
+    let Some(deb) = the_deb() else {
+        eprintln!("no .deb in target/packages (sh packaging/build.sh): skipped");
+        return;
+    };
+    let deb = deb.to_str().unwrap();
+    let tmp = dpkg_root();
+    let root = tmp.path();
+    // Someone else's Azure settings, there before iris-freeze.
+    let json = at(root, AZURE_JSON);
+    fs::create_dir_all(json.parent().unwrap()).unwrap();
+    fs::write(&json, THEIR_JSON).unwrap();
+    fs::set_permissions(&json, fs::Permissions::from_mode(0o600)).unwrap();
+
+    dpkg(root, &["--install", deb]);
+    iris_freeze(root, &["install", "azure"]);
+    iris_freeze(root, &["install", "vmware"]);
+    assert!(
+        fs::read_to_string(&json)
+            .unwrap()
+            .contains("/etc/azure/prescript.sh")
+    );
+
+    // An upgrade (the same .deb again) keeps every hook, still pointing at the binary.
+    let out = dpkg(root, &["--install", deb]);
+    for h in HOOKS {
+        assert!(
+            fs::symlink_metadata(at(root, h)).is_ok(),
+            "{h} gone after an upgrade\n{out}"
+        );
+    }
+    assert_eq!(
+        leftovers(root).len(),
+        HOOKS.len() + 2,
+        "{:?}",
+        leftovers(root)
+    );
+    let link = fs::read_link(at(root, "/usr/sbin/pre-freeze-script")).unwrap();
+    assert!(link.ends_with("usr/sbin/iris-freeze"), "{link:?}");
+
+    // What a freeze leaves behind, and the logs the platforms name.
+    fs::create_dir_all(root.join("run/iris-freeze")).unwrap();
+    fs::create_dir_all(root.join("var/lib/iris-freeze")).unwrap();
+    fs::write(root.join("var/lib/iris-freeze/history.jsonl"), "{}\n").unwrap();
+    fs::write(root.join("etc/preScript.log"), "a log line\n").unwrap();
+
+    let out = dpkg(root, &["--remove", "iris-freeze"]);
+    assert!(
+        !at(root, "/usr/sbin/iris-freeze").exists(),
+        "not removed\n{out}"
+    );
+    assert_eq!(leftovers(root), Vec::<String>::new(), "{out}");
+    assert_eq!(fs::read_to_string(&json).unwrap(), THEIR_JSON, "{out}");
+    assert!(out.contains("restored"), "{out}");
+    // A remove keeps the state; the purge removes it, and not the logs.
+    assert!(root.join("var/lib/iris-freeze/history.jsonl").exists());
+    let out = dpkg(root, &["--purge", "iris-freeze"]);
+    assert!(!root.join("var/lib/iris-freeze").exists(), "{out}");
+    assert!(!root.join("run/iris-freeze").exists(), "{out}");
+    assert!(root.join("etc/preScript.log").exists(), "{out}");
+    assert!(!root.join("etc/iris-freeze.toml").exists(), "{out}");
+}
+
+#[test]
+fn a_removal_that_cannot_uninstall_the_hooks_stops_and_says_why() {
+    let Some(deb) = the_deb() else {
+        eprintln!("no .deb in target/packages (sh packaging/build.sh): skipped");
+        return;
+    };
+    let tmp = dpkg_root();
+    let root = tmp.path();
+    dpkg(root, &["--install", deb.to_str().unwrap()]);
+    iris_freeze(root, &["install", "azure"]);
+    // Something uninstall cannot read where the plugin JSON should be.
+    let json = at(root, AZURE_JSON);
+    fs::remove_file(&json).unwrap();
+    fs::create_dir(&json).unwrap();
+    let out = dpkg_command(root, &["--remove", "iris-freeze"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{text}");
+    assert!(
+        text.contains("could not uninstall the azure hooks"),
+        "{text}"
+    );
+    assert!(at(root, "/usr/sbin/iris-freeze").exists(), "{text}");
+    // Fixed, the removal goes through.
+    fs::remove_dir(&json).unwrap();
+    let out = dpkg(root, &["--remove", "iris-freeze"]);
+    assert_eq!(leftovers(root), Vec::<String>::new(), "{out}");
+}
