@@ -14,7 +14,6 @@ EXPECTED = {
     "/usr/sbin/iris-freeze",
     "/usr/share/man/man8/iris-freeze.8",
     "/usr/share/bash-completion/completions/iris-freeze",
-    "/usr/share/zsh/vendor-completions/_iris-freeze",
     "/usr/share/fish/vendor_completions.d/iris-freeze.fish",
     "/etc/iris-freeze.toml",
     "/etc/logrotate.d/iris-freeze",
@@ -22,6 +21,9 @@ EXPECTED = {
     "/usr/share/doc/iris-freeze/LICENSE",
     "/usr/share/doc/iris-freeze/aws-ssm-document.yml",
 }
+# zsh reads vendor completions from vendor-completions on Debian, site-functions on RPM systems.
+ZSH = {"deb": "/usr/share/zsh/vendor-completions/_iris-freeze",
+       "rpm": "/usr/share/zsh/site-functions/_iris-freeze"}
 
 
 def deb_files(path):
@@ -66,7 +68,8 @@ def main():
         files = deb_files(pkg) if pkg.endswith(".deb") else rpm_files(pkg)
         # cargo-deb compresses man pages, as Debian policy asks.
         files |= {f[:-3] for f in files if f.endswith(".8.gz")}
-        missing = sorted(EXPECTED - files)
+        expected = EXPECTED | {ZSH["deb" if pkg.endswith(".deb") else "rpm"]}
+        missing = sorted(expected - files)
         # The removal scripts (packaging/scripts): the .deb's prerm/postrm, the .rpm's
         # %preun/%postun (its header is not compressed).
         if pkg.endswith(".deb"):
@@ -81,7 +84,7 @@ def main():
             failed = True
             print(f"{pkg}: MISSING {', '.join(missing)}")
         else:
-            print(f"{pkg}: ok, {len(files)} files including all {len(EXPECTED)} expected")
+            print(f"{pkg}: ok, {len(files)} files including all {len(expected)} expected")
     if len(sys.argv) < 3:
         print("usage: check-packages.py DEB RPM")
         failed = True

@@ -1298,15 +1298,10 @@ fn the_packages_ship_the_ssm_document() {
         deb.contains(r#"["examples/aws-ssm-document.yml", "usr/share/doc/iris-freeze/", "644"]"#),
         "{deb}"
     );
-    let rpm = cargo
-        .split("[package.metadata.generate-rpm]")
-        .nth(1)
-        .and_then(|s| s.split("\n[").next())
-        .expect("an rpm section");
+    let rpm = fs::read_to_string(dir.join("packaging/iris-freeze.spec")).unwrap();
     assert!(
-        rpm.contains(
-            r#"{ source = "examples/aws-ssm-document.yml", dest = "/usr/share/doc/iris-freeze/aws-ssm-document.yml""#
-        ),
+        rpm.contains("%{top}/examples/aws-ssm-document.yml")
+            && rpm.contains("\n%doc /usr/share/doc/iris-freeze/aws-ssm-document.yml\n"),
         "{rpm}"
     );
     let check = fs::read_to_string(dir.join("packaging/check-packages.py")).unwrap();
