@@ -36,25 +36,18 @@ impl Config {
         } = cli;
         let verbosity = verbosity(g.quiet, g.verbose);
         let root = root(unset_if_empty(g.root))?;
-        let config_given = unset_if_empty(g.config);
-        // The watchdog is always handed the freeze's file by --config: not a user's typo.
-        let config_typed = config_given.is_some() && !matches!(command, Command::Watchdog(_));
-        let config_file = config_file(config_given, &root);
+        let (config_file, settled) =
+            read_config_file(unset_if_empty(g.config), &command, &root, config_from_env)?;
         let Settled {
             file,
             found: config_found,
             error: config_error,
             warnings: mut config_warnings,
-        } = OnBadFile::of(&command).settle(load_file(&config_file))?;
-        if config_typed && !config_found && config_error.is_none() {
-            config_warnings.push(missing_config(&config_file, config_from_env));
-        }
+        } = settled;
         let bin_dirs = bin_dirs(g.bin_dirs, &file);
         let state_dir = state_dir(unset_if_empty(g.state_dir), &file)?;
         let history_file = history_file(unset_if_empty(g.history_file), &file);
-        let metrics_file = unset_if_empty(g.metrics_file)
-            .or(file.metrics_file.clone())
-            .map(|p| std::path::absolute(&p).unwrap_or(p));
+        let metrics_file = metrics_file(unset_if_empty(g.metrics_file), &file);
 
         let given = Given::of(command);
         let max_freeze = MAX_FREEZE.resolve(
@@ -262,6 +255,32 @@ fn state_dir(given: Option<PathBuf>, file: &FileConfig) -> Result<PathBuf> {
         );
     }
     Ok(dir)
+}
+
+/// The config file in effect and what came of reading it: refused, reported or warned about as
+/// the command needs (`OnBadFile`); a file named by the user (not the default) that is missing
+/// is a warning.
+fn read_config_file(
+    given: Option<PathBuf>,
+    command: &Command,
+    root: &Path,
+    from_env: bool,
+) -> Result<(PathBuf, Settled)> {
+    // The watchdog is always handed the freeze's file by --config: not a user's typo.
+    let typed = given.is_some() && !matches!(command, Command::Watchdog(_));
+    let path = config_file(given, root);
+    let mut settled = OnBadFile::of(command).settle(load_file(&path))?;
+    if typed && !settled.found && settled.error.is_none() {
+        settled.warnings.push(missing_config(&path, from_env));
+    }
+    Ok((path, settled))
+}
+
+/// Absolute, so that the watchdog (started elsewhere, under systemd in /) writes this file.
+fn metrics_file(given: Option<PathBuf>, file: &FileConfig) -> Option<PathBuf> {
+    given
+        .or(file.metrics_file.clone())
+        .map(|p| std::path::absolute(&p).unwrap_or(p))
 }
 
 /// Absolute, so that the watchdog (started elsewhere, under systemd in /) writes this file.

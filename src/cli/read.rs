@@ -1,0 +1,120 @@
+//! How the command line is read: clap's parse, noting which values came from the environment,
+//! and a hook call's options read from the environment alone, through the same variable names.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::parser::ValueSource;
+use clap::{ArgMatches, CommandFactory, FromArgMatches};
+
+use super::{Cli, Command, FreezeArgs, Global, RunArgs};
+use crate::config::env;
+use crate::platform::hooks::HookCommand;
+
+/// `freeze`, `thaw` or `dry-run` and nothing else: read like a hook call, from the environment.
+pub(crate) fn bare_command(args: &[OsString]) -> Option<HookCommand> {
+    let [_, word] = args else { return None };
+    [HookCommand::Freeze, HookCommand::Thaw, HookCommand::DryRun]
+        .into_iter()
+        .find(|c| word == c.subcommand())
+}
+
+impl Cli {
+    /// Parses the command line as `try_parse_from` does, and notes which values came from the
+    /// environment.
+    pub(crate) fn parse_args(args: Vec<OsString>) -> Result<Cli, clap::Error> {
+        let matches = Cli::command().try_get_matches_from(args)?;
+        let mut cli = Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut Cli::command()))?;
+        cli.from_env = env_supplied(&matches);
+        Ok(cli)
+    }
+
+    /// Whether the option `id` got its value from its environment variable.
+    pub(crate) fn is_from_env(&self, id: &str) -> bool {
+        self.from_env.iter().any(|e| e == id)
+    }
+
+    /// A hook call: the command from the hook convention, every option from the environment, as
+    /// clap reads them, without building the whole parser: a thaw's start-up is freeze window.
+    pub(crate) fn from_env(command: HookCommand) -> Cli {
+        Cli::from_vars(command, |name| std::env::var_os(name))
+    }
+
+    /// `from_env` with the environment given as `var`, so tests can hold it against clap.
+    pub(super) fn from_vars(command: HookCommand, var: impl Fn(&str) -> Option<OsString>) -> Cli {
+        let mut vars = EnvReader {
+            var,
+            present: Vec::new(),
+        };
+        let global = Global {
+            state_dir: vars.path("state_dir", env::STATE_DIR),
+            history_file: vars.path("history_file", env::HISTORY_FILE),
+            metrics_file: vars.path("metrics_file", env::METRICS_FILE),
+            config: vars.path("config", env::CONFIG),
+            root: vars.path("root", env::ROOT),
+            bin_dirs: vars.text("bin_dirs", env::BIN_DIRS),
+            verbose: 0,
+            quiet: false,
+        };
+        let run = RunArgs {
+            instances: vars
+                .text("instances", env::INSTANCES)
+                .map(|v| v.split(',').map(String::from).collect())
+                .unwrap_or_default(),
+            timeout: vars.text("timeout", env::TIMEOUT),
+            log_file: vars.path("log_file", env::LOG_FILE),
+            extra: Vec::new(),
+        };
+        let command = match command {
+            HookCommand::Freeze => Command::Freeze(FreezeArgs {
+                run,
+                max_freeze: vars.text("max_freeze", env::MAX_FREEZE),
+            }),
+            HookCommand::Thaw => Command::Thaw(run),
+            HookCommand::DryRun => Command::DryRun(run),
+        };
+        Cli {
+            command,
+            global,
+            from_env: vars.present,
+        }
+    }
+}
+
+/// Reads options' variables as clap does: what is present is kept, even empty (`config` says
+/// what empty means), and its option's id noted as coming from the environment.
+struct EnvReader<F> {
+    var: F,
+    present: Vec<String>,
+}
+
+impl<F: Fn(&str) -> Option<OsString>> EnvReader<F> {
+    fn os(&mut self, id: &str, name: &str) -> Option<OsString> {
+        let value = (self.var)(name);
+        if value.is_some() {
+            self.present.push(id.to_string());
+        }
+        value
+    }
+
+    fn path(&mut self, id: &str, name: &str) -> Option<PathBuf> {
+        self.os(id, name).map(PathBuf::from)
+    }
+
+    fn text(&mut self, id: &str, name: &str) -> Option<String> {
+        self.os(id, name).map(|v| v.to_string_lossy().into_owned())
+    }
+}
+
+/// The ids of the options in `m` and its subcommand whose value came from the environment.
+fn env_supplied(m: &ArgMatches) -> Vec<String> {
+    let mut ids: Vec<String> = m
+        .ids()
+        .filter(|id| m.value_source(id.as_str()) == Some(ValueSource::EnvVariable))
+        .map(|id| id.to_string())
+        .collect();
+    if let Some((_, sub)) = m.subcommand() {
+        ids.extend(env_supplied(sub));
+    }
+    ids
+}
