@@ -26,7 +26,7 @@ use crate::report::Report;
 use look::{look_for_suspended, suspended_now};
 use targets::{drop_down, named_targets};
 
-pub(crate) use targets::{ThawOutcome, recorded_targets, thaw_targets};
+pub(crate) use targets::{ThawOutcome, reachable, recorded_targets, thaw_targets};
 pub(crate) use verdict::CONSISTENT;
 
 /// How long a thaw waits for a running freeze to roll back and let go of the host lock.

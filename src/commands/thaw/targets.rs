@@ -9,7 +9,7 @@ use crate::config::{Config, InstanceName};
 use crate::host::eventlog::EventLog;
 use crate::host::state::{Record, State, now_ms};
 use crate::iris::backup::{self, Target, ThawTold, Thawed};
-use crate::iris::discovery::{self, Availability, Tools};
+use crate::iris::discovery::{self, Availability, Kind, Selection, Tools};
 
 /// What a thaw achieved.
 #[derive(Debug, Default)]
@@ -125,26 +125,44 @@ pub(super) fn named_targets(
     let tools = Tools::find(&cfg.bin_dirs)?;
     let listing = discovery::list(&tools, Instant::now() + cfg.timeout / 4);
     let selection = discovery::select(&cfg.instances, &listing, &tools)?;
+    let down: Vec<String> = selection.down.iter().map(|i| i.name.clone()).collect();
+    let targets = reachable(selection, &tools, cfg, log);
+    for name in &down {
+        forget_down(state, name, log);
+    }
+    Ok(targets.into_iter().map(|(t, _)| t).collect())
+}
+
+/// What a thaw reaches of `selection`, each with its kind: the running instances, and those up
+/// but not accepting logins (that may be our freeze's doing: ExternalThaw skips the login). The
+/// down ones are logged as skipped: nothing to thaw. Shared with the watchdog's guarded thaw.
+pub(crate) fn reachable(
+    selection: Selection,
+    tools: &Tools,
+    cfg: &Config,
+    log: &EventLog,
+) -> Vec<(Target, Kind)> {
     for inst in &selection.down {
         log.warn(
             Some(&inst.name),
             "skipped",
             format!("{} is {}: nothing to thaw", inst.name, inst.status),
         );
-        forget_down(state, &inst.name, log);
     }
-    // Up but not accepting logins may be our freeze's doing: ExternalThaw skips the login.
-    Ok(selection
+    selection
         .targets
         .into_iter()
         .chain(selection.unavailable)
-        .map(|(i, session)| Target {
-            emergency: tools.emergency_for(&i.name, i.kind),
-            credentials: cfg.credentials.clone(),
-            name: i.name,
-            session,
+        .map(|(i, session)| {
+            let target = Target {
+                emergency: tools.emergency_for(&i.name, i.kind),
+                credentials: cfg.credentials.clone(),
+                name: i.name,
+                session,
+            };
+            (target, i.kind)
         })
-        .collect())
+        .collect()
 }
 
 /// Instances a thaw could not confirm that qlist shows down: a stopped instance is not frozen

@@ -131,29 +131,9 @@ fn discover(cfg: &Config, instances: &[String], log: &EventLog) -> Vec<(Target, 
         // One at a time: a name qlist no longer shows must not stop the others' thaw.
         let chosen =
             InstanceName::parse(name).and_then(|n| discovery::select(&[n], &listing, &tools));
-        let sel = match chosen {
-            Ok(sel) => sel,
-            Err(e) => {
-                log.error(Some(name), "discovery", format!("cannot thaw it: {e:#}"));
-                continue;
-            }
-        };
-        for inst in &sel.down {
-            log.warn(
-                Some(&inst.name),
-                "skipped",
-                format!("{} is {}: nothing to thaw", inst.name, inst.status),
-            );
-        }
-        // Up but not accepting logins may be our freeze's doing: ExternalThaw skips the login.
-        for (inst, session) in sel.targets.into_iter().chain(sel.unavailable) {
-            let target = Target {
-                emergency: tools.emergency_for(&inst.name, inst.kind),
-                credentials: cfg.credentials.clone(),
-                name: inst.name,
-                session,
-            };
-            out.push((target, inst.kind));
+        match chosen {
+            Ok(sel) => out.extend(thaw::reachable(sel, &tools, cfg, log)),
+            Err(e) => log.error(Some(name), "discovery", format!("cannot thaw it: {e:#}")),
         }
     }
     out
