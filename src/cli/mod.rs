@@ -12,8 +12,8 @@ pub(crate) use read::bare_command;
 
 const AFTER_HELP: &str = "\
 Exit codes: 0 success, 1 failure (the snapshot is not application-consistent, or an instance may
-still be frozen: read the log), 2 warning (an instance was already frozen by someone else, or
-the watchdog had to auto-thaw before the thaw came).
+still be frozen: read the log), 2 warning (an instance was already frozen by someone else, the
+watchdog had to auto-thaw before the thaw came, or a thaw's verdict is not `consistent`).
 
 Installed as a snapshot platform's hook, the platform's convention picks the command and the
 arguments it adds are ignored: prescript.sh/postScript.sh (Azure), pre-freeze-script,
