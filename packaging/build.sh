@@ -19,8 +19,16 @@ if ! command -v rpmbuild >/dev/null 2>&1; then
     echo "build.sh: rpmbuild is missing; install the rpm package (apt-get install rpm, dnf install rpm-build)" >&2
     exit 1
 fi
-rm -rf target/packages
-mkdir -p target/packages
+# The maintainer contact is written once, in Cargo.toml; the Debian changelog's trailer lines
+# (@MAINTAINER@) and the spec's Packager and %changelog get it from there.
+maintainer="$(sed -n 's/^maintainer = "\(.*\)"$/\1/p' Cargo.toml | head -n 1)"
+if [ -z "$maintainer" ]; then
+    echo "build.sh: no maintainer = \"...\" in Cargo.toml's [package.metadata.deb]" >&2
+    exit 1
+fi
+rm -rf target/packages target/packaging
+mkdir -p target/packages target/packaging
+awk -v m="$maintainer" '{ gsub(/@MAINTAINER@/, m); print }' packaging/changelog >target/packaging/changelog
 cargo deb --no-build --target "$triple" --output target/packages/
 # The spec, with packaging/scripts/prerm and postrm as %preun and %postun (comments left out:
 # rpmlint reads "rpm" in them as a dangerous command; % escaped for rpm's macros).
@@ -39,6 +47,7 @@ rpmbuild -bb --quiet \
     --define "_rpmdir $top/target/packages" \
     --define "_build_name_fmt %%{NAME}-%%{VERSION}-%%{RELEASE}.%%{ARCH}.rpm" \
     --define "pkg_version $version" \
+    --define "maintainer $maintainer" \
     --define "top $top" \
     --define "bin $top/$bin" \
     "$spec"

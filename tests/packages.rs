@@ -1,11 +1,13 @@
-//! The .deb's maintainer scripts under the real `dpkg`: removing the package takes out the
-//! hooks `install` wrote (and puts back the Azure plugin JSON it found), an upgrade keeps them,
-//! and a purge removes the state. The package is installed into a throwaway root
-//! (`dpkg --root --force-script-chrootless`: the scripts run outside it, with DPKG_ROOT set).
+//! The packages' removal scripts under the real `dpkg` and `rpm`: removing the package takes out
+//! the hooks `install` wrote (and puts back the Azure plugin JSON it found), an upgrade keeps
+//! them, and a purge (deb) or erase (rpm) removes the state the spec names. Each package is
+//! installed into a throwaway root. dpkg runs the scripts outside it
+//! (`--force-script-chrootless`, with DPKG_ROOT set); rpm chroots into it, so that root gets a
+//! static busybox as /bin/sh (Debian's busybox-static) and the rpm test needs root.
 //!
-//! Needs the .deb that `sh packaging/build.sh` puts in target/packages: ignored by a plain
-//! `cargo test`, run by `.ci/run` after the build (`cargo test --test packages -- --ignored`),
-//! and failing, not skipping, when the .deb is missing.
+//! Needs the .deb and .rpm that `sh packaging/build.sh` puts in target/packages: ignored by a
+//! plain `cargo test`, run by `.ci/run` after the build (`cargo test --test packages --
+//! --ignored`), and failing, not skipping, when a package or a tool is missing.
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -22,19 +24,28 @@ const HOOKS: [&str; 4] = [
 ];
 
 /// The .deb `sh packaging/build.sh` just built. These tests are ignored by a plain `cargo
-/// test`: a .deb left from an older build would test old maintainer scripts. `.ci/run` runs them
-/// right after building it.
+/// test`: a package left from an older build would test old maintainer scripts. `.ci/run` runs
+/// them right after building it.
 fn the_deb() -> PathBuf {
+    the_package("deb")
+}
+
+/// The .rpm `sh packaging/build.sh` just built.
+fn the_rpm() -> PathBuf {
+    the_package("rpm")
+}
+
+fn the_package(ext: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/packages");
     fs::read_dir(&dir)
         .ok()
         .and_then(|d| {
             d.filter_map(|e| Some(e.ok()?.path()))
-                .find(|p| p.extension().is_some_and(|x| x == "deb"))
+                .find(|p| p.extension().is_some_and(|x| x == ext))
         })
         .unwrap_or_else(|| {
             panic!(
-                "no .deb in {}: run `sh packaging/build.sh` first",
+                "no .{ext} in {}: run `sh packaging/build.sh` first",
                 dir.display()
             )
         })
@@ -92,6 +103,41 @@ fn dpkg_command(root: &Path, args: &[&str]) -> Command {
             "PATH",
             "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
         );
+    c
+}
+
+/// A root rpm can install into and run scriptlets in: rpm chroots into it to run them, so it
+/// holds a static busybox as /bin/sh and the few commands the scripts call. --nodeps at each
+/// install: the root's rpm database knows none of the system's packages (/bin/sh, logrotate).
+fn rpm_root() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    for d in ["bin", "etc", "proc", "var/lib/rpm", "tmp"] {
+        fs::create_dir_all(tmp.path().join(d)).unwrap();
+    }
+    let busybox = ["/bin/busybox", "/usr/bin/busybox"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .expect("no busybox: install Debian's busybox-static (rpm runs the scriptlets chrooted)");
+    fs::copy(busybox, tmp.path().join("bin/busybox")).unwrap();
+    for applet in ["sh", "grep", "rm"] {
+        std::os::unix::fs::symlink("busybox", tmp.path().join("bin").join(applet)).unwrap();
+    }
+    tmp
+}
+
+fn rpm(root: &Path, args: &[&str]) -> String {
+    run(&mut rpm_command(root, args))
+}
+
+/// rpm on this root, with its database inside it (Debian's rpm defaults to ~/.rpmdb). The root
+/// gets a /proc, as a running system has (iris-freeze finds its own path there), mounted in a
+/// mount namespace of its own: it goes when rpm exits, whatever the test does.
+fn rpm_command(root: &Path, args: &[&str]) -> Command {
+    let mut c = Command::new("unshare");
+    c.args(["--mount", "--propagation", "private", "sh", "-c"])
+        .arg(r#"mount -t proc proc "$0/proc" && exec rpm --root "$0" --dbpath /var/lib/rpm "$@""#)
+        .arg(root)
+        .args(args);
     c
 }
 
@@ -220,5 +266,97 @@ fn a_removal_that_cannot_uninstall_the_hooks_stops_and_says_why() {
     // Fixed, the removal goes through.
     fs::remove_dir(&json).unwrap();
     let out = dpkg(root, &["--remove", "iris-freeze"]);
+    assert_eq!(leftovers(root), Vec::<String>::new(), "{out}");
+}
+
+#[test]
+#[ignore = "needs the .rpm of packaging/build.sh: cargo test --test packages -- --ignored"]
+fn erasing_the_rpm_takes_out_the_hooks_an_upgrade_keeps_them_and_the_state_dir_goes() {
+    let pkg = the_rpm();
+    let pkg = pkg.to_str().unwrap();
+    let tmp = rpm_root();
+    let root = tmp.path();
+    // Someone else's Azure settings, there before iris-freeze.
+    let json = at(root, AZURE_JSON);
+    fs::create_dir_all(json.parent().unwrap()).unwrap();
+    fs::write(&json, THEIR_JSON).unwrap();
+    fs::set_permissions(&json, fs::Permissions::from_mode(0o600)).unwrap();
+
+    rpm(root, &["--initdb"]);
+    rpm(root, &["-i", "--nodeps", pkg]);
+    iris_freeze(root, &["install", "azure"]);
+    iris_freeze(root, &["install", "vmware"]);
+    assert!(
+        fs::read_to_string(&json)
+            .unwrap()
+            .contains("/etc/azure/prescript.sh")
+    );
+
+    // An upgrade (the same .rpm again: the old one's %preun and %postun run with $1 = 1) keeps
+    // every hook, still pointing at the binary.
+    let out = rpm(root, &["-U", "--replacepkgs", "--nodeps", pkg]);
+    for h in HOOKS {
+        assert!(
+            fs::symlink_metadata(at(root, h)).is_ok(),
+            "{h} gone after an upgrade\n{out}"
+        );
+    }
+    assert_eq!(
+        leftovers(root).len(),
+        HOOKS.len() + 2,
+        "{:?}",
+        leftovers(root)
+    );
+    let link = fs::read_link(at(root, "/usr/sbin/pre-freeze-script")).unwrap();
+    assert!(link.ends_with("usr/sbin/iris-freeze"), "{link:?}");
+
+    // What a freeze leaves behind, and the logs the platforms name.
+    fs::create_dir_all(root.join("run/iris-freeze")).unwrap();
+    fs::create_dir_all(root.join("var/lib/iris-freeze")).unwrap();
+    fs::write(root.join("var/lib/iris-freeze/history.jsonl"), "{}\n").unwrap();
+    fs::write(root.join("etc/preScript.log"), "a log line\n").unwrap();
+
+    let out = rpm(root, &["-e", "iris-freeze"]);
+    assert!(
+        !at(root, "/usr/sbin/iris-freeze").exists(),
+        "not removed\n{out}"
+    );
+    assert_eq!(leftovers(root), Vec::<String>::new(), "{out}");
+    assert_eq!(fs::read_to_string(&json).unwrap(), THEIR_JSON, "{out}");
+    assert!(out.contains("restored"), "{out}");
+    // rpm has no purge: an erase removes the state dir, and keeps the history and the logs.
+    assert!(!root.join("run/iris-freeze").exists(), "{out}");
+    assert!(
+        root.join("var/lib/iris-freeze/history.jsonl").exists(),
+        "{out}"
+    );
+    assert!(root.join("etc/preScript.log").exists(), "{out}");
+    assert!(!root.join("etc/iris-freeze.toml").exists(), "{out}");
+}
+
+#[test]
+#[ignore = "needs the .rpm of packaging/build.sh: cargo test --test packages -- --ignored"]
+fn an_rpm_erase_that_cannot_uninstall_the_hooks_stops_and_says_why() {
+    let pkg = the_rpm();
+    let tmp = rpm_root();
+    let root = tmp.path();
+    rpm(root, &["--initdb"]);
+    rpm(root, &["-i", "--nodeps", pkg.to_str().unwrap()]);
+    iris_freeze(root, &["install", "azure"]);
+    // Something uninstall cannot read where the plugin JSON should be.
+    let json = at(root, AZURE_JSON);
+    fs::remove_file(&json).unwrap();
+    fs::create_dir(&json).unwrap();
+    let out = rpm_command(root, &["-e", "iris-freeze"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{text}");
+    assert!(
+        text.contains("could not uninstall the azure hooks"),
+        "{text}"
+    );
+    assert!(at(root, "/usr/sbin/iris-freeze").exists(), "{text}");
+    // Fixed, the erase goes through.
+    fs::remove_dir(&json).unwrap();
+    let out = rpm(root, &["-e", "iris-freeze"]);
     assert_eq!(leftovers(root), Vec::<String>::new(), "{out}");
 }
