@@ -72,7 +72,8 @@ printf '%s\n' "${COMPREPLY[@]}"
 
 /// Types the line and a TAB into an interactive `zsh -f` under a pseudo-terminal, with compinit
 /// and $dir on fpath. A compadd wrapper appends every match the completion functions add to
-/// $out (and adds them as usual); a post-completion function then appends "--done--". The wait
+/// $out (and adds them as usual; calls that only ask, with -O, -A or -D, it passes on); a
+/// post-completion function then appends "--done--". The wait
 /// for it is a "does not hang" bound, not a speed check.
 const ZSH_DRIVER: &str = r#"
 zmodload zsh/zpty || exit 3
@@ -80,7 +81,10 @@ dir=$1 out=$2 line=$3
 zpty z zsh -f -i || exit 3
 zpty -w z "fpath=(${(q)dir} \$fpath); out=${(q)out}; PS1=''"
 zpty -w z 'autoload -U compinit && compinit -u -D'
-zpty -w z 'compadd() { local -a hits; builtin compadd -A hits "$@"; print -rl -- $hits >>$out; builtin compadd "$@"; }'
+zpty -w z 'compadd() {
+    [[ ${@[1,(i)(-|--)]} == *-(O|A|D)\ * ]] && { builtin compadd "$@"; return }
+    local -a hits; builtin compadd -A hits "$@"; print -rl -- $hits >>$out; builtin compadd "$@"
+}'
 zpty -w z 'mark_done() { print -r -- --done-- >>$out; }; comppostfuncs=(mark_done)'
 zpty -w z 'bindkey "^I" complete-word'
 zpty -w -n z "$line"$'\t'
@@ -106,12 +110,14 @@ fn zsh_in(fpath_dir: &Path, words: &[&str]) -> Vec<String> {
         .output()
         .expect("run zsh");
     assert!(out.status.success(), "{words:?}: {out:?}");
-    std::fs::read_to_string(&out_file)
-        .unwrap()
-        .lines()
-        .filter(|l| !l.is_empty() && *l != "--done--")
-        .map(String::from)
-        .collect()
+    // A match added twice (the same option in two groups) is offered once.
+    let mut got: Vec<String> = Vec::new();
+    for l in std::fs::read_to_string(&out_file).unwrap().lines() {
+        if !l.is_empty() && l != "--done--" && !got.iter().any(|g| g == l) {
+            got.push(l.to_string());
+        }
+    }
+    got
 }
 
 fn zsh(words: &[&str]) -> Vec<String> {
