@@ -360,3 +360,30 @@ fn an_rpm_erase_that_cannot_uninstall_the_hooks_stops_and_says_why() {
     let out = rpm(root, &["-e", "iris-freeze"]);
     assert_eq!(leftovers(root), Vec::<String>::new(), "{out}");
 }
+
+/// Without /proc in the root (a chroot nobody mounted it in), `uninstall` cannot tell which
+/// binary the hooks run: the erase stops, names the cause, and leaves the package and its hooks.
+#[test]
+#[ignore = "needs the .rpm of packaging/build.sh: cargo test --test packages -- --ignored"]
+fn an_rpm_erase_in_a_root_without_proc_stops_and_says_so() {
+    let pkg = the_rpm();
+    let tmp = rpm_root();
+    let root = tmp.path();
+    rpm(root, &["--initdb"]);
+    rpm(root, &["-i", "--nodeps", pkg.to_str().unwrap()]);
+    iris_freeze(root, &["install", "vmware"]);
+    let out = Command::new("rpm")
+        .arg("--root")
+        .arg(root)
+        .args(["--dbpath", "/var/lib/rpm", "-e", "iris-freeze"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{text}");
+    assert!(text.contains("Is /proc mounted?"), "{text}");
+    assert!(at(root, "/usr/sbin/iris-freeze").exists(), "{text}");
+    assert!(
+        fs::read_link(at(root, "/usr/sbin/pre-freeze-script")).is_ok(),
+        "{text}"
+    );
+}
