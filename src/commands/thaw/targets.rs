@@ -55,6 +55,7 @@ pub(crate) fn recorded_targets(state: &State, cfg: &Config) -> Result<Vec<Target
                 session: tools.session_for(name, rec.kind)?,
                 emergency: tools.emergency_for(name, rec.kind),
                 credentials: cfg.credentials.clone(),
+                sharded: rec.sharded.clone(),
             })
         })
         .collect()
@@ -157,6 +158,7 @@ pub(crate) fn reachable(
             let target = Target {
                 emergency: tools.emergency_for(&i.name, i.kind),
                 credentials: cfg.credentials.clone(),
+                sharded: cfg.sharded.clone(),
                 name: i.name,
                 session,
             };
