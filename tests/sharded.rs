@@ -99,7 +99,31 @@ fn a_cluster_freezes_and_thaws_as_one_with_a_history_line_per_data_server() {
         "{asked}"
     );
     let thaw = events_of(&env, "thaw");
-    assert_eq!(thaw[0]["instances"][0]["verdict"], "consistent", "{thaw:?}");
+    assert_eq!(
+        names_and(&thaw[0], "verdict"),
+        verdicts("consistent"),
+        "{thaw:?}"
+    );
+}
+
+/// Each history line's name and `field`.
+fn names_and(event: &Value, field: &str) -> Vec<(String, String)> {
+    event["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            let v = i[field].as_str().unwrap_or_default();
+            (i["name"].as_str().unwrap().to_string(), v.to_string())
+        })
+        .collect()
+}
+
+fn verdicts(v: &str) -> Vec<(String, String)> {
+    MEMBERS
+        .iter()
+        .map(|m| (m.to_string(), v.to_string()))
+        .collect()
 }
 
 #[test]
@@ -144,6 +168,13 @@ fn the_watchdog_thaws_the_cluster_when_no_thaw_comes() {
     );
     let asked = exprs(&env);
     assert!(asked.contains("ExternalThaw(\"IRISCLUSTER\")"), "{asked}");
+    assert!(wait_until(LIMIT, || !events_of(&env, "auto-thaw").is_empty()));
+    let auto = &events_of(&env, "auto-thaw")[0];
+    assert_eq!(
+        names_and(auto, "result"),
+        verdicts("auto-thawed"),
+        "{auto:?}"
+    );
 }
 
 #[test]
