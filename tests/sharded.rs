@@ -205,3 +205,17 @@ fn sharded_needs_the_master_named_when_the_host_runs_several_instances() {
     assert_eq!(r.code, 1, "{}", r.text());
     assert!(r.text().contains("is not a namespace name"), "{}", r.text());
 }
+
+#[test]
+fn the_config_file_names_the_cluster_for_freeze_and_a_thaw_needs_nothing() {
+    let env = cluster();
+    env.config("sharded_namespace = \"IRISCLUSTER\"\n");
+    let r = env.run(&["freeze", "--instance", "MASTER"]);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert_eq!(frozen(&env), MEMBERS);
+    // The record says it was a cluster: the thaw thaws the cluster whatever the config says.
+    fs::write(env.root().join("etc/iris-freeze.toml"), "").unwrap();
+    let r = env.run(&["thaw"]);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(frozen(&env).is_empty(), "{}", r.text());
+}

@@ -102,6 +102,7 @@ run froze is thawed again and the exit is 1.
 Examples:
   iris-freeze freeze
   iris-freeze freeze --instance IRIS --timeout 60
+  iris-freeze freeze --instance IRIS --sharded IRISCLUSTER   a whole sharded cluster, from its shard master
   IRIS_FREEZE_INSTANCES=IRIS,HS iris-freeze freeze --log-file /var/log/iris-freeze.log")]
     Freeze(FreezeArgs),
 
