@@ -219,3 +219,16 @@ fn the_config_file_names_the_cluster_for_freeze_and_a_thaw_needs_nothing() {
     assert_eq!(r.code, 0, "{}", r.text());
     assert!(frozen(&env).is_empty(), "{}", r.text());
 }
+
+#[test]
+fn a_cluster_already_resumed_before_the_thaw_is_not_consistent() {
+    let env = cluster();
+    assert_eq!(env.run(FREEZE).code, 0);
+    for m in MEMBERS {
+        env.thaw_externally(m);
+    }
+    let r = env.run(&["thaw"]);
+    assert_eq!(r.code, 2, "{}", r.text());
+    assert!(r.text().contains("resumed before the thaw"), "{}", r.text());
+    assert!(env.recorded().is_empty());
+}
