@@ -163,7 +163,7 @@ _iris__freeze() {
             return 0
             ;;
         iris__freeze__subcmd__dry__subcmd__run)
-            opts="-i -v -q -h -V --instance --timeout --log-file --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version"
+            opts="-i -v -q -h -V --instance --timeout --log-file --sharded --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -182,6 +182,10 @@ _iris__freeze() {
                     return 0
                     ;;
                 --log-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sharded)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -217,7 +221,7 @@ _iris__freeze() {
             return 0
             ;;
         iris__freeze__subcmd__freeze)
-            opts="-i -v -q -h -V --instance --timeout --log-file --max-freeze --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version"
+            opts="-i -v -q -h -V --instance --timeout --log-file --sharded --max-freeze --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -236,6 +240,10 @@ _iris__freeze() {
                     return 0
                     ;;
                 --log-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sharded)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -597,7 +605,7 @@ _iris__freeze() {
             return 0
             ;;
         iris__freeze__subcmd__thaw)
-            opts="-i -v -q -h -V --instance --timeout --log-file --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version"
+            opts="-i -v -q -h -V --instance --timeout --log-file --sharded --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -616,6 +624,10 @@ _iris__freeze() {
                     return 0
                     ;;
                 --log-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sharded)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

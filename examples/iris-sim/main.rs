@@ -22,6 +22,9 @@
 //!   - `fields`: number of qlist fields printed (1..=14): 14 (IRIS) / 12 (Caché); 8 for old Caché.
 //!   - `health`: `ok`. `mirror_type`, `mirror_status`: empty.
 //!   - `user`, `password`: credentials accepted by the `login` fault: `_SYSTEM` / `SYS`.
+//!   - `shard_namespace`, `shard_nodes`: set on a sharded cluster's shard master: its master
+//!     namespace, and its data nodes (comma-separated names of other instances of the same
+//!     registry). The cluster's data servers are the master and its nodes. Empty by default.
 //! * `NAME/frozen`: exists iff the write daemon is suspended (content: unix ms of the freeze).
 //! * `NAME/faults`: fault lines `CALL=SPEC` for that instance; `faults` (top level) holds
 //!   faults for `iris-qlist` and `ccontrol-qlist`. Usage counters of `@N` lines are kept in
@@ -56,6 +59,23 @@
 //!     IRIS freeze output (`...Suspending system`, journal switch to
 //!     `<dir>mgr/journal/20261125.002`, journal marker, `System suspended`), creates
 //!     `frozen` (atomically), exit 5.
+//!   - `Backup.ShardedCluster).ExternalFreeze("NS",...)` → CALL `freeze`, and
+//!     `Backup.ShardedCluster).ExternalThaw("NS")` → CALL `thaw` (the master's own faults apply
+//!     to the whole call). On an instance without `shard_namespace`: `ERROR #5001:
+//!     Backup.ShardedCluster: instance NAME is not the shard master of a sharded cluster`,
+//!     exit 3; NS (the first quoted argument) not its `shard_namespace`: an error naming it,
+//!     exit 3. Each data server in turn (master first) must exist and be running, and a data
+//!     node's own `freeze`/`thaw` fault line applies to its part (`fail` fails it, `hang`
+//!     hangs the whole call, others are ignored; `@N` counts as usual).
+//!     Freeze: all or none: each data server's `frozen` is created; one already frozen, down,
+//!     missing or failing removes the ones this call created, prints `ERROR #5001: data
+//!     server NAME ...; the cluster was not frozen`, exit 3. Success prints one `node=NAME
+//!     journal=PATH` line per data server (CheckpointInfo in a format of iris-freeze's own,
+//!     not IRIS's; PATH as in the freeze below), then `System suspended`, exit 5.
+//!     Thaw: removes every data server's `frozen`; each one it cannot reach or whose `thaw`
+//!     fault fails prints `ERROR #5001: data server NAME ...: not resumed` and the call exits
+//!     3 (the others are resumed); none was frozen: `...ExternalThaw: Already resumed`, exit
+//!     3; else `...ExternalThaw: System resumed`, exit 5.
 //!   - `).ExternalThaw(` → `thaw`: if frozen, prints `Backup.General.ExternalThaw: Resuming
 //!     system` and `System resumed`, removes `frozen`, exit 5; else prints
 //!     `Backup.General.ExternalThaw: System is not suspended`, exit 3.
@@ -120,7 +140,7 @@
 //! * `faults/`: fault lines (`spec.rs`), `@N` counters (`counter.rs`), what each fault does
 //!   before or after the normal call (`apply.rs`, `effects.rs`).
 //! * `programs/`: `iris`/`csession`/`ccontrol` dispatch, session calls and the
-//!   `Backup.General` methods, `stat`, `qlist`.
+//!   `Backup.General` methods, `Backup.ShardedCluster` (`sharded.rs`), `stat`, `qlist`.
 //! * `setup.rs`: the setup subcommands.
 
 // The unit tests reach only the pure parts; everything else is used from `main`.

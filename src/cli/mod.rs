@@ -102,6 +102,7 @@ run froze is thawed again and the exit is 1.
 Examples:
   iris-freeze freeze
   iris-freeze freeze --instance IRIS --timeout 60
+  iris-freeze freeze --instance IRIS --sharded IRISCLUSTER   a whole sharded cluster, from its shard master
   IRIS_FREEZE_INSTANCES=IRIS,HS iris-freeze freeze --log-file /var/log/iris-freeze.log")]
     Freeze(FreezeArgs),
 
@@ -209,6 +210,12 @@ pub(crate) struct RunArgs {
     /// thaw, or freeze_log / thaw_log in the config file].
     #[arg(long, env = env::LOG_FILE, value_name = "PATH")]
     pub(crate) log_file: Option<PathBuf>,
+
+    /// Freeze or thaw the whole sharded cluster whose shard master namespace this is, with
+    /// Backup.ShardedCluster from the shard master (every data server frozen, or none), instead
+    /// of each instance [default: sharded_namespace in the config file].
+    #[arg(long, env = env::SHARDED, value_name = "NAMESPACE")]
+    pub(crate) sharded: Option<String>,
 
     /// Hook runners append arguments (Azure's template passes "" ""): empty ones are ignored.
     #[arg(hide = true, value_name = "IGNORED")]

@@ -63,6 +63,7 @@ impl Cli {
                 .unwrap_or_default(),
             timeout: vars.text("timeout", env::TIMEOUT),
             log_file: vars.path("log_file", env::LOG_FILE),
+            sharded: vars.text("sharded", env::SHARDED),
             extra: Vec::new(),
         };
         let command = match command {

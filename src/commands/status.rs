@@ -37,6 +37,16 @@ struct Row {
     phase: Option<crate::host::state::Phase>,
     mirror_type: String,
     mirror_status: String,
+    /// The sharded cluster frozen from this shard master (`--sharded`), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cluster: Option<Cluster>,
+}
+
+/// A sharded cluster frozen as one: its namespace and the data servers its freeze named.
+#[derive(Debug, Serialize)]
+struct Cluster {
+    namespace: String,
+    nodes: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -199,6 +209,7 @@ fn rows(
                     session,
                     emergency: None,
                     credentials: cfg.credentials.clone(),
+                    sharded: None,
                 });
             (i, t)
         })
@@ -242,9 +253,17 @@ fn rows(
             phase: rec.map(|r| r.phase),
             mirror_type: inst.mirror_type.clone(),
             mirror_status: inst.mirror_status.clone(),
+            cluster: rec.and_then(cluster),
         });
     }
     rows
+}
+
+fn cluster(rec: &crate::host::state::Record) -> Option<Cluster> {
+    rec.sharded.as_ref().map(|ns| Cluster {
+        namespace: ns.clone(),
+        nodes: rec.nodes.clone(),
+    })
 }
 
 fn table(out: &Output) -> String {
@@ -269,6 +288,17 @@ fn table(out: &Output) -> String {
             "{:<12} {:<12} {:<18} {:<10} {:<7} {}",
             r.name, r.product, r.version, r.status, frozen, by_us
         ));
+        if let Some(c) = &r.cluster {
+            lines.push(format!(
+                "  sharded cluster {} frozen from here, data servers: {}",
+                c.namespace,
+                if c.nodes.is_empty() {
+                    "not known yet".to_string()
+                } else {
+                    c.nodes.join(", ")
+                }
+            ));
+        }
     }
     if out.instances.is_empty() {
         lines.push("(no instances)".into());

@@ -18,6 +18,8 @@ pub(crate) const TIMEOUT: &str = "IRIS_FREEZE_TIMEOUT";
 pub(crate) const LOG_FILE: &str = "IRIS_FREEZE_LOG_FILE";
 /// `--max-freeze`.
 pub(crate) const MAX_FREEZE: &str = "IRIS_FREEZE_MAX_FREEZE";
+/// `--sharded`.
+pub(crate) const SHARDED: &str = "IRIS_FREEZE_SHARDED";
 /// `--history-file`.
 pub(crate) const HISTORY_FILE: &str = "IRIS_FREEZE_HISTORY_FILE";
 /// `--metrics-file`.
@@ -48,4 +50,5 @@ pub(crate) const OPTIONS: &[&str] = &[
     MAX_FREEZE,
     HISTORY_FILE,
     METRICS_FILE,
+    SHARDED,
 ];

@@ -37,6 +37,7 @@ pub(super) const KEYS: &[&str] = &[
     "set_history",
     "mirror_primary",
     "journal",
+    "sharded_namespace",
 ];
 
 /// The settings the file gave, each already checked.
@@ -57,6 +58,8 @@ pub(crate) struct FileConfig {
     pub(crate) switch_journal: Option<bool>,
     pub(crate) set_history: Option<bool>,
     pub(crate) mirror_primary: Option<MirrorPolicy>,
+    /// `--sharded`'s default: the shard master namespace.
+    pub(crate) sharded_namespace: Option<String>,
     /// Events to journald as well (`host::journal`).
     pub(crate) journal: Option<bool>,
 }
@@ -220,6 +223,13 @@ impl FileConfig {
         let boolean = || v.as_bool().ok_or_else(|| must("true or false"));
         match key {
             "instances" => self.instances = Some(instances(v, path)?),
+            "sharded_namespace" => {
+                let ns = text_of(v)
+                    .ok_or_else(|| must("a namespace in quotes, e.g. \"IRISCLUSTER\""))?;
+                crate::iris::sharded::parse_namespace(ns)
+                    .map_err(|_| must("a namespace name in quotes, e.g. \"IRISCLUSTER\""))?;
+                self.sharded_namespace = Some(ns.to_string());
+            }
             "timeout" => self.timeout = Some(TIMEOUT.parse_value(v, path)?),
             "max_freeze" => self.max_freeze = Some(MAX_FREEZE.parse_value(v, path)?),
             "freeze_log" => self.freeze_log = Some(a_path("/etc/preScript.log")?),

@@ -133,6 +133,8 @@ pub(crate) struct Config {
     pub(crate) freeze_options: FreezeOptions,
     pub(crate) set_history: bool,
     pub(crate) mirror_primary: MirrorPolicy,
+    /// `--sharded`: the shard master namespace; freeze and thaw act on the whole cluster.
+    pub(crate) sharded: Option<String>,
     /// Why the timeout is shorter than configured (Azure's own limit), for the log.
     pub(crate) timeout_note: Option<String>,
 }

@@ -64,6 +64,7 @@ impl Config {
         )?;
         let action = given.action;
         let default_log = default_log(&action, &file);
+        let sharded = sharded(given.run.as_ref(), &file)?;
         let (instances, log_file) = match given.run {
             Some(run) => {
                 let instances = run_instances(&run, &action, from_env.instances, &file)?;
@@ -116,8 +117,20 @@ impl Config {
             },
             set_history: file.set_history.unwrap_or(false),
             mirror_primary: file.mirror_primary.unwrap_or_default(),
+            sharded,
             timeout_note,
         })
+    }
+}
+
+/// `--sharded` (or IRIS_FREEZE_SHARDED), else the file's sharded_namespace; empty is unset.
+fn sharded(run: Option<&RunArgs>, file: &FileConfig) -> Result<Option<String>> {
+    let given = run
+        .and_then(|r| r.sharded.clone())
+        .filter(|s| !s.is_empty());
+    match given {
+        Some(ns) => Ok(Some(crate::iris::sharded::parse_namespace(&ns)?)),
+        None => Ok(file.sharded_namespace.clone()),
     }
 }
 

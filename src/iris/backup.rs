@@ -12,6 +12,7 @@ use crate::host::eventlog::{EventLog, Level};
 use crate::iris::credentials::Credentials;
 use crate::iris::discovery::{Kind, SessionCmd};
 use crate::iris::session::{self, Outcome, Stop};
+use crate::iris::sharded;
 
 /// The emergency resume and the check after it get this long each, even past --timeout:
 /// an instance left frozen is an outage in the making.
@@ -41,6 +42,27 @@ pub(crate) struct Target {
     pub(crate) emergency: Option<SessionCmd>,
     /// Fed to a login prompt on stdin, when the config names a credentials file.
     pub(crate) credentials: Option<Credentials>,
+    /// The shard master namespace when this instance is a sharded cluster's master frozen as
+    /// one (`--sharded`): the `Backup.ShardedCluster` calls replace the per-instance ones.
+    pub(crate) sharded: Option<String>,
+}
+
+impl Target {
+    /// The freeze this target takes: the whole cluster's from its shard master, or its own.
+    pub(crate) fn freeze_expr(&self, opts: &FreezeOptions, kind: Kind, text: &str) -> String {
+        match &self.sharded {
+            Some(ns) => sharded::external_freeze(ns, opts),
+            None => external_freeze(opts, kind, text),
+        }
+    }
+
+    /// The thaw matching [`Target::freeze_expr`].
+    fn thaw_expr(&self) -> String {
+        match &self.sharded {
+            Some(ns) => sharded::external_thaw(ns),
+            None => EXTERNAL_THAW.to_string(),
+        }
+    }
 }
 
 /// The ExternalFreeze call with the options the config sets, and `text` (the cycle id) as its
@@ -214,14 +236,17 @@ pub(crate) fn thaw_and_confirm_told(
     log: &EventLog,
 ) -> (Thawed, ThawTold) {
     let name = target.name.as_str();
-    let (thaw, o) = call(target, EXTERNAL_THAW, thaw_by, Stop::Never);
+    let expr = target.thaw_expr();
+    let (thaw, o) = call(target, &expr, thaw_by, Stop::Never);
     let mut told = ThawTold {
         answer: thaw,
-        not_suspended: thaw == Answer::No && o.lines().any(|l| l.contains(NOT_SUSPENDED)),
+        not_suspended: thaw == Answer::No
+            && o.lines()
+                .any(|l| l.contains(NOT_SUSPENDED) || l.contains(sharded::ALREADY_RESUMED)),
         still_suspended: false,
         problem: match thaw {
             Answer::Yes => String::new(),
-            _ => problem(target, EXTERNAL_THAW, &o),
+            _ => problem(target, &expr, &o),
         },
     };
     match thaw {
@@ -233,7 +258,7 @@ pub(crate) fn thaw_and_confirm_told(
             &o,
             format!(
                 "ExternalThaw answered 3; checking whether it is suspended: {}",
-                problem(target, EXTERNAL_THAW, &o)
+                problem(target, &expr, &o)
             ),
         ),
         Answer::Unknown => log.call(
@@ -243,9 +268,12 @@ pub(crate) fn thaw_and_confirm_told(
             &o,
             format!(
                 "ExternalThaw {}; checking whether it is suspended",
-                problem(target, EXTERNAL_THAW, &o)
+                problem(target, &expr, &o)
             ),
         ),
+    }
+    if target.sharded.is_some() && thaw != Answer::Yes && !told.not_suspended {
+        return (cluster_not_thawed(target, &told, log), told);
     }
     let (check, o) = call(
         target,
@@ -275,6 +303,22 @@ pub(crate) fn thaw_and_confirm_told(
         None => still_frozen(target, check, &o, log),
     };
     (thawed, told)
+}
+
+/// The cluster's ExternalThaw failed: a data server may still be frozen, and neither a check
+/// nor the emergency resume on the shard master reaches it.
+fn cluster_not_thawed(target: &Target, told: &ThawTold, log: &EventLog) -> Thawed {
+    log.error(
+        Some(&target.name),
+        "cluster-not-thawed",
+        format!(
+            "Backup.ShardedCluster.ExternalThaw failed ({}): a data server of the cluster may \
+             still be frozen; run `iris-freeze thaw` again, or `iris stat NODE -W` on the data \
+             server it names",
+            told.problem
+        ),
+    );
+    Thawed::Unconfirmed
 }
 
 /// The documented emergency resume (`iris stat NAME -W`), when the write daemon may still be

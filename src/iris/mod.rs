@@ -5,3 +5,4 @@ pub(crate) mod backup;
 pub(crate) mod credentials;
 pub(crate) mod discovery;
 pub(crate) mod session;
+pub(crate) mod sharded;

@@ -295,6 +295,7 @@ fn man_page() -> String {
     }
     m.push_str(EXIT_STATUS);
     m.push_str(FILES);
+    m.push_str(SHARDED_CLUSTERS);
     m.push_str(".SH ENVIRONMENT\nEach option's variable (above) stands for the option when it is not given:\n");
     for arg in cmd
         .get_arguments()
@@ -367,6 +368,15 @@ Azure Backup's hooks, written by \fBinstall azure\fR.
 VMware Tools' hooks, written by \fBinstall vmware\fR.
 .PP
 \fBinstall\fR names each file it writes; \fBcheck\fR \fIPLATFORM\fR reads them back.
+"#;
+
+const SHARDED_CLUSTERS: &str = r#".SH SHARDED CLUSTERS
+On the shard master, \fBfreeze \-\-sharded\fR \fINAMESPACE\fR (or \fBsharded_namespace\fR in
+the config) freezes every data server of the cluster, or none, with one
+\fBBackup.ShardedCluster.ExternalFreeze\fR; \fBthaw\fR and the watchdog then thaw the cluster
+with \fBExternalThaw\fR. The history has one line per data server with its journal file. Name the
+master with \fB\-\-instance\fR when its host runs other instances. The exit code of these calls
+and the format of their CheckpointInfo are assumptions: see the README, "Sharded clusters".
 "#;
 
 const ENVIRONMENT_MORE: &str = r#".TP

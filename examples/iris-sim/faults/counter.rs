@@ -17,7 +17,7 @@ use crate::call::Call;
 type Relevant = Vec<(String, FaultLine)>;
 
 /// Picks the first applicable fault for `call` in `path`, consuming one use of an `@N` line.
-pub(super) fn take_fault(path: &Path, call: Call) -> Option<Kind> {
+pub(crate) fn take_fault(path: &Path, call: Call) -> Option<Kind> {
     let text = fs::read_to_string(path).ok()?;
     let relevant = relevant_lines(&text, call);
     let first = &relevant.first()?.1;

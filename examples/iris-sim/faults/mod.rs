@@ -7,5 +7,6 @@ mod effects;
 mod spec;
 
 pub(crate) use apply::{apply_pre_faults, conclude, instance_faults};
+pub(crate) use counter::take_fault as take_node_fault;
 pub(crate) use effects::linger;
-pub(crate) use spec::parse_fault;
+pub(crate) use spec::{Kind, parse_fault};

@@ -17,6 +17,8 @@ pub(crate) const CONF_KEYS: &[&str] = &[
     "mirror_status",
     "user",
     "password",
+    "shard_namespace",
+    "shard_nodes",
 ];
 
 const JOURNAL_FILE: &str = "20261125.002";
@@ -34,6 +36,10 @@ pub(crate) struct Conf {
     pub(crate) mirror_status: String,
     pub(crate) user: String,
     pub(crate) password: String,
+    /// Set on a sharded cluster's shard master: its master namespace.
+    pub(crate) shard_namespace: String,
+    /// The master's data nodes: other instances' names.
+    pub(crate) shard_nodes: Vec<String>,
 }
 
 impl Conf {
@@ -64,6 +70,14 @@ impl Conf {
             mirror_status: get("mirror_status").unwrap_or_default(),
             user: get("user").unwrap_or_else(|| "_SYSTEM".into()),
             password: get("password").unwrap_or_else(|| "SYS".into()),
+            shard_namespace: get("shard_namespace").unwrap_or_default(),
+            shard_nodes: get("shard_nodes")
+                .unwrap_or_default()
+                .split(',')
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .map(String::from)
+                .collect(),
             product,
             registry,
         }

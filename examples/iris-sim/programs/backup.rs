@@ -9,16 +9,7 @@ use crate::instances::Instance;
 
 /// ExternalFreeze: sets `frozen` unless it is set; 5 on success, 3 otherwise.
 pub(super) fn freeze(inst: &Instance) -> i32 {
-    let frozen = inst.frozen_path();
-    let tmp = inst.path.join(format!(".frozen.{}", process::id()));
-    if let Err(e) = fs::write(&tmp, now_ms().to_string()) {
-        say!("ERROR #5001: cannot suspend system: {e}");
-        return 3;
-    }
-    // hard_link fails if `frozen` exists: an atomic test-and-set.
-    let res = fs::hard_link(&tmp, &frozen);
-    let _ = fs::remove_file(&tmp);
-    match res {
+    match set_frozen(inst) {
         Ok(()) => {
             print_suspended(&inst.conf.journal());
             5
@@ -32,6 +23,16 @@ pub(super) fn freeze(inst: &Instance) -> i32 {
             3
         }
     }
+}
+
+/// Creates `frozen` atomically: fails with `AlreadyExists` when it is set.
+pub(super) fn set_frozen(inst: &Instance) -> io::Result<()> {
+    let tmp = inst.path.join(format!(".frozen.{}", process::id()));
+    fs::write(&tmp, now_ms().to_string())?;
+    // hard_link fails if `frozen` exists: an atomic test-and-set.
+    let res = fs::hard_link(&tmp, inst.frozen_path());
+    let _ = fs::remove_file(&tmp);
+    res
 }
 
 fn print_suspended(journal: &str) {

@@ -4,6 +4,7 @@
 mod backup;
 mod qlist;
 mod session;
+mod sharded;
 mod stat;
 
 use std::path::Path;

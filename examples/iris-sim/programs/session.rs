@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use super::{backup, require_running, usage_error};
+use super::{backup, require_running, sharded, usage_error};
 use crate::call::{Call, Prog};
 use crate::calllog::{Ctx, append};
 use crate::console::{flush_all, read_answer};
@@ -34,7 +34,7 @@ pub(super) fn run(prog: Prog, root: &Path, args: &[String]) -> ! {
     let inst = require_running(&ctx, prog, name);
     let post = instance_faults(&ctx, &inst);
     let rc = match &opts.expr {
-        Some(expr) => evaluate(&inst, opts.namespace.as_deref(), expr, call),
+        Some(expr) => evaluate(root, &inst, opts.namespace.as_deref(), expr, call),
         None => interactive(opts.namespace.as_deref()),
     };
     conclude(&ctx, post, rc)
@@ -67,7 +67,9 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
 /// Which call an expression is, matched case-insensitively by substring.
 fn classify(expr: &str) -> Call {
     let e = expr.to_ascii_lowercase();
-    if e.contains("backup.general).externalfreeze(") {
+    if e.contains("backup.general).externalfreeze(")
+        || e.contains("backup.shardedcluster).externalfreeze(")
+    {
         Call::Freeze
     } else if e.contains(").externalthaw(") {
         Call::Thaw
@@ -81,7 +83,7 @@ fn classify(expr: &str) -> Call {
 }
 
 /// Runs the expression: the class exists in `%SYS` only.
-fn evaluate(inst: &Instance, ns: Option<&str>, expr: &str, call: Call) -> i32 {
+fn evaluate(root: &Path, inst: &Instance, ns: Option<&str>, expr: &str, call: Call) -> i32 {
     if !ns.is_some_and(|n| n.eq_ignore_ascii_case("%SYS")) {
         if call == Call::Other {
             say!("<CLASS DOES NOT EXIST> {expr}");
@@ -90,7 +92,9 @@ fn evaluate(inst: &Instance, ns: Option<&str>, expr: &str, call: Call) -> i32 {
         }
         return 1;
     }
+    let cluster = expr.to_ascii_lowercase().contains("backup.shardedcluster)");
     match call {
+        Call::Freeze | Call::Thaw if cluster => sharded::run(root, inst, expr, call),
         Call::Freeze => backup::freeze(inst),
         Call::Thaw => backup::thaw(inst),
         Call::Check => backup::check(inst),
@@ -165,6 +169,14 @@ mod tests {
                 Call::History,
             ),
             ("##Class(Other).ExternalFreeze()", Call::Other),
+            (
+                "##Class(Backup.ShardedCluster).ExternalFreeze(\"CL\",,.CheckpointInfo)",
+                Call::Freeze,
+            ),
+            (
+                "##Class(Backup.ShardedCluster).ExternalThaw(\"CL\")",
+                Call::Thaw,
+            ),
             ("halt", Call::Other),
         ];
         for (expr, call) in cases {

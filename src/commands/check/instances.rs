@@ -85,6 +85,7 @@ fn running(
                     session,
                     emergency: None,
                     credentials: creds.clone(),
+                    sharded: None,
                 }),
                 Err(e) => out.fail(format!("instance {}", inst.name), format!("{e:#}")),
             },

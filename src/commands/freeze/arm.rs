@@ -28,6 +28,7 @@ pub(super) fn record_and_arm(
     for (t, kind) in &classes.to_freeze {
         let mut rec = Record::new(*kind, t.session.clone(), Phase::Freezing);
         rec.emergency = t.emergency.clone();
+        rec.sharded = t.sharded.clone();
         state.instances.insert(t.name.clone(), rec);
     }
     arm_watchdog(cfg, states, state, &classes.keep, log)

@@ -12,6 +12,7 @@ use crate::host::state::{Phase, State, StateDir, now_rfc3339};
 use crate::iris::backup::{self, Answer, EXTERNAL_FREEZE, Target};
 use crate::iris::discovery::Kind;
 use crate::iris::session::{End, Outcome, Stop};
+use crate::iris::sharded;
 
 /// IRIS's refusal when the write daemon is already suspended ("cannot run with switch 10 or 13
 /// already set"): someone else froze it between our check and our ExternalFreeze.
@@ -67,7 +68,7 @@ pub(super) fn freeze_all(
     // If it cannot be written ahead, it is written after (the error, if it lasts, shows then).
     let recorded = states.save(&frozen).is_ok();
     let calls = backup::each(to_freeze, |(t, kind)| {
-        let expr = backup::external_freeze(&cfg.freeze_options, *kind, id);
+        let expr = t.freeze_expr(&cfg.freeze_options, *kind, id);
         backup::call(t, &expr, freeze_by, Stop::OnSignal)
     });
     let mut attempt = Attempt {
@@ -123,8 +124,12 @@ fn take_answer(
                 o,
                 "ExternalFreeze succeeded: write daemon suspended",
             );
-            let (switched, restore) = backup::freeze_journals(o);
-            attempt.journals.push((name.to_string(), switched, restore));
+            if t.sharded.is_some() {
+                cluster_nodes(attempt, name, o);
+            } else {
+                let (switched, restore) = backup::freeze_journals(o);
+                attempt.journals.push((name.to_string(), switched, restore));
+            }
         }
         Answer::No if o.lines().any(|l| l.contains(ALREADY_SUSPENDED)) => {
             log.call(
@@ -175,4 +180,20 @@ fn take_answer(
             }
         ),
     });
+}
+
+/// A cluster frozen from its shard master: one journal line per data server, from
+/// CheckpointInfo, and the data servers in the master's record (for `status`).
+fn cluster_nodes(attempt: &mut Attempt, master: &str, o: &Outcome) {
+    let nodes = sharded::checkpoint(o.lines());
+    if let Some(rec) = attempt.frozen.instances.get_mut(master) {
+        rec.nodes = nodes.iter().map(|(n, _)| n.clone()).collect();
+        // Known only now: the record written ahead is written again with them.
+        attempt.recorded = false;
+    }
+    attempt.journals.extend(
+        nodes
+            .into_iter()
+            .map(|(node, journal)| (node, Some(journal), None)),
+    );
 }

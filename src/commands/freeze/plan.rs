@@ -47,6 +47,7 @@ pub(super) fn plan(cfg: &Config, log: &EventLog, deadline: Instant) -> Result<Pl
         );
     }
     mirror_primaries(cfg, &selection, log)?;
+    one_shard_master(cfg, &selection)?;
     let about = selection
         .targets
         .iter()
@@ -68,6 +69,7 @@ pub(super) fn plan(cfg: &Config, log: &EventLog, deadline: Instant) -> Result<Pl
                 session: cmd.clone(),
                 emergency: tools.emergency_for(&i.name, i.kind),
                 credentials: cfg.credentials.clone(),
+                sharded: cfg.sharded.clone(),
             };
             (t, i.kind)
         })
@@ -111,6 +113,28 @@ fn mirror_primaries(cfg: &Config, selection: &Selection, log: &EventLog) -> Resu
                  config to refuse)",
                 inst.name
             ),
+        );
+    }
+    Ok(())
+}
+
+/// `--sharded` freezes a whole cluster from one instance, its shard master: freezing any other
+/// instance of this host on its own as well would be a second, uncoordinated freeze.
+fn one_shard_master(cfg: &Config, selection: &Selection) -> Result<()> {
+    let Some(ns) = &cfg.sharded else {
+        return Ok(());
+    };
+    if selection.targets.len() > 1 {
+        let names: Vec<&str> = selection
+            .targets
+            .iter()
+            .map(|(i, _)| i.name.as_str())
+            .collect();
+        bail!(
+            "--sharded {ns} freezes the cluster from its shard master only, but this host runs \
+             {} instances ({}): name the shard master with --instance: nothing was frozen",
+            names.len(),
+            names.join(", ")
         );
     }
     Ok(())

@@ -60,6 +60,7 @@ pub(super) fn suspended_now(cfg: &Config, log: &EventLog) -> Vec<String> {
                 session: tools.session_for(&i.name, i.kind).ok()?,
                 emergency: None,
                 credentials: cfg.credentials.clone(),
+                sharded: None,
                 name: i.name.clone(),
             })
         })

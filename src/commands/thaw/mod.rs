@@ -153,13 +153,13 @@ fn record_thaw(
         } else {
             "thawed"
         };
-        e.instances.push(InstanceEvent {
+        e.instances.extend(t.history_lines(InstanceEvent {
             name: t.name.clone(),
             frozen_secs: t.frozen_secs,
             result: result.into(),
             verdict: Some(v.clone()),
             ..Default::default()
-        });
+        }));
     }
     history::record(&cfg.history_file, &e, log);
 }

@@ -7,6 +7,7 @@ use anyhow::{Context, Result};
 
 use crate::config::{Config, InstanceName};
 use crate::host::eventlog::EventLog;
+use crate::host::history::InstanceEvent;
 use crate::host::state::{Record, State, now_ms};
 use crate::iris::backup::{self, Target, ThawTold, Thawed};
 use crate::iris::discovery::{self, Availability, Kind, Selection, Tools};
@@ -55,9 +56,27 @@ pub(crate) fn recorded_targets(state: &State, cfg: &Config) -> Result<Vec<Target
                 session: tools.session_for(name, rec.kind)?,
                 emergency: tools.emergency_for(name, rec.kind),
                 credentials: cfg.credentials.clone(),
+                sharded: rec.sharded.clone(),
             })
         })
         .collect()
+}
+
+impl Thawing {
+    /// Its history lines: `line` for the instance, and a copy for each other data server of
+    /// the sharded cluster it was the master of (one line per data server, as at freeze).
+    pub(crate) fn history_lines(&self, line: InstanceEvent) -> Vec<InstanceEvent> {
+        let nodes = self.record.as_ref().map_or(&[][..], |r| &r.nodes[..]);
+        let others: Vec<InstanceEvent> = nodes
+            .iter()
+            .filter(|n| !n.eq_ignore_ascii_case(&self.name))
+            .map(|n| InstanceEvent {
+                name: n.clone(),
+                ..line.clone()
+            })
+            .collect();
+        std::iter::once(line).chain(others).collect()
+    }
 }
 
 /// Thaws `targets` at once and confirms each (shared by `thaw` and the watchdog); forgets the
@@ -157,6 +176,7 @@ pub(crate) fn reachable(
             let target = Target {
                 emergency: tools.emergency_for(&i.name, i.kind),
                 credentials: cfg.credentials.clone(),
+                sharded: cfg.sharded.clone(),
                 name: i.name,
                 session,
             };

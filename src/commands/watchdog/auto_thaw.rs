@@ -185,20 +185,22 @@ fn record(cfg: &Config, cycle: Option<String>, at: &str, outcome: &ThawOutcome, 
     let exit = if outcome.left.is_empty() { 2 } else { 1 };
     let mut e = Event::new(&id, EventKind::AutoThaw, "watchdog", exit);
     for t in &outcome.each {
-        e.instances.push(InstanceEvent {
-            name: t.name.clone(),
-            frozen_secs: t.frozen_secs,
-            result: if outcome.left.contains(&t.name) {
-                "failed"
-            } else {
-                "auto-thawed"
-            }
-            .into(),
-            verdict: Some(history::not_consistent(format!(
-                "auto-thawed by the watchdog at {at}"
-            ))),
-            ..Default::default()
-        });
+        e.instances.extend(
+            t.history_lines(InstanceEvent {
+                name: t.name.clone(),
+                frozen_secs: t.frozen_secs,
+                result: if outcome.left.contains(&t.name) {
+                    "failed"
+                } else {
+                    "auto-thawed"
+                }
+                .into(),
+                verdict: Some(history::not_consistent(format!(
+                    "auto-thawed by the watchdog at {at}"
+                ))),
+                ..Default::default()
+            }),
+        );
     }
     history::record(&cfg.history_file, &e, log);
 }

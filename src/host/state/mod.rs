@@ -39,6 +39,13 @@ pub(crate) struct Record {
     /// The documented emergency resume (`iris stat NAME -W`), when there is a program for it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) emergency: Option<SessionCmd>,
+    /// The shard master namespace when the whole sharded cluster was frozen from here: its
+    /// thaw, and the watchdog's, thaw the cluster.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) sharded: Option<String>,
+    /// The cluster's data servers, as its freeze's CheckpointInfo named them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) nodes: Vec<String>,
 }
 
 impl Record {
@@ -50,6 +57,8 @@ impl Record {
             since: now_rfc3339(),
             pid: std::process::id(),
             emergency: None,
+            sharded: None,
+            nodes: Vec::new(),
         }
     }
 

@@ -1,0 +1,107 @@
+//! The `Backup.ShardedCluster` calls, run on the shard master: one ExternalFreeze freezes every
+//! data server of the cluster or none, one ExternalThaw thaws them all (class reference, %SYS).
+//!
+//! Assumed, not documented: called from an OS shell they exit 5/3 as `Backup.General` does,
+//! and the call prints one `node=NAME journal=PATH` line per data server from CheckpointInfo.
+//! That line is our format (the simulator writes it), not IRIS's: the shape of CheckpointInfo
+//! is not in the class reference. README, "Sharded clusters", says what is which.
+
+use anyhow::{Result, bail};
+
+use crate::config::FreezeOptions;
+
+/// What ExternalThaw prints when the cluster was not frozen any more.
+pub(crate) const ALREADY_RESUMED: &str = "Already resumed";
+
+/// A namespace as IRIS names them: a letter (or `%`) first, then letters, digits, `_` or `-`.
+/// Checked before it goes into an ObjectScript string.
+pub(crate) fn parse_namespace(s: &str) -> Result<String> {
+    let mut chars = s.chars();
+    let first_ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '%');
+    let rest_ok = chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if !first_ok || !rest_ok || s.len() > 64 {
+        bail!(
+            "--sharded {s:?} is not a namespace name: give the shard master namespace (a \
+             letter first, then letters, digits, _ or -, e.g. --sharded IRISCLUSTER)"
+        );
+    }
+    Ok(s.to_string())
+}
+
+/// ExternalFreeze(ShardMasterNamespace, ExternalFreezeTimeout, .CheckpointInfo); the timeout
+/// is the config's external_freeze_timeout, left to IRIS's default when unset.
+pub(crate) fn external_freeze(namespace: &str, opts: &FreezeOptions) -> String {
+    let timeout = opts
+        .external_freeze_timeout
+        .map(|t| t.to_string())
+        .unwrap_or_default();
+    format!(
+        "##Class(Backup.ShardedCluster).ExternalFreeze(\"{namespace}\",{timeout},.CheckpointInfo)"
+    )
+}
+
+/// ExternalThaw(ShardMasterNamespace).
+pub(crate) fn external_thaw(namespace: &str) -> String {
+    format!("##Class(Backup.ShardedCluster).ExternalThaw(\"{namespace}\")")
+}
+
+/// Each data server and the journal file that ends at the freeze's checkpoint, from the
+/// `node=NAME journal=PATH` lines of the freeze's output.
+pub(crate) fn checkpoint<'a>(lines: impl Iterator<Item = &'a str>) -> Vec<(String, String)> {
+    lines
+        .filter_map(|l| {
+            let rest = l.trim().strip_prefix("node=")?;
+            let (node, journal) = rest.split_once(" journal=")?;
+            let (node, journal) = (node.trim(), journal.trim());
+            (!node.is_empty() && !journal.is_empty())
+                .then(|| (node.to_string(), journal.to_string()))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn namespaces() {
+        assert_eq!(parse_namespace("IRISCLUSTER").unwrap(), "IRISCLUSTER");
+        assert!(parse_namespace("%SYS").is_ok());
+        for bad in ["", "1NS", "A\"B", "A)B", "A B", &"N".repeat(65)] {
+            assert!(parse_namespace(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn expressions() {
+        let mut opts = FreezeOptions::default();
+        assert_eq!(
+            external_freeze("CL", &opts),
+            "##Class(Backup.ShardedCluster).ExternalFreeze(\"CL\",,.CheckpointInfo)"
+        );
+        opts.external_freeze_timeout = Some(900);
+        assert_eq!(
+            external_freeze("CL", &opts),
+            "##Class(Backup.ShardedCluster).ExternalFreeze(\"CL\",900,.CheckpointInfo)"
+        );
+        assert_eq!(
+            external_thaw("CL"),
+            "##Class(Backup.ShardedCluster).ExternalThaw(\"CL\")"
+        );
+    }
+
+    #[test]
+    fn checkpoint_lines() {
+        let out = "Freezing the cluster\nnode=NODE1 journal=/j/20261201.003\n  node=NODE2 \
+                   journal=/k/20261201.001  \nnode= journal=/x\nnode=X\nSystem suspended";
+        assert_eq!(
+            checkpoint(out.lines()),
+            vec![
+                ("NODE1".to_string(), "/j/20261201.003".to_string()),
+                ("NODE2".to_string(), "/k/20261201.001".to_string()),
+            ]
+        );
+    }
+}
