@@ -1,0 +1,223 @@
+//! Fleet rollout: the Ansible role (`deploy/ansible/roles/iris_freeze`, through its
+//! `tests/test.yml`) run for real against this machine under a scratch `--root`, with the IRIS
+//! simulator; and the cloud-init example under `cloud-init schema`.
+//!
+//! Needs `ansible-playbook` (ansible-core from PyPI) and `cloud-init` on PATH: ignored by a
+//! plain `cargo test`, run by `.ci/run`, which installs both (`cargo test --test fleet --
+//! --ignored`), and failing, not skipping, when either is missing. They run as root (the role
+//! installs root-owned files).
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{BIN, Env};
+
+const REPO: &str = env!("CARGO_MANIFEST_DIR");
+
+/// A program on this process's PATH (the test's environment is cleared for the run).
+fn on_path(name: &str) -> PathBuf {
+    std::env::var_os("PATH")
+        .and_then(|p| {
+            std::env::split_paths(&p)
+                .map(|d| d.join(name))
+                .find(|f| f.is_file())
+        })
+        .unwrap_or_else(|| panic!("{name} is not on PATH: .ci/run installs it"))
+}
+
+/// A host with one running IRIS instance and a root that has the directories a real one has
+/// (the role creates none of them).
+fn host() -> Env {
+    let env = Env::new();
+    env.iris("IRIS");
+    for d in ["etc", "usr/local/sbin", "var/lib", "home"] {
+        fs::create_dir_all(env.root().join(d)).unwrap();
+    }
+    fs::create_dir_all(env.tmp.path().join("home")).unwrap();
+    env
+}
+
+struct Play {
+    recap: BTreeMap<String, u32>,
+    output: String,
+}
+
+/// Runs tests/test.yml with extra `args`, in the host's environment (the simulator on PATH,
+/// its root as IRIS_FREEZE_ROOT), and reads the recap line of localhost.
+fn play(env: &Env, args: &[&str]) -> Play {
+    let role = Path::new(REPO).join("deploy/ansible/roles/iris_freeze");
+    let mut c = env.command(&on_path("ansible-playbook"));
+    c.current_dir(&role)
+        .args(["-i", "tests/inventory", "tests/test.yml"])
+        .args(args)
+        .env("HOME", env.tmp.path().join("home"))
+        .env("LC_ALL", "C.UTF-8")
+        .env("ANSIBLE_NOCOLOR", "1")
+        .env("IRIS_FREEZE_TEST_BINARY", BIN);
+    let out = c.output().unwrap();
+    let output = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let recap = output
+        .lines()
+        .skip_while(|l| !l.starts_with("PLAY RECAP"))
+        .find_map(|l| l.strip_prefix("localhost"))
+        .and_then(|l| l.trim_start().strip_prefix(':'))
+        .unwrap_or_else(|| panic!("no recap for localhost:\n{output}"))
+        .split_whitespace()
+        .map(|kv| {
+            let (k, v) = kv.split_once('=').unwrap();
+            (k.to_string(), v.parse().unwrap())
+        })
+        .collect();
+    Play { recap, output }
+}
+
+impl Play {
+    fn n(&self, key: &str) -> u32 {
+        self.recap[key]
+    }
+}
+
+/// Every path under `root` with its type, mode, owner, size and modification time: what a
+/// run that changes nothing leaves as it was.
+fn snapshot(root: &Path) -> BTreeMap<PathBuf, (u32, u32, u64, i64, i64)> {
+    let mut out = BTreeMap::new();
+    let mut todo = vec![root.to_path_buf()];
+    while let Some(dir) = todo.pop() {
+        for e in fs::read_dir(&dir).unwrap() {
+            let path = e.unwrap().path();
+            let md = fs::symlink_metadata(&path).unwrap();
+            if md.is_dir() {
+                todo.push(path.clone());
+            }
+            let key = path.strip_prefix(root).unwrap().to_path_buf();
+            out.insert(
+                key,
+                (md.mode(), md.uid(), md.size(), md.mtime(), md.mtime_nsec()),
+            );
+        }
+    }
+    out
+}
+
+#[test]
+#[ignore = "needs ansible-playbook and root; run by .ci/run"]
+fn role_installs_once_changes_nothing_again_and_absent_leaves_nothing() {
+    let env = host();
+    let root = env.root();
+    let before = snapshot(&root);
+
+    let first = play(&env, &[]);
+    assert_eq!(first.n("failed"), 0, "{}", first.output);
+    assert!(first.n("changed") > 0, "{}", first.output);
+    let config = fs::read_to_string(root.join("etc/iris-freeze.toml")).unwrap();
+    assert!(config.contains("instances = [\"IRIS\"]\n"), "{config}");
+    assert!(config.contains("switch_journal = true\n"), "{config}");
+    assert!(config.contains("mirror_primary = \"warn\"\n"), "{config}");
+    assert!(root.join("etc/azure/prescript.sh").exists());
+    let check = env.run_program(
+        &root.join("usr/local/sbin/iris-freeze"),
+        &["check", "azure"],
+        &[],
+    );
+    assert_eq!(check.code, 0, "{}", check.text());
+
+    let installed = snapshot(&root);
+    let second = play(&env, &[]);
+    assert_eq!(second.n("failed"), 0, "{}", second.output);
+    assert_eq!(second.n("changed"), 0, "{}", second.output);
+    let checked = play(&env, &["--check"]);
+    assert_eq!(checked.n("failed"), 0, "{}", checked.output);
+    assert_eq!(checked.n("changed"), 0, "{}", checked.output);
+    assert_eq!(
+        snapshot(&root),
+        installed,
+        "a second run or check mode changed files"
+    );
+
+    let absent = play(&env, &["-e", "iris_freeze_state=absent"]);
+    assert_eq!(absent.n("failed"), 0, "{}", absent.output);
+    assert!(absent.n("changed") > 0, "{}", absent.output);
+    let left: Vec<_> = snapshot(&root).into_keys().collect();
+    let was: Vec<_> = before.into_keys().collect();
+    assert_eq!(left, was, "state absent left files behind");
+    let again = play(&env, &["-e", "iris_freeze_state=absent"]);
+    assert_eq!(again.n("changed"), 0, "{}", again.output);
+}
+
+#[test]
+#[ignore = "needs ansible-playbook and root; run by .ci/run"]
+fn check_mode_reports_changes_and_makes_none() {
+    let env = host();
+    // The binary is already there (an image, a run stopped halfway): check mode goes on to
+    // the config and the hooks, and must leave both alone.
+    let bin = env.root().join("usr/local/sbin/iris-freeze");
+    fs::copy(BIN, &bin).unwrap();
+    let before = snapshot(&env.root());
+    let p = play(&env, &["--check"]);
+    assert_eq!(p.n("failed"), 0, "{}", p.output);
+    assert!(p.n("changed") > 0, "{}", p.output);
+    assert_eq!(snapshot(&env.root()), before, "check mode changed files");
+}
+
+#[test]
+#[ignore = "needs ansible-playbook and root; run by .ci/run"]
+fn a_failing_check_fails_the_play_with_its_findings() {
+    let env = host();
+    // IRIS asks for a login: check fails the instance.
+    env.fault("IRIS", "check=login");
+    let p = play(&env, &[]);
+    assert_eq!(p.n("failed"), 1, "{}", p.output);
+    assert!(
+        p.output.contains("iris-freeze check azure failed:"),
+        "{}",
+        p.output
+    );
+    assert!(p.output.contains("FAIL "), "{}", p.output);
+    assert!(p.output.contains("login"), "{}", p.output);
+}
+
+#[test]
+#[ignore = "needs ansible-playbook and root; run by .ci/run"]
+fn a_config_iris_freeze_refuses_is_never_written() {
+    let env = host();
+    let vars = r#"{"iris_freeze_config": {"timout": 30}}"#;
+    let p = play(&env, &["-e", vars]);
+    assert_eq!(p.n("failed"), 1, "{}", p.output);
+    assert!(p.output.contains("timout"), "{}", p.output);
+    assert!(!env.root().join("etc/iris-freeze.toml").exists());
+}
+
+fn schema(file: &Path) -> std::process::Output {
+    Command::new(on_path("cloud-init"))
+        .args(["schema", "--config-file"])
+        .arg(file)
+        .output()
+        .unwrap()
+}
+
+#[test]
+#[ignore = "needs cloud-init; run by .ci/run"]
+fn the_cloud_init_example_is_valid_and_a_broken_copy_is_not() {
+    let example = Path::new(REPO).join("examples/cloud-init/user-data.yaml");
+    let out = schema(&example);
+    assert!(out.status.success(), "{out:?}");
+    let text = fs::read_to_string(&example).unwrap();
+    assert!(text.starts_with("#cloud-config\n"));
+    assert!(text.contains("iris-freeze install \"$platform\""));
+
+    // runcmd must be a list: the same file with a number there fails.
+    let tmp = tempfile::tempdir().unwrap();
+    let broken = tmp.path().join("user-data.yaml");
+    fs::write(&broken, text.replace("runcmd:", "runcmd: 42\nbootcmd:")).unwrap();
+    let out = schema(&broken);
+    assert!(!out.status.success(), "{out:?}");
+}
