@@ -237,6 +237,9 @@ pub(crate) struct PlatformArgs {
     /// timeoutInSeconds [default: 30, or timeout in the config file].
     #[arg(long, env = env::TIMEOUT, value_name = "SECS")]
     pub(crate) timeout: Option<String>,
+
+    #[command(flatten)]
+    pub(crate) manifest: crate::platform::kubernetes::ManifestArgs,
 }
 
 #[derive(Debug, Args)]
