@@ -382,7 +382,7 @@ const NON_ROOT: &str = r#".SH NON-ROOT USE AND KUBERNETES
 Run as a user other than root (the instance owner, \fBirisowner\fR, in an IRIS container),
 iris\-freeze keeps its state dir, history and logs under one directory of that user's:
 \fI$XDG_RUNTIME_DIR/iris\-freeze\fR when that is the user's own private directory, else
-\fI$HOME/.local/state/iris\-freeze\fR, else \fI/tmp/iris\-freeze\-UID\fR. Options, their variables and
+\fI$HOME/.local/state/iris\-freeze\fR, else a directory of its own in \fI/tmp\fR. Options, their variables and
 the config file still win; \fBstatus\fR says where the files are. The watchdog is a detached
 process where systemd does not run.
 .PP
