@@ -28,7 +28,14 @@ fn yaml(text: &str) -> Value {
 }
 
 fn print(env: &Env, engine: &str, extra: &[&str]) -> String {
-    let mut args = vec!["install", engine, "--namespace", "iris", "--workload", "iris-data"];
+    let mut args = vec![
+        "install",
+        engine,
+        "--namespace",
+        "iris",
+        "--workload",
+        "iris-data",
+    ];
     args.extend(extra);
     let r = env.run(&args);
     assert_eq!(r.code, 0, "{}", r.text());
@@ -41,8 +48,12 @@ fn the_printed_manifests_are_the_examples() {
     let env = Env::new();
     for (engine, file) in ENGINES {
         let want = fs::read_to_string(Path::new(EXAMPLES).join(file)).unwrap();
-        assert_eq!(print(&env, engine, &[]), want, "{file}: regenerate it with \
-            `iris-freeze install {engine} --namespace iris --workload iris-data > {file}`");
+        assert_eq!(
+            print(&env, engine, &[]),
+            want,
+            "{file}: regenerate it with \
+            `iris-freeze install {engine} --namespace iris --workload iris-data > {file}`"
+        );
     }
 }
 
@@ -93,14 +104,22 @@ fn k10(text: &str) -> Hooks {
     assert_eq!(doc["apiVersion"], "cr.kanister.io/v1alpha1");
     assert_eq!(doc["kind"], "Blueprint");
     assert_eq!(doc["metadata"]["namespace"], "kasten-io");
-    assert!(text.contains("kanister.kasten.io/blueprint=iris-freeze"), "{text}");
+    assert!(
+        text.contains("kanister.kasten.io/blueprint=iris-freeze"),
+        "{text}"
+    );
     let pre = &doc["actions"]["backupPrehook"]["phases"][0];
     let post = &doc["actions"]["backupPosthook"];
     let thaw = &post["deferPhase"];
     for phase in [pre, thaw] {
         assert_eq!(phase["func"], "KubeExec", "{text}");
         assert_eq!(phase["args"]["container"], "iris", "{text}");
-        assert!(phase["args"]["pod"].as_str().unwrap().contains(".StatefulSet.Pods"));
+        assert!(
+            phase["args"]["pod"]
+                .as_str()
+                .unwrap()
+                .contains(".StatefulSet.Pods")
+        );
     }
     // The thaw is the defer phase, which Kanister runs whatever the phases did.
     assert_eq!(thaw["name"], "thaw");
@@ -164,7 +183,10 @@ fn the_pod_recipes_put_the_binary_where_the_manifests_run_it() {
     assert_eq!(iris["volumeMounts"][0]["mountPath"], "/iris-freeze");
     let init = strings(&spec["initContainers"][0]["command"]);
     assert_eq!(init.last().unwrap(), "/target/iris-freeze");
-    assert_eq!(spec["initContainers"][0]["volumeMounts"][0]["mountPath"], "/target");
+    assert_eq!(
+        spec["initContainers"][0]["volumeMounts"][0]["mountPath"],
+        "/target"
+    );
     let docker = fs::read_to_string(Path::new(EXAMPLES).join("Dockerfile")).unwrap();
     assert!(docker.contains(" /iris-freeze/iris-freeze\n"), "{docker}");
     assert!(docker.contains("USER irisowner"), "{docker}");
@@ -175,14 +197,23 @@ fn bad_names_are_refused_and_uninstall_has_nothing_to_remove() {
     let env = Env::new();
     let r = env.run(&["install", "velero", "--workload", "IRIS_Data"]);
     assert_eq!(r.code, 1, "{}", r.text());
-    assert!(r.stderr.contains("--workload \"IRIS_Data\" is not a Kubernetes name"), "{}", r.text());
+    assert!(
+        r.stderr
+            .contains("--workload \"IRIS_Data\" is not a Kubernetes name"),
+        "{}",
+        r.text()
+    );
     assert!(r.stdout.is_empty(), "{}", r.text());
     let r = env.run(&["install", "k10", "--binary", "iris-freeze"]);
     assert_eq!(r.code, 1, "{}", r.text());
     for engine in ["velero", "k10", "aks-backup", "kubernetes"] {
         let r = env.run(&["uninstall", engine]);
         assert_eq!(r.code, 0, "{}", r.text());
-        assert!(r.stdout.contains("nothing was installed on a host"), "{}", r.text());
+        assert!(
+            r.stdout.contains("nothing was installed on a host"),
+            "{}",
+            r.text()
+        );
     }
 }
 
@@ -294,13 +325,20 @@ fn each_engines_freeze_and_thaw_run_as_the_instance_owner() {
         assert_eq!(code, 0, "{engine}: {out}");
         assert!(pod.env.frozen("IRIS"), "{engine}: {out}");
         // The state, the log and the history went to the user's own runtime dir.
-        assert!(pod.dir().join("state/state.json").exists(), "{engine}: {out}");
+        assert!(
+            pod.dir().join("state/state.json").exists(),
+            "{engine}: {out}"
+        );
         assert!(pod.dir().join("freeze.log").exists(), "{engine}: {out}");
         let (code, out) = pod.exec(&h.thaw, h.timeout);
         assert_eq!(code, 0, "{engine}: {out}");
         assert!(!pod.env.frozen("IRIS"), "{engine}: {out}");
         assert!(pod.dir().join("thaw.log").exists(), "{engine}: {out}");
-        assert!(pod.history().contains("\"consistent\""), "{}", pod.history());
+        assert!(
+            pod.history().contains("\"consistent\""),
+            "{}",
+            pod.history()
+        );
     }
 }
 
@@ -309,14 +347,26 @@ fn status_says_where_the_non_root_files_are() {
     let pod = Pod::new();
     let argv: Vec<String> = [BIN, "status", "--json"].map(String::from).to_vec();
     let (code, out) = pod.exec(&argv, Duration::from_secs(60));
-    let json = out.split("--- stdout\n").nth(1).unwrap().split("--- stderr").next().unwrap();
+    let json = out
+        .split("--- stdout\n")
+        .nth(1)
+        .unwrap()
+        .split("--- stderr")
+        .next()
+        .unwrap();
     let s: Value = serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}: {out}"));
     assert_eq!(code, 0, "{out}");
     let dir = pod.dir();
     assert_eq!(s["state_dir"], dir.join("state").to_str().unwrap(), "{out}");
     assert_eq!(s["files"]["user_dir"], dir.to_str().unwrap(), "{out}");
-    assert_eq!(s["files"]["history"], dir.join("history.jsonl").to_str().unwrap());
-    assert_eq!(s["files"]["freeze_log"], dir.join("freeze.log").to_str().unwrap());
+    assert_eq!(
+        s["files"]["history"],
+        dir.join("history.jsonl").to_str().unwrap()
+    );
+    assert_eq!(
+        s["files"]["freeze_log"],
+        dir.join("freeze.log").to_str().unwrap()
+    );
 }
 
 #[test]
@@ -338,7 +388,10 @@ fn when_the_post_hook_never_comes_the_watchdog_thaws() {
     let text = print(&pod.env, "velero", &["--binary", BIN]);
     fs::remove_file(config).unwrap();
     let h = velero(&text);
-    assert!(h.freeze.ends_with(&["--max-freeze".into(), "2".into()]), "{text}");
+    assert!(
+        h.freeze.ends_with(&["--max-freeze".into(), "2".into()]),
+        "{text}"
+    );
     let (code, out) = pod.exec(&h.freeze, h.timeout);
     assert_eq!(code, 0, "{out}");
     assert!(pod.env.frozen("IRIS"), "{out}");
@@ -347,7 +400,9 @@ fn when_the_post_hook_never_comes_the_watchdog_thaws() {
         "still frozen: {out}"
     );
     assert!(
-        wait_until(Duration::from_secs(30), || pod.history().contains("auto-thaw")),
+        wait_until(Duration::from_secs(30), || pod
+            .history()
+            .contains("auto-thaw")),
         "{}",
         pod.history()
     );

@@ -87,7 +87,10 @@ impl Files {
             v.push(format!("files: a non-root user's, under {dir}"));
         }
         v.push(format!("history: {}", self.history));
-        v.push(format!("logs: {} (freeze), {} (thaw)", self.freeze_log, self.thaw_log));
+        v.push(format!(
+            "logs: {} (freeze), {} (thaw)",
+            self.freeze_log, self.thaw_log
+        ));
         if let Some(m) = &self.metrics {
             v.push(format!("metrics: {m}"));
         }

@@ -358,7 +358,11 @@ fn default_logs(file: &FileConfig, user: Option<&UserDefaults>) -> (PathBuf, Pat
             .unwrap_or_else(|| PathBuf::from(system))
     };
     (
-        pick(&file.freeze_log, UserDefaults::freeze_log, DEFAULT_FREEZE_LOG),
+        pick(
+            &file.freeze_log,
+            UserDefaults::freeze_log,
+            DEFAULT_FREEZE_LOG,
+        ),
         pick(&file.thaw_log, UserDefaults::thaw_log, DEFAULT_THAW_LOG),
     )
 }

@@ -20,10 +20,10 @@ pub(super) fn in_container(c: &Ctx, engine: Option<Engine>, out: &mut Findings) 
 /// The engines exec as the container's user: the instance owner, in InterSystems' images.
 fn user(cfg: &Config, out: &mut Findings) {
     let uid = nix::unistd::geteuid();
-    let name = nix::unistd::User::from_uid(uid)
-        .ok()
-        .flatten()
-        .map_or_else(|| format!("uid {uid}"), |u| format!("{} (uid {uid})", u.name));
+    let name = nix::unistd::User::from_uid(uid).ok().flatten().map_or_else(
+        || format!("uid {uid}"),
+        |u| format!("{} (uid {uid})", u.name),
+    );
     match &cfg.user_defaults {
         None => out.warn(
             format!("running as {name}"),
@@ -77,10 +77,7 @@ fn binary_path(bin: Option<&Path>, out: &mut Findings) {
     match bin {
         Some(b) if b == default => out.ok(format!("{DEFAULT_BINARY} is this binary")),
         Some(b) => out.warn(
-            format!(
-                "this binary is {}, not {DEFAULT_BINARY}",
-                b.display()
-            ),
+            format!("this binary is {}, not {DEFAULT_BINARY}", b.display()),
             format!(
                 "print the manifest with `iris-freeze install ENGINE --binary {}`, or copy the \
                  binary to {DEFAULT_BINARY}",

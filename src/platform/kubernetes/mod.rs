@@ -83,7 +83,8 @@ impl ManifestNames {
         ] {
             let ok = !v.is_empty()
                 && v.len() <= 63
-                && v.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && v.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
                 && !v.starts_with('-')
                 && !v.ends_with('-');
             if !ok {
