@@ -254,6 +254,16 @@ impl Pod {
     /// The manifest's argv run as the engine runs it; the exit code, or a panic when it
     /// outlives the engine's timeout (the engine would kill it and fail the hook).
     fn exec(&self, argv: &[String], timeout: Duration) -> (i32, String) {
+        self.exec_env(argv, timeout, &[])
+    }
+
+    /// As [`exec`](Self::exec), with variables of the pod's own set (`None`: unset).
+    fn exec_env(
+        &self,
+        argv: &[String],
+        timeout: Duration,
+        vars: &[(&str, Option<&Path>)],
+    ) -> (i32, String) {
         let t = self.env.tmp.path();
         let mut c = Command::new(&argv[0]);
         c.args(&argv[1..])
@@ -271,6 +281,12 @@ impl Pod {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        for (k, v) in vars {
+            match v {
+                Some(v) => c.env(k, v),
+                None => c.env_remove(k),
+            };
+        }
         if let Some((uid, gid)) = exec_user() {
             c.uid(uid).gid(gid);
         }
@@ -406,4 +422,58 @@ fn when_the_post_hook_never_comes_the_watchdog_thaws() {
         "{}",
         pod.history()
     );
+}
+
+fn freeze_argv() -> Vec<String> {
+    [BIN, "freeze", "--timeout", "30"]
+        .map(String::from)
+        .to_vec()
+}
+
+#[test]
+fn without_a_runtime_dir_the_files_go_under_home() {
+    let pod = Pod::new();
+    let (code, out) = pod.exec_env(
+        &freeze_argv(),
+        Duration::from_secs(45),
+        &[("XDG_RUNTIME_DIR", None)],
+    );
+    assert_eq!(code, 0, "{out}");
+    let dir = pod.home.join(".local/state/iris-freeze");
+    assert!(dir.join("state/state.json").exists(), "{out}");
+    assert!(dir.join("freeze.log").exists(), "{out}");
+    assert!(!pod.dir().exists(), "{out}");
+    let thaw: Vec<String> = [BIN, "thaw"].map(String::from).to_vec();
+    let (code, out) = pod.exec_env(&thaw, Duration::from_secs(45), &[("XDG_RUNTIME_DIR", None)]);
+    assert_eq!(code, 0, "{out}");
+    assert!(!pod.env.frozen("IRIS"), "{out}");
+}
+
+#[test]
+fn the_options_variables_still_win_over_the_non_root_defaults() {
+    let pod = Pod::new();
+    let mine = pod.home.join("elsewhere");
+    let (code, out) = pod.exec_env(
+        &freeze_argv(),
+        Duration::from_secs(45),
+        &[
+            ("IRIS_FREEZE_STATE_DIR", Some(&mine.join("state"))),
+            ("IRIS_FREEZE_LOG_FILE", Some(&pod.home.join("my.log"))),
+        ],
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(mine.join("state/state.json").exists(), "{out}");
+    assert!(pod.home.join("my.log").exists(), "{out}");
+    assert!(!pod.dir().join("state").exists(), "{out}");
+    // The history was not named: it keeps its non-root default.
+    assert!(pod.history().contains("freeze"), "{out}");
+    let thaw: Vec<String> = [BIN, "thaw"].map(String::from).to_vec();
+    let state = mine.join("state");
+    let (code, out) = pod.exec_env(
+        &thaw,
+        Duration::from_secs(45),
+        &[("IRIS_FREEZE_STATE_DIR", Some(&state))],
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(!pod.env.frozen("IRIS"), "{out}");
 }

@@ -74,9 +74,6 @@ impl Config {
             Action::Thaw => default_logs.1.clone(),
             _ => default_logs.0.clone(),
         };
-        if let Some(u) = &user {
-            u.create();
-        }
         let (instances, log_file) = match given.run {
             Some(run) => {
                 let instances = run_instances(&run, &action, from_env.instances, &file)?;
@@ -84,6 +81,14 @@ impl Config {
             }
             None => (Vec::new(), given.watchdog_log.unwrap_or(default_log)),
         };
+        // The user's own directory, when something of ours is to go in it.
+        if let Some(u) = user.as_ref().filter(|u| {
+            [&state_dir, &history_file, &log_file]
+                .iter()
+                .any(|p| p.starts_with(&u.base))
+        }) {
+            u.create();
+        }
         let credentials_file = file.credentials_file.clone();
         let credentials = credentials(
             credentials_file.as_deref(),
