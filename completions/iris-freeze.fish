@@ -124,6 +124,10 @@ complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand dry-run" -s q -l
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand dry-run" -s h -l help -d 'Print help'
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand dry-run" -s V -l version -d 'Print version'
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand install" -l timeout -d 'The freeze and thaw timeout the hooks will run with, in seconds; sizes Azure\'s timeoutInSeconds [default: 30, or timeout in the config file]' -r
+complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand install" -l namespace -d 'Kubernetes engines: the IRIS workload\'s namespace [default: iris]' -r
+complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand install" -l workload -d 'Kubernetes engines: the StatefulSet (or IrisCluster) that runs IRIS [default: iris]' -r
+complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand install" -l container -d 'Kubernetes engines: the IRIS container in its pods [default: iris]' -r
+complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand install" -l binary -d 'Kubernetes engines: where iris-freeze is inside the IRIS container [default: /iris-freeze/iris-freeze, the emptyDir of examples/kubernetes]' -r
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand install" -l state-dir -d 'Where iris-freeze records what it froze, created 0700 [default: /run/iris-freeze]' -r -F
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand install" -l history-file -d 'The history of freeze/thaw cycles, one JSON line per event, on persistent disk (it travels inside the snapshot) [default: /var/lib/iris-freeze/history.jsonl]' -r -F
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand install" -l metrics-file -d 'Rewrite this file with Prometheus metrics after every freeze, thaw, rollback and auto-thaw, e.g. in node_exporter\'s textfile-collector directory [default: none]' -r -F
@@ -165,6 +169,6 @@ complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand help; and not __
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand help; and not __fish_seen_subcommand_from freeze thaw status restore-plan history dry-run install uninstall check help" -f -a "uninstall" -d 'Remove the hooks `install` wrote (files it did not write are left alone)'
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand help; and not __fish_seen_subcommand_from freeze thaw status restore-plan history dry-run install uninstall check help" -f -a "check" -d 'Check the whole chain: programs, instances, logins, config, and a platform\'s hook setup'
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand help; and not __fish_seen_subcommand_from freeze thaw status restore-plan history dry-run install uninstall check help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand install" -f -a "azure vmware qemu gcp nutanix aws"
-complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand uninstall" -f -a "azure vmware qemu gcp nutanix aws"
-complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand check" -f -a "azure vmware qemu gcp nutanix aws"
+complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand install" -f -a "azure vmware qemu gcp nutanix aws velero k10 aks-backup kubernetes"
+complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand uninstall" -f -a "azure vmware qemu gcp nutanix aws velero k10 aks-backup kubernetes"
+complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand check" -f -a "azure vmware qemu gcp nutanix aws velero k10 aks-backup kubernetes"

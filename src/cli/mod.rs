@@ -19,7 +19,8 @@ Installed as a snapshot platform's hook, the platform's convention picks the com
 arguments it adds are ignored: prescript.sh/postScript.sh (Azure), pre-freeze-script,
 post-thaw-script and backupScripts.d/* (VMware), fsfreeze-hook (QEMU), pre.sh/post.sh (GCP),
 pre_freeze/post_thaw (Nutanix), pre-script/post-script/dry-run (AWS). `install PLATFORM` sets
-them up; `check PLATFORM` verifies the whole chain.
+them up; `check PLATFORM` verifies the whole chain. On Kubernetes, `install velero|k10|aks-backup`
+prints the engine's manifest.
 
 Examples:
   iris-freeze freeze                 freeze every running instance (log: /etc/preScript.log)
@@ -168,7 +169,8 @@ Examples:
 Examples:
   iris-freeze install azure            /etc/azure/prescript.sh, postScript.sh and the plugin JSON
   iris-freeze install vmware           /usr/sbin/pre-freeze-script and post-thaw-script
-  iris-freeze install qemu --root /mnt/image")]
+  iris-freeze install qemu --root /mnt/image
+  iris-freeze install velero --namespace iris --workload iris-data > velero-hooks.yaml")]
     Install(PlatformArgs),
 
     /// Remove the hooks `install` wrote (files it did not write are left alone).
@@ -244,6 +246,9 @@ pub(crate) struct PlatformArgs {
     /// timeoutInSeconds [default: 30, or timeout in the config file].
     #[arg(long, env = env::TIMEOUT, value_name = "SECS")]
     pub(crate) timeout: Option<String>,
+
+    #[command(flatten)]
+    pub(crate) manifest: crate::platform::kubernetes::ManifestArgs,
 }
 
 #[derive(Debug, Args)]

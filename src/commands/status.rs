@@ -67,11 +67,54 @@ struct LastCycle {
     verdict: String,
 }
 
+/// The files iris-freeze writes besides the state.
+#[derive(Debug, Default, Serialize)]
+struct Files {
+    history: String,
+    freeze_log: String,
+    thaw_log: String,
+    metrics: Option<String>,
+    /// Set when a non-root user's own defaults are in use: their directory.
+    user_dir: Option<String>,
+}
+
+impl Files {
+    fn of(cfg: &Config) -> Files {
+        let shown = |p: &std::path::Path| p.display().to_string();
+        Files {
+            history: shown(&cfg.history_file),
+            freeze_log: shown(&cfg.default_logs.0),
+            thaw_log: shown(&cfg.default_logs.1),
+            metrics: cfg.metrics_file.as_deref().map(shown),
+            user_dir: cfg.user_defaults.as_ref().map(|u| shown(&u.base)),
+        }
+    }
+
+    /// The lines of the table.
+    fn lines(&self) -> Vec<String> {
+        let mut v = Vec::new();
+        if let Some(dir) = &self.user_dir {
+            v.push(format!("files: a non-root user's, under {dir}"));
+        }
+        v.push(format!("history: {}", self.history));
+        v.push(format!(
+            "logs: {} (freeze), {} (thaw)",
+            self.freeze_log, self.thaw_log
+        ));
+        if let Some(m) = &self.metrics {
+            v.push(format!("metrics: {m}"));
+        }
+        v
+    }
+}
+
 /// The one JSON document `status --json` prints, whatever happened: fields that could not be
 /// determined are empty or null, and `error` says why.
 #[derive(Debug, Default, Serialize)]
 struct Output {
     state_dir: String,
+    /// Where this user's history, logs and metrics go (a hook's, without options).
+    files: Files,
     instances: Vec<Row>,
     /// The armed auto-thaw watchdog, if any (null too when the state cannot be read).
     watchdog: Option<WatchdogRow>,
@@ -108,6 +151,7 @@ pub(crate) fn run(cfg: &Config, json: bool) -> Result<Report> {
 fn look(cfg: &Config) -> Output {
     let mut out = Output {
         state_dir: cfg.state_dir.display().to_string(),
+        files: Files::of(cfg),
         ..Output::default()
     };
     let deadline = Instant::now() + cfg.timeout;
@@ -332,6 +376,8 @@ fn table(out: &Output) -> String {
             c.id, c.start, c.ended, c.verdict
         ));
     }
+    lines.push(format!("state dir: {}", out.state_dir));
+    lines.extend(out.files.lines());
     for e in &out.errors {
         lines.push(format!("error: {e}"));
     }

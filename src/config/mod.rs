@@ -9,6 +9,7 @@ mod instance;
 mod resolve;
 mod seconds;
 mod source;
+pub(crate) mod user_defaults;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -137,6 +138,12 @@ pub(crate) struct Config {
     pub(crate) sharded: Option<String>,
     /// Why the timeout is shorter than configured (Azure's own limit), for the log.
     pub(crate) timeout_note: Option<String>,
+    /// A non-root user's own defaults, when we run as one (`user_defaults`).
+    pub(crate) user_defaults: Option<user_defaults::UserDefaults>,
+    /// The freeze and the thaw log a hook writes without `--log-file`, for `status`.
+    pub(crate) default_logs: (PathBuf, PathBuf),
+    /// The names a Kubernetes engine's manifest is printed for (`install velero|k10|aks-backup`).
+    pub(crate) manifest: crate::platform::kubernetes::ManifestNames,
 }
 
 /// `path` (absolute) under `root`.

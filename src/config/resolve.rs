@@ -12,6 +12,7 @@ use super::bad_file::{OnBadFile, Settled, warn_on_stderr};
 use super::file::{FileConfig, load_file};
 use super::instance::{INSTANCES, given_instances};
 use super::seconds::{MAX_FREEZE, TIMEOUT};
+use super::user_defaults::UserDefaults;
 use super::{
     Action, Config, DEFAULT_BIN_DIRS, DEFAULT_CONFIG, DEFAULT_FREEZE_LOG, DEFAULT_MAX_FREEZE,
     DEFAULT_STATE_DIR, DEFAULT_THAW_LOG, DEFAULT_TIMEOUT, FreezeOptions, InstanceName, Verbosity,
@@ -22,6 +23,7 @@ use crate::host::journal::DEFAULT_SOCKET;
 use crate::iris::credentials::Credentials;
 use crate::platform::Platform;
 use crate::platform::hooks::Invocation;
+use crate::platform::kubernetes::ManifestNames;
 
 impl Config {
     pub(crate) fn from_cli(cli: Cli, hook: Option<Invocation>) -> Result<Config> {
@@ -45,8 +47,9 @@ impl Config {
             warnings: mut config_warnings,
         } = settled;
         let bin_dirs = bin_dirs(g.bin_dirs, &file);
-        let state_dir = state_dir(unset_if_empty(g.state_dir), &file)?;
-        let history_file = history_file(unset_if_empty(g.history_file), &file);
+        let user = UserDefaults::for_this_user();
+        let state_dir = state_dir(unset_if_empty(g.state_dir), &file, user.as_ref())?;
+        let history_file = history_file(unset_if_empty(g.history_file), &file, user.as_ref());
         let metrics_file = metrics_file(unset_if_empty(g.metrics_file), &file);
 
         let given = Given::of(command);
@@ -63,7 +66,14 @@ impl Config {
             DEFAULT_TIMEOUT,
         )?;
         let action = given.action;
-        let default_log = default_log(&action, &file);
+        if matches!(action, Action::Install(_)) {
+            given.manifest.check()?;
+        }
+        let default_logs = default_logs(&file, user.as_ref());
+        let default_log = match action {
+            Action::Thaw => default_logs.1.clone(),
+            _ => default_logs.0.clone(),
+        };
         let sharded = sharded(given.run.as_ref(), &file)?;
         let (instances, log_file) = match given.run {
             Some(run) => {
@@ -72,6 +82,14 @@ impl Config {
             }
             None => (Vec::new(), given.watchdog_log.unwrap_or(default_log)),
         };
+        // The user's own directory, when something of ours is to go in it.
+        if let Some(u) = user.as_ref().filter(|u| {
+            [&state_dir, &history_file, &log_file]
+                .iter()
+                .any(|p| p.starts_with(&u.base))
+        }) {
+            u.create();
+        }
         let credentials_file = file.credentials_file.clone();
         let credentials = credentials(
             credentials_file.as_deref(),
@@ -119,6 +137,9 @@ impl Config {
             mirror_primary: file.mirror_primary.unwrap_or_default(),
             sharded,
             timeout_note,
+            user_defaults: user,
+            default_logs,
+            manifest: given.manifest,
         })
     }
 }
@@ -151,6 +172,8 @@ struct Given {
     max_freeze: Option<String>,
     /// The watchdog writes to the log of the freeze that started it.
     watchdog_log: Option<PathBuf>,
+    /// The names `install velero|k10|aks-backup` prints its manifest for.
+    manifest: ManifestNames,
 }
 
 impl Given {
@@ -161,6 +184,7 @@ impl Given {
             run,
             max_freeze: None,
             watchdog_log: None,
+            manifest: ManifestNames::default(),
         };
         match command {
             Command::Freeze(f) => Given {
@@ -186,7 +210,10 @@ impl Given {
                 None,
                 None,
             ),
-            Command::Install(p) => given(Action::Install(p.platform), p.timeout, None),
+            Command::Install(p) => Given {
+                manifest: ManifestNames::from(&p.manifest),
+                ..given(Action::Install(p.platform), p.timeout, None)
+            },
             Command::Uninstall(p) => given(Action::Uninstall(p.platform), None, None),
             Command::Check(c) => given(Action::Check(c.platform), c.timeout, None),
             Command::Watchdog(w) => {
@@ -257,9 +284,14 @@ fn bin_dirs(given: Option<String>, file: &FileConfig) -> Vec<PathBuf> {
     }
 }
 
-fn state_dir(given: Option<PathBuf>, file: &FileConfig) -> Result<PathBuf> {
+fn state_dir(
+    given: Option<PathBuf>,
+    file: &FileConfig,
+    user: Option<&UserDefaults>,
+) -> Result<PathBuf> {
     let dir = given
         .or(file.state_dir.clone())
+        .or(user.map(UserDefaults::state_dir))
         .unwrap_or_else(|| PathBuf::from(DEFAULT_STATE_DIR));
     if dir.as_os_str().is_empty() || dir.is_relative() {
         bail!(
@@ -297,9 +329,10 @@ fn metrics_file(given: Option<PathBuf>, file: &FileConfig) -> Option<PathBuf> {
 }
 
 /// Absolute, so that the watchdog (started elsewhere, under systemd in /) writes this file.
-fn history_file(given: Option<PathBuf>, file: &FileConfig) -> PathBuf {
+fn history_file(given: Option<PathBuf>, file: &FileConfig, user: Option<&UserDefaults>) -> PathBuf {
     let path = given
         .or(file.history_file.clone())
+        .or(user.map(UserDefaults::history_file))
         .unwrap_or_else(|| PathBuf::from(crate::host::history::DEFAULT_HISTORY_FILE));
     std::path::absolute(&path).unwrap_or(path)
 }
@@ -333,17 +366,23 @@ fn journal(
     Some(socket.map_or_else(|| PathBuf::from(DEFAULT_SOCKET), PathBuf::from))
 }
 
-fn default_log(action: &Action, file: &FileConfig) -> PathBuf {
-    match action {
-        Action::Thaw => file
-            .thaw_log
+/// The freeze and the thaw log without `--log-file`: the config file's, else a non-root
+/// user's own, else the system's.
+fn default_logs(file: &FileConfig, user: Option<&UserDefaults>) -> (PathBuf, PathBuf) {
+    let pick = |given: &Option<PathBuf>, mine: fn(&UserDefaults) -> PathBuf, system: &str| {
+        given
             .clone()
-            .unwrap_or_else(|| PathBuf::from(DEFAULT_THAW_LOG)),
-        _ => file
-            .freeze_log
-            .clone()
-            .unwrap_or_else(|| PathBuf::from(DEFAULT_FREEZE_LOG)),
-    }
+            .or(user.map(mine))
+            .unwrap_or_else(|| PathBuf::from(system))
+    };
+    (
+        pick(
+            &file.freeze_log,
+            UserDefaults::freeze_log,
+            DEFAULT_FREEZE_LOG,
+        ),
+        pick(&file.thaw_log, UserDefaults::thaw_log, DEFAULT_THAW_LOG),
+    )
 }
 
 /// The instances freeze, thaw or dry-run act on; empty means their default set.

@@ -5,6 +5,7 @@ pub(crate) mod aws;
 pub(crate) mod azure;
 pub(crate) mod gcp;
 pub(crate) mod hooks;
+pub(crate) mod kubernetes;
 pub(crate) mod nutanix;
 pub(crate) mod qemu;
 pub(crate) mod spec;
@@ -34,16 +35,25 @@ pub(crate) enum Platform {
     Gcp,
     Nutanix,
     Aws,
+    /// Kubernetes backup engines (`platform::kubernetes`), and `kubernetes` for `check`.
+    Velero,
+    K10,
+    AksBackup,
+    Kubernetes,
 }
 
 impl Platform {
-    pub(crate) const ALL: [Platform; 6] = [
+    pub(crate) const ALL: [Platform; 10] = [
         Platform::Azure,
         Platform::Vmware,
         Platform::Qemu,
         Platform::Gcp,
         Platform::Nutanix,
         Platform::Aws,
+        Platform::Velero,
+        Platform::K10,
+        Platform::AksBackup,
+        Platform::Kubernetes,
     ];
 
     pub(crate) fn name(self) -> &'static str {
@@ -54,6 +64,10 @@ impl Platform {
             Platform::Gcp => "gcp",
             Platform::Nutanix => "nutanix",
             Platform::Aws => "aws",
+            Platform::Velero => "velero",
+            Platform::K10 => "k10",
+            Platform::AksBackup => "aks-backup",
+            Platform::Kubernetes => "kubernetes",
         }
     }
 
@@ -66,6 +80,10 @@ impl Platform {
             Platform::Gcp => &gcp::Gcp,
             Platform::Nutanix => &nutanix::Nutanix,
             Platform::Aws => &aws::Aws,
+            Platform::Velero => &kubernetes::Engine::Velero,
+            Platform::K10 => &kubernetes::Engine::K10,
+            Platform::AksBackup => &kubernetes::Engine::AksBackup,
+            Platform::Kubernetes => &kubernetes::Kubernetes,
         }
     }
 

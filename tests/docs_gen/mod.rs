@@ -325,6 +325,7 @@ fn man_page() -> String {
             }
         }
     }
+    m.push_str(NON_ROOT);
     m.push_str(SEE_ALSO);
     m
 }
@@ -385,6 +386,21 @@ const ENVIRONMENT_MORE: &str = r#".TP
 .TP
 \fBIRIS_FREEZE_NO_SYSTEMD\fR
 Set (to anything): the watchdog is a detached process even where systemd runs.
+"#;
+
+const NON_ROOT: &str = r#".SH NON-ROOT USE AND KUBERNETES
+Run as a user other than root (the instance owner, \fBirisowner\fR, in an IRIS container),
+iris\-freeze keeps its state dir, history and logs under one directory of that user's:
+\fI$XDG_RUNTIME_DIR/iris\-freeze\fR when that is the user's own private directory, else
+\fI$HOME/.local/state/iris\-freeze\fR, else a directory of its own in \fI/tmp\fR. Options, their variables and
+the config file still win; \fBstatus\fR says where the files are. The watchdog is a detached
+process where systemd does not run.
+.PP
+\fBinstall velero\fR, \fBinstall k10\fR and \fBinstall aks\-backup\fR print the engine's manifest
+(Velero pod annotations, a Kasten K10 blueprint, an Azure Backup for AKS BackupHook) for
+\fB\-\-namespace\fR, \fB\-\-workload\fR, \fB\-\-container\fR and \fB\-\-binary\fR on stdout, the steps
+on stderr; nothing is written. \fBcheck kubernetes\fR (or an engine's name), run in the IRIS
+container, says whether the hooks would work there.
 "#;
 
 const SEE_ALSO: &str = r#".SH SEE ALSO

@@ -1,0 +1,233 @@
+//! The engines' manifests, printed by `install ENGINE` and kept in examples/kubernetes (a test
+//! checks the two agree). Each names the freeze and thaw commands as the argv the engine execs
+//! in the IRIS container (no shell), and a per-hook timeout that covers iris-freeze's own.
+
+use crate::config::Config;
+use crate::platform::{HOOK_MARGIN, hook_seconds};
+
+/// A Kubernetes backup engine that execs iris-freeze in the IRIS container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Engine {
+    /// Velero: pod annotations (https://velero.io/docs/main/backup-hooks/).
+    Velero,
+    /// Kasten K10: a Kanister Blueprint bound to the workload.
+    K10,
+    /// Azure Backup for AKS: a BackupHook resource.
+    AksBackup,
+}
+
+/// The argv of the freeze and of the thaw, as a JSON array (valid YAML flow too).
+fn argv(cfg: &Config, freeze: bool) -> String {
+    let bin = cfg.manifest.binary.clone();
+    let t = seconds(cfg.timeout.as_secs_f64());
+    let mut v = if freeze {
+        vec![bin, "freeze".into(), "--timeout".into(), t]
+    } else {
+        vec![bin, "thaw".into(), "--timeout".into(), t]
+    };
+    if freeze {
+        v.push("--max-freeze".into());
+        v.push(seconds(cfg.max_freeze.as_secs_f64()));
+    }
+    serde_json::to_string(&v).unwrap_or_default()
+}
+
+fn seconds(s: f64) -> String {
+    format!("{s}")
+}
+
+/// The engine's per-hook timeout: iris-freeze's own plus room for a rollback.
+fn hook_timeout(cfg: &Config) -> String {
+    format!("{}s", hook_seconds(cfg.timeout))
+}
+
+impl Engine {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Engine::Velero => "velero",
+            Engine::K10 => "k10",
+            Engine::AksBackup => "aks-backup",
+        }
+    }
+
+    /// The manifest, alone (stdout).
+    pub(crate) fn manifest(self, cfg: &Config) -> String {
+        match self {
+            Engine::Velero => velero(cfg),
+            Engine::K10 => k10(cfg),
+            Engine::AksBackup => aks(cfg),
+        }
+    }
+
+    /// What to do with it (stderr).
+    pub(crate) fn steps(self, cfg: &Config) -> String {
+        let n = &cfg.manifest;
+        let need = hook_seconds(cfg.timeout);
+        let how = match self {
+            Engine::Velero => format!(
+                "Save it and patch the workload's pod template (this restarts its pods, one by \
+                 one): `kubectl -n {ns} patch statefulset {w} --patch-file velero-hooks.yaml`. \
+                 For an IrisCluster, set the same annotations on its data nodes' pods. Velero \
+                 runs the pre hook, snapshots the pod's volumes, then the post hook; use Velero \
+                 1.12 or later with CSI snapshots (post hook before the snapshot was ready: \
+                 velero#6630) and 1.15.1 or later with file-system backup (velero#8159).",
+                ns = n.namespace,
+                w = n.workload
+            ),
+            Engine::K10 => format!(
+                "Save it and create it in K10's namespace: `kubectl apply -f \
+                 k10-blueprint.yaml`; then bind it to the workload: `kubectl -n {ns} annotate \
+                 statefulset {w} kanister.kasten.io/blueprint=iris-freeze`. The thaw is the \
+                 backupPosthook's deferPhase, which Kanister runs even when a phase fails.",
+                ns = n.namespace,
+                w = n.workload
+            ),
+            Engine::AksBackup => "Save it and create it in the cluster (`kubectl apply -f \
+                 aks-backuphook.yaml`), then name it in the backup instance's configuration \
+                 (backup hooks) in the Azure portal or with `az dataprotection`."
+                .to_string(),
+        };
+        format!(
+            "iris-freeze install {name}: nothing is written on this host; the manifest is on \
+             stdout (`iris-freeze install {name} > FILE`).\n\
+             \n\
+             next steps:\n  \
+             1. Put the static binary at {bin} in container {c} (examples/kubernetes: an init \
+             container copying it into an emptyDir, or a Dockerfile).\n  \
+             2. {how}\n  \
+             3. In the container, `{bin} check {name}` must show no FAIL line (as the instance \
+             owner: a %SYS session without a password, `iris` on PATH, paths it can write).\n  \
+             Each hook may take {need} s (--timeout {t}s plus {HOOK_MARGIN}s for a rollback); \
+             if a thaw never comes, the watchdog thaws after --max-freeze {m}s.",
+            name = self.name(),
+            bin = n.binary,
+            c = n.container,
+            t = seconds(cfg.timeout.as_secs_f64()),
+            m = seconds(cfg.max_freeze.as_secs_f64()),
+        )
+    }
+}
+
+/// YAML single quotes around `s` (the JSON array of a Velero annotation).
+fn single_quoted(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+fn velero(cfg: &Config) -> String {
+    let n = &cfg.manifest;
+    let mut lines = vec![
+        format!(
+            "# Velero backup hooks for iris-freeze: the annotations of the IRIS pods of \
+             StatefulSet {} in namespace {}.",
+            n.workload, n.namespace
+        ),
+        format!(
+            "# kubectl -n {} patch statefulset {} --patch-file velero-hooks.yaml",
+            n.namespace, n.workload
+        ),
+        "spec:".into(),
+        "  template:".into(),
+        "    metadata:".into(),
+        "      annotations:".into(),
+    ];
+    for (when, freeze) in [("pre", true), ("post", false)] {
+        let key = |k: &str| format!("        {when}.hook.backup.velero.io/{k}");
+        lines.push(format!("{}: {}", key("container"), n.container));
+        lines.push(format!(
+            "{}: {}",
+            key("command"),
+            single_quoted(&argv(cfg, freeze))
+        ));
+        // A failed freeze fails the backup (no post hook runs then: nothing is frozen); a
+        // failed thaw marks it, since its snapshot may not be consistent.
+        lines.push(format!("{}: Fail", key("on-error")));
+        lines.push(format!("{}: {}", key("timeout"), hook_timeout(cfg)));
+    }
+    lines.join("\n")
+}
+
+/// A Kanister KubeExec phase in the workload's first pod: `lead` starts its first line (a list
+/// item's "- "), `indent` the others.
+fn kube_exec(container: &str, name: &str, argv: &str, lead: &str, indent: &str) -> String {
+    [
+        format!("{lead}func: KubeExec"),
+        format!("{indent}name: {name}"),
+        format!("{indent}args:"),
+        format!("{indent}  namespace: \"{{{{ .StatefulSet.Namespace }}}}\""),
+        format!("{indent}  pod: \"{{{{ index .StatefulSet.Pods 0 }}}}\""),
+        format!("{indent}  container: {container}"),
+        format!("{indent}  command: {argv}"),
+    ]
+    .join("\n")
+}
+
+fn k10(cfg: &Config) -> String {
+    let n = &cfg.manifest;
+    let c = n.container.as_str();
+    let status = serde_json::to_string(&[n.binary.as_str(), "status"]).unwrap_or_default();
+    [
+        "# Kasten K10 blueprint for iris-freeze: freeze before the volume snapshots, thaw after."
+            .to_string(),
+        format!(
+            "# Bind it: kubectl -n {} annotate statefulset {} kanister.kasten.io/blueprint=iris-freeze",
+            n.namespace, n.workload
+        ),
+        "apiVersion: cr.kanister.io/v1alpha1".into(),
+        "kind: Blueprint".into(),
+        "metadata:".into(),
+        "  name: iris-freeze".into(),
+        "  namespace: kasten-io".into(),
+        "actions:".into(),
+        "  backupPrehook:".into(),
+        "    kind: StatefulSet".into(),
+        "    phases:".into(),
+        kube_exec(c, "freeze", &argv(cfg, true), "      - ", "        "),
+        "  backupPosthook:".into(),
+        "    kind: StatefulSet".into(),
+        "    phases:".into(),
+        // What is frozen, in K10's action output; the thaw runs whatever this phase does.
+        kube_exec(c, "status", &status, "      - ", "        "),
+        "    deferPhase:".into(),
+        kube_exec(c, "thaw", &argv(cfg, false), "      ", "      "),
+    ]
+    .join("\n")
+}
+
+fn aks(cfg: &Config) -> String {
+    let n = &cfg.manifest;
+    let hook = |freeze: bool| {
+        [
+            "        - exec:".to_string(),
+            format!("            container: {}", n.container),
+            format!("            command: {}", argv(cfg, freeze)),
+            "            onError: Fail".into(),
+            format!("            timeout: {}", hook_timeout(cfg)),
+        ]
+        .join("\n")
+    };
+    [
+        "# Azure Backup for AKS hooks for iris-freeze: freeze before the disk snapshots, thaw after."
+            .to_string(),
+        "apiVersion: clusterbackup.dataprotection.microsoft.com/v1alpha1".into(),
+        "kind: BackupHook".into(),
+        "metadata:".into(),
+        "  name: iris-freeze".into(),
+        format!("  namespace: {}", n.namespace),
+        "spec:".into(),
+        "  backupHook:".into(),
+        "    - name: iris-freeze".into(),
+        "      includedNamespaces:".into(),
+        format!("        - {}", n.namespace),
+        "      labelSelector:".into(),
+        "        matchExpressions:".into(),
+        // The IRIS pod of the StatefulSet (a mirror's other members: add their names).
+        "          - key: statefulset.kubernetes.io/pod-name".into(),
+        "            operator: In".into(),
+        format!("            values: [{}-0]", n.workload),
+        "      preHooks:".into(),
+        hook(true),
+        "      postHooks:".into(),
+        hook(false),
+    ]
+    .join("\n")
+}

@@ -1,0 +1,159 @@
+//! IRIS on Kubernetes: the backup engines that run iris-freeze with a plain exec in the IRIS
+//! container (Velero, Kasten K10, Azure Backup for AKS). Nothing is installed on a host:
+//! `install ENGINE` prints the engine's manifest for the user's names (`manifest`), and
+//! `check` run inside the container says whether it would work there (`check`).
+
+mod check;
+mod manifest;
+
+use std::io::Write;
+
+use clap::Args;
+
+use crate::commands::check::{Ctx, Findings};
+use crate::config::{Config, Verbosity};
+use crate::platform::spec::{Hook, Spec};
+
+pub(crate) use manifest::Engine;
+
+/// The names a manifest is printed for: `install velero|k10|aks-backup` flags.
+#[derive(Debug, Clone, Default, Args)]
+pub(crate) struct ManifestArgs {
+    /// Kubernetes engines: the IRIS workload's namespace [default: iris].
+    #[arg(long, value_name = "NAME")]
+    pub(crate) namespace: Option<String>,
+
+    /// Kubernetes engines: the StatefulSet (or IrisCluster) that runs IRIS [default: iris].
+    #[arg(long, value_name = "NAME")]
+    pub(crate) workload: Option<String>,
+
+    /// Kubernetes engines: the IRIS container in its pods [default: iris].
+    #[arg(long, value_name = "NAME")]
+    pub(crate) container: Option<String>,
+
+    /// Kubernetes engines: where iris-freeze is inside the IRIS container [default:
+    /// /iris-freeze/iris-freeze, the emptyDir of examples/kubernetes].
+    #[arg(long, value_name = "PATH")]
+    pub(crate) binary: Option<String>,
+}
+
+/// The names as given, defaults filled in (`check` before printing them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ManifestNames {
+    pub(crate) namespace: String,
+    pub(crate) workload: String,
+    pub(crate) container: String,
+    pub(crate) binary: String,
+}
+
+/// Where examples/kubernetes puts the binary: an emptyDir mounted at /iris-freeze.
+pub(crate) const DEFAULT_BINARY: &str = "/iris-freeze/iris-freeze";
+
+impl Default for ManifestNames {
+    fn default() -> ManifestNames {
+        ManifestNames {
+            namespace: "iris".into(),
+            workload: "iris".into(),
+            container: "iris".into(),
+            binary: DEFAULT_BINARY.into(),
+        }
+    }
+}
+
+impl From<&ManifestArgs> for ManifestNames {
+    fn from(a: &ManifestArgs) -> ManifestNames {
+        let d = ManifestNames::default();
+        ManifestNames {
+            namespace: a.namespace.clone().unwrap_or(d.namespace),
+            workload: a.workload.clone().unwrap_or(d.workload),
+            container: a.container.clone().unwrap_or(d.container),
+            binary: a.binary.clone().unwrap_or(d.binary),
+        }
+    }
+}
+
+impl ManifestNames {
+    /// Names that go into YAML unquoted must be Kubernetes names (RFC 1123 labels); the
+    /// binary, an absolute path, is always written quoted.
+    pub(crate) fn check(&self) -> anyhow::Result<()> {
+        for (flag, v) in [
+            ("--namespace", &self.namespace),
+            ("--workload", &self.workload),
+            ("--container", &self.container),
+        ] {
+            let ok = !v.is_empty()
+                && v.len() <= 63
+                && v.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && !v.starts_with('-')
+                && !v.ends_with('-');
+            if !ok {
+                anyhow::bail!(
+                    "{flag} {v:?} is not a Kubernetes name: lower-case letters, digits and '-', \
+                     at most 63, starting and ending with a letter or digit"
+                );
+            }
+        }
+        if !self.binary.starts_with('/') || self.binary.chars().any(char::is_control) {
+            anyhow::bail!(
+                "--binary {:?} must be the absolute path of iris-freeze inside the container \
+                 (e.g. {DEFAULT_BINARY})",
+                self.binary
+            );
+        }
+        Ok(())
+    }
+}
+
+/// `kubernetes`: no engine's manifest, only `check` inside the container.
+pub(crate) struct Kubernetes;
+
+impl Spec for Kubernetes {
+    fn hooks(&self) -> &'static [Hook] {
+        &[]
+    }
+
+    fn nothing_to_install(&self, _cfg: &Config) -> Option<String> {
+        Some(
+            "iris-freeze install kubernetes: nothing to install. Name the backup engine: \
+             `iris-freeze install velero`, `install k10` or `install aks-backup` prints its \
+             manifest."
+                .into(),
+        )
+    }
+
+    fn nothing_to_uninstall(&self) -> Option<&'static str> {
+        Some(NOTHING_ON_THE_HOST)
+    }
+
+    fn check(&self, c: &Ctx, out: &mut Findings) {
+        check::in_container(c, None, out);
+    }
+}
+
+const NOTHING_ON_THE_HOST: &str = "iris-freeze uninstall: nothing was installed on a host for \
+     Kubernetes. Remove the hooks from the cluster: the Velero annotations from the pod \
+     template, the K10 Blueprint and its binding, or the AKS BackupHook (`kubectl delete`).";
+
+impl Spec for Engine {
+    fn hooks(&self) -> &'static [Hook] {
+        &[]
+    }
+
+    /// The manifest alone on stdout (`install velero > hooks.yaml`), the steps on stderr.
+    fn nothing_to_install(&self, cfg: &Config) -> Option<String> {
+        if cfg.verbosity != Verbosity::Quiet {
+            let mut err = std::io::stderr().lock();
+            let _ = writeln!(err, "{}", self.steps(cfg));
+        }
+        Some(self.manifest(cfg))
+    }
+
+    fn nothing_to_uninstall(&self) -> Option<&'static str> {
+        Some(NOTHING_ON_THE_HOST)
+    }
+
+    fn check(&self, c: &Ctx, out: &mut Findings) {
+        check::in_container(c, Some(*self), out);
+    }
+}

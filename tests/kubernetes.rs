@@ -1,0 +1,479 @@
+//! IRIS on Kubernetes without a cluster: the manifests `install velero|k10|aks-backup` prints
+//! are the ones in examples/kubernetes, parse, and name each engine's documented fields; and
+//! their commands run as the engine runs them (the argv as given, no shell, stdin closed, the
+//! engine's timeout) as a non-root user owning the instance, with no state/log/history paths
+//! given: the non-root defaults land in that user's temp HOME / XDG_RUNTIME_DIR.
+
+mod common;
+
+use std::fs;
+use std::os::unix::fs::{PermissionsExt, chown};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{BIN, Env, wait_until};
+use serde_json::Value;
+
+const EXAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/kubernetes");
+const ENGINES: [(&str, &str); 3] = [
+    ("velero", "velero-hooks.yaml"),
+    ("k10", "k10-blueprint.yaml"),
+    ("aks-backup", "aks-backuphook.yaml"),
+];
+
+fn yaml(text: &str) -> Value {
+    serde_norway::from_str(text).unwrap_or_else(|e| panic!("{e}\n{text}"))
+}
+
+fn print(env: &Env, engine: &str, extra: &[&str]) -> String {
+    let mut args = vec![
+        "install",
+        engine,
+        "--namespace",
+        "iris",
+        "--workload",
+        "iris-data",
+    ];
+    args.extend(extra);
+    let r = env.run(&args);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(r.stderr.contains("next steps"), "{}", r.text());
+    r.stdout
+}
+
+#[test]
+fn the_printed_manifests_are_the_examples() {
+    let env = Env::new();
+    for (engine, file) in ENGINES {
+        let want = fs::read_to_string(Path::new(EXAMPLES).join(file)).unwrap();
+        assert_eq!(
+            print(&env, engine, &[]),
+            want,
+            "{file}: regenerate it with \
+            `iris-freeze install {engine} --namespace iris --workload iris-data > {file}`"
+        );
+    }
+}
+
+/// The freeze and the thaw argv of each engine's manifest, and its timeout.
+struct Hooks {
+    freeze: Vec<String>,
+    thaw: Vec<String>,
+    timeout: Duration,
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .unwrap_or_else(|| panic!("not a list: {v}"))
+        .iter()
+        .map(|s| s.as_str().unwrap().to_string())
+        .collect()
+}
+
+fn secs(v: &Value) -> Duration {
+    let s = v.as_str().unwrap();
+    Duration::from_secs(s.strip_suffix('s').unwrap().parse().unwrap())
+}
+
+fn velero(text: &str) -> Hooks {
+    let doc = yaml(text);
+    let a = &doc["spec"]["template"]["metadata"]["annotations"];
+    for when in ["pre", "post"] {
+        let key = |k: &str| a[format!("{when}.hook.backup.velero.io/{k}")].clone();
+        assert_eq!(key("container"), "iris", "{text}");
+        assert_eq!(key("on-error"), "Fail", "{text}");
+        // The command is a JSON array in a string (velero.io/docs, "Backup Hooks").
+        let cmd: Value = serde_json::from_str(key("command").as_str().unwrap()).unwrap();
+        assert!(cmd.is_array(), "{text}");
+    }
+    let cmd = |when: &str| {
+        let s = a[format!("{when}.hook.backup.velero.io/command")].clone();
+        strings(&serde_json::from_str(s.as_str().unwrap()).unwrap())
+    };
+    Hooks {
+        freeze: cmd("pre"),
+        thaw: cmd("post"),
+        timeout: secs(&a["pre.hook.backup.velero.io/timeout"]),
+    }
+}
+
+fn k10(text: &str) -> Hooks {
+    let doc = yaml(text);
+    assert_eq!(doc["apiVersion"], "cr.kanister.io/v1alpha1");
+    assert_eq!(doc["kind"], "Blueprint");
+    assert_eq!(doc["metadata"]["namespace"], "kasten-io");
+    assert!(
+        text.contains("kanister.kasten.io/blueprint=iris-freeze"),
+        "{text}"
+    );
+    let pre = &doc["actions"]["backupPrehook"]["phases"][0];
+    let post = &doc["actions"]["backupPosthook"];
+    let thaw = &post["deferPhase"];
+    for phase in [pre, thaw] {
+        assert_eq!(phase["func"], "KubeExec", "{text}");
+        assert_eq!(phase["args"]["container"], "iris", "{text}");
+        assert!(
+            phase["args"]["pod"]
+                .as_str()
+                .unwrap()
+                .contains(".StatefulSet.Pods")
+        );
+    }
+    // The thaw is the defer phase, which Kanister runs whatever the phases did.
+    assert_eq!(thaw["name"], "thaw");
+    Hooks {
+        freeze: strings(&pre["args"]["command"]),
+        thaw: strings(&thaw["args"]["command"]),
+        // K10's own action timeout is far longer; the freeze's bound is what matters.
+        timeout: Duration::from_secs(45),
+    }
+}
+
+fn aks(text: &str) -> Hooks {
+    let doc = yaml(text);
+    assert_eq!(
+        doc["apiVersion"],
+        "clusterbackup.dataprotection.microsoft.com/v1alpha1"
+    );
+    assert_eq!(doc["kind"], "BackupHook");
+    let hook = &doc["spec"]["backupHook"][0];
+    assert_eq!(hook["includedNamespaces"][0], "iris");
+    let exec = |k: &str| hook[k][0]["exec"].clone();
+    for k in ["preHooks", "postHooks"] {
+        assert_eq!(exec(k)["container"], "iris", "{text}");
+        assert_eq!(exec(k)["onError"], "Fail", "{text}");
+    }
+    Hooks {
+        freeze: strings(&exec("preHooks")["command"]),
+        thaw: strings(&exec("postHooks")["command"]),
+        timeout: secs(&exec("preHooks")["timeout"]),
+    }
+}
+
+fn hooks(engine: &str, text: &str) -> Hooks {
+    match engine {
+        "velero" => velero(text),
+        "k10" => k10(text),
+        _ => aks(text),
+    }
+}
+
+#[test]
+fn the_manifests_name_the_documented_fields_and_a_timeout_above_ours() {
+    for (engine, file) in ENGINES {
+        let text = fs::read_to_string(Path::new(EXAMPLES).join(file)).unwrap();
+        let h = hooks(engine, &text);
+        assert_eq!(h.freeze[0], "/iris-freeze/iris-freeze");
+        assert_eq!(&h.freeze[1..4], ["freeze", "--timeout", "30"], "{file}");
+        assert_eq!(&h.thaw[1..], ["thaw", "--timeout", "30"], "{file}");
+        assert!(h.timeout > Duration::from_secs(30), "{file}");
+    }
+}
+
+#[test]
+fn the_pod_recipes_put_the_binary_where_the_manifests_run_it() {
+    let sts = yaml(&fs::read_to_string(Path::new(EXAMPLES).join("statefulset.yaml")).unwrap());
+    let spec = &sts["spec"]["template"]["spec"];
+    assert_eq!(spec["volumes"][0]["name"], "iris-freeze");
+    assert!(spec["volumes"][0]["emptyDir"].is_object());
+    let iris = &spec["containers"][0];
+    assert_eq!(iris["name"], "iris");
+    assert_eq!(iris["volumeMounts"][0]["mountPath"], "/iris-freeze");
+    let init = strings(&spec["initContainers"][0]["command"]);
+    assert_eq!(init.last().unwrap(), "/target/iris-freeze");
+    assert_eq!(
+        spec["initContainers"][0]["volumeMounts"][0]["mountPath"],
+        "/target"
+    );
+    let docker = fs::read_to_string(Path::new(EXAMPLES).join("Dockerfile")).unwrap();
+    assert!(docker.contains(" /iris-freeze/iris-freeze\n"), "{docker}");
+    assert!(docker.contains("USER irisowner"), "{docker}");
+}
+
+#[test]
+fn bad_names_are_refused_and_uninstall_has_nothing_to_remove() {
+    let env = Env::new();
+    let r = env.run(&["install", "velero", "--workload", "IRIS_Data"]);
+    assert_eq!(r.code, 1, "{}", r.text());
+    assert!(
+        r.stderr
+            .contains("--workload \"IRIS_Data\" is not a Kubernetes name"),
+        "{}",
+        r.text()
+    );
+    assert!(r.stdout.is_empty(), "{}", r.text());
+    let r = env.run(&["install", "k10", "--binary", "iris-freeze"]);
+    assert_eq!(r.code, 1, "{}", r.text());
+    for engine in ["velero", "k10", "aks-backup", "kubernetes"] {
+        let r = env.run(&["uninstall", engine]);
+        assert_eq!(r.code, 0, "{}", r.text());
+        assert!(
+            r.stdout.contains("nothing was installed on a host"),
+            "{}",
+            r.text()
+        );
+    }
+}
+
+/// The user the engine's exec runs as: `nobody` when the tests run as root (CI), else the
+/// current user.
+fn exec_user() -> Option<(u32, u32)> {
+    nix::unistd::geteuid().is_root().then_some((65534, 65534))
+}
+
+/// A container-like host: the instance IRIS owned by the exec user, a HOME and an
+/// XDG_RUNTIME_DIR of theirs, no systemd, no journald, and no iris-freeze path given.
+struct Pod {
+    env: Env,
+    home: PathBuf,
+    run: PathBuf,
+}
+
+impl Pod {
+    fn new() -> Pod {
+        let env = Env::new();
+        env.iris("IRIS");
+        let home = env.tmp.path().join("home");
+        let run = env.tmp.path().join("run");
+        fs::create_dir_all(&home).unwrap();
+        fs::create_dir_all(&run).unwrap();
+        fs::set_permissions(&run, fs::Permissions::from_mode(0o700)).unwrap();
+        // Reachable by the exec user (the temp dir is 0700 root's).
+        fs::set_permissions(env.tmp.path(), fs::Permissions::from_mode(0o755)).unwrap();
+        if let Some((uid, gid)) = exec_user() {
+            for dir in [&home, &run] {
+                chown(dir, Some(uid), Some(gid)).unwrap();
+            }
+            chown_tree(&env.sim, uid, gid);
+        }
+        Pod { env, home, run }
+    }
+
+    /// The manifest's argv run as the engine runs it; the exit code, or a panic when it
+    /// outlives the engine's timeout (the engine would kill it and fail the hook).
+    fn exec(&self, argv: &[String], timeout: Duration) -> (i32, String) {
+        self.exec_env(argv, timeout, &[])
+    }
+
+    /// As [`exec`](Self::exec), with variables of the pod's own set (`None`: unset).
+    fn exec_env(
+        &self,
+        argv: &[String],
+        timeout: Duration,
+        vars: &[(&str, Option<&Path>)],
+    ) -> (i32, String) {
+        let t = self.env.tmp.path();
+        let mut c = Command::new(&argv[0]);
+        c.args(&argv[1..])
+            .env_clear()
+            .env("PATH", format!("{}:/usr/bin:/bin", self.env.bin.display()))
+            .env("HOME", &self.home)
+            .env("XDG_RUNTIME_DIR", &self.run)
+            .env("IRIS_SIM_DIR", &self.env.sim)
+            // Not a path iris-freeze writes: the seams that keep the host's own out.
+            .env("IRIS_FREEZE_ROOT", t.join("root"))
+            .env("IRIS_FREEZE_SYSTEMD_DIR", t.join("no-systemd"))
+            .env("IRIS_FREEZE_JOURNAL_SOCKET", t.join("journal-socket"))
+            .env("IRIS_FREEZE_BIN_DIRS", "")
+            .current_dir("/")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (k, v) in vars {
+            match v {
+                Some(v) => c.env(k, v),
+                None => c.env_remove(k),
+            };
+        }
+        if let Some((uid, gid)) = exec_user() {
+            c.uid(uid).gid(gid);
+        }
+        let start = Instant::now();
+        let mut child = common::spawn(&mut c);
+        while child.try_wait().unwrap().is_none() {
+            if start.elapsed() > timeout {
+                let _ = child.kill();
+                panic!("{argv:?} outlived the engine's timeout {timeout:?}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let out = child.wait_with_output().unwrap();
+        let text = format!(
+            "{argv:?}: {}\n--- stdout\n{}--- stderr\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.code().expect("killed by a signal"), text)
+    }
+
+    /// Where the non-root defaults go: the runtime dir.
+    fn dir(&self) -> PathBuf {
+        self.run.join("iris-freeze")
+    }
+
+    fn history(&self) -> String {
+        fs::read_to_string(self.dir().join("history.jsonl")).unwrap_or_default()
+    }
+}
+
+fn chown_tree(dir: &Path, uid: u32, gid: u32) {
+    chown(dir, Some(uid), Some(gid)).unwrap();
+    for e in fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            chown_tree(&p, uid, gid);
+        } else {
+            chown(&p, Some(uid), Some(gid)).unwrap();
+        }
+    }
+}
+
+#[test]
+fn each_engines_freeze_and_thaw_run_as_the_instance_owner() {
+    for (engine, _) in ENGINES {
+        let pod = Pod::new();
+        let text = print(&pod.env, engine, &["--binary", BIN]);
+        let h = hooks(engine, &text);
+        let (code, out) = pod.exec(&h.freeze, h.timeout);
+        assert_eq!(code, 0, "{engine}: {out}");
+        assert!(pod.env.frozen("IRIS"), "{engine}: {out}");
+        // The state, the log and the history went to the user's own runtime dir.
+        assert!(
+            pod.dir().join("state/state.json").exists(),
+            "{engine}: {out}"
+        );
+        assert!(pod.dir().join("freeze.log").exists(), "{engine}: {out}");
+        let (code, out) = pod.exec(&h.thaw, h.timeout);
+        assert_eq!(code, 0, "{engine}: {out}");
+        assert!(!pod.env.frozen("IRIS"), "{engine}: {out}");
+        assert!(pod.dir().join("thaw.log").exists(), "{engine}: {out}");
+        assert!(
+            pod.history().contains("\"consistent\""),
+            "{}",
+            pod.history()
+        );
+    }
+}
+
+#[test]
+fn status_says_where_the_non_root_files_are() {
+    let pod = Pod::new();
+    let argv: Vec<String> = [BIN, "status", "--json"].map(String::from).to_vec();
+    let (code, out) = pod.exec(&argv, Duration::from_secs(60));
+    let json = out
+        .split("--- stdout\n")
+        .nth(1)
+        .unwrap()
+        .split("--- stderr")
+        .next()
+        .unwrap();
+    let s: Value = serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!(code, 0, "{out}");
+    let dir = pod.dir();
+    assert_eq!(s["state_dir"], dir.join("state").to_str().unwrap(), "{out}");
+    assert_eq!(s["files"]["user_dir"], dir.to_str().unwrap(), "{out}");
+    assert_eq!(
+        s["files"]["history"],
+        dir.join("history.jsonl").to_str().unwrap()
+    );
+    assert_eq!(
+        s["files"]["freeze_log"],
+        dir.join("freeze.log").to_str().unwrap()
+    );
+}
+
+#[test]
+fn check_in_the_container_names_the_user_and_the_paths() {
+    let pod = Pod::new();
+    let argv: Vec<String> = [BIN, "check", "velero"].map(String::from).to_vec();
+    let (_, out) = pod.exec(&argv, Duration::from_secs(60));
+    assert!(out.contains("state, history and logs under"), "{out}");
+    assert!(out.contains("is writable"), "{out}");
+    assert!(out.contains("detached process"), "{out}");
+    assert!(out.contains("not /iris-freeze/iris-freeze"), "{out}");
+}
+
+#[test]
+fn when_the_post_hook_never_comes_the_watchdog_thaws() {
+    let pod = Pod::new();
+    // The config file sets how long a freeze may last; the printed command carries it.
+    let config = pod.env.config("max_freeze = 2\n");
+    let text = print(&pod.env, "velero", &["--binary", BIN]);
+    fs::remove_file(config).unwrap();
+    let h = velero(&text);
+    assert!(
+        h.freeze.ends_with(&["--max-freeze".into(), "2".into()]),
+        "{text}"
+    );
+    let (code, out) = pod.exec(&h.freeze, h.timeout);
+    assert_eq!(code, 0, "{out}");
+    assert!(pod.env.frozen("IRIS"), "{out}");
+    assert!(
+        wait_until(Duration::from_secs(60), || !pod.env.frozen("IRIS")),
+        "still frozen: {out}"
+    );
+    assert!(
+        wait_until(Duration::from_secs(30), || pod
+            .history()
+            .contains("auto-thaw")),
+        "{}",
+        pod.history()
+    );
+}
+
+fn freeze_argv() -> Vec<String> {
+    [BIN, "freeze", "--timeout", "30"]
+        .map(String::from)
+        .to_vec()
+}
+
+#[test]
+fn without_a_runtime_dir_the_files_go_under_home() {
+    let pod = Pod::new();
+    let (code, out) = pod.exec_env(
+        &freeze_argv(),
+        Duration::from_secs(45),
+        &[("XDG_RUNTIME_DIR", None)],
+    );
+    assert_eq!(code, 0, "{out}");
+    let dir = pod.home.join(".local/state/iris-freeze");
+    assert!(dir.join("state/state.json").exists(), "{out}");
+    assert!(dir.join("freeze.log").exists(), "{out}");
+    assert!(!pod.dir().exists(), "{out}");
+    let thaw: Vec<String> = [BIN, "thaw"].map(String::from).to_vec();
+    let (code, out) = pod.exec_env(&thaw, Duration::from_secs(45), &[("XDG_RUNTIME_DIR", None)]);
+    assert_eq!(code, 0, "{out}");
+    assert!(!pod.env.frozen("IRIS"), "{out}");
+}
+
+#[test]
+fn the_options_variables_still_win_over_the_non_root_defaults() {
+    let pod = Pod::new();
+    let mine = pod.home.join("elsewhere");
+    let (code, out) = pod.exec_env(
+        &freeze_argv(),
+        Duration::from_secs(45),
+        &[
+            ("IRIS_FREEZE_STATE_DIR", Some(&mine.join("state"))),
+            ("IRIS_FREEZE_LOG_FILE", Some(&pod.home.join("my.log"))),
+        ],
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(mine.join("state/state.json").exists(), "{out}");
+    assert!(pod.home.join("my.log").exists(), "{out}");
+    assert!(!pod.dir().join("state").exists(), "{out}");
+    // The history was not named: it keeps its non-root default.
+    assert!(pod.history().contains("freeze"), "{out}");
+    let thaw: Vec<String> = [BIN, "thaw"].map(String::from).to_vec();
+    let state = mine.join("state");
+    let (code, out) = pod.exec_env(
+        &thaw,
+        Duration::from_secs(45),
+        &[("IRIS_FREEZE_STATE_DIR", Some(&state))],
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(!pod.env.frozen("IRIS"), "{out}");
+}
