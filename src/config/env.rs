@@ -22,6 +22,11 @@ pub(crate) const MAX_FREEZE: &str = "IRIS_FREEZE_MAX_FREEZE";
 pub(crate) const HISTORY_FILE: &str = "IRIS_FREEZE_HISTORY_FILE";
 /// `--metrics-file`.
 pub(crate) const METRICS_FILE: &str = "IRIS_FREEZE_METRICS_FILE";
+/// `run --cmd-timeout`.
+pub(crate) const CMD_TIMEOUT: &str = "IRIS_FREEZE_CMD_TIMEOUT";
+
+/// Set by `run` for its CMD: the cycle id (the frozen instances go in `INSTANCES`).
+pub(crate) const ID: &str = "IRIS_FREEZE_ID";
 
 /// Set (to anything): the watchdog is a detached process even where systemd runs.
 pub(crate) const NO_SYSTEMD: &str = "IRIS_FREEZE_NO_SYSTEMD";
@@ -48,4 +53,5 @@ pub(crate) const OPTIONS: &[&str] = &[
     MAX_FREEZE,
     HISTORY_FILE,
     METRICS_FILE,
+    CMD_TIMEOUT,
 ];
