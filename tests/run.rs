@@ -189,3 +189,13 @@ fn without_cmd_run_is_a_usage_error() {
     assert_eq!(r.code, 1, "{}", r.text());
     assert_eq!(env.calls("IRIS", "freeze"), 0);
 }
+
+#[test]
+fn the_config_file_sets_the_cmd_timeout() {
+    let env = one_instance();
+    env.config("cmd_timeout = 1\n");
+    let r = env.run(&["run", "--", "sleep", "60"]);
+    assert_eq!(r.code, 1, "{}", r.text());
+    assert_eq!(cmd_event(&env)["cmd"]["timed_out"], true);
+    assert!(!env.frozen("IRIS"));
+}

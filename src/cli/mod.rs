@@ -26,6 +26,7 @@ Examples:
   iris-freeze thaw                   thaw exactly what the last freeze froze (log: /etc/postScript.log)
   iris-freeze freeze -i IRIS -i HS   freeze two named instances
   iris-freeze status --json          what is running, what is frozen, and by whom
+  iris-freeze run -- zfs snapshot -r tank/iris@now   freeze, run the snapshot command, always thaw
   iris-freeze install azure          write Azure Backup's pre/post scripts and plugin JSON
   iris-freeze check azure            verify them, the instances and the logins";
 
@@ -252,7 +253,7 @@ Examples:
   iris-freeze run --cmd-timeout 120 -- sh -c '
       for d in iris-data iris-journal; do
         az snapshot create -g rg -n \"$d-$IRIS_FREEZE_ID\" --source \"$d\" & done; wait'
-  iris-freeze run -- zfs snapshot -r tank/iris@\"$(date +%Y%m%d%H%M)\"";
+  iris-freeze run -- zfs snapshot -r \"tank/iris@$(date +%Y%m%d%H%M)\"";
 
 /// `run`: the freeze's options, CMD's deadline, and CMD.
 #[derive(Debug, Args)]

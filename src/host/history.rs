@@ -440,4 +440,29 @@ mod tests {
         assert!(!cs[0].consistent());
         assert_eq!(cs[0].verdict(), "no verdict yet");
     }
+
+    #[test]
+    fn a_run_cycle_keeps_its_command_and_ends_with_its_thaw() {
+        let f = Event::new("1", EventKind::Freeze, "run", 0);
+        let mut c = Event::new("1", EventKind::Cmd, "run", 1);
+        c.cmd = Some(CmdEvent {
+            argv: "sleep 60".into(),
+            signal: Some("SIGTERM".into()),
+            timed_out: true,
+            secs: 1.0,
+            ..Default::default()
+        });
+        let t = Event::new("1", EventKind::Thaw, "run", 0);
+        let line = serde_json::to_string(&c).unwrap();
+        assert!(line.contains(r#""event":"cmd""#), "{line}");
+        assert!(!line.contains("code"), "only what applies: {line}");
+        let cs = cycles(&[f.clone(), c.clone()]);
+        assert_eq!(cs[0].ended, "frozen", "CMD is not an end");
+        let cs = cycles(&[f, c, t]);
+        assert_eq!(cs[0].ended, "thawed");
+        let cmd = cs[0].cmd.as_ref().unwrap();
+        assert_eq!(cmd.ended(), "killed by SIGTERM (timed out)");
+        let plain = Event::new("2", EventKind::Freeze, "freeze", 0);
+        assert!(!serde_json::to_string(&plain).unwrap().contains("cmd"));
+    }
 }

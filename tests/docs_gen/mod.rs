@@ -335,7 +335,8 @@ Success.
 .TP
 \fB1\fR
 Failure: the snapshot is not application\-consistent, or an instance may still be frozen (read
-the log); for \fBcheck\fR and \fBdry\-run\fR, a check failed. A command line iris\-freeze does
+the log); for \fBcheck\fR and \fBdry\-run\fR, a check failed; for \fBrun\fR, the freeze
+or CMD failed (or CMD timed out, was signalled or was not found). A command line iris\-freeze does
 not understand also exits 1.
 .TP
 \fB2\fR
@@ -375,6 +376,9 @@ const ENVIRONMENT_MORE: &str = r#".TP
 .TP
 \fBIRIS_FREEZE_NO_SYSTEMD\fR
 Set (to anything): the watchdog is a detached process even where systemd runs.
+.TP
+\fBIRIS_FREEZE_ID\fR, \fBIRIS_FREEZE_INSTANCES\fR
+Set by \fBrun\fR in CMD's environment: the cycle id, and the frozen instances (comma\-separated).
 "#;
 
 const SEE_ALSO: &str = r#".SH SEE ALSO
