@@ -199,3 +199,73 @@ fn the_config_file_sets_the_cmd_timeout() {
     assert_eq!(cmd_event(&env)["cmd"]["timed_out"], true);
     assert!(!env.frozen("IRIS"));
 }
+
+#[test]
+fn by_default_cmd_gets_what_max_freeze_leaves_and_the_thaw_beats_the_watchdog() {
+    let env = one_instance();
+    // --max-freeze 8: the margin is a quarter, 2 s; CMD is killed about 6 s after the freeze.
+    let r = env.run(&["run", "--max-freeze", "8", "--", "sleep", "60"]);
+    assert_eq!(r.code, 1, "{}", r.text());
+    assert!(!env.frozen("IRIS"));
+    assert_eq!(cmd_event(&env)["cmd"]["timed_out"], true);
+    let events = env.history_events();
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["freeze", "cmd", "thaw"],
+        "our thaw, not the watchdog's"
+    );
+    assert_eq!(events[2]["instances"][0]["verdict"], "consistent");
+    assert!(env.log_text().contains("what --max-freeze (8s) leaves"));
+}
+
+#[test]
+fn a_group_that_ignores_sigterm_is_killed_after_the_grace() {
+    let env = one_instance();
+    let pidfile = env.tmp.path().join("grandchild.pid");
+    let script = format!(
+        "trap '' TERM; sleep 300 & echo $! > {}; wait",
+        pidfile.display()
+    );
+    let r = env.run(&["run", "--cmd-timeout", "1", "--", "sh", "-c", &script]);
+    assert_eq!(r.code, 1, "{}", r.text());
+    assert!(!env.frozen("IRIS"));
+    let grandchild: i32 = fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(wait_until(Duration::from_secs(10), || !alive(grandchild)));
+    assert_eq!(cmd_event(&env)["cmd"]["signal"], "SIGKILL");
+}
+
+#[test]
+fn a_cmd_that_is_not_executable_is_named_and_thawed() {
+    let env = one_instance();
+    let script = env.tmp.path().join("snap.sh");
+    fs::write(&script, "#!/bin/sh\nexit 0\n").unwrap();
+    let r = env.run(&["run", "--", script.to_str().unwrap()]);
+    assert_eq!(r.code, 1, "{}", r.text());
+    assert!(!env.frozen("IRIS"));
+    assert!(r.stdout.contains("snap.sh"), "{}", r.text());
+    assert!(r.stdout.contains("executable"), "{}", r.text());
+}
+
+#[test]
+fn cmd_reads_runs_stdin() {
+    use std::io::Write;
+    let env = one_instance();
+    let mut c = env.command(std::path::Path::new(common::BIN));
+    c.args(["run", "--", "sh", "-c", "read line; echo \"got $line\""])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = common::spawn(&mut c);
+    child.stdin.take().unwrap().write_all(b"hello\n").unwrap();
+    let r = finish(child);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(r.stdout.contains("got hello"), "{}", r.text());
+}
