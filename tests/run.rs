@@ -269,3 +269,17 @@ fn cmd_reads_runs_stdin() {
     assert_eq!(r.code, 0, "{}", r.text());
     assert!(r.stdout.contains("got hello"), "{}", r.text());
 }
+
+#[test]
+fn a_thaw_from_elsewhere_while_cmd_runs_is_exit_2() {
+    let env = one_instance();
+    // CMD thaws the cycle itself (as a post hook firing early would).
+    let script = format!(
+        "{CHECK_FROZEN}\nenv -u IRIS_FREEZE_INSTANCES {} thaw",
+        common::BIN
+    );
+    let r = env.run(&["run", "--", "sh", "-c", &script]);
+    assert_eq!(r.code, 2, "{}", r.text());
+    assert!(!env.frozen("IRIS"));
+    assert!(r.stdout.contains("thawed by another"), "{}", r.text());
+}

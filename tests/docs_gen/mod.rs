@@ -268,7 +268,13 @@ fn man_page() -> String {
                 .and_then(|v| v.first())
                 .map(|n| n.to_string())
                 .unwrap_or_default();
-            if a.is_required_set() {
+            if a.is_last_set() {
+                // `run -- CMD [ARGS...]`: everything after `--`.
+                synopsis.push_str(&format!(
+                    " \\-\\- \\fI{}\\fR [\\fIARGS\\fR...]",
+                    roff(&name)
+                ));
+            } else if a.is_required_set() {
                 synopsis.push_str(&format!(" \\fI{}\\fR", roff(&name)));
             } else {
                 synopsis.push_str(&format!(" [\\fI{}\\fR]", roff(&name)));

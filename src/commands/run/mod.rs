@@ -51,8 +51,9 @@ pub(crate) fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
     let deadline = deadline(cfg, cmd_timeout, &frozen, log);
     let ended = cmd::run(cmd, &frozen, deadline, log);
     record(cfg, cmd, &frozen, &ended, log);
+    let lost = thawed_meanwhile(cfg, &frozen, log);
     let thawed = thaw::run(&as_thaw(cfg), log)?;
-    Ok(outcome(&froze, &ended, &thawed))
+    Ok(outcome(&froze, &ended, &thawed, lost))
 }
 
 /// `freeze`'s config: the history says a `run` made the cycle.
@@ -145,6 +146,25 @@ fn deadline(cfg: &Config, given: Option<Duration>, frozen: &Frozen, log: &EventL
     now + t
 }
 
+/// Whether our cycle's record went while CMD ran (a `thaw` from elsewhere, the watchdog): our
+/// thaw then finds nothing to thaw, yet CMD may have snapshotted a thawed instance.
+fn thawed_meanwhile(cfg: &Config, frozen: &Frozen, log: &EventLog) -> bool {
+    if frozen.instances.is_empty() {
+        return false;
+    }
+    let now = Frozen::read(cfg, log);
+    let lost = now.id != frozen.id || frozen.instances.iter().any(|i| !now.instances.contains(i));
+    if lost {
+        log.warn(
+            None,
+            "cmd",
+            "the freeze's record went while CMD ran (a thaw from elsewhere, or the watchdog): \
+             the snapshot may not be consistent (exit 2)",
+        );
+    }
+    lost
+}
+
 /// CMD's line in the history, under the cycle's id (none when nothing was frozen: no cycle).
 fn record(cfg: &Config, argv: &[OsString], frozen: &Frozen, ended: &Ended, log: &EventLog) {
     let Some(id) = &frozen.id else { return };
@@ -159,17 +179,24 @@ fn record(cfg: &Config, argv: &[OsString], frozen: &Frozen, ended: &Ended, log: 
 }
 
 /// 1 when CMD failed; else the worse of the freeze's and the thaw's (2: someone else's
-/// freeze, or a verdict that is not consistent; 1: the thaw failed).
-fn outcome(froze: &Report, ended: &Ended, thawed: &Report) -> Report {
-    let exit = if ended.ok() {
-        froze.exit.max(thawed.exit)
+/// freeze, a verdict that is not consistent, or our freeze thawed by another while CMD ran;
+/// 1: the thaw failed).
+fn outcome(froze: &Report, ended: &Ended, thawed: &Report, lost: bool) -> Report {
+    let worst = froze.exit.max(thawed.exit);
+    let exit = match (ended.ok(), lost) {
+        (false, _) => Exit::Failure,
+        (true, true) => worst.max(Exit::Warning),
+        (true, false) => worst,
+    };
+    let lost_note = if lost {
+        "; thawed by another before our thaw: not consistent"
     } else {
-        Exit::Failure
+        ""
     };
     Report::new(
         exit,
         format!(
-            "{}; CMD {}; {} (exit {})",
+            "{}; CMD {}; {}{lost_note} (exit {})",
             froze.summary,
             ended.describe(),
             thawed.summary,
