@@ -238,7 +238,8 @@ fails, CMD does not run (exit 1). CMD runs with IRIS_FREEZE_ID (the cycle id) an
 IRIS_FREEZE_INSTANCES (the frozen instances, comma-separated) in its environment, run's own
 stdin, stdout and stderr, in its own process group. Then the thaw always comes: after CMD exits,
 fails, is not found, times out (its group gets SIGTERM, then SIGKILL 5 s later) or is
-signalled; SIGTERM/SIGINT/SIGHUP to `run` are passed on to CMD's group.
+signalled; SIGTERM/SIGINT/SIGHUP to `run` are passed on to CMD's group. --timeout bounds the
+freeze and the thaw, each; CMD has its own.
 
 --cmd-timeout defaults to what --max-freeze leaves after the freeze, minus a margin of 15 s
 (or a quarter of --max-freeze, if less): 5 s for CMD's group to die, 10 s for the thaw, so our

@@ -40,7 +40,7 @@ pub(crate) fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
         log.error(
             None,
             "cmd",
-            format!("not run: the freeze failed ({})", display(cmd)),
+            format!("CMD not run, the freeze failed: {}", display(cmd)),
         );
         return Ok(Report::new(
             Exit::Failure,
