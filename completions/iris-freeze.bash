@@ -37,6 +37,9 @@ _iris__freeze() {
             iris__freeze,restore-plan)
                 cmd="iris__freeze__subcmd__restore__subcmd__plan"
                 ;;
+            iris__freeze,run)
+                cmd="iris__freeze__subcmd__run"
+                ;;
             iris__freeze,status)
                 cmd="iris__freeze__subcmd__status"
                 ;;
@@ -67,6 +70,9 @@ _iris__freeze() {
             iris__freeze__subcmd__help,restore-plan)
                 cmd="iris__freeze__subcmd__help__subcmd__restore__subcmd__plan"
                 ;;
+            iris__freeze__subcmd__help,run)
+                cmd="iris__freeze__subcmd__help__subcmd__run"
+                ;;
             iris__freeze__subcmd__help,status)
                 cmd="iris__freeze__subcmd__help__subcmd__status"
                 ;;
@@ -83,7 +89,7 @@ _iris__freeze() {
 
     case "${cmd}" in
         iris__freeze)
-            opts="-v -q -h -V --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version freeze thaw status restore-plan history dry-run install uninstall check help"
+            opts="-v -q -h -V --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version freeze thaw status restore-plan history dry-run install uninstall check run help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -283,7 +289,7 @@ _iris__freeze() {
             return 0
             ;;
         iris__freeze__subcmd__help)
-            opts="freeze thaw status restore-plan history dry-run install uninstall check help"
+            opts="freeze thaw status restore-plan history dry-run install uninstall check run help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -381,6 +387,20 @@ _iris__freeze() {
             return 0
             ;;
         iris__freeze__subcmd__help__subcmd__restore__subcmd__plan)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        iris__freeze__subcmd__help__subcmd__run)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -544,6 +564,72 @@ _iris__freeze() {
             fi
             case "${prev}" in
                 --id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --history-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metrics-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bin-dirs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        iris__freeze__subcmd__run)
+            opts="-i -v -q -h -V --instance --timeout --log-file --sharded --max-freeze --cmd-timeout --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --instance)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -i)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --log-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sharded)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-freeze)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cmd-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -27,7 +27,9 @@ use std::io::Write;
 use clap::error::ErrorKind;
 
 use crate::cli::Cli;
-use crate::commands::{check, freeze, history, install, restore_plan, status, thaw, watchdog};
+use crate::commands::{
+    check, freeze, history, install, restore_plan, run as run_cmd, status, thaw, watchdog,
+};
 use crate::config::{Action, Config, Verbosity};
 use crate::host::eventlog;
 use crate::host::eventlog::EventLog;
@@ -121,6 +123,11 @@ fn dispatch(cfg: &Config) -> (EventLog, anyhow::Result<Report>) {
             let r = freeze::dry_run(cfg, &log);
             (log, r)
         }
+        Action::Run { .. } => {
+            let log = open_log(cfg, "run");
+            let r = run_cmd::run(cfg, &log);
+            (log, r)
+        }
         Action::Install(p) => (EventLog::none("install"), install::install(cfg, p)),
         Action::Uninstall(p) => (EventLog::none("uninstall"), install::uninstall(cfg, p)),
         Action::Check(p) => (EventLog::none("check"), check::run(cfg, p)),
@@ -156,7 +163,7 @@ fn dispatch(cfg: &Config) -> (EventLog, anyhow::Result<Report>) {
 fn update_metrics(cfg: &Config, log: &EventLog) {
     if !matches!(
         cfg.action,
-        Action::Freeze | Action::Thaw | Action::Watchdog { .. }
+        Action::Freeze | Action::Thaw | Action::Run { .. } | Action::Watchdog { .. }
     ) {
         return;
     }

@@ -27,6 +27,7 @@ Examples:
   iris-freeze thaw                   thaw exactly what the last freeze froze (log: /etc/postScript.log)
   iris-freeze freeze -i IRIS -i HS   freeze two named instances
   iris-freeze status --json          what is running, what is frozen, and by whom
+  iris-freeze run -- zfs snapshot -r tank/iris@now   freeze, run the snapshot command, always thaw
   iris-freeze install azure          write Azure Backup's pre/post scripts and plugin JSON
   iris-freeze check azure            verify them, the instances and the logins";
 
@@ -186,6 +187,10 @@ Examples:
   iris-freeze check azure")]
     Check(CheckArgs),
 
+    /// Freeze, run a snapshot command, and always thaw; exit 0 only when both went well.
+    #[command(after_help = RUN_HELP)]
+    Run(RunCmdArgs),
+
     #[command(name = "__watchdog", hide = true)]
     Watchdog(WatchdogArgs),
 }
@@ -234,6 +239,46 @@ pub(crate) struct FreezeArgs {
     /// ExternalFreezeTimeOut, when IRIS starts blocking writers [default: 300].
     #[arg(long, env = env::MAX_FREEZE, value_name = "SECS")]
     pub(crate) max_freeze: Option<String>,
+}
+
+const RUN_HELP: &str = "\
+Freezes exactly as `freeze` does (same options, watchdog armed with --max-freeze); if the freeze
+fails, CMD does not run (exit 1). CMD runs with IRIS_FREEZE_ID (the cycle id) and
+IRIS_FREEZE_INSTANCES (the frozen instances, comma-separated) in its environment, run's own
+stdin, stdout and stderr, in its own process group. Then the thaw always comes: after CMD exits,
+fails, is not found, times out (its group gets SIGTERM, then SIGKILL 5 s later) or is
+signalled; SIGTERM/SIGINT/SIGHUP to `run` are passed on to CMD's group. --timeout bounds the
+freeze and the thaw, each; CMD has its own.
+
+--cmd-timeout defaults to what --max-freeze leaves after the freeze, minus a margin of 15 s
+(or a quarter of --max-freeze, if less): 5 s for CMD's group to die, 10 s for the thaw, so our
+thaw comes before the watchdog's auto-thaw.
+
+Exit: 0 CMD succeeded and the thaw's verdict is `consistent`; 1 the freeze or CMD failed (or
+CMD timed out, was signalled, was not found), or the thaw failed; 2 CMD succeeded but the
+verdict is not `consistent`. The history records CMD and how it ended.
+
+Examples:
+  iris-freeze run -- lvcreate --snapshot --name iris-snap --size 10G vg0/iris
+  iris-freeze run --cmd-timeout 120 -- sh -c '
+      for d in iris-data iris-journal; do
+        az snapshot create -g rg -n \"$d-$IRIS_FREEZE_ID\" --source \"$d\" & done; wait'
+  iris-freeze run -- zfs snapshot -r \"tank/iris@$(date +%Y%m%d%H%M)\"";
+
+/// `run`: the freeze's options, CMD's deadline, and CMD.
+#[derive(Debug, Args)]
+pub(crate) struct RunCmdArgs {
+    #[command(flatten)]
+    pub(crate) freeze: FreezeArgs,
+
+    /// CMD's deadline, in seconds: then its process group is killed and the thaw follows
+    /// [default: what --max-freeze leaves after the freeze, minus 15 s; config cmd_timeout].
+    #[arg(long, env = env::CMD_TIMEOUT, value_name = "SECS")]
+    pub(crate) cmd_timeout: Option<String>,
+
+    /// The snapshot command and its arguments, after `--`; run without a shell.
+    #[arg(last = true, required = true, value_name = "CMD")]
+    pub(crate) cmd: Vec<std::ffi::OsString>,
 }
 
 #[derive(Debug, Args)]

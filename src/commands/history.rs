@@ -58,6 +58,11 @@ fn table(cycles: &[Cycle]) -> String {
             c.ended,
             c.verdict()
         ));
+        out.extend(
+            c.cmd
+                .iter()
+                .map(|cmd| format!("  cmd: {}  {} ({:.1}s)", cmd.argv, cmd.ended(), cmd.secs)),
+        );
         out.extend(c.instances.iter().map(instance_line));
     }
     out.join("\n")

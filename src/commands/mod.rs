@@ -5,6 +5,7 @@ pub(crate) mod freeze;
 pub(crate) mod history;
 pub(crate) mod install;
 pub(crate) mod restore_plan;
+pub(crate) mod run;
 pub(crate) mod status;
 pub(crate) mod thaw;
 pub(crate) mod watchdog;

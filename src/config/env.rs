@@ -24,6 +24,11 @@ pub(crate) const SHARDED: &str = "IRIS_FREEZE_SHARDED";
 pub(crate) const HISTORY_FILE: &str = "IRIS_FREEZE_HISTORY_FILE";
 /// `--metrics-file`.
 pub(crate) const METRICS_FILE: &str = "IRIS_FREEZE_METRICS_FILE";
+/// `run --cmd-timeout`.
+pub(crate) const CMD_TIMEOUT: &str = "IRIS_FREEZE_CMD_TIMEOUT";
+
+/// Set by `run` for its CMD: the cycle id (the frozen instances go in `INSTANCES`).
+pub(crate) const ID: &str = "IRIS_FREEZE_ID";
 
 /// Set (to anything): the watchdog is a detached process even where systemd runs.
 pub(crate) const NO_SYSTEMD: &str = "IRIS_FREEZE_NO_SYSTEMD";
@@ -51,4 +56,5 @@ pub(crate) const OPTIONS: &[&str] = &[
     HISTORY_FILE,
     METRICS_FILE,
     SHARDED,
+    CMD_TIMEOUT,
 ];

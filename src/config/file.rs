@@ -12,7 +12,7 @@ use anyhow::{Context, Result, bail};
 
 use super::MirrorPolicy;
 use super::instance::{INSTANCES, InstanceName, instance_names};
-use super::seconds::{MAX_FREEZE, TIMEOUT};
+use super::seconds::{CMD_TIMEOUT, MAX_FREEZE, TIMEOUT};
 use super::source::Source;
 use crate::host::trust;
 
@@ -38,6 +38,7 @@ pub(super) const KEYS: &[&str] = &[
     "mirror_primary",
     "journal",
     "sharded_namespace",
+    "cmd_timeout",
 ];
 
 /// The settings the file gave, each already checked.
@@ -46,6 +47,8 @@ pub(crate) struct FileConfig {
     pub(crate) instances: Option<Vec<InstanceName>>,
     pub(crate) timeout: Option<Duration>,
     pub(crate) max_freeze: Option<Duration>,
+    /// `run`'s CMD deadline.
+    pub(crate) cmd_timeout: Option<Duration>,
     pub(crate) freeze_log: Option<PathBuf>,
     pub(crate) thaw_log: Option<PathBuf>,
     pub(crate) state_dir: Option<PathBuf>,
@@ -232,6 +235,7 @@ impl FileConfig {
             }
             "timeout" => self.timeout = Some(TIMEOUT.parse_value(v, path)?),
             "max_freeze" => self.max_freeze = Some(MAX_FREEZE.parse_value(v, path)?),
+            "cmd_timeout" => self.cmd_timeout = Some(CMD_TIMEOUT.parse_value(v, path)?),
             "freeze_log" => self.freeze_log = Some(a_path("/etc/preScript.log")?),
             "thaw_log" => self.thaw_log = Some(a_path("/etc/postScript.log")?),
             "state_dir" => {

@@ -65,6 +65,12 @@ pub(crate) enum Action {
         json: bool,
         limit: Option<usize>,
     },
+    /// `run`: freeze, run `cmd`, thaw.
+    Run {
+        cmd: Vec<std::ffi::OsString>,
+        /// CMD's deadline; `None`: what --max-freeze leaves, minus a margin (`commands::run`).
+        cmd_timeout: Option<Duration>,
+    },
     Install(Platform),
     Uninstall(Platform),
     Check(Option<Platform>),

@@ -11,7 +11,7 @@ use anyhow::{Context, Result, bail};
 use super::bad_file::{OnBadFile, Settled, warn_on_stderr};
 use super::file::{FileConfig, load_file};
 use super::instance::{INSTANCES, given_instances};
-use super::seconds::{MAX_FREEZE, TIMEOUT};
+use super::seconds::{CMD_TIMEOUT, MAX_FREEZE, TIMEOUT};
 use super::user_defaults::UserDefaults;
 use super::{
     Action, Config, DEFAULT_BIN_DIRS, DEFAULT_CONFIG, DEFAULT_FREEZE_LOG, DEFAULT_MAX_FREEZE,
@@ -33,6 +33,7 @@ impl Config {
             instances: cli.is_from_env(INSTANCES.id),
         };
         let config_from_env = cli.is_from_env("config");
+        let cmd_timeout_from_env = cli.is_from_env(CMD_TIMEOUT.names.id);
         let Cli {
             command, global: g, ..
         } = cli;
@@ -65,7 +66,12 @@ impl Config {
             file.timeout,
             DEFAULT_TIMEOUT,
         )?;
-        let action = given.action;
+        let action = with_cmd_timeout(
+            given.action,
+            given.cmd_timeout.as_deref(),
+            cmd_timeout_from_env,
+            file.cmd_timeout,
+        )?;
         if matches!(action, Action::Install(_)) {
             given.manifest.check()?;
         }
@@ -174,6 +180,8 @@ struct Given {
     watchdog_log: Option<PathBuf>,
     /// The names `install velero|k10|aks-backup` prints its manifest for.
     manifest: ManifestNames,
+    /// `run --cmd-timeout`.
+    cmd_timeout: Option<String>,
 }
 
 impl Given {
@@ -185,12 +193,25 @@ impl Given {
             max_freeze: None,
             watchdog_log: None,
             manifest: ManifestNames::default(),
+            cmd_timeout: None,
         };
         match command {
             Command::Freeze(f) => Given {
                 max_freeze: f.max_freeze,
                 ..given(Action::Freeze, f.run.timeout.clone(), Some(f.run))
             },
+            Command::Run(r) => {
+                let action = Action::Run {
+                    cmd: r.cmd,
+                    cmd_timeout: None,
+                };
+                let f = r.freeze;
+                Given {
+                    max_freeze: f.max_freeze,
+                    cmd_timeout: r.cmd_timeout,
+                    ..given(action, f.run.timeout.clone(), Some(f.run))
+                }
+            }
             Command::Thaw(run) => given(Action::Thaw, run.timeout.clone(), Some(run)),
             Command::DryRun(run) => given(Action::DryRun, run.timeout.clone(), Some(run)),
             Command::Status(s) => given(Action::Status { json: s.json }, s.timeout, None),
@@ -229,6 +250,23 @@ impl Given {
             }
         }
     }
+}
+
+/// `run`'s CMD deadline, when given (flag, variable or config file); any other action as is.
+fn with_cmd_timeout(
+    action: Action,
+    given: Option<&str>,
+    from_env: bool,
+    file: Option<Duration>,
+) -> Result<Action> {
+    let Action::Run { cmd, .. } = action else {
+        return Ok(action);
+    };
+    let cmd_timeout = match given.filter(|g| !g.trim().is_empty()) {
+        Some(_) => Some(CMD_TIMEOUT.resolve(given, from_env, None, Duration::ZERO)?),
+        None => file,
+    };
+    Ok(Action::Run { cmd, cmd_timeout })
 }
 
 /// An empty variable (IRIS_FREEZE_ROOT=) means "not set", as a missing one would.
@@ -404,7 +442,9 @@ fn run_instances(
     // The file's `instances` picks what a freeze freezes. A thaw keeps thawing exactly what was
     // recorded: as a name list it would also thaw other tools' freezes.
     Ok(match (action, given.is_empty()) {
-        (Action::Freeze | Action::DryRun, true) => file.instances.clone().unwrap_or_default(),
+        (Action::Freeze | Action::DryRun | Action::Run { .. }, true) => {
+            file.instances.clone().unwrap_or_default()
+        }
         _ => given,
     })
 }
@@ -420,7 +460,7 @@ fn credentials(
 ) -> Result<Option<Credentials>> {
     let in_config = || format!("credentials_file in {}", config_file.display());
     Ok(match (path, action) {
-        (Some(p), Action::Freeze | Action::DryRun) => {
+        (Some(p), Action::Freeze | Action::DryRun | Action::Run { .. }) => {
             Some(Credentials::load(p).with_context(in_config)?)
         }
         (Some(p), Action::Thaw | Action::Status { .. } | Action::Watchdog { .. }) => {

@@ -49,6 +49,20 @@ pub(super) const MAX_FREEZE: Seconds = Seconds {
     example: 300,
 };
 
+/// No freeze lasts longer than IRIS_BLOCKS_AFTER, so neither may the command run inside one.
+pub(super) const CMD_TIMEOUT: Seconds = Seconds {
+    names: Names {
+        id: "cmd_timeout",
+        flag: "--cmd-timeout",
+        env: env::CMD_TIMEOUT,
+        key: "cmd_timeout",
+    },
+    upper: IRIS_BLOCKS_AFTER.as_secs() as f64,
+    upper_included: false,
+    why: ", as no freeze may last longer (ExternalFreezeTimeOut)",
+    example: 120,
+};
+
 impl Seconds {
     /// The bounds, as messages state them.
     fn rule(&self) -> String {

@@ -31,6 +31,8 @@ pub(crate) enum EventKind {
     Thaw,
     Rollback,
     AutoThaw,
+    /// `run`'s command, between its freeze and its thaw.
+    Cmd,
 }
 
 /// One line of the history.
@@ -48,6 +50,46 @@ pub(crate) struct Event {
     /// Our exit code.
     pub(crate) exit: u8,
     pub(crate) instances: Vec<InstanceEvent>,
+    /// What `run`'s command did (a `cmd` event).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) cmd: Option<CmdEvent>,
+}
+
+/// How `run`'s command ended; never its environment.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub(crate) struct CmdEvent {
+    /// Its argv, shell-quoted and joined, for display.
+    pub(crate) argv: String,
+    /// Its exit code, when it exited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) code: Option<i32>,
+    /// The signal that ended it (`SIGTERM`...), when one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) signal: Option<String>,
+    /// Killed at --cmd-timeout.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) timed_out: bool,
+    /// Why it could not start (not found, not executable).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) error: Option<String>,
+    pub(crate) secs: f64,
+}
+
+impl CmdEvent {
+    /// How it ended, in a few words: `exit 0`, `killed by SIGTERM (timed out)`, `not run: ...`.
+    pub(crate) fn ended(&self) -> String {
+        let how = match (&self.error, self.code, &self.signal) {
+            (Some(e), ..) => format!("not run: {e}"),
+            (None, Some(c), _) => format!("exit {c}"),
+            (None, None, Some(s)) => format!("killed by {s}"),
+            (None, None, None) => "ended unknown".into(),
+        };
+        if self.timed_out {
+            format!("{how} (timed out)")
+        } else {
+            how
+        }
+    }
 }
 
 /// What one event did to one instance.
@@ -84,6 +126,7 @@ impl Event {
             by: by.to_string(),
             exit,
             instances: Vec::new(),
+            cmd: None,
         }
     }
 }
@@ -211,6 +254,9 @@ pub(crate) struct Cycle {
     pub(crate) ended: String,
     /// Per instance, the freeze's facts with the thaw's added.
     pub(crate) instances: Vec<InstanceEvent>,
+    /// `run`'s command, when a `run` made the cycle.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) cmd: Option<CmdEvent>,
 }
 
 impl Cycle {
@@ -254,16 +300,15 @@ pub(crate) fn cycles(events: &[Event]) -> Vec<Cycle> {
                 by: e.by.clone(),
                 ended: String::new(),
                 instances: Vec::new(),
+                cmd: None,
             }
         });
-        c.ended = match (e.event, e.exit) {
-            (EventKind::Freeze, 1) => "failed",
-            (EventKind::Freeze, _) => "frozen",
-            (EventKind::Thaw, _) => "thawed",
-            (EventKind::AutoThaw, _) => "auto-thawed",
-            (EventKind::Rollback, _) => "rolled back",
+        if let Some(ended) = ended(e) {
+            c.ended = ended.to_string();
         }
-        .to_string();
+        if e.cmd.is_some() {
+            c.cmd = e.cmd.clone();
+        }
         for i in &e.instances {
             match c.instances.iter_mut().find(|k| k.name == i.name) {
                 Some(k) => merge(k, i),
@@ -276,6 +321,18 @@ pub(crate) fn cycles(events: &[Event]) -> Vec<Cycle> {
         .rev()
         .filter_map(|id| by_id.remove(id))
         .collect()
+}
+
+/// How a cycle stands after `e`; `None` for `run`'s command, which the thaw follows.
+fn ended(e: &Event) -> Option<&'static str> {
+    Some(match (e.event, e.exit) {
+        (EventKind::Freeze, 1) => "failed",
+        (EventKind::Freeze, _) => "frozen",
+        (EventKind::Thaw, _) => "thawed",
+        (EventKind::AutoThaw, _) => "auto-thawed",
+        (EventKind::Rollback, _) => "rolled back",
+        (EventKind::Cmd, _) => return None,
+    })
 }
 
 /// A later event's facts over an earlier one's, keeping what the later one does not know.
@@ -382,5 +439,30 @@ mod tests {
         assert_eq!(c.verdict(), "consistent");
         assert!(!cs[0].consistent());
         assert_eq!(cs[0].verdict(), "no verdict yet");
+    }
+
+    #[test]
+    fn a_run_cycle_keeps_its_command_and_ends_with_its_thaw() {
+        let f = Event::new("1", EventKind::Freeze, "run", 0);
+        let mut c = Event::new("1", EventKind::Cmd, "run", 1);
+        c.cmd = Some(CmdEvent {
+            argv: "sleep 60".into(),
+            signal: Some("SIGTERM".into()),
+            timed_out: true,
+            secs: 1.0,
+            ..Default::default()
+        });
+        let t = Event::new("1", EventKind::Thaw, "run", 0);
+        let line = serde_json::to_string(&c).unwrap();
+        assert!(line.contains(r#""event":"cmd""#), "{line}");
+        assert!(!line.contains("code"), "only what applies: {line}");
+        let cs = cycles(&[f.clone(), c.clone()]);
+        assert_eq!(cs[0].ended, "frozen", "CMD is not an end");
+        let cs = cycles(&[f, c, t]);
+        assert_eq!(cs[0].ended, "thawed");
+        let cmd = cs[0].cmd.as_ref().unwrap();
+        assert_eq!(cmd.ended(), "killed by SIGTERM (timed out)");
+        let plain = Event::new("2", EventKind::Freeze, "freeze", 0);
+        assert!(!serde_json::to_string(&plain).unwrap().contains("cmd"));
     }
 }

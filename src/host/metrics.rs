@@ -118,6 +118,7 @@ fn runs(out: &mut String, events: &[Event]) {
             EventKind::Thaw => "thaw",
             EventKind::Rollback => "rollback",
             EventKind::AutoThaw => "auto-thaw",
+            EventKind::Cmd => "cmd",
         };
         let result = match e.exit {
             0 => "success",

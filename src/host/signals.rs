@@ -37,6 +37,13 @@ pub(crate) fn received() -> Option<i32> {
     (n != 0).then_some(n)
 }
 
+/// The last stop signal received, if any, forgetting it: `run` passes it on to its command,
+/// and the thaw that follows must not take it as its own.
+pub(crate) fn take() -> Option<i32> {
+    let n = RECEIVED.swap(0, Ordering::SeqCst);
+    (n != 0).then_some(n)
+}
+
 pub(crate) fn name(sig: i32) -> &'static str {
     Signal::try_from(sig)
         .map(|s| s.as_str())

@@ -11,19 +11,19 @@ use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_iris-freeze");
 
-/// The simulator example, built on demand when `cargo test` was asked for one test target only.
+/// The simulator example, brought up to date once per test binary: `cargo test` builds it only
+/// as a unit-test harness (`test = true`), so a copy left by an older build would test old
+/// simulator code. Offline: everything it needs was fetched to build the tests.
 pub fn simulator() -> PathBuf {
     static BUILD: Once = Once::new();
     let path = Path::new(BIN).parent().unwrap().join("examples/iris-sim");
     BUILD.call_once(|| {
-        if !path.exists() {
-            let st = Command::new(env!("CARGO"))
-                .args(["build", "--example", "iris-sim"])
-                .current_dir(env!("CARGO_MANIFEST_DIR"))
-                .status()
-                .expect("cargo build --example iris-sim");
-            assert!(st.success());
-        }
+        let st = Command::new(env!("CARGO"))
+            .args(["build", "--offline", "--quiet", "--example", "iris-sim"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .expect("cargo build --example iris-sim");
+        assert!(st.success(), "cargo build --example iris-sim failed");
     });
     path
 }

@@ -268,7 +268,13 @@ fn man_page() -> String {
                 .and_then(|v| v.first())
                 .map(|n| n.to_string())
                 .unwrap_or_default();
-            if a.is_required_set() {
+            if a.is_last_set() {
+                // `run -- CMD [ARGS...]`: everything after `--`.
+                synopsis.push_str(&format!(
+                    " \\-\\- \\fI{}\\fR [\\fIARGS\\fR...]",
+                    roff(&name)
+                ));
+            } else if a.is_required_set() {
                 synopsis.push_str(&format!(" \\fI{}\\fR", roff(&name)));
             } else {
                 synopsis.push_str(&format!(" [\\fI{}\\fR]", roff(&name)));
@@ -337,7 +343,8 @@ Success.
 .TP
 \fB1\fR
 Failure: the snapshot is not application\-consistent, or an instance may still be frozen (read
-the log); for \fBcheck\fR and \fBdry\-run\fR, a check failed. A command line iris\-freeze does
+the log); for \fBcheck\fR and \fBdry\-run\fR, a check failed; for \fBrun\fR, the freeze
+or CMD failed (or CMD timed out, was signalled or was not found). A command line iris\-freeze does
 not understand also exits 1.
 .TP
 \fB2\fR
@@ -386,6 +393,9 @@ const ENVIRONMENT_MORE: &str = r#".TP
 .TP
 \fBIRIS_FREEZE_NO_SYSTEMD\fR
 Set (to anything): the watchdog is a detached process even where systemd runs.
+.TP
+\fBIRIS_FREEZE_ID\fR, \fBIRIS_FREEZE_INSTANCES\fR
+Set by \fBrun\fR in CMD's environment: the cycle id, and the frozen instances (comma\-separated).
 "#;
 
 const NON_ROOT: &str = r#".SH NON-ROOT USE AND KUBERNETES

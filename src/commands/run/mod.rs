@@ -1,0 +1,246 @@
+//! `run`: freeze exactly as `freeze` does, run the user's snapshot command (CMD) with its own
+//! deadline, and always thaw, as `thaw` does. The steps: `freeze::run`; what the freeze left in
+//! the state (`Frozen`); CMD's deadline; `cmd::run`; its history line; `thaw::run`; one exit
+//! from the three.
+
+mod cmd;
+
+use std::ffi::OsString;
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, bail};
+
+use crate::commands::{freeze, thaw};
+use crate::config::{Action, Config};
+use crate::exit_code::Exit;
+use crate::host::eventlog::EventLog;
+use crate::host::history::{self, Event, EventKind};
+use crate::host::state::{StateDir, now_ms};
+use crate::report::Report;
+
+use cmd::Ended;
+
+/// Kept between CMD's default deadline and the watchdog's auto-thaw: CMD's group gets
+/// `cmd::KILL_GRACE` (5 s) to die, and the thaw 10 s, so our thaw comes first.
+const MARGIN: Duration = Duration::from_secs(15);
+
+/// The history's `by` for a run's events.
+const BY: &str = "run";
+
+pub(crate) fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
+    let Action::Run {
+        ref cmd,
+        cmd_timeout,
+    } = cfg.action
+    else {
+        bail!("internal error: `run` called for {:?}", cfg.action);
+    };
+    let froze = freeze::run(&as_freeze(cfg), log)?;
+    if froze.exit == Exit::Failure {
+        log.error(
+            None,
+            "cmd",
+            format!("CMD not run, the freeze failed: {}", display(cmd)),
+        );
+        return Ok(Report::new(
+            Exit::Failure,
+            format!("{}; CMD not run", froze.summary),
+        ));
+    }
+    let frozen = Frozen::read(cfg, log);
+    let deadline = deadline(cfg, cmd_timeout, &frozen, log);
+    let ended = cmd::run(cmd, &frozen, deadline, log);
+    record(cfg, cmd, &frozen, &ended, log);
+    let lost = thawed_meanwhile(cfg, &frozen, log);
+    let thawed = thaw::run(&as_thaw(cfg), log)?;
+    Ok(outcome(&froze, &ended, &thawed, lost))
+}
+
+/// `freeze`'s config: the history says a `run` made the cycle.
+fn as_freeze(cfg: &Config) -> Config {
+    let mut c = cfg.clone();
+    c.action = Action::Freeze;
+    c.invoked_as.get_or_insert_with(|| BY.to_string());
+    c
+}
+
+/// `thaw`'s config: what the freeze recorded, never the names (`thaw --instance` would thaw
+/// someone else's freeze of them too).
+fn as_thaw(cfg: &Config) -> Config {
+    let mut c = as_freeze(cfg);
+    c.action = Action::Thaw;
+    c.instances.clear();
+    c
+}
+
+/// What the freeze left in the state, for CMD's environment and deadline.
+pub(super) struct Frozen {
+    /// The cycle id; none when nothing was frozen.
+    pub(super) id: Option<String>,
+    pub(super) instances: Vec<String>,
+    /// The watchdog's deadline, unix ms.
+    due_ms: Option<i64>,
+}
+
+impl Frozen {
+    fn read(cfg: &Config, log: &EventLog) -> Frozen {
+        let state = StateDir::open(&cfg.state_dir).and_then(|s| s.load());
+        match state {
+            Ok(s) => Frozen {
+                id: s.cycle,
+                instances: s.instances.into_keys().collect(),
+                due_ms: s.watchdog.map(|w| w.deadline_ms),
+            },
+            Err(e) => {
+                // The freeze just wrote it: CMD still runs, the thaw will say more.
+                log.warn(None, "state", format!("{e:#}: CMD gets no id or instances"));
+                Frozen {
+                    id: None,
+                    instances: Vec::new(),
+                    due_ms: None,
+                }
+            }
+        }
+    }
+}
+
+/// The margin before the watchdog: `MARGIN`, or a quarter of --max-freeze when that is less.
+fn margin(max_freeze: Duration) -> Duration {
+    MARGIN.min(max_freeze / 4)
+}
+
+/// CMD's deadline: --cmd-timeout from now, or what the watchdog leaves minus the margin. A
+/// --cmd-timeout past the watchdog is warned about: the snapshot would not be consistent.
+fn deadline(cfg: &Config, given: Option<Duration>, frozen: &Frozen, log: &EventLog) -> Instant {
+    let now = Instant::now();
+    let watchdog_in = frozen.due_ms.map_or(cfg.max_freeze, |due| {
+        Duration::from_millis(u64::try_from(due - now_ms()).unwrap_or(0))
+    });
+    let leaves = watchdog_in.saturating_sub(margin(cfg.max_freeze));
+    let Some(t) = given else {
+        log.info(
+            None,
+            "cmd",
+            format!(
+                "CMD may run {:.1}s: what --max-freeze ({}s) leaves, minus {:.1}s for the kill \
+                 and the thaw",
+                leaves.as_secs_f64(),
+                cfg.max_freeze.as_secs_f64(),
+                margin(cfg.max_freeze).as_secs_f64()
+            ),
+        );
+        return now + leaves;
+    };
+    if t > leaves && !frozen.instances.is_empty() {
+        log.warn(
+            None,
+            "cmd",
+            format!(
+                "--cmd-timeout {}s goes past the watchdog's auto-thaw in {:.1}s: if CMD takes \
+                 that long, the snapshot is not consistent; raise --max-freeze",
+                t.as_secs_f64(),
+                watchdog_in.as_secs_f64()
+            ),
+        );
+    }
+    now + t
+}
+
+/// Whether our cycle's record went while CMD ran (a `thaw` from elsewhere, the watchdog): our
+/// thaw then finds nothing to thaw, yet CMD may have snapshotted a thawed instance.
+fn thawed_meanwhile(cfg: &Config, frozen: &Frozen, log: &EventLog) -> bool {
+    if frozen.instances.is_empty() {
+        return false;
+    }
+    let now = Frozen::read(cfg, log);
+    let lost = now.id != frozen.id || frozen.instances.iter().any(|i| !now.instances.contains(i));
+    if lost {
+        log.warn(
+            None,
+            "cmd",
+            "the freeze's record went while CMD ran (a thaw from elsewhere, or the watchdog): \
+             the snapshot may not be consistent (exit 2)",
+        );
+    }
+    lost
+}
+
+/// CMD's line in the history, under the cycle's id (none when nothing was frozen: no cycle).
+fn record(cfg: &Config, argv: &[OsString], frozen: &Frozen, ended: &Ended, log: &EventLog) {
+    let Some(id) = &frozen.id else { return };
+    let exit = if ended.ok() {
+        Exit::Success
+    } else {
+        Exit::Failure
+    };
+    let mut e = Event::new(id, EventKind::Cmd, BY, exit.code());
+    e.cmd = Some(ended.event(display(argv)));
+    history::record(&cfg.history_file, &e, log);
+}
+
+/// 1 when CMD failed; else the worse of the freeze's and the thaw's (2: someone else's
+/// freeze, a verdict that is not consistent, or our freeze thawed by another while CMD ran;
+/// 1: the thaw failed).
+fn outcome(froze: &Report, ended: &Ended, thawed: &Report, lost: bool) -> Report {
+    let worst = froze.exit.max(thawed.exit);
+    let exit = match (ended.ok(), lost) {
+        (false, _) => Exit::Failure,
+        (true, true) => worst.max(Exit::Warning),
+        (true, false) => worst,
+    };
+    let lost_note = if lost {
+        "; thawed by another before our thaw: not consistent"
+    } else {
+        ""
+    };
+    Report::new(
+        exit,
+        format!(
+            "{}; CMD {}; {}{lost_note} (exit {})",
+            froze.summary,
+            ended.describe(),
+            thawed.summary,
+            exit.code()
+        ),
+    )
+}
+
+/// argv for people: words quoted for sh where they need it.
+pub(super) fn display(argv: &[OsString]) -> String {
+    let plain = |w: &str| {
+        !w.is_empty()
+            && w.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_-./=:,@%+".contains(c))
+    };
+    argv.iter()
+        .map(|w| {
+            let w = w.to_string_lossy();
+            if plain(&w) {
+                w.into_owned()
+            } else {
+                crate::util::shell::sh_quote(&w)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn argv_is_shown_quoted_only_where_needed() {
+        let argv: Vec<OsString> = ["sh", "-c", "exit 1", "", "it's"]
+            .iter()
+            .map(OsString::from)
+            .collect();
+        assert_eq!(display(&argv), r#"sh -c 'exit 1' '' 'it'\''s'"#);
+    }
+
+    #[test]
+    fn the_margin_is_a_quarter_of_a_short_max_freeze() {
+        assert_eq!(margin(Duration::from_secs(300)), MARGIN);
+        assert_eq!(margin(Duration::from_secs(8)), Duration::from_secs(2));
+    }
+}

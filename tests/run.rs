@@ -1,0 +1,285 @@
+//! `iris-freeze run -- CMD`: freeze, CMD, always thaw, against the simulator. Each CMD checks
+//! from inside that the simulator is frozen (IsWDSuspendedExt through `iris session`: exit 5).
+
+mod common;
+
+use std::fs;
+use std::time::Duration;
+
+use common::{Env, alive, finish, wait_until};
+
+/// A shell line that fails unless IRIS is frozen now and the cycle is in the environment.
+const CHECK_FROZEN: &str = r#"iris session IRIS -U%SYS '##Class(Backup.General).IsWDSuspendedExt()'; rc=$?
+test "$rc" = 5 || { echo "not frozen: $rc"; exit 9; }
+test -n "$IRIS_FREEZE_ID" || { echo "no IRIS_FREEZE_ID"; exit 9; }
+test "$IRIS_FREEZE_INSTANCES" = IRIS || { echo "IRIS_FREEZE_INSTANCES=$IRIS_FREEZE_INSTANCES"; exit 9; }"#;
+
+fn one_instance() -> Env {
+    let env = Env::new();
+    env.iris("IRIS");
+    env
+}
+
+/// The history's `cmd` line.
+fn cmd_event(env: &Env) -> serde_json::Value {
+    env.history_events()
+        .into_iter()
+        .find(|e| e["event"] == "cmd")
+        .unwrap_or_else(|| panic!("no cmd line in {:?}", env.history_events()))
+}
+
+#[test]
+fn cmd_runs_frozen_with_the_cycle_in_its_environment_then_thaws() {
+    let env = one_instance();
+    let script = format!("{CHECK_FROZEN}\necho \"id=$IRIS_FREEZE_ID\"; echo to-stderr >&2");
+    let r = env.run(&["run", "--", "sh", "-c", &script]);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(!env.frozen("IRIS"), "thawed after CMD");
+    // CMD's stdio is run's own.
+    assert!(r.stdout.contains("id=2"), "{}", r.text());
+    assert!(r.stderr.contains("to-stderr"), "{}", r.text());
+    let events = env.history_events();
+    let id = events[0]["id"].as_str().unwrap().to_string();
+    assert!(r.stdout.contains(&format!("id={id}")), "{}", r.text());
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["freeze", "cmd", "thaw"]);
+    assert!(events.iter().all(|e| e["id"] == id.as_str()));
+    let cmd = cmd_event(&env);
+    assert_eq!(cmd["cmd"]["code"], 0);
+    assert!(
+        cmd["cmd"]["argv"]
+            .as_str()
+            .unwrap()
+            .starts_with("sh -c 'iris session")
+    );
+    assert_eq!(events[2]["instances"][0]["verdict"], "consistent");
+    // `history` shows it.
+    let h = env.run(&["history"]);
+    assert!(
+        h.stdout.contains("cmd: sh -c 'iris session"),
+        "{}",
+        h.text()
+    );
+    assert!(h.stdout.contains("exit 0"), "{}", h.text());
+}
+
+#[test]
+fn a_failing_cmd_is_exit_1_and_thawed() {
+    let env = one_instance();
+    let script = format!("{CHECK_FROZEN}\nexit 3");
+    let r = env.run(&["run", "--", "sh", "-c", &script]);
+    assert_eq!(r.code, 1, "{}", r.text());
+    assert!(!env.frozen("IRIS"));
+    assert_eq!(env.calls("IRIS", "thaw"), 1);
+    assert_eq!(cmd_event(&env)["cmd"]["code"], 3);
+    assert!(r.stdout.contains("CMD exit 3"), "{}", r.text());
+}
+
+#[test]
+fn a_cmd_not_found_is_named_thawed_and_exit_1() {
+    let env = one_instance();
+    let r = env.run(&["run", "--", "no-such-snapshot-tool", "x"]);
+    assert_eq!(r.code, 1, "{}", r.text());
+    assert!(!env.frozen("IRIS"));
+    assert_eq!(env.calls("IRIS", "thaw"), 1);
+    assert!(r.stdout.contains("no-such-snapshot-tool"), "{}", r.text());
+    assert!(
+        env.log_text()
+            .contains("cannot run \"no-such-snapshot-tool\"")
+    );
+    let cmd = cmd_event(&env);
+    assert!(
+        cmd["cmd"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("no-such-snapshot-tool")
+    );
+}
+
+#[test]
+fn a_cmd_past_its_timeout_is_killed_with_its_group_and_thawed() {
+    let env = one_instance();
+    let pidfile = env.tmp.path().join("grandchild.pid");
+    let script = format!("sleep 300 & echo $! > {}; wait", pidfile.display());
+    let r = env.run(&["run", "--cmd-timeout", "1", "--", "sh", "-c", &script]);
+    assert_eq!(r.code, 1, "{}", r.text());
+    assert!(!env.frozen("IRIS"));
+    let grandchild: i32 = fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(
+        wait_until(Duration::from_secs(10), || !alive(grandchild)),
+        "the grandchild {grandchild} outlived the timeout"
+    );
+    let cmd = cmd_event(&env);
+    assert_eq!(cmd["cmd"]["timed_out"], true);
+    assert_eq!(cmd["cmd"]["signal"], "SIGTERM");
+    assert!(r.stdout.contains("timed out"), "{}", r.text());
+}
+
+#[test]
+fn sigterm_to_run_reaches_cmd_and_the_thaw_still_comes() {
+    let env = one_instance();
+    let marker = env.tmp.path().join("cmd-started");
+    let got = env.tmp.path().join("cmd-got-term");
+    let script = format!(
+        "trap 'touch {}; exit 143' TERM; touch {}; while :; do sleep 0.1; done",
+        got.display(),
+        marker.display()
+    );
+    let child = env.spawn(&["run", "--", "sh", "-c", &script]);
+    assert!(wait_until(Duration::from_secs(30), || marker.exists()));
+    assert!(env.frozen("IRIS"));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let r = finish(child);
+    assert_eq!(r.code, 1, "{}", r.text());
+    assert!(got.exists(), "CMD did not get the SIGTERM");
+    assert!(!env.frozen("IRIS"));
+    assert_eq!(cmd_event(&env)["cmd"]["code"], 143);
+    assert!(env.log_text().contains("passed on to CMD's process group"));
+}
+
+#[test]
+fn a_failed_freeze_never_runs_cmd() {
+    let env = one_instance();
+    env.fault("IRIS", "freeze=fail");
+    let marker = env.tmp.path().join("cmd-ran");
+    let r = env.run(&["run", "--", "touch", marker.to_str().unwrap()]);
+    assert_eq!(r.code, 1, "{}", r.text());
+    assert!(!marker.exists(), "CMD ran after a failed freeze");
+    assert!(!env.frozen("IRIS"));
+    assert!(r.stdout.contains("CMD not run"), "{}", r.text());
+}
+
+#[test]
+fn cmd_ok_but_a_verdict_not_consistent_is_exit_2() {
+    let env = one_instance();
+    // Someone resumes IRIS while CMD runs: the thaw hears "not suspended".
+    let frozen_file = env.sim.join("IRIS/frozen");
+    let script = format!("{CHECK_FROZEN}\nrm {}", frozen_file.display());
+    let r = env.run(&["run", "--", "sh", "-c", &script]);
+    assert_eq!(r.code, 2, "{}", r.text());
+    assert!(!env.frozen("IRIS"));
+    assert_eq!(cmd_event(&env)["cmd"]["code"], 0);
+    assert!(r.stdout.contains("not consistent"), "{}", r.text());
+}
+
+#[test]
+fn the_cmd_timeout_comes_from_the_environment_too_and_is_checked() {
+    let env = one_instance();
+    let r = env.run_env(&["run", "--", "true"], &[("IRIS_FREEZE_CMD_TIMEOUT", "0")]);
+    assert_eq!(r.code, 1, "{}", r.text());
+    assert!(r.stderr.contains("IRIS_FREEZE_CMD_TIMEOUT"), "{}", r.text());
+    assert_eq!(env.calls("IRIS", "freeze"), 0);
+}
+
+#[test]
+fn without_cmd_run_is_a_usage_error() {
+    let env = one_instance();
+    let r = env.run(&["run"]);
+    assert_eq!(r.code, 1, "{}", r.text());
+    assert_eq!(env.calls("IRIS", "freeze"), 0);
+}
+
+#[test]
+fn the_config_file_sets_the_cmd_timeout() {
+    let env = one_instance();
+    env.config("cmd_timeout = 1\n");
+    let r = env.run(&["run", "--", "sleep", "60"]);
+    assert_eq!(r.code, 1, "{}", r.text());
+    assert_eq!(cmd_event(&env)["cmd"]["timed_out"], true);
+    assert!(!env.frozen("IRIS"));
+}
+
+#[test]
+fn by_default_cmd_gets_what_max_freeze_leaves_and_the_thaw_beats_the_watchdog() {
+    let env = one_instance();
+    // --max-freeze 8: the margin is a quarter, 2 s; CMD is killed about 6 s after the freeze.
+    let r = env.run(&["run", "--max-freeze", "8", "--", "sleep", "60"]);
+    assert_eq!(r.code, 1, "{}", r.text());
+    assert!(!env.frozen("IRIS"));
+    assert_eq!(cmd_event(&env)["cmd"]["timed_out"], true);
+    let events = env.history_events();
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["freeze", "cmd", "thaw"],
+        "our thaw, not the watchdog's"
+    );
+    assert_eq!(events[2]["instances"][0]["verdict"], "consistent");
+    assert!(env.log_text().contains("what --max-freeze (8s) leaves"));
+}
+
+#[test]
+fn a_group_that_ignores_sigterm_is_killed_after_the_grace() {
+    let env = one_instance();
+    let pidfile = env.tmp.path().join("grandchild.pid");
+    let script = format!(
+        "trap '' TERM; sleep 300 & echo $! > {}; wait",
+        pidfile.display()
+    );
+    let r = env.run(&["run", "--cmd-timeout", "1", "--", "sh", "-c", &script]);
+    assert_eq!(r.code, 1, "{}", r.text());
+    assert!(!env.frozen("IRIS"));
+    let grandchild: i32 = fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(wait_until(Duration::from_secs(10), || !alive(grandchild)));
+    assert_eq!(cmd_event(&env)["cmd"]["signal"], "SIGKILL");
+}
+
+#[test]
+fn a_cmd_that_is_not_executable_is_named_and_thawed() {
+    let env = one_instance();
+    let script = env.tmp.path().join("snap.sh");
+    fs::write(&script, "#!/bin/sh\nexit 0\n").unwrap();
+    let r = env.run(&["run", "--", script.to_str().unwrap()]);
+    assert_eq!(r.code, 1, "{}", r.text());
+    assert!(!env.frozen("IRIS"));
+    assert!(r.stdout.contains("snap.sh"), "{}", r.text());
+    assert!(r.stdout.contains("executable"), "{}", r.text());
+}
+
+#[test]
+fn cmd_reads_runs_stdin() {
+    use std::io::Write;
+    let env = one_instance();
+    let mut c = env.command(std::path::Path::new(common::BIN));
+    c.args(["run", "--", "sh", "-c", "read line; echo \"got $line\""])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = common::spawn(&mut c);
+    child.stdin.take().unwrap().write_all(b"hello\n").unwrap();
+    let r = finish(child);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(r.stdout.contains("got hello"), "{}", r.text());
+}
+
+#[test]
+fn a_thaw_from_elsewhere_while_cmd_runs_is_exit_2() {
+    let env = one_instance();
+    // CMD thaws the cycle itself (as a post hook firing early would).
+    let script = format!(
+        "{CHECK_FROZEN}\nenv -u IRIS_FREEZE_INSTANCES {} thaw",
+        common::BIN
+    );
+    let r = env.run(&["run", "--", "sh", "-c", &script]);
+    assert_eq!(r.code, 2, "{}", r.text());
+    assert!(!env.frozen("IRIS"));
+    assert!(r.stdout.contains("thawed by another"), "{}", r.text());
+}
