@@ -119,7 +119,10 @@ fn velero_backup(text: &str) -> Hooks {
     assert_eq!(hook["includedNamespaces"][0], "iris", "{text}");
     // The label Kubernetes puts on each StatefulSet pod selects the IRIS pod.
     let select = &hook["labelSelector"]["matchExpressions"][0];
-    assert_eq!(select["key"], "statefulset.kubernetes.io/pod-name", "{text}");
+    assert_eq!(
+        select["key"], "statefulset.kubernetes.io/pod-name",
+        "{text}"
+    );
     assert_eq!(select["operator"], "In", "{text}");
     assert_eq!(select["values"][0], "iris-data-0", "{text}");
     let exec = |when: &str| hook[when][0]["exec"].clone();
@@ -148,7 +151,10 @@ fn k10(text: &str) -> Hooks {
     );
     // A deferPhase runs at the end of its own action: one in backupPrehook would thaw
     // before the snapshots.
-    assert!(doc["actions"]["backupPrehook"]["deferPhase"].is_null(), "{text}");
+    assert!(
+        doc["actions"]["backupPrehook"]["deferPhase"].is_null(),
+        "{text}"
+    );
     let pre = &doc["actions"]["backupPrehook"]["phases"][0];
     let post = &doc["actions"]["backupPosthook"];
     let thaw = &post["deferPhase"];
