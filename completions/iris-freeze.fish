@@ -129,6 +129,8 @@ complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand install" -l name
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand install" -l workload -d 'Kubernetes engines: the StatefulSet (or IrisCluster) that runs IRIS [default: iris]' -r
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand install" -l container -d 'Kubernetes engines: the IRIS container in its pods [default: iris]' -r
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand install" -l binary -d 'Kubernetes engines: where iris-freeze is inside the IRIS container [default: /iris-freeze/iris-freeze, the emptyDir of examples/kubernetes]' -r
+complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand install" -l kind -d 'Velero: print the hooks as the pod template\'s annotations (`statefulset`), or as a Backup whose spec.hooks.resources select the IRIS pod (`backup`: no pod restart, and works for an IrisCluster\'s data pods) [default: statefulset]' -r -f -a "statefulset\t'The pod annotations, as a patch of the StatefulSet\'s pod template'
+backup\t'A Backup (velero.io/v1) with spec.hooks.resources'"
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand install" -l state-dir -d 'Where iris-freeze records what it froze, created 0700 [default: /run/iris-freeze]' -r -F
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand install" -l history-file -d 'The history of freeze/thaw cycles, one JSON line per event, on persistent disk (it travels inside the snapshot) [default: /var/lib/iris-freeze/history.jsonl]' -r -F
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand install" -l metrics-file -d 'Rewrite this file with Prometheus metrics after every freeze, thaw, rollback and auto-thaw, e.g. in node_exporter\'s textfile-collector directory [default: none]' -r -F
@@ -137,7 +139,7 @@ complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand install" -l root
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand install" -l bin-dirs -d 'Directories searched for iris, csession and ccontrol after PATH, colon-separated (default: the usual install places; empty: PATH only)' -r
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand install" -s v -l verbose -d 'More detail on stderr (-v: each step, -vv: debug)'
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand install" -s q -l quiet -d 'Only errors on stderr, and no summary line on stdout'
-complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand install" -s h -l help -d 'Print help'
+complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand install" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand install" -s V -l version -d 'Print version'
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand uninstall" -l state-dir -d 'Where iris-freeze records what it froze, created 0700 [default: /run/iris-freeze]' -r -F
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand uninstall" -l history-file -d 'The history of freeze/thaw cycles, one JSON line per event, on persistent disk (it travels inside the snapshot) [default: /var/lib/iris-freeze/history.jsonl]' -r -F

@@ -17,14 +17,21 @@ use common::{BIN, Env, wait_until};
 use serde_json::Value;
 
 const EXAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/kubernetes");
-const ENGINES: [(&str, &str); 3] = [
-    ("velero", "velero-hooks.yaml"),
-    ("k10", "k10-blueprint.yaml"),
-    ("aks-backup", "aks-backuphook.yaml"),
+/// Each printed manifest: the engine, its extra flags, and its copy in examples/kubernetes.
+const ENGINES: [(&str, &[&str], &str); 4] = [
+    ("velero", &[], "velero-hooks.yaml"),
+    ("velero", &["--kind", "backup"], "velero-backup.yaml"),
+    ("k10", &[], "k10-blueprint.yaml"),
+    ("aks-backup", &[], "aks-backuphook.yaml"),
 ];
 
 fn yaml(text: &str) -> Value {
     serde_norway::from_str(text).unwrap_or_else(|e| panic!("{e}\n{text}"))
+}
+
+/// The documents of a multi-document YAML file, each parsed.
+fn yaml_docs(text: &str) -> Vec<Value> {
+    text.split("\n---\n").map(yaml).collect()
 }
 
 fn print(env: &Env, engine: &str, extra: &[&str]) -> String {
@@ -46,13 +53,14 @@ fn print(env: &Env, engine: &str, extra: &[&str]) -> String {
 #[test]
 fn the_printed_manifests_are_the_examples() {
     let env = Env::new();
-    for (engine, file) in ENGINES {
+    for (engine, extra, file) in ENGINES {
         let want = fs::read_to_string(Path::new(EXAMPLES).join(file)).unwrap();
         assert_eq!(
-            print(&env, engine, &[]),
+            print(&env, engine, extra),
             want,
-            "{file}: regenerate it with \
-            `iris-freeze install {engine} --namespace iris --workload iris-data > {file}`"
+            "{file}: regenerate it with `iris-freeze install {engine} {} --namespace iris \
+            --workload iris-data > {file}`",
+            extra.join(" ")
         );
     }
 }
@@ -99,13 +107,52 @@ fn velero(text: &str) -> Hooks {
     }
 }
 
-fn k10(text: &str) -> Hooks {
+/// The same hooks in a Backup's spec (velero.io/docs/main/api-types/backup/).
+fn velero_backup(text: &str) -> Hooks {
     let doc = yaml(text);
+    assert_eq!(doc["apiVersion"], "velero.io/v1", "{text}");
+    assert_eq!(doc["kind"], "Backup", "{text}");
+    // A Backup lives in Velero's namespace.
+    assert_eq!(doc["metadata"]["namespace"], "velero", "{text}");
+    assert_eq!(doc["spec"]["includedNamespaces"][0], "iris", "{text}");
+    let hook = &doc["spec"]["hooks"]["resources"][0];
+    assert_eq!(hook["includedNamespaces"][0], "iris", "{text}");
+    // The label Kubernetes puts on each StatefulSet pod selects the IRIS pod.
+    let select = &hook["labelSelector"]["matchExpressions"][0];
+    assert_eq!(
+        select["key"], "statefulset.kubernetes.io/pod-name",
+        "{text}"
+    );
+    assert_eq!(select["operator"], "In", "{text}");
+    assert_eq!(select["values"][0], "iris-data-0", "{text}");
+    let exec = |when: &str| hook[when][0]["exec"].clone();
+    for when in ["pre", "post"] {
+        assert_eq!(exec(when)["container"], "iris", "{text}");
+        assert_eq!(exec(when)["onError"], "Fail", "{text}");
+    }
+    Hooks {
+        freeze: strings(&exec("pre")["command"]),
+        thaw: strings(&exec("post")["command"]),
+        timeout: secs(&exec("pre")["timeout"]),
+    }
+}
+
+fn k10(text: &str) -> Hooks {
+    let docs = yaml_docs(text);
+    assert_eq!(docs.len(), 2, "the Blueprint and its binding: {text}");
+    k10_binding(&docs[1], text);
+    let doc = &docs[0];
     assert_eq!(doc["apiVersion"], "cr.kanister.io/v1alpha1");
     assert_eq!(doc["kind"], "Blueprint");
     assert_eq!(doc["metadata"]["namespace"], "kasten-io");
     assert!(
         text.contains("kanister.kasten.io/blueprint=iris-freeze"),
+        "{text}"
+    );
+    // A deferPhase runs at the end of its own action: one in backupPrehook would thaw
+    // before the snapshots.
+    assert!(
+        doc["actions"]["backupPrehook"]["deferPhase"].is_null(),
         "{text}"
     );
     let pre = &doc["actions"]["backupPrehook"]["phases"][0];
@@ -131,6 +178,24 @@ fn k10(text: &str) -> Hooks {
     }
 }
 
+/// The BlueprintBinding (docs.kasten.io/latest/api/blueprintbindings.html) names the blueprint
+/// and selects the one StatefulSet.
+fn k10_binding(doc: &Value, text: &str) {
+    assert_eq!(doc["apiVersion"], "config.kio.kasten.io/v1alpha1", "{text}");
+    assert_eq!(doc["kind"], "BlueprintBinding", "{text}");
+    assert_eq!(doc["metadata"]["namespace"], "kasten-io", "{text}");
+    let spec = &doc["spec"];
+    assert_eq!(spec["blueprintRef"]["name"], "iris-freeze", "{text}");
+    assert_eq!(spec["blueprintRef"]["namespace"], "kasten-io", "{text}");
+    let all = &spec["resources"]["matchAll"];
+    assert_eq!(all[0]["type"]["operator"], "In", "{text}");
+    let gvrn = &all[0]["type"]["values"][0];
+    assert_eq!(gvrn["group"], "apps", "{text}");
+    assert_eq!(gvrn["resource"], "statefulsets", "{text}");
+    assert_eq!(gvrn["name"], "iris-data", "{text}");
+    assert_eq!(all[1]["namespace"]["values"][0], "iris", "{text}");
+}
+
 fn aks(text: &str) -> Hooks {
     let doc = yaml(text);
     assert_eq!(
@@ -152,19 +217,21 @@ fn aks(text: &str) -> Hooks {
     }
 }
 
-fn hooks(engine: &str, text: &str) -> Hooks {
-    match engine {
-        "velero" => velero(text),
-        "k10" => k10(text),
+/// The hooks of a manifest, by the example file it is kept in.
+fn hooks(file: &str, text: &str) -> Hooks {
+    match file {
+        "velero-hooks.yaml" => velero(text),
+        "velero-backup.yaml" => velero_backup(text),
+        "k10-blueprint.yaml" => k10(text),
         _ => aks(text),
     }
 }
 
 #[test]
 fn the_manifests_name_the_documented_fields_and_a_timeout_above_ours() {
-    for (engine, file) in ENGINES {
+    for (_, _, file) in ENGINES {
         let text = fs::read_to_string(Path::new(EXAMPLES).join(file)).unwrap();
-        let h = hooks(engine, &text);
+        let h = hooks(file, &text);
         assert_eq!(h.freeze[0], "/iris-freeze/iris-freeze");
         assert_eq!(&h.freeze[1..4], ["freeze", "--timeout", "30"], "{file}");
         assert_eq!(&h.thaw[1..], ["thaw", "--timeout", "30"], "{file}");
@@ -206,6 +273,15 @@ fn bad_names_are_refused_and_uninstall_has_nothing_to_remove() {
     assert!(r.stdout.is_empty(), "{}", r.text());
     let r = env.run(&["install", "k10", "--binary", "iris-freeze"]);
     assert_eq!(r.code, 1, "{}", r.text());
+    // Only Velero has two forms.
+    let r = env.run(&["install", "k10", "--kind", "backup"]);
+    assert_eq!(r.code, 1, "{}", r.text());
+    assert!(
+        r.stderr.contains("--kind is for `install velero` only"),
+        "{}",
+        r.text()
+    );
+    assert!(r.stdout.is_empty(), "{}", r.text());
     for engine in ["velero", "k10", "aks-backup", "kubernetes"] {
         let r = env.run(&["uninstall", engine]);
         assert_eq!(r.code, 0, "{}", r.text());
@@ -333,10 +409,10 @@ fn chown_tree(dir: &Path, uid: u32, gid: u32) {
 
 #[test]
 fn each_engines_freeze_and_thaw_run_as_the_instance_owner() {
-    for (engine, _) in ENGINES {
+    for (engine, extra, file) in ENGINES {
         let pod = Pod::new();
-        let text = print(&pod.env, engine, &["--binary", BIN]);
-        let h = hooks(engine, &text);
+        let text = print(&pod.env, engine, &[extra, &["--binary", BIN]].concat());
+        let h = hooks(file, &text);
         let (code, out) = pod.exec(&h.freeze, h.timeout);
         assert_eq!(code, 0, "{engine}: {out}");
         assert!(pod.env.frozen("IRIS"), "{engine}: {out}");

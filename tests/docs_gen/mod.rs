@@ -407,7 +407,8 @@ the config file still win; \fBstatus\fR says where the files are. The watchdog i
 process where systemd does not run.
 .PP
 \fBinstall velero\fR, \fBinstall k10\fR and \fBinstall aks\-backup\fR print the engine's manifest
-(Velero pod annotations, a Kasten K10 blueprint, an Azure Backup for AKS BackupHook) for
+(Velero pod annotations, or with \fB\-\-kind backup\fR a Velero Backup with the same hooks; a
+Kasten K10 blueprint and its BlueprintBinding; an Azure Backup for AKS BackupHook) for
 \fB\-\-namespace\fR, \fB\-\-workload\fR, \fB\-\-container\fR and \fB\-\-binary\fR on stdout, the steps
 on stderr; nothing is written. \fBcheck kubernetes\fR (or an engine's name), run in the IRIS
 container, says whether the hooks would work there.
