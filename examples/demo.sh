@@ -1,6 +1,7 @@
 #!/bin/sh
 # Try iris-freeze with no IRIS installed: builds the binary and the IRIS simulator, makes a
-# pretend host with one IRIS and one Caché instance, then runs freeze, status and thaw.
+# pretend host with one IRIS and one Caché instance, then runs freeze, status, thaw, run and
+# history.
 # Usage: sh examples/demo.sh        (everything lives in a temp dir, removed at the end)
 set -eu
 cd "$(dirname "$0")/.."
@@ -17,8 +18,10 @@ mkdir "$demo/bin" "$demo/sim"
 for p in iris csession ccontrol; do ln -s "$sim" "$demo/bin/$p"; done
 export PATH="$demo/bin:$PATH" IRIS_SIM_DIR="$demo/sim"
 export IRIS_FREEZE_STATE_DIR="$demo/state" IRIS_FREEZE_LOG_FILE="$demo/iris-freeze.log"
-# The demo's cycles stay out of this host's history and journal.
+# The demo's cycles stay out of this host's history and journal, and this host's
+# /etc/iris-freeze.toml stays out of the demo (the root holds no config file).
 export IRIS_FREEZE_HISTORY_FILE="$demo/history.jsonl" IRIS_FREEZE_JOURNAL=0
+export IRIS_FREEZE_ROOT="$demo/root"
 "$sim" add IRIS product=IRIS
 "$sim" add CACHE
 
@@ -27,5 +30,11 @@ step "$bin" freeze
 step "$bin" status
 step "$bin" thaw
 step "$bin" status
+# A snapshot command between freeze and thaw; it sees what is frozen. (Shown with its quotes,
+# which step's "$*" would drop.)
+cmd='echo "CMD: cycle $IRIS_FREEZE_ID, frozen: $IRIS_FREEZE_INSTANCES"'
+printf "\n\$ %s run -- sh -c '%s'\n" "$bin" "$cmd"
+"$bin" run -- sh -c "$cmd" || printf '(exit %s)\n' "$?"
+step "$bin" history
 printf '\n--- the log (%s)\n' "$IRIS_FREEZE_LOG_FILE"
 cat "$IRIS_FREEZE_LOG_FILE"
