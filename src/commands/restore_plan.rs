@@ -309,7 +309,10 @@ mod tests {
     #[test]
     fn an_empty_history_does_not_offer_an_id_to_pick() {
         let err = pick(&[], None, "/h.jsonl").unwrap_err().to_string();
-        assert!(err.contains("no freeze/thaw cycle in the history /h.jsonl"), "{err}");
+        assert!(
+            err.contains("no freeze/thaw cycle in the history /h.jsonl"),
+            "{err}"
+        );
         assert!(!err.contains("--id"), "{err}");
     }
 
