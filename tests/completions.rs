@@ -29,9 +29,10 @@ fn have(shell: &str) -> bool {
     ok
 }
 
-/// A directory holding one file, the completions' cwd: file completion offers it.
+/// A directory holding one file, the completions' cwd: file completion offers it. Under the
+/// build's own scratch dir, so no run leaves one behind in /tmp.
 fn cwd() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("iris-freeze-completions-{}", std::process::id()));
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("completions-cwd");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("some-file"), "").unwrap();
     dir

@@ -219,8 +219,15 @@ fn restore_plan_without_a_consistent_cycle_fails_clearly() {
     let env = Env::new();
     let r = env.run(&["restore-plan"]);
     assert_eq!(r.code, 1, "{}", r.text());
-    assert!(r.stdout.contains("no consistent"), "{}", r.text());
+    assert!(
+        r.stdout.contains("no freeze/thaw cycle in the history"),
+        "{}",
+        r.text()
+    );
     write_history(&env, &cycle("X", 30, "/j/1", "unknown: down"));
+    let r = env.run(&["restore-plan"]);
+    assert_eq!(r.code, 1, "{}", r.text());
+    assert!(r.stdout.contains("no consistent"), "{}", r.text());
     let r = env.run(&["restore-plan", "--id", "nope"]);
     assert_eq!(r.code, 1, "{}", r.text());
     assert!(r.stdout.contains("no cycle nope"), "{}", r.text());

@@ -73,6 +73,10 @@ fn pick<'a>(cycles: &'a [Cycle], id: Option<&str>, history: &str) -> Result<&'a 
                  (or name the right file with --history-file)"
             )
         }),
+        None if cycles.is_empty() => bail!(
+            "no freeze/thaw cycle in the history {history}: name the history of the restored VM \
+             with --history-file (it travels inside the snapshot)"
+        ),
         None => match cycles.iter().find(|c| c.consistent()) {
             Some(c) => Ok(c),
             None => bail!(
@@ -300,6 +304,16 @@ mod tests {
         let cs = history::cycles(&e);
         let err = pick(&cs, None, "/h.jsonl").unwrap_err();
         assert!(format!("{err}").contains("no consistent"), "{err}");
+    }
+
+    #[test]
+    fn an_empty_history_does_not_offer_an_id_to_pick() {
+        let err = pick(&[], None, "/h.jsonl").unwrap_err().to_string();
+        assert!(
+            err.contains("no freeze/thaw cycle in the history /h.jsonl"),
+            "{err}"
+        );
+        assert!(!err.contains("--id"), "{err}");
     }
 
     #[test]

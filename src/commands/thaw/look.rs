@@ -31,9 +31,17 @@ pub(super) fn look_for_suspended(cfg: &Config, log: &EventLog, notes: &mut Notes
     }
     notes.warn(format!(
         "nothing of ours to thaw, but {} is suspended (not recorded by iris-freeze here): run \
-         `iris-freeze thaw --instance NAME` if it should be thawed (exit 2)",
-        suspended.join(", ")
+         `{}` if it should be thawed (exit 2)",
+        suspended.join(", "),
+        thaw_command(&suspended)
     ));
+}
+
+/// The command that thaws exactly these instances, to copy and paste.
+fn thaw_command(names: &[String]) -> String {
+    names.iter().fold("iris-freeze thaw".to_string(), |cmd, n| {
+        format!("{cmd} --instance {n}")
+    })
 }
 
 /// The running instances IRIS says are suspended. No freeze window is at stake when this runs.
@@ -74,4 +82,18 @@ pub(super) fn suspended_now(cfg: &Config, log: &EventLog) -> Vec<String> {
         .filter(|(_, (a, _))| *a == Answer::Yes)
         .map(|(t, _)| t.name)
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::thaw_command;
+
+    #[test]
+    fn the_thaw_command_names_each_suspended_instance() {
+        let names = ["IRIS".to_string(), "HS".to_string()];
+        assert_eq!(
+            thaw_command(&names),
+            "iris-freeze thaw --instance IRIS --instance HS"
+        );
+    }
 }
