@@ -197,12 +197,25 @@ fn outcome(froze: &Report, ended: &Ended, thawed: &Report, lost: bool) -> Report
         exit,
         format!(
             "{}; CMD {}; {}{lost_note} (exit {})",
-            froze.summary,
+            without_exit(&froze.summary),
             ended.describe(),
-            thawed.summary,
+            without_exit(&thawed.summary),
             exit.code()
         ),
     )
+}
+
+/// A freeze's or thaw's summary without its own ` (exit N)`: run's summary ends with run's.
+fn without_exit(summary: &str) -> &str {
+    let Some((head, tail)) = summary.rsplit_once(" (exit ") else {
+        return summary;
+    };
+    let code = tail.strip_suffix(')').unwrap_or("x");
+    if code.len() == 1 && code.chars().all(|c| c.is_ascii_digit()) {
+        head
+    } else {
+        summary
+    }
 }
 
 /// argv for people: words quoted for sh where they need it.
@@ -236,6 +249,16 @@ mod tests {
             .map(OsString::from)
             .collect();
         assert_eq!(display(&argv), r#"sh -c 'exit 1' '' 'it'\''s'"#);
+    }
+
+    #[test]
+    fn only_the_last_exit_code_goes_from_a_summary() {
+        assert_eq!(
+            without_exit("thaw FAILED: A (see the log) (exit 1)"),
+            "thaw FAILED: A (see the log)"
+        );
+        assert_eq!(without_exit("thawed: A (0.01s)"), "thawed: A (0.01s)");
+        assert_eq!(without_exit("x (exit 12)"), "x (exit 12)");
     }
 
     #[test]

@@ -19,7 +19,7 @@ use crate::host::history::{self, Event, EventKind, InstanceEvent};
 use crate::host::lock::{self, HostLock};
 use crate::host::signals;
 use crate::host::state::{StartMark, State, StateDir};
-use crate::iris::backup::{self, Target};
+use crate::iris::backup::{self, Target, Thawed};
 use crate::iris::session::Stop;
 use crate::report::Report;
 
@@ -290,6 +290,7 @@ fn report(outcome: &ThawOutcome, notes: Notes, start: Instant, log: &EventLog) -
         return Report::new(exit, notes.join("; "));
     }
     let names = outcome.left.join(", ");
+    let why = cluster_problems(outcome);
     log.error(
         None,
         "failed",
@@ -301,8 +302,26 @@ fn report(outcome: &ThawOutcome, notes: Notes, start: Instant, log: &EventLog) -
     );
     Report::new(
         Exit::Failure,
-        format!("thaw FAILED: {names} MAY STILL BE FROZEN (see the log) (exit 1)"),
+        format!("thaw FAILED: {names} MAY STILL BE FROZEN{why} (see the log) (exit 1)"),
     )
+}
+
+/// What a failed cluster thaw said (it names the data server that did not resume), so the
+/// summary names it too: `: cluster NS: ...`, or nothing when no cluster thaw failed.
+fn cluster_problems(outcome: &ThawOutcome) -> String {
+    let told: Vec<String> = outcome
+        .each
+        .iter()
+        .filter(|t| t.thawed != Thawed::Confirmed)
+        .filter_map(|t| {
+            let ns = t.record.as_ref()?.sharded.as_ref()?;
+            Some(format!("cluster {ns}: {}", t.told.problem))
+        })
+        .collect();
+    if told.is_empty() {
+        return String::new();
+    }
+    format!(" ({})", told.join("; "))
 }
 
 /// The recorded state. A damaged one stops a plain thaw (it would not know what is ours), after
