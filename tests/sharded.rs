@@ -358,3 +358,36 @@ fn the_watchdog_thaws_the_cluster_when_run_is_killed_during_cmd() {
         let _ = nix::sys::signal::killpg(pid, nix::sys::signal::Signal::SIGKILL);
     }
 }
+
+#[test]
+fn a_cluster_freeze_that_meets_a_login_or_fails_quotes_the_cluster_call() {
+    let env = cluster();
+    env.fault("MASTER", "freeze=login");
+    let r = env.run(FREEZE);
+    assert_eq!(r.code, 1, "{}", r.text());
+    assert!(r.text().contains("asked for a login"), "{}", r.text());
+    assert!(
+        r.text()
+            .contains("-U%SYS '##Class(Backup.ShardedCluster).ExternalFreeze(\"IRISCLUSTER\",,.CheckpointInfo)'`"),
+        "{}",
+        r.text()
+    );
+    assert!(
+        !r.text().contains("Backup.General).ExternalFreeze"),
+        "{}",
+        r.text()
+    );
+    assert!(frozen(&env).is_empty());
+
+    fs::remove_file(env.sim.join("MASTER/faults")).unwrap();
+    env.fault("MASTER", "freeze=fail");
+    let r = env.run(FREEZE);
+    assert_eq!(r.code, 1, "{}", r.text());
+    assert!(
+        r.text()
+            .contains("Backup.ShardedCluster.ExternalFreeze failed"),
+        "{}",
+        r.text()
+    );
+    assert!(frozen(&env).is_empty());
+}
