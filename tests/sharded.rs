@@ -391,3 +391,33 @@ fn a_cluster_freeze_that_meets_a_login_or_fails_quotes_the_cluster_call() {
     );
     assert!(frozen(&env).is_empty());
 }
+
+#[test]
+fn dry_run_sharded_says_the_cluster_would_be_frozen_from_the_master_and_changes_nothing() {
+    let env = cluster();
+    let r = env.run(&[
+        "dry-run",
+        "--instance",
+        "MASTER",
+        "--sharded",
+        "IRISCLUSTER",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(
+        r.stdout
+            .contains("would freeze the sharded cluster IRISCLUSTER from its shard master MASTER"),
+        "{}",
+        r.text()
+    );
+    assert!(r.text().contains("Backup.ShardedCluster"), "{}", r.text());
+    assert!(frozen(&env).is_empty());
+    assert_eq!(env.calls("MASTER", "freeze"), 0);
+    // Several instances on the host: refused as the freeze would be.
+    let r = env.run(&["dry-run", "--sharded", "IRISCLUSTER"]);
+    assert_eq!(r.code, 1, "{}", r.text());
+    assert!(
+        r.text().contains("name the shard master with --instance"),
+        "{}",
+        r.text()
+    );
+}
