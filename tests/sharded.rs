@@ -421,3 +421,67 @@ fn dry_run_sharded_says_the_cluster_would_be_frozen_from_the_master_and_changes_
         r.text()
     );
 }
+
+/// `check`'s line that starts with `level` and names `what`.
+fn check_line<'a>(out: &'a str, level: &str, what: &str) -> Option<&'a str> {
+    out.lines()
+        .find(|l| l.trim_start().starts_with(level) && l.contains(what))
+}
+
+#[test]
+fn check_with_a_sharded_namespace_checks_the_master_without_freezing() {
+    let env = cluster();
+    env.config("sharded_namespace = \"IRISCLUSTER\"\ninstances = [\"MASTER\"]\n");
+    let r = env.run(&["check"]);
+    let out = r.text();
+    assert!(
+        check_line(
+            &out,
+            "ok",
+            "Backup.ShardedCluster).ExternalFreeze(\"IRISCLUSTER\""
+        )
+        .is_some(),
+        "{out}"
+    );
+    assert!(
+        check_line(&out, "ok", "shard master of IRISCLUSTER: MASTER, running").is_some(),
+        "{out}"
+    );
+    assert!(frozen(&env).is_empty());
+    assert_eq!(env.calls("MASTER", "freeze"), 0);
+
+    // Without `instances`, the host's three: a freeze would refuse.
+    env.config("sharded_namespace = \"IRISCLUSTER\"\n");
+    let r = env.run(&["check"]);
+    assert_eq!(r.code, 1, "{}", r.text());
+    assert!(
+        check_line(
+            &r.text(),
+            "FAIL",
+            "shard master of IRISCLUSTER: 3 running instances"
+        )
+        .is_some(),
+        "{}",
+        r.text()
+    );
+
+    // The master down: nothing to freeze the cluster from.
+    env.config("sharded_namespace = \"IRISCLUSTER\"\ninstances = [\"MASTER\"]\n");
+    env.add(
+        "MASTER",
+        &[
+            "product=IRIS",
+            "dir=/data/master/",
+            "status=down",
+            "shard_namespace=IRISCLUSTER",
+            "shard_nodes=NODE1,NODE2",
+        ],
+    );
+    let r = env.run(&["check"]);
+    assert_eq!(r.code, 1, "{}", r.text());
+    assert!(
+        check_line(&r.text(), "FAIL", "shard master of IRISCLUSTER").is_some(),
+        "{}",
+        r.text()
+    );
+}
