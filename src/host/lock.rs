@@ -59,7 +59,19 @@ pub(crate) fn acquire(
     states: &StateDir,
     until: Instant,
 ) -> Result<Result<HostLock, Option<Holder>>> {
-    let mut file = states.lock_file()?;
+    acquire_file(states.lock_file()?, until)
+}
+
+/// The run lock (`run.lock`), taken as [`acquire`] takes the host lock: held by `run` from
+/// before its freeze until after its thaw, so no other freeze joins its cycle.
+pub(crate) fn acquire_run(
+    states: &StateDir,
+    until: Instant,
+) -> Result<Result<HostLock, Option<Holder>>> {
+    acquire_file(states.run_lock_file()?, until)
+}
+
+fn acquire_file(mut file: File, until: Instant) -> Result<Result<HostLock, Option<Holder>>> {
     loop {
         match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
             Ok(lock) => return Ok(Ok(HostLock { lock })),

@@ -1,9 +1,10 @@
 //! `run`: freeze exactly as `freeze` does, run the user's snapshot command (CMD) with its own
-//! deadline, and always thaw, as `thaw` does. The steps: `freeze::run`; what the freeze left in
-//! the state (`Frozen`); CMD's deadline; `cmd::run`; its history line; `thaw::run`; one exit
-//! from the three.
+//! deadline, and always thaw, as `thaw` does. The steps: the run lock (`exclusive`: no other
+//! freeze inside this cycle); `freeze::run`; what the freeze left in the state (`Frozen`); CMD's
+//! deadline; `cmd::run`; its history line; `thaw::run`; one exit from the three.
 
 mod cmd;
+pub(crate) mod exclusive;
 
 use std::ffi::OsString;
 use std::time::{Duration, Instant};
@@ -15,6 +16,7 @@ use crate::config::{Action, Config};
 use crate::exit_code::Exit;
 use crate::host::eventlog::EventLog;
 use crate::host::history::{self, Event, EventKind};
+use crate::host::signals;
 use crate::host::state::{StateDir, now_ms};
 use crate::report::Report;
 
@@ -35,6 +37,10 @@ pub(crate) fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
     else {
         bail!("internal error: `run` called for {:?}", cfg.action);
     };
+    signals::install()?;
+    let states = StateDir::open(&cfg.state_dir)?;
+    // Waited for as freeze waits for the host lock: within the first 60% of --timeout.
+    let _alone = exclusive::for_run(&states, Instant::now() + cfg.timeout.mul_f64(0.6), log)?;
     let froze = freeze::run(&as_freeze(cfg), log)?;
     if froze.exit == Exit::Failure {
         log.error(
@@ -146,23 +152,48 @@ fn deadline(cfg: &Config, given: Option<Duration>, frozen: &Frozen, log: &EventL
     now + t
 }
 
-/// Whether our cycle's record went while CMD ran (a `thaw` from elsewhere, the watchdog): our
-/// thaw then finds nothing to thaw, yet CMD may have snapshotted a thawed instance.
-fn thawed_meanwhile(cfg: &Config, frozen: &Frozen, log: &EventLog) -> bool {
+/// Why our cycle's record went while CMD ran, if it did: the watchdog's auto-thaw, or a `thaw`
+/// from elsewhere. Our thaw then finds nothing to thaw, yet CMD may have snapshotted a thawed
+/// instance.
+fn thawed_meanwhile(cfg: &Config, frozen: &Frozen, log: &EventLog) -> Option<String> {
     if frozen.instances.is_empty() {
-        return false;
+        return None;
     }
-    let now = Frozen::read(cfg, log);
-    let lost = now.id != frozen.id || frozen.instances.iter().any(|i| !now.instances.contains(i));
-    if lost {
-        log.warn(
-            None,
-            "cmd",
-            "the freeze's record went while CMD ran (a thaw from elsewhere, or the watchdog): \
-             the snapshot may not be consistent (exit 2)",
-        );
+    let state = StateDir::open(&cfg.state_dir).and_then(|s| s.load());
+    let state = match state {
+        Ok(s) => s,
+        Err(e) => {
+            log.warn(
+                None,
+                "state",
+                format!("{e:#}: cannot tell whether CMD ran frozen"),
+            );
+            return None;
+        }
+    };
+    let kept = state.cycle == frozen.id
+        && frozen
+            .instances
+            .iter()
+            .all(|i| state.instances.contains_key(i));
+    if kept {
+        return None;
     }
-    lost
+    let by_watchdog = state
+        .auto_thaw
+        .as_ref()
+        .is_some_and(|a| frozen.instances.iter().any(|i| a.instances.contains(i)));
+    let why = if by_watchdog {
+        "the watchdog auto-thawed it while CMD ran (CMD outlasted --max-freeze)"
+    } else {
+        "another `iris-freeze thaw` thawed it while CMD ran"
+    };
+    log.warn(
+        None,
+        "cmd",
+        format!("{why}: the snapshot may not be consistent (exit 2)"),
+    );
+    Some(why.to_string())
 }
 
 /// CMD's line in the history, under the cycle's id (none when nothing was frozen: no cycle).
@@ -181,18 +212,14 @@ fn record(cfg: &Config, argv: &[OsString], frozen: &Frozen, ended: &Ended, log: 
 /// 1 when CMD failed; else the worse of the freeze's and the thaw's (2: someone else's
 /// freeze, a verdict that is not consistent, or our freeze thawed by another while CMD ran;
 /// 1: the thaw failed).
-fn outcome(froze: &Report, ended: &Ended, thawed: &Report, lost: bool) -> Report {
+fn outcome(froze: &Report, ended: &Ended, thawed: &Report, lost: Option<String>) -> Report {
     let worst = froze.exit.max(thawed.exit);
-    let exit = match (ended.ok(), lost) {
+    let exit = match (ended.ok(), lost.is_some()) {
         (false, _) => Exit::Failure,
         (true, true) => worst.max(Exit::Warning),
         (true, false) => worst,
     };
-    let lost_note = if lost {
-        "; thawed by another before our thaw: not consistent"
-    } else {
-        ""
-    };
+    let lost_note = lost.map_or(String::new(), |why| format!("; {why}: not consistent"));
     Report::new(
         exit,
         format!(

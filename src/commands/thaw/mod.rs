@@ -44,6 +44,7 @@ pub(crate) fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
     // one that gets the lock first.
     let marked = StartMark::of_self().map(|m| states.mark_thaw(&m));
     let mut lock = take_lock(&states, log)?;
+    say_a_run_is_under_it(&states, log);
     if let Some(Err(e)) = marked {
         log.warn(
             None,
@@ -304,6 +305,22 @@ fn report(outcome: &ThawOutcome, notes: Notes, start: Instant, log: &EventLog) -
         Exit::Failure,
         format!("thaw FAILED: {names} MAY STILL BE FROZEN{why} (see the log) (exit 1)"),
     )
+}
+
+/// A thaw is never held back by a `run`, but a run's CMD may be taking its snapshot now: the
+/// log says so, and that `run` exits 2.
+fn say_a_run_is_under_it(states: &StateDir, log: &EventLog) {
+    if let Some(run) = crate::commands::run::exclusive::running_run(states) {
+        log.warn(
+            None,
+            "run",
+            format!(
+                "an `iris-freeze run` (pid {}) is running its CMD under this freeze: thawing now, \
+                 so its snapshot may not be consistent; that run will exit 2",
+                run.pid
+            ),
+        );
+    }
 }
 
 /// What a failed cluster thaw said (it names the data server that did not resume), so the
