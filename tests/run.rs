@@ -356,7 +356,8 @@ fn a_second_run_waits_for_the_first_to_thaw_then_takes_its_own_cycle() {
     let second = env.spawn(&["run", "--timeout", "60", "--", "sh", "-c", CHECK_FROZEN]);
     assert!(
         wait_until(LIMIT, || env.log_text().contains(
-            "waiting for it to end (its CMD, then its thaw) before this run"
+            "(its CMD, then its thaw): a freeze now would be thawed by it in the middle of the \
+             snapshot: waiting before this run"
         )),
         "{}",
         env.log_text()

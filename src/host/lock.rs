@@ -59,21 +59,32 @@ pub(crate) fn acquire(
     states: &StateDir,
     until: Instant,
 ) -> Result<Result<HostLock, Option<Holder>>> {
-    acquire_file(states.lock_file()?, until)
+    acquire_file(states.lock_file()?, until, FlockArg::LockExclusiveNonblock)
 }
 
-/// The run lock (`run.lock`), taken as [`acquire`] takes the host lock: held by `run` from
-/// before its freeze until after its thaw, so no other freeze joins its cycle.
+/// The run lock (`run.lock`), waited for as [`acquire`] waits: `run` holds it exclusive from
+/// before its freeze until after its thaw; a `freeze` holds it shared (freezes are kept apart
+/// by the host lock), so none joins a run's cycle.
 pub(crate) fn acquire_run(
     states: &StateDir,
     until: Instant,
+    exclusive: bool,
 ) -> Result<Result<HostLock, Option<Holder>>> {
-    acquire_file(states.run_lock_file()?, until)
+    let how = if exclusive {
+        FlockArg::LockExclusiveNonblock
+    } else {
+        FlockArg::LockSharedNonblock
+    };
+    acquire_file(states.run_lock_file()?, until, how)
 }
 
-fn acquire_file(mut file: File, until: Instant) -> Result<Result<HostLock, Option<Holder>>> {
+fn acquire_file(
+    mut file: File,
+    until: Instant,
+    how: FlockArg,
+) -> Result<Result<HostLock, Option<Holder>>> {
     loop {
-        match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+        match Flock::lock(file, how) {
             Ok(lock) => return Ok(Ok(HostLock { lock })),
             Err((f, errno)) if errno == nix::errno::Errno::EWOULDBLOCK => {
                 file = f;

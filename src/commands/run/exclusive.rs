@@ -1,6 +1,7 @@
 //! One `run` cycle at a time, and no other freeze inside it. `run` holds the run lock
-//! (`run.lock` in the state dir) from before its freeze until after its thaw, while CMD runs
-//! without the host lock. Another `run`, or a `freeze`, waits for it within its own --timeout,
+//! (`run.lock` in the state dir) exclusive from before its freeze until after its thaw, while
+//! CMD runs without the host lock; a `freeze` holds it shared while it freezes (freezes keep
+//! each other apart with the host lock, as before). Another `run`, or a `freeze`, waits for it within its own --timeout,
 //! then refuses: joining the cycle would have `run`'s thaw come under its snapshot. A `thaw` is
 //! never held back (thawing is the safe side); it says a run's CMD is under it, and that `run`
 //! exits 2. Lock order: the run lock, then the host lock.
@@ -12,6 +13,7 @@ use anyhow::{Result, bail};
 
 use crate::host::eventlog::EventLog;
 use crate::host::lock::{self, Holder, HostLock};
+use crate::host::signals;
 use crate::host::state::StateDir;
 
 /// This process holds the run lock (it is a `run`): its own freeze and thaw pass.
@@ -23,7 +25,7 @@ const POLL: Duration = Duration::from_millis(50);
 /// The run lock for a whole `run`, once no other freeze of ours is recorded: a `run` that kept
 /// an earlier `freeze`'s instances would thaw them under that freeze's snapshot.
 pub(super) fn for_run(states: &StateDir, until: Instant, log: &EventLog) -> Result<HostLock> {
-    let mut held = wait(states, until, log, "run")?;
+    let mut held = wait(states, until, log, "run", true)?;
     held.announce("run");
     HELD_HERE.store(true, Ordering::SeqCst);
     let waiting_since = Instant::now();
@@ -66,9 +68,8 @@ pub(crate) fn for_freeze(
     if HELD_HERE.load(Ordering::SeqCst) {
         return Ok(None);
     }
-    let mut held = wait(states, until, log, "freeze")?;
-    held.announce("freeze");
-    Ok(Some(held))
+    // Shared: several freezes may hold it, so none writes the holder record.
+    wait(states, until, log, "freeze", false).map(Some)
 }
 
 /// A `run` of another process holding the run lock now (a `thaw` names it), if any.
@@ -76,15 +77,21 @@ pub(crate) fn running_run(states: &StateDir) -> Option<Holder> {
     if HELD_HERE.load(Ordering::SeqCst) {
         return None;
     }
-    match lock::acquire_run(states, Instant::now()) {
+    match lock::acquire_run(states, Instant::now(), false) {
         Ok(Err(Some(h))) if h.command == "run" => Some(h),
         _ => None,
     }
 }
 
 /// Takes the run lock, waiting until `until` with a line in the log; refuses after.
-fn wait(states: &StateDir, until: Instant, log: &EventLog, me: &str) -> Result<HostLock> {
-    let holder = match lock::acquire_run(states, Instant::now())? {
+fn wait(
+    states: &StateDir,
+    until: Instant,
+    log: &EventLog,
+    me: &str,
+    exclusive: bool,
+) -> Result<HostLock> {
+    let holder = match lock::acquire_run(states, Instant::now(), exclusive)? {
         Ok(l) => return Ok(l),
         Err(h) => h,
     };
@@ -92,33 +99,37 @@ fn wait(states: &StateDir, until: Instant, log: &EventLog, me: &str) -> Result<H
     log.info(
         None,
         "lock",
-        format!(
-            "{}: waiting for it to end (its CMD, then its thaw) before this {me}",
-            describe(holder.as_ref())
-        ),
+        format!("{}: waiting before this {me}", describe(holder.as_ref())),
     );
-    match lock::acquire_run(states, until)? {
-        Ok(l) => Ok(l),
-        Err(holder) => bail!(
-            "{}, and a {me} now would be thawed by it under your snapshot; waited {:.1}s \
-             (--timeout): nothing was frozen{}. Retry once it has ended",
-            describe(holder.as_ref()),
-            start.elapsed().as_secs_f64(),
-            if me == "run" { ", CMD not run" } else { "" }
-        ),
+    let holder = match lock::acquire_run(states, until, exclusive)? {
+        Ok(l) => return Ok(l),
+        Err(holder) => holder,
+    };
+    // A stop signal also ends the wait.
+    if let Some(sig) = signals::received() {
+        bail!(
+            "received {} while waiting for another iris-freeze run to end: nothing was frozen",
+            signals::name(sig)
+        );
     }
+    bail!(
+        "{}; waited {:.1}s (--timeout): nothing was frozen{}. Retry once it has ended",
+        describe(holder.as_ref()),
+        start.elapsed().as_secs_f64(),
+        if me == "run" { ", CMD not run" } else { "" }
+    )
 }
 
+/// Who holds the run lock, and why that stops a freeze.
 fn describe(holder: Option<&Holder>) -> String {
     match holder {
         Some(h) if h.command == "run" => format!(
-            "another `iris-freeze run` (pid {}) holds the instances frozen while its CMD runs",
+            "another `iris-freeze run` (pid {}) holds the instances frozen while its CMD runs, \
+             and thaws them when it ends (its CMD, then its thaw): a freeze now would be thawed \
+             by it in the middle of the snapshot",
             h.pid
         ),
-        Some(h) => format!(
-            "another iris-freeze {} (pid {}) is starting a freeze",
-            h.command, h.pid
-        ),
-        None => "another iris-freeze run holds the instances frozen while its CMD runs".into(),
+        // Held shared by freezes, which write no record.
+        _ => "another iris-freeze is freezing".into(),
     }
 }
