@@ -239,7 +239,9 @@ const CHECK_CLUSTER_FROZEN: &str = r#"for n in MASTER NODE1 NODE2; do
   iris session $n -U%SYS '##Class(Backup.General).IsWDSuspendedExt()'; rc=$?
   test "$rc" = 5 || { echo "$n not frozen: $rc"; exit 9; }
 done
-test -n "$IRIS_FREEZE_ID" || { echo "no IRIS_FREEZE_ID"; exit 9; }"#;
+test -n "$IRIS_FREEZE_ID" || { echo "no IRIS_FREEZE_ID"; exit 9; }
+test "$IRIS_FREEZE_INSTANCES" = MASTER || { echo "INSTANCES=$IRIS_FREEZE_INSTANCES"; exit 9; }
+test "$IRIS_FREEZE_DATA_SERVERS" = MASTER,NODE1,NODE2 || { echo "DATA_SERVERS=$IRIS_FREEZE_DATA_SERVERS"; exit 9; }"#;
 
 fn run_sharded(cmd: &[&str]) -> Vec<String> {
     let mut args: Vec<String> = ["run", "--instance", "MASTER", "--sharded", "IRISCLUSTER"]

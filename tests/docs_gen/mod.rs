@@ -401,6 +401,10 @@ Set (to anything): the watchdog is a detached process even where systemd runs.
 .TP
 \fBIRIS_FREEZE_ID\fR, \fBIRIS_FREEZE_INSTANCES\fR
 Set by \fBrun\fR in CMD's environment: the cycle id, and the frozen instances (comma\-separated).
+.TP
+\fBIRIS_FREEZE_DATA_SERVERS\fR
+Set by \fBrun \-\-sharded\fR in CMD's environment: every data server of the frozen cluster
+(comma\-separated); empty otherwise.
 "#;
 
 const NON_ROOT: &str = r#".SH NON-ROOT USE AND KUBERNETES

@@ -84,6 +84,8 @@ pub(super) struct Frozen {
     /// The cycle id; none when nothing was frozen.
     pub(super) id: Option<String>,
     pub(super) instances: Vec<String>,
+    /// The data servers of a sharded cluster frozen from its master (`--sharded`).
+    pub(super) data_servers: Vec<String>,
     /// The watchdog's deadline, unix ms.
     due_ms: Option<i64>,
 }
@@ -94,6 +96,7 @@ impl Frozen {
         match state {
             Ok(s) => Frozen {
                 id: s.cycle,
+                data_servers: s.instances.values().flat_map(|r| r.nodes.clone()).collect(),
                 instances: s.instances.into_keys().collect(),
                 due_ms: s.watchdog.map(|w| w.deadline_ms),
             },
@@ -103,6 +106,7 @@ impl Frozen {
                 Frozen {
                     id: None,
                     instances: Vec::new(),
+                    data_servers: Vec::new(),
                     due_ms: None,
                 }
             }
