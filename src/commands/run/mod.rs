@@ -167,12 +167,10 @@ fn thawed_meanwhile(cfg: &Config, frozen: &Frozen, log: &EventLog) -> Option<Str
     let state = match state {
         Ok(s) => s,
         Err(e) => {
-            log.warn(
-                None,
-                "state",
-                format!("{e:#}: cannot tell whether CMD ran frozen"),
-            );
-            return None;
+            // Not known to have held: not promised consistent.
+            let why = "the state could not be read after CMD, so whether it ran frozen is unknown";
+            log.warn(None, "state", format!("{e:#}: {why} (exit 2)"));
+            return Some(why.to_string());
         }
     };
     let kept = state.cycle == frozen.id
