@@ -1,10 +1,10 @@
 //! One `run` cycle at a time, and no other freeze inside it. `run` holds the run lock
 //! (`run.lock` in the state dir) exclusive from before its freeze until after its thaw, while
 //! CMD runs without the host lock; a `freeze` holds it shared while it freezes (freezes keep
-//! each other apart with the host lock, as before). Another `run`, or a `freeze`, waits for it within its own --timeout,
-//! then refuses: joining the cycle would have `run`'s thaw come under its snapshot. A `thaw` is
-//! never held back (thawing is the safe side); it says a run's CMD is under it, and that `run`
-//! exits 2. Lock order: the run lock, then the host lock.
+//! each other apart with the host lock, as before). Another `run`, or a `freeze`, waits for it
+//! within its own --timeout, then refuses: joining the cycle would have `run`'s thaw come under
+//! its snapshot. A `thaw` is never held back (thawing is the safe side); it says a run's CMD is
+//! under it, and that `run` exits 2. Lock order: the run lock, then the host lock.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -42,6 +42,13 @@ pub(super) fn for_run(states: &StateDir, until: Instant, log: &EventLog) -> Resu
              be under way: run's thaw would thaw it under that snapshot",
             names.join(", ")
         );
+        if let Some(sig) = signals::received() {
+            bail!(
+                "received {} while waiting for an earlier freeze's thaw: nothing was frozen, \
+                 CMD not run",
+                signals::name(sig)
+            );
+        }
         if Instant::now() >= until {
             bail!(
                 "{what}; waited {:.1}s (--timeout) for its thaw: nothing was frozen, CMD not \
