@@ -281,5 +281,186 @@ fn a_thaw_from_elsewhere_while_cmd_runs_is_exit_2() {
     let r = env.run(&["run", "--", "sh", "-c", &script]);
     assert_eq!(r.code, 2, "{}", r.text());
     assert!(!env.frozen("IRIS"));
-    assert!(r.stdout.contains("thawed by another"), "{}", r.text());
+    assert!(
+        r.stdout
+            .contains("another `iris-freeze thaw` thawed it while CMD ran: not consistent"),
+        "{}",
+        r.text()
+    );
+    // The thaw itself said whose snapshot it ended.
+    assert!(
+        env.log_text()
+            .contains("is running its CMD under this freeze: thawing now"),
+        "{}",
+        env.log_text()
+    );
+}
+
+/// A CMD that says it started (touches `started`), then waits until `release` exists.
+fn held_cmd(env: &Env, tag: &str) -> (std::path::PathBuf, std::path::PathBuf, String) {
+    let started = env.tmp.path().join(format!("{tag}-started"));
+    let release = env.tmp.path().join(format!("{tag}-release"));
+    let script = format!(
+        "touch {}; while [ ! -e {} ]; do sleep 0.05; done",
+        started.display(),
+        release.display()
+    );
+    (started, release, script)
+}
+
+const LIMIT: Duration = Duration::from_secs(60);
+
+#[test]
+fn a_second_run_during_cmd_waits_then_refuses_and_never_joins_the_cycle() {
+    let env = one_instance();
+    let (started, release, script) = held_cmd(&env, "first");
+    let first = env.spawn(&["run", "--", "sh", "-c", &script]);
+    assert!(wait_until(LIMIT, || started.exists()), "CMD never started");
+    let marker = env.tmp.path().join("second-ran");
+    let r = env.run(&[
+        "run",
+        "--timeout",
+        "2",
+        "--",
+        "touch",
+        marker.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 1, "{}", r.text());
+    assert!(
+        !marker.exists(),
+        "the second CMD ran inside the first's cycle"
+    );
+    assert!(
+        r.text().contains("another `iris-freeze run` (pid"),
+        "{}",
+        r.text()
+    );
+    assert!(r.text().contains("CMD not run"), "{}", r.text());
+    assert!(
+        env.frozen("IRIS"),
+        "the second run thawed under the first's CMD"
+    );
+    assert_eq!(env.calls("IRIS", "freeze"), 1);
+    fs::write(&release, "").unwrap();
+    let r = finish(first);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(!env.frozen("IRIS"));
+}
+
+#[test]
+fn a_second_run_waits_for_the_first_to_thaw_then_takes_its_own_cycle() {
+    let env = one_instance();
+    let (started, release, script) = held_cmd(&env, "first");
+    let first = env.spawn(&["run", "--", "sh", "-c", &script]);
+    assert!(wait_until(LIMIT, || started.exists()), "CMD never started");
+    let second = env.spawn(&["run", "--timeout", "60", "--", "sh", "-c", CHECK_FROZEN]);
+    assert!(
+        wait_until(LIMIT, || env.log_text().contains(
+            "(its CMD, then its thaw): a freeze now would be thawed by it in the middle of the \
+             snapshot: waiting before this run"
+        )),
+        "{}",
+        env.log_text()
+    );
+    fs::write(&release, "").unwrap();
+    let r1 = finish(first);
+    let r2 = finish(second);
+    assert_eq!(r1.code, 0, "{}", r1.text());
+    assert_eq!(r2.code, 0, "{}", r2.text());
+    assert!(!env.frozen("IRIS"));
+    let events = env.history_events();
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["freeze", "cmd", "thaw", "freeze", "cmd", "thaw"]);
+    assert_ne!(events[0]["id"], events[3]["id"]);
+    assert!(
+        events
+            .iter()
+            .all(|e| e["instances"].as_array().is_none_or(|a| a
+                .iter()
+                .all(|i| i["verdict"].is_null() || i["verdict"] == "consistent")))
+    );
+}
+
+#[test]
+fn a_freeze_during_cmd_waits_then_refuses_and_the_run_stays_consistent() {
+    let env = one_instance();
+    let (started, release, script) = held_cmd(&env, "run");
+    let run = env.spawn(&["run", "--", "sh", "-c", &script]);
+    assert!(wait_until(LIMIT, || started.exists()), "CMD never started");
+    let r = env.run(&["freeze", "--timeout", "2"]);
+    assert_eq!(r.code, 1, "{}", r.text());
+    assert!(
+        r.text()
+            .contains("holds the instances frozen while its CMD runs"),
+        "{}",
+        r.text()
+    );
+    assert!(r.text().contains("nothing was frozen"), "{}", r.text());
+    fs::write(&release, "").unwrap();
+    let r = finish(run);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(!env.frozen("IRIS"));
+    let kinds: Vec<String> = env
+        .history_events()
+        .iter()
+        .map(|e| e["event"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(kinds, ["freeze", "cmd", "thaw"]);
+}
+
+#[test]
+fn a_run_never_takes_over_an_earlier_freeze_it_would_thaw_under() {
+    let env = one_instance();
+    assert_eq!(env.run(&["freeze"]).code, 0);
+    let marker = env.tmp.path().join("cmd-ran");
+    let r = env.run(&[
+        "run",
+        "--timeout",
+        "2",
+        "--",
+        "touch",
+        marker.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 1, "{}", r.text());
+    assert!(!marker.exists());
+    assert!(
+        r.text()
+            .contains("frozen by an earlier iris-freeze `freeze`"),
+        "{}",
+        r.text()
+    );
+    // The earlier freeze is untouched: its own thaw ends it, consistent.
+    assert!(env.frozen("IRIS"));
+    let r = env.run(&["thaw"]);
+    assert_eq!(r.code, 0, "{}", r.text());
+}
+
+#[test]
+fn the_watchdog_thawing_during_cmd_is_named_and_exit_2() {
+    let env = one_instance();
+    // CMD outlives --max-freeze: it waits, from inside, until IRIS is thawed under it.
+    let script = "while :; do iris session IRIS -U%SYS '##Class(Backup.General).IsWDSuspendedExt()'; \
+                  test $? = 5 || exit 0; sleep 0.1; done";
+    let r = env.run(&[
+        "run",
+        "--max-freeze",
+        "2",
+        "--cmd-timeout",
+        "50",
+        "--",
+        "sh",
+        "-c",
+        script,
+    ]);
+    assert_eq!(r.code, 2, "{}", r.text());
+    assert!(
+        r.stdout
+            .contains("the watchdog auto-thawed it while CMD ran"),
+        "{}",
+        r.text()
+    );
+    assert!(!env.frozen("IRIS"));
 }

@@ -232,3 +232,258 @@ fn a_cluster_already_resumed_before_the_thaw_is_not_consistent() {
     assert!(r.text().contains("resumed before the thaw"), "{}", r.text());
     assert!(env.recorded().is_empty());
 }
+
+/// A shell line that fails unless every data server is frozen now, asked from inside CMD
+/// through the simulator (IsWDSuspendedExt on each: exit 5).
+const CHECK_CLUSTER_FROZEN: &str = r#"for n in MASTER NODE1 NODE2; do
+  iris session $n -U%SYS '##Class(Backup.General).IsWDSuspendedExt()'; rc=$?
+  test "$rc" = 5 || { echo "$n not frozen: $rc"; exit 9; }
+done
+test -n "$IRIS_FREEZE_ID" || { echo "no IRIS_FREEZE_ID"; exit 9; }
+test "$IRIS_FREEZE_INSTANCES" = MASTER || { echo "INSTANCES=$IRIS_FREEZE_INSTANCES"; exit 9; }
+test "$IRIS_FREEZE_DATA_SERVERS" = MASTER,NODE1,NODE2 || { echo "DATA_SERVERS=$IRIS_FREEZE_DATA_SERVERS"; exit 9; }"#;
+
+fn run_sharded(cmd: &[&str]) -> Vec<String> {
+    let mut args: Vec<String> = ["run", "--instance", "MASTER", "--sharded", "IRISCLUSTER"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    args.push("--".into());
+    args.extend(cmd.iter().map(|s| s.to_string()));
+    args
+}
+
+fn strs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+#[test]
+fn run_sharded_runs_cmd_with_every_data_server_frozen_then_thaws_the_cluster() {
+    let env = cluster();
+    let args = run_sharded(&["sh", "-c", CHECK_CLUSTER_FROZEN]);
+    let r = env.run(&strs(&args));
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(frozen(&env).is_empty(), "{}", r.text());
+    let kinds: Vec<String> = env
+        .history_events()
+        .iter()
+        .map(|e| e["event"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(kinds, ["freeze", "cmd", "thaw"]);
+    let cmd = &events_of(&env, "cmd")[0];
+    assert_eq!(cmd["cmd"]["code"], 0);
+    assert!(
+        cmd["cmd"]["argv"]
+            .as_str()
+            .unwrap()
+            .starts_with("sh -c 'for n in")
+    );
+    let freeze = &events_of(&env, "freeze")[0];
+    assert_eq!(names_and(freeze, "name").len(), 3, "{freeze:?}");
+    let thaw = &events_of(&env, "thaw")[0];
+    assert_eq!(
+        names_and(thaw, "verdict"),
+        verdicts("consistent"),
+        "{thaw:?}"
+    );
+    let asked = exprs(&env);
+    assert!(asked.contains("ExternalFreeze(\"IRISCLUSTER\""), "{asked}");
+    assert!(asked.contains("ExternalThaw(\"IRISCLUSTER\")"), "{asked}");
+    assert_eq!(env.calls("NODE1", "freeze"), 0);
+}
+
+#[test]
+fn run_sharded_with_a_data_node_failing_the_freeze_never_runs_cmd() {
+    let env = cluster();
+    env.fault("NODE1", "freeze=fail");
+    let marker = env.tmp.path().join("cmd-ran");
+    let args = run_sharded(&["touch", marker.to_str().unwrap()]);
+    let r = env.run(&strs(&args));
+    assert_eq!(r.code, 1, "{}", r.text());
+    assert!(!marker.exists(), "CMD ran after a failed cluster freeze");
+    assert!(frozen(&env).is_empty(), "{}", r.text());
+    assert!(r.text().contains("data server NODE1"), "{}", r.text());
+    assert!(r.stdout.contains("CMD not run"), "{}", r.text());
+    assert!(env.recorded().is_empty());
+}
+
+#[test]
+fn run_sharded_names_a_data_node_failing_the_thaw_and_exits_1() {
+    let env = cluster();
+    env.fault("NODE2", "thaw=fail@1");
+    let args = run_sharded(&["sh", "-c", CHECK_CLUSTER_FROZEN]);
+    let r = env.run(&strs(&args));
+    assert_eq!(r.code, 1, "{}", r.text());
+    // Named in the summary itself, not only in the log.
+    assert!(r.stdout.contains("data server NODE2"), "{}", r.text());
+    assert!(!r.stdout.contains("(exit 1) (exit 1)"), "{}", r.text());
+    assert_eq!(frozen(&env), ["NODE2"]);
+    assert_eq!(env.recorded(), ["MASTER"]);
+    assert_eq!(events_of(&env, "cmd")[0]["cmd"]["code"], 0);
+    // The next thaw finishes the cluster's.
+    let r = env.run(&["thaw"]);
+    assert!(frozen(&env).is_empty(), "{}", r.text());
+}
+
+#[test]
+fn the_watchdog_thaws_the_cluster_when_run_is_killed_during_cmd() {
+    let env = cluster();
+    let started = env.tmp.path().join("cmd-started");
+    let pidfile = env.tmp.path().join("cmd.pid");
+    let script = format!(
+        "echo $$ > {}; touch {}; exec sleep 300",
+        pidfile.display(),
+        started.display()
+    );
+    let mut args = run_sharded(&["sh", "-c", &script]);
+    args.splice(1..1, ["--max-freeze".to_string(), "3".to_string()]);
+    let mut child = env.spawn(&strs(&args));
+    assert!(wait_until(LIMIT, || started.exists()), "CMD never started");
+    assert_eq!(frozen(&env), MEMBERS);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        wait_until(LIMIT, || frozen(&env).is_empty()),
+        "still frozen: {:?}",
+        frozen(&env)
+    );
+    assert!(wait_until(LIMIT, || !events_of(&env, "auto-thaw").is_empty()));
+    let auto = &events_of(&env, "auto-thaw")[0];
+    assert_eq!(
+        names_and(auto, "result"),
+        verdicts("auto-thawed"),
+        "{auto:?}"
+    );
+    // CMD outlived run (its own group): end it.
+    if let Ok(pid) = fs::read_to_string(&pidfile) {
+        let pid = nix::unistd::Pid::from_raw(pid.trim().parse().unwrap());
+        let _ = nix::sys::signal::killpg(pid, nix::sys::signal::Signal::SIGKILL);
+    }
+}
+
+#[test]
+fn a_cluster_freeze_that_meets_a_login_or_fails_quotes_the_cluster_call() {
+    let env = cluster();
+    env.fault("MASTER", "freeze=login");
+    let r = env.run(FREEZE);
+    assert_eq!(r.code, 1, "{}", r.text());
+    assert!(r.text().contains("asked for a login"), "{}", r.text());
+    assert!(
+        r.text()
+            .contains("-U%SYS '##Class(Backup.ShardedCluster).ExternalFreeze(\"IRISCLUSTER\",,.CheckpointInfo)'`"),
+        "{}",
+        r.text()
+    );
+    assert!(
+        !r.text().contains("Backup.General).ExternalFreeze"),
+        "{}",
+        r.text()
+    );
+    assert!(frozen(&env).is_empty());
+
+    fs::remove_file(env.sim.join("MASTER/faults")).unwrap();
+    env.fault("MASTER", "freeze=fail");
+    let r = env.run(FREEZE);
+    assert_eq!(r.code, 1, "{}", r.text());
+    assert!(
+        r.text()
+            .contains("Backup.ShardedCluster.ExternalFreeze failed"),
+        "{}",
+        r.text()
+    );
+    assert!(frozen(&env).is_empty());
+}
+
+#[test]
+fn dry_run_sharded_says_the_cluster_would_be_frozen_from_the_master_and_changes_nothing() {
+    let env = cluster();
+    let r = env.run(&[
+        "dry-run",
+        "--instance",
+        "MASTER",
+        "--sharded",
+        "IRISCLUSTER",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(
+        r.stdout
+            .contains("would freeze the sharded cluster IRISCLUSTER from its shard master MASTER"),
+        "{}",
+        r.text()
+    );
+    assert!(r.text().contains("Backup.ShardedCluster"), "{}", r.text());
+    assert!(frozen(&env).is_empty());
+    assert_eq!(env.calls("MASTER", "freeze"), 0);
+    // Several instances on the host: refused as the freeze would be.
+    let r = env.run(&["dry-run", "--sharded", "IRISCLUSTER"]);
+    assert_eq!(r.code, 1, "{}", r.text());
+    assert!(
+        r.text().contains("name the shard master with --instance"),
+        "{}",
+        r.text()
+    );
+}
+
+/// `check`'s line that starts with `level` and names `what`.
+fn check_line<'a>(out: &'a str, level: &str, what: &str) -> Option<&'a str> {
+    out.lines()
+        .find(|l| l.trim_start().starts_with(level) && l.contains(what))
+}
+
+#[test]
+fn check_with_a_sharded_namespace_checks_the_master_without_freezing() {
+    let env = cluster();
+    env.config("sharded_namespace = \"IRISCLUSTER\"\ninstances = [\"MASTER\"]\n");
+    let r = env.run(&["check"]);
+    let out = r.text();
+    assert!(
+        check_line(
+            &out,
+            "ok",
+            "Backup.ShardedCluster).ExternalFreeze(\"IRISCLUSTER\""
+        )
+        .is_some(),
+        "{out}"
+    );
+    assert!(
+        check_line(&out, "ok", "shard master of IRISCLUSTER: MASTER, running").is_some(),
+        "{out}"
+    );
+    assert!(frozen(&env).is_empty());
+    assert_eq!(env.calls("MASTER", "freeze"), 0);
+
+    // Without `instances`, the host's three: a freeze would refuse.
+    env.config("sharded_namespace = \"IRISCLUSTER\"\n");
+    let r = env.run(&["check"]);
+    assert_eq!(r.code, 1, "{}", r.text());
+    assert!(
+        check_line(
+            &r.text(),
+            "FAIL",
+            "shard master of IRISCLUSTER: 3 running instances"
+        )
+        .is_some(),
+        "{}",
+        r.text()
+    );
+
+    // The master down: nothing to freeze the cluster from.
+    env.config("sharded_namespace = \"IRISCLUSTER\"\ninstances = [\"MASTER\"]\n");
+    env.add(
+        "MASTER",
+        &[
+            "product=IRIS",
+            "dir=/data/master/",
+            "status=down",
+            "shard_namespace=IRISCLUSTER",
+            "shard_nodes=NODE1,NODE2",
+        ],
+    );
+    let r = env.run(&["check"]);
+    assert_eq!(r.code, 1, "{}", r.text());
+    assert!(
+        check_line(&r.text(), "FAIL", "shard master of IRISCLUSTER").is_some(),
+        "{}",
+        r.text()
+    );
+}

@@ -162,7 +162,8 @@ a freeze would fail (the reason is printed). AWS Data Lifecycle Manager calls it
 
 Examples:
   iris-freeze dry-run
-  iris-freeze dry-run --instance IRIS")]
+  iris-freeze dry-run --instance IRIS
+  iris-freeze dry-run --instance IRIS --sharded IRISCLUSTER   says the cluster would be frozen")]
     DryRun(RunArgs),
 
     /// Install the hooks for a snapshot platform (idempotent; replaced files are backed up).
@@ -258,12 +259,18 @@ Exit: 0 CMD succeeded and the thaw's verdict is `consistent`; 1 the freeze or CM
 CMD timed out, was signalled, was not found), or the thaw failed; 2 CMD succeeded but the
 verdict is not `consistent`. The history records CMD and how it ended.
 
+One cycle at a time: another `run`, or a `freeze`, that comes while CMD runs waits for this
+run's thaw within its own --timeout, then refuses (exit 1, nothing frozen); a `run` does not
+take over what an earlier `freeze` froze. A `thaw` is never held back: it says a run's CMD is
+under it, and `run` then exits 2 naming who thawed (that thaw, or the watchdog).
+
 Examples:
   iris-freeze run -- lvcreate --snapshot --name iris-snap --size 10G vg0/iris
   iris-freeze run --cmd-timeout 120 -- sh -c '
       for d in iris-data iris-journal; do
         az snapshot create -g rg -n \"$d-$IRIS_FREEZE_ID\" --source \"$d\" & done; wait'
-  iris-freeze run -- zfs snapshot -r \"tank/iris@$(date +%Y%m%d%H%M)\"";
+  iris-freeze run -- zfs snapshot -r \"tank/iris@$(date +%Y%m%d%H%M)\"
+  iris-freeze run --instance IRIS --sharded IRISCLUSTER -- ./snapshot-every-data-server.sh";
 
 /// `run`: the freeze's options, CMD's deadline, and CMD.
 #[derive(Debug, Args)]

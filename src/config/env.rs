@@ -29,6 +29,9 @@ pub(crate) const CMD_TIMEOUT: &str = "IRIS_FREEZE_CMD_TIMEOUT";
 
 /// Set by `run` for its CMD: the cycle id (the frozen instances go in `INSTANCES`).
 pub(crate) const ID: &str = "IRIS_FREEZE_ID";
+/// Set by `run --sharded` for its CMD: every data server of the frozen cluster (its disks are
+/// the ones to snapshot), comma-separated.
+pub(crate) const DATA_SERVERS: &str = "IRIS_FREEZE_DATA_SERVERS";
 
 /// Set (to anything): the watchdog is a detached process even where systemd runs.
 pub(crate) const NO_SYSTEMD: &str = "IRIS_FREEZE_NO_SYSTEMD";

@@ -86,6 +86,11 @@ impl Config {
                 let instances = run_instances(&run, &action, from_env.instances, &file)?;
                 (instances, run.log_file.unwrap_or(default_log))
             }
+            // `check` looks at what a freeze would pick: the file's `instances`.
+            None if matches!(action, Action::Check(_)) => (
+                file.instances.clone().unwrap_or_default(),
+                given.watchdog_log.unwrap_or(default_log),
+            ),
             None => (Vec::new(), given.watchdog_log.unwrap_or(default_log)),
         };
         // The user's own directory, when something of ours is to go in it.

@@ -59,9 +59,32 @@ pub(crate) fn acquire(
     states: &StateDir,
     until: Instant,
 ) -> Result<Result<HostLock, Option<Holder>>> {
-    let mut file = states.lock_file()?;
+    acquire_file(states.lock_file()?, until, FlockArg::LockExclusiveNonblock)
+}
+
+/// The run lock (`run.lock`), waited for as [`acquire`] waits: `run` holds it exclusive from
+/// before its freeze until after its thaw; a `freeze` holds it shared (freezes are kept apart
+/// by the host lock), so none joins a run's cycle.
+pub(crate) fn acquire_run(
+    states: &StateDir,
+    until: Instant,
+    exclusive: bool,
+) -> Result<Result<HostLock, Option<Holder>>> {
+    let how = if exclusive {
+        FlockArg::LockExclusiveNonblock
+    } else {
+        FlockArg::LockSharedNonblock
+    };
+    acquire_file(states.run_lock_file()?, until, how)
+}
+
+fn acquire_file(
+    mut file: File,
+    until: Instant,
+    how: FlockArg,
+) -> Result<Result<HostLock, Option<Holder>>> {
     loop {
-        match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+        match Flock::lock(file, how) {
             Ok(lock) => return Ok(Ok(HostLock { lock })),
             Err((f, errno)) if errno == nix::errno::Errno::EWOULDBLOCK => {
                 file = f;

@@ -363,7 +363,9 @@ The configuration file (\fB\-\-config\fR); a missing file is fine.
 The logs of freeze and thaw (\fB\-\-log\-file\fR).
 .TP
 \fI/run/iris\-freeze/\fR
-What the last freeze froze, for \fBthaw\fR and the watchdog (\fB\-\-state\-dir\fR).
+What the last freeze froze, for \fBthaw\fR and the watchdog (\fB\-\-state\-dir\fR); its
+\fIlock\fR (one freeze, thaw or watchdog thaw at a time) and \fIrun.lock\fR (held by \fBrun\fR
+from its freeze to its thaw).
 .TP
 \fI/var/lib/iris\-freeze/history.jsonl\fR
 The history of freeze/thaw cycles (\fB\-\-history\-file\fR), read by \fBhistory\fR and
@@ -383,7 +385,10 @@ On the shard master, \fBfreeze \-\-sharded\fR \fINAMESPACE\fR (or \fBsharded_nam
 the config) freezes every data server of the cluster, or none, with one
 \fBBackup.ShardedCluster.ExternalFreeze\fR; \fBthaw\fR and the watchdog then thaw the cluster
 with \fBExternalThaw\fR. The history has one line per data server with its journal file. Name the
-master with \fB\-\-instance\fR when its host runs other instances. The exit code of these calls
+master with \fB\-\-instance\fR when its host runs other instances. \fBrun \-\-sharded\fR
+snapshots the whole cluster consistently: freeze, CMD, thaw. \fBdry\-run \-\-sharded\fR says
+the cluster would be frozen from the master; \fBcheck\fR with \fBsharded_namespace\fR names the
+cluster calls and checks the master without freezing. The exit code of these calls
 and the format of their CheckpointInfo are assumptions: see the README, "Sharded clusters".
 "#;
 
@@ -396,6 +401,10 @@ Set (to anything): the watchdog is a detached process even where systemd runs.
 .TP
 \fBIRIS_FREEZE_ID\fR, \fBIRIS_FREEZE_INSTANCES\fR
 Set by \fBrun\fR in CMD's environment: the cycle id, and the frozen instances (comma\-separated).
+.TP
+\fBIRIS_FREEZE_DATA_SERVERS\fR
+Set by \fBrun \-\-sharded\fR in CMD's environment: every data server of the frozen cluster
+(comma\-separated); empty otherwise.
 "#;
 
 const NON_ROOT: &str = r#".SH NON-ROOT USE AND KUBERNETES

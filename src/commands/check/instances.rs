@@ -17,6 +17,7 @@ pub(super) fn check_instances(cfg: &Config, creds: Option<Credentials>, out: &mu
     let Some(listing) = check_listing(&tools, deadline, out) else {
         return;
     };
+    super::sharded::check_cluster(cfg, &tools, &listing, out);
     let targets = running(&tools, &listing, creds, out);
     check_logins(&targets, deadline, out);
 }

@@ -9,6 +9,7 @@ mod findings;
 pub(crate) mod hook_file;
 mod instances;
 mod setup;
+mod sharded;
 
 use std::path::Path;
 

@@ -11,6 +11,7 @@ use crate::config::Config;
 use crate::exit_code::Exit;
 use crate::host::eventlog::{EventLog, Level};
 use crate::host::state::StateDir;
+use crate::iris::sharded;
 use crate::report::Report;
 
 /// The exit is what `freeze` would give: 0, 2 (one already frozen by someone else) or 1.
@@ -59,11 +60,35 @@ pub(crate) fn dry_run(cfg: &Config, log: &EventLog) -> Result<Report> {
             }
         }
     }
+    let would = what_would_freeze(cfg, &would, log);
     Ok(report(&would, &foreign, &problems))
 }
 
+/// The names a freeze would freeze; with `--sharded`, the cluster from its master, and the call
+/// (whether the instance really is the shard master only the freeze itself can tell).
+fn what_would_freeze(cfg: &Config, would: &[String], log: &EventLog) -> String {
+    let names = would.join(", ");
+    let (Some(ns), [master]) = (&cfg.sharded, would) else {
+        return names;
+    };
+    log.info(
+        Some(master),
+        "sharded",
+        format!(
+            "--sharded {ns}: a freeze would call `{}` on {master}, which freezes every data \
+             server of the cluster or none; whether {master} is the shard master of {ns} only \
+             that call can tell",
+            sharded::external_freeze(ns, &cfg.freeze_options)
+        ),
+    );
+    format!(
+        "the sharded cluster {ns} from its shard master {master} (Backup.ShardedCluster: every \
+         data server, or none)"
+    )
+}
+
 /// What a freeze would do, as the dry run's report.
-fn report(would: &[String], foreign: &[String], problems: &[String]) -> Report {
+fn report(would: &str, foreign: &[String], problems: &[String]) -> Report {
     if !problems.is_empty() {
         return Report::new(
             Exit::Failure,
@@ -77,17 +102,13 @@ fn report(would: &[String], foreign: &[String], problems: &[String]) -> Report {
         return Report::new(
             Exit::Warning,
             format!(
-                "dry run: would freeze {}; already frozen by someone else: {} (exit 2)",
-                would.join(", "),
+                "dry run: would freeze {would}; already frozen by someone else: {} (exit 2)",
                 foreign.join(", ")
             ),
         );
     }
     Report::new(
         Exit::Success,
-        format!(
-            "dry run: would freeze {}; nothing was changed",
-            would.join(", ")
-        ),
+        format!("dry run: would freeze {would}; nothing was changed"),
     )
 }

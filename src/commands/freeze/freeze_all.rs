@@ -9,7 +9,7 @@ use crate::commands::freeze::rollback::Undo;
 use crate::config::Config;
 use crate::host::eventlog::{EventLog, Level};
 use crate::host::state::{Phase, State, StateDir, now_rfc3339};
-use crate::iris::backup::{self, Answer, EXTERNAL_FREEZE, Target};
+use crate::iris::backup::{self, Answer, Target};
 use crate::iris::discovery::Kind;
 use crate::iris::session::{End, Outcome, Stop};
 use crate::iris::sharded;
@@ -69,7 +69,8 @@ pub(super) fn freeze_all(
     let recorded = states.save(&frozen).is_ok();
     let calls = backup::each(to_freeze, |(t, kind)| {
         let expr = t.freeze_expr(&cfg.freeze_options, *kind, id);
-        backup::call(t, &expr, freeze_by, Stop::OnSignal)
+        let (answer, o) = backup::call(t, &expr, freeze_by, Stop::OnSignal);
+        (expr, answer, o)
     });
     let mut attempt = Attempt {
         ours: Vec::new(),
@@ -79,8 +80,8 @@ pub(super) fn freeze_all(
         frozen,
         recorded,
     };
-    for ((t, _), (answer, o)) in to_freeze.iter().zip(&calls) {
-        take_answer(&mut attempt, state, t, *answer, o, log);
+    for ((t, _), (expr, answer, o)) in to_freeze.iter().zip(&calls) {
+        take_answer(&mut attempt, state, (t, expr), *answer, o, log);
     }
     if !attempt.raced.is_empty() && attempt.frozen.instances.is_empty() {
         // Nothing of ours is frozen after all: nothing for a watchdog to guard.
@@ -104,17 +105,23 @@ fn frozen_state(state: &State, to_freeze: &[(Target, Kind)]) -> State {
     frozen
 }
 
-/// Logs one ExternalFreeze answer and adds it to `attempt`; a target someone else froze first
-/// leaves the records.
+/// Logs one ExternalFreeze answer (to `expr`, the call made) and adds it to `attempt`; a
+/// target someone else froze first leaves the records.
 fn take_answer(
     attempt: &mut Attempt,
     state: &mut State,
-    t: &Target,
+    (t, expr): (&Target, &str),
     answer: Answer,
     o: &Outcome,
     log: &EventLog,
 ) {
     let name = t.name.as_str();
+    // A message names the call that was made: the cluster's, from a shard master.
+    let call = if t.sharded.is_some() {
+        "Backup.ShardedCluster.ExternalFreeze"
+    } else {
+        "ExternalFreeze"
+    };
     match answer {
         Answer::Yes => {
             log.call(
@@ -147,24 +154,24 @@ fn take_answer(
             return;
         }
         Answer::No => {
-            let why = backup::problem(t, EXTERNAL_FREEZE, o);
+            let why = backup::problem(t, expr, o);
             log.call(
                 Level::Error,
                 name,
                 "freeze-failed",
                 o,
-                format!("ExternalFreeze failed: {why}"),
+                format!("{call} failed: {why}"),
             );
             attempt.problems.push(format!("{name}: {why}"));
         }
         Answer::Unknown => {
-            let why = backup::problem(t, EXTERNAL_FREEZE, o);
+            let why = backup::problem(t, expr, o);
             log.call(
                 Level::Error,
                 name,
                 "freeze-unknown",
                 o,
-                format!("ExternalFreeze {why}"),
+                format!("{call} {why}"),
             );
             attempt.problems.push(format!("{name}: {why}"));
         }

@@ -69,6 +69,8 @@ pub(crate) fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
     refuse_short_max_freeze(cfg)?;
     signals::install()?;
     let states = StateDir::open(&cfg.state_dir)?;
+    // Never inside another's `run` cycle: its thaw would come under this freeze's snapshot.
+    let _no_run = crate::commands::run::exclusive::for_freeze(&states, budget.freeze_by, log)?;
     let _lock = take_lock(&states, budget.freeze_by, log)?;
     let mut state = states.load()?;
     refuse_after_a_thaw(&states, started.as_ref())?;

@@ -67,6 +67,7 @@ pub(super) fn run(argv: &[OsString], frozen: &Frozen, deadline: Instant, log: &E
     c.args(args)
         .env(env::ID, frozen.id.as_deref().unwrap_or(""))
         .env(env::INSTANCES, frozen.instances.join(","))
+        .env(env::DATA_SERVERS, frozen.data_servers.join(","))
         // Its own group: a timeout kills what it started too, and a Ctrl-C reaches us only.
         .process_group(0);
     let child = match c.spawn() {

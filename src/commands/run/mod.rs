@@ -1,9 +1,10 @@
 //! `run`: freeze exactly as `freeze` does, run the user's snapshot command (CMD) with its own
-//! deadline, and always thaw, as `thaw` does. The steps: `freeze::run`; what the freeze left in
-//! the state (`Frozen`); CMD's deadline; `cmd::run`; its history line; `thaw::run`; one exit
-//! from the three.
+//! deadline, and always thaw, as `thaw` does. The steps: the run lock (`exclusive`: no other
+//! freeze inside this cycle); `freeze::run`; what the freeze left in the state (`Frozen`); CMD's
+//! deadline; `cmd::run`; its history line; `thaw::run`; one exit from the three.
 
 mod cmd;
+pub(crate) mod exclusive;
 
 use std::ffi::OsString;
 use std::time::{Duration, Instant};
@@ -15,6 +16,7 @@ use crate::config::{Action, Config};
 use crate::exit_code::Exit;
 use crate::host::eventlog::EventLog;
 use crate::host::history::{self, Event, EventKind};
+use crate::host::signals;
 use crate::host::state::{StateDir, now_ms};
 use crate::report::Report;
 
@@ -35,6 +37,10 @@ pub(crate) fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
     else {
         bail!("internal error: `run` called for {:?}", cfg.action);
     };
+    signals::install()?;
+    let states = StateDir::open(&cfg.state_dir)?;
+    // Waited for as freeze waits for the host lock: within the first 60% of --timeout.
+    let _alone = exclusive::for_run(&states, Instant::now() + cfg.timeout.mul_f64(0.6), log)?;
     let froze = freeze::run(&as_freeze(cfg), log)?;
     if froze.exit == Exit::Failure {
         log.error(
@@ -78,6 +84,8 @@ pub(super) struct Frozen {
     /// The cycle id; none when nothing was frozen.
     pub(super) id: Option<String>,
     pub(super) instances: Vec<String>,
+    /// The data servers of a sharded cluster frozen from its master (`--sharded`).
+    pub(super) data_servers: Vec<String>,
     /// The watchdog's deadline, unix ms.
     due_ms: Option<i64>,
 }
@@ -88,6 +96,7 @@ impl Frozen {
         match state {
             Ok(s) => Frozen {
                 id: s.cycle,
+                data_servers: s.instances.values().flat_map(|r| r.nodes.clone()).collect(),
                 instances: s.instances.into_keys().collect(),
                 due_ms: s.watchdog.map(|w| w.deadline_ms),
             },
@@ -97,6 +106,7 @@ impl Frozen {
                 Frozen {
                     id: None,
                     instances: Vec::new(),
+                    data_servers: Vec::new(),
                     due_ms: None,
                 }
             }
@@ -146,23 +156,46 @@ fn deadline(cfg: &Config, given: Option<Duration>, frozen: &Frozen, log: &EventL
     now + t
 }
 
-/// Whether our cycle's record went while CMD ran (a `thaw` from elsewhere, the watchdog): our
-/// thaw then finds nothing to thaw, yet CMD may have snapshotted a thawed instance.
-fn thawed_meanwhile(cfg: &Config, frozen: &Frozen, log: &EventLog) -> bool {
+/// Why our cycle's record went while CMD ran, if it did: the watchdog's auto-thaw, or a `thaw`
+/// from elsewhere. Our thaw then finds nothing to thaw, yet CMD may have snapshotted a thawed
+/// instance.
+fn thawed_meanwhile(cfg: &Config, frozen: &Frozen, log: &EventLog) -> Option<String> {
     if frozen.instances.is_empty() {
-        return false;
+        return None;
     }
-    let now = Frozen::read(cfg, log);
-    let lost = now.id != frozen.id || frozen.instances.iter().any(|i| !now.instances.contains(i));
-    if lost {
-        log.warn(
-            None,
-            "cmd",
-            "the freeze's record went while CMD ran (a thaw from elsewhere, or the watchdog): \
-             the snapshot may not be consistent (exit 2)",
-        );
+    let state = StateDir::open(&cfg.state_dir).and_then(|s| s.load());
+    let state = match state {
+        Ok(s) => s,
+        Err(e) => {
+            // Not known to have held: not promised consistent.
+            let why = "the state could not be read after CMD, so whether it ran frozen is unknown";
+            log.warn(None, "state", format!("{e:#}: {why} (exit 2)"));
+            return Some(why.to_string());
+        }
+    };
+    let kept = state.cycle == frozen.id
+        && frozen
+            .instances
+            .iter()
+            .all(|i| state.instances.contains_key(i));
+    if kept {
+        return None;
     }
-    lost
+    let by_watchdog = state
+        .auto_thaw
+        .as_ref()
+        .is_some_and(|a| frozen.instances.iter().any(|i| a.instances.contains(i)));
+    let why = if by_watchdog {
+        "the watchdog auto-thawed it while CMD ran (CMD outlasted --max-freeze)"
+    } else {
+        "another `iris-freeze thaw` thawed it while CMD ran"
+    };
+    log.warn(
+        None,
+        "cmd",
+        format!("{why}: the snapshot may not be consistent (exit 2)"),
+    );
+    Some(why.to_string())
 }
 
 /// CMD's line in the history, under the cycle's id (none when nothing was frozen: no cycle).
@@ -181,28 +214,37 @@ fn record(cfg: &Config, argv: &[OsString], frozen: &Frozen, ended: &Ended, log: 
 /// 1 when CMD failed; else the worse of the freeze's and the thaw's (2: someone else's
 /// freeze, a verdict that is not consistent, or our freeze thawed by another while CMD ran;
 /// 1: the thaw failed).
-fn outcome(froze: &Report, ended: &Ended, thawed: &Report, lost: bool) -> Report {
+fn outcome(froze: &Report, ended: &Ended, thawed: &Report, lost: Option<String>) -> Report {
     let worst = froze.exit.max(thawed.exit);
-    let exit = match (ended.ok(), lost) {
+    let exit = match (ended.ok(), lost.is_some()) {
         (false, _) => Exit::Failure,
         (true, true) => worst.max(Exit::Warning),
         (true, false) => worst,
     };
-    let lost_note = if lost {
-        "; thawed by another before our thaw: not consistent"
-    } else {
-        ""
-    };
+    let lost_note = lost.map_or(String::new(), |why| format!("; {why}: not consistent"));
     Report::new(
         exit,
         format!(
             "{}; CMD {}; {}{lost_note} (exit {})",
-            froze.summary,
+            without_exit(&froze.summary),
             ended.describe(),
-            thawed.summary,
+            without_exit(&thawed.summary),
             exit.code()
         ),
     )
+}
+
+/// A freeze's or thaw's summary without its own ` (exit N)`: run's summary ends with run's.
+fn without_exit(summary: &str) -> &str {
+    let Some((head, tail)) = summary.rsplit_once(" (exit ") else {
+        return summary;
+    };
+    let code = tail.strip_suffix(')').unwrap_or("x");
+    if code.len() == 1 && code.chars().all(|c| c.is_ascii_digit()) {
+        head
+    } else {
+        summary
+    }
 }
 
 /// argv for people: words quoted for sh where they need it.
@@ -236,6 +278,16 @@ mod tests {
             .map(OsString::from)
             .collect();
         assert_eq!(display(&argv), r#"sh -c 'exit 1' '' 'it'\''s'"#);
+    }
+
+    #[test]
+    fn only_the_last_exit_code_goes_from_a_summary() {
+        assert_eq!(
+            without_exit("thaw FAILED: A (see the log) (exit 1)"),
+            "thaw FAILED: A (see the log)"
+        );
+        assert_eq!(without_exit("thawed: A (0.01s)"), "thawed: A (0.01s)");
+        assert_eq!(without_exit("x (exit 12)"), "x (exit 12)");
     }
 
     #[test]

@@ -19,7 +19,7 @@ use crate::host::history::{self, Event, EventKind, InstanceEvent};
 use crate::host::lock::{self, HostLock};
 use crate::host::signals;
 use crate::host::state::{StartMark, State, StateDir};
-use crate::iris::backup::{self, Target};
+use crate::iris::backup::{self, Target, Thawed};
 use crate::iris::session::Stop;
 use crate::report::Report;
 
@@ -44,6 +44,7 @@ pub(crate) fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
     // one that gets the lock first.
     let marked = StartMark::of_self().map(|m| states.mark_thaw(&m));
     let mut lock = take_lock(&states, log)?;
+    say_a_run_is_under_it(&states, log);
     if let Some(Err(e)) = marked {
         log.warn(
             None,
@@ -290,6 +291,7 @@ fn report(outcome: &ThawOutcome, notes: Notes, start: Instant, log: &EventLog) -
         return Report::new(exit, notes.join("; "));
     }
     let names = outcome.left.join(", ");
+    let why = cluster_problems(outcome);
     log.error(
         None,
         "failed",
@@ -301,8 +303,42 @@ fn report(outcome: &ThawOutcome, notes: Notes, start: Instant, log: &EventLog) -
     );
     Report::new(
         Exit::Failure,
-        format!("thaw FAILED: {names} MAY STILL BE FROZEN (see the log) (exit 1)"),
+        format!("thaw FAILED: {names} MAY STILL BE FROZEN{why} (see the log) (exit 1)"),
     )
+}
+
+/// A thaw is never held back by a `run`, but a run's CMD may be taking its snapshot now: the
+/// log says so, and that `run` exits 2.
+fn say_a_run_is_under_it(states: &StateDir, log: &EventLog) {
+    if let Some(run) = crate::commands::run::exclusive::running_run(states) {
+        log.warn(
+            None,
+            "run",
+            format!(
+                "an `iris-freeze run` (pid {}) is running its CMD under this freeze: thawing now, \
+                 so its snapshot may not be consistent; that run will exit 2",
+                run.pid
+            ),
+        );
+    }
+}
+
+/// What a failed cluster thaw said (it names the data server that did not resume), so the
+/// summary names it too: `: cluster NS: ...`, or nothing when no cluster thaw failed.
+fn cluster_problems(outcome: &ThawOutcome) -> String {
+    let told: Vec<String> = outcome
+        .each
+        .iter()
+        .filter(|t| t.thawed != Thawed::Confirmed)
+        .filter_map(|t| {
+            let ns = t.record.as_ref()?.sharded.as_ref()?;
+            Some(format!("cluster {ns}: {}", t.told.problem))
+        })
+        .collect();
+    if told.is_empty() {
+        return String::new();
+    }
+    format!(" ({})", told.join("; "))
 }
 
 /// The recorded state. A damaged one stops a plain thaw (it would not know what is ours), after

@@ -235,13 +235,22 @@ impl StateDir {
 
     /// The host lock's file, `lock` in the state dir (created 0600).
     pub(crate) fn lock_file(&self) -> Result<File> {
+        self.a_lock_file("lock")
+    }
+
+    /// The run lock's file, `run.lock` in the state dir (created 0600).
+    pub(crate) fn run_lock_file(&self) -> Result<File> {
+        self.a_lock_file("run.lock")
+    }
+
+    fn a_lock_file(&self, name: &str) -> Result<File> {
         let flags = OFlag::O_RDWR | OFlag::O_CREAT | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
-        openat(&self.fd, "lock", flags, Mode::from_bits_truncate(0o600))
+        openat(&self.fd, name, flags, Mode::from_bits_truncate(0o600))
             .map(File::from)
             .with_context(|| {
                 format!(
                     "cannot open the lock file {}",
-                    self.dir.join("lock").display()
+                    self.dir.join(name).display()
                 )
             })
     }

@@ -185,10 +185,17 @@ impl SessionCmd {
         format!("{} {}", self.program.display(), self.prefix.join(" "))
     }
 
-    /// The command as a user would type it, for error messages.
+    /// The command as a user would type it, for error messages: the expression in double
+    /// quotes, as IRIS's documentation writes it, unless it holds a quote of its own (the
+    /// cluster calls' namespace): then in single quotes, so it can be pasted as it is.
     pub(crate) fn display(&self, expr: &str) -> String {
+        let quoted = if expr.contains(['"', '$', '`', '\\']) {
+            crate::util::shell::sh_quote(expr)
+        } else {
+            format!("\"{expr}\"")
+        };
         format!(
-            "{} {} \"{expr}\"",
+            "{} {} {quoted}",
             self.program.display(),
             self.prefix.join(" ")
         )
@@ -212,5 +219,13 @@ mod tests {
         let c = tools.session_for("C", Kind::Cache).unwrap();
         assert_eq!(c.program, PathBuf::from("/usr/bin/ccontrol"));
         assert_eq!(c.args("X"), ["session", "C", "-U%SYS", "X"]);
+        assert_eq!(
+            s.display("X()"),
+            "/usr/bin/iris session IRIS -U%SYS \"X()\""
+        );
+        assert_eq!(
+            s.display("X(\"NS\")"),
+            "/usr/bin/iris session IRIS -U%SYS 'X(\"NS\")'"
+        );
     }
 }
