@@ -243,12 +243,20 @@ for d in $DIRS; do
 done
 PATH="$PATH:/usr/sbin:/sbin" exec "$@""#;
     let mut c = env.command(Path::new("/usr/bin/unshare"));
-    c.args(["--mount", "--propagation", "private", "sh", "-c", SCRIPT, "sh"])
-        .arg(changes)
-        .arg(program)
-        .args(args)
-        .env("DIRS", OVERLAID.join(" "))
-        .env("IRIS_FREEZE_ROOT", "/");
+    c.args([
+        "--mount",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        SCRIPT,
+        "sh",
+    ])
+    .arg(changes)
+    .arg(program)
+    .args(args)
+    .env("DIRS", OVERLAID.join(" "))
+    .env("IRIS_FREEZE_ROOT", "/");
     c
 }
 
@@ -261,7 +269,12 @@ fn the_deb() -> PathBuf {
             d.filter_map(|e| Some(e.ok()?.path()))
                 .find(|p| p.extension().is_some_and(|x| x == "deb"))
         })
-        .unwrap_or_else(|| panic!("no .deb in {}: run `sh packaging/build.sh` first", dir.display()))
+        .unwrap_or_else(|| {
+            panic!(
+                "no .deb in {}: run `sh packaging/build.sh` first",
+                dir.display()
+            )
+        })
 }
 
 /// What the package path touches on the machine itself: must be the same after the test.
@@ -288,7 +301,11 @@ fn the_package_path_installs_the_deb_with_apt_and_absent_removes_it() {
     let args = ["-e", "iris_freeze_install_method=package", "-e", &package];
     let play = |extra: &[&str]| {
         let all: Vec<&str> = args.iter().chain(extra).copied().collect();
-        run_play(&env, overlaid(&env, &changes, &on_path("ansible-playbook"), &[]), &all)
+        run_play(
+            &env,
+            overlaid(&env, &changes, &on_path("ansible-playbook"), &[]),
+            &all,
+        )
     };
     let inside = |program: &str, args: &[&str]| {
         let out = overlaid(&env, &changes, Path::new(program), args)
@@ -303,7 +320,12 @@ fn the_package_path_installs_the_deb_with_apt_and_absent_removes_it() {
             ),
         )
     };
-    let status = || inside("/usr/bin/dpkg-query", &["-W", "-f", "${Status}", "iris-freeze"]);
+    let status = || {
+        inside(
+            "/usr/bin/dpkg-query",
+            &["-W", "-f", "${Status}", "iris-freeze"],
+        )
+    };
 
     let first = play(&[]);
     assert_eq!(first.n("failed"), 0, "{}", first.output);

@@ -1428,7 +1428,8 @@ fn the_last_uninstall_removes_the_record_of_created_dirs_and_its_empty_directory
     assert!(at(&env, "/var/lib").is_dir(), "{}", r.text());
     assert!(
         r.stdout.lines().any(|l| l.starts_with("removed")
-            && l.trim_end().ends_with("/var/lib/iris-freeze (empty directory)")),
+            && l.trim_end()
+                .ends_with("/var/lib/iris-freeze (empty directory)")),
         "{}",
         r.text()
     );
