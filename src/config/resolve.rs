@@ -72,8 +72,8 @@ impl Config {
             cmd_timeout_from_env,
             file.cmd_timeout,
         )?;
-        if let Action::Install(platform) = &action {
-            given.manifest.check(*platform)?;
+        if matches!(action, Action::Install(_)) {
+            given.manifest.check()?;
         }
         let default_logs = default_logs(&file, user.as_ref());
         let default_log = match action {

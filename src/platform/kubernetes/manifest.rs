@@ -2,7 +2,6 @@
 //! checks the two agree). Each names the freeze and thaw commands as the argv the engine execs
 //! in the IRIS container (no shell), and a per-hook timeout that covers iris-freeze's own.
 
-use super::VeleroKind;
 use crate::config::Config;
 use crate::platform::{HOOK_MARGIN, hook_seconds};
 
@@ -54,10 +53,7 @@ impl Engine {
     /// The manifest, alone (stdout).
     pub(crate) fn manifest(self, cfg: &Config) -> String {
         match self {
-            Engine::Velero => match cfg.manifest.kind {
-                VeleroKind::Statefulset => velero(cfg),
-                VeleroKind::Backup => velero_backup(cfg),
-            },
+            Engine::Velero => velero(cfg),
             Engine::K10 => k10(cfg),
             Engine::AksBackup => aks(cfg),
         }
@@ -68,39 +64,27 @@ impl Engine {
         let n = &cfg.manifest;
         let need = hook_seconds(cfg.timeout);
         let how = match self {
-            Engine::Velero if n.kind == VeleroKind::Backup => format!(
-                "Save it and create it to back up now (`kubectl apply -f velero-backup.yaml`), or \
-                 put its spec under a Schedule's `template`. Its hooks run in pod {w}-0 of \
-                 namespace {ns} (for an IrisCluster: --workload NAME-data). Velero runs the pre \
-                 hook, backs up the pod's volumes, then the post hook; use 1.15.1 or later with \
-                 file-system backup (post hook before Kopia had read the volume: velero#8159).",
-                ns = n.namespace,
-                w = n.workload
-            ),
             Engine::Velero => format!(
                 "Save it and patch the workload's pod template (this restarts its pods, one by \
                  one): `kubectl -n {ns} patch statefulset {w} --patch-file velero-hooks.yaml`. \
-                 For an IrisCluster, print `--kind backup` instead. Velero runs the pre hook, \
-                 backs up the pod's volumes, then the post hook; use 1.15.1 or later with \
-                 file-system backup (post hook before Kopia had read the volume: velero#8159).",
+                 For an IrisCluster, set the same annotations on its data nodes' pods. Velero \
+                 runs the pre hook, snapshots the pod's volumes, then the post hook; use Velero \
+                 1.12 or later with CSI snapshots (post hook before the snapshot was ready: \
+                 velero#6630) and 1.15.1 or later with file-system backup (velero#8159).",
                 ns = n.namespace,
                 w = n.workload
             ),
             Engine::K10 => format!(
-                "Save it and create both documents in K10's namespace: `kubectl apply -f \
-                 k10-blueprint.yaml` (the Blueprint, and the BlueprintBinding that binds it to \
-                 StatefulSet {w} in namespace {ns}; or drop the binding and annotate: `kubectl \
-                 -n {ns} annotate statefulset {w} kanister.kasten.io/blueprint=iris-freeze`). \
-                 The thaw is the backupPosthook's deferPhase, run even when the action's phases \
-                 fail; if K10 never runs backupPosthook, the watchdog thaws. K10 bounds each \
-                 hook action by its Helm value timeout.blueprintHooks (default 20 minutes).",
+                "Save it and create it in K10's namespace: `kubectl apply -f \
+                 k10-blueprint.yaml`; then bind it to the workload: `kubectl -n {ns} annotate \
+                 statefulset {w} kanister.kasten.io/blueprint=iris-freeze`. The thaw is the \
+                 backupPosthook's deferPhase, which Kanister runs even when a phase fails.",
                 ns = n.namespace,
                 w = n.workload
             ),
             Engine::AksBackup => "Save it and create it in the cluster (`kubectl apply -f \
-                 aks-backuphook.yaml`), then give it as input when you configure the backup \
-                 (the backup instance's backup hooks, in the Azure portal or with `az \
-                 dataprotection`)."
+                 aks-backuphook.yaml`), then name it in the backup instance's configuration \
+                 (backup hooks) in the Azure portal or with `az dataprotection`."
                 .to_string(),
         };
         format!(
@@ -162,53 +146,6 @@ fn velero(cfg: &Config) -> String {
     lines.join("\n")
 }
 
-/// The same hooks in a Velero Backup's spec.hooks.resources (velero.io/docs/main/api-types/backup/),
-/// selecting the IRIS pod by the label Kubernetes puts on every StatefulSet pod.
-fn velero_backup(cfg: &Config) -> String {
-    let n = &cfg.manifest;
-    let hook = |when: &str, freeze: bool| {
-        [
-            format!("        {when}:"),
-            "          - exec:".to_string(),
-            format!("              container: {}", n.container),
-            format!("              command: {}", argv(cfg, freeze)),
-            // As with the annotations: a failed freeze fails the pod's backup.
-            "              onError: Fail".into(),
-            format!("              timeout: {}", hook_timeout(cfg)),
-        ]
-        .join("\n")
-    };
-    [
-        format!(
-            "# Velero Backup of namespace {} with iris-freeze hooks in pod {}-0 (no pod annotations).",
-            n.namespace, n.workload
-        ),
-        "# kubectl apply -f velero-backup.yaml (or use its spec as a Schedule's template)".into(),
-        "apiVersion: velero.io/v1".into(),
-        "kind: Backup".into(),
-        "metadata:".into(),
-        "  name: iris-freeze".into(),
-        "  namespace: velero".into(),
-        "spec:".into(),
-        "  includedNamespaces:".into(),
-        format!("    - {}", n.namespace),
-        "  hooks:".into(),
-        "    resources:".into(),
-        "      - name: iris-freeze".into(),
-        "        includedNamespaces:".into(),
-        format!("          - {}", n.namespace),
-        "        labelSelector:".into(),
-        "          matchExpressions:".into(),
-        // The IRIS pod (a mirror's other member: add its name).
-        "            - key: statefulset.kubernetes.io/pod-name".into(),
-        "              operator: In".into(),
-        format!("              values: [{}-0]", n.workload),
-        hook("pre", true),
-        hook("post", false),
-    ]
-    .join("\n")
-}
-
 /// A Kanister KubeExec phase in the workload's first pod: `lead` starts its first line (a list
 /// item's "- "), `indent` the others.
 fn kube_exec(container: &str, name: &str, argv: &str, lead: &str, indent: &str) -> String {
@@ -231,9 +168,8 @@ fn k10(cfg: &Config) -> String {
     [
         "# Kasten K10 blueprint for iris-freeze: freeze before the volume snapshots, thaw after."
             .to_string(),
-        "# kubectl apply -f k10-blueprint.yaml: the Blueprint, then its BlueprintBinding.".into(),
         format!(
-            "# Without the binding: kubectl -n {} annotate statefulset {} kanister.kasten.io/blueprint=iris-freeze",
+            "# Bind it: kubectl -n {} annotate statefulset {} kanister.kasten.io/blueprint=iris-freeze",
             n.namespace, n.workload
         ),
         "apiVersion: cr.kanister.io/v1alpha1".into(),
@@ -251,42 +187,8 @@ fn k10(cfg: &Config) -> String {
         "    phases:".into(),
         // What is frozen, in K10's action output; the thaw runs whatever this phase does.
         kube_exec(c, "status", &status, "      - ", "        "),
-        // Runs after the action's phases, whether they succeeded or not (blueprint schema,
-        // "deferPhase"); it belongs to backupPosthook, so K10 must reach that action.
         "    deferPhase:".into(),
         kube_exec(c, "thaw", &argv(cfg, false), "      ", "      "),
-        "---".into(),
-        k10_binding(cfg),
-    ]
-    .join("\n")
-}
-
-/// The BlueprintBinding that runs the blueprint for the one StatefulSet
-/// (https://docs.kasten.io/latest/api/blueprintbindings.html).
-fn k10_binding(cfg: &Config) -> String {
-    let n = &cfg.manifest;
-    [
-        "apiVersion: config.kio.kasten.io/v1alpha1".to_string(),
-        "kind: BlueprintBinding".into(),
-        "metadata:".into(),
-        format!("  name: iris-freeze-{}", n.workload),
-        "  namespace: kasten-io".into(),
-        "spec:".into(),
-        "  blueprintRef:".into(),
-        "    name: iris-freeze".into(),
-        "    namespace: kasten-io".into(),
-        "  resources:".into(),
-        "    matchAll:".into(),
-        "      - type:".into(),
-        "          operator: In".into(),
-        "          values:".into(),
-        "            - group: apps".into(),
-        "              resource: statefulsets".into(),
-        format!("              name: {}", n.workload),
-        "      - namespace:".into(),
-        "          operator: In".into(),
-        "          values:".into(),
-        format!("            - {}", n.namespace),
     ]
     .join("\n")
 }

@@ -12,7 +12,6 @@ use clap::Args;
 
 use crate::commands::check::{Ctx, Findings};
 use crate::config::{Config, Verbosity};
-use crate::platform::Platform;
 use crate::platform::spec::{Hook, Spec};
 
 pub(crate) use manifest::Engine;
@@ -36,23 +35,6 @@ pub(crate) struct ManifestArgs {
     /// /iris-freeze/iris-freeze, the emptyDir of examples/kubernetes].
     #[arg(long, value_name = "PATH")]
     pub(crate) binary: Option<String>,
-
-    /// Velero: print the hooks as the pod template's annotations (`statefulset`), or as a
-    /// Backup whose spec.hooks.resources select the IRIS pod (`backup`: no pod restart, and
-    /// works for an IrisCluster's data pods) [default: statefulset].
-    #[arg(long, value_enum, value_name = "KIND")]
-    pub(crate) kind: Option<VeleroKind>,
-}
-
-/// Where Velero finds the hooks (https://velero.io/docs/main/backup-hooks/: "annotations on
-/// the pod itself, and in the Backup spec").
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
-pub(crate) enum VeleroKind {
-    /// The pod annotations, as a patch of the StatefulSet's pod template.
-    #[default]
-    Statefulset,
-    /// A Backup (velero.io/v1) with spec.hooks.resources.
-    Backup,
 }
 
 /// The names as given, defaults filled in (`check` before printing them).
@@ -62,7 +44,6 @@ pub(crate) struct ManifestNames {
     pub(crate) workload: String,
     pub(crate) container: String,
     pub(crate) binary: String,
-    pub(crate) kind: VeleroKind,
 }
 
 /// Where examples/kubernetes puts the binary: an emptyDir mounted at /iris-freeze.
@@ -75,7 +56,6 @@ impl Default for ManifestNames {
             workload: "iris".into(),
             container: "iris".into(),
             binary: DEFAULT_BINARY.into(),
-            kind: VeleroKind::default(),
         }
     }
 }
@@ -88,22 +68,14 @@ impl From<&ManifestArgs> for ManifestNames {
             workload: a.workload.clone().unwrap_or(d.workload),
             container: a.container.clone().unwrap_or(d.container),
             binary: a.binary.clone().unwrap_or(d.binary),
-            kind: a.kind.unwrap_or(d.kind),
         }
     }
 }
 
 impl ManifestNames {
     /// Names that go into YAML unquoted must be Kubernetes names (RFC 1123 labels); the
-    /// binary, an absolute path, is always written quoted. `--kind` is Velero's alone.
-    pub(crate) fn check(&self, platform: Platform) -> anyhow::Result<()> {
-        if self.kind != VeleroKind::default() && platform != Platform::Velero {
-            anyhow::bail!(
-                "--kind is for `install velero` only (its annotations or a Backup); drop it \
-                 for `install {}`",
-                platform.name()
-            );
-        }
+    /// binary, an absolute path, is always written quoted.
+    pub(crate) fn check(&self) -> anyhow::Result<()> {
         for (flag, v) in [
             ("--namespace", &self.namespace),
             ("--workload", &self.workload),
