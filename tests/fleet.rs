@@ -50,8 +50,12 @@ struct Play {
 /// Runs tests/test.yml with extra `args`, in the host's environment (the simulator on PATH,
 /// its root as IRIS_FREEZE_ROOT), and reads the recap line of localhost.
 fn play(env: &Env, args: &[&str]) -> Play {
+    run_play(env, env.command(&on_path("ansible-playbook")), args)
+}
+
+/// Runs tests/test.yml through `c` (ansible-playbook, or a command that ends by running it).
+fn run_play(env: &Env, mut c: Command, args: &[&str]) -> Play {
     let role = Path::new(REPO).join("deploy/ansible/roles/iris_freeze");
-    let mut c = env.command(&on_path("ansible-playbook"));
     c.current_dir(&role)
         .args(["-i", "tests/inventory", "tests/test.yml"])
         .args(args)
@@ -220,4 +224,166 @@ fn the_cloud_init_example_is_valid_and_a_broken_copy_is_not() {
     fs::write(&broken, text.replace("runcmd:", "runcmd: 42\nbootcmd:")).unwrap();
     let out = schema(&broken);
     assert!(!out.status.success(), "{out:?}");
+}
+
+/// The directories apt, dpkg and the role write to on a real host ("/lib" and "/sbin" are
+/// links into /usr on the Debian this runs on).
+const OVERLAID: [&str; 3] = ["/etc", "/usr", "/var"];
+
+/// `program` with `args` in a mount namespace of its own where each of OVERLAID is an overlay
+/// whose writes land in `changes` (the test's temp dir), and PATH has the sbin directories
+/// dpkg needs. The machine's own directories are never written, and the namespace goes when
+/// the program exits; the next command mounts the same changes again.
+fn overlaid(env: &Env, changes: &Path, program: &Path, args: &[&str]) -> Command {
+    const SCRIPT: &str = r#"set -e
+changes="$1"; shift
+for d in $DIRS; do
+    mkdir -p "$changes$d/upper" "$changes$d/work"
+    mount -t overlay overlay -o "lowerdir=$d,upperdir=$changes$d/upper,workdir=$changes$d/work" "$d"
+done
+PATH="$PATH:/usr/sbin:/sbin" exec "$@""#;
+    let mut c = env.command(Path::new("/usr/bin/unshare"));
+    c.args([
+        "--mount",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        SCRIPT,
+        "sh",
+    ])
+    .arg(changes)
+    .arg(program)
+    .args(args)
+    .env("DIRS", OVERLAID.join(" "))
+    .env("IRIS_FREEZE_ROOT", "/");
+    c
+}
+
+/// The .deb `sh packaging/build.sh` just built.
+fn the_deb() -> PathBuf {
+    let dir = Path::new(REPO).join("target/packages");
+    fs::read_dir(&dir)
+        .ok()
+        .and_then(|d| {
+            d.filter_map(|e| Some(e.ok()?.path()))
+                .find(|p| p.extension().is_some_and(|x| x == "deb"))
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "no .deb in {}: run `sh packaging/build.sh` first",
+                dir.display()
+            )
+        })
+}
+
+/// What the package path touches on the machine itself: must be the same after the test.
+fn machine() -> Vec<(&'static str, bool)> {
+    [
+        "/usr/sbin/iris-freeze",
+        "/etc/iris-freeze.toml",
+        "/etc/azure/prescript.sh",
+        "/var/lib/dpkg/info/iris-freeze.list",
+    ]
+    .into_iter()
+    .map(|p| (p, fs::symlink_metadata(p).is_ok()))
+    .collect()
+}
+
+#[test]
+#[ignore = "needs ansible-playbook, root and the .deb of packaging/build.sh; run by .ci/run"]
+fn the_package_path_installs_the_deb_with_apt_and_absent_removes_it() {
+    let env = host();
+    let changes = env.tmp.path().join("changes");
+    let deb = the_deb();
+    let before = machine();
+    let package = format!("iris_freeze_package={}", deb.display());
+    let args = ["-e", "iris_freeze_install_method=package", "-e", &package];
+    let play = |extra: &[&str]| {
+        let all: Vec<&str> = args.iter().chain(extra).copied().collect();
+        run_play(
+            &env,
+            overlaid(&env, &changes, &on_path("ansible-playbook"), &[]),
+            &all,
+        )
+    };
+    let inside = |program: &str, args: &[&str]| {
+        let out = overlaid(&env, &changes, Path::new(program), args)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    };
+    let status = || {
+        inside(
+            "/usr/bin/dpkg-query",
+            &["-W", "-f", "${Status}", "iris-freeze"],
+        )
+    };
+
+    let first = play(&[]);
+    assert_eq!(first.n("failed"), 0, "{}", first.output);
+    assert!(first.n("changed") > 0, "{}", first.output);
+    assert_eq!(status(), (true, "install ok installed".into()));
+    let (ok, text) = inside("/usr/sbin/iris-freeze", &["check", "azure"]);
+    assert!(ok, "{text}");
+    assert!(inside("/usr/bin/test", &["-f", "/etc/azure/prescript.sh"]).0);
+
+    let second = play(&[]);
+    assert_eq!(second.n("failed"), 0, "{}", second.output);
+    assert_eq!(second.n("changed"), 0, "{}", second.output);
+
+    let absent = play(&["-e", "iris_freeze_state=absent"]);
+    assert_eq!(absent.n("failed"), 0, "{}", absent.output);
+    assert!(absent.n("changed") > 0, "{}", absent.output);
+    let (_, st) = status();
+    assert!(!st.contains(" installed"), "{st}\n{}", absent.output);
+    for gone in [
+        "/usr/sbin/iris-freeze",
+        "/etc/azure/prescript.sh",
+        "/etc/azure/postScript.sh",
+        "/etc/iris-freeze.toml",
+    ] {
+        assert!(!inside("/usr/bin/test", &["-e", gone]).0, "{gone} is left");
+    }
+    assert_eq!(machine(), before, "the machine itself was changed");
+}
+
+#[test]
+#[ignore = "needs ansible-playbook and root; run by .ci/run"]
+fn a_platform_dropped_from_the_list_is_uninstalled_and_a_foreign_hook_stays() {
+    let env = host();
+    let root = env.root();
+    // Someone else's Google Cloud hook: gcp is never listed, and it must stay.
+    let theirs = root.join("etc/google/snapshots/pre.sh");
+    fs::create_dir_all(theirs.parent().unwrap()).unwrap();
+    fs::write(&theirs, "#!/bin/sh\necho theirs\n").unwrap();
+    let first = play(&env, &[]);
+    assert_eq!(first.n("failed"), 0, "{}", first.output);
+    assert!(root.join("etc/azure/prescript.sh").exists());
+
+    let vmware = ["-e", r#"{"iris_freeze_platforms": ["vmware"]}"#];
+    let moved = play(&env, &vmware);
+    assert_eq!(moved.n("failed"), 0, "{}", moved.output);
+    assert!(moved.n("changed") > 0, "{}", moved.output);
+    assert!(
+        !root.join("etc/azure/prescript.sh").exists(),
+        "{}",
+        moved.output
+    );
+    assert!(!root.join("etc/azure/postScript.sh").exists());
+    assert!(fs::read_link(root.join("usr/sbin/pre-freeze-script")).is_ok());
+    assert_eq!(
+        fs::read_to_string(&theirs).unwrap(),
+        "#!/bin/sh\necho theirs\n"
+    );
+    let again = play(&env, &vmware);
+    assert_eq!(again.n("failed"), 0, "{}", again.output);
+    assert_eq!(again.n("changed"), 0, "{}", again.output);
 }

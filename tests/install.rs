@@ -1409,3 +1409,38 @@ fn uninstall_azure_removes_the_json_and_the_directory_install_created() {
     assert!(at(&env, "/etc/azure").is_dir(), "{}", r.text());
     assert_eq!(fs::read_dir(at(&env, "/etc/azure")).unwrap().count(), 0);
 }
+
+#[test]
+fn the_last_uninstall_removes_the_record_of_created_dirs_and_its_empty_directory() {
+    let env = host();
+    fs::create_dir_all(at(&env, "/var/lib")).unwrap();
+    install(&env, "azure");
+    install(&env, "vmware");
+    let record = at(&env, "/var/lib/iris-freeze/installed-dirs");
+    assert!(record.is_file());
+    // vmware's directories are still recorded: the record stays.
+    let r = env.run(&["uninstall", "azure"]);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(record.is_file(), "{}", r.text());
+    let r = env.run(&["uninstall", "vmware"]);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(!at(&env, "/var/lib/iris-freeze").exists(), "{}", r.text());
+    assert!(at(&env, "/var/lib").is_dir(), "{}", r.text());
+    assert!(
+        r.stdout.lines().any(|l| l.starts_with("removed")
+            && l.trim_end()
+                .ends_with("/var/lib/iris-freeze (empty directory)")),
+        "{}",
+        r.text()
+    );
+
+    // A history there stays, and so does its directory.
+    let env = host();
+    install(&env, "azure");
+    let history = at(&env, "/var/lib/iris-freeze/history.jsonl");
+    fs::write(&history, "{}\n").unwrap();
+    let r = env.run(&["uninstall", "azure"]);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(!at(&env, "/var/lib/iris-freeze/installed-dirs").exists());
+    assert_eq!(fs::read_to_string(&history).unwrap(), "{}\n");
+}

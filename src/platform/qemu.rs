@@ -50,7 +50,7 @@ impl Spec for Qemu {
     fn install(&self, i: &mut Installer) -> Result<()> {
         let real = hook_path(i.root());
         let path = under(i.root(), real);
-        if fs::symlink_metadata(&path).is_ok() && !files::is_ours(&path, i.bin) {
+        if fs::symlink_metadata(&path).is_ok() && !files::is_ours(&path, Some(i.bin)) {
             bail!(
                 "{} already exists and is not iris-freeze's ({}); it was left untouched. If it \
                  is qemu's stock dispatcher, it runs the scripts in {}.d/ and always exits 0, so \

@@ -58,14 +58,17 @@ pub(crate) fn content_of(file: &HookFile, bin: &Path) -> Content {
     }
 }
 
-/// Whether `path` is something iris-freeze installed: a symlink to this binary (or to any file
-/// named `iris-freeze`), or a file carrying the marker. Never follows a symlink for the marker.
-pub(crate) fn is_ours(path: &Path, bin: &Path) -> bool {
+/// Whether `path` is something iris-freeze installed: a symlink to `bin` (this binary, when its
+/// path is known) or to any file named `iris-freeze` (where the packages and the Ansible role
+/// put it, or a binary since removed), or a file carrying the marker. Never follows a symlink
+/// for the marker. Needs nothing but the file itself when `bin` is None: `uninstall` works in a
+/// chroot without /proc, where this program cannot find its own path.
+pub(crate) fn is_ours(path: &Path, bin: Option<&Path>) -> bool {
     let Ok(md) = fs::symlink_metadata(path) else {
         return false;
     };
     if md.file_type().is_symlink() {
-        if fs::canonicalize(path).is_ok_and(|t| t == bin) {
+        if bin.is_some_and(|b| fs::canonicalize(path).is_ok_and(|t| t == b)) {
             return true;
         }
         return fs::read_link(path)
@@ -154,11 +157,21 @@ mod tests {
         std::os::unix::fs::symlink(&bin, &link).unwrap();
         let link_to_marked = tmp.path().join("link2");
         std::os::unix::fs::symlink(&marked, &link_to_marked).unwrap();
-        assert!(is_ours(&marked, &bin));
-        assert!(is_ours(&link, &bin));
-        assert!(!is_ours(&other, &bin));
-        assert!(!is_ours(&link_to_marked, &bin));
-        assert!(!is_ours(&tmp.path().join("missing"), &bin));
+        for bin in [Some(bin.as_path()), None] {
+            assert!(is_ours(&marked, bin));
+            assert!(is_ours(&link, bin));
+            assert!(!is_ours(&other, bin));
+            assert!(!is_ours(&link_to_marked, bin));
+            assert!(!is_ours(&tmp.path().join("missing"), bin));
+        }
+        // A binary under another name is known only by its path.
+        let renamed = tmp.path().join("iris-freeze-0.1");
+        fs::write(&renamed, "").unwrap();
+        let link_to_renamed = tmp.path().join("link3");
+        std::os::unix::fs::symlink(&renamed, &link_to_renamed).unwrap();
+        assert!(is_ours(&link_to_renamed, Some(&renamed)));
+        assert!(!is_ours(&link_to_renamed, Some(&bin)));
+        assert!(!is_ours(&link_to_renamed, None));
         assert_eq!(describe(&other), "a file of 10 bytes");
         assert_eq!(describe(&tmp.path().join("missing")), "missing");
     }

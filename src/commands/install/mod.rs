@@ -143,7 +143,9 @@ pub(crate) fn uninstall(cfg: &Config, platform: Platform) -> Result<Report> {
     if let Some(text) = spec.nothing_to_uninstall() {
         return Ok(Report::new(Exit::Success, text));
     }
-    let bin = binary()?;
+    // Without /proc (a chroot: rpm --root, an image build) this program's path is unknown;
+    // the hooks are then told by what they are (files::is_ours).
+    let bin = binary().ok();
     let root = cfg.root.as_path();
     check_root(root)?;
     check_privilege(root, "uninstalling")?;
@@ -155,7 +157,7 @@ pub(crate) fn uninstall(cfg: &Config, platform: Platform) -> Result<Report> {
         if !spec.in_layout(root, file) && fs::symlink_metadata(&path).is_err() {
             continue;
         }
-        all &= remove_ours(&mut tx, &path, &bin)?;
+        all &= remove_ours(&mut tx, &path, bin.as_deref())?;
     }
     spec.uninstall_more(root, &mut tx)?;
     // The directories `install` created for the hooks, once nothing is left in them.
@@ -175,6 +177,9 @@ pub(crate) fn uninstall(cfg: &Config, platform: Platform) -> Result<Report> {
     }
     if dirs.len() != before {
         write_created_dirs(root, &dirs)?;
+        if dirs.is_empty() {
+            remove_record_dir(root, &mut tx);
+        }
     }
     if tx.lines.is_empty() {
         tx.lines.push("nothing to remove".into());
@@ -248,9 +253,18 @@ fn write_created_dirs(root: &Path, dirs: &[String]) -> Result<()> {
         .with_context(|| format!("cannot write {}", path.display()))
 }
 
+/// The record's directory, once the record is gone and nothing else (a history) is in it: no
+/// package owns it, so nothing else would ever remove it.
+fn remove_record_dir(root: &Path, tx: &mut FileTransaction) {
+    let record = under(root, CREATED_DIRS);
+    if let Some(dir) = record.parent() {
+        tx.remove_empty_dirs(dir, |d| d == dir);
+    }
+}
+
 /// Removes `path` if iris-freeze installed it; says what it did either way. False when it
 /// was someone else's and stays.
-fn remove_ours(tx: &mut FileTransaction, path: &Path, bin: &Path) -> Result<bool> {
+fn remove_ours(tx: &mut FileTransaction, path: &Path, bin: Option<&Path>) -> Result<bool> {
     match fs::symlink_metadata(path) {
         Err(e) if e.kind() == ErrorKind::NotFound => {
             tx.line("absent", path, "");
