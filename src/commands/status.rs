@@ -248,12 +248,8 @@ fn rows(
             let t = (i.running)
                 .then(|| tools.session_for(&i.name, i.kind).ok())
                 .flatten()
-                .map(|session| Target {
-                    name: i.name.clone(),
-                    session,
-                    emergency: None,
-                    credentials: cfg.credentials.clone(),
-                    sharded: None,
+                .map(|session| {
+                    Target::new(&i.name, session).with_credentials(cfg.credentials.as_ref())
                 });
             (i, t)
         })

@@ -48,6 +48,39 @@ pub(crate) struct Target {
 }
 
 impl Target {
+    /// A target reached through `session`, with no emergency resume, no credentials and not a
+    /// cluster: the `with_*` steps add what the caller knows.
+    pub(crate) fn new(name: impl Into<String>, session: SessionCmd) -> Self {
+        Self {
+            name: name.into(),
+            session,
+            emergency: None,
+            credentials: None,
+            sharded: None,
+        }
+    }
+
+    /// The emergency resume to run when a thaw does not resume the write daemon.
+    pub(crate) fn with_emergency(self, emergency: Option<SessionCmd>) -> Self {
+        Self { emergency, ..self }
+    }
+
+    /// The login fed to a session that asks for one.
+    pub(crate) fn with_credentials(self, credentials: Option<&Credentials>) -> Self {
+        Self {
+            credentials: credentials.cloned(),
+            ..self
+        }
+    }
+
+    /// The shard master namespace, when the target is a sharded cluster frozen as one.
+    pub(crate) fn with_sharded(self, sharded: Option<&str>) -> Self {
+        Self {
+            sharded: sharded.map(str::to_string),
+            ..self
+        }
+    }
+
     /// The freeze this target takes: the whole cluster's from its shard master, or its own.
     pub(crate) fn freeze_expr(&self, opts: &FreezeOptions, kind: Kind, text: &str) -> String {
         match &self.sharded {

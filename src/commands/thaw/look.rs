@@ -56,13 +56,8 @@ pub(super) fn suspended_now(cfg: &Config, log: &EventLog) -> Vec<String> {
         .iter()
         .filter(|i| i.running)
         .filter_map(|i| {
-            Some(Target {
-                session: tools.session_for(&i.name, i.kind).ok()?,
-                emergency: None,
-                credentials: cfg.credentials.clone(),
-                sharded: None,
-                name: i.name.clone(),
-            })
+            let session = tools.session_for(&i.name, i.kind).ok()?;
+            Some(Target::new(&i.name, session).with_credentials(cfg.credentials.as_ref()))
         })
         .collect();
     let checks = backup::each(&running, |t| {
