@@ -11,7 +11,7 @@ use crate::exit_code::Exit;
 use crate::host::history;
 use crate::host::lock;
 use crate::host::state::{State, StateDir, Watchdog};
-use crate::iris::backup::{self, Answer, IS_WD_SUSPENDED, Target};
+use crate::iris::backup::{self, Answer, IS_WD_SUSPENDED, Suspended};
 use crate::iris::discovery::{self, Instance, Listing, Tools};
 use crate::iris::session::Stop;
 use crate::report::Report;
@@ -241,38 +241,11 @@ fn rows(
     deadline: Instant,
     errors: &mut Vec<String>,
 ) -> Vec<Row> {
-    let running: Vec<(&Instance, Option<Target>)> = listing
-        .instances
-        .iter()
-        .map(|i| {
-            let t = (i.running)
-                .then(|| tools.session_for(&i.name, i.kind).ok())
-                .flatten()
-                .map(|session| {
-                    Target::new(&i.name, session).with_credentials(cfg.credentials.as_ref())
-                });
-            (i, t)
-        })
-        .collect();
-    let checks = backup::each(&running, |(_, t)| {
-        t.as_ref()
-            .map(|t| backup::call(t, IS_WD_SUSPENDED, deadline, Stop::OnSignal))
-    });
-
+    let credentials = cfg.credentials.as_ref();
+    let asked = backup::ask_suspended(listing, tools, credentials, deadline, Stop::OnSignal);
     let mut rows = Vec::new();
-    for ((inst, target), check) in running.iter().zip(checks) {
-        let (frozen, check_error) = match (check, target) {
-            (None, _) if inst.running => (None, Some("no session program".to_string())),
-            (None, _) => (None, None),
-            (Some((Answer::Yes, _)), _) => (Some(true), None),
-            (Some((Answer::No, _)), _) => (Some(false), None),
-            (Some((Answer::Unknown, o)), Some(t)) => {
-                let why = backup::problem(t, IS_WD_SUSPENDED, &o);
-                errors.push(format!("{}: cannot check: {why}", inst.name));
-                (None, Some(why))
-            }
-            (Some((Answer::Unknown, _)), None) => (None, None),
-        };
+    for (inst, asked) in listing.instances.iter().zip(asked) {
+        let (frozen, check_error) = frozen_or_why(inst, asked, errors);
         let rec = state.and_then(|s| {
             s.instances
                 .iter()
@@ -297,6 +270,28 @@ fn rows(
         });
     }
     rows
+}
+
+/// Whether IsWDSuspendedExt says the instance is frozen, or why it could not tell (also added
+/// to `errors` when the call failed).
+fn frozen_or_why(
+    inst: &Instance,
+    asked: Option<Suspended>,
+    errors: &mut Vec<String>,
+) -> (Option<bool>, Option<String>) {
+    let Some(asked) = asked else {
+        let why = inst.running.then(|| "no session program".to_string());
+        return (None, why);
+    };
+    match asked.answer {
+        Answer::Yes => (Some(true), None),
+        Answer::No => (Some(false), None),
+        Answer::Unknown => {
+            let why = backup::problem(&asked.target, IS_WD_SUSPENDED, &asked.outcome);
+            errors.push(format!("{}: cannot check: {why}", inst.name));
+            (None, Some(why))
+        }
+    }
 }
 
 fn cluster(rec: &crate::host::state::Record) -> Option<Cluster> {
