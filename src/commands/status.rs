@@ -307,38 +307,50 @@ fn table(out: &Output) -> String {
         "INSTANCE", "PRODUCT", "VERSION", "STATUS", "FROZEN", "BY IRIS-FREEZE"
     )];
     for r in &out.instances {
-        let frozen = match r.frozen {
-            Some(true) => "yes",
-            Some(false) => "no",
-            None if r.running => "?",
-            None => "-",
-        };
-        let by_us = match (&r.frozen_since, r.phase) {
-            (Some(since), Some(crate::host::state::Phase::Frozen)) => format!("yes, since {since}"),
-            (Some(since), _) => format!("maybe (freeze attempted {since})"),
-            _ if r.frozen_by_iris_freeze.is_none() => "? (state unreadable)".into(),
-            _ => "no".into(),
-        };
-        lines.push(format!(
-            "{:<12} {:<12} {:<18} {:<10} {:<7} {}",
-            r.name, r.product, r.version, r.status, frozen, by_us
-        ));
-        if let Some(c) = &r.cluster {
-            lines.push(format!(
-                "  sharded cluster {} frozen from here, data servers: {}",
-                c.namespace,
-                if c.nodes.is_empty() {
-                    "not known yet".to_string()
-                } else {
-                    c.nodes.join(", ")
-                }
-            ));
-        }
+        lines.extend(row_lines(r));
     }
     if out.instances.is_empty() {
         lines.push("(no instances)".into());
     }
-    lines.push(match &out.watchdog {
+    lines.extend(footer(out));
+    lines.join("\n")
+}
+
+/// An instance's line in the table, and its cluster's when it is a shard master we froze.
+fn row_lines(r: &Row) -> Vec<String> {
+    let frozen = match r.frozen {
+        Some(true) => "yes",
+        Some(false) => "no",
+        None if r.running => "?",
+        None => "-",
+    };
+    let by_us = match (&r.frozen_since, r.phase) {
+        (Some(since), Some(crate::host::state::Phase::Frozen)) => format!("yes, since {since}"),
+        (Some(since), _) => format!("maybe (freeze attempted {since})"),
+        _ if r.frozen_by_iris_freeze.is_none() => "? (state unreadable)".into(),
+        _ => "no".into(),
+    };
+    let mut lines = vec![format!(
+        "{:<12} {:<12} {:<18} {:<10} {:<7} {}",
+        r.name, r.product, r.version, r.status, frozen, by_us
+    )];
+    if let Some(c) = &r.cluster {
+        lines.push(format!(
+            "  sharded cluster {} frozen from here, data servers: {}",
+            c.namespace,
+            if c.nodes.is_empty() {
+                "not known yet".to_string()
+            } else {
+                c.nodes.join(", ")
+            }
+        ));
+    }
+    lines
+}
+
+/// Under the table: the watchdog, the last auto-thaw and cycle, where the files are, errors.
+fn footer(out: &Output) -> Vec<String> {
+    let mut lines = vec![match &out.watchdog {
         Some(w) => format!(
             "watchdog: armed, thaws at {} (pid {}, {}){}",
             w.deadline,
@@ -348,7 +360,7 @@ fn table(out: &Output) -> String {
         ),
         None if !out.state_read => "watchdog: unknown (the state cannot be read)".into(),
         None => "watchdog: not armed".into(),
-    });
+    }];
     if let Some(a) = &out.auto_thaw {
         lines.push(format!(
             "last freeze ended in an AUTO-THAW at {} ({}{})",
@@ -372,5 +384,5 @@ fn table(out: &Output) -> String {
     for e in &out.errors {
         lines.push(format!("error: {e}"));
     }
-    lines.join("\n")
+    lines
 }
