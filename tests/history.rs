@@ -18,13 +18,6 @@ fn cycle_id(env: &Env) -> String {
         .to_string()
 }
 
-fn events_of(env: &Env, kind: &str) -> Vec<Value> {
-    env.history_events()
-        .into_iter()
-        .filter(|e| e["event"] == kind)
-        .collect()
-}
-
 #[test]
 fn a_clean_cycle_is_consistent_and_its_history_names_the_journal_files() {
     let env = Env::new();
@@ -34,7 +27,7 @@ fn a_clean_cycle_is_consistent_and_its_history_names_the_journal_files() {
     let id = cycle_id(&env);
     assert_eq!(id.len(), "20261201T115512Z-3fa2".len(), "{id}");
     // The freeze's line is there before the freeze exits: the snapshot holds it.
-    let freeze = events_of(&env, "freeze");
+    let freeze = env.history_events_of("freeze");
     assert_eq!(freeze.len(), 1, "{freeze:?}");
     assert_eq!(freeze[0]["id"], id.as_str());
     assert_eq!(freeze[0]["by"], "freeze");
@@ -51,7 +44,7 @@ fn a_clean_cycle_is_consistent_and_its_history_names_the_journal_files() {
 
     let r = env.run(&["thaw"]);
     assert_eq!(r.code, 0, "{}", r.text());
-    let thaw = events_of(&env, "thaw");
+    let thaw = env.history_events_of("thaw");
     assert_eq!(thaw.len(), 1);
     assert_eq!(thaw[0]["id"], id.as_str());
     assert_eq!(thaw[0]["instances"][0]["verdict"], "consistent");
@@ -99,11 +92,11 @@ fn a_cycle_the_watchdog_auto_thawed_is_not_consistent() {
     env.iris("IRIS");
     assert_eq!(env.run(&["freeze", "--max-freeze", "2"]).code, 0);
     assert!(
-        wait_until(LIMIT, || !events_of(&env, "auto-thaw").is_empty()),
+        wait_until(LIMIT, || !env.history_events_of("auto-thaw").is_empty()),
         "no auto-thaw in the history: {:?}",
         env.history_events()
     );
-    let a = &events_of(&env, "auto-thaw")[0];
+    let a = &env.history_events_of("auto-thaw")[0];
     let v = a["instances"][0]["verdict"].as_str().unwrap();
     assert!(
         v.starts_with("not consistent: auto-thawed by the watchdog at"),
@@ -135,7 +128,7 @@ fn a_cycle_frozen_past_wd_suspend_limit_is_not_consistent() {
     let r = env.run(&["thaw"]);
     assert_eq!(r.code, 2, "{}", r.text());
     assert!(r.stdout.contains("past WDSuspendLimit"), "{}", r.text());
-    let thaw = events_of(&env, "thaw");
+    let thaw = env.history_events_of("thaw");
     let v = thaw[0]["instances"][0]["verdict"].as_str().unwrap();
     assert!(v.starts_with("not consistent: "), "{v}");
 }
@@ -166,7 +159,7 @@ fn an_instance_stopped_while_frozen_is_not_consistent() {
     env.add("IRIS", &["product=IRIS", "status=down"]);
     let r = env.run(&["thaw"]);
     assert_eq!(r.code, 2, "{}", r.text());
-    let thaw = events_of(&env, "thaw");
+    let thaw = env.history_events_of("thaw");
     let v = thaw[0]["instances"][0]["verdict"].as_str().unwrap();
     assert!(v.contains("stopped while frozen"), "{v}");
 }

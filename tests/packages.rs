@@ -179,30 +179,28 @@ fn leftovers(root: &Path) -> Vec<String> {
     out
 }
 
-#[test]
-#[ignore = "needs the .deb of packaging/build.sh: cargo test --test packages -- --ignored"]
-fn removing_the_deb_takes_out_the_hooks_an_upgrade_keeps_them_and_purge_the_state() {
-    let deb = the_deb();
-    let deb = deb.to_str().unwrap();
-    let tmp = dpkg_root();
-    let root = tmp.path();
-    // Someone else's Azure settings, there before iris-freeze.
+/// Someone else's Azure settings, there before iris-freeze; their path.
+fn their_azure_json(root: &Path) -> PathBuf {
     let json = at(root, AZURE_JSON);
     fs::create_dir_all(json.parent().unwrap()).unwrap();
     fs::write(&json, THEIR_JSON).unwrap();
     fs::set_permissions(&json, fs::Permissions::from_mode(0o600)).unwrap();
+    json
+}
 
-    dpkg(root, &["--install", deb]);
+/// The installed binary installs the Azure and VMware hooks; the plugin JSON names ours.
+fn install_azure_and_vmware(root: &Path, json: &Path) {
     iris_freeze(root, &["install", "azure"]);
     iris_freeze(root, &["install", "vmware"]);
     assert!(
-        fs::read_to_string(&json)
+        fs::read_to_string(json)
             .unwrap()
             .contains("/etc/azure/prescript.sh")
     );
+}
 
-    // An upgrade (the same .deb again) keeps every hook, still pointing at the binary.
-    let out = dpkg(root, &["--install", deb]);
+/// After an upgrade (its output `out`), every hook is there, still pointing at the binary.
+fn hooks_kept_after_an_upgrade(root: &Path, out: &str) {
     for h in HOOKS {
         assert!(
             fs::symlink_metadata(at(root, h)).is_ok(),
@@ -217,21 +215,46 @@ fn removing_the_deb_takes_out_the_hooks_an_upgrade_keeps_them_and_purge_the_stat
     );
     let link = fs::read_link(at(root, "/usr/sbin/pre-freeze-script")).unwrap();
     assert!(link.ends_with("usr/sbin/iris-freeze"), "{link:?}");
+}
 
-    // What a freeze leaves behind, and the logs the platforms name.
+/// What a freeze leaves behind, and the logs the platforms name.
+fn leave_what_a_freeze_leaves(root: &Path) {
     fs::create_dir_all(root.join("run/iris-freeze")).unwrap();
     fs::create_dir_all(root.join("var/lib/iris-freeze")).unwrap();
     fs::write(root.join("var/lib/iris-freeze/history.jsonl"), "{}\n").unwrap();
     fs::write(root.join("etc/preScript.log"), "a log line\n").unwrap();
+}
 
-    let out = dpkg(root, &["--remove", "iris-freeze"]);
+/// After a removal (its output `out`): the binary and every hook gone, their JSON as it was.
+fn removed_with_the_hooks(root: &Path, json: &Path, out: &str) {
     assert!(
         !at(root, "/usr/sbin/iris-freeze").exists(),
         "not removed\n{out}"
     );
     assert_eq!(leftovers(root), Vec::<String>::new(), "{out}");
-    assert_eq!(fs::read_to_string(&json).unwrap(), THEIR_JSON, "{out}");
+    assert_eq!(fs::read_to_string(json).unwrap(), THEIR_JSON, "{out}");
     assert!(out.contains("restored"), "{out}");
+}
+
+#[test]
+#[ignore = "needs the .deb of packaging/build.sh: cargo test --test packages -- --ignored"]
+fn removing_the_deb_takes_out_the_hooks_an_upgrade_keeps_them_and_purge_the_state() {
+    let deb = the_deb();
+    let deb = deb.to_str().unwrap();
+    let tmp = dpkg_root();
+    let root = tmp.path();
+    let json = their_azure_json(root);
+
+    dpkg(root, &["--install", deb]);
+    install_azure_and_vmware(root, &json);
+
+    // An upgrade (the same .deb again) keeps every hook, still pointing at the binary.
+    let out = dpkg(root, &["--install", deb]);
+    hooks_kept_after_an_upgrade(root, &out);
+    leave_what_a_freeze_leaves(root);
+
+    let out = dpkg(root, &["--remove", "iris-freeze"]);
+    removed_with_the_hooks(root, &json, &out);
     // A remove keeps the state; the purge removes it, and not the logs.
     assert!(root.join("var/lib/iris-freeze/history.jsonl").exists());
     let out = dpkg(root, &["--purge", "iris-freeze"]);
@@ -276,54 +299,20 @@ fn erasing_the_rpm_takes_out_the_hooks_an_upgrade_keeps_them_and_the_state_dir_g
     let pkg = pkg.to_str().unwrap();
     let tmp = rpm_root();
     let root = tmp.path();
-    // Someone else's Azure settings, there before iris-freeze.
-    let json = at(root, AZURE_JSON);
-    fs::create_dir_all(json.parent().unwrap()).unwrap();
-    fs::write(&json, THEIR_JSON).unwrap();
-    fs::set_permissions(&json, fs::Permissions::from_mode(0o600)).unwrap();
+    let json = their_azure_json(root);
 
     rpm(root, &["--initdb"]);
     rpm(root, &["-i", "--nodeps", pkg]);
-    iris_freeze(root, &["install", "azure"]);
-    iris_freeze(root, &["install", "vmware"]);
-    assert!(
-        fs::read_to_string(&json)
-            .unwrap()
-            .contains("/etc/azure/prescript.sh")
-    );
+    install_azure_and_vmware(root, &json);
 
     // An upgrade (the same .rpm again: the old one's %preun and %postun run with $1 = 1) keeps
     // every hook, still pointing at the binary.
     let out = rpm(root, &["-U", "--replacepkgs", "--nodeps", pkg]);
-    for h in HOOKS {
-        assert!(
-            fs::symlink_metadata(at(root, h)).is_ok(),
-            "{h} gone after an upgrade\n{out}"
-        );
-    }
-    assert_eq!(
-        leftovers(root).len(),
-        HOOKS.len() + 2,
-        "{:?}",
-        leftovers(root)
-    );
-    let link = fs::read_link(at(root, "/usr/sbin/pre-freeze-script")).unwrap();
-    assert!(link.ends_with("usr/sbin/iris-freeze"), "{link:?}");
-
-    // What a freeze leaves behind, and the logs the platforms name.
-    fs::create_dir_all(root.join("run/iris-freeze")).unwrap();
-    fs::create_dir_all(root.join("var/lib/iris-freeze")).unwrap();
-    fs::write(root.join("var/lib/iris-freeze/history.jsonl"), "{}\n").unwrap();
-    fs::write(root.join("etc/preScript.log"), "a log line\n").unwrap();
+    hooks_kept_after_an_upgrade(root, &out);
+    leave_what_a_freeze_leaves(root);
 
     let out = rpm(root, &["-e", "iris-freeze"]);
-    assert!(
-        !at(root, "/usr/sbin/iris-freeze").exists(),
-        "not removed\n{out}"
-    );
-    assert_eq!(leftovers(root), Vec::<String>::new(), "{out}");
-    assert_eq!(fs::read_to_string(&json).unwrap(), THEIR_JSON, "{out}");
-    assert!(out.contains("restored"), "{out}");
+    removed_with_the_hooks(root, &json, &out);
     // rpm has no purge: an erase removes the state dir, and keeps the history and the logs.
     assert!(!root.join("run/iris-freeze").exists(), "{out}");
     assert!(

@@ -28,6 +28,22 @@ fn cmd_event(env: &Env) -> serde_json::Value {
         .unwrap_or_else(|| panic!("no cmd line in {:?}", env.history_events()))
 }
 
+/// Runs a CMD that starts a grandchild (after `prelude`) and outlives a 1s --cmd-timeout: exit
+/// 1, thawed. Returns the run and the grandchild's pid.
+fn past_the_cmd_timeout(env: &Env, prelude: &str) -> (common::Run, i32) {
+    let pidfile = env.tmp.path().join("grandchild.pid");
+    let script = format!("{prelude}sleep 300 & echo $! > {}; wait", pidfile.display());
+    let r = env.run(&["run", "--cmd-timeout", "1", "--", "sh", "-c", &script]);
+    assert_eq!(r.code, 1, "{}", r.text());
+    assert!(!env.frozen("IRIS"));
+    let grandchild: i32 = fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    (r, grandchild)
+}
+
 #[test]
 fn cmd_runs_frozen_with_the_cycle_in_its_environment_then_thaws() {
     let env = one_instance();
@@ -102,16 +118,7 @@ fn a_cmd_not_found_is_named_thawed_and_exit_1() {
 #[test]
 fn a_cmd_past_its_timeout_is_killed_with_its_group_and_thawed() {
     let env = one_instance();
-    let pidfile = env.tmp.path().join("grandchild.pid");
-    let script = format!("sleep 300 & echo $! > {}; wait", pidfile.display());
-    let r = env.run(&["run", "--cmd-timeout", "1", "--", "sh", "-c", &script]);
-    assert_eq!(r.code, 1, "{}", r.text());
-    assert!(!env.frozen("IRIS"));
-    let grandchild: i32 = fs::read_to_string(&pidfile)
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
+    let (r, grandchild) = past_the_cmd_timeout(&env, "");
     assert!(
         wait_until(Duration::from_secs(10), || !alive(grandchild)),
         "the grandchild {grandchild} outlived the timeout"
@@ -225,19 +232,7 @@ fn by_default_cmd_gets_what_max_freeze_leaves_and_the_thaw_beats_the_watchdog() 
 #[test]
 fn a_group_that_ignores_sigterm_is_killed_after_the_grace() {
     let env = one_instance();
-    let pidfile = env.tmp.path().join("grandchild.pid");
-    let script = format!(
-        "trap '' TERM; sleep 300 & echo $! > {}; wait",
-        pidfile.display()
-    );
-    let r = env.run(&["run", "--cmd-timeout", "1", "--", "sh", "-c", &script]);
-    assert_eq!(r.code, 1, "{}", r.text());
-    assert!(!env.frozen("IRIS"));
-    let grandchild: i32 = fs::read_to_string(&pidfile)
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
+    let (_, grandchild) = past_the_cmd_timeout(&env, "trap '' TERM; ");
     assert!(wait_until(Duration::from_secs(10), || !alive(grandchild)));
     assert_eq!(cmd_event(&env)["cmd"]["signal"], "SIGKILL");
 }

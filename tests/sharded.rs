@@ -40,13 +40,6 @@ fn exprs(env: &Env) -> String {
     fs::read_to_string(env.sim.join("exprs.log")).unwrap_or_default()
 }
 
-fn events_of(env: &Env, kind: &str) -> Vec<Value> {
-    env.history_events()
-        .into_iter()
-        .filter(|e| e["event"] == kind)
-        .collect()
-}
-
 #[test]
 fn a_cluster_freezes_and_thaws_as_one_with_a_history_line_per_data_server() {
     let env = cluster();
@@ -61,7 +54,7 @@ fn a_cluster_freezes_and_thaws_as_one_with_a_history_line_per_data_server() {
     // One call froze the cluster: the data nodes were never called themselves.
     assert_eq!(env.calls("NODE1", "freeze"), 0);
 
-    let freeze = events_of(&env, "freeze");
+    let freeze = env.history_events_of("freeze");
     let lines = freeze[0]["instances"].as_array().unwrap();
     let got: Vec<(&str, &str)> = lines
         .iter()
@@ -98,7 +91,7 @@ fn a_cluster_freezes_and_thaws_as_one_with_a_history_line_per_data_server() {
         asked.contains("MASTER ##Class(Backup.ShardedCluster).ExternalThaw(\"IRISCLUSTER\")"),
         "{asked}"
     );
-    let thaw = events_of(&env, "thaw");
+    let thaw = env.history_events_of("thaw");
     assert_eq!(
         names_and(&thaw[0], "verdict"),
         verdicts("consistent"),
@@ -168,8 +161,10 @@ fn the_watchdog_thaws_the_cluster_when_no_thaw_comes() {
     );
     let asked = exprs(&env);
     assert!(asked.contains("ExternalThaw(\"IRISCLUSTER\")"), "{asked}");
-    assert!(wait_until(LIMIT, || !events_of(&env, "auto-thaw").is_empty()));
-    let auto = &events_of(&env, "auto-thaw")[0];
+    assert!(wait_until(LIMIT, || !env
+        .history_events_of("auto-thaw")
+        .is_empty()));
+    let auto = &env.history_events_of("auto-thaw")[0];
     assert_eq!(
         names_and(auto, "result"),
         verdicts("auto-thawed"),

@@ -150,36 +150,8 @@ fn instance_plan(c: &Cycle, i: &InstanceEvent) -> InstancePlan {
             ),
             commands: vec![format!("ls -l {dir}")],
         },
-        Step {
-            what: format!(
-                "Run a journal restore, even with no later journal file: it rolls back the \
-                 transactions open at snapshot time. In ^JRNRESTO start with {first}, end with \
-                 the last file (or at the point in time) you want, and let it roll back \
-                 incomplete transactions"
-            ),
-            commands: vec![
-                format!("{session} {name} -U%SYS"),
-                "do ^JRNRESTO".to_string(),
-                "  (or without prompts, in the same session, LAST the last file wanted:)"
-                    .to_string(),
-                format!(
-                    "set r=##class(Journal.Restore).%New(),r.FirstFile=\"{}\",r.LastFile=\"LAST\"",
-                    restore_from.as_deref().unwrap_or("FIRST")
-                ),
-                "set sc=r.Run() write $system.Status.GetErrorText(sc)".to_string(),
-            ],
-        },
-        Step {
-            what: format!(
-                "If {name} is a mirror member: do not run ^JRNRESTO on its mirrored databases. \
-                 A failover member restored from this backup rejoins the mirror and catches up \
-                 from the primary (Mirror Monitor, or ^MIRROR: activate and catch up the \
-                 mirrored databases); restore the primary this way only when no member \
-                 survived, then rebuild the others from its backup. Non-mirrored databases \
-                 still need the journal restore above"
-            ),
-            commands: vec![format!("{session} {name} -U%SYS"), "do ^MIRROR".to_string()],
-        },
+        journal_restore(session, name, &first, restore_from.as_deref()),
+        mirror_member(session, name),
     ];
     InstancePlan {
         name: name.clone(),
@@ -189,6 +161,44 @@ fn instance_plan(c: &Cycle, i: &InstanceEvent) -> InstancePlan {
         restore_from,
         journal_dir,
         steps,
+    }
+}
+
+/// The journal restore from `first` (`restore_from` when the history names it), in ^JRNRESTO or
+/// without prompts.
+fn journal_restore(session: &str, name: &str, first: &str, restore_from: Option<&str>) -> Step {
+    Step {
+        what: format!(
+            "Run a journal restore, even with no later journal file: it rolls back the \
+             transactions open at snapshot time. In ^JRNRESTO start with {first}, end with \
+             the last file (or at the point in time) you want, and let it roll back \
+             incomplete transactions"
+        ),
+        commands: vec![
+            format!("{session} {name} -U%SYS"),
+            "do ^JRNRESTO".to_string(),
+            "  (or without prompts, in the same session, LAST the last file wanted:)".to_string(),
+            format!(
+                "set r=##class(Journal.Restore).%New(),r.FirstFile=\"{}\",r.LastFile=\"LAST\"",
+                restore_from.unwrap_or("FIRST")
+            ),
+            "set sc=r.Run() write $system.Status.GetErrorText(sc)".to_string(),
+        ],
+    }
+}
+
+/// A mirror member catches up from the primary instead.
+fn mirror_member(session: &str, name: &str) -> Step {
+    Step {
+        what: format!(
+            "If {name} is a mirror member: do not run ^JRNRESTO on its mirrored databases. \
+             A failover member restored from this backup rejoins the mirror and catches up \
+             from the primary (Mirror Monitor, or ^MIRROR: activate and catch up the \
+             mirrored databases); restore the primary this way only when no member \
+             survived, then rebuild the others from its backup. Non-mirrored databases \
+             still need the journal restore above"
+        ),
+        commands: vec![format!("{session} {name} -U%SYS"), "do ^MIRROR".to_string()],
     }
 }
 

@@ -11,7 +11,7 @@ use crate::exit_code::Exit;
 use crate::host::history;
 use crate::host::lock;
 use crate::host::state::{State, StateDir, Watchdog};
-use crate::iris::backup::{self, Answer, IS_WD_SUSPENDED, Target};
+use crate::iris::backup::{self, Answer, IS_WD_SUSPENDED, Suspended};
 use crate::iris::discovery::{self, Instance, Listing, Tools};
 use crate::iris::session::Stop;
 use crate::report::Report;
@@ -253,42 +253,11 @@ fn rows(
     deadline: Instant,
     errors: &mut Vec<String>,
 ) -> Vec<Row> {
-    let running: Vec<(&Instance, Option<Target>)> = listing
-        .instances
-        .iter()
-        .map(|i| {
-            let t = (i.running)
-                .then(|| tools.session_for(&i.name, i.kind).ok())
-                .flatten()
-                .map(|session| Target {
-                    name: i.name.clone(),
-                    session,
-                    emergency: None,
-                    credentials: cfg.credentials.clone(),
-                    sharded: None,
-                });
-            (i, t)
-        })
-        .collect();
-    let checks = backup::each(&running, |(_, t)| {
-        t.as_ref()
-            .map(|t| backup::call(t, IS_WD_SUSPENDED, deadline, Stop::OnSignal))
-    });
-
+    let credentials = cfg.credentials.as_ref();
+    let asked = backup::ask_suspended(listing, tools, credentials, deadline, Stop::OnSignal);
     let mut rows = Vec::new();
-    for ((inst, target), check) in running.iter().zip(checks) {
-        let (frozen, check_error) = match (check, target) {
-            (None, _) if inst.running => (None, Some("no session program".to_string())),
-            (None, _) => (None, None),
-            (Some((Answer::Yes, _)), _) => (Some(true), None),
-            (Some((Answer::No, _)), _) => (Some(false), None),
-            (Some((Answer::Unknown, o)), Some(t)) => {
-                let why = backup::problem(t, IS_WD_SUSPENDED, &o);
-                errors.push(format!("{}: cannot check: {why}", inst.name));
-                (None, Some(why))
-            }
-            (Some((Answer::Unknown, _)), None) => (None, None),
-        };
+    for (inst, asked) in listing.instances.iter().zip(asked) {
+        let (frozen, check_error) = frozen_or_why(inst, asked, errors);
         let rec = state.and_then(|s| {
             s.instances
                 .iter()
@@ -315,6 +284,28 @@ fn rows(
     rows
 }
 
+/// Whether IsWDSuspendedExt says the instance is frozen, or why it could not tell (also added
+/// to `errors` when the call failed).
+fn frozen_or_why(
+    inst: &Instance,
+    asked: Option<Suspended>,
+    errors: &mut Vec<String>,
+) -> (Option<bool>, Option<String>) {
+    let Some(asked) = asked else {
+        let why = inst.running.then(|| "no session program".to_string());
+        return (None, why);
+    };
+    match asked.answer {
+        Answer::Yes => (Some(true), None),
+        Answer::No => (Some(false), None),
+        Answer::Unknown => {
+            let why = backup::problem(&asked.target, IS_WD_SUSPENDED, &asked.outcome);
+            errors.push(format!("{}: cannot check: {why}", inst.name));
+            (None, Some(why))
+        }
+    }
+}
+
 fn cluster(rec: &crate::host::state::Record) -> Option<Cluster> {
     rec.sharded.as_ref().map(|ns| Cluster {
         namespace: ns.clone(),
@@ -328,38 +319,50 @@ fn table(out: &Output) -> String {
         "INSTANCE", "PRODUCT", "VERSION", "STATUS", "FROZEN", "BY IRIS-FREEZE"
     )];
     for r in &out.instances {
-        let frozen = match r.frozen {
-            Some(true) => "yes",
-            Some(false) => "no",
-            None if r.running => "?",
-            None => "-",
-        };
-        let by_us = match (&r.frozen_since, r.phase) {
-            (Some(since), Some(crate::host::state::Phase::Frozen)) => format!("yes, since {since}"),
-            (Some(since), _) => format!("maybe (freeze attempted {since})"),
-            _ if r.frozen_by_iris_freeze.is_none() => "? (state unreadable)".into(),
-            _ => "no".into(),
-        };
-        lines.push(format!(
-            "{:<12} {:<12} {:<18} {:<10} {:<7} {}",
-            r.name, r.product, r.version, r.status, frozen, by_us
-        ));
-        if let Some(c) = &r.cluster {
-            lines.push(format!(
-                "  sharded cluster {} frozen from here, data servers: {}",
-                c.namespace,
-                if c.nodes.is_empty() {
-                    "not known yet".to_string()
-                } else {
-                    c.nodes.join(", ")
-                }
-            ));
-        }
+        lines.extend(row_lines(r));
     }
     if out.instances.is_empty() {
         lines.push("(no instances)".into());
     }
-    lines.push(match &out.watchdog {
+    lines.extend(footer(out));
+    lines.join("\n")
+}
+
+/// An instance's line in the table, and its cluster's when it is a shard master we froze.
+fn row_lines(r: &Row) -> Vec<String> {
+    let frozen = match r.frozen {
+        Some(true) => "yes",
+        Some(false) => "no",
+        None if r.running => "?",
+        None => "-",
+    };
+    let by_us = match (&r.frozen_since, r.phase) {
+        (Some(since), Some(crate::host::state::Phase::Frozen)) => format!("yes, since {since}"),
+        (Some(since), _) => format!("maybe (freeze attempted {since})"),
+        _ if r.frozen_by_iris_freeze.is_none() => "? (state unreadable)".into(),
+        _ => "no".into(),
+    };
+    let mut lines = vec![format!(
+        "{:<12} {:<12} {:<18} {:<10} {:<7} {}",
+        r.name, r.product, r.version, r.status, frozen, by_us
+    )];
+    if let Some(c) = &r.cluster {
+        lines.push(format!(
+            "  sharded cluster {} frozen from here, data servers: {}",
+            c.namespace,
+            if c.nodes.is_empty() {
+                "not known yet".to_string()
+            } else {
+                c.nodes.join(", ")
+            }
+        ));
+    }
+    lines
+}
+
+/// Under the table: the watchdog, the last auto-thaw and cycle, where the files are, errors.
+fn footer(out: &Output) -> Vec<String> {
+    let mut lines = vec![match &out.watchdog {
         Some(w) => format!(
             "watchdog: armed, thaws at {} (pid {}, {}){}",
             w.deadline,
@@ -369,7 +372,7 @@ fn table(out: &Output) -> String {
         ),
         None if !out.state_read => "watchdog: unknown (the state cannot be read)".into(),
         None => "watchdog: not armed".into(),
-    });
+    }];
     if let Some(a) = &out.auto_thaw {
         lines.push(format!(
             "last freeze ended in an AUTO-THAW at {} ({}{})",
@@ -393,5 +396,5 @@ fn table(out: &Output) -> String {
     for e in &out.errors {
         lines.push(format!("error: {e}"));
     }
-    lines.join("\n")
+    lines
 }

@@ -5,7 +5,9 @@
 mod bad_file;
 pub(crate) mod env;
 mod file;
+mod given;
 mod instance;
+mod paths;
 mod resolve;
 mod seconds;
 mod source;

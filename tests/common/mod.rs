@@ -278,6 +278,14 @@ impl Env {
             .collect()
     }
 
+    /// The history lines of one event kind (`freeze`, `thaw`, ...), in order.
+    pub fn history_events_of(&self, kind: &str) -> Vec<serde_json::Value> {
+        self.history_events()
+            .into_iter()
+            .filter(|e| e["event"] == kind)
+            .collect()
+    }
+
     pub fn log_text(&self) -> String {
         fs::read_to_string(&self.log).unwrap_or_default()
     }

@@ -81,13 +81,9 @@ fn running(
     for inst in &listing.instances {
         match inst.availability() {
             Availability::Running => match tools.session_for(&inst.name, inst.kind) {
-                Ok(session) => targets.push(Target {
-                    name: inst.name.clone(),
-                    session,
-                    emergency: None,
-                    credentials: creds.clone(),
-                    sharded: None,
-                }),
+                Ok(session) => {
+                    targets.push(Target::new(&inst.name, session).with_credentials(creds.as_ref()))
+                }
                 Err(e) => out.fail(format!("instance {}", inst.name), format!("{e:#}")),
             },
             Availability::Down => out.ok(format!(

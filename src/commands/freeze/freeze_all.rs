@@ -115,66 +115,12 @@ fn take_answer(
     o: &Outcome,
     log: &EventLog,
 ) {
-    let name = t.name.as_str();
-    // A message names the call that was made: the cluster's, from a shard master.
-    let call = if t.sharded.is_some() {
-        "Backup.ShardedCluster.ExternalFreeze"
-    } else {
-        "ExternalFreeze"
-    };
     match answer {
-        Answer::Yes => {
-            log.call(
-                Level::Info,
-                name,
-                "frozen",
-                o,
-                "ExternalFreeze succeeded: write daemon suspended",
-            );
-            if t.sharded.is_some() {
-                cluster_nodes(attempt, name, o);
-            } else {
-                let (switched, restore) = backup::freeze_journals(o);
-                attempt.journals.push((name.to_string(), switched, restore));
-            }
-        }
+        Answer::Yes => frozen(attempt, t, o, log),
         Answer::No if o.lines().any(|l| l.contains(ALREADY_SUSPENDED)) => {
-            log.call(
-                Level::Warn,
-                name,
-                "foreign",
-                o,
-                "ExternalFreeze refused: the write daemon was already suspended, so someone \
-                 else froze it after our check: left alone (neither frozen nor thawed by \
-                 iris-freeze); its consistency is not ours to promise",
-            );
-            state.instances.remove(name);
-            attempt.frozen.instances.remove(name);
-            attempt.raced.push(name.to_string());
-            return;
+            return raced(attempt, state, &t.name, o, log);
         }
-        Answer::No => {
-            let why = backup::problem(t, expr, o);
-            log.call(
-                Level::Error,
-                name,
-                "freeze-failed",
-                o,
-                format!("{call} failed: {why}"),
-            );
-            attempt.problems.push(format!("{name}: {why}"));
-        }
-        Answer::Unknown => {
-            let why = backup::problem(t, expr, o);
-            log.call(
-                Level::Error,
-                name,
-                "freeze-unknown",
-                o,
-                format!("{call} {why}"),
-            );
-            attempt.problems.push(format!("{name}: {why}"));
-        }
+        Answer::No | Answer::Unknown => failed(attempt, (t, expr), answer, o, log),
     }
     attempt.ours.push(Undo {
         target: t.clone(),
@@ -187,6 +133,64 @@ fn take_answer(
             }
         ),
     });
+}
+
+/// Frozen: logged, with the journal files it names (a cluster's: one line per data server).
+fn frozen(attempt: &mut Attempt, t: &Target, o: &Outcome, log: &EventLog) {
+    let name = t.name.as_str();
+    log.call(
+        Level::Info,
+        name,
+        "frozen",
+        o,
+        "ExternalFreeze succeeded: write daemon suspended",
+    );
+    if t.sharded.is_some() {
+        cluster_nodes(attempt, name, o);
+    } else {
+        let (switched, restore) = backup::freeze_journals(o);
+        attempt.journals.push((name.to_string(), switched, restore));
+    }
+}
+
+/// Someone else froze it between our check and our call: left alone, and its records go.
+fn raced(attempt: &mut Attempt, state: &mut State, name: &str, o: &Outcome, log: &EventLog) {
+    log.call(
+        Level::Warn,
+        name,
+        "foreign",
+        o,
+        "ExternalFreeze refused: the write daemon was already suspended, so someone \
+         else froze it after our check: left alone (neither frozen nor thawed by \
+         iris-freeze); its consistency is not ours to promise",
+    );
+    state.instances.remove(name);
+    attempt.frozen.instances.remove(name);
+    attempt.raced.push(name.to_string());
+}
+
+/// It failed (3) or we do not know (anything else): a problem, so the freeze rolls back.
+fn failed(
+    attempt: &mut Attempt,
+    (t, expr): (&Target, &str),
+    answer: Answer,
+    o: &Outcome,
+    log: &EventLog,
+) {
+    let name = t.name.as_str();
+    // The message names the call that was made: the cluster's, from a shard master.
+    let call = if t.sharded.is_some() {
+        "Backup.ShardedCluster.ExternalFreeze"
+    } else {
+        "ExternalFreeze"
+    };
+    let why = backup::problem(t, expr, o);
+    let (event, msg) = match answer {
+        Answer::Unknown => ("freeze-unknown", format!("{call} {why}")),
+        _ => ("freeze-failed", format!("{call} failed: {why}")),
+    };
+    log.call(Level::Error, name, event, o, msg);
+    attempt.problems.push(format!("{name}: {why}"));
 }
 
 /// A cluster frozen from its shard master: one journal line per data server, from

@@ -24,6 +24,8 @@ use crate::host::history;
 use crate::host::lock::{self, HostLock};
 use crate::host::signals;
 use crate::host::state::{StartMark, State, StateDir};
+use crate::iris::backup::Target;
+use crate::iris::discovery::Kind;
 use crate::report::Report;
 
 use classify::Classes;
@@ -54,6 +56,13 @@ impl Budget {
             deadline: start + timeout,
             freeze_by: start + timeout.mul_f64(0.6),
         }
+    }
+
+    /// When every freeze call must end, with the watchdog due at `due`: a freeze never outlives
+    /// its own watchdog.
+    fn freeze_by_before(&self, due: Instant) -> Instant {
+        self.freeze_by
+            .min(due.checked_sub(WATCHDOG_MARGIN).unwrap_or(due))
     }
 
     /// The checks get half of what is left before `freeze_by`.
@@ -88,15 +97,28 @@ pub(crate) fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
         id: history::new_id(),
         about: plan.about,
     };
+    freeze_cycle(cfg, &states, &mut state, &plan.targets, note, &budget, log)
+}
 
+/// The cycle, once the lock is held and there are targets: check, arm, freeze, record, or roll
+/// back.
+fn freeze_cycle(
+    cfg: &Config,
+    states: &StateDir,
+    state: &mut State,
+    targets: &[(Target, Kind)],
+    note: CycleNote,
+    budget: &Budget,
+    log: &EventLog,
+) -> Result<Report> {
     // 1. Who is frozen already? Someone else's freeze is never touched.
-    let classes = classify::check(&plan.targets, &mut state, budget.check_by(), log);
+    let classes = classify::check(targets, state, budget.check_by(), log);
     if !classes.unreachable.is_empty() || signals::received().is_some() {
-        return Ok(give_up(&states, &mut state, classes, &budget, log));
+        return Ok(give_up(states, state, classes, budget, log));
     }
     // Nothing of ours to freeze or keep: no watchdog either (nothing would ever disarm it).
     if classes.to_freeze.is_empty() && classes.keep.is_empty() {
-        save(&states, &state, log);
+        save(states, state, log);
         return Ok(summary::success(
             &[],
             &[],
@@ -109,34 +131,22 @@ pub(crate) fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
     // 2. Record our intent and arm the watchdog before the first ExternalFreeze.
     state.cycle = Some(note.id.clone());
     log.set_cycle_id(&note.id);
-    let due = arm::record_and_arm(cfg, &states, &mut state, &classes, log)?;
-    // Every call ends before the watchdog would thaw: a freeze never outlives its own watchdog.
-    let freeze_by = budget
-        .freeze_by
-        .min(due.checked_sub(WATCHDOG_MARGIN).unwrap_or(due));
+    let due = arm::record_and_arm(cfg, states, state, &classes, log)?;
+    let freeze_by = budget.freeze_by_before(due);
 
     // 3. Freeze all at once.
     let mut attempt = freeze_all::freeze_all(
         cfg,
-        &states,
-        &mut state,
+        states,
+        state,
         &classes.to_freeze,
         freeze_by,
         &note.id,
         log,
     );
-    late_problems(&mut attempt, cfg, &budget, due);
-    if attempt.problems.is_empty() {
-        match attempt.record(&states) {
-            Ok(()) => return Ok(succeeded(cfg, &note, &attempt, &classes, &budget, log)),
-            Err(e) => {
-                // An unrecorded freeze would never be thawed by `thaw`: undo it.
-                log.error(None, "state", format!("{e:#}: rolling back"));
-                attempt
-                    .problems
-                    .push(format!("cannot record the freeze: {e:#}"));
-            }
-        }
+    late_problems(&mut attempt, cfg, budget, due);
+    if attempt.problems.is_empty() && recorded(&mut attempt, states, log) {
+        return Ok(succeeded(cfg, &note, &attempt, &classes, budget, log));
     }
 
     // 4. Roll back everything this run froze or may have frozen, and any earlier freeze of ours.
@@ -147,9 +157,22 @@ pub(crate) fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
     let mut undo = attempt.ours;
     undo.extend(classes.keep.into_iter().map(Undo::kept));
     let names: Vec<String> = undo.iter().map(|u| u.target.name.clone()).collect();
-    let (report, left) = roll_back(&states, &mut state, &undo, what, &budget, log);
+    let (report, left) = roll_back(states, state, &undo, what, budget, log);
     note.rolled_back(cfg, &names, &left, log);
     Ok(report)
+}
+
+/// Writes the freeze to the state; when it cannot, the attempt gets the problem: an unrecorded
+/// freeze would never be thawed by `thaw`, so it is rolled back.
+fn recorded(attempt: &mut Attempt, states: &StateDir, log: &EventLog) -> bool {
+    let Err(e) = attempt.record(states) else {
+        return true;
+    };
+    log.error(None, "state", format!("{e:#}: rolling back"));
+    attempt
+        .problems
+        .push(format!("cannot record the freeze: {e:#}"));
+    false
 }
 
 fn refuse_short_max_freeze(cfg: &Config) -> Result<()> {

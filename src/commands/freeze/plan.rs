@@ -64,13 +64,10 @@ pub(super) fn plan(cfg: &Config, log: &EventLog, deadline: Instant) -> Result<Pl
         .targets
         .iter()
         .map(|(i, cmd)| {
-            let t = Target {
-                name: i.name.clone(),
-                session: cmd.clone(),
-                emergency: tools.emergency_for(&i.name, i.kind),
-                credentials: cfg.credentials.clone(),
-                sharded: cfg.sharded.clone(),
-            };
+            let t = Target::new(&i.name, cmd.clone())
+                .with_emergency(tools.emergency_for(&i.name, i.kind))
+                .with_credentials(cfg.credentials.as_ref())
+                .with_sharded(cfg.sharded.as_deref());
             (t, i.kind)
         })
         .collect();

@@ -6,7 +6,7 @@ use std::time::Instant;
 use crate::commands::thaw::Notes;
 use crate::config::Config;
 use crate::host::eventlog::EventLog;
-use crate::iris::backup::{self, Answer, IS_WD_SUSPENDED, Target};
+use crate::iris::backup::{self, Answer};
 use crate::iris::discovery::{self, Tools};
 use crate::iris::session::Stop;
 
@@ -59,28 +59,12 @@ pub(super) fn suspended_now(cfg: &Config, log: &EventLog) -> Vec<String> {
         }
     };
     let listing = discovery::list(&tools, deadline);
-    let running: Vec<Target> = listing
-        .instances
-        .iter()
-        .filter(|i| i.running)
-        .filter_map(|i| {
-            Some(Target {
-                session: tools.session_for(&i.name, i.kind).ok()?,
-                emergency: None,
-                credentials: cfg.credentials.clone(),
-                sharded: None,
-                name: i.name.clone(),
-            })
-        })
-        .collect();
-    let checks = backup::each(&running, |t| {
-        backup::call(t, IS_WD_SUSPENDED, deadline, Stop::Never)
-    });
-    running
+    let credentials = cfg.credentials.as_ref();
+    backup::ask_suspended(&listing, &tools, credentials, deadline, Stop::Never)
         .into_iter()
-        .zip(checks)
-        .filter(|(_, (a, _))| *a == Answer::Yes)
-        .map(|(t, _)| t.name)
+        .flatten()
+        .filter(|s| s.answer == Answer::Yes)
+        .map(|s| s.target.name)
         .collect()
 }
 

@@ -51,13 +51,10 @@ pub(crate) fn recorded_targets(state: &State, cfg: &Config) -> Result<Vec<Target
             let name = InstanceName::parse(name)
                 .with_context(|| format!("the state names an instance {name:?}"))?;
             let name = name.as_str();
-            Ok(Target {
-                name: name.to_string(),
-                session: tools.session_for(name, rec.kind)?,
-                emergency: tools.emergency_for(name, rec.kind),
-                credentials: cfg.credentials.clone(),
-                sharded: rec.sharded.clone(),
-            })
+            Ok(Target::new(name, tools.session_for(name, rec.kind)?)
+                .with_emergency(tools.emergency_for(name, rec.kind))
+                .with_credentials(cfg.credentials.as_ref())
+                .with_sharded(rec.sharded.as_deref()))
         })
         .collect()
 }
@@ -173,13 +170,10 @@ pub(crate) fn reachable(
         .into_iter()
         .chain(selection.unavailable)
         .map(|(i, session)| {
-            let target = Target {
-                emergency: tools.emergency_for(&i.name, i.kind),
-                credentials: cfg.credentials.clone(),
-                sharded: cfg.sharded.clone(),
-                name: i.name,
-                session,
-            };
+            let target = Target::new(&i.name, session)
+                .with_emergency(tools.emergency_for(&i.name, i.kind))
+                .with_credentials(cfg.credentials.as_ref())
+                .with_sharded(cfg.sharded.as_deref());
             (target, i.kind)
         })
         .collect()

@@ -146,6 +146,39 @@ fn notes(i: &mut Installer) {
     }
 }
 
+/// The plugin JSON's preScriptLocation and postScriptLocation ("" when missing).
+fn locations(v: &Value) -> (String, String) {
+    let loc = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+    (loc("preScriptLocation"), loc("postScriptLocation"))
+}
+
+/// Both locations are our wrappers, and both are gone.
+fn names_our_removed_wrappers(root: &Path, pre: &str, post: &str) -> bool {
+    [(pre, PRE), (post, POST)]
+        .iter()
+        .all(|(l, p)| l == p && fs::symlink_metadata(under(root, p)).is_err())
+}
+
+/// Renames the plugin JSON `install` found (`original`) back to `path`.
+fn put_back(original: &Path, path: &Path, tx: &mut FileTransaction, why: &str) -> Result<()> {
+    fs::rename(original, path).with_context(|| {
+        format!(
+            "cannot put {} back as {}",
+            original.display(),
+            path.display()
+        )
+    })?;
+    tx.line(
+        "restored",
+        path,
+        format!(
+            " as it was before `iris-freeze install azure` ({why}); Azure Backup runs the \
+             scripts it names again"
+        ),
+    );
+    Ok(())
+}
+
 /// Puts back the plugin JSON `install` found (or removes the one it created) when the JSON
 /// names our wrappers and they are gone: it would otherwise point Azure at missing scripts, a
 /// warning on every backup. A JSON that names other scripts stays.
@@ -153,24 +186,7 @@ pub(super) fn remove_json(root: &Path, tx: &mut FileTransaction) -> Result<()> {
     let path = under(root, JSON);
     let original = original_path(root);
     let has_original = fs::symlink_metadata(&original).is_ok();
-    let restore = |tx: &mut FileTransaction, why: &str| -> Result<()> {
-        fs::rename(&original, &path).with_context(|| {
-            format!(
-                "cannot put {} back as {}",
-                original.display(),
-                path.display()
-            )
-        })?;
-        tx.line(
-            "restored",
-            &path,
-            format!(
-                " as it was before `iris-freeze install azure` ({why}); Azure Backup runs the \
-                 scripts it names again"
-            ),
-        );
-        Ok(())
-    };
+    let restore = |tx: &mut FileTransaction, why: &str| put_back(&original, &path, tx, why);
     let bytes = match fs::read(&path) {
         Ok(b) => b,
         Err(e) if e.kind() == ErrorKind::NotFound => {
@@ -198,12 +214,8 @@ pub(super) fn remove_json(root: &Path, tx: &mut FileTransaction) -> Result<()> {
         );
         return Ok(());
     };
-    let loc = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_string();
-    let (pre, post) = (loc("preScriptLocation"), loc("postScriptLocation"));
-    let ours = [(&pre, PRE), (&post, POST)]
-        .iter()
-        .all(|(l, p)| l.as_str() == *p && fs::symlink_metadata(under(root, p)).is_err());
-    if !ours {
+    let (pre, post) = locations(&v);
+    if !names_our_removed_wrappers(root, &pre, &post) {
         tx.line(
             "kept",
             &path,

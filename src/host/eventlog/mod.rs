@@ -4,8 +4,11 @@
 //! Line format (fields separated by single spaces, message last):
 //! `2026-11-25T12:00:00.123+00:00 pid=4242 cmd=freeze inst=IRIS event=frozen rc=5 elapsed=0.812s text`
 //!
-//! Every field is escaped (see `push_escaped`): whatever IRIS prints or the state file names,
+//! Every field is escaped (see `escape`): whatever IRIS prints or the state file names,
 //! the log stays text and one event stays one line, its fields one token each.
+
+mod batch;
+mod escape;
 
 use std::fmt::Display;
 use std::fs::File;
@@ -18,9 +21,11 @@ use std::time::{Duration, SystemTime};
 use chrono::{DateTime, Local, SecondsFormat};
 
 use crate::config::env;
-use crate::host::journal::{Entry, Journal};
+use crate::host::journal::Journal;
 use crate::host::trust;
 use crate::iris::session::Outcome;
+
+use batch::Batch;
 
 /// IRIS output lines kept per call; the rest is counted, not written (a call that prints a
 /// megabyte must not fill /etc).
@@ -49,15 +54,6 @@ enum Sink {
     Open(File),
     /// Could not be opened or written (said once on stderr), or none wanted.
     Off,
-}
-
-/// The lines of one event (or one call and its output), and their copies for stderr, shown
-/// only once the lines are in the log: stderr may be gone, the log must not wait for it.
-struct Batch {
-    lines: Vec<String>,
-    shown: Vec<(tracing::Level, String)>,
-    /// The event for the journal, when there is one to send it to.
-    journal: Option<Entry>,
 }
 
 pub(crate) struct EventLog {
@@ -130,55 +126,6 @@ impl EventLog {
         self.write(batch);
     }
 
-    fn event_batch(
-        &self,
-        level: Level,
-        inst: Option<&str>,
-        event: &str,
-        rc: Option<i32>,
-        elapsed: Option<Duration>,
-        msg: impl Display,
-    ) -> Batch {
-        let msg = msg.to_string();
-        let mut line = self.head(inst, event);
-        line.push_str(" rc=");
-        match rc {
-            Some(c) => line.push_str(&c.to_string()),
-            None => line.push('-'),
-        }
-        match elapsed {
-            Some(d) => line.push_str(&format!(" elapsed={:.3}s ", d.as_secs_f64())),
-            None => line.push_str(" elapsed=- "),
-        }
-        push_escaped(&mut line, &msg);
-        let prefix = inst.map(|i| format!("{i}: ")).unwrap_or_default();
-        let shown = vec![(level.stderr(), format!("{prefix}{msg}"))];
-        let journal = self.journal.as_ref().map(|_| Entry {
-            level,
-            cmd: self.cmd,
-            inst: inst.map(String::from),
-            event: event.to_string(),
-            rc,
-            elapsed,
-            message: msg,
-            output: None,
-        });
-        Batch {
-            lines: vec![line],
-            shown,
-            journal,
-        }
-    }
-
-    /// `pid=.. cmd=.. inst=.. event=..`, each field one token whatever the instance name.
-    fn head(&self, inst: Option<&str>, event: &str) -> String {
-        let mut line = format!("pid={} cmd={} inst=", self.pid, self.cmd);
-        push_token(&mut line, inst.unwrap_or("-"));
-        line.push_str(" event=");
-        push_token(&mut line, event);
-        line
-    }
-
     /// Logs an event about a finished IRIS call, with its exit code and duration, followed by
     /// what IRIS printed (at freeze it names the journal file a restore starts from). One write,
     /// so parallel calls on several instances never interleave their lines.
@@ -192,40 +139,6 @@ impl EventLog {
     ) {
         let batch = self.call_batch(level, inst, event, o, msg);
         self.write(batch);
-    }
-
-    fn call_batch(
-        &self,
-        level: Level,
-        inst: &str,
-        event: &str,
-        o: &Outcome,
-        msg: impl Display,
-    ) -> Batch {
-        let mut batch = self.event_batch(level, Some(inst), event, o.code(), Some(o.elapsed), msg);
-        let head = self.head(Some(inst), "output") + " rc=- elapsed=- | ";
-        let mut output = o.lines();
-        for line in output.by_ref().take(OUTPUT_LINES) {
-            let mut l = String::with_capacity(head.len() + line.len());
-            l.push_str(&head);
-            push_escaped(&mut l, line);
-            batch.lines.push(l);
-            batch
-                .shown
-                .push((tracing::Level::DEBUG, format!("{inst}| {line}")));
-        }
-        if let Some(e) = &mut batch.journal {
-            e.output = Some(o.lines().take(OUTPUT_LINES).collect::<Vec<_>>().join("\n"))
-                .filter(|t| !t.is_empty());
-        }
-        let more = output.count();
-        if more > 0 || o.dropped > 0 {
-            batch.lines.push(format!(
-                "{head}... {more} more lines and {} more bytes not logged",
-                o.dropped
-            ));
-        }
-        batch
     }
 
     pub(crate) fn info(&self, inst: Option<&str>, event: &str, msg: impl Display) {
@@ -361,37 +274,6 @@ fn show(level: tracing::Level, text: &str) {
         tracing::Level::WARN => say!(WARN, "{text}"),
         tracing::Level::INFO => say!(INFO, "{text}"),
         _ => say!(DEBUG, "{text}"),
-    }
-}
-
-/// Appends `s` with every control character spelled out, so the log stays text and one event
-/// one line: `\n`, `\r`, `\t`, `\\` for a backslash (so the text can be restored exactly),
-/// `\xHH` for other bytes below 0x20 and DEL, `\u{HHHH}` for the C1 controls.
-fn push_escaped(out: &mut String, s: &str) {
-    for c in s.chars() {
-        push_char(out, c);
-    }
-}
-
-/// As [`push_escaped`], and a space or `=` as `\x20` / `\x3d`: a field value stays one token.
-fn push_token(out: &mut String, s: &str) {
-    for c in s.chars() {
-        match c {
-            ' ' | '=' => out.push_str(&format!("\\x{:02x}", c as u32)),
-            _ => push_char(out, c),
-        }
-    }
-}
-
-fn push_char(out: &mut String, c: char) {
-    match c {
-        '\\' => out.push_str("\\\\"),
-        '\n' => out.push_str("\\n"),
-        '\r' => out.push_str("\\r"),
-        '\t' => out.push_str("\\t"),
-        c if (c as u32) < 0x20 || c == '\x7f' => out.push_str(&format!("\\x{:02x}", c as u32)),
-        c if c.is_control() => out.push_str(&format!("\\u{{{:04x}}}", c as u32)),
-        c => out.push(c),
     }
 }
 
@@ -546,13 +428,5 @@ mod tests {
         assert_eq!(next(), None, "a held event reached the journal");
         log.release();
         assert!(next().unwrap().contains("MESSAGE=kept\n"));
-    }
-
-    #[test]
-    fn escaping_spells_out_every_control_character_and_nothing_else() {
-        let mut out = String::new();
-        push_escaped(&mut out, "a\0b\x01\x1f\x7f\u{85} é\\ = \t");
-        assert_eq!(out, "a\\x00b\\x01\\x1f\\x7f\\u{0085} é\\\\ = \\t");
-        assert!(out.bytes().all(|b| b >= 0x20 && b != 0x7f));
     }
 }

@@ -1,0 +1,167 @@
+//! The three `Backup.General` calls, run through a %SYS session: the target, one call and its
+//! answer, and why a call failed. `freeze` builds the freeze call and reads its journal lines,
+//! `thaw` is the thaw-then-confirm step shared by `thaw` and the rollback of a failed freeze,
+//! `suspended` asks every running instance, `parallel` runs calls on many instances at once.
+//!
+//! Called from an OS shell they exit 5 for success/yes and 3 for failure/no; anything else (other
+//! codes, a signal, a timeout, a failure to start) leaves the instance in an unknown state.
+
+mod freeze;
+mod parallel;
+mod suspended;
+mod thaw;
+
+use std::time::Instant;
+
+use crate::config::FreezeOptions;
+use crate::iris::credentials::Credentials;
+use crate::iris::discovery::{Kind, SessionCmd};
+use crate::iris::session::{self, Outcome, Stop};
+use crate::iris::sharded;
+
+pub(crate) use freeze::{external_freeze, freeze_journals};
+pub(crate) use parallel::each;
+pub(crate) use suspended::{Suspended, ask_suspended};
+pub(crate) use thaw::{ThawTold, Thawed, thaw_and_confirm, thaw_and_confirm_told};
+
+pub(crate) const EXTERNAL_FREEZE: &str = "##Class(Backup.General).ExternalFreeze()";
+pub(crate) const EXTERNAL_THAW: &str = "##Class(Backup.General).ExternalThaw()";
+pub(crate) const IS_WD_SUSPENDED: &str = "##Class(Backup.General).IsWDSuspendedExt()";
+
+/// What a call's exit status says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Answer {
+    /// Exit 5: frozen / thawed / suspended.
+    Yes,
+    /// Exit 3: failed / not suspended.
+    No,
+    /// Anything else: we do not know.
+    Unknown,
+}
+
+/// One instance to act on.
+#[derive(Debug, Clone)]
+pub(crate) struct Target {
+    pub(crate) name: String,
+    pub(crate) session: SessionCmd,
+    /// The full command of the documented emergency resume (`iris stat NAME -W`), if any.
+    pub(crate) emergency: Option<SessionCmd>,
+    /// Fed to a login prompt on stdin, when the config names a credentials file.
+    pub(crate) credentials: Option<Credentials>,
+    /// The shard master namespace when this instance is a sharded cluster's master frozen as
+    /// one (`--sharded`): the `Backup.ShardedCluster` calls replace the per-instance ones.
+    pub(crate) sharded: Option<String>,
+}
+
+impl Target {
+    /// A target reached through `session`, with no emergency resume, no credentials and not a
+    /// cluster: the `with_*` steps add what the caller knows.
+    pub(crate) fn new(name: impl Into<String>, session: SessionCmd) -> Self {
+        Self {
+            name: name.into(),
+            session,
+            emergency: None,
+            credentials: None,
+            sharded: None,
+        }
+    }
+
+    /// The emergency resume to run when a thaw does not resume the write daemon.
+    pub(crate) fn with_emergency(self, emergency: Option<SessionCmd>) -> Self {
+        Self { emergency, ..self }
+    }
+
+    /// The login fed to a session that asks for one.
+    pub(crate) fn with_credentials(self, credentials: Option<&Credentials>) -> Self {
+        Self {
+            credentials: credentials.cloned(),
+            ..self
+        }
+    }
+
+    /// The shard master namespace, when the target is a sharded cluster frozen as one.
+    pub(crate) fn with_sharded(self, sharded: Option<&str>) -> Self {
+        Self {
+            sharded: sharded.map(str::to_string),
+            ..self
+        }
+    }
+
+    /// The freeze this target takes: the whole cluster's from its shard master, or its own.
+    pub(crate) fn freeze_expr(&self, opts: &FreezeOptions, kind: Kind, text: &str) -> String {
+        match &self.sharded {
+            Some(ns) => sharded::external_freeze(ns, opts),
+            None => external_freeze(opts, kind, text),
+        }
+    }
+
+    /// The thaw matching [`Target::freeze_expr`].
+    fn thaw_expr(&self) -> String {
+        match &self.sharded {
+            Some(ns) => sharded::external_thaw(ns),
+            None => EXTERNAL_THAW.to_string(),
+        }
+    }
+}
+
+/// Runs `expr` on the target and classifies the exit; the caller logs it with `EventLog::call`.
+/// The password is out of the captured output before anyone sees it (a session may echo it).
+pub(crate) fn call(
+    target: &Target,
+    expr: &str,
+    deadline: Instant,
+    stop: Stop,
+) -> (Answer, Outcome) {
+    let input = target.credentials.as_ref().map(Credentials::stdin_bytes);
+    let mut o = session::run_with_input(
+        &target.session.program,
+        &target.session.args(expr),
+        deadline,
+        stop,
+        input.as_deref(),
+    );
+    if let Some(c) = &target.credentials {
+        c.hide_password(&mut o.stdout);
+        c.hide_password(&mut o.stderr);
+    }
+    let answer = match o.code() {
+        Some(5) => Answer::Yes,
+        Some(3) => Answer::No,
+        _ => Answer::Unknown,
+    };
+    (answer, o)
+}
+
+/// Why a call did not give a clean answer, with the fix when we know it.
+pub(crate) fn problem(target: &Target, expr: &str, o: &Outcome) -> String {
+    if o.asked_for_login() {
+        if let Some(c) = &target.credentials {
+            return format!(
+                "IRIS refused the login of user {:?} from the credentials file on `{}`: check \
+                 the user and password in credentials_file, or enable OS authentication for \
+                 %Service_Terminal instead",
+                c.user(),
+                target.session.display(expr)
+            );
+        }
+        return format!(
+            "IRIS asked for a login (a Username: prompt) on `{}`: enable OS authentication \
+             for %Service_Terminal (Security > System Security > Authentication, and on the \
+             %Service_Terminal service) so the OS user running iris-freeze (root under Azure) \
+             logs in without a password, or name a credentials file (credentials_file in \
+             /etc/iris-freeze.toml: user on line 1, password on line 2, mode 0600)",
+            target.session.display(expr)
+        );
+    }
+    let first = o.lines().find(|l| l.contains("ERROR") || l.contains('<'));
+    let first = first.or_else(|| o.lines().next());
+    let detail = match o.end {
+        session::End::Exited(5 | 3) => String::new(),
+        session::End::Exited(_) => " (expected 5 or 3: the instance's state is unknown)".into(),
+        _ => " (the instance's state is unknown)".into(),
+    };
+    match first {
+        Some(line) => format!("{}{detail}: {line}", o.describe()),
+        None => format!("{}{detail}", o.describe()),
+    }
+}
