@@ -265,7 +265,7 @@ fn run_sharded_runs_cmd_with_every_data_server_frozen_then_thaws_the_cluster() {
         .map(|e| e["event"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(kinds, ["freeze", "cmd", "thaw"]);
-    let cmd = &events_of(&env, "cmd")[0];
+    let cmd = &env.history_events_of("cmd")[0];
     assert_eq!(cmd["cmd"]["code"], 0);
     assert!(
         cmd["cmd"]["argv"]
@@ -273,9 +273,9 @@ fn run_sharded_runs_cmd_with_every_data_server_frozen_then_thaws_the_cluster() {
             .unwrap()
             .starts_with("sh -c 'for n in")
     );
-    let freeze = &events_of(&env, "freeze")[0];
+    let freeze = &env.history_events_of("freeze")[0];
     assert_eq!(names_and(freeze, "name").len(), 3, "{freeze:?}");
-    let thaw = &events_of(&env, "thaw")[0];
+    let thaw = &env.history_events_of("thaw")[0];
     assert_eq!(
         names_and(thaw, "verdict"),
         verdicts("consistent"),
@@ -314,7 +314,7 @@ fn run_sharded_names_a_data_node_failing_the_thaw_and_exits_1() {
     assert!(!r.stdout.contains("(exit 1) (exit 1)"), "{}", r.text());
     assert_eq!(frozen(&env), ["NODE2"]);
     assert_eq!(env.recorded(), ["MASTER"]);
-    assert_eq!(events_of(&env, "cmd")[0]["cmd"]["code"], 0);
+    assert_eq!(env.history_events_of("cmd")[0]["cmd"]["code"], 0);
     // The next thaw finishes the cluster's.
     let r = env.run(&["thaw"]);
     assert!(frozen(&env).is_empty(), "{}", r.text());
@@ -342,8 +342,10 @@ fn the_watchdog_thaws_the_cluster_when_run_is_killed_during_cmd() {
         "still frozen: {:?}",
         frozen(&env)
     );
-    assert!(wait_until(LIMIT, || !events_of(&env, "auto-thaw").is_empty()));
-    let auto = &events_of(&env, "auto-thaw")[0];
+    assert!(wait_until(LIMIT, || !env
+        .history_events_of("auto-thaw")
+        .is_empty()));
+    let auto = &env.history_events_of("auto-thaw")[0];
     assert_eq!(
         names_and(auto, "result"),
         verdicts("auto-thawed"),
