@@ -12,6 +12,7 @@ use super::bad_file::{OnBadFile, Settled, warn_on_stderr};
 use super::file::{FileConfig, load_file};
 use super::instance::{INSTANCES, given_instances};
 use super::seconds::{CMD_TIMEOUT, MAX_FREEZE, TIMEOUT};
+use super::source::{STATE_DIR, Source};
 use super::user_defaults::UserDefaults;
 use super::{
     Action, Config, DEFAULT_BIN_DIRS, DEFAULT_CONFIG, DEFAULT_FREEZE_LOG, DEFAULT_MAX_FREEZE,
@@ -34,6 +35,7 @@ impl Config {
         };
         let config_from_env = cli.is_from_env("config");
         let cmd_timeout_from_env = cli.is_from_env(CMD_TIMEOUT.names.id);
+        let state_dir_from_env = cli.is_from_env(STATE_DIR.id);
         let Cli {
             command, global: g, ..
         } = cli;
@@ -49,7 +51,10 @@ impl Config {
         } = settled;
         let bin_dirs = bin_dirs(g.bin_dirs, &file);
         let user = UserDefaults::for_this_user();
-        let state_dir = state_dir(unset_if_empty(g.state_dir), &file, user.as_ref())?;
+        let state_dir_given = unset_if_empty(g.state_dir);
+        let state_dir_from =
+            state_dir_from(&state_dir_given, state_dir_from_env, &file, &config_file);
+        let state_dir = state_dir(state_dir_given, &file, user.as_ref())?;
         let history_file = history_file(unset_if_empty(g.history_file), &file, user.as_ref());
         let metrics_file = metrics_file(unset_if_empty(g.metrics_file), &file);
 
@@ -73,7 +78,7 @@ impl Config {
             file.cmd_timeout,
         )?;
         if let Action::Install(platform) = &action {
-            given.manifest.check(*platform)?;
+            given.manifest.check(*platform, timeout, max_freeze)?;
         }
         let default_logs = default_logs(&file, user.as_ref());
         let default_log = match action {
@@ -94,12 +99,8 @@ impl Config {
             None => (Vec::new(), given.watchdog_log.unwrap_or(default_log)),
         };
         // The user's own directory, when something of ours is to go in it.
-        if let Some(u) = user.as_ref().filter(|u| {
-            [&state_dir, &history_file, &log_file]
-                .iter()
-                .any(|p| p.starts_with(&u.base))
-        }) {
-            u.create();
+        if let Some(u) = &user {
+            u.create_for(&[&state_dir, &history_file, &log_file]);
         }
         let credentials_file = file.credentials_file.clone();
         let credentials = credentials(
@@ -126,6 +127,7 @@ impl Config {
             max_freeze,
             log_file,
             state_dir,
+            state_dir_from,
             history_file,
             metrics_file,
             journal,
@@ -238,6 +240,7 @@ impl Given {
             ),
             Command::Install(p) => Given {
                 manifest: ManifestNames::from(&p.manifest),
+                max_freeze: p.manifest.max_freeze.clone(),
                 ..given(Action::Install(p.platform), p.timeout, None)
             },
             Command::Uninstall(p) => given(Action::Uninstall(p.platform), None, None),
@@ -343,6 +346,24 @@ fn state_dir(
         );
     }
     Ok(dir)
+}
+
+/// The state dir's source when a message must name it: its variable or the config file (the
+/// flag and the defaults need no naming: `--state-dir` is the advice then).
+fn state_dir_from(
+    given: &Option<PathBuf>,
+    from_env: bool,
+    file: &FileConfig,
+    config_file: &Path,
+) -> Option<String> {
+    match given {
+        Some(_) if from_env => Some(Source::Env(STATE_DIR).to_string()),
+        Some(_) => None,
+        None => file
+            .state_dir
+            .as_ref()
+            .map(|_| Source::File(STATE_DIR, config_file).to_string()),
+    }
 }
 
 /// The config file in effect and what came of reading it: refused, reported or warned about as
