@@ -550,4 +550,25 @@ mod tests {
         let socket = journal(None, None, Some("/tmp/s".into()), &mut w);
         assert_eq!(socket, Some(PathBuf::from("/tmp/s")));
     }
+
+    #[test]
+    fn the_state_dir_names_its_variable_or_the_config_file_never_the_flag() {
+        let cfg = Path::new("/etc/iris-freeze.toml");
+        let none = FileConfig::default();
+        let set = FileConfig {
+            state_dir: Some("/srv/state".into()),
+            ..FileConfig::default()
+        };
+        let given = Some(PathBuf::from("/x"));
+        assert_eq!(
+            state_dir_from(&given, true, &set, cfg).as_deref(),
+            Some("IRIS_FREEZE_STATE_DIR")
+        );
+        assert_eq!(state_dir_from(&given, false, &set, cfg), None);
+        assert_eq!(
+            state_dir_from(&None, false, &set, cfg).as_deref(),
+            Some("state_dir in /etc/iris-freeze.toml")
+        );
+        assert_eq!(state_dir_from(&None, false, &none, cfg), None);
+    }
 }
