@@ -499,7 +499,7 @@ _iris__freeze() {
             return 0
             ;;
         iris__freeze__subcmd__install)
-            opts="-v -q -h -V --timeout --namespace --workload --container --binary --kind --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version azure vmware qemu gcp nutanix aws velero k10 aks-backup kubernetes"
+            opts="-v -q -h -V --timeout --namespace --workload --container --binary --max-freeze --kind --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version azure vmware qemu gcp nutanix aws velero k10 aks-backup kubernetes"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -522,6 +522,10 @@ _iris__freeze() {
                     return 0
                     ;;
                 --binary)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-freeze)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -293,18 +293,63 @@ fn bad_names_are_refused_and_uninstall_has_nothing_to_remove() {
     }
 }
 
+#[test]
+fn the_printed_freeze_ends_before_its_own_watchdog() {
+    let env = Env::new();
+    // A --timeout the default --max-freeze (300) would cut short: refused, nothing printed.
+    for engine in ["velero", "k10", "aks-backup"] {
+        let r = env.run(&["install", engine, "--timeout", "600"]);
+        assert_eq!(r.code, 1, "{engine}: {}", r.text());
+        assert!(
+            r.stderr
+                .contains("--max-freeze 300s is not more than --timeout 600s"),
+            "{engine}: {}",
+            r.text()
+        );
+        assert!(
+            r.stderr.contains("--timeout well below 600"),
+            "{}",
+            r.text()
+        );
+        assert!(r.stdout.is_empty(), "{engine}: {}", r.text());
+    }
+    let r = env.run(&["install", "velero", "--timeout", "60", "--max-freeze", "45"]);
+    assert_eq!(r.code, 1, "{}", r.text());
+    assert!(
+        r.stderr.contains("give --max-freeze more than 60"),
+        "{}",
+        r.text()
+    );
+    // Settable on the command line: the printed freeze carries it, and so do the steps.
+    let text = print(&env, "velero", &["--timeout", "120", "--max-freeze", "400"]);
+    let h = velero(&text);
+    assert!(
+        h.freeze.ends_with(&[
+            "--timeout".into(),
+            "120".into(),
+            "--max-freeze".into(),
+            "400".into()
+        ]),
+        "{text}"
+    );
+    let r = env.run(&["install", "k10", "--timeout", "120", "--max-freeze", "400"]);
+    assert!(r.stderr.contains("after --max-freeze 400s"), "{}", r.text());
+}
+
 /// The user the engine's exec runs as: `nobody` when the tests run as root (CI), else the
 /// current user.
 fn exec_user() -> Option<(u32, u32)> {
     nix::unistd::geteuid().is_root().then_some((65534, 65534))
 }
 
-/// A container-like host: the instance IRIS owned by the exec user, a HOME and an
-/// XDG_RUNTIME_DIR of theirs, no systemd, no journald, and no iris-freeze path given.
+/// A container-like host: the instance IRIS owned by the exec user, a HOME, an
+/// XDG_RUNTIME_DIR and a durable %SYS directory (ISC_DATA_DIRECTORY, as InterSystems' images
+/// set it) of theirs, no systemd, no journald, and no iris-freeze path given.
 struct Pod {
     env: Env,
     home: PathBuf,
     run: PathBuf,
+    durable: PathBuf,
 }
 
 impl Pod {
@@ -313,18 +358,25 @@ impl Pod {
         env.iris("IRIS");
         let home = env.tmp.path().join("home");
         let run = env.tmp.path().join("run");
+        let durable = env.tmp.path().join("dur/iconfig");
         fs::create_dir_all(&home).unwrap();
         fs::create_dir_all(&run).unwrap();
+        fs::create_dir_all(&durable).unwrap();
         fs::set_permissions(&run, fs::Permissions::from_mode(0o700)).unwrap();
         // Reachable by the exec user (the temp dir is 0700 root's).
         fs::set_permissions(env.tmp.path(), fs::Permissions::from_mode(0o755)).unwrap();
         if let Some((uid, gid)) = exec_user() {
-            for dir in [&home, &run] {
+            for dir in [&home, &run, &durable] {
                 chown(dir, Some(uid), Some(gid)).unwrap();
             }
             chown_tree(&env.sim, uid, gid);
         }
-        Pod { env, home, run }
+        Pod {
+            env,
+            home,
+            run,
+            durable,
+        }
     }
 
     /// The manifest's argv run as the engine runs it; the exit code, or a panic when it
@@ -347,6 +399,7 @@ impl Pod {
             .env("PATH", format!("{}:/usr/bin:/bin", self.env.bin.display()))
             .env("HOME", &self.home)
             .env("XDG_RUNTIME_DIR", &self.run)
+            .env("ISC_DATA_DIRECTORY", &self.durable)
             .env("IRIS_SIM_DIR", &self.env.sim)
             // Not a path iris-freeze writes: the seams that keep the host's own out.
             .env("IRIS_FREEZE_ROOT", t.join("root"))
@@ -390,8 +443,13 @@ impl Pod {
         self.run.join("iris-freeze")
     }
 
+    /// Where the non-root history goes: the durable %SYS directory, in the volume snapshotted.
+    fn history_file(&self) -> PathBuf {
+        self.durable.join("iris-freeze/history.jsonl")
+    }
+
     fn history(&self) -> String {
-        fs::read_to_string(self.dir().join("history.jsonl")).unwrap_or_default()
+        fs::read_to_string(self.history_file()).unwrap_or_default()
     }
 }
 
@@ -451,10 +509,18 @@ fn status_says_where_the_non_root_files_are() {
     let dir = pod.dir();
     assert_eq!(s["state_dir"], dir.join("state").to_str().unwrap(), "{out}");
     assert_eq!(s["files"]["user_dir"], dir.to_str().unwrap(), "{out}");
+    // The history is on the durable %SYS volume (it travels inside the snapshot), the live
+    // state in the runtime dir.
     assert_eq!(
         s["files"]["history"],
-        dir.join("history.jsonl").to_str().unwrap()
+        pod.history_file().to_str().unwrap(),
+        "{out}"
     );
+    assert_eq!(
+        s["files"]["history_from"], "$ISC_DATA_DIRECTORY, the durable %SYS volume",
+        "{out}"
+    );
+    assert_eq!(s["files"]["history_on_tmpfs"], false, "{out}");
     assert_eq!(
         s["files"]["freeze_log"],
         dir.join("freeze.log").to_str().unwrap()
@@ -466,22 +532,36 @@ fn check_in_the_container_names_the_user_and_the_paths() {
     let pod = Pod::new();
     let argv: Vec<String> = [BIN, "check", "velero"].map(String::from).to_vec();
     let (_, out) = pod.exec(&argv, Duration::from_secs(60));
-    assert!(out.contains("state, history and logs under"), "{out}");
+    assert!(out.contains("state and logs under"), "{out}");
+    assert!(
+        out.contains(&format!(
+            "history under {} (from $ISC_DATA_DIRECTORY",
+            pod.durable.join("iris-freeze").display()
+        )),
+        "{out}"
+    );
+    assert!(!out.contains("on tmpfs"), "{out}");
     assert!(out.contains("is writable"), "{out}");
     assert!(out.contains("detached process"), "{out}");
     assert!(out.contains("not /iris-freeze/iris-freeze"), "{out}");
+    // The fix names the engine checked, ready to paste.
+    assert!(
+        out.contains(&format!("`iris-freeze install velero --binary {BIN}")),
+        "{out}"
+    );
 }
 
 #[test]
 fn when_the_post_hook_never_comes_the_watchdog_thaws() {
     let pod = Pod::new();
     // The config file sets how long a freeze may last; the printed command carries it.
-    let config = pod.env.config("max_freeze = 2\n");
+    // (The freeze must end before its watchdog: --max-freeze above --timeout.)
+    let config = pod.env.config("max_freeze = 5\ntimeout = 4\n");
     let text = print(&pod.env, "velero", &["--binary", BIN]);
     fs::remove_file(config).unwrap();
     let h = velero(&text);
     assert!(
-        h.freeze.ends_with(&["--max-freeze".into(), "2".into()]),
+        h.freeze.ends_with(&["--max-freeze".into(), "5".into()]),
         "{text}"
     );
     let (code, out) = pod.exec(&h.freeze, h.timeout);
@@ -552,4 +632,61 @@ fn the_options_variables_still_win_over_the_non_root_defaults() {
     );
     assert_eq!(code, 0, "{out}");
     assert!(!pod.env.frozen("IRIS"), "{out}");
+}
+
+#[test]
+fn without_durable_sys_the_history_goes_under_home_not_the_runtime_dir() {
+    let pod = Pod::new();
+    let no_durable = [("ISC_DATA_DIRECTORY", None)];
+    let (code, out) = pod.exec_env(&freeze_argv(), Duration::from_secs(45), &no_durable);
+    assert_eq!(code, 0, "{out}");
+    // The live state stays in the runtime dir; the history is on persistent disk.
+    assert!(pod.dir().join("state/state.json").exists(), "{out}");
+    assert!(!pod.dir().join("history.jsonl").exists(), "{out}");
+    let history = pod.home.join(".local/state/iris-freeze/history.jsonl");
+    assert!(
+        fs::read_to_string(&history).is_ok_and(|h| h.contains("freeze")),
+        "{out}"
+    );
+    let status: Vec<String> = [BIN, "status"].map(String::from).to_vec();
+    let (_, out) = pod.exec_env(&status, Duration::from_secs(45), &no_durable);
+    assert!(
+        out.contains(&format!("history: {} (from $HOME)", history.display())),
+        "{out}"
+    );
+    let thaw: Vec<String> = [BIN, "thaw"].map(String::from).to_vec();
+    let (code, out) = pod.exec_env(&thaw, Duration::from_secs(45), &no_durable);
+    assert_eq!(code, 0, "{out}");
+    assert!(!pod.env.frozen("IRIS"), "{out}");
+}
+
+#[test]
+fn a_history_on_tmpfs_is_warned_about() {
+    let shm = Path::new("/dev/shm");
+    let on_tmpfs = Command::new("stat")
+        .args(["-f", "-c", "%T", "/dev/shm"])
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "tmpfs");
+    if !on_tmpfs {
+        eprintln!("skipped: /dev/shm is not tmpfs here");
+        return;
+    }
+    let pod = Pod::new();
+    let dir = tempfile::tempdir_in(shm).unwrap();
+    fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    if let Some((uid, gid)) = exec_user() {
+        chown(dir.path(), Some(uid), Some(gid)).unwrap();
+    }
+    let history = dir.path().join("history.jsonl");
+    let vars = [("IRIS_FREEZE_HISTORY_FILE", Some(history.as_path()))];
+    let check: Vec<String> = [BIN, "check", "kubernetes"].map(String::from).to_vec();
+    let (_, out) = pod.exec_env(&check, Duration::from_secs(60), &vars);
+    assert!(
+        out.contains(&format!("history {} is on tmpfs", history.display())),
+        "{out}"
+    );
+    assert!(out.contains("ISC_DATA_DIRECTORY"), "{out}");
+    let status: Vec<String> = [BIN, "status"].map(String::from).to_vec();
+    let (_, out) = pod.exec_env(&status, Duration::from_secs(60), &vars);
+    assert!(out.contains("on tmpfs: lost at reboot"), "{out}");
 }

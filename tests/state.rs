@@ -367,25 +367,40 @@ fn a_user_who_is_not_root_is_told_to_run_as_root_or_use_their_own_state_dir() {
     chmod(open.path(), 0o755);
     let state = open.path().join("iris-freeze");
     fs::create_dir(&state).unwrap();
-    for mode in [0o700, 0o755] {
+    // The advice names the setting that chose the state dir: the variable, or the flag.
+    let cases = [
+        (
+            0o700,
+            true,
+            "run as root, or set IRIS_FREEZE_STATE_DIR to a directory you own",
+        ),
+        (
+            0o755,
+            true,
+            "run as root, or set IRIS_FREEZE_STATE_DIR to a directory you own",
+        ),
+        (0o755, false, "run as root, or pass a `--state-dir` you own"),
+    ];
+    for (mode, by_env, advice) in cases {
         chmod(&state, mode);
         let mut c = env.command(Path::new(BIN));
-        c.env("IRIS_FREEZE_STATE_DIR", &state)
-            .env("IRIS_FREEZE_LOG_FILE", open.path().join("freeze.log"))
+        if by_env {
+            c.env("IRIS_FREEZE_STATE_DIR", &state).arg("freeze");
+        } else {
+            c.env_remove("IRIS_FREEZE_STATE_DIR")
+                .arg("--state-dir")
+                .arg(&state)
+                .arg("freeze");
+        }
+        c.env("IRIS_FREEZE_LOG_FILE", open.path().join("freeze.log"))
             .env("IRIS_FREEZE_ROOT", open.path().join("root"))
-            .arg("freeze")
             .uid(65534)
             .gid(65534)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         let r = common::finish(c.spawn().unwrap());
         assert_eq!(r.code, 1, "mode {mode:o}: {}", r.text());
-        assert!(
-            r.stderr
-                .contains("run as root, or pass a `--state-dir` you own"),
-            "mode {mode:o}: {}",
-            r.text()
-        );
+        assert!(r.stderr.contains(advice), "mode {mode:o}: {}", r.text());
         assert!(!r.stderr.contains("chown"), "mode {mode:o}: {}", r.text());
         assert!(!env.frozen("IRIS"));
         let md = fs::metadata(&state).unwrap();

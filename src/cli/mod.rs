@@ -65,7 +65,8 @@ pub(crate) struct Global {
     pub(crate) state_dir: Option<PathBuf>,
 
     /// The history of freeze/thaw cycles, one JSON line per event, on persistent disk (it
-    /// travels inside the snapshot) [default: /var/lib/iris-freeze/history.jsonl].
+    /// travels inside the snapshot) [default: /var/lib/iris-freeze/history.jsonl; not as root:
+    /// $ISC_DATA_DIRECTORY/iris-freeze (IRIS's durable %SYS), else under $HOME].
     #[arg(long, global = true, env = env::HISTORY_FILE, value_name = "PATH")]
     pub(crate) history_file: Option<PathBuf>,
 

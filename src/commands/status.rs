@@ -7,6 +7,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use crate::config::Config;
+use crate::config::user_defaults::on_tmpfs;
 use crate::exit_code::Exit;
 use crate::host::history;
 use crate::host::lock;
@@ -76,6 +77,11 @@ struct Files {
     metrics: Option<String>,
     /// Set when a non-root user's own defaults are in use: their directory.
     user_dir: Option<String>,
+    /// Set when the history is a non-root user's default: why there (`$ISC_DATA_DIRECTORY`,
+    /// the durable %SYS volume; `$HOME`; ...).
+    history_from: Option<String>,
+    /// The history is on tmpfs: lost at reboot, and in no snapshot.
+    history_on_tmpfs: bool,
 }
 
 impl Files {
@@ -91,6 +97,12 @@ impl Files {
             thaw_log,
             metrics: cfg.metrics_file.as_deref().map(shown),
             user_dir: cfg.user_defaults.as_ref().map(|u| shown(&u.base)),
+            history_from: cfg
+                .user_defaults
+                .as_ref()
+                .filter(|u| u.history_file() == cfg.history_file)
+                .map(|u| u.history_from.to_string()),
+            history_on_tmpfs: on_tmpfs(&cfg.history_file),
         }
     }
 
@@ -100,7 +112,14 @@ impl Files {
         if let Some(dir) = &self.user_dir {
             v.push(format!("files: a non-root user's, under {dir}"));
         }
-        v.push(format!("history: {}", self.history));
+        let mut history = format!("history: {}", self.history);
+        if let Some(from) = &self.history_from {
+            history += &format!(" (from {from})");
+        }
+        if self.history_on_tmpfs {
+            history += "; on tmpfs: lost at reboot and in no snapshot (--history-file)";
+        }
+        v.push(history);
         v.push(format!(
             "logs: {} (freeze), {} (thaw)",
             self.freeze_log, self.thaw_log
@@ -224,7 +243,7 @@ fn last_cycle(cfg: &Config) -> Option<LastCycle> {
 /// The recorded state; `None` (and an error naming the recovery) when it cannot be read.
 /// Never creates the state dir.
 fn read_state(cfg: &Config, errors: &mut Vec<String>) -> Option<State> {
-    let loaded = StateDir::open_existing(&cfg.state_dir).and_then(|dir| match dir {
+    let loaded = StateDir::existing_of(cfg).and_then(|dir| match dir {
         Some(dir) => dir.load(),
         None => Ok(State::default()),
     });

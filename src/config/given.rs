@@ -9,6 +9,7 @@ use anyhow::Result;
 use super::Action;
 use super::instance::INSTANCES;
 use super::seconds::{CMD_TIMEOUT, MAX_FREEZE, TIMEOUT};
+use super::source::STATE_DIR;
 use crate::cli::{Cli, Command, RunArgs};
 use crate::platform::kubernetes::ManifestNames;
 
@@ -21,6 +22,8 @@ pub(super) struct FromEnv {
     /// `--config`: a missing file named by its variable is reported as such.
     pub(super) config: bool,
     pub(super) cmd_timeout: bool,
+    /// `--state-dir`: a refused state dir's message names the variable that chose it.
+    pub(super) state_dir: bool,
 }
 
 impl FromEnv {
@@ -31,6 +34,7 @@ impl FromEnv {
             instances: cli.is_from_env(INSTANCES.id),
             config: cli.is_from_env("config"),
             cmd_timeout: cli.is_from_env(CMD_TIMEOUT.names.id),
+            state_dir: cli.is_from_env(STATE_DIR.id),
         }
     }
 }
@@ -99,6 +103,7 @@ impl Given {
             ),
             Command::Install(p) => Given {
                 manifest: ManifestNames::from(&p.manifest),
+                max_freeze: p.manifest.max_freeze.clone(),
                 ..given(Action::Install(p.platform), p.timeout, None)
             },
             Command::Uninstall(p) => given(Action::Uninstall(p.platform), None, None),

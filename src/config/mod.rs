@@ -116,6 +116,9 @@ pub(crate) struct Config {
     pub(crate) max_freeze: Duration,
     pub(crate) log_file: PathBuf,
     pub(crate) state_dir: PathBuf,
+    /// Where the state dir was set when not by `--state-dir` or a default (its variable, the
+    /// config file), for the messages that say how to change it.
+    pub(crate) state_dir_from: Option<String>,
     /// The history of cycles (`host::history`).
     pub(crate) history_file: PathBuf,
     /// Where `host::metrics` writes; `None`: no metrics.

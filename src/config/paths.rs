@@ -9,6 +9,7 @@ use anyhow::{Result, bail};
 
 use super::bad_file::{OnBadFile, Settled};
 use super::file::{FileConfig, load_file};
+use super::source::{STATE_DIR, Source};
 use super::user_defaults::UserDefaults;
 use super::{
     DEFAULT_BIN_DIRS, DEFAULT_CONFIG, DEFAULT_FREEZE_LOG, DEFAULT_STATE_DIR, DEFAULT_THAW_LOG, env,
@@ -77,6 +78,24 @@ pub(super) fn state_dir(
         );
     }
     Ok(dir)
+}
+
+/// The state dir's source when a message must name it: its variable or the config file (the
+/// flag and the defaults need no naming: `--state-dir` is the advice then).
+pub(super) fn state_dir_from(
+    given: &Option<PathBuf>,
+    from_env: bool,
+    file: &FileConfig,
+    config_file: &Path,
+) -> Option<String> {
+    match given {
+        Some(_) if from_env => Some(Source::Env(STATE_DIR).to_string()),
+        Some(_) => None,
+        None => file
+            .state_dir
+            .as_ref()
+            .map(|_| Source::File(STATE_DIR, config_file).to_string()),
+    }
 }
 
 /// The config file in effect and what came of reading it: refused, reported or warned about as
@@ -195,5 +214,26 @@ mod tests {
         let mut w = Vec::new();
         let socket = journal(None, None, Some("/tmp/s".into()), &mut w);
         assert_eq!(socket, Some(PathBuf::from("/tmp/s")));
+    }
+
+    #[test]
+    fn the_state_dir_names_its_variable_or_the_config_file_never_the_flag() {
+        let cfg = Path::new("/etc/iris-freeze.toml");
+        let none = FileConfig::default();
+        let set = FileConfig {
+            state_dir: Some("/srv/state".into()),
+            ..FileConfig::default()
+        };
+        let given = Some(PathBuf::from("/x"));
+        assert_eq!(
+            state_dir_from(&given, true, &set, cfg).as_deref(),
+            Some("IRIS_FREEZE_STATE_DIR")
+        );
+        assert_eq!(state_dir_from(&given, false, &set, cfg), None);
+        assert_eq!(
+            state_dir_from(&None, false, &set, cfg).as_deref(),
+            Some("state_dir in /etc/iris-freeze.toml")
+        );
+        assert_eq!(state_dir_from(&None, false, &none, cfg), None);
     }
 }

@@ -13,7 +13,7 @@ use super::given::{FromEnv, Given, with_cmd_timeout};
 use super::instance::given_instances;
 use super::paths::{
     bin_dirs, default_logs, history_file, journal, metrics_file, read_config_file, root, state_dir,
-    unset_if_empty,
+    state_dir_from, unset_if_empty,
 };
 use super::seconds::{MAX_FREEZE, TIMEOUT};
 use super::user_defaults::UserDefaults;
@@ -44,7 +44,10 @@ impl Config {
         } = settled;
         let bin_dirs = bin_dirs(g.bin_dirs, &file);
         let user = UserDefaults::for_this_user();
-        let state_dir = state_dir(unset_if_empty(g.state_dir), &file, user.as_ref())?;
+        let state_dir_given = unset_if_empty(g.state_dir);
+        let state_dir_from =
+            state_dir_from(&state_dir_given, from_env.state_dir, &file, &config_file);
+        let state_dir = state_dir(state_dir_given, &file, user.as_ref())?;
         let history_file = history_file(unset_if_empty(g.history_file), &file, user.as_ref());
         let metrics_file = metrics_file(unset_if_empty(g.metrics_file), &file);
 
@@ -57,7 +60,7 @@ impl Config {
             file.cmd_timeout,
         )?;
         if let Action::Install(platform) = &action {
-            given.manifest.check(*platform)?;
+            given.manifest.check(*platform, timeout, max_freeze)?;
         }
         let default_logs = default_logs(&file, user.as_ref());
         let sharded = sharded(given.run.as_ref(), &file)?;
@@ -69,7 +72,9 @@ impl Config {
             &file,
             &default_logs,
         )?;
-        create_user_dir(user.as_ref(), [&state_dir, &history_file, &log_file]);
+        if let Some(u) = &user {
+            u.create_for(&[&state_dir, &history_file, &log_file]);
+        }
         let credentials_file = file.credentials_file.clone();
         let credentials = credentials(
             credentials_file.as_deref(),
@@ -95,6 +100,7 @@ impl Config {
             max_freeze,
             log_file,
             state_dir,
+            state_dir_from,
             history_file,
             metrics_file,
             journal,
@@ -164,13 +170,6 @@ fn seconds(given: &Given, from_env: &FromEnv, file: &FileConfig) -> Result<(Dura
         DEFAULT_TIMEOUT,
     )?;
     Ok((max_freeze, timeout))
-}
-
-/// A non-root user's own directory, when something of ours is to go in it.
-fn create_user_dir(user: Option<&UserDefaults>, paths: [&PathBuf; 3]) {
-    if let Some(u) = user.filter(|u| paths.iter().any(|p| p.starts_with(&u.base))) {
-        u.create();
-    }
 }
 
 /// The ExternalFreeze arguments the config file sets.

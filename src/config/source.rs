@@ -14,6 +14,14 @@ pub(super) struct Names {
     pub(super) key: &'static str,
 }
 
+/// `--state-dir`'s names.
+pub(super) const STATE_DIR: Names = Names {
+    id: "state_dir",
+    flag: "--state-dir",
+    env: super::env::STATE_DIR,
+    key: "state_dir",
+};
+
 /// Where a value came from: a message names the one place to fix.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Source<'a> {

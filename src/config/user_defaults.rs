@@ -1,7 +1,9 @@
 //! The defaults of a user other than root (the instance owner, `irisowner`, in a container with
-//! no writable /etc or /run): the state dir, the history and the logs all go under one
-//! directory of that user's, which the trust rules accept (owned by the user or root, nothing
-//! above it writable by others). Options, variables and the config file still win.
+//! no writable /etc or /run): the state dir and the logs go under one directory of that
+//! user's, which the trust rules accept (owned by the user or root, nothing above it writable
+//! by others). The history, the proof that travels with a snapshot, goes to persistent disk
+//! where one is known: the IRIS container's durable %SYS directory, else $HOME. Options,
+//! variables and the config file still win.
 
 use std::fs;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt};
@@ -12,10 +14,23 @@ use crate::host::trust::{self, Rule};
 /// Where a non-root user's defaults live, and why there.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct UserDefaults {
+    /// The state dir and the logs.
     pub(crate) base: PathBuf,
     /// Which candidate it is, for `status` and `check`.
     pub(crate) from: &'static str,
+    /// The history's directory: persistent where one is known (it must outlive a reboot and
+    /// be inside the volume snapshotted), else `base`.
+    pub(crate) history_dir: PathBuf,
+    pub(crate) history_from: &'static str,
 }
+
+/// The durable %SYS directory of InterSystems' containers (docs.intersystems.com, "Durable
+/// %SYS for Persistent Instance Data": ISC_DATA_DIRECTORY names it, on the persistent volume
+/// that holds the instance's databases and journals).
+const DURABLE_SYS: &str = "ISC_DATA_DIRECTORY";
+
+/// How `history_from` names the durable %SYS directory.
+const FROM_DURABLE_SYS: &str = "$ISC_DATA_DIRECTORY, the durable %SYS volume";
 
 impl UserDefaults {
     /// The defaults for the user we run as: `None` for root, who keeps /run, /var and /etc.
@@ -25,7 +40,10 @@ impl UserDefaults {
             return None;
         }
         let var = |name| std::env::var_os(name).map(PathBuf::from);
-        Some(pick(uid, var("XDG_RUNTIME_DIR"), var("HOME")))
+        let mut d = pick(uid, var("XDG_RUNTIME_DIR"), var("HOME"));
+        (d.history_dir, d.history_from) =
+            pick_history(uid, var(DURABLE_SYS), var("HOME")).unwrap_or((d.base.clone(), d.from));
+        Some(d)
     }
 
     pub(crate) fn state_dir(&self) -> PathBuf {
@@ -33,7 +51,7 @@ impl UserDefaults {
     }
 
     pub(crate) fn history_file(&self) -> PathBuf {
-        self.base.join("history.jsonl")
+        self.history_dir.join("history.jsonl")
     }
 
     pub(crate) fn freeze_log(&self) -> PathBuf {
@@ -44,35 +62,61 @@ impl UserDefaults {
         self.base.join("thaw.log")
     }
 
-    /// Creates the directory (0700), so that the logs and the history can be opened in it;
-    /// a failure shows later, where a file cannot be opened, with its own message.
-    pub(crate) fn create(&self) {
-        let _ = fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&self.base);
+    /// Creates (0700) each of our directories one of `paths` is in, so that the logs and the
+    /// history can be opened there; a failure shows later, where a file cannot be opened, with
+    /// its own message.
+    pub(crate) fn create_for(&self, paths: &[&Path]) {
+        for dir in [&self.base, &self.history_dir] {
+            if paths.iter().any(|p| p.starts_with(dir)) {
+                let _ = fs::DirBuilder::new()
+                    .recursive(true)
+                    .mode(0o700)
+                    .create(dir);
+            }
+        }
     }
+}
+
+/// The history's persistent place, if there is one of ours: `$ISC_DATA_DIRECTORY/iris-freeze`
+/// (IRIS's durable %SYS, in the snapshot with the databases), else
+/// `$HOME/.local/state/iris-freeze`.
+fn pick_history(
+    uid: u32,
+    durable: Option<PathBuf>,
+    home: Option<PathBuf>,
+) -> Option<(PathBuf, &'static str)> {
+    if let Some(dir) = durable.filter(|d| own_dir(d, uid)) {
+        return Some((dir.join("iris-freeze"), FROM_DURABLE_SYS));
+    }
+    home.filter(|d| own_dir(d, uid))
+        .map(|d| (d.join(".local/state/iris-freeze"), "$HOME"))
+}
+
+/// `path`, or the nearest directory above it that exists, is on tmpfs: in memory, gone at
+/// reboot and in no volume snapshot.
+pub(crate) fn on_tmpfs(path: &Path) -> bool {
+    use nix::sys::statfs::{TMPFS_MAGIC, statfs};
+    path.ancestors()
+        .find_map(|p| statfs(p).ok())
+        .is_some_and(|fs| fs.filesystem_type() == TMPFS_MAGIC)
 }
 
 /// The first usable of: `$XDG_RUNTIME_DIR/iris-freeze` (the user's own runtime dir, 0700),
 /// `$HOME/.local/state/iris-freeze`, `/tmp/iris-freeze-UID` (in a sticky /tmp, only we can
 /// create or remove that entry; a foreign one is refused when it is used).
 fn pick(uid: u32, runtime: Option<PathBuf>, home: Option<PathBuf>) -> UserDefaults {
-    if let Some(dir) = runtime.filter(|d| private_dir(d, uid)) {
-        return UserDefaults {
-            base: dir.join("iris-freeze"),
-            from: "$XDG_RUNTIME_DIR",
-        };
-    }
-    if let Some(dir) = home.filter(|d| own_dir(d, uid)) {
-        return UserDefaults {
-            base: dir.join(".local/state/iris-freeze"),
-            from: "$HOME",
-        };
-    }
+    let (base, from) = if let Some(dir) = runtime.filter(|d| private_dir(d, uid)) {
+        (dir.join("iris-freeze"), "$XDG_RUNTIME_DIR")
+    } else if let Some(dir) = home.filter(|d| own_dir(d, uid)) {
+        (dir.join(".local/state/iris-freeze"), "$HOME")
+    } else {
+        (PathBuf::from(format!("/tmp/iris-freeze-{uid}")), "/tmp")
+    };
     UserDefaults {
-        base: PathBuf::from(format!("/tmp/iris-freeze-{uid}")),
-        from: "/tmp",
+        history_dir: base.clone(),
+        history_from: from,
+        base,
+        from,
     }
 }
 
@@ -122,6 +166,30 @@ mod tests {
         // Relative or missing: not used.
         let p = pick(me(), Some("run".into()), Some(t.path().join("gone")));
         assert_eq!(p.from, "/tmp");
+    }
+
+    #[test]
+    fn the_history_goes_to_durable_sys_then_home() {
+        let t = tempfile::tempdir().unwrap();
+        let durable = t.path().join("dur");
+        let home = t.path().join("home");
+        fs::create_dir(&durable).unwrap();
+        fs::create_dir(&home).unwrap();
+        let h = pick_history(me(), Some(durable.clone()), Some(home.clone()));
+        assert_eq!(h, Some((durable.join("iris-freeze"), FROM_DURABLE_SYS)));
+        // Another's durable directory (or none): HOME.
+        let h = pick_history(me() + 1, Some(durable.clone()), None);
+        assert_eq!(h, None);
+        let h = pick_history(me(), Some(t.path().join("gone")), Some(home.clone()));
+        assert_eq!(h, Some((home.join(".local/state/iris-freeze"), "$HOME")));
+        assert_eq!(pick_history(me(), None, None), None);
+    }
+
+    #[test]
+    fn tmpfs_is_seen_from_a_path_not_yet_created() {
+        if on_tmpfs(Path::new("/dev/shm")) {
+            assert!(on_tmpfs(Path::new("/dev/shm/no/such/history.jsonl")));
+        }
     }
 
     #[test]

@@ -409,11 +409,15 @@ Set by \fBrun \-\-sharded\fR in CMD's environment: every data server of the froz
 
 const NON_ROOT: &str = r#".SH NON-ROOT USE AND KUBERNETES
 Run as a user other than root (the instance owner, \fBirisowner\fR, in an IRIS container),
-iris\-freeze keeps its state dir, history and logs under one directory of that user's:
+iris\-freeze keeps its state dir and logs under one directory of that user's:
 \fI$XDG_RUNTIME_DIR/iris\-freeze\fR when that is the user's own private directory, else
-\fI$HOME/.local/state/iris\-freeze\fR, else a directory of its own in \fI/tmp\fR. Options, their variables and
-the config file still win; \fBstatus\fR says where the files are. The watchdog is a detached
-process where systemd does not run.
+\fI$HOME/.local/state/iris\-freeze\fR, else a directory of its own in \fI/tmp\fR. The history goes to
+persistent disk, inside the volume snapshotted: \fI$ISC_DATA_DIRECTORY/iris\-freeze\fR (IRIS's durable
+%SYS directory, set in InterSystems' containers), else \fI$HOME/.local/state/iris\-freeze\fR. Options, their
+variables and the config file still win; \fBstatus\fR says where the files are and warns of a history
+on tmpfs. The watchdog is a detached process where systemd does not run. \fBinstall\fR's
+\fB\-\-max\-freeze\fR must be more than its \fB\-\-timeout\fR: the printed freeze must end before its
+own watchdog thaws.
 .PP
 \fBinstall velero\fR, \fBinstall k10\fR and \fBinstall aks\-backup\fR print the engine's manifest
 (Velero pod annotations, or with \fB\-\-kind backup\fR a Velero Backup with the same hooks; a

@@ -79,7 +79,7 @@ pub(super) fn check_credentials(cfg: &Config, out: &mut Findings) -> Option<Cred
 pub(super) fn check_state_dir(cfg: &Config, out: &mut Findings) {
     let dir = &cfg.state_dir;
     match fs::symlink_metadata(dir) {
-        Ok(_) => match StateDir::open(dir).and_then(|s| s.load()) {
+        Ok(_) => match StateDir::of(cfg).and_then(|s| s.load()) {
             Ok(state) => {
                 out.ok(format!("state dir {}", dir.display()));
                 if !state.instances.is_empty() {

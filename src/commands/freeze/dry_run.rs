@@ -22,9 +22,7 @@ pub(crate) fn dry_run(cfg: &Config, log: &EventLog) -> Result<Report> {
         return Ok(nothing_to_freeze(log));
     }
     // Read only: an unreadable state counts as empty, and a stale record stays.
-    let state = StateDir::open(&cfg.state_dir)
-        .and_then(|s| s.load())
-        .unwrap_or_default();
+    let state = StateDir::of(cfg).and_then(|s| s.load()).unwrap_or_default();
     let checked = ask(&targets, deadline, &state);
     let (mut would, mut foreign, mut problems) = (Vec::new(), Vec::new(), Vec::new());
     for ((t, _), (verdict, o)) in targets.iter().zip(&checked) {

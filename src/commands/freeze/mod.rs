@@ -77,7 +77,7 @@ pub(crate) fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
     let started = StartMark::of_self();
     refuse_short_max_freeze(cfg)?;
     signals::install()?;
-    let states = StateDir::open(&cfg.state_dir)?;
+    let states = StateDir::of(cfg)?;
     // Never inside another's `run` cycle: its thaw would come under this freeze's snapshot.
     let _no_run = crate::commands::run::exclusive::for_freeze(&states, budget.freeze_by, log)?;
     let _lock = take_lock(&states, budget.freeze_by, log)?;

@@ -38,7 +38,7 @@ pub(crate) fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
         bail!("internal error: `run` called for {:?}", cfg.action);
     };
     signals::install()?;
-    let states = StateDir::open(&cfg.state_dir)?;
+    let states = StateDir::of(cfg)?;
     // Waited for as freeze waits for the host lock: within the first 60% of --timeout.
     let _alone = exclusive::for_run(&states, Instant::now() + cfg.timeout.mul_f64(0.6), log)?;
     let froze = freeze::run(&as_freeze(cfg), log)?;
@@ -92,7 +92,7 @@ pub(super) struct Frozen {
 
 impl Frozen {
     fn read(cfg: &Config, log: &EventLog) -> Frozen {
-        let state = StateDir::open(&cfg.state_dir).and_then(|s| s.load());
+        let state = StateDir::of(cfg).and_then(|s| s.load());
         match state {
             Ok(s) => Frozen {
                 id: s.cycle,
@@ -163,7 +163,7 @@ fn thawed_meanwhile(cfg: &Config, frozen: &Frozen, log: &EventLog) -> Option<Str
     if frozen.instances.is_empty() {
         return None;
     }
-    let state = StateDir::open(&cfg.state_dir).and_then(|s| s.load());
+    let state = StateDir::of(cfg).and_then(|s| s.load());
     let state = match state {
         Ok(s) => s,
         Err(e) => {

@@ -39,7 +39,7 @@ pub(crate) fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
     let start = Instant::now();
     // Signals are noted, not obeyed: an interrupted thaw is worse than a late one.
     signals::install()?;
-    let states = StateDir::open(&cfg.state_dir)?;
+    let states = StateDir::of(cfg)?;
     // Known before waiting for the lock: a freeze that began before this thaw refuses, even
     // one that gets the lock first.
     let marked = StartMark::of_self().map(|m| states.mark_thaw(&m));

@@ -40,7 +40,7 @@ pub(crate) fn run(
     close_inherited_fds();
     // Opened once: the state is read through this descriptor from now on, so swapping the
     // directory behind its path changes nothing for us.
-    let states = StateDir::open(&cfg.state_dir)?;
+    let states = StateDir::of(cfg)?;
     if !wait_until_due(&states, token, deadline_ms) {
         return Ok(Report::new(Exit::Success, "disarmed"));
     }

@@ -15,6 +15,7 @@ use nix::libc;
 use nix::sys::stat::{FileStat, Mode, fchmod, fstat, fstatat};
 use nix::unistd::{UnlinkatFlags, unlinkat};
 
+use crate::config::Config;
 use crate::host::state::{StartMark, State};
 use crate::host::trust::{self, Rule};
 
@@ -72,30 +73,56 @@ pub(crate) struct Stamp {
 impl StateDir {
     /// Opens (creating 0700 if needed) the state directory, refusing one that is unsafe (see
     /// [`StateDir`]).
+    #[cfg(test)]
     pub(crate) fn open(dir: &Path) -> Result<StateDir> {
+        StateDir::open_named(dir, None)
+    }
+
+    /// The state dir of `cfg`: as [`open`](Self::open), its messages naming where it was set.
+    pub(crate) fn of(cfg: &Config) -> Result<StateDir> {
+        StateDir::open_named(&cfg.state_dir, cfg.state_dir_from.as_deref())
+    }
+
+    /// As [`of`](Self::of), but never creates it: `None` when it does not exist.
+    pub(crate) fn existing_of(cfg: &Config) -> Result<Option<StateDir>> {
+        StateDir::existing_named(&cfg.state_dir, cfg.state_dir_from.as_deref())
+    }
+
+    /// `named_by`: the setting that named `dir` when not `--state-dir` (its variable, the
+    /// config file), for the advice.
+    fn open_named(dir: &Path, named_by: Option<&str>) -> Result<StateDir> {
         let fd = match open_dir(dir) {
             Err(Errno::ENOENT) => {
-                create(dir)?;
-                open_dir(dir).map_err(|e| open_error(dir, e))?
+                create(dir, named_by)?;
+                open_dir(dir).map_err(|e| open_error(dir, e, named_by))?
             }
-            other => other.map_err(|e| open_error(dir, e))?,
+            other => other.map_err(|e| open_error(dir, e, named_by))?,
         };
-        StateDir::checked(dir, fd)
+        StateDir::checked(dir, fd, named_by)
     }
 
     /// As [`open`](Self::open), but never creates it: `None` when it does not exist.
     pub(crate) fn open_existing(dir: &Path) -> Result<Option<StateDir>> {
+        StateDir::existing_named(dir, None)
+    }
+
+    fn existing_named(dir: &Path, named_by: Option<&str>) -> Result<Option<StateDir>> {
         match open_dir(dir) {
             Err(Errno::ENOENT) => Ok(None),
-            other => StateDir::checked(dir, other.map_err(|e| open_error(dir, e))?).map(Some),
+            other => StateDir::checked(
+                dir,
+                other.map_err(|e| open_error(dir, e, named_by))?,
+                named_by,
+            )
+            .map(Some),
         }
     }
 
     /// The opened directory itself first (its owner and mode), then every directory above it.
-    fn checked(dir: &Path, fd: OwnedFd) -> Result<StateDir> {
+    fn checked(dir: &Path, fd: OwnedFd, named_by: Option<&str>) -> Result<StateDir> {
         let md =
             fstat(&fd).with_context(|| format!("cannot read the state dir {}", dir.display()))?;
-        check_safe(dir, &md)?;
+        check_safe(dir, &md, named_by)?;
         check_parents(dir)?;
         Ok(StateDir {
             dir: dir.to_path_buf(),
@@ -262,15 +289,18 @@ fn open_dir(dir: &Path) -> nix::Result<OwnedFd> {
 }
 
 /// The advice for a user who may not use a directory: root's state dir is not theirs to take.
-fn not_yours() -> &'static str {
-    if nix::unistd::geteuid().is_root() {
-        "use another --state-dir"
-    } else {
-        "run as root, or pass a `--state-dir` you own"
+/// It names the setting to change (`named_by`, else `--state-dir`).
+fn not_yours(named_by: Option<&str>) -> String {
+    let root = nix::unistd::geteuid().is_root();
+    match (named_by, root) {
+        (None, true) => "use another --state-dir".into(),
+        (None, false) => "run as root, or pass a `--state-dir` you own".into(),
+        (Some(by), true) => format!("set {by} to another directory"),
+        (Some(by), false) => format!("run as root, or set {by} to a directory you own"),
     }
 }
 
-fn create(dir: &Path) -> Result<()> {
+fn create(dir: &Path, named_by: Option<&str>) -> Result<()> {
     fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
@@ -279,17 +309,18 @@ fn create(dir: &Path) -> Result<()> {
             format!(
                 "cannot create the state dir {} ({})",
                 dir.display(),
-                not_yours()
+                not_yours(named_by)
             )
         })
 }
 
-fn open_error(dir: &Path, e: Errno) -> anyhow::Error {
+fn open_error(dir: &Path, e: Errno, named_by: Option<&str>) -> anyhow::Error {
     let md = fs::symlink_metadata(dir);
     if md.as_ref().is_ok_and(|m| m.file_type().is_symlink()) {
         return anyhow::anyhow!(
-            "state dir {} is a symlink: refusing it (point --state-dir at a real directory)",
-            dir.display()
+            "state dir {} is a symlink: refusing it (point {} at a real directory)",
+            dir.display(),
+            named_by.unwrap_or("--state-dir")
         );
     }
     if md.as_ref().is_ok_and(|m| !m.is_dir()) {
@@ -299,7 +330,7 @@ fn open_error(dir: &Path, e: Errno) -> anyhow::Error {
         return anyhow::anyhow!(
             "cannot open the state dir {}: permission denied ({})",
             dir.display(),
-            not_yours()
+            not_yours(named_by)
         );
     }
     anyhow::Error::new(e).context(format!("cannot open the state dir {}", dir.display()))
@@ -321,7 +352,7 @@ fn check_parents(dir: &Path) -> Result<()> {
 }
 
 /// `md` is the opened directory's own metadata.
-fn check_safe(dir: &Path, md: &FileStat) -> Result<()> {
+fn check_safe(dir: &Path, md: &FileStat, named_by: Option<&str>) -> Result<()> {
     let me = nix::unistd::geteuid().as_raw();
     if md.st_uid != me {
         bail!(
@@ -329,7 +360,7 @@ fn check_safe(dir: &Path, md: &FileStat) -> Result<()> {
              refusing it, since its owner decides what `thaw` thaws ({})",
             dir.display(),
             md.st_uid,
-            not_yours()
+            not_yours(named_by)
         );
     }
     if md.st_mode & 0o022 != 0 {

@@ -8,12 +8,13 @@ use std::path::Path;
 use super::{DEFAULT_BINARY, Engine};
 use crate::commands::check::{Ctx, Findings};
 use crate::config::Config;
+use crate::config::user_defaults::on_tmpfs;
 
 pub(super) fn in_container(c: &Ctx, engine: Option<Engine>, out: &mut Findings) {
     user(c.cfg, out);
     writable_files(c.cfg, out);
-    if engine.is_some() {
-        binary_path(c.bin, out);
+    if let Some(engine) = engine {
+        binary_path(engine, c.bin, out);
     }
 }
 
@@ -32,9 +33,11 @@ fn user(cfg: &Config, out: &mut Findings) {
              kubernetes`)",
         ),
         Some(d) => out.ok(format!(
-            "running as {name}: state, history and logs under {} (from {})",
+            "running as {name}: state and logs under {} (from {}), history under {} (from {})",
             d.base.display(),
-            d.from
+            d.from,
+            d.history_dir.display(),
+            d.history_from
         )),
     }
 }
@@ -50,6 +53,9 @@ fn writable_files(cfg: &Config, out: &mut Findings) {
     ] {
         if writable(path) {
             out.ok(format!("{what} {} is writable", path.display()));
+            if path == &cfg.history_file {
+                history_persistent(path, out);
+            }
         } else {
             out.warn(
                 format!("{what} {} cannot be written", path.display()),
@@ -57,6 +63,20 @@ fn writable_files(cfg: &Config, out: &mut Findings) {
                  config file), or leave them to the non-root defaults",
             );
         }
+    }
+}
+
+/// The history is the proof that travels with the snapshot: in memory it is neither kept nor
+/// snapshotted.
+fn history_persistent(path: &Path, out: &mut Findings) {
+    if on_tmpfs(path) {
+        out.warn(
+            format!("history {} is on tmpfs", path.display()),
+            "it is lost at reboot and is in no volume snapshot: name a file on the IRIS data \
+             volume (--history-file, IRIS_FREEZE_HISTORY_FILE or history_file), or set \
+             ISC_DATA_DIRECTORY (the durable %SYS) for the default \
+             $ISC_DATA_DIRECTORY/iris-freeze/history.jsonl",
+        );
     }
 }
 
@@ -72,15 +92,16 @@ fn writable(path: &Path) -> bool {
 
 /// The printed manifests run the binary at `--binary` (by default where examples/kubernetes
 /// copies it).
-fn binary_path(bin: Option<&Path>, out: &mut Findings) {
+fn binary_path(engine: Engine, bin: Option<&Path>, out: &mut Findings) {
     let default = Path::new(DEFAULT_BINARY);
     match bin {
         Some(b) if b == default => out.ok(format!("{DEFAULT_BINARY} is this binary")),
         Some(b) => out.warn(
             format!("this binary is {}, not {DEFAULT_BINARY}", b.display()),
             format!(
-                "print the manifest with `iris-freeze install ENGINE --binary {}`, or copy the \
+                "print the manifest with `iris-freeze install {} --binary {}`, or copy the \
                  binary to {DEFAULT_BINARY}",
+                engine.name(),
                 b.display()
             ),
         ),

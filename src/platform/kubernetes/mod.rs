@@ -7,6 +7,7 @@ mod check;
 mod manifest;
 
 use std::io::Write;
+use std::time::Duration;
 
 use clap::Args;
 
@@ -36,6 +37,12 @@ pub(crate) struct ManifestArgs {
     /// /iris-freeze/iris-freeze, the emptyDir of examples/kubernetes].
     #[arg(long, value_name = "PATH")]
     pub(crate) binary: Option<String>,
+
+    /// Kubernetes engines: the longest IRIS may stay frozen, in seconds, in the printed freeze
+    /// command (its watchdog thaws then); more than --timeout, below 600 [default: 300, or
+    /// max_freeze in the config file].
+    #[arg(long, env = crate::config::env::MAX_FREEZE, value_name = "SECS")]
+    pub(crate) max_freeze: Option<String>,
 
     /// Velero: print the hooks as the pod template's annotations (`statefulset`), or as a
     /// Backup whose spec.hooks.resources select the IRIS pod (`backup`: no pod restart, and
@@ -95,8 +102,20 @@ impl From<&ManifestArgs> for ManifestNames {
 
 impl ManifestNames {
     /// Names that go into YAML unquoted must be Kubernetes names (RFC 1123 labels); the
-    /// binary, an absolute path, is always written quoted. `--kind` is Velero's alone.
-    pub(crate) fn check(&self, platform: Platform) -> anyhow::Result<()> {
+    /// binary, an absolute path, is always written quoted. `--kind` is Velero's alone. An
+    /// engine's freeze must end before its own watchdog thaws (`limits`).
+    pub(crate) fn check(
+        &self,
+        platform: Platform,
+        timeout: Duration,
+        max_freeze: Duration,
+    ) -> anyhow::Result<()> {
+        if matches!(
+            platform,
+            Platform::Velero | Platform::K10 | Platform::AksBackup
+        ) {
+            limits(timeout, max_freeze)?;
+        }
         if self.kind != VeleroKind::default() && platform != Platform::Velero {
             anyhow::bail!(
                 "--kind is for `install velero` only (its annotations or a Backup); drop it \
@@ -131,6 +150,29 @@ impl ManifestNames {
         }
         Ok(())
     }
+}
+
+/// The printed freeze runs with both limits: its watchdog thaws --max-freeze after it starts,
+/// so a freeze that takes its whole --timeout must still leave a snapshot time to run.
+fn limits(timeout: Duration, max_freeze: Duration) -> anyhow::Result<()> {
+    if max_freeze > timeout {
+        return Ok(());
+    }
+    let (t, m) = (timeout.as_secs_f64(), max_freeze.as_secs_f64());
+    let blocks = crate::config::IRIS_BLOCKS_AFTER.as_secs();
+    let fix = if (t as u64) + 1 < blocks {
+        format!("give --max-freeze more than {t} (and below {blocks}), or a shorter --timeout")
+    } else {
+        format!(
+            "give a --timeout well below {blocks} s (IRIS blocks writers after {blocks} s \
+             frozen, so --max-freeze stays below that), e.g. --timeout 120 --max-freeze 300"
+        )
+    };
+    anyhow::bail!(
+        "--max-freeze {m}s is not more than --timeout {t}s: the printed freeze's watchdog would \
+         thaw IRIS before a freeze that takes its whole --timeout is done, leaving no time for \
+         the snapshot; {fix} (or timeout / max_freeze in the config file)"
+    )
 }
 
 /// `kubernetes`: no engine's manifest, only `check` inside the container.
