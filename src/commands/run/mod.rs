@@ -1,5 +1,6 @@
 //! `run`: freeze exactly as `freeze` does, run the user's snapshot command (CMD) with its own
-//! deadline, and always thaw, as `thaw` does. The steps: the run lock (`exclusive`: no other
+//! deadline, and always thaw, as `thaw` does. The steps: CMD found (`cmd::check`:
+//! nothing is frozen for a CMD that cannot start); the run lock (`exclusive`: no other
 //! freeze inside this cycle); `freeze::run`; what the freeze left in the state (`Frozen`); CMD's
 //! deadline; `cmd::run`; its history line; `thaw::run`; one exit from the three.
 
@@ -37,6 +38,13 @@ pub(crate) fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
     else {
         bail!("internal error: `run` called for {:?}", cfg.action);
     };
+    if let Err(why) = cmd::check(cmd) {
+        log.error(None, "cmd", format!("{why}: nothing frozen"));
+        return Ok(Report::new(
+            Exit::Failure,
+            format!("CMD not run, nothing frozen: {why} (exit 1)"),
+        ));
+    }
     signals::install()?;
     let states = StateDir::open(&cfg.state_dir)?;
     // Waited for as freeze waits for the host lock: within the first 60% of --timeout.
