@@ -489,10 +489,16 @@ fn the_watchdog_thawing_during_cmd_is_named_and_exit_2() {
     ]);
     assert_eq!(r.code, 2, "{}", r.text());
     assert!(
-        r.stdout
+        env.log_text()
             .contains("the watchdog auto-thawed it while CMD ran"),
         "{}",
-        r.text()
+        env.log_text()
     );
+    // The summary says it once, with one exit code, and blames no other thaw.
+    let summary = r.stdout.lines().last().unwrap_or_default();
+    assert_eq!(summary.matches("auto-thawed").count(), 1, "{}", r.text());
+    assert_eq!(summary.matches("(exit").count(), 1, "{}", r.text());
+    assert!(summary.ends_with("(exit 2)"), "{}", r.text());
+    assert!(!summary.contains("another"), "{}", r.text());
     assert!(!env.frozen("IRIS"));
 }

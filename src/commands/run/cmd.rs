@@ -142,6 +142,18 @@ fn executable(path: &Path) -> bool {
     std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
+#[cfg(test)]
+impl Ended {
+    pub(super) fn exited_ok_for_tests() -> Ended {
+        Ended {
+            status: Some(ExitStatus::from_raw(0)),
+            timed_out: false,
+            error: None,
+            secs: 0.0,
+        }
+    }
+}
+
 fn not_started(start: Instant, why: String, log: &EventLog) -> Ended {
     log.error(None, "cmd", format!("{why}: thawing"));
     Ended {
