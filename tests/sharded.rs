@@ -487,3 +487,73 @@ fn check_with_a_sharded_namespace_checks_the_master_without_freezing() {
         r.text()
     );
 }
+
+/// The text between `from` and the next line that starts with `until`.
+fn block<'a>(text: &'a str, from: &str, until: &str) -> &'a str {
+    let start = text
+        .find(from)
+        .unwrap_or_else(|| panic!("no {from:?} in {text}"));
+    let rest = &text[start..];
+    let end = rest[1..].find(until).map_or(rest.len(), |e| e + 1);
+    &rest[..end]
+}
+
+#[test]
+fn a_data_servers_history_line_says_where_its_restore_starts_and_the_plan_runs_on_its_own_host() {
+    let env = cluster();
+    let args = run_sharded(&["true"]);
+    let r = env.run(&strs(&args));
+    assert_eq!(r.code, 0, "{}", r.text());
+
+    // As the man page's `history --json | jq '.[0].instances[].restore_from'` reads it.
+    let h = env.run(&["history", "--json"]);
+    let cycles: Value = serde_json::from_str(&h.stdout).unwrap();
+    let lines = cycles[0]["instances"].as_array().unwrap();
+    for (line, member) in lines.iter().zip(MEMBERS) {
+        assert_eq!(line["name"], member, "{line}");
+        let journal = format!("/data/{}/mgr/journal/20261125.002", member.to_lowercase());
+        assert_eq!(line["restore_from"], journal.as_str(), "{line}");
+        assert_eq!(line["cluster"], "IRISCLUSTER", "{line}");
+        let master = if member == "MASTER" {
+            Value::Null
+        } else {
+            "MASTER".into()
+        };
+        assert_eq!(line["shard_master"], master, "{line}");
+    }
+    let h = env.run(&["history"]);
+    assert!(!h.stdout.contains("restore from -"), "{}", h.text());
+    assert!(!h.stdout.contains("- -"), "{}", h.text());
+
+    let plan = env.run(&["restore-plan"]).stdout;
+    assert!(!plan.contains("(? "), "{plan}");
+    assert!(plan.contains("Sharded cluster IRISCLUSTER"), "{plan}");
+    let master = block(&plan, "\nMASTER (", "\nNODE1 (");
+    assert!(master.contains("iris-freeze history --limit 1"), "{master}");
+    assert!(!master.contains("run on:"), "{master}");
+    for node in ["NODE1", "NODE2"] {
+        let part = block(&plan, &format!("\n{node} ("), "\nNODE");
+        assert!(
+            part.contains(&format!(
+                "{node} (data server of the sharded cluster IRISCLUSTER)"
+            )),
+            "{part}"
+        );
+        assert!(
+            part.contains(&format!("run on: {node}'s own host, not this one")),
+            "{part}"
+        );
+        assert!(
+            part.contains("the journal file the cluster's checkpoint named"),
+            "{part}"
+        );
+        // Its host has no history of the cycle: that is on the master's.
+        assert!(!part.contains("iris-freeze history"), "{part}");
+        assert!(part.contains(&format!("iris start {node}")), "{part}");
+    }
+    let json: Value = serde_json::from_str(&env.run(&["restore-plan", "--json"]).stdout).unwrap();
+    assert_eq!(
+        json["instances"][1]["run_on"], "NODE1's own host, not this one",
+        "{json}"
+    );
+}

@@ -65,13 +65,15 @@ pub(crate) fn recorded_targets(state: &State, cfg: &Config) -> Result<Vec<Target
 impl Thawing {
     /// Its history lines: `line` for the instance, and a copy for each other data server of
     /// the sharded cluster it was the master of (one line per data server, as at freeze).
-    pub(crate) fn history_lines(&self, line: InstanceEvent) -> Vec<InstanceEvent> {
+    pub(crate) fn history_lines(&self, mut line: InstanceEvent) -> Vec<InstanceEvent> {
         let nodes = self.record.as_ref().map_or(&[][..], |r| &r.nodes[..]);
+        line.cluster = self.record.as_ref().and_then(|r| r.sharded.clone());
         let others: Vec<InstanceEvent> = nodes
             .iter()
             .filter(|n| !n.eq_ignore_ascii_case(&self.name))
             .map(|n| InstanceEvent {
                 name: n.clone(),
+                shard_master: Some(self.name.clone()),
                 ..line.clone()
             })
             .collect();
