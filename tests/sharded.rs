@@ -175,6 +175,42 @@ fn the_watchdog_thaws_the_cluster_when_no_thaw_comes() {
         verdicts("auto-thawed"),
         "{auto:?}"
     );
+    // The thaw that comes late names the cluster the watchdog thawed, not the master alone.
+    let r = env.run(&["thaw"]);
+    assert_eq!(r.code, 2, "{}", r.text());
+    assert!(
+        r.stdout
+            .contains(&format!("the watchdog auto-thawed {WHOLE_CLUSTER} at")),
+        "{}",
+        r.text()
+    );
+}
+
+/// How summaries name the cluster frozen from MASTER.
+const WHOLE_CLUSTER: &str =
+    "the sharded cluster IRISCLUSTER from MASTER (data servers MASTER, NODE1, NODE2)";
+
+#[test]
+fn summaries_name_the_cluster_and_its_data_servers() {
+    let env = cluster();
+    let r = env.run(FREEZE);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(
+        r.stdout.contains(&format!("frozen: {WHOLE_CLUSTER} (")),
+        "{}",
+        r.text()
+    );
+    let r = env.run(&["thaw"]);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(
+        r.stdout.contains(&format!("thawed: {WHOLE_CLUSTER} (")),
+        "{}",
+        r.text()
+    );
+    let args = run_sharded(&["true"]);
+    let r = env.run(&strs(&args));
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert_eq!(r.stdout.matches(WHOLE_CLUSTER).count(), 2, "{}", r.text());
 }
 
 #[test]

@@ -11,6 +11,7 @@ use crate::host::history::InstanceEvent;
 use crate::host::state::{Record, State, now_ms};
 use crate::iris::backup::{self, Target, ThawTold, Thawed};
 use crate::iris::discovery::{self, Availability, Kind, Selection, Tools};
+use crate::iris::sharded;
 
 /// What a thaw achieved.
 #[derive(Debug, Default)]
@@ -22,6 +23,28 @@ pub(crate) struct ThawOutcome {
     pub(crate) down: Vec<String>,
     /// Per target, what the calls told, for the verdict and the history.
     pub(crate) each: Vec<Thawing>,
+}
+
+impl ThawOutcome {
+    /// `names` for a summary: a shard master frozen with its cluster is named as the cluster
+    /// with its data servers.
+    pub(crate) fn words(&self, names: &[String]) -> String {
+        names
+            .iter()
+            .map(|n| {
+                let rec = self
+                    .each
+                    .iter()
+                    .find(|t| &t.name == n)
+                    .and_then(|t| t.record.as_ref());
+                match rec.and_then(|r| r.sharded.as_ref().map(|ns| (ns, &r.nodes))) {
+                    Some((ns, nodes)) => sharded::named(n, ns, nodes),
+                    None => n.clone(),
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 /// One target's thaw, as the verdict needs it.
