@@ -90,6 +90,24 @@ fn a_cluster_freezes_and_thaws_as_one_with_a_history_line_per_data_server() {
         r.text()
     );
 
+    // The data servers (simulated on this host) were frozen by us too, with the cluster.
+    for node in ["NODE1", "NODE2"] {
+        let line = r
+            .stdout
+            .lines()
+            .find(|l| l.starts_with(node))
+            .unwrap_or_default();
+        assert!(
+            line.contains("yes, with the cluster from MASTER, since"),
+            "{}",
+            r.text()
+        );
+    }
+    let json: Value = serde_json::from_str(&env.run(&["status", "--json"]).stdout).unwrap();
+    let node1 = &json["instances"][1];
+    assert_eq!(node1["frozen_by_iris_freeze"], true, "{json}");
+    assert_eq!(node1["frozen_with_cluster_of"], "MASTER", "{json}");
+
     let r = env.run(&["thaw"]);
     assert_eq!(r.code, 0, "{}", r.text());
     assert!(frozen(&env).is_empty(), "{}", r.text());
