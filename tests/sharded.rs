@@ -611,3 +611,33 @@ fn a_data_servers_history_line_says_where_its_restore_starts_and_the_plan_runs_o
         "{json}"
     );
 }
+
+#[test]
+fn a_thaw_with_the_wrong_namespace_is_refused_naming_the_right_one() {
+    let env = cluster();
+    let wrong = ["thaw", "--instance", "MASTER", "--sharded", "WRONG"];
+    let refused = |r: &common::Run, whence: &str| {
+        assert_eq!(r.code, 1, "{}", r.text());
+        assert!(
+            r.stdout.contains(&format!(
+                "--sharded WRONG: MASTER's cluster was frozen as IRISCLUSTER ({whence}"
+            )),
+            "{}",
+            r.text()
+        );
+        assert!(r.stdout.contains("--sharded IRISCLUSTER`"), "{}", r.text());
+        assert!(!r.text().contains("MAY STILL BE FROZEN"), "{}", r.text());
+        assert!(!exprs(&env).contains("\"WRONG\""), "{}", exprs(&env));
+    };
+    // Nothing frozen: the history's last cluster freeze names it.
+    let args = run_sharded(&["true"]);
+    assert_eq!(env.run(&strs(&args)).code, 0);
+    refused(&env.run(&wrong), "history, cycle ");
+    // Frozen: its record names it, and the cluster stays frozen for the right thaw.
+    assert_eq!(env.run(FREEZE).code, 0);
+    refused(&env.run(&wrong), "its freeze's record");
+    assert_eq!(frozen(&env), MEMBERS);
+    let r = env.run(&["thaw"]);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(frozen(&env).is_empty(), "{}", r.text());
+}

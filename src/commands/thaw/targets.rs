@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 
 use crate::config::{Config, InstanceName};
 use crate::host::eventlog::EventLog;
-use crate::host::history::InstanceEvent;
+use crate::host::history::{self, InstanceEvent};
 use crate::host::state::{Record, State, now_ms};
 use crate::iris::backup::{self, Target, ThawTold, Thawed};
 use crate::iris::discovery::{self, Availability, Kind, Selection, Tools};
@@ -171,10 +171,52 @@ pub(super) fn named_targets(
     let selection = discovery::select(&cfg.instances, &listing, &tools)?;
     let down: Vec<String> = selection.down.iter().map(|i| i.name.clone()).collect();
     let targets = reachable(selection, &tools, cfg, log);
+    for (t, _) in &targets {
+        right_namespace(cfg, state, t)?;
+    }
     for name in &down {
         forget_down(state, name, log);
     }
     Ok(targets.into_iter().map(|(t, _)| t).collect())
+}
+
+/// `thaw --instance NAME --sharded NS` with another namespace than the one NAME's cluster was
+/// frozen with (its record, else the history's last cluster freeze from it) is a usage error
+/// before any call: the cluster thaw of a wrong namespace fails and thaws nothing.
+fn right_namespace(cfg: &Config, state: &State, t: &Target) -> Result<()> {
+    let Some(given) = &t.sharded else {
+        return Ok(());
+    };
+    let recorded = state
+        .instances
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(&t.name))
+        .and_then(|(_, r)| r.sharded.clone())
+        .map(|ns| (ns, "its freeze's record".to_string()));
+    let Some((ns, whence)) = recorded.or_else(|| last_cluster_of(cfg, &t.name)) else {
+        return Ok(());
+    };
+    if ns.eq_ignore_ascii_case(given) {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "--sharded {given}: {name}'s cluster was frozen as {ns} ({whence}), and a cluster \
+         thaw of another namespace thaws nothing: run `iris-freeze thaw --instance {name} \
+         --sharded {ns}` (or a plain `iris-freeze thaw` for what is recorded)",
+        name = t.name
+    )
+}
+
+/// The namespace of the last cluster freeze from shard master `name` in the history, and the
+/// cycle that says so.
+fn last_cluster_of(cfg: &Config, name: &str) -> Option<(String, String)> {
+    let events = history::read(&cfg.history_file).ok()?;
+    events.iter().rev().find_map(|e| {
+        let line = e.instances.iter().find(|i| {
+            i.name.eq_ignore_ascii_case(name) && i.shard_master.is_none() && i.cluster.is_some()
+        })?;
+        Some((line.cluster.clone()?, format!("history, cycle {}", e.id)))
+    })
 }
 
 /// What a thaw reaches of `selection`, each with its kind: the running instances, and those up
