@@ -94,25 +94,58 @@ fn a_failing_cmd_is_exit_1_and_thawed() {
     assert!(r.stdout.contains("CMD exit 3"), "{}", r.text());
 }
 
+/// Nothing was frozen, so nothing was thawed nor recorded.
+fn nothing_happened(env: &Env, r: &common::Run) {
+    assert_eq!(r.code, 1, "{}", r.text());
+    assert_eq!(env.calls("IRIS", "freeze"), 0, "{}", r.text());
+    assert_eq!(env.calls("IRIS", "thaw"), 0, "{}", r.text());
+    assert!(
+        env.history_events().is_empty(),
+        "{:?}",
+        env.history_events()
+    );
+    assert!(
+        r.stdout.contains("CMD not run, nothing frozen"),
+        "{}",
+        r.text()
+    );
+}
+
 #[test]
-fn a_cmd_not_found_is_named_thawed_and_exit_1() {
+fn a_cmd_not_found_is_named_before_anything_is_frozen() {
     let env = one_instance();
     let r = env.run(&["run", "--", "no-such-snapshot-tool", "x"]);
-    assert_eq!(r.code, 1, "{}", r.text());
-    assert!(!env.frozen("IRIS"));
-    assert_eq!(env.calls("IRIS", "thaw"), 1);
-    assert!(r.stdout.contains("no-such-snapshot-tool"), "{}", r.text());
+    nothing_happened(&env, &r);
+    assert!(
+        r.stdout
+            .contains("cannot run \"no-such-snapshot-tool\": not found in PATH"),
+        "{}",
+        r.text()
+    );
     assert!(
         env.log_text()
-            .contains("cannot run \"no-such-snapshot-tool\"")
+            .contains("cannot run \"no-such-snapshot-tool\""),
+        "{}",
+        env.log_text()
     );
-    let cmd = cmd_event(&env);
-    assert!(
-        cmd["cmd"]["error"]
-            .as_str()
-            .unwrap()
-            .contains("no-such-snapshot-tool")
-    );
+}
+
+#[test]
+fn an_option_after_the_double_dash_is_named_before_anything_is_frozen() {
+    let env = one_instance();
+    for args in [
+        &["run", "--", "-i", "IRIS", "true"][..],
+        &["run", "--", "--cmd-timeout", "5", "true"][..],
+    ] {
+        let r = env.run(args);
+        nothing_happened(&env, &r);
+        assert!(
+            r.stdout
+                .contains("looks like an option of run put after `--`"),
+            "{}",
+            r.text()
+        );
+    }
 }
 
 #[test]
@@ -238,15 +271,14 @@ fn a_group_that_ignores_sigterm_is_killed_after_the_grace() {
 }
 
 #[test]
-fn a_cmd_that_is_not_executable_is_named_and_thawed() {
+fn a_cmd_that_is_not_executable_is_named_before_anything_is_frozen() {
     let env = one_instance();
     let script = env.tmp.path().join("snap.sh");
     fs::write(&script, "#!/bin/sh\nexit 0\n").unwrap();
     let r = env.run(&["run", "--", script.to_str().unwrap()]);
-    assert_eq!(r.code, 1, "{}", r.text());
-    assert!(!env.frozen("IRIS"));
+    nothing_happened(&env, &r);
     assert!(r.stdout.contains("snap.sh"), "{}", r.text());
-    assert!(r.stdout.contains("executable"), "{}", r.text());
+    assert!(r.stdout.contains("not an executable file"), "{}", r.text());
 }
 
 #[test]
@@ -452,10 +484,16 @@ fn the_watchdog_thawing_during_cmd_is_named_and_exit_2() {
     ]);
     assert_eq!(r.code, 2, "{}", r.text());
     assert!(
-        r.stdout
+        env.log_text()
             .contains("the watchdog auto-thawed it while CMD ran"),
         "{}",
-        r.text()
+        env.log_text()
     );
+    // The summary says it once, with one exit code, and blames no other thaw.
+    let summary = r.stdout.lines().last().unwrap_or_default();
+    assert_eq!(summary.matches("auto-thawed").count(), 1, "{}", r.text());
+    assert_eq!(summary.matches("(exit").count(), 1, "{}", r.text());
+    assert!(summary.ends_with("(exit 2)"), "{}", r.text());
+    assert!(!summary.contains("another"), "{}", r.text());
     assert!(!env.frozen("IRIS"));
 }

@@ -83,6 +83,24 @@ fn a_cluster_freezes_and_thaws_as_one_with_a_history_line_per_data_server() {
         r.text()
     );
 
+    // The data servers (simulated on this host) were frozen by us too, with the cluster.
+    for node in ["NODE1", "NODE2"] {
+        let line = r
+            .stdout
+            .lines()
+            .find(|l| l.starts_with(node))
+            .unwrap_or_default();
+        assert!(
+            line.contains("yes, with the cluster from MASTER, since"),
+            "{}",
+            r.text()
+        );
+    }
+    let json: Value = serde_json::from_str(&env.run(&["status", "--json"]).stdout).unwrap();
+    let node1 = &json["instances"][1];
+    assert_eq!(node1["frozen_by_iris_freeze"], true, "{json}");
+    assert_eq!(node1["frozen_with_cluster_of"], "MASTER", "{json}");
+
     let r = env.run(&["thaw"]);
     assert_eq!(r.code, 0, "{}", r.text());
     assert!(frozen(&env).is_empty(), "{}", r.text());
@@ -170,6 +188,42 @@ fn the_watchdog_thaws_the_cluster_when_no_thaw_comes() {
         verdicts("auto-thawed"),
         "{auto:?}"
     );
+    // The thaw that comes late names the cluster the watchdog thawed, not the master alone.
+    let r = env.run(&["thaw"]);
+    assert_eq!(r.code, 2, "{}", r.text());
+    assert!(
+        r.stdout
+            .contains(&format!("the watchdog auto-thawed {WHOLE_CLUSTER} at")),
+        "{}",
+        r.text()
+    );
+}
+
+/// How summaries name the cluster frozen from MASTER.
+const WHOLE_CLUSTER: &str =
+    "the sharded cluster IRISCLUSTER from MASTER (data servers MASTER, NODE1, NODE2)";
+
+#[test]
+fn summaries_name_the_cluster_and_its_data_servers() {
+    let env = cluster();
+    let r = env.run(FREEZE);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(
+        r.stdout.contains(&format!("frozen: {WHOLE_CLUSTER} (")),
+        "{}",
+        r.text()
+    );
+    let r = env.run(&["thaw"]);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(
+        r.stdout.contains(&format!("thawed: {WHOLE_CLUSTER} (")),
+        "{}",
+        r.text()
+    );
+    let args = run_sharded(&["true"]);
+    let r = env.run(&strs(&args));
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert_eq!(r.stdout.matches(WHOLE_CLUSTER).count(), 2, "{}", r.text());
 }
 
 #[test]
@@ -483,4 +537,104 @@ fn check_with_a_sharded_namespace_checks_the_master_without_freezing() {
         "{}",
         r.text()
     );
+}
+
+/// The text between `from` and the next line that starts with `until`.
+fn block<'a>(text: &'a str, from: &str, until: &str) -> &'a str {
+    let start = text
+        .find(from)
+        .unwrap_or_else(|| panic!("no {from:?} in {text}"));
+    let rest = &text[start..];
+    let end = rest[1..].find(until).map_or(rest.len(), |e| e + 1);
+    &rest[..end]
+}
+
+#[test]
+fn a_data_servers_history_line_says_where_its_restore_starts_and_the_plan_runs_on_its_own_host() {
+    let env = cluster();
+    let args = run_sharded(&["true"]);
+    let r = env.run(&strs(&args));
+    assert_eq!(r.code, 0, "{}", r.text());
+
+    // As the man page's `history --json | jq '.[0].instances[].restore_from'` reads it.
+    let h = env.run(&["history", "--json"]);
+    let cycles: Value = serde_json::from_str(&h.stdout).unwrap();
+    let lines = cycles[0]["instances"].as_array().unwrap();
+    for (line, member) in lines.iter().zip(MEMBERS) {
+        assert_eq!(line["name"], member, "{line}");
+        let journal = format!("/data/{}/mgr/journal/20261125.002", member.to_lowercase());
+        assert_eq!(line["restore_from"], journal.as_str(), "{line}");
+        assert_eq!(line["cluster"], "IRISCLUSTER", "{line}");
+        let master = if member == "MASTER" {
+            Value::Null
+        } else {
+            "MASTER".into()
+        };
+        assert_eq!(line["shard_master"], master, "{line}");
+    }
+    let h = env.run(&["history"]);
+    assert!(!h.stdout.contains("restore from -"), "{}", h.text());
+    assert!(!h.stdout.contains("- -"), "{}", h.text());
+
+    let plan = env.run(&["restore-plan"]).stdout;
+    assert!(!plan.contains("(? "), "{plan}");
+    assert!(plan.contains("Sharded cluster IRISCLUSTER"), "{plan}");
+    let master = block(&plan, "\nMASTER (", "\nNODE1 (");
+    assert!(master.contains("iris-freeze history --limit 1"), "{master}");
+    assert!(!master.contains("run on:"), "{master}");
+    for node in ["NODE1", "NODE2"] {
+        let part = block(&plan, &format!("\n{node} ("), "\nNODE");
+        assert!(
+            part.contains(&format!(
+                "{node} (data server of the sharded cluster IRISCLUSTER)"
+            )),
+            "{part}"
+        );
+        assert!(
+            part.contains(&format!("run on: {node}'s own host, not this one")),
+            "{part}"
+        );
+        assert!(
+            part.contains("the journal file the cluster's checkpoint named"),
+            "{part}"
+        );
+        // Its host has no history of the cycle: that is on the master's.
+        assert!(!part.contains("iris-freeze history"), "{part}");
+        assert!(part.contains(&format!("iris start {node}")), "{part}");
+    }
+    let json: Value = serde_json::from_str(&env.run(&["restore-plan", "--json"]).stdout).unwrap();
+    assert_eq!(
+        json["instances"][1]["run_on"], "NODE1's own host, not this one",
+        "{json}"
+    );
+}
+
+#[test]
+fn a_thaw_with_the_wrong_namespace_is_refused_naming_the_right_one() {
+    let env = cluster();
+    let wrong = ["thaw", "--instance", "MASTER", "--sharded", "WRONG"];
+    let refused = |r: &common::Run, whence: &str| {
+        assert_eq!(r.code, 1, "{}", r.text());
+        assert!(
+            r.stdout.contains(&format!(
+                "--sharded WRONG: MASTER's cluster was frozen as IRISCLUSTER ({whence}"
+            )),
+            "{}",
+            r.text()
+        );
+        assert!(r.stdout.contains("--sharded IRISCLUSTER`"), "{}", r.text());
+        assert!(!r.text().contains("MAY STILL BE FROZEN"), "{}", r.text());
+        assert!(!exprs(&env).contains("\"WRONG\""), "{}", exprs(&env));
+    };
+    // Nothing frozen: the history's last cluster freeze names it.
+    let args = run_sharded(&["true"]);
+    assert_eq!(env.run(&strs(&args)).code, 0);
+    refused(&env.run(&wrong), "history, cycle ");
+    // Frozen: its record names it, and the cluster stays frozen for the right thaw.
+    assert_eq!(env.run(FREEZE).code, 0);
+    refused(&env.run(&wrong), "its freeze's record");
+    assert_eq!(frozen(&env), MEMBERS);
+    let r = env.run(&["thaw"]);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(frozen(&env).is_empty(), "{}", r.text());
 }

@@ -71,22 +71,28 @@ fn table(cycles: &[Cycle]) -> String {
 fn instance_line(i: &InstanceEvent) -> String {
     let dash = |o: &Option<String>| o.clone().unwrap_or_else(|| "-".into());
     format!(
-        "  {:<12} {} {}  {}  journal {}  restore from {}  frozen {}",
+        "  {:<12} {}  {}  journal {}  restore from {}  frozen {}",
         i.name,
-        if i.product.is_empty() {
-            "-"
-        } else {
-            &i.product
-        },
-        if i.version.is_empty() {
-            "-"
-        } else {
-            &i.version
-        },
+        what_it_is(i),
         i.result,
         dash(&i.journal_file),
         dash(&i.restore_from),
         i.frozen_secs
             .map_or_else(|| "-".into(), |s| format!("{s:.1}s")),
     )
+}
+
+/// Product and version; a data server frozen with its cluster (on its own host) says so.
+fn what_it_is(i: &InstanceEvent) -> String {
+    if let Some(master) = &i.shard_master {
+        return format!("data server (own host), frozen from {master}");
+    }
+    let or_dash = |s: &str| {
+        if s.is_empty() {
+            "-".to_string()
+        } else {
+            s.to_string()
+        }
+    };
+    format!("{} {}", or_dash(&i.product), or_dash(&i.version))
 }

@@ -15,6 +15,9 @@ use crate::exit_code::Exit;
 use crate::host::history::{self, Cycle, InstanceEvent};
 use crate::report::Report;
 
+/// Where the steps of an instance of this host run.
+const LOCAL: &str = "the restored VM";
+
 #[derive(Debug, Serialize)]
 struct Plan {
     id: String,
@@ -36,6 +39,11 @@ struct InstancePlan {
     restore_from: Option<String>,
     /// Where the later journal files are (the directory of `restore_from`).
     journal_dir: Option<String>,
+    /// The sharded cluster (shard master namespace) it was frozen with, if any.
+    cluster: Option<String>,
+    /// Where the steps run: the restored VM, or for a data server of a cluster frozen from its
+    /// shard master, that data server's own host.
+    run_on: String,
     steps: Vec<Step>,
 }
 
@@ -126,14 +134,7 @@ fn instance_plan(c: &Cycle, i: &InstanceEvent) -> InstancePlan {
         .clone()
         .unwrap_or_else(|| "the journal directory".to_string());
     let steps = vec![
-        Step {
-            what: format!(
-                "Restore the VM (or its disks) from the snapshot taken during cycle {} (frozen \
-                 at {}); check that its own history names this cycle last",
-                c.id, c.start
-            ),
-            commands: vec!["iris-freeze history --limit 1".to_string()],
-        },
+        restore_the_host(c, i),
         Step {
             what: format!(
                 "Start {name}, and keep users and interfaces off it until the journal restore \
@@ -160,6 +161,11 @@ fn instance_plan(c: &Cycle, i: &InstanceEvent) -> InstancePlan {
         verdict: i.verdict.clone(),
         restore_from,
         journal_dir,
+        cluster: i.cluster.clone(),
+        run_on: match &i.shard_master {
+            Some(_) => format!("{name}'s own host, not this one"),
+            None => LOCAL.to_string(),
+        },
         steps,
     }
 }
@@ -202,6 +208,33 @@ fn mirror_member(session: &str, name: &str) -> Step {
     }
 }
 
+/// Step 1: the VM back from the snapshot. A data server of a cluster frozen from its shard
+/// master is its own host, with its own snapshot of the cycle, and no history of it.
+fn restore_the_host(c: &Cycle, i: &InstanceEvent) -> Step {
+    let Some(master) = &i.shard_master else {
+        return Step {
+            what: format!(
+                "Restore the VM (or its disks) from the snapshot taken during cycle {} (frozen \
+                 at {}); check that its own history names this cycle last",
+                c.id, c.start
+            ),
+            commands: vec!["iris-freeze history --limit 1".to_string()],
+        };
+    };
+    Step {
+        what: format!(
+            "On {name}'s own host: restore it (its VM or disks) from its snapshot taken during \
+             cycle {id} (the whole cluster frozen at {at} from {master}), as every other data \
+             server of the cluster from the same cycle. The cycle's history is on {master}'s \
+             host, not on {name}'s",
+            name = i.name,
+            id = c.id,
+            at = c.start,
+        ),
+        commands: Vec::new(),
+    }
+}
+
 fn render(p: &Plan) -> String {
     let mut out = String::new();
     let _ = writeln!(
@@ -218,23 +251,28 @@ fn render(p: &Plan) -> String {
              leave; IRIS recovers it at startup (WIJ, journals) and the steps below still apply"
         }
     );
+    if let Some(ns) = p.instances.iter().find_map(|i| i.cluster.as_deref()) {
+        let _ = writeln!(
+            out,
+            "Sharded cluster {ns}: each data server is restored on its own host from its \
+             snapshot of this same cycle, with the steps under its name"
+        );
+    }
     for i in &p.instances {
         let _ = writeln!(
             out,
-            "\n{} ({} {}){}\n  restore from journal file: {}",
+            "\n{} ({}){}\n  restore from journal file: {}",
             i.name,
-            if i.product.is_empty() {
-                "?"
-            } else {
-                &i.product
-            },
-            i.version,
+            what_it_is(i),
             i.verdict
                 .as_deref()
                 .map(|v| format!(": {v}"))
                 .unwrap_or_default(),
-            i.restore_from.as_deref().unwrap_or("(not in the history)")
+            restore_from_line(i)
         );
+        if i.run_on != LOCAL {
+            let _ = writeln!(out, "  run on: {}", i.run_on);
+        }
         for (n, s) in i.steps.iter().enumerate() {
             let _ = writeln!(out, "  {}. {}", n + 1, s.what);
             for c in &s.commands {
@@ -243,6 +281,30 @@ fn render(p: &Plan) -> String {
         }
     }
     out.trim_end().to_string()
+}
+
+/// `IRIS 2024.1`, or what a data server on its own host is (its product is not known here).
+fn what_it_is(i: &InstancePlan) -> String {
+    match (&i.cluster, i.product.is_empty()) {
+        (Some(ns), true) => format!("data server of the sharded cluster {ns}"),
+        (_, true) => "product not recorded".to_string(),
+        (_, false) => format!("{} {}", i.product, i.version)
+            .trim_end()
+            .to_string(),
+    }
+}
+
+/// The first journal file, and where a data server's comes from.
+fn restore_from_line(i: &InstancePlan) -> String {
+    match (&i.restore_from, &i.cluster) {
+        (None, _) => "(not in the history)".to_string(),
+        (Some(f), Some(_)) => format!(
+            "{f} (the journal file the cluster's checkpoint named for {}: nothing more precise \
+             is known)",
+            i.name
+        ),
+        (Some(f), None) => f.clone(),
+    }
 }
 
 #[cfg(test)]

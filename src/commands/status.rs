@@ -41,6 +41,9 @@ struct Row {
     /// The sharded cluster frozen from this shard master (`--sharded`), if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     cluster: Option<Cluster>,
+    /// A data server frozen by the cluster freeze of this shard master (`--sharded`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    frozen_with_cluster_of: Option<String>,
 }
 
 /// A sharded cluster frozen as one: its namespace and the data servers its freeze named.
@@ -283,6 +286,8 @@ fn rows(
                 .find(|(k, _)| k.eq_ignore_ascii_case(&inst.name))
                 .map(|(_, r)| r)
         });
+        let via = state.and_then(|s| shard_master_of(s, &inst.name));
+        let rec = rec.or(via.map(|(_, r)| r));
         rows.push(Row {
             name: inst.name.clone(),
             product: inst.product_label().to_string(),
@@ -297,7 +302,8 @@ fn rows(
             phase: rec.map(|r| r.phase),
             mirror_type: inst.mirror_type.clone(),
             mirror_status: inst.mirror_status.clone(),
-            cluster: rec.and_then(cluster),
+            cluster: rec.filter(|_| via.is_none()).and_then(cluster),
+            frozen_with_cluster_of: via.map(|(master, _)| master.clone()),
         });
     }
     rows
@@ -323,6 +329,17 @@ fn frozen_or_why(
             (None, Some(why))
         }
     }
+}
+
+/// The shard master whose recorded cluster freeze names `name` as one of its other data
+/// servers, with its record.
+fn shard_master_of<'a>(
+    state: &'a State,
+    name: &str,
+) -> Option<(&'a String, &'a crate::host::state::Record)> {
+    state.instances.iter().find(|(master, r)| {
+        !master.eq_ignore_ascii_case(name) && r.nodes.iter().any(|n| n.eq_ignore_ascii_case(name))
+    })
 }
 
 fn cluster(rec: &crate::host::state::Record) -> Option<Cluster> {
@@ -355,8 +372,14 @@ fn row_lines(r: &Row) -> Vec<String> {
         None if r.running => "?",
         None => "-",
     };
+    let with_cluster = r
+        .frozen_with_cluster_of
+        .as_ref()
+        .map_or(String::new(), |m| format!("with the cluster from {m}, "));
     let by_us = match (&r.frozen_since, r.phase) {
-        (Some(since), Some(crate::host::state::Phase::Frozen)) => format!("yes, since {since}"),
+        (Some(since), Some(crate::host::state::Phase::Frozen)) => {
+            format!("yes, {with_cluster}since {since}")
+        }
         (Some(since), _) => format!("maybe (freeze attempted {since})"),
         _ if r.frozen_by_iris_freeze.is_none() => "? (state unreadable)".into(),
         _ => "no".into(),

@@ -30,6 +30,17 @@ pub(crate) fn parse_namespace(s: &str) -> Result<String> {
     Ok(s.to_string())
 }
 
+/// A cluster frozen from `master`, in words for summaries: `the sharded cluster NS from MASTER
+/// (data servers A, B, C)`.
+pub(crate) fn named(master: &str, namespace: &str, data_servers: &[String]) -> String {
+    let servers = if data_servers.is_empty() {
+        "data servers not named by the call".to_string()
+    } else {
+        format!("data servers {}", data_servers.join(", "))
+    };
+    format!("the sharded cluster {namespace} from {master} ({servers})")
+}
+
 /// ExternalFreeze(ShardMasterNamespace, ExternalFreezeTimeout, .CheckpointInfo); the timeout
 /// is the config's external_freeze_timeout, left to IRIS's default when unset.
 pub(crate) fn external_freeze(namespace: &str, opts: &FreezeOptions) -> String {

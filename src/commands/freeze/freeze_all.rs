@@ -194,7 +194,9 @@ fn failed(
 }
 
 /// A cluster frozen from its shard master: one journal line per data server, from
-/// CheckpointInfo, and the data servers in the master's record (for `status`).
+/// CheckpointInfo, and the data servers in the master's record (for `status`). The
+/// checkpoint's journal file is also where a restore of that data server starts: nothing
+/// better is known of it from here.
 fn cluster_nodes(attempt: &mut Attempt, master: &str, o: &Outcome) {
     let nodes = sharded::checkpoint(o.lines());
     if let Some(rec) = attempt.frozen.instances.get_mut(master) {
@@ -205,6 +207,6 @@ fn cluster_nodes(attempt: &mut Attempt, master: &str, o: &Outcome) {
     attempt.journals.extend(
         nodes
             .into_iter()
-            .map(|(node, journal)| (node, Some(journal), None)),
+            .map(|(node, journal)| (node, Some(journal.clone()), Some(journal))),
     );
 }

@@ -122,6 +122,7 @@ fn freeze_cycle(
         return Ok(summary::success(
             &[],
             &[],
+            None,
             &classes.foreign,
             budget.start,
             log,
@@ -308,9 +309,12 @@ fn succeeded(
 ) -> Report {
     let mut foreign = classes.foreign.clone();
     foreign.extend(attempt.raced.iter().cloned());
+    // A cluster freeze's journal lines are its data servers (CheckpointInfo).
+    let data_servers: Vec<String> = attempt.journals.iter().map(|j| j.0.clone()).collect();
     let report = summary::success(
         &attempt.targets(),
         &classes.keep,
+        cfg.sharded.is_some().then_some(&data_servers[..]),
         &foreign,
         budget.start,
         log,

@@ -42,6 +42,7 @@ impl CycleNote {
             let mut i = self.instance(name, "frozen");
             i.journal_file = switched.clone();
             i.restore_from = restore.clone();
+            self.cluster_of(cfg, &mut i);
             e.instances.push(i);
         }
         e.instances
@@ -74,6 +75,18 @@ impl CycleNote {
             e.instances.push(i);
         }
         history::record(&cfg.history_file, &e, log);
+    }
+
+    /// With `--sharded`: the line's cluster, and for a data server (not one of our targets:
+    /// it runs on its own host), the shard master that froze it.
+    fn cluster_of(&self, cfg: &Config, i: &mut InstanceEvent) {
+        let (Some(ns), [(master, _, _)]) = (&cfg.sharded, &self.about[..]) else {
+            return;
+        };
+        i.cluster = Some(ns.clone());
+        if !i.name.eq_ignore_ascii_case(master) {
+            i.shard_master = Some(master.clone());
+        }
     }
 
     fn event(&self, cfg: &Config, kind: EventKind, exit: u8) -> Event {

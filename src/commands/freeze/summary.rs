@@ -5,6 +5,7 @@ use std::time::Instant;
 use crate::exit_code::Exit;
 use crate::host::eventlog::EventLog;
 use crate::iris::backup::Target;
+use crate::iris::sharded;
 use crate::report::Report;
 
 pub(super) fn nothing_to_freeze(log: &EventLog) -> Report {
@@ -16,15 +17,24 @@ pub(super) fn nothing_to_freeze(log: &EventLog) -> Report {
 }
 
 /// Frozen: this run's instances (`frozen`) and the earlier ones kept (`kept`); exit 2 when one
-/// was left alone because someone else froze it.
+/// was left alone because someone else froze it. A shard master frozen with its cluster is
+/// named as the cluster, with the `data_servers` its freeze named.
 pub(super) fn success(
     frozen: &[Target],
     kept: &[Target],
+    data_servers: Option<&[String]>,
     foreign: &[String],
     start: Instant,
     log: &EventLog,
 ) -> Report {
-    let names: Vec<&str> = frozen.iter().chain(kept).map(|t| t.name.as_str()).collect();
+    let names: Vec<String> = frozen
+        .iter()
+        .chain(kept)
+        .map(|t| match (&t.sharded, data_servers) {
+            (Some(ns), Some(servers)) => sharded::named(&t.name, ns, servers),
+            _ => t.name.clone(),
+        })
+        .collect();
     let took = start.elapsed().as_secs_f64();
     if foreign.is_empty() {
         return Report::new(

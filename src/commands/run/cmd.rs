@@ -3,7 +3,9 @@
 //! stop signal comes to us (passed on to the group).
 
 use std::ffi::OsString;
+use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::Path;
 use std::process::{Child, Command, ExitStatus};
 use std::time::{Duration, Instant};
 
@@ -97,6 +99,59 @@ pub(super) fn run(argv: &[OsString], frozen: &Frozen, deadline: Instant, log: &E
         log.error(None, "cmd", format!("{shown}: {how}: thawing"));
     }
     ended
+}
+
+/// Why `argv` cannot start, found before anything is frozen: no CMD, a misplaced option, or
+/// a program that is not an executable file (named with a `/`, or looked up in PATH as exec
+/// does).
+pub(super) fn check(argv: &[OsString]) -> Result<(), String> {
+    let Some(program) = argv.first() else {
+        return Err("no command given: iris-freeze run [OPTIONS] -- CMD [ARGS...]".into());
+    };
+    let name = program.to_string_lossy();
+    if name.starts_with('-') {
+        return Err(format!(
+            "CMD starts with {name:?}, which looks like an option of run put after `--`: \
+             run's options go before it (iris-freeze run [OPTIONS] -- CMD [ARGS...])"
+        ));
+    }
+    let found = if name.contains('/') {
+        executable(Path::new(program))
+    } else {
+        std::env::var_os("PATH")
+            .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+            .unwrap_or_default()
+            .iter()
+            .any(|dir| executable(&dir.join(program)))
+    };
+    if found {
+        return Ok(());
+    }
+    Err(format!(
+        "cannot run {name:?}: {}; check the name, PATH and that it is executable",
+        if name.contains('/') {
+            "not an executable file"
+        } else {
+            "not found in PATH"
+        }
+    ))
+}
+
+/// A regular file with an execute bit (root may run any such file; others learn at exec).
+fn executable(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+#[cfg(test)]
+impl Ended {
+    pub(super) fn exited_ok_for_tests() -> Ended {
+        Ended {
+            status: Some(ExitStatus::from_raw(0)),
+            timed_out: false,
+            error: None,
+            secs: 0.0,
+        }
+    }
 }
 
 fn not_started(start: Instant, why: String, log: &EventLog) -> Ended {

@@ -1,5 +1,6 @@
 //! `run`: freeze exactly as `freeze` does, run the user's snapshot command (CMD) with its own
-//! deadline, and always thaw, as `thaw` does. The steps: the run lock (`exclusive`: no other
+//! deadline, and always thaw, as `thaw` does. The steps: CMD found (`cmd::check`:
+//! nothing is frozen for a CMD that cannot start); the run lock (`exclusive`: no other
 //! freeze inside this cycle); `freeze::run`; what the freeze left in the state (`Frozen`); CMD's
 //! deadline; `cmd::run`; its history line; `thaw::run`; one exit from the three.
 
@@ -37,6 +38,13 @@ pub(crate) fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
     else {
         bail!("internal error: `run` called for {:?}", cfg.action);
     };
+    if let Err(why) = cmd::check(cmd) {
+        log.error(None, "cmd", format!("{why}: nothing frozen"));
+        return Ok(Report::new(
+            Exit::Failure,
+            format!("CMD not run, nothing frozen: {why} (exit 1)"),
+        ));
+    }
     signals::install()?;
     let states = StateDir::of(cfg)?;
     // Waited for as freeze waits for the host lock: within the first 60% of --timeout.
@@ -156,10 +164,19 @@ fn deadline(cfg: &Config, given: Option<Duration>, frozen: &Frozen, log: &EventL
     now + t
 }
 
+/// Why our cycle may not have held while CMD ran.
+#[derive(Debug, PartialEq)]
+enum Lost {
+    /// The watchdog auto-thawed it: our thaw reports that itself.
+    Watchdog,
+    /// A `thaw` from elsewhere, or a state that could not be read: run says why.
+    Other(&'static str),
+}
+
 /// Why our cycle's record went while CMD ran, if it did: the watchdog's auto-thaw, or a `thaw`
 /// from elsewhere. Our thaw then finds nothing to thaw, yet CMD may have snapshotted a thawed
 /// instance.
-fn thawed_meanwhile(cfg: &Config, frozen: &Frozen, log: &EventLog) -> Option<String> {
+fn thawed_meanwhile(cfg: &Config, frozen: &Frozen, log: &EventLog) -> Option<Lost> {
     if frozen.instances.is_empty() {
         return None;
     }
@@ -170,7 +187,7 @@ fn thawed_meanwhile(cfg: &Config, frozen: &Frozen, log: &EventLog) -> Option<Str
             // Not known to have held: not promised consistent.
             let why = "the state could not be read after CMD, so whether it ran frozen is unknown";
             log.warn(None, "state", format!("{e:#}: {why} (exit 2)"));
-            return Some(why.to_string());
+            return Some(Lost::Other(why));
         }
     };
     let kept = state.cycle == frozen.id
@@ -185,17 +202,21 @@ fn thawed_meanwhile(cfg: &Config, frozen: &Frozen, log: &EventLog) -> Option<Str
         .auto_thaw
         .as_ref()
         .is_some_and(|a| frozen.instances.iter().any(|i| a.instances.contains(i)));
-    let why = if by_watchdog {
-        "the watchdog auto-thawed it while CMD ran (CMD outlasted --max-freeze)"
+    let (why, lost) = if by_watchdog {
+        (
+            "the watchdog auto-thawed it while CMD ran (CMD outlasted --max-freeze)",
+            Lost::Watchdog,
+        )
     } else {
-        "another `iris-freeze thaw` thawed it while CMD ran"
+        let why = "another `iris-freeze thaw` thawed it while CMD ran";
+        (why, Lost::Other(why))
     };
     log.warn(
         None,
         "cmd",
         format!("{why}: the snapshot may not be consistent (exit 2)"),
     );
-    Some(why.to_string())
+    Some(lost)
 }
 
 /// CMD's line in the history, under the cycle's id (none when nothing was frozen: no cycle).
@@ -213,38 +234,58 @@ fn record(cfg: &Config, argv: &[OsString], frozen: &Frozen, ended: &Ended, log: 
 
 /// 1 when CMD failed; else the worse of the freeze's and the thaw's (2: someone else's
 /// freeze, a verdict that is not consistent, or our freeze thawed by another while CMD ran;
-/// 1: the thaw failed).
-fn outcome(froze: &Report, ended: &Ended, thawed: &Report, lost: Option<String>) -> Report {
+/// 1: the thaw failed). One exit code, at the end: the parts' own are left out.
+fn outcome(froze: &Report, ended: &Ended, thawed: &Report, lost: Option<Lost>) -> Report {
     let worst = froze.exit.max(thawed.exit);
     let exit = match (ended.ok(), lost.is_some()) {
         (false, _) => Exit::Failure,
         (true, true) => worst.max(Exit::Warning),
         (true, false) => worst,
     };
-    let lost_note = lost.map_or(String::new(), |why| format!("; {why}: not consistent"));
+    let lost_note = match lost {
+        // The thaw's summary names the auto-thaw already, unless it found nothing of it.
+        Some(Lost::Watchdog) if thawed.exit >= Exit::Warning => String::new(),
+        Some(Lost::Watchdog) => {
+            "; the watchdog auto-thawed it while CMD ran: not consistent".into()
+        }
+        Some(Lost::Other(why)) => format!("; {why}: not consistent"),
+        None => String::new(),
+    };
     Report::new(
         exit,
         format!(
             "{}; CMD {}; {}{lost_note} (exit {})",
-            without_exit(&froze.summary),
+            without_exits(&froze.summary),
             ended.describe(),
-            without_exit(&thawed.summary),
+            without_exits(&thawed.summary),
             exit.code()
         ),
     )
 }
 
-/// A freeze's or thaw's summary without its own ` (exit N)`: run's summary ends with run's.
-fn without_exit(summary: &str) -> &str {
-    let Some((head, tail)) = summary.rsplit_once(" (exit ") else {
-        return summary;
-    };
-    let code = tail.strip_suffix(')').unwrap_or("x");
-    if code.len() == 1 && code.chars().all(|c| c.is_ascii_digit()) {
-        head
-    } else {
-        summary
+/// A freeze's or thaw's summary without its own ` (exit N)` notes: run's summary ends with
+/// run's.
+fn without_exits(summary: &str) -> String {
+    let mut out = String::with_capacity(summary.len());
+    let mut rest = summary;
+    while let Some(at) = rest.find(" (exit ") {
+        let tail = &rest[at + " (exit ".len()..];
+        let digits = tail.chars().take_while(char::is_ascii_digit).count();
+        let code_len = if digits > 0 && tail[digits..].starts_with(')') {
+            " (exit ".len() + digits + 1
+        } else {
+            0
+        };
+        out.push_str(&rest[..at]);
+        if code_len == 0 {
+            out.push_str(" (exit ");
+            rest = tail;
+        } else {
+            rest = &rest[at + code_len..];
+        }
     }
+    out.push_str(rest);
+    out
 }
 
 /// argv for people: words quoted for sh where they need it.
@@ -281,13 +322,33 @@ mod tests {
     }
 
     #[test]
-    fn only_the_last_exit_code_goes_from_a_summary() {
+    fn every_exit_code_goes_from_a_summary() {
         assert_eq!(
-            without_exit("thaw FAILED: A (see the log) (exit 1)"),
+            without_exits("thaw FAILED: A (see the log) (exit 1)"),
             "thaw FAILED: A (see the log)"
         );
-        assert_eq!(without_exit("thawed: A (0.01s)"), "thawed: A (0.01s)");
-        assert_eq!(without_exit("x (exit 12)"), "x (exit 12)");
+        assert_eq!(without_exits("thawed: A (0.01s)"), "thawed: A (0.01s)");
+        assert_eq!(
+            without_exits("a: not consistent (exit 2); b (exit 2) (exit 2)"),
+            "a: not consistent; b"
+        );
+        assert_eq!(without_exits("x (exit y) (exit )"), "x (exit y) (exit )");
+    }
+
+    #[test]
+    fn an_auto_thaw_the_thaw_reported_is_said_once_with_one_exit_code() {
+        let froze = Report::new(Exit::Success, "frozen: A (0.02s)");
+        let ended = Ended::exited_ok_for_tests();
+        let thawed = Report::new(
+            Exit::Warning,
+            "nothing to thaw; not consistent: the watchdog auto-thawed A at T (exit 2)",
+        );
+        let r = outcome(&froze, &ended, &thawed, Some(Lost::Watchdog));
+        assert_eq!(r.exit, Exit::Warning);
+        assert_eq!(r.summary.matches("(exit").count(), 1, "{}", r.summary);
+        assert_eq!(r.summary.matches("auto-thawed").count(), 1, "{}", r.summary);
+        assert!(!r.summary.contains("another"), "{}", r.summary);
+        assert!(r.summary.ends_with("(exit 2)"), "{}", r.summary);
     }
 
     #[test]

@@ -211,7 +211,9 @@ fn report_auto_thaw(state: &mut State, notes: &mut Notes, log: &EventLog) {
         format!(
             "the watchdog already AUTO-THAWED {} at {} ({}): no thaw came within \
              --max-freeze, so the snapshot may not be application-consistent",
-            a.instances.join(", "),
+            a.described
+                .clone()
+                .unwrap_or_else(|| a.instances.join(", ")),
             a.at,
             if a.all_thawed {
                 "all confirmed thawed"
@@ -224,7 +226,9 @@ fn report_auto_thaw(state: &mut State, notes: &mut Notes, log: &EventLog) {
         "{} (exit 2)",
         history::not_consistent(format!(
             "the watchdog auto-thawed {} at {}",
-            a.instances.join(", "),
+            a.described
+                .clone()
+                .unwrap_or_else(|| a.instances.join(", ")),
             a.at
         ))
     ));
@@ -285,7 +289,7 @@ fn report(outcome: &ThawOutcome, notes: Notes, start: Instant, log: &EventLog) -
         let thawed = if outcome.thawed.is_empty() {
             "nothing".to_string()
         } else {
-            outcome.thawed.join(", ")
+            outcome.words(&outcome.thawed)
         };
         notes.insert(0, format!("thawed: {thawed} ({took:.2}s)"));
         return Report::new(exit, notes.join("; "));

@@ -7,10 +7,11 @@ use anyhow::{Context, Result};
 
 use crate::config::{Config, InstanceName};
 use crate::host::eventlog::EventLog;
-use crate::host::history::InstanceEvent;
+use crate::host::history::{self, InstanceEvent};
 use crate::host::state::{Record, State, now_ms};
 use crate::iris::backup::{self, Target, ThawTold, Thawed};
 use crate::iris::discovery::{self, Availability, Kind, Selection, Tools};
+use crate::iris::sharded;
 
 /// What a thaw achieved.
 #[derive(Debug, Default)]
@@ -22,6 +23,28 @@ pub(crate) struct ThawOutcome {
     pub(crate) down: Vec<String>,
     /// Per target, what the calls told, for the verdict and the history.
     pub(crate) each: Vec<Thawing>,
+}
+
+impl ThawOutcome {
+    /// `names` for a summary: a shard master frozen with its cluster is named as the cluster
+    /// with its data servers.
+    pub(crate) fn words(&self, names: &[String]) -> String {
+        names
+            .iter()
+            .map(|n| {
+                let rec = self
+                    .each
+                    .iter()
+                    .find(|t| &t.name == n)
+                    .and_then(|t| t.record.as_ref());
+                match rec.and_then(|r| r.sharded.as_ref().map(|ns| (ns, &r.nodes))) {
+                    Some((ns, nodes)) => sharded::named(n, ns, nodes),
+                    None => n.clone(),
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 /// One target's thaw, as the verdict needs it.
@@ -62,13 +85,15 @@ pub(crate) fn recorded_targets(state: &State, cfg: &Config) -> Result<Vec<Target
 impl Thawing {
     /// Its history lines: `line` for the instance, and a copy for each other data server of
     /// the sharded cluster it was the master of (one line per data server, as at freeze).
-    pub(crate) fn history_lines(&self, line: InstanceEvent) -> Vec<InstanceEvent> {
+    pub(crate) fn history_lines(&self, mut line: InstanceEvent) -> Vec<InstanceEvent> {
         let nodes = self.record.as_ref().map_or(&[][..], |r| &r.nodes[..]);
+        line.cluster = self.record.as_ref().and_then(|r| r.sharded.clone());
         let others: Vec<InstanceEvent> = nodes
             .iter()
             .filter(|n| !n.eq_ignore_ascii_case(&self.name))
             .map(|n| InstanceEvent {
                 name: n.clone(),
+                shard_master: Some(self.name.clone()),
                 ..line.clone()
             })
             .collect();
@@ -143,10 +168,52 @@ pub(super) fn named_targets(
     let selection = discovery::select(&cfg.instances, &listing, &tools)?;
     let down: Vec<String> = selection.down.iter().map(|i| i.name.clone()).collect();
     let targets = reachable(selection, &tools, cfg, log);
+    for (t, _) in &targets {
+        right_namespace(cfg, state, t)?;
+    }
     for name in &down {
         forget_down(state, name, log);
     }
     Ok(targets.into_iter().map(|(t, _)| t).collect())
+}
+
+/// `thaw --instance NAME --sharded NS` with another namespace than the one NAME's cluster was
+/// frozen with (its record, else the history's last cluster freeze from it) is a usage error
+/// before any call: the cluster thaw of a wrong namespace fails and thaws nothing.
+fn right_namespace(cfg: &Config, state: &State, t: &Target) -> Result<()> {
+    let Some(given) = &t.sharded else {
+        return Ok(());
+    };
+    let recorded = state
+        .instances
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(&t.name))
+        .and_then(|(_, r)| r.sharded.clone())
+        .map(|ns| (ns, "its freeze's record".to_string()));
+    let Some((ns, whence)) = recorded.or_else(|| last_cluster_of(cfg, &t.name)) else {
+        return Ok(());
+    };
+    if ns.eq_ignore_ascii_case(given) {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "--sharded {given}: {name}'s cluster was frozen as {ns} ({whence}), and a cluster \
+         thaw of another namespace thaws nothing: run `iris-freeze thaw --instance {name} \
+         --sharded {ns}` (or a plain `iris-freeze thaw` for what is recorded)",
+        name = t.name
+    )
+}
+
+/// The namespace of the last cluster freeze from shard master `name` in the history, and the
+/// cycle that says so.
+fn last_cluster_of(cfg: &Config, name: &str) -> Option<(String, String)> {
+    let events = history::read(&cfg.history_file).ok()?;
+    events.iter().rev().find_map(|e| {
+        let line = e.instances.iter().find(|i| {
+            i.name.eq_ignore_ascii_case(name) && i.shard_master.is_none() && i.cluster.is_some()
+        })?;
+        Some((line.cluster.clone()?, format!("history, cycle {}", e.id)))
+    })
 }
 
 /// What a thaw reaches of `selection`, each with its kind: the running instances, and those up

@@ -163,8 +163,10 @@ fn finish(
 ) -> Result<Report> {
     let at = now_rfc3339();
     record(cfg, state.cycle.clone(), &at, &outcome, log);
+    let words = outcome.words(&names);
     state.auto_thaw = Some(AutoThaw {
         at,
+        described: (words != names.join(", ")).then_some(words),
         instances: names,
         all_thawed: outcome.left.is_empty(),
         reported: false,

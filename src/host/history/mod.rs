@@ -109,6 +109,14 @@ pub(crate) struct InstanceEvent {
     /// The journal file a restore of this snapshot starts from, as IRIS named it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) restore_from: Option<String>,
+    /// The shard master namespace, on each line of a sharded cluster frozen as one
+    /// (`--sharded`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) cluster: Option<String>,
+    /// On a data server's line: the shard master (an instance of this host) whose cluster
+    /// freeze froze it. The data server itself runs on its own host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) shard_master: Option<String>,
     /// How long it was frozen by us (thaw, auto-thaw, rollback).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) frozen_secs: Option<f64>,

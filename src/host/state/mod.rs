@@ -101,6 +101,9 @@ pub(crate) struct Watchdog {
 pub(crate) struct AutoThaw {
     pub(crate) at: String,
     pub(crate) instances: Vec<String>,
+    /// `instances` in words, when that says more: a sharded cluster with its data servers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) described: Option<String>,
     /// Every instance confirmed thawed.
     pub(crate) all_thawed: bool,
     /// A `thaw` has reported it (exit 2) already.
