@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::config::env;
 
 mod args;
+mod misplaced;
 mod platform_args;
 mod read;
 
@@ -195,12 +196,17 @@ Examples:
     Check(CheckArgs),
 
     /// Freeze, run a snapshot command, and always thaw; exit 0 only when both went well.
-    #[command(after_help = RUN_HELP)]
+    #[command(after_help = RUN_HELP, mut_arg("timeout", |a| a.help(RUN_TIMEOUT_HELP)))]
     Run(RunCmdArgs),
 
     #[command(name = "__watchdog", hide = true)]
     Watchdog(WatchdogArgs),
 }
+
+/// `run`'s --timeout: the freeze's and the thaw's, not the whole command's (CMD has its own).
+const RUN_TIMEOUT_HELP: &str = "Upper bound on the freeze and on the thaw, each, in seconds (CMD \
+has --cmd-timeout); a rollback after a failed freeze may use a few seconds more: thawing comes \
+first [default: 30]";
 
 const RUN_HELP: &str = "\
 Freezes exactly as `freeze` does (same options, watchdog armed with --max-freeze); if the freeze
