@@ -142,7 +142,7 @@ fn help_prose_is_wrapped_at_the_terminal_width() {
         let r = env.run_env(cmd, &[("COLUMNS", "80")]);
         let prose = r.stdout.split("\n\n").filter(|p| {
             !p.starts_with(' ')
-                && !["Usage:", "Options:", "Commands:", "Examples:"]
+                && !["Usage:", "Arguments:", "Options:", "Commands:", "Examples:"]
                     .iter()
                     .any(|h| p.starts_with(h))
         });
