@@ -180,3 +180,28 @@ fn check_looks_at_the_log_file_the_environment_sets() {
     );
     assert!(!r.stdout.contains("/nonexistent/"), "{}", r.text());
 }
+
+/// An empty IRIS_FREEZE_LOG_FILE is unset, as for every path variable: the freeze logs where
+/// the config file says, and `status` names that log.
+#[test]
+fn an_empty_log_file_variable_is_unset() {
+    let env = one_instance();
+    let log = env.tmp.path().join("from-config.log");
+    env.config(&format!("freeze_log = \"{}\"\n", log.display()));
+    let r = env.run_env(&["freeze"], &[("IRIS_FREEZE_LOG_FILE", "")]);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(!r.stderr.contains("cannot open the log"), "{}", r.text());
+    assert!(
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .contains("freeze")
+    );
+    let r = env.run_env(&["status"], &[("IRIS_FREEZE_LOG_FILE", "")]);
+    assert!(
+        r.stdout
+            .contains(&format!("logs: {} (freeze)", log.display())),
+        "{}",
+        r.text()
+    );
+    assert_eq!(env.run(&["thaw"]).code, 0);
+}
