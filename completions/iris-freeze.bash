@@ -607,7 +607,7 @@ _iris__freeze() {
             return 0
             ;;
         iris__freeze__subcmd__run)
-            opts="-i -v -q -h -V --instance --timeout --log-file --sharded --max-freeze --cmd-timeout --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version"
+            opts="-i -v -q -h -V --instance --log-file --sharded --max-freeze --cmd-timeout --timeout --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -618,10 +618,6 @@ _iris__freeze() {
                     return 0
                     ;;
                 -i)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -638,6 +634,10 @@ _iris__freeze() {
                     return 0
                     ;;
                 --cmd-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -25,14 +25,14 @@ pub(crate) struct RunArgs {
     #[arg(long, env = env::TIMEOUT, value_name = "SECS")]
     pub(crate) timeout: Option<String>,
 
-    /// Append the log here [default: /etc/preScript.log for freeze, /etc/postScript.log for
-    /// thaw, or freeze_log / thaw_log in the config file].
+    /// Append the log here [default: /etc/preScript.log for freeze, run and dry-run,
+    /// /etc/postScript.log for thaw, or freeze_log / thaw_log in the config file].
     #[arg(long, env = env::LOG_FILE, value_name = "PATH")]
     pub(crate) log_file: Option<PathBuf>,
 
-    /// Freeze or thaw the whole sharded cluster whose shard master namespace this is, with
+    /// Act on the whole sharded cluster whose shard master namespace this is, with
     /// Backup.ShardedCluster from the shard master (every data server frozen, or none), instead
-    /// of each instance [default: sharded_namespace in the config file].
+    /// of on each instance [default: sharded_namespace in the config file].
     #[arg(long, env = env::SHARDED, value_name = "NAMESPACE")]
     pub(crate) sharded: Option<String>,
 
@@ -116,6 +116,15 @@ pub(crate) struct HistoryArgs {
     pub(crate) json: bool,
 
     /// Show at most this many cycles (the newest).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = at_least_one)]
     pub(crate) limit: Option<usize>,
+}
+
+/// A count that must be 1 or more: 0 would show nothing and look like an empty history.
+fn at_least_one(value: &str) -> Result<usize, String> {
+    match value.parse::<usize>() {
+        Ok(0) => Err("must be 1 or more".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(format!("{e}: a whole number, 1 or more")),
+    }
 }

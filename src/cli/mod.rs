@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::config::env;
 
 mod args;
+mod misplaced;
 mod platform_args;
 mod read;
 
@@ -17,25 +18,26 @@ pub(crate) use platform_args::{CheckArgs, PlatformArgs, UninstallArgs};
 pub(crate) use read::bare_command;
 
 const AFTER_HELP: &str = "\
-Exit codes: 0 success, 1 failure (the snapshot is not application-consistent, or an instance may
-still be frozen: read the log), 2 warning (an instance was already frozen by someone else, the
+Exit codes: 0 success, 1 failure (the snapshot is not application-consistent, or an instance may \
+still be frozen: read the log), 2 warning (an instance was already frozen by someone else, the \
 watchdog had to auto-thaw before the thaw came, or a thaw's verdict is not `consistent`).
 
-Installed as a snapshot platform's hook, the platform's convention picks the command and the
-arguments it adds are ignored: prescript.sh/postScript.sh (Azure), pre-freeze-script,
-post-thaw-script and backupScripts.d/* (VMware), fsfreeze-hook (QEMU), pre.sh/post.sh (GCP),
-pre_freeze/post_thaw (Nutanix), pre-script/post-script/dry-run (AWS). `install PLATFORM` sets
-them up; `check PLATFORM` verifies the whole chain. On Kubernetes, `install velero|k10|aks-backup`
-prints the engine's manifest.
+Installed as a snapshot platform's hook, the platform's convention picks the command and the \
+arguments it adds are ignored: prescript.sh/postScript.sh (Azure), pre-freeze-script, \
+post-thaw-script and backupScripts.d/* (VMware), fsfreeze-hook (QEMU), pre.sh/post.sh (GCP), \
+pre_freeze/post_thaw (Nutanix), pre-script/post-script/dry-run (AWS). `install PLATFORM` sets \
+them up; `check PLATFORM` verifies the whole chain. On Kubernetes, \
+`install velero|k10|aks-backup` prints the engine's manifest. A hook's freeze logs to \
+/etc/preScript.log, its thaw to /etc/postScript.log.
 
 Examples:
-  iris-freeze freeze                 freeze every running instance (log: /etc/preScript.log)
-  iris-freeze thaw                   thaw exactly what the last freeze froze (log: /etc/postScript.log)
-  iris-freeze freeze -i IRIS -i HS   freeze two named instances
-  iris-freeze status --json          what is running, what is frozen, and by whom
-  iris-freeze run -- zfs snapshot -r tank/iris@now   freeze, run the snapshot command, always thaw
-  iris-freeze install azure          write Azure Backup's pre/post scripts and plugin JSON
-  iris-freeze check azure            verify them, the instances and the logins";
+  iris-freeze freeze                  freeze every running instance
+  iris-freeze thaw                    thaw exactly what the last freeze froze
+  iris-freeze freeze -i IRIS -i HS    freeze two named instances
+  iris-freeze status --json           what is running, frozen, and by whom
+  iris-freeze run -- zfs snapshot tank/iris@now  freeze, snapshot, always thaw
+  iris-freeze install azure           write Azure Backup's scripts and JSON
+  iris-freeze check azure             verify them, the instances and logins";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -103,25 +105,25 @@ pub(crate) struct Global {
 pub(crate) enum Command {
     /// Freeze the write daemon of every running instance (or the named ones) for a snapshot.
     #[command(after_help = "\
-Checks each instance first (one already frozen by another tool is left alone and the exit is 2),
-freezes them all in parallel (up to 32 instances are frozen at once; more are done in waves),
-and records what it froze for `thaw`. If any instance cannot be confirmed frozen, everything this
+Checks each instance first (one already frozen by another tool is left alone and the exit is 2), \
+freezes them all in parallel (up to 32 instances are frozen at once; more are done in waves), \
+and records what it froze for `thaw`. If any instance cannot be confirmed frozen, everything this \
 run froze is thawed again and the exit is 1.
 
 Examples:
   iris-freeze freeze
   iris-freeze freeze --instance IRIS --timeout 60
-  iris-freeze freeze --instance IRIS --sharded IRISCLUSTER   a whole sharded cluster, from its shard master
-  IRIS_FREEZE_INSTANCES=IRIS,HS iris-freeze freeze --log-file /var/log/iris-freeze.log")]
+  iris-freeze freeze -i IRIS --sharded IRISCLUSTER   the whole sharded cluster
+  IRIS_FREEZE_INSTANCES=IRIS,HS iris-freeze freeze --log-file /var/log/iris.log")]
     Freeze(FreezeArgs),
 
     /// Thaw what the last freeze froze (or the named instances, whoever froze them).
     #[command(after_help = "\
-Without --instance it thaws exactly the instances recorded by `freeze`, at once, then confirms
-each is thawed; each ExternalThaw gets the whole --timeout. Nothing recorded: exit 0 (\"nothing
-to thaw\"), so it is safe after a failed freeze; an instance suspended all the same (another
-tool, another --state-dir) is named, left alone, and the exit is 2. A recorded instance that is
-down is not frozen: its record is dropped, exit 2. With --instance it thaws that instance
+Without --instance it thaws exactly the instances recorded by `freeze`, at once, then confirms \
+each is thawed; each ExternalThaw gets the whole --timeout. Nothing recorded: exit 0 (\"nothing \
+to thaw\"), so it is safe after a failed freeze; an instance suspended all the same (another \
+tool, another --state-dir) is named, left alone, and the exit is 2. A recorded instance that is \
+down is not frozen: its record is dropped, exit 2. With --instance it thaws that instance \
 whatever the record says, and needs no record (a damaged state file).
 
 Examples:
@@ -138,10 +140,10 @@ Examples:
 
     /// Print how to restore from a snapshot: the journal restore each instance needs, from the history.
     #[command(after_help = "\
-For the last consistent freeze/thaw cycle in the history (or --id), per instance: start it, then
-a journal restore (^JRNRESTO) from the journal file IRIS switched to at the freeze, up to the
-point in time wanted; where the later journal files are; what to do on a mirror member. Reads
-the history alone: run it on the restored VM. Exit 1 when there is no such cycle, 2 when the
+For the last consistent freeze/thaw cycle in the history (or --id), per instance: start it, then \
+a journal restore (^JRNRESTO) from the journal file IRIS switched to at the freeze, up to the \
+point in time wanted; where the later journal files are; what to do on a mirror member. Reads \
+the history alone: run it on the restored VM. Exit 1 when there is no such cycle, 2 when the \
 cycle named is not consistent.
 
 Examples:
@@ -152,8 +154,8 @@ Examples:
     /// Show the freeze/thaw cycles, newest first: id, start, who ran it, per instance the
     /// journal files and time frozen, how it ended, and the verdict.
     #[command(after_help = "\
-Read from the history file alone (--history-file), so it works offline, on a VM restored from a
-snapshot too: there the newest cycle is the one the snapshot was taken under. A verdict is
+Read from the history file alone (--history-file), so it works offline, on a VM restored from a \
+snapshot too: there the newest cycle is the one the snapshot was taken under. A verdict is \
 `consistent` only when every instance stayed frozen by iris-freeze until its thaw.
 
 Examples:
@@ -164,22 +166,22 @@ Examples:
 
     /// Check that every instance can be reached and would freeze; changes nothing.
     #[command(after_help = "\
-Exit 0 when a freeze would succeed, 2 when an instance is already frozen by someone else, 1 when
+Exit 0 when a freeze would succeed, 2 when an instance is already frozen by someone else, 1 when \
 a freeze would fail (the reason is printed). AWS Data Lifecycle Manager calls it as `dry-run`.
 
 Examples:
   iris-freeze dry-run
   iris-freeze dry-run --instance IRIS
-  iris-freeze dry-run --instance IRIS --sharded IRISCLUSTER   says the cluster would be frozen")]
+  iris-freeze dry-run -i IRIS --sharded IRISCLUSTER   would the cluster freeze")]
     DryRun(RunArgs),
 
     /// Install the hooks for a snapshot platform (idempotent; replaced files are backed up).
     #[command(after_help = "\
 Examples:
-  iris-freeze install azure            /etc/azure/prescript.sh, postScript.sh and the plugin JSON
-  iris-freeze install vmware           /usr/sbin/pre-freeze-script and post-thaw-script
+  iris-freeze install azure    Azure Backup's pre/post scripts and plugin JSON
+  iris-freeze install vmware   /usr/sbin/pre-freeze-script and post-thaw-script
   iris-freeze install qemu --root /mnt/image
-  iris-freeze install velero --namespace iris --workload iris-data > velero-hooks.yaml")]
+  iris-freeze install velero --namespace iris --workload iris-data > hooks.yaml")]
     Install(PlatformArgs),
 
     /// Remove the hooks `install` wrote (files it did not write are left alone).
@@ -187,7 +189,7 @@ Examples:
 
     /// Check the whole chain: programs, instances, logins, config, and a platform's hook setup.
     #[command(after_help = "\
-Prints one line per check (ok / warn / FAIL) with the fix for each problem; exit 1 when any
+Prints one line per check (ok / warn / FAIL) with the fix for each problem; exit 1 when any \
 check fails. It never freezes anything.
 
 Examples:
@@ -196,42 +198,51 @@ Examples:
     Check(CheckArgs),
 
     /// Freeze, run a snapshot command, and always thaw; exit 0 only when both went well.
-    #[command(after_help = RUN_HELP)]
+    #[command(after_help = RUN_HELP, mut_arg("timeout", |a| a.help(RUN_TIMEOUT_HELP)))]
     Run(RunCmdArgs),
 
     #[command(name = "__watchdog", hide = true)]
     Watchdog(WatchdogArgs),
 }
 
+/// `run`'s --timeout: the freeze's and the thaw's, not the whole command's (CMD has its own).
+const RUN_TIMEOUT_HELP: &str = "Upper bound on the freeze and on the thaw, each, in seconds (CMD \
+has --cmd-timeout); a rollback after a failed freeze may use a few seconds more: thawing comes \
+first [default: 30]";
+
 const RUN_HELP: &str = "\
-Freezes exactly as `freeze` does (same options, watchdog armed with --max-freeze); if the freeze
-fails, CMD does not run (exit 1). CMD runs with IRIS_FREEZE_ID (the cycle id) and
-IRIS_FREEZE_INSTANCES (the frozen instances, comma-separated) in its environment, run's own
-stdin, stdout and stderr, in its own process group. Then the thaw always comes: after CMD exits,
-fails, is not found, times out (its group gets SIGTERM, then SIGKILL 5 s later) or is
-signalled; SIGTERM/SIGINT/SIGHUP to `run` are passed on to CMD's group. --timeout bounds the
+Freezes exactly as `freeze` does (same options, watchdog armed with --max-freeze); if the freeze \
+fails, CMD does not run (exit 1). CMD runs with IRIS_FREEZE_ID (the cycle id) and \
+IRIS_FREEZE_INSTANCES (the frozen instances, comma-separated) in its environment, run's own \
+stdin, stdout and stderr, in its own process group. Then the thaw always comes: after CMD exits, \
+fails, is not found, times out (its group gets SIGTERM, then SIGKILL 5 s later) or is \
+signalled; SIGTERM/SIGINT/SIGHUP to `run` are passed on to CMD's group. --timeout bounds the \
 freeze and the thaw, each; CMD has its own.
 
---cmd-timeout defaults to what --max-freeze leaves after the freeze, minus a margin of 15 s
-(or a quarter of --max-freeze, if less): 5 s for CMD's group to die, 10 s for the thaw, so our
+--cmd-timeout defaults to what --max-freeze leaves after the freeze, minus a margin of 15 s \
+(or a quarter of --max-freeze, if less): 5 s for CMD's group to die, 10 s for the thaw, so our \
 thaw comes before the watchdog's auto-thaw.
 
-Exit: 0 CMD succeeded and the thaw's verdict is `consistent`; 1 the freeze or CMD failed (or
-CMD timed out, was signalled, was not found), or the thaw failed; 2 CMD succeeded but the
+Exit: 0 CMD succeeded and the thaw's verdict is `consistent`; 1 the freeze or CMD failed (or \
+CMD timed out, was signalled, was not found), or the thaw failed; 2 CMD succeeded but the \
 verdict is not `consistent`. The history records CMD and how it ended.
 
-One cycle at a time: another `run`, or a `freeze`, that comes while CMD runs waits for this
-run's thaw within its own --timeout, then refuses (exit 1, nothing frozen); a `run` does not
-take over what an earlier `freeze` froze. A `thaw` is never held back: it says a run's CMD is
+One cycle at a time: another `run`, or a `freeze`, that comes while CMD runs waits for this \
+run's thaw within its own --timeout, then refuses (exit 1, nothing frozen); a `run` does not \
+take over what an earlier `freeze` froze. A `thaw` is never held back: it says a run's CMD is \
 under it, and `run` then exits 2 naming who thawed (that thaw, or the watchdog).
 
 Examples:
   iris-freeze run -- lvcreate --snapshot --name iris-snap --size 10G vg0/iris
   iris-freeze run --cmd-timeout 120 -- sh -c '
-      for d in iris-data iris-journal; do
-        az snapshot create -g rg -n \"$d-$IRIS_FREEZE_ID\" --source \"$d\" & done; wait'
+      for d in iris-data iris-journal iris-wij; do
+        az snapshot create -g rg -n \"$d-$IRIS_FREEZE_ID\" --source \"$d\" \\
+          --incremental true &
+        pids=\"$pids $!\"
+      done
+      rc=0; for p in $pids; do wait \"$p\" || rc=1; done; exit $rc'
   iris-freeze run -- zfs snapshot -r \"tank/iris@$(date +%Y%m%d%H%M)\"
-  iris-freeze run --instance IRIS --sharded IRISCLUSTER -- ./snapshot-every-data-server.sh";
+  iris-freeze run -i IRIS --sharded IRISCLUSTER -- ./snapshot-data-servers.sh";
 
 #[cfg(test)]
 mod tests {

@@ -4,9 +4,11 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
+use clap::error::ErrorKind;
 use clap::parser::ValueSource;
 use clap::{ArgMatches, CommandFactory, FromArgMatches};
 
+use super::misplaced::run_cmd_before_separator;
 use super::{Cli, Command, FreezeArgs, Global, RunArgs};
 use crate::config::env;
 use crate::platform::hooks::HookCommand;
@@ -23,10 +25,22 @@ impl Cli {
     /// Parses the command line as `try_parse_from` does, and notes which values came from the
     /// environment.
     pub(crate) fn parse_args(args: Vec<OsString>) -> Result<Cli, clap::Error> {
-        let matches = Cli::command().try_get_matches_from(args)?;
-        let mut cli = Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut Cli::command()))?;
-        cli.from_env = env_supplied(&matches);
-        Ok(cli)
+        let parsed = Cli::command()
+            .try_get_matches_from(&args)
+            .and_then(|matches| {
+                let mut cli =
+                    Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut Cli::command()))?;
+                cli.from_env = env_supplied(&matches);
+                Ok(cli)
+            });
+        let stray = match &parsed {
+            Err(e) => !matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion),
+            Ok(cli) => matches!(&cli.command, Command::Run(r) if !r.freeze.run.extra.is_empty()),
+        };
+        match stray.then(|| run_cmd_before_separator(Cli::command(), &args)) {
+            Some(Some(misplaced)) => Err(misplaced),
+            _ => parsed,
+        }
     }
 
     /// Whether the option `id` got its value from its environment variable.

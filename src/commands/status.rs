@@ -90,14 +90,10 @@ struct Files {
 impl Files {
     fn of(cfg: &Config) -> Files {
         let shown = |p: &std::path::Path| p.display().to_string();
-        let (freeze_log, thaw_log) = match log_file_from_env() {
-            Some(both) => (both.clone(), both),
-            None => (shown(&cfg.default_logs.0), shown(&cfg.default_logs.1)),
-        };
         Files {
             history: shown(&cfg.history_file),
-            freeze_log,
-            thaw_log,
+            freeze_log: shown(&cfg.default_logs.0),
+            thaw_log: shown(&cfg.default_logs.1),
             metrics: cfg.metrics_file.as_deref().map(shown),
             user_dir: cfg.user_defaults.as_ref().map(|u| shown(&u.base)),
             history_from: cfg
@@ -132,14 +128,6 @@ impl Files {
         }
         v
     }
-}
-
-/// IRIS_FREEZE_LOG_FILE, which freeze, thaw and run in this environment log to instead of
-/// the defaults (status has no `--log-file` of its own, so clap does not read it here).
-fn log_file_from_env() -> Option<String> {
-    std::env::var_os(crate::config::env::LOG_FILE)
-        .filter(|v| !v.is_empty())
-        .map(|v| std::path::PathBuf::from(v).display().to_string())
 }
 
 /// The one JSON document `status --json` prints, whatever happened: fields that could not be

@@ -151,7 +151,8 @@ pub(crate) struct Config {
     pub(crate) timeout_note: Option<String>,
     /// A non-root user's own defaults, when we run as one (`user_defaults`).
     pub(crate) user_defaults: Option<user_defaults::UserDefaults>,
-    /// The freeze and the thaw log a hook writes without `--log-file`, for `status`.
+    /// The freeze and the thaw log a hook writes without `--log-file` (IRIS_FREEZE_LOG_FILE
+    /// included), for `status` and `check`.
     pub(crate) default_logs: (PathBuf, PathBuf),
     /// The names a Kubernetes engine's manifest is printed for (`install velero|k10|aks-backup`).
     pub(crate) manifest: crate::platform::kubernetes::ManifestNames,

@@ -166,9 +166,16 @@ pub(super) fn journal(
     Some(socket.map_or_else(|| PathBuf::from(DEFAULT_SOCKET), PathBuf::from))
 }
 
-/// The freeze and the thaw log without `--log-file`: the config file's, else a non-root
-/// user's own, else the system's.
-pub(super) fn default_logs(file: &FileConfig, user: Option<&UserDefaults>) -> (PathBuf, PathBuf) {
+/// The freeze and the thaw log without `--log-file`: IRIS_FREEZE_LOG_FILE's (both), else the
+/// config file's, else a non-root user's own, else the system's.
+pub(super) fn default_logs(
+    from_env: Option<PathBuf>,
+    file: &FileConfig,
+    user: Option<&UserDefaults>,
+) -> (PathBuf, PathBuf) {
+    if let Some(both) = unset_if_empty(from_env) {
+        return (both.clone(), both);
+    }
     let pick = |given: &Option<PathBuf>, mine: fn(&UserDefaults) -> PathBuf, system: &str| {
         given
             .clone()

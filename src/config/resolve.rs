@@ -62,7 +62,9 @@ impl Config {
         if let Action::Install(platform) = &action {
             given.manifest.check(*platform, timeout, max_freeze)?;
         }
-        let default_logs = default_logs(&file, user.as_ref());
+        // Read here too: `status` and `check` have no --log-file for clap to read it into.
+        let log_from_env = std::env::var_os(env::LOG_FILE).map(PathBuf::from);
+        let default_logs = default_logs(log_from_env, &file, user.as_ref());
         let sharded = sharded(given.run.as_ref(), &file)?;
         let (instances, log_file) = instances_and_log(
             given.run,
@@ -143,7 +145,10 @@ fn instances_and_log(
     Ok(match run {
         Some(run) => {
             let instances = run_instances(&run, action, instances_from_env, file)?;
-            (instances, run.log_file.unwrap_or(default_log))
+            (
+                instances,
+                unset_if_empty(run.log_file).unwrap_or(default_log),
+            )
         }
         // `check` looks at what a freeze would pick: the file's `instances`.
         None if matches!(action, Action::Check(_)) => (

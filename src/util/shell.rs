@@ -1,8 +1,30 @@
 //! POSIX-sh words: quoting one for a wrapper, and reading a command line back.
 
+use std::ffi::OsString;
+
 /// `s` as one POSIX-sh word.
 pub(crate) fn sh_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+/// argv for people: words quoted for sh where they need it.
+pub(crate) fn display_argv(argv: &[OsString]) -> String {
+    let plain = |w: &str| {
+        !w.is_empty()
+            && w.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_-./=:,@%+".contains(c))
+    };
+    argv.iter()
+        .map(|w| {
+            let w = w.to_string_lossy();
+            if plain(&w) {
+                w.into_owned()
+            } else {
+                sh_quote(&w)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The words of one shell command line: quotes and backslashes undone; stops at a comment or
@@ -72,6 +94,15 @@ mod tests {
             "'/usr/local/sbin/iris-freeze'"
         );
         assert_eq!(sh_quote("/opt/it's here/x"), "'/opt/it'\\''s here/x'");
+    }
+
+    #[test]
+    fn argv_is_shown_quoted_only_where_needed() {
+        let argv: Vec<OsString> = ["sh", "-c", "exit 1", "", "it's"]
+            .iter()
+            .map(OsString::from)
+            .collect();
+        assert_eq!(display_argv(&argv), r#"sh -c 'exit 1' '' 'it'\''s'"#);
     }
 
     #[test]

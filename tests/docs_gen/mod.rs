@@ -200,7 +200,8 @@ fn render_after_help(text: &str, out: &mut String) {
         if let Some(rest) = para.strip_prefix("Examples:\n") {
             out.push_str(".PP\nExamples:\n.RS\n.nf\n");
             for line in rest.lines() {
-                out.push_str(&roff(line.trim_start()));
+                // The help's indent goes; a quoted script's own stays.
+                out.push_str(&roff(line.strip_prefix("  ").unwrap_or(line)));
                 out.push('\n');
             }
             out.push_str(".fi\n.RE\n");

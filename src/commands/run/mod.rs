@@ -21,6 +21,7 @@ use crate::host::signals;
 use crate::host::state::{StateDir, now_ms};
 use crate::report::Report;
 
+use crate::util::shell::display_argv as display;
 use cmd::Ended;
 
 /// Kept between CMD's default deadline and the watchdog's auto-thaw: CMD's group gets
@@ -288,38 +289,9 @@ fn without_exits(summary: &str) -> String {
     out
 }
 
-/// argv for people: words quoted for sh where they need it.
-pub(super) fn display(argv: &[OsString]) -> String {
-    let plain = |w: &str| {
-        !w.is_empty()
-            && w.chars()
-                .all(|c| c.is_ascii_alphanumeric() || "_-./=:,@%+".contains(c))
-    };
-    argv.iter()
-        .map(|w| {
-            let w = w.to_string_lossy();
-            if plain(&w) {
-                w.into_owned()
-            } else {
-                crate::util::shell::sh_quote(&w)
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn argv_is_shown_quoted_only_where_needed() {
-        let argv: Vec<OsString> = ["sh", "-c", "exit 1", "", "it's"]
-            .iter()
-            .map(OsString::from)
-            .collect();
-        assert_eq!(display(&argv), r#"sh -c 'exit 1' '' 'it'\''s'"#);
-    }
 
     #[test]
     fn every_exit_code_goes_from_a_summary() {
