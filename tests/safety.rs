@@ -749,3 +749,27 @@ fn a_refused_iris_beside_a_safe_ccontrol_fails_a_default_freeze_that_could_miss_
     );
     assert!(!env.frozen("IRIS") && !env.frozen("CACHE"));
 }
+
+#[test]
+fn a_thaw_of_iris_instances_looks_for_iris_alone() {
+    let env = Env::new();
+    env.iris("IRIS");
+    assert_eq!(env.run(&["freeze"]).code, 0);
+    // An unsafe csession (a group-writable directory) first on PATH: a freeze would warn of it;
+    // a thaw of an IRIS instance needs only `iris`, so it never looks at it.
+    let me = nix::unistd::geteuid().as_raw();
+    let (shared, marker) = planted(&env, "shared", "csession", me, 0o775);
+    let path = path_with(&env, &shared, true);
+    let r = env.run_env(&["thaw"], &[("PATH", &path)]);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(!env.frozen("IRIS"));
+    assert!(!marker.exists());
+    assert!(!r.text().contains("csession"), "{}", r.text());
+    let freeze = env.run_env(&["freeze"], &[("PATH", &path)]);
+    assert!(
+        freeze.stderr.contains("refusing to run") && freeze.stderr.contains("csession"),
+        "the freeze still checks every program: {}",
+        freeze.text()
+    );
+    assert_eq!(env.run(&["thaw"]).code, 0);
+}

@@ -66,7 +66,9 @@ pub(crate) fn recorded_targets(state: &State, cfg: &Config) -> Result<Vec<Target
     if state.instances.is_empty() {
         return Ok(Vec::new());
     }
-    let tools = Tools::find(&cfg.bin_dirs).context("cannot find the programs to thaw with")?;
+    let kinds: Vec<Kind> = state.instances.values().map(|r| r.kind).collect();
+    let tools =
+        Tools::find_for(&cfg.bin_dirs, &kinds).context("cannot find the programs to thaw with")?;
     state
         .instances
         .iter()

@@ -37,11 +37,26 @@ impl Tools {
     /// warning. Finding none of the three is an error: a hook on a host where it cannot see IRIS
     /// is misconfigured, and exiting 0 would quietly make every backup crash-consistent.
     pub(crate) fn find(bin_dirs: &[PathBuf]) -> Result<Tools> {
+        Tools::find_for(bin_dirs, &[Kind::Iris, Kind::Cache])
+    }
+
+    /// As [`Tools::find`], but only the programs instances of `kinds` need (`iris` for IRIS,
+    /// `csession` and `ccontrol` for Caché): a thaw of recorded IRIS instances finds and checks
+    /// one program, not three, before its ExternalThaw.
+    pub(crate) fn find_for(bin_dirs: &[PathBuf], kinds: &[Kind]) -> Result<Tools> {
         let dirs = search_dirs(bin_dirs);
         let mut refused = Vec::new();
-        let iris = find_one("iris", &dirs, &mut refused);
-        let csession = find_one("csession", &dirs, &mut refused);
-        let ccontrol = find_one("ccontrol", &dirs, &mut refused);
+        let mut sought = Vec::new();
+        let mut look = |name: &'static str, kind: Kind| {
+            if !kinds.contains(&kind) {
+                return None;
+            }
+            sought.push(name);
+            find_one(name, &dirs, &mut refused)
+        };
+        let iris = look("iris", Kind::Iris);
+        let csession = look("csession", Kind::Cache);
+        let ccontrol = look("ccontrol", Kind::Cache);
         let tools = Tools {
             iris,
             csession,
@@ -49,18 +64,21 @@ impl Tools {
             refused,
         };
         if tools.iris.is_none() && tools.csession.is_none() && tools.ccontrol.is_none() {
+            let sought = match sought.split_last() {
+                Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+                _ => sought.concat(),
+            };
             if !tools.refused.is_empty() {
                 let why: Vec<&str> = tools.refused.iter().map(|r| r.why.as_str()).collect();
                 bail!(
-                    "found iris, csession or ccontrol, but none that is safe to run: {}",
+                    "found {sought}, but none that is safe to run: {}",
                     why.join("; ")
                 );
             }
             let list: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
             bail!(
-                "found none of iris, csession or ccontrol; looked in: {}. Is IRIS or Caché \
-                 installed here? If its programs live elsewhere, name their directory with \
-                 --bin-dirs or {}",
+                "found none of {sought}; looked in: {}. Is IRIS or Caché installed here? If its \
+                 programs live elsewhere, name their directory with --bin-dirs or {}",
                 list.join(", "),
                 env::BIN_DIRS
             );
