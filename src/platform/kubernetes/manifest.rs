@@ -2,7 +2,7 @@
 //! checks the two agree). Each names the freeze and thaw commands as the argv the engine execs
 //! in the IRIS container (no shell), and a per-hook timeout that covers iris-freeze's own.
 
-use super::VeleroKind;
+use super::{ManifestNames, VeleroKind};
 use crate::config::Config;
 use crate::platform::{HOOK_MARGIN, hook_seconds};
 
@@ -21,11 +21,8 @@ pub(crate) enum Engine {
 fn argv(cfg: &Config, freeze: bool) -> String {
     let bin = cfg.manifest.binary.clone();
     let t = seconds(cfg.timeout.as_secs_f64());
-    let mut v = if freeze {
-        vec![bin, "freeze".into(), "--timeout".into(), t]
-    } else {
-        vec![bin, "thaw".into(), "--timeout".into(), t]
-    };
+    let verb = if freeze { "freeze" } else { "thaw" };
+    let mut v = vec![bin, verb.into(), "--timeout".into(), t];
     if freeze {
         v.push("--max-freeze".into());
         v.push(seconds(cfg.max_freeze.as_secs_f64()));
@@ -162,21 +159,41 @@ fn velero(cfg: &Config) -> String {
     lines.join("\n")
 }
 
+/// The IRIS pod of the StatefulSet in a Velero or AKS hook resource: its namespace and the
+/// label Kubernetes puts on every StatefulSet pod (a mirror's other member: add its name).
+/// `indent` starts each line.
+fn pod_selector(n: &ManifestNames, indent: &str) -> String {
+    [
+        format!("{indent}includedNamespaces:"),
+        format!("{indent}  - {}", n.namespace),
+        format!("{indent}labelSelector:"),
+        format!("{indent}  matchExpressions:"),
+        format!("{indent}    - key: statefulset.kubernetes.io/pod-name"),
+        format!("{indent}      operator: In"),
+        format!("{indent}      values: [{}-0]", n.workload),
+    ]
+    .join("\n")
+}
+
+/// One exec hook of a Velero Backup or an AKS BackupHook, a list item at `indent`. As with the
+/// Velero annotations, a failed freeze fails the pod's backup.
+fn exec_hook(cfg: &Config, freeze: bool, indent: &str) -> String {
+    [
+        format!("{indent}- exec:"),
+        format!("{indent}    container: {}", cfg.manifest.container),
+        format!("{indent}    command: {}", argv(cfg, freeze)),
+        format!("{indent}    onError: Fail"),
+        format!("{indent}    timeout: {}", hook_timeout(cfg)),
+    ]
+    .join("\n")
+}
+
 /// The same hooks in a Velero Backup's spec.hooks.resources (velero.io/docs/main/api-types/backup/),
 /// selecting the IRIS pod by the label Kubernetes puts on every StatefulSet pod.
 fn velero_backup(cfg: &Config) -> String {
     let n = &cfg.manifest;
     let hook = |when: &str, freeze: bool| {
-        [
-            format!("        {when}:"),
-            "          - exec:".to_string(),
-            format!("              container: {}", n.container),
-            format!("              command: {}", argv(cfg, freeze)),
-            // As with the annotations: a failed freeze fails the pod's backup.
-            "              onError: Fail".into(),
-            format!("              timeout: {}", hook_timeout(cfg)),
-        ]
-        .join("\n")
+        format!("        {when}:\n{}", exec_hook(cfg, freeze, "          "))
     };
     [
         format!(
@@ -195,14 +212,7 @@ fn velero_backup(cfg: &Config) -> String {
         "  hooks:".into(),
         "    resources:".into(),
         "      - name: iris-freeze".into(),
-        "        includedNamespaces:".into(),
-        format!("          - {}", n.namespace),
-        "        labelSelector:".into(),
-        "          matchExpressions:".into(),
-        // The IRIS pod (a mirror's other member: add its name).
-        "            - key: statefulset.kubernetes.io/pod-name".into(),
-        "              operator: In".into(),
-        format!("              values: [{}-0]", n.workload),
+        pod_selector(n, "        "),
         hook("pre", true),
         hook("post", false),
     ]
@@ -293,16 +303,6 @@ fn k10_binding(cfg: &Config) -> String {
 
 fn aks(cfg: &Config) -> String {
     let n = &cfg.manifest;
-    let hook = |freeze: bool| {
-        [
-            "        - exec:".to_string(),
-            format!("            container: {}", n.container),
-            format!("            command: {}", argv(cfg, freeze)),
-            "            onError: Fail".into(),
-            format!("            timeout: {}", hook_timeout(cfg)),
-        ]
-        .join("\n")
-    };
     [
         "# Azure Backup for AKS hooks for iris-freeze: freeze before the disk snapshots, thaw after."
             .to_string(),
@@ -314,18 +314,11 @@ fn aks(cfg: &Config) -> String {
         "spec:".into(),
         "  backupHook:".into(),
         "    - name: iris-freeze".into(),
-        "      includedNamespaces:".into(),
-        format!("        - {}", n.namespace),
-        "      labelSelector:".into(),
-        "        matchExpressions:".into(),
-        // The IRIS pod of the StatefulSet (a mirror's other members: add their names).
-        "          - key: statefulset.kubernetes.io/pod-name".into(),
-        "            operator: In".into(),
-        format!("            values: [{}-0]", n.workload),
+        pod_selector(n, "      "),
         "      preHooks:".into(),
-        hook(true),
+        exec_hook(cfg, true, "        "),
         "      postHooks:".into(),
-        hook(false),
+        exec_hook(cfg, false, "        "),
     ]
     .join("\n")
 }
