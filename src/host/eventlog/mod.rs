@@ -77,12 +77,7 @@ impl EventLog {
         EventLog {
             path: path.to_path_buf(),
             file: Mutex::new(Sink::Unopened),
-            pending: Mutex::new(Vec::new()),
-            held: AtomicBool::new(false),
-            cmd,
-            pid: std::process::id(),
-            journal: None,
-            cycle_id: Mutex::new(None),
+            ..EventLog::none(cmd)
         }
     }
 
