@@ -108,7 +108,6 @@ pub(crate) fn thaw_and_confirm_told(
     confirm_for: Duration,
     log: &EventLog,
 ) -> (Thawed, ThawTold) {
-    let name = target.name.as_str();
     let expr = target.thaw_expr();
     let (thaw, o) = call(target, &expr, thaw_by, Stop::Never);
     let mut told = ThawTold::from_call(target, &expr, thaw, &o);
@@ -116,20 +115,9 @@ pub(crate) fn thaw_and_confirm_told(
     if target.sharded.is_some() && thaw != Answer::Yes && !told.not_suspended {
         return (cluster_not_thawed(target, &told, log), told);
     }
-    let (check, o) = call(
-        target,
-        IS_WD_SUSPENDED,
-        Instant::now() + confirm_for,
-        Stop::Never,
-    );
+    let confirmed = "confirmed: write daemon not suspended";
+    let (check, o) = confirm(target, confirm_for, Level::Info, confirmed, log);
     if check == Answer::No {
-        log.call(
-            Level::Info,
-            name,
-            "thawed",
-            &o,
-            "confirmed: write daemon not suspended",
-        );
         return (Thawed::Confirmed, told);
     }
     told.still_suspended = check == Answer::Yes;
@@ -191,24 +179,34 @@ fn emergency_resume(target: &Target, cmd: &SessionCmd, o: &Outcome, log: &EventL
         &e,
         format!("emergency resume {}", e.describe()),
     );
-    let (again, o2) = call(
-        target,
-        IS_WD_SUSPENDED,
-        Instant::now() + EMERGENCY_TIMEOUT,
-        Stop::Never,
-    );
+    let confirmed = "confirmed after the EMERGENCY resume: write daemon not suspended; look in \
+                     messages.log for why ExternalThaw did not resume it";
+    let (again, o2) = confirm(target, EMERGENCY_TIMEOUT, Level::Error, confirmed, log);
     if again == Answer::No {
-        log.call(
-            Level::Error,
-            name,
-            "thawed",
-            &o2,
-            "confirmed after the EMERGENCY resume: write daemon not suspended; look in \
-             messages.log for why ExternalThaw did not resume it",
-        );
         return Thawed::Confirmed;
     }
     still_frozen(target, again, &o2, log)
+}
+
+/// Asks, within `within`, whether the write daemon is still suspended; a "no" is logged at
+/// `level` as the thaw confirmed (`confirmed` says so).
+fn confirm(
+    target: &Target,
+    within: Duration,
+    level: Level,
+    confirmed: &str,
+    log: &EventLog,
+) -> (Answer, Outcome) {
+    let (check, o) = call(
+        target,
+        IS_WD_SUSPENDED,
+        Instant::now() + within,
+        Stop::Never,
+    );
+    if check == Answer::No {
+        log.call(level, &target.name, "thawed", &o, confirmed);
+    }
+    (check, o)
 }
 
 fn still_frozen(target: &Target, check: Answer, o: &Outcome, log: &EventLog) -> Thawed {
