@@ -142,13 +142,18 @@ mod tests {
         nix::unistd::geteuid().as_raw()
     }
 
+    /// A temp dir (kept while it lives) holding the directories `a` and `b`.
+    fn two_dirs(a: &str, b: &str) -> (tempfile::TempDir, PathBuf, PathBuf) {
+        let t = tempfile::tempdir().unwrap();
+        let (a, b) = (t.path().join(a), t.path().join(b));
+        fs::create_dir(&a).unwrap();
+        fs::create_dir(&b).unwrap();
+        (t, a, b)
+    }
+
     #[test]
     fn the_runtime_dir_then_home_then_tmp() {
-        let t = tempfile::tempdir().unwrap();
-        let run = t.path().join("run");
-        let home = t.path().join("home");
-        fs::create_dir(&run).unwrap();
-        fs::create_dir(&home).unwrap();
+        let (t, run, home) = two_dirs("run", "home");
         fs::set_permissions(&run, fs::Permissions::from_mode(0o700)).unwrap();
         fs::set_permissions(&home, fs::Permissions::from_mode(0o755)).unwrap();
         // The temp dir itself is ours and 0700, under a sticky /tmp.
@@ -170,11 +175,7 @@ mod tests {
 
     #[test]
     fn the_history_goes_to_durable_sys_then_home() {
-        let t = tempfile::tempdir().unwrap();
-        let durable = t.path().join("dur");
-        let home = t.path().join("home");
-        fs::create_dir(&durable).unwrap();
-        fs::create_dir(&home).unwrap();
+        let (t, durable, home) = two_dirs("dur", "home");
         let h = pick_history(me(), Some(durable.clone()), Some(home.clone()));
         assert_eq!(h, Some((durable.join("iris-freeze"), FROM_DURABLE_SYS)));
         // Another's durable directory (or none): HOME.
