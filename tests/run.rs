@@ -4,6 +4,8 @@
 mod common;
 
 use std::fs;
+use std::path::PathBuf;
+use std::process::Child;
 use std::time::Duration;
 
 use common::{Env, alive, finish, wait_until};
@@ -57,11 +59,7 @@ fn cmd_runs_frozen_with_the_cycle_in_its_environment_then_thaws() {
     let events = env.history_events();
     let id = events[0]["id"].as_str().unwrap().to_string();
     assert!(r.stdout.contains(&format!("id={id}")), "{}", r.text());
-    let kinds: Vec<&str> = events
-        .iter()
-        .map(|e| e["event"].as_str().unwrap())
-        .collect();
-    assert_eq!(kinds, ["freeze", "cmd", "thaw"]);
+    assert_eq!(env.history_kinds(), ["freeze", "cmd", "thaw"]);
     assert!(events.iter().all(|e| e["id"] == id.as_str()));
     let cmd = cmd_event(&env);
     assert_eq!(cmd["cmd"]["code"], 0);
@@ -249,12 +247,8 @@ fn by_default_cmd_gets_what_max_freeze_leaves_and_the_thaw_beats_the_watchdog() 
     assert!(!env.frozen("IRIS"));
     assert_eq!(cmd_event(&env)["cmd"]["timed_out"], true);
     let events = env.history_events();
-    let kinds: Vec<&str> = events
-        .iter()
-        .map(|e| e["event"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        kinds,
+        env.history_kinds(),
         ["freeze", "cmd", "thaw"],
         "our thaw, not the watchdog's"
     );
@@ -323,8 +317,9 @@ fn a_thaw_from_elsewhere_while_cmd_runs_is_exit_2() {
     );
 }
 
-/// A CMD that says it started (touches `started`), then waits until `release` exists.
-fn held_cmd(env: &Env, tag: &str) -> (std::path::PathBuf, std::path::PathBuf, String) {
+/// Starts `run` with a CMD that says it started, then waits until `release` exists; returns
+/// once CMD runs, with the run and `release`.
+fn held_run(env: &Env, tag: &str) -> (Child, PathBuf) {
     let started = env.tmp.path().join(format!("{tag}-started"));
     let release = env.tmp.path().join(format!("{tag}-release"));
     let script = format!(
@@ -332,18 +327,14 @@ fn held_cmd(env: &Env, tag: &str) -> (std::path::PathBuf, std::path::PathBuf, St
         started.display(),
         release.display()
     );
-    (started, release, script)
+    let run = env.spawn(&["run", "--", "sh", "-c", &script]);
+    assert!(wait_until(LIMIT, || started.exists()), "CMD never started");
+    (run, release)
 }
 
-const LIMIT: Duration = Duration::from_secs(60);
-
-#[test]
-fn a_second_run_during_cmd_waits_then_refuses_and_never_joins_the_cycle() {
-    let env = one_instance();
-    let (started, release, script) = held_cmd(&env, "first");
-    let first = env.spawn(&["run", "--", "sh", "-c", &script]);
-    assert!(wait_until(LIMIT, || started.exists()), "CMD never started");
-    let marker = env.tmp.path().join("second-ran");
+/// `run --timeout 2 -- touch MARKER`, refused: exit 1, and its CMD never ran.
+fn refused_run(env: &Env) -> common::Run {
+    let marker = env.tmp.path().join("refused-cmd-ran");
     let r = env.run(&[
         "run",
         "--timeout",
@@ -353,10 +344,17 @@ fn a_second_run_during_cmd_waits_then_refuses_and_never_joins_the_cycle() {
         marker.to_str().unwrap(),
     ]);
     assert_eq!(r.code, 1, "{}", r.text());
-    assert!(
-        !marker.exists(),
-        "the second CMD ran inside the first's cycle"
-    );
+    assert!(!marker.exists(), "the refused run's CMD ran: {}", r.text());
+    r
+}
+
+const LIMIT: Duration = Duration::from_secs(60);
+
+#[test]
+fn a_second_run_during_cmd_waits_then_refuses_and_never_joins_the_cycle() {
+    let env = one_instance();
+    let (first, release) = held_run(&env, "first");
+    let r = refused_run(&env);
     assert!(
         r.text().contains("another `iris-freeze run` (pid"),
         "{}",
@@ -377,9 +375,7 @@ fn a_second_run_during_cmd_waits_then_refuses_and_never_joins_the_cycle() {
 #[test]
 fn a_second_run_waits_for_the_first_to_thaw_then_takes_its_own_cycle() {
     let env = one_instance();
-    let (started, release, script) = held_cmd(&env, "first");
-    let first = env.spawn(&["run", "--", "sh", "-c", &script]);
-    assert!(wait_until(LIMIT, || started.exists()), "CMD never started");
+    let (first, release) = held_run(&env, "first");
     let second = env.spawn(&["run", "--timeout", "60", "--", "sh", "-c", CHECK_FROZEN]);
     assert!(
         wait_until(LIMIT, || env.log_text().contains(
@@ -396,11 +392,10 @@ fn a_second_run_waits_for_the_first_to_thaw_then_takes_its_own_cycle() {
     assert_eq!(r2.code, 0, "{}", r2.text());
     assert!(!env.frozen("IRIS"));
     let events = env.history_events();
-    let kinds: Vec<&str> = events
-        .iter()
-        .map(|e| e["event"].as_str().unwrap())
-        .collect();
-    assert_eq!(kinds, ["freeze", "cmd", "thaw", "freeze", "cmd", "thaw"]);
+    assert_eq!(
+        env.history_kinds(),
+        ["freeze", "cmd", "thaw", "freeze", "cmd", "thaw"]
+    );
     assert_ne!(events[0]["id"], events[3]["id"]);
     assert!(
         events
@@ -414,9 +409,7 @@ fn a_second_run_waits_for_the_first_to_thaw_then_takes_its_own_cycle() {
 #[test]
 fn a_freeze_during_cmd_waits_then_refuses_and_the_run_stays_consistent() {
     let env = one_instance();
-    let (started, release, script) = held_cmd(&env, "run");
-    let run = env.spawn(&["run", "--", "sh", "-c", &script]);
-    assert!(wait_until(LIMIT, || started.exists()), "CMD never started");
+    let (run, release) = held_run(&env, "run");
     let r = env.run(&["freeze", "--timeout", "2"]);
     assert_eq!(r.code, 1, "{}", r.text());
     assert!(
@@ -430,29 +423,14 @@ fn a_freeze_during_cmd_waits_then_refuses_and_the_run_stays_consistent() {
     let r = finish(run);
     assert_eq!(r.code, 0, "{}", r.text());
     assert!(!env.frozen("IRIS"));
-    let kinds: Vec<String> = env
-        .history_events()
-        .iter()
-        .map(|e| e["event"].as_str().unwrap().to_string())
-        .collect();
-    assert_eq!(kinds, ["freeze", "cmd", "thaw"]);
+    assert_eq!(env.history_kinds(), ["freeze", "cmd", "thaw"]);
 }
 
 #[test]
 fn a_run_never_takes_over_an_earlier_freeze_it_would_thaw_under() {
     let env = one_instance();
     assert_eq!(env.run(&["freeze"]).code, 0);
-    let marker = env.tmp.path().join("cmd-ran");
-    let r = env.run(&[
-        "run",
-        "--timeout",
-        "2",
-        "--",
-        "touch",
-        marker.to_str().unwrap(),
-    ]);
-    assert_eq!(r.code, 1, "{}", r.text());
-    assert!(!marker.exists());
+    let r = refused_run(&env);
     assert!(
         r.text()
             .contains("frozen by an earlier iris-freeze `freeze`"),

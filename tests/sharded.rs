@@ -239,17 +239,22 @@ fn sharded_on_an_instance_that_is_not_the_master_fails_clearly() {
     assert!(frozen(&env).is_empty());
 }
 
-#[test]
-fn sharded_needs_the_master_named_when_the_host_runs_several_instances() {
-    let env = cluster();
-    let r = env.run_env(&["freeze"], &[("IRIS_FREEZE_SHARDED", "IRISCLUSTER")]);
+/// Several instances on the host and none named: refused, asking for the master, nothing frozen.
+fn refused_for_no_master(env: &Env, r: &common::Run) {
     assert_eq!(r.code, 1, "{}", r.text());
     assert!(
         r.text().contains("name the shard master with --instance"),
         "{}",
         r.text()
     );
-    assert!(frozen(&env).is_empty());
+    assert!(frozen(env).is_empty());
+}
+
+#[test]
+fn sharded_needs_the_master_named_when_the_host_runs_several_instances() {
+    let env = cluster();
+    let r = env.run_env(&["freeze"], &[("IRIS_FREEZE_SHARDED", "IRISCLUSTER")]);
+    refused_for_no_master(&env, &r);
     let r = env.run(&["freeze", "--sharded", "A\"B"]);
     assert_eq!(r.code, 1, "{}", r.text());
     assert!(r.text().contains("is not a namespace name"), "{}", r.text());
@@ -313,12 +318,7 @@ fn run_sharded_runs_cmd_with_every_data_server_frozen_then_thaws_the_cluster() {
     let r = env.run(&strs(&args));
     assert_eq!(r.code, 0, "{}", r.text());
     assert!(frozen(&env).is_empty(), "{}", r.text());
-    let kinds: Vec<String> = env
-        .history_events()
-        .iter()
-        .map(|e| e["event"].as_str().unwrap().to_string())
-        .collect();
-    assert_eq!(kinds, ["freeze", "cmd", "thaw"]);
+    assert_eq!(env.history_kinds(), ["freeze", "cmd", "thaw"]);
     let cmd = &env.history_events_of("cmd")[0];
     assert_eq!(cmd["cmd"]["code"], 0);
     assert!(
@@ -467,12 +467,7 @@ fn dry_run_sharded_says_the_cluster_would_be_frozen_from_the_master_and_changes_
     assert_eq!(env.calls("MASTER", "freeze"), 0);
     // Several instances on the host: refused as the freeze would be.
     let r = env.run(&["dry-run", "--sharded", "IRISCLUSTER"]);
-    assert_eq!(r.code, 1, "{}", r.text());
-    assert!(
-        r.text().contains("name the shard master with --instance"),
-        "{}",
-        r.text()
-    );
+    refused_for_no_master(&env, &r);
 }
 
 /// `check`'s line that starts with `level` and names `what`.

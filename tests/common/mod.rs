@@ -278,6 +278,14 @@ impl Env {
             .collect()
     }
 
+    /// The kind of each history line (`freeze`, `cmd`, `thaw`, ...), in order.
+    pub fn history_kinds(&self) -> Vec<String> {
+        self.history_events()
+            .iter()
+            .map(|e| e["event"].as_str().unwrap_or_default().to_string())
+            .collect()
+    }
+
     /// The history lines of one event kind (`freeze`, `thaw`, ...), in order.
     pub fn history_events_of(&self, kind: &str) -> Vec<serde_json::Value> {
         self.history_events()
