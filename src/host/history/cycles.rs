@@ -120,15 +120,8 @@ fn merge(into: &mut InstanceEvent, later: &InstanceEvent) {
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::inst;
     use super::*;
-
-    fn inst(name: &str, result: &str) -> InstanceEvent {
-        InstanceEvent {
-            name: name.into(),
-            result: result.into(),
-            ..Default::default()
-        }
-    }
 
     #[test]
     fn cycles_merge_their_events_newest_first() {

@@ -257,7 +257,8 @@ pub(crate) fn read(path: &Path) -> Result<Vec<Event>> {
 mod tests {
     use super::*;
 
-    fn inst(name: &str, result: &str) -> InstanceEvent {
+    /// An instance's part of an event, with its name and result only (the cycle tests too).
+    pub(super) fn inst(name: &str, result: &str) -> InstanceEvent {
         InstanceEvent {
             name: name.into(),
             result: result.into(),
