@@ -12,7 +12,7 @@
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
 
 const AZURE_JSON: &str = "/etc/azure/VMSnapshotScriptPluginConfig.json";
 const THEIR_JSON: &str = "{\"preScriptLocation\": \"/opt/x/pre.sh\", \"postScriptLocation\": \"/opt/x/post.sh\", \"timeoutInSeconds\": 60, \"team\": \"dba\"}\n";
@@ -264,21 +264,18 @@ fn removing_the_deb_takes_out_the_hooks_an_upgrade_keeps_them_and_purge_the_stat
     assert!(!root.join("etc/iris-freeze.toml").exists(), "{out}");
 }
 
-#[test]
-#[ignore = "needs the .deb of packaging/build.sh: cargo test --test packages -- --ignored"]
-fn a_removal_that_cannot_uninstall_the_hooks_stops_and_says_why() {
-    let deb = the_deb();
-    let tmp = dpkg_root();
-    let root = tmp.path();
-    dpkg(root, &["--install", deb.to_str().unwrap()]);
+/// Installs the Azure hooks, then puts something uninstall cannot read where the plugin JSON
+/// should be; returns its path.
+fn unreadable_azure_json(root: &Path) -> PathBuf {
     iris_freeze(root, &["install", "azure"]);
-    // Something uninstall cannot read where the plugin JSON should be.
     let json = at(root, AZURE_JSON);
     fs::remove_file(&json).unwrap();
     fs::create_dir(&json).unwrap();
-    let out = dpkg_command(root, &["--remove", "iris-freeze"])
-        .output()
-        .unwrap();
+    json
+}
+
+/// The removal failed, said why, and left the binary in place.
+fn stopped_for_the_hooks(root: &Path, out: &Output) {
     let text = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{text}");
     assert!(
@@ -286,6 +283,20 @@ fn a_removal_that_cannot_uninstall_the_hooks_stops_and_says_why() {
         "{text}"
     );
     assert!(at(root, "/usr/sbin/iris-freeze").exists(), "{text}");
+}
+
+#[test]
+#[ignore = "needs the .deb of packaging/build.sh: cargo test --test packages -- --ignored"]
+fn a_removal_that_cannot_uninstall_the_hooks_stops_and_says_why() {
+    let deb = the_deb();
+    let tmp = dpkg_root();
+    let root = tmp.path();
+    dpkg(root, &["--install", deb.to_str().unwrap()]);
+    let json = unreadable_azure_json(root);
+    let out = dpkg_command(root, &["--remove", "iris-freeze"])
+        .output()
+        .unwrap();
+    stopped_for_the_hooks(root, &out);
     // Fixed, the removal goes through.
     fs::remove_dir(&json).unwrap();
     let out = dpkg(root, &["--remove", "iris-freeze"]);
@@ -331,19 +342,9 @@ fn an_rpm_erase_that_cannot_uninstall_the_hooks_stops_and_says_why() {
     let root = tmp.path();
     rpm(root, &["--initdb"]);
     rpm(root, &["-i", "--nodeps", pkg.to_str().unwrap()]);
-    iris_freeze(root, &["install", "azure"]);
-    // Something uninstall cannot read where the plugin JSON should be.
-    let json = at(root, AZURE_JSON);
-    fs::remove_file(&json).unwrap();
-    fs::create_dir(&json).unwrap();
+    let json = unreadable_azure_json(root);
     let out = rpm_command(root, &["-e", "iris-freeze"]).output().unwrap();
-    let text = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "{text}");
-    assert!(
-        text.contains("could not uninstall the azure hooks"),
-        "{text}"
-    );
-    assert!(at(root, "/usr/sbin/iris-freeze").exists(), "{text}");
+    stopped_for_the_hooks(root, &out);
     // Fixed, the erase goes through.
     fs::remove_dir(&json).unwrap();
     let out = rpm(root, &["-e", "iris-freeze"]);
