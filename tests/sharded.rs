@@ -164,21 +164,13 @@ fn a_data_node_that_fails_the_thaw_is_named_and_the_next_thaw_finishes() {
     assert!(env.recorded().is_empty(), "{}", r.text());
 }
 
-#[test]
-fn the_watchdog_thaws_the_cluster_when_no_thaw_comes() {
-    let env = cluster();
-    let mut args = FREEZE.to_vec();
-    args.extend(["--max-freeze", "2"]);
-    let r = env.run(&args);
-    assert_eq!(r.code, 0, "{}", r.text());
-    assert_eq!(frozen(&env), MEMBERS);
+/// Waits until the watchdog has thawed every member, and its history line says so of each.
+fn the_watchdog_thawed_the_cluster(env: &Env) {
     assert!(
-        wait_until(LIMIT, || frozen(&env).is_empty()),
+        wait_until(LIMIT, || frozen(env).is_empty()),
         "still frozen: {:?}",
-        frozen(&env)
+        frozen(env)
     );
-    let asked = exprs(&env);
-    assert!(asked.contains("ExternalThaw(\"IRISCLUSTER\")"), "{asked}");
     assert!(wait_until(LIMIT, || !env
         .history_events_of("auto-thaw")
         .is_empty()));
@@ -188,6 +180,19 @@ fn the_watchdog_thaws_the_cluster_when_no_thaw_comes() {
         verdicts("auto-thawed"),
         "{auto:?}"
     );
+}
+
+#[test]
+fn the_watchdog_thaws_the_cluster_when_no_thaw_comes() {
+    let env = cluster();
+    let mut args = FREEZE.to_vec();
+    args.extend(["--max-freeze", "2"]);
+    let r = env.run(&args);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert_eq!(frozen(&env), MEMBERS);
+    the_watchdog_thawed_the_cluster(&env);
+    let asked = exprs(&env);
+    assert!(asked.contains("ExternalThaw(\"IRISCLUSTER\")"), "{asked}");
     // The thaw that comes late names the cluster the watchdog thawed, not the master alone.
     let r = env.run(&["thaw"]);
     assert_eq!(r.code, 2, "{}", r.text());
@@ -391,20 +396,7 @@ fn the_watchdog_thaws_the_cluster_when_run_is_killed_during_cmd() {
     assert_eq!(frozen(&env), MEMBERS);
     child.kill().unwrap();
     child.wait().unwrap();
-    assert!(
-        wait_until(LIMIT, || frozen(&env).is_empty()),
-        "still frozen: {:?}",
-        frozen(&env)
-    );
-    assert!(wait_until(LIMIT, || !env
-        .history_events_of("auto-thaw")
-        .is_empty()));
-    let auto = &env.history_events_of("auto-thaw")[0];
-    assert_eq!(
-        names_and(auto, "result"),
-        verdicts("auto-thawed"),
-        "{auto:?}"
-    );
+    the_watchdog_thawed_the_cluster(&env);
     // CMD outlived run (its own group): end it.
     if let Ok(pid) = fs::read_to_string(&pidfile) {
         let pid = nix::unistd::Pid::from_raw(pid.trim().parse().unwrap());
