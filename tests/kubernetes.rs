@@ -347,6 +347,9 @@ fn exec_user() -> Option<(u32, u32)> {
 /// set it) of theirs, no systemd, no journald, and no iris-freeze path given.
 struct Pod {
     env: Env,
+    /// iris-freeze as the exec user reaches it: a link (or copy) in the pod's directory, since
+    /// the checkout it was built in may sit where that user cannot go (under /root).
+    exe: PathBuf,
     home: PathBuf,
     run: PathBuf,
     durable: PathBuf,
@@ -371,12 +374,26 @@ impl Pod {
             }
             chown_tree(&env.sim, uid, gid);
         }
+        let exe = reachable_programs(&env);
         Pod {
             env,
+            exe,
             home,
             run,
             durable,
         }
+    }
+
+    /// iris-freeze with `args`, as a manifest's command names it.
+    fn argv(&self, args: &[&str]) -> Vec<String> {
+        std::iter::once(self.exe())
+            .chain(args.iter().copied())
+            .map(String::from)
+            .collect()
+    }
+
+    fn exe(&self) -> &str {
+        self.exe.to_str().unwrap()
     }
 
     /// The manifest's argv run as the engine runs it; the exit code, or a panic when it
@@ -453,6 +470,29 @@ impl Pod {
     }
 }
 
+/// iris-freeze and the simulator in a directory of the pod every user can reach (linked when
+/// the file system allows, else copied); the simulator's programs point there. Returns
+/// iris-freeze's path.
+fn reachable_programs(env: &Env) -> PathBuf {
+    let dir = env.tmp.path().join("opt");
+    fs::create_dir_all(&dir).unwrap();
+    fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
+    let place = |from: &Path, name: &str| {
+        let to = dir.join(name);
+        if fs::hard_link(from, &to).is_err() {
+            fs::copy(from, &to).unwrap();
+        }
+        to
+    };
+    let sim = place(&common::simulator(), "iris-sim");
+    for p in ["iris", "csession", "ccontrol"] {
+        let link = env.bin.join(p);
+        fs::remove_file(&link).unwrap();
+        std::os::unix::fs::symlink(&sim, &link).unwrap();
+    }
+    place(Path::new(BIN), "iris-freeze")
+}
+
 fn chown_tree(dir: &Path, uid: u32, gid: u32) {
     chown(dir, Some(uid), Some(gid)).unwrap();
     for e in fs::read_dir(dir).unwrap() {
@@ -469,7 +509,11 @@ fn chown_tree(dir: &Path, uid: u32, gid: u32) {
 fn each_engines_freeze_and_thaw_run_as_the_instance_owner() {
     for (engine, extra, file) in ENGINES {
         let pod = Pod::new();
-        let text = print(&pod.env, engine, &[extra, &["--binary", BIN]].concat());
+        let text = print(
+            &pod.env,
+            engine,
+            &[extra, &["--binary", pod.exe()]].concat(),
+        );
         let h = hooks(file, &text);
         let (code, out) = pod.exec(&h.freeze, h.timeout);
         assert_eq!(code, 0, "{engine}: {out}");
@@ -495,7 +539,7 @@ fn each_engines_freeze_and_thaw_run_as_the_instance_owner() {
 #[test]
 fn status_says_where_the_non_root_files_are() {
     let pod = Pod::new();
-    let argv: Vec<String> = [BIN, "status", "--json"].map(String::from).to_vec();
+    let argv = pod.argv(&["status", "--json"]);
     let (code, out) = pod.exec(&argv, Duration::from_secs(60));
     let json = out
         .split("--- stdout\n")
@@ -530,7 +574,7 @@ fn status_says_where_the_non_root_files_are() {
 #[test]
 fn check_in_the_container_names_the_user_and_the_paths() {
     let pod = Pod::new();
-    let argv: Vec<String> = [BIN, "check", "velero"].map(String::from).to_vec();
+    let argv = pod.argv(&["check", "velero"]);
     let (_, out) = pod.exec(&argv, Duration::from_secs(60));
     assert!(out.contains("state and logs under"), "{out}");
     assert!(
@@ -546,7 +590,10 @@ fn check_in_the_container_names_the_user_and_the_paths() {
     assert!(out.contains("not /iris-freeze/iris-freeze"), "{out}");
     // The fix names the engine checked, ready to paste.
     assert!(
-        out.contains(&format!("`iris-freeze install velero --binary {BIN}")),
+        out.contains(&format!(
+            "`iris-freeze install velero --binary {}",
+            pod.exe()
+        )),
         "{out}"
     );
 }
@@ -557,7 +604,7 @@ fn when_the_post_hook_never_comes_the_watchdog_thaws() {
     // The config file sets how long a freeze may last; the printed command carries it.
     // (The freeze must end before its watchdog: --max-freeze above --timeout.)
     let config = pod.env.config("max_freeze = 5\ntimeout = 4\n");
-    let text = print(&pod.env, "velero", &["--binary", BIN]);
+    let text = print(&pod.env, "velero", &["--binary", pod.exe()]);
     fs::remove_file(config).unwrap();
     let h = velero(&text);
     assert!(
@@ -580,17 +627,11 @@ fn when_the_post_hook_never_comes_the_watchdog_thaws() {
     );
 }
 
-fn freeze_argv() -> Vec<String> {
-    [BIN, "freeze", "--timeout", "30"]
-        .map(String::from)
-        .to_vec()
-}
-
 #[test]
 fn without_a_runtime_dir_the_files_go_under_home() {
     let pod = Pod::new();
     let (code, out) = pod.exec_env(
-        &freeze_argv(),
+        &pod.argv(&["freeze", "--timeout", "30"]),
         Duration::from_secs(45),
         &[("XDG_RUNTIME_DIR", None)],
     );
@@ -599,7 +640,7 @@ fn without_a_runtime_dir_the_files_go_under_home() {
     assert!(dir.join("state/state.json").exists(), "{out}");
     assert!(dir.join("freeze.log").exists(), "{out}");
     assert!(!pod.dir().exists(), "{out}");
-    let thaw: Vec<String> = [BIN, "thaw"].map(String::from).to_vec();
+    let thaw = pod.argv(&["thaw"]);
     let (code, out) = pod.exec_env(&thaw, Duration::from_secs(45), &[("XDG_RUNTIME_DIR", None)]);
     assert_eq!(code, 0, "{out}");
     assert!(!pod.env.frozen("IRIS"), "{out}");
@@ -610,7 +651,7 @@ fn the_options_variables_still_win_over_the_non_root_defaults() {
     let pod = Pod::new();
     let mine = pod.home.join("elsewhere");
     let (code, out) = pod.exec_env(
-        &freeze_argv(),
+        &pod.argv(&["freeze", "--timeout", "30"]),
         Duration::from_secs(45),
         &[
             ("IRIS_FREEZE_STATE_DIR", Some(&mine.join("state"))),
@@ -623,7 +664,7 @@ fn the_options_variables_still_win_over_the_non_root_defaults() {
     assert!(!pod.dir().join("state").exists(), "{out}");
     // The history was not named: it keeps its non-root default.
     assert!(pod.history().contains("freeze"), "{out}");
-    let thaw: Vec<String> = [BIN, "thaw"].map(String::from).to_vec();
+    let thaw = pod.argv(&["thaw"]);
     let state = mine.join("state");
     let (code, out) = pod.exec_env(
         &thaw,
@@ -638,7 +679,11 @@ fn the_options_variables_still_win_over_the_non_root_defaults() {
 fn without_durable_sys_the_history_goes_under_home_not_the_runtime_dir() {
     let pod = Pod::new();
     let no_durable = [("ISC_DATA_DIRECTORY", None)];
-    let (code, out) = pod.exec_env(&freeze_argv(), Duration::from_secs(45), &no_durable);
+    let (code, out) = pod.exec_env(
+        &pod.argv(&["freeze", "--timeout", "30"]),
+        Duration::from_secs(45),
+        &no_durable,
+    );
     assert_eq!(code, 0, "{out}");
     // The live state stays in the runtime dir; the history is on persistent disk.
     assert!(pod.dir().join("state/state.json").exists(), "{out}");
@@ -648,13 +693,13 @@ fn without_durable_sys_the_history_goes_under_home_not_the_runtime_dir() {
         fs::read_to_string(&history).is_ok_and(|h| h.contains("freeze")),
         "{out}"
     );
-    let status: Vec<String> = [BIN, "status"].map(String::from).to_vec();
+    let status = pod.argv(&["status"]);
     let (_, out) = pod.exec_env(&status, Duration::from_secs(45), &no_durable);
     assert!(
         out.contains(&format!("history: {} (from $HOME)", history.display())),
         "{out}"
     );
-    let thaw: Vec<String> = [BIN, "thaw"].map(String::from).to_vec();
+    let thaw = pod.argv(&["thaw"]);
     let (code, out) = pod.exec_env(&thaw, Duration::from_secs(45), &no_durable);
     assert_eq!(code, 0, "{out}");
     assert!(!pod.env.frozen("IRIS"), "{out}");
@@ -679,14 +724,14 @@ fn a_history_on_tmpfs_is_warned_about() {
     }
     let history = dir.path().join("history.jsonl");
     let vars = [("IRIS_FREEZE_HISTORY_FILE", Some(history.as_path()))];
-    let check: Vec<String> = [BIN, "check", "kubernetes"].map(String::from).to_vec();
+    let check = pod.argv(&["check", "kubernetes"]);
     let (_, out) = pod.exec_env(&check, Duration::from_secs(60), &vars);
     assert!(
         out.contains(&format!("history {} is on tmpfs", history.display())),
         "{out}"
     );
     assert!(out.contains("ISC_DATA_DIRECTORY"), "{out}");
-    let status: Vec<String> = [BIN, "status"].map(String::from).to_vec();
+    let status = pod.argv(&["status"]);
     let (_, out) = pod.exec_env(&status, Duration::from_secs(60), &vars);
     assert!(out.contains("on tmpfs: lost at reboot"), "{out}");
 }
