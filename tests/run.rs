@@ -311,7 +311,7 @@ fn a_thaw_from_elsewhere_while_cmd_runs_is_exit_2() {
     // The thaw itself said whose snapshot it ended.
     assert!(
         env.log_text()
-            .contains("is running its CMD under this freeze: thawing now"),
+            .contains("is running its CMD under this freeze: thawed it anyway"),
         "{}",
         env.log_text()
     );

@@ -44,7 +44,6 @@ pub(crate) fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
     // one that gets the lock first.
     let marked = StartMark::of_self().map(|m| states.mark_thaw(&m));
     let mut lock = take_lock(&states, log)?;
-    say_a_run_is_under_it(&states, log);
     if let Some(Err(e)) = marked {
         log.warn(
             None,
@@ -66,6 +65,8 @@ pub(crate) fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
     }
 
     let mut outcome = thaw_targets(&mut state, &targets, cfg.timeout, log);
+    // Said after the thaw, not before it: a warning is no reason to hold IRIS frozen longer.
+    say_a_run_was_under_it(&states, log);
     if let Some(l) = lock.as_mut() {
         l.announce("thaw");
     }
@@ -311,16 +312,17 @@ fn report(outcome: &ThawOutcome, notes: Notes, start: Instant, log: &EventLog) -
     )
 }
 
-/// A thaw is never held back by a `run`, but a run's CMD may be taking its snapshot now: the
-/// log says so, and that `run` exits 2.
-fn say_a_run_is_under_it(states: &StateDir, log: &EventLog) {
+/// A thaw is never held back by a `run`, but a run's CMD may have been taking its snapshot:
+/// the log says so, and that `run` exits 2. The run holds its lock until its own thaw, which
+/// waits for ours, so it is still seen here.
+fn say_a_run_was_under_it(states: &StateDir, log: &EventLog) {
     if let Some(run) = crate::commands::run::exclusive::running_run(states) {
         log.warn(
             None,
             "run",
             format!(
-                "an `iris-freeze run` (pid {}) is running its CMD under this freeze: thawing now, \
-                 so its snapshot may not be consistent; that run will exit 2",
+                "an `iris-freeze run` (pid {}) is running its CMD under this freeze: thawed it \
+                 anyway, so its snapshot may not be consistent; that run will exit 2",
                 run.pid
             ),
         );
