@@ -475,3 +475,77 @@ fn the_watchdog_thawing_during_cmd_is_named_and_exit_2() {
     assert!(!summary.contains("another"), "{}", r.text());
     assert!(!env.frozen("IRIS"));
 }
+
+/// `snap-tool` in `dir` (created with `mode`): a script that leaves `marker` behind when run.
+fn tool_in(dir: &std::path::Path, mode: u32, marker: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    fs::create_dir_all(dir).unwrap();
+    fs::set_permissions(dir, fs::Permissions::from_mode(mode)).unwrap();
+    let tool = dir.join("snap-tool");
+    fs::write(
+        &tool,
+        format!("#!/bin/sh\ntouch '{}'\nexit 0\n", marker.display()),
+    )
+    .unwrap();
+    fs::set_permissions(&tool, fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// `run -- snap-tool` with `path` as PATH, from the working directory `cwd`.
+fn run_with_path(env: &Env, path: &str, cwd: &std::path::Path) -> common::Run {
+    let mut c = env.command(std::path::Path::new(common::BIN));
+    c.args(["run", "--", "snap-tool"])
+        .env("PATH", path)
+        .current_dir(cwd)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    finish(common::spawn(&mut c))
+}
+
+/// CMD is found on PATH as sudo's secure_path would: a directory others can write, an empty
+/// entry or a relative one never gives root a program; a trusted directory later on PATH does.
+#[test]
+fn cmd_is_found_only_in_path_dirs_no_other_user_can_write() {
+    let env = one_instance();
+    let tmp = env.tmp.path();
+    let bin = env.bin.display();
+    let planted = tmp.join("PLANTED-RAN");
+    let shared = tmp.join("shared");
+    tool_in(&shared, 0o777, &planted);
+    let here = tmp.join("here");
+    tool_in(&here, 0o755, &planted);
+
+    let only_untrusted = [
+        (
+            format!("{}:{bin}:/usr/bin:/bin", shared.display()),
+            "mode 777",
+        ),
+        (format!(":{bin}:/usr/bin:/bin"), "an empty PATH entry"),
+        (
+            format!(".:{bin}:/usr/bin:/bin"),
+            "the relative PATH entry \".\"",
+        ),
+    ];
+    for (path, why) in &only_untrusted {
+        let r = run_with_path(&env, path, &here);
+        nothing_happened(&env, &r);
+        assert!(!planted.exists(), "PATH={path}: root ran a planted program");
+        for said in [*why, "give CMD as an absolute path"] {
+            assert!(r.stderr.contains(said), "PATH={path}: {}", r.text());
+        }
+    }
+
+    // The same name in a trusted directory later on PATH is the one run.
+    let trusted_ran = tmp.join("TRUSTED-RAN");
+    let trusted = tmp.join("trusted");
+    tool_in(&trusted, 0o755, &trusted_ran);
+    let path = format!(
+        ".:{}:{}:{bin}:/usr/bin:/bin",
+        shared.display(),
+        trusted.display()
+    );
+    let r = run_with_path(&env, &path, &here);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(trusted_ran.exists(), "{}", r.text());
+    assert!(!planted.exists(), "root ran a planted program");
+    assert!(!env.frozen("IRIS"));
+}

@@ -5,14 +5,14 @@
 use std::ffi::OsString;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 
-use super::{Frozen, display};
+use super::{Frozen, display, lookup};
 use crate::config::env;
 use crate::host::eventlog::EventLog;
 use crate::host::history::CmdEvent;
@@ -58,15 +58,24 @@ impl Ended {
     }
 }
 
-/// Runs `argv` until it ends or `deadline`; never fails: how it ended says it all.
-pub(super) fn run(argv: &[OsString], frozen: &Frozen, deadline: Instant, log: &EventLog) -> Ended {
+/// Runs `argv` (its first word found as `program` by [`check`]) until it ends or `deadline`;
+/// never fails: how it ended says it all.
+pub(super) fn run(
+    program: &Path,
+    argv: &[OsString],
+    frozen: &Frozen,
+    deadline: Instant,
+    log: &EventLog,
+) -> Ended {
     let start = Instant::now();
     let shown = display(argv);
-    let Some((program, args)) = argv.split_first() else {
+    let Some((name, args)) = argv.split_first() else {
         return not_started(start, "no command given".into(), log);
     };
+    // The path found, never a second PATH search by exec; argv[0] as typed.
     let mut c = Command::new(program);
-    c.args(args)
+    c.arg0(name)
+        .args(args)
         .env(env::ID, frozen.id.as_deref().unwrap_or(""))
         .env(env::INSTANCES, frozen.instances.join(","))
         .env(env::DATA_SERVERS, frozen.data_servers.join(","))
@@ -77,7 +86,7 @@ pub(super) fn run(argv: &[OsString], frozen: &Frozen, deadline: Instant, log: &E
         Err(e) => {
             let why = format!(
                 "cannot run {:?}: {e}; check the name, PATH and that it is executable",
-                program.to_string_lossy()
+                program.display().to_string()
             );
             return not_started(start, why, log);
         }
@@ -86,7 +95,8 @@ pub(super) fn run(argv: &[OsString], frozen: &Frozen, deadline: Instant, log: &E
         None,
         "cmd",
         format!(
-            "running {shown} (pid {}, deadline in {:.1}s)",
+            "running {shown} ({}, pid {}, deadline in {:.1}s)",
+            program.display(),
             child.id(),
             deadline.saturating_duration_since(start).as_secs_f64()
         ),
@@ -101,10 +111,10 @@ pub(super) fn run(argv: &[OsString], frozen: &Frozen, deadline: Instant, log: &E
     ended
 }
 
-/// Why `argv` cannot start, found before anything is frozen: no CMD, a misplaced option, or
-/// a program that is not an executable file (named with a `/`, or looked up in PATH as exec
-/// does).
-pub(super) fn check(argv: &[OsString]) -> Result<(), String> {
+/// The program `argv` runs, or why it cannot start, found before anything is frozen: no CMD, a
+/// misplaced option, a file named with a `/` that is not executable, or a name with no program
+/// root may run on PATH (see [`lookup`]).
+pub(super) fn check(argv: &[OsString]) -> Result<PathBuf, String> {
     let Some(program) = argv.first() else {
         return Err("no command given: iris-freeze run [OPTIONS] -- CMD [ARGS...]".into());
     };
@@ -115,25 +125,16 @@ pub(super) fn check(argv: &[OsString]) -> Result<(), String> {
              run's options go before it (iris-freeze run [OPTIONS] -- CMD [ARGS...])"
         ));
     }
-    let found = if name.contains('/') {
-        executable(Path::new(program))
-    } else {
-        std::env::var_os("PATH")
-            .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-            .unwrap_or_default()
-            .iter()
-            .any(|dir| executable(&dir.join(program)))
-    };
-    if found {
-        return Ok(());
+    if !name.contains('/') {
+        return lookup::in_path(program);
+    }
+    // Named by its path: the operator's choice, run as given.
+    if executable(Path::new(program)) {
+        return Ok(PathBuf::from(program));
     }
     Err(format!(
-        "cannot run {name:?}: {}; check the name, PATH and that it is executable",
-        if name.contains('/') {
-            "not an executable file"
-        } else {
-            "not found in PATH"
-        }
+        "cannot run {name:?}: not an executable file; check the name, PATH and that it is \
+         executable"
     ))
 }
 
