@@ -549,3 +549,74 @@ fn cmd_is_found_only_in_path_dirs_no_other_user_can_write() {
     assert!(!planted.exists(), "root ran a planted program");
     assert!(!env.frozen("IRIS"));
 }
+
+/// A snapshot step CMD puts in the background is still under the freeze when it ends: the
+/// thaw waits for it.
+#[test]
+fn the_thaw_waits_for_what_cmd_left_running_in_the_background() {
+    let env = one_instance();
+    let rc = env.tmp.path().join("rc-in-background");
+    let script = format!(
+        "(sleep 2; iris session IRIS -U%SYS '##Class(Backup.General).IsWDSuspendedExt()'; \
+         echo $? > '{}') >/dev/null 2>&1 & exit 0",
+        rc.display()
+    );
+    let r = env.run(&["run", "--", "sh", "-c", &script]);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(!env.frozen("IRIS"));
+    let answered = fs::read_to_string(&rc).unwrap_or_default();
+    assert_eq!(
+        answered.trim(),
+        "5",
+        "the background step ran thawed:\n{}",
+        r.text()
+    );
+    let log = env.log_text();
+    assert!(log.contains("left processes running"), "{log}");
+    assert!(log.contains("what CMD left running has ended"), "{log}");
+    let thaw = env.history_events_of("thaw");
+    assert_eq!(thaw[0]["instances"][0]["verdict"], "consistent");
+}
+
+/// What CMD left running past its deadline, in its process group or out of it (setsid), is
+/// killed before the thaw, and the run says the snapshot is not consistent.
+#[test]
+fn what_cmd_left_running_past_its_deadline_is_killed_and_not_consistent() {
+    for how in ["", "setsid "] {
+        let env = one_instance();
+        let pidfile = env.tmp.path().join("background.pid");
+        let script = format!(
+            "{how}sh -c 'echo $$ > \"{}\"; exec sleep 300' >/dev/null 2>&1 & exit 0",
+            pidfile.display()
+        );
+        let r = env.run(&["run", "--cmd-timeout", "2", "--", "sh", "-c", &script]);
+        let pid: i32 = fs::read_to_string(&pidfile)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        let ended = wait_until(Duration::from_secs(10), || !alive(pid));
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+        assert!(
+            ended,
+            "{how}: the background process outlived the run: {}",
+            r.text()
+        );
+        assert_eq!(r.code, 1, "{how}: {}", r.text());
+        assert!(r.stdout.contains("not consistent"), "{how}: {}", r.text());
+        assert!(!env.frozen("IRIS"));
+        let log = env.log_text();
+        assert!(
+            log.contains("what CMD left running") && log.contains("killed"),
+            "{how}: {log}"
+        );
+        assert_eq!(cmd_event(&env)["cmd"]["timed_out"], true, "{how}");
+        // Killed before the thaw: the thaw is the last thing the log has.
+        let killed_at = log.find("still runs at its deadline").unwrap();
+        let thawed_at = log.rfind("event=thaw").unwrap_or(0);
+        assert!(killed_at < thawed_at, "{how}: {log}");
+    }
+}

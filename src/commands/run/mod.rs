@@ -6,6 +6,7 @@
 
 mod cmd;
 pub(crate) mod exclusive;
+mod leftovers;
 mod lookup;
 
 use std::ffi::OsString;
