@@ -195,7 +195,7 @@ fn watch(
     // Its pid is its group's id (process_group(0)).
     let mut w = Watched {
         group: Pid::from_raw(child.id() as i32),
-        before,
+        before: before.with_cmd(child.id()),
         status: None,
         timed_out: false,
         left_killed: false,
@@ -341,13 +341,10 @@ impl Watched {
         self.signal(Signal::SIGTERM);
     }
 
-    /// `sig` to CMD's group and to what it left running.
+    /// `sig` to CMD's group and to what it left running (orphans come to us even while CMD
+    /// still runs).
     fn signal(&self, sig: Signal) {
-        let pids = match self.status {
-            Some(_) => self.left().0,
-            None => Vec::new(),
-        };
-        leftovers::signal(self.group, &pids, sig);
+        leftovers::signal(self.group, &self.left().0, sig);
     }
 }
 

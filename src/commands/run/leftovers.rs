@@ -11,8 +11,17 @@ use nix::sys::signal::{Signal, kill, killpg};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 
-/// Our children before CMD started (the detached watchdog): never CMD's.
+/// Our children before CMD started (the detached watchdog), and CMD's own process (reaped by
+/// its `Child`): never what CMD left running.
 pub(super) struct Before(HashSet<i32>);
+
+impl Before {
+    /// Notes CMD's own process.
+    pub(super) fn with_cmd(mut self, pid: u32) -> Before {
+        self.0.insert(pid as i32);
+        self
+    }
+}
 
 /// Makes `run` the subreaper of what CMD starts, and notes the children it already has.
 /// Best effort: without it (no /proc, an old kernel) only CMD's process group is seen.
