@@ -51,8 +51,8 @@ fn not_found(name: &OsStr, refused: &[String], skipped: &[PathBuf]) -> String {
         .collect();
     if !unsearched.is_empty() {
         why.push(format!(
-            "found through {}, which is never searched (the working directory's files would \
-             become root's programs)",
+            "found through {}, which is never searched (whoever can write the working \
+             directory would choose what runs)",
             unsearched.join(" and ")
         ));
     }
