@@ -1444,3 +1444,48 @@ fn the_last_uninstall_removes_the_record_of_created_dirs_and_its_empty_directory
     assert!(!at(&env, "/var/lib/iris-freeze/installed-dirs").exists());
     assert_eq!(fs::read_to_string(&history).unwrap(), "{}\n");
 }
+
+/// A package removal runs `uninstall`: a config file it cannot use (not TOML, a bad value, a
+/// mode that lets others write it) is warned about, by name and problem, and the hooks go.
+#[test]
+fn uninstall_warns_about_a_bad_config_file_and_still_removes_the_hooks() {
+    let bad: [(&str, &str, u32, &str); 3] = [
+        ("not toml", "this is = = not toml\n", 0o600, "TOML"),
+        (
+            "a bad value",
+            "max_freeze = \"soon\"\n",
+            0o600,
+            "max_freeze",
+        ),
+        ("writable by others", "max_freeze = 60\n", 0o666, "others"),
+    ];
+    for (what, text, file_mode, problem) in bad {
+        let env = host();
+        install(&env, "vmware");
+        install(&env, "azure");
+        let config = at(&env, "/etc/iris-freeze.toml");
+        write_mode(&config, text.as_bytes(), file_mode);
+        let root = env.root();
+        for p in ["vmware", "azure"] {
+            // As the package's removal script runs it.
+            let r = env.run(&["--root", root.to_str().unwrap(), "uninstall", p]);
+            assert_eq!(r.code, 0, "{what}: uninstall {p}: {}", r.text());
+            assert!(
+                r.stderr.contains(&config.display().to_string()) && r.stderr.contains(problem),
+                "{what}: the warning names neither the file nor the problem: {}",
+                r.text()
+            );
+        }
+        for gone in [
+            "/usr/sbin/pre-freeze-script",
+            "/usr/sbin/post-thaw-script",
+            "/etc/azure/prescript.sh",
+            "/etc/azure/postScript.sh",
+        ] {
+            assert!(
+                fs::symlink_metadata(at(&env, gone)).is_err(),
+                "{what}: {gone} still there"
+            );
+        }
+    }
+}

@@ -247,13 +247,18 @@ fn the_pod_recipes_put_the_binary_where_the_manifests_run_it() {
     assert!(spec["volumes"][0]["emptyDir"].is_object());
     let iris = &spec["containers"][0];
     assert_eq!(iris["name"], "iris");
-    assert_eq!(iris["volumeMounts"][0]["mountPath"], "/iris-freeze");
-    let init = strings(&spec["initContainers"][0]["command"]);
-    assert_eq!(init.last().unwrap(), "/target/iris-freeze");
+    let mount = &iris["volumeMounts"][0];
+    assert_eq!(mount["mountPath"], "/iris-freeze");
+    assert_eq!(mount["readOnly"], true);
+    // The binary's own directory in the emptyDir, as the IRIS container sees it.
+    let sub = mount["subPath"].as_str().unwrap();
+    let last = &spec["initContainers"].as_array().unwrap().last().unwrap();
+    let install = strings(&last["command"]);
     assert_eq!(
-        spec["initContainers"][0]["volumeMounts"][0]["mountPath"],
-        "/target"
+        install.last().unwrap(),
+        &format!("/target/{sub}/iris-freeze")
     );
+    assert_eq!(last["volumeMounts"][0]["mountPath"], "/target");
     let docker = fs::read_to_string(Path::new(EXAMPLES).join("Dockerfile")).unwrap();
     assert!(docker.contains(" /iris-freeze/iris-freeze\n"), "{docker}");
     assert!(docker.contains("USER irisowner"), "{docker}");
@@ -734,4 +739,146 @@ fn a_history_on_tmpfs_is_warned_about() {
     let status = pod.argv(&["status"]);
     let (_, out) = pod.exec_env(&status, Duration::from_secs(60), &vars);
     assert!(out.contains("on tmpfs: lost at reboot"), "{out}");
+}
+
+/// Every pod spec in `v` (a mapping with `containers`), however deep.
+fn pod_specs(v: &Value, out: &mut Vec<Value>) {
+    match v {
+        Value::Object(m) => {
+            if m.contains_key("containers") {
+                out.push(v.clone());
+            }
+            m.values().for_each(|x| pod_specs(x, out));
+        }
+        Value::Array(a) => a.iter().for_each(|x| pod_specs(x, out)),
+        _ => {}
+    }
+}
+
+/// Why `c` (an init container) fails the "restricted" Pod Security Standard, if it does.
+fn restricted_problems(c: &Value) -> Vec<String> {
+    let sc = &c["securityContext"];
+    let mut out = Vec::new();
+    if sc["allowPrivilegeEscalation"] != false {
+        out.push("allowPrivilegeEscalation is not false".into());
+    }
+    if sc["runAsNonRoot"] != true {
+        out.push("runAsNonRoot is not true".into());
+    }
+    if sc["runAsUser"].as_u64() == Some(0) {
+        out.push("runAsUser is 0".into());
+    }
+    let drop = sc["capabilities"]["drop"].as_array();
+    if !drop.is_some_and(|d| d.iter().any(|x| x == "ALL")) {
+        out.push("capabilities.drop has no ALL".into());
+    }
+    if sc["capabilities"]["add"]
+        .as_array()
+        .is_some_and(|a| a.iter().any(|x| x != "NET_BIND_SERVICE"))
+    {
+        out.push("capabilities.add other than NET_BIND_SERVICE".into());
+    }
+    if !matches!(
+        sc["seccompProfile"]["type"].as_str(),
+        Some("RuntimeDefault" | "Localhost")
+    ) {
+        out.push("seccompProfile.type is not RuntimeDefault".into());
+    }
+    out
+}
+
+/// The init containers the project ships (examples/kubernetes) or prints (`install ENGINE`)
+/// pass the "restricted" Pod Security Standard: they only copy a file.
+#[test]
+fn every_init_container_passes_the_restricted_pod_security_standard() {
+    let env = Env::new();
+    let mut docs: Vec<(String, String)> = Vec::new();
+    for e in fs::read_dir(EXAMPLES).unwrap() {
+        let path = e.unwrap().path();
+        if path.extension().is_some_and(|x| x == "yaml" || x == "yml") {
+            docs.push((
+                path.display().to_string(),
+                fs::read_to_string(&path).unwrap(),
+            ));
+        }
+    }
+    for (engine, extra, _) in ENGINES {
+        let what = format!("iris-freeze install {engine} {}", extra.join(" "));
+        docs.push((what, print(&env, engine, extra)));
+    }
+    let mut checked = 0;
+    for (what, text) in &docs {
+        let mut specs = Vec::new();
+        for doc in yaml_docs(text) {
+            pod_specs(&doc, &mut specs);
+        }
+        for spec in specs {
+            for c in spec["initContainers"].as_array().into_iter().flatten() {
+                let problems = restricted_problems(c);
+                assert!(
+                    problems.is_empty(),
+                    "{what}: init container {}: {}",
+                    c["name"],
+                    problems.join("; ")
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(
+        checked >= 2,
+        "found {checked} init containers in {} files",
+        docs.len()
+    );
+}
+
+/// The init containers of statefulset.yaml, run as their securityContext says (as that uid
+/// when the tests run as root, else as this user: never root) against an emptyDir-like
+/// directory (mode 0777): the binary ends up in a 0755 directory of the IRIS user's, 0755.
+#[test]
+fn the_init_containers_install_the_binary_without_root() {
+    let sts = yaml(&fs::read_to_string(Path::new(EXAMPLES).join("statefulset.yaml")).unwrap());
+    let spec = &sts["spec"]["template"]["spec"];
+    let env = Env::new();
+    let t = env.tmp.path();
+    fs::set_permissions(t, fs::Permissions::from_mode(0o755)).unwrap();
+    let image = reachable_programs(&env);
+    let target = t.join("empty-dir");
+    fs::create_dir(&target).unwrap();
+    fs::set_permissions(&target, fs::Permissions::from_mode(0o777)).unwrap();
+    let as_root = nix::unistd::geteuid().is_root();
+    let mut uid = nix::unistd::geteuid().as_raw();
+    for c in spec["initContainers"].as_array().unwrap() {
+        let argv: Vec<String> = strings(&c["command"])
+            .into_iter()
+            .map(|a| match a.strip_prefix("/target") {
+                Some(rest) => format!("{}{rest}", target.display()),
+                None if a == "/iris-freeze" => image.display().to_string(),
+                None => a,
+            })
+            .collect();
+        let mut cmd = Command::new(&argv[0]);
+        cmd.args(&argv[1..]).current_dir("/");
+        if as_root {
+            uid = c["securityContext"]["runAsUser"].as_u64().unwrap() as u32;
+            assert_ne!(uid, 0, "{}", c["name"]);
+            cmd.uid(uid).gid(uid);
+        }
+        let st = cmd.status().unwrap();
+        assert!(st.success(), "{argv:?} as uid {uid}: {st}");
+    }
+    use std::os::unix::fs::MetadataExt;
+    let sub = spec["containers"][0]["volumeMounts"][0]["subPath"]
+        .as_str()
+        .unwrap();
+    let dir = target.join(sub);
+    for p in [dir.clone(), dir.join("iris-freeze")] {
+        let md = fs::symlink_metadata(&p).unwrap();
+        assert_eq!(md.uid(), uid, "{}", p.display());
+        assert_eq!(md.mode() & 0o7777, 0o755, "{}", p.display());
+    }
+    assert_eq!(
+        fs::read(dir.join("iris-freeze")).unwrap(),
+        fs::read(&image).unwrap()
+    );
 }

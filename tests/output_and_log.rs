@@ -279,3 +279,58 @@ fn a_session_echoing_the_password_never_shows_it() {
         assert!(!text.contains(PASSWORD), "the password leaked:\n{text}");
     }
 }
+
+/// A credentials file with one line has no password line: its only line is likely the
+/// password, so it must never be quoted (as a user name or otherwise) anywhere.
+#[test]
+fn a_one_line_credentials_file_is_refused_without_quoting_its_line() {
+    const SECRET: &str = "Tr0ub4dor-one-line-secret";
+    let env = Env::new();
+    env.iris("IRIS");
+    // A session that asks for a login is what used to quote the user in the error.
+    for call in ["check", "freeze", "thaw"] {
+        env.fault("IRIS", &format!("{call}=login"));
+    }
+    let path = env.tmp.path().join("iris.credentials");
+    fs::write(&path, format!("{SECRET}\n")).unwrap();
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+    env.config(&format!("credentials_file = \"{}\"\n", path.display()));
+    let journal = std::os::unix::net::UnixDatagram::bind(env.journal_socket()).unwrap();
+    journal.set_nonblocking(true).unwrap();
+
+    let freeze = env.run(&["freeze", "-vv"]);
+    assert_eq!(freeze.code, 1, "{}", freeze.text());
+    assert!(!env.frozen("IRIS"));
+    assert!(
+        freeze.stderr.contains("user on line 1, password on line 2"),
+        "the error does not name the format:\n{}",
+        freeze.text()
+    );
+    let check = env.run(&["check"]);
+    assert!(
+        check.stdout.contains("user on line 1, password on line 2"),
+        "{}",
+        check.text()
+    );
+    let thaw = env.run(&["thaw", "-vv"]);
+
+    let mut journal_text = String::new();
+    let mut buf = vec![0u8; 1 << 17];
+    while let Ok(n) = journal.recv(&mut buf) {
+        journal_text.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    let history = fs::read_to_string(env.history()).unwrap_or_default();
+    for (what, text) in [
+        ("freeze", freeze.text()),
+        ("check", check.text()),
+        ("thaw", thaw.text()),
+        ("log", env.log_text()),
+        ("history", history),
+        ("journal", journal_text),
+    ] {
+        assert!(
+            !text.contains(SECRET),
+            "the secret leaked in the {what}:\n{text}"
+        );
+    }
+}

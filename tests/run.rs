@@ -475,3 +475,148 @@ fn the_watchdog_thawing_during_cmd_is_named_and_exit_2() {
     assert!(!summary.contains("another"), "{}", r.text());
     assert!(!env.frozen("IRIS"));
 }
+
+/// `snap-tool` in `dir` (created with `mode`): a script that leaves `marker` behind when run.
+fn tool_in(dir: &std::path::Path, mode: u32, marker: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    fs::create_dir_all(dir).unwrap();
+    fs::set_permissions(dir, fs::Permissions::from_mode(mode)).unwrap();
+    let tool = dir.join("snap-tool");
+    fs::write(
+        &tool,
+        format!("#!/bin/sh\ntouch '{}'\nexit 0\n", marker.display()),
+    )
+    .unwrap();
+    fs::set_permissions(&tool, fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// `run -- snap-tool` with `path` as PATH, from the working directory `cwd`.
+fn run_with_path(env: &Env, path: &str, cwd: &std::path::Path) -> common::Run {
+    let mut c = env.command(std::path::Path::new(common::BIN));
+    c.args(["run", "--", "snap-tool"])
+        .env("PATH", path)
+        .current_dir(cwd)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    finish(common::spawn(&mut c))
+}
+
+/// CMD is found on PATH as sudo's secure_path would: a directory others can write, an empty
+/// entry or a relative one never gives root a program; a trusted directory later on PATH does.
+#[test]
+fn cmd_is_found_only_in_path_dirs_no_other_user_can_write() {
+    let env = one_instance();
+    let tmp = env.tmp.path();
+    let bin = env.bin.display();
+    let planted = tmp.join("PLANTED-RAN");
+    let shared = tmp.join("shared");
+    tool_in(&shared, 0o777, &planted);
+    let here = tmp.join("here");
+    tool_in(&here, 0o755, &planted);
+
+    let only_untrusted = [
+        (
+            format!("{}:{bin}:/usr/bin:/bin", shared.display()),
+            "mode 777",
+        ),
+        (format!(":{bin}:/usr/bin:/bin"), "an empty PATH entry"),
+        (
+            format!(".:{bin}:/usr/bin:/bin"),
+            "the relative PATH entry \".\"",
+        ),
+    ];
+    for (path, why) in &only_untrusted {
+        let r = run_with_path(&env, path, &here);
+        nothing_happened(&env, &r);
+        assert!(!planted.exists(), "PATH={path}: root ran a planted program");
+        for said in [*why, "give CMD as an absolute path"] {
+            assert!(r.stderr.contains(said), "PATH={path}: {}", r.text());
+        }
+    }
+
+    // The same name in a trusted directory later on PATH is the one run.
+    let trusted_ran = tmp.join("TRUSTED-RAN");
+    let trusted = tmp.join("trusted");
+    tool_in(&trusted, 0o755, &trusted_ran);
+    let path = format!(
+        ".:{}:{}:{bin}:/usr/bin:/bin",
+        shared.display(),
+        trusted.display()
+    );
+    let r = run_with_path(&env, &path, &here);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(trusted_ran.exists(), "{}", r.text());
+    assert!(!planted.exists(), "root ran a planted program");
+    assert!(!env.frozen("IRIS"));
+}
+
+/// A snapshot step CMD puts in the background is still under the freeze when it ends: the
+/// thaw waits for it.
+#[test]
+fn the_thaw_waits_for_what_cmd_left_running_in_the_background() {
+    let env = one_instance();
+    let rc = env.tmp.path().join("rc-in-background");
+    let script = format!(
+        "(sleep 2; iris session IRIS -U%SYS '##Class(Backup.General).IsWDSuspendedExt()'; \
+         echo $? > '{}') >/dev/null 2>&1 & exit 0",
+        rc.display()
+    );
+    let r = env.run(&["run", "--", "sh", "-c", &script]);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(!env.frozen("IRIS"));
+    let answered = fs::read_to_string(&rc).unwrap_or_default();
+    assert_eq!(
+        answered.trim(),
+        "5",
+        "the background step ran thawed:\n{}",
+        r.text()
+    );
+    let log = env.log_text();
+    assert!(log.contains("left processes running"), "{log}");
+    assert!(log.contains("what CMD left running has ended"), "{log}");
+    let thaw = env.history_events_of("thaw");
+    assert_eq!(thaw[0]["instances"][0]["verdict"], "consistent");
+}
+
+/// What CMD left running past its deadline, in its process group or out of it (setsid), is
+/// killed before the thaw, and the run says the snapshot is not consistent.
+#[test]
+fn what_cmd_left_running_past_its_deadline_is_killed_and_not_consistent() {
+    for how in ["", "setsid "] {
+        let env = one_instance();
+        let pidfile = env.tmp.path().join("background.pid");
+        let script = format!(
+            "{how}sh -c 'echo $$ > \"{}\"; exec sleep 300' >/dev/null 2>&1 & exit 0",
+            pidfile.display()
+        );
+        let r = env.run(&["run", "--cmd-timeout", "2", "--", "sh", "-c", &script]);
+        let pid: i32 = fs::read_to_string(&pidfile)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        let ended = wait_until(Duration::from_secs(10), || !alive(pid));
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+        assert!(
+            ended,
+            "{how}: the background process outlived the run: {}",
+            r.text()
+        );
+        assert_eq!(r.code, 1, "{how}: {}", r.text());
+        assert!(r.stdout.contains("not consistent"), "{how}: {}", r.text());
+        assert!(!env.frozen("IRIS"));
+        let log = env.log_text();
+        assert!(
+            log.contains("what CMD left running") && log.contains("killed"),
+            "{how}: {log}"
+        );
+        assert_eq!(cmd_event(&env)["cmd"]["timed_out"], true, "{how}");
+        // Killed before the thaw: the thaw is the last thing the log has.
+        let killed_at = log.find("still runs at its deadline").unwrap();
+        let thawed_at = log.rfind("event=thaw").unwrap_or(0);
+        assert!(killed_at < thawed_at, "{how}: {log}");
+    }
+}

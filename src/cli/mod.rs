@@ -214,9 +214,12 @@ const RUN_HELP: &str = "\
 Freezes exactly as `freeze` does (same options, watchdog armed with --max-freeze); if the freeze \
 fails, CMD does not run (exit 1). CMD runs with IRIS_FREEZE_ID (the cycle id) and \
 IRIS_FREEZE_INSTANCES (the frozen instances, comma-separated) in its environment, run's own \
-stdin, stdout and stderr, in its own process group. Then the thaw always comes: after CMD exits, \
-fails, is not found, times out (its group gets SIGTERM, then SIGKILL 5 s later) or is \
-signalled; SIGTERM/SIGINT/SIGHUP to `run` are passed on to CMD's group. --timeout bounds the \
+stdin, stdout and stderr, in its own process group. A CMD named without a `/` is found only in \
+PATH's absolute directories that no other user can write (as sudo's secure_path). Then the thaw \
+always comes: after CMD exits, fails, is not found, times out (its group gets SIGTERM, then \
+SIGKILL 5 s later) or is signalled; SIGTERM/SIGINT/SIGHUP to `run` are passed on to CMD's group. \
+Processes CMD leaves running in the background are waited for before the thaw, within CMD's \
+deadline, and killed at it (the run is then not consistent, exit 1). --timeout bounds the \
 freeze and the thaw, each; CMD has its own.
 
 --cmd-timeout defaults to what --max-freeze leaves after the freeze, minus a margin of 15 s \

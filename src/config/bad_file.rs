@@ -12,12 +12,13 @@ use crate::cli::Command;
 /// How a command treats a config file it cannot use, in part or at all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum OnBadFile {
-    /// Refuse to run: a freeze (or dry-run, install, uninstall) has changed nothing yet.
+    /// Refuse to run: a freeze (or dry-run, install) has changed nothing yet.
     Refuse,
     /// Report it as a failed check.
     Report,
     /// Warn and go on with the rest and the defaults: a thaw, `status` and the watchdog never
-    /// stop for a config file, or IRIS would stay frozen.
+    /// stop for a config file, or IRIS would stay frozen; nor does `uninstall`, or a package
+    /// removal (which runs it) would fail until the file is fixed.
     Warn,
 }
 
@@ -36,7 +37,8 @@ impl OnBadFile {
             | Command::Status(_)
             | Command::RestorePlan(_)
             | Command::History(_)
-            | Command::Watchdog(_) => OnBadFile::Warn,
+            | Command::Watchdog(_)
+            | Command::Uninstall(_) => OnBadFile::Warn,
             Command::Check(_) => OnBadFile::Report,
             _ => OnBadFile::Refuse,
         }

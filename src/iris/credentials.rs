@@ -32,7 +32,6 @@ impl Credentials {
         let text = read_checked(path)?;
         let mut lines = text.lines();
         let user = lines.next().unwrap_or("").trim().to_string();
-        let password = lines.next().unwrap_or("").to_string();
         if user.is_empty() {
             bail!(
                 "the credentials file {} has no user on its first line (format: user on line \
@@ -40,7 +39,19 @@ impl Credentials {
                 path.display()
             );
         }
-        Ok(Credentials { user, password })
+        // A file of one line is a password alone, in practice: refused, and nothing of it is
+        // quoted (as the user, it would reach the output, the log and the journal).
+        let Some(password) = lines.next() else {
+            bail!(
+                "the credentials file {} has one line, not two (format: user on line 1, \
+                 password on line 2): refusing it",
+                path.display()
+            );
+        };
+        Ok(Credentials {
+            user,
+            password: password.to_string(),
+        })
     }
 
     pub(crate) fn user(&self) -> &str {
@@ -159,6 +170,17 @@ mod tests {
         let mut text = "abc".to_string();
         none.hide_password(&mut text);
         assert_eq!(text, "abc");
+    }
+
+    #[test]
+    fn one_line_is_refused_without_quoting_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("creds");
+        fs::write(&p, "s3cret\n").unwrap();
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o600)).unwrap();
+        let e = format!("{:#}", Credentials::load(&p).unwrap_err());
+        assert!(e.contains("user on line 1, password on line 2"), "{e}");
+        assert!(!e.contains("s3cret"), "{e}");
     }
 
     #[test]

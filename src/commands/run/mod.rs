@@ -1,11 +1,13 @@
 //! `run`: freeze exactly as `freeze` does, run the user's snapshot command (CMD) with its own
-//! deadline, and always thaw, as `thaw` does. The steps: CMD found (`cmd::check`:
-//! nothing is frozen for a CMD that cannot start); the run lock (`exclusive`: no other
+//! deadline, and always thaw, as `thaw` does. The steps: CMD found (`cmd::check`, on PATH as
+//! `lookup` says: nothing is frozen for a CMD that cannot start); the run lock (`exclusive`: no other
 //! freeze inside this cycle); `freeze::run`; what the freeze left in the state (`Frozen`); CMD's
 //! deadline; `cmd::run`; its history line; `thaw::run`; one exit from the three.
 
 mod cmd;
 pub(crate) mod exclusive;
+mod leftovers;
+mod lookup;
 
 use std::ffi::OsString;
 use std::time::{Duration, Instant};
@@ -39,13 +41,16 @@ pub(crate) fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
     else {
         bail!("internal error: `run` called for {:?}", cfg.action);
     };
-    if let Err(why) = cmd::check(cmd) {
-        log.error(None, "cmd", format!("{why}: nothing frozen"));
-        return Ok(Report::new(
-            Exit::Failure,
-            format!("CMD not run, nothing frozen: {why} (exit 1)"),
-        ));
-    }
+    let program = match cmd::check(cmd) {
+        Ok(program) => program,
+        Err(why) => {
+            log.error(None, "cmd", format!("{why}: nothing frozen"));
+            return Ok(Report::new(
+                Exit::Failure,
+                format!("CMD not run, nothing frozen: {why} (exit 1)"),
+            ));
+        }
+    };
     signals::install()?;
     let states = StateDir::of(cfg)?;
     // Waited for as freeze waits for the host lock: within the first 60% of --timeout.
@@ -64,7 +69,7 @@ pub(crate) fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
     }
     let frozen = Frozen::read(cfg, log);
     let deadline = deadline(cfg, cmd_timeout, &frozen, log);
-    let ended = cmd::run(cmd, &frozen, deadline, log);
+    let ended = cmd::run(&program, cmd, &frozen, deadline, log);
     record(cfg, cmd, &frozen, &ended, log);
     let lost = thawed_meanwhile(cfg, &frozen, log);
     let thawed = thaw::run(&as_thaw(cfg), log)?;
