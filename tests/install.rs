@@ -1251,12 +1251,12 @@ fn install_as_another_user_needs_root_unless_the_root_is_theirs() {
         return; // switching users needs root
     }
     let env = host();
-    // The other user must reach the tree.
-    fs::set_permissions(env.tmp.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    // The other user must reach the tree and the binary (the checkout may be under /root).
+    let exe = env.reachable_programs();
     fs::set_permissions(env.root(), fs::Permissions::from_mode(0o755)).unwrap();
     let as_nobody = |root: &Path| {
         let out = env
-            .command(Path::new(common::BIN))
+            .command(&exe)
             .args(["install", "vmware", "--root", root.to_str().unwrap()])
             .uid(65534)
             .gid(65534)

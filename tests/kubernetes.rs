@@ -379,7 +379,7 @@ impl Pod {
             }
             chown_tree(&env.sim, uid, gid);
         }
-        let exe = reachable_programs(&env);
+        let exe = env.reachable_programs();
         Pod {
             env,
             exe,
@@ -473,29 +473,6 @@ impl Pod {
     fn history(&self) -> String {
         fs::read_to_string(self.history_file()).unwrap_or_default()
     }
-}
-
-/// iris-freeze and the simulator in a directory of the pod every user can reach (linked when
-/// the file system allows, else copied); the simulator's programs point there. Returns
-/// iris-freeze's path.
-fn reachable_programs(env: &Env) -> PathBuf {
-    let dir = env.tmp.path().join("opt");
-    fs::create_dir_all(&dir).unwrap();
-    fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
-    let place = |from: &Path, name: &str| {
-        let to = dir.join(name);
-        if fs::hard_link(from, &to).is_err() {
-            fs::copy(from, &to).unwrap();
-        }
-        to
-    };
-    let sim = place(&common::simulator(), "iris-sim");
-    for p in ["iris", "csession", "ccontrol"] {
-        let link = env.bin.join(p);
-        fs::remove_file(&link).unwrap();
-        std::os::unix::fs::symlink(&sim, &link).unwrap();
-    }
-    place(Path::new(BIN), "iris-freeze")
 }
 
 fn chown_tree(dir: &Path, uid: u32, gid: u32) {
@@ -841,8 +818,7 @@ fn the_init_containers_install_the_binary_without_root() {
     let spec = &sts["spec"]["template"]["spec"];
     let env = Env::new();
     let t = env.tmp.path();
-    fs::set_permissions(t, fs::Permissions::from_mode(0o755)).unwrap();
-    let image = reachable_programs(&env);
+    let image = env.reachable_programs();
     let target = t.join("empty-dir");
     fs::create_dir(&target).unwrap();
     fs::set_permissions(&target, fs::Permissions::from_mode(0o777)).unwrap();

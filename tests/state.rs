@@ -381,9 +381,11 @@ fn a_user_who_is_not_root_is_told_to_run_as_root_or_use_their_own_state_dir() {
         ),
         (0o755, false, "run as root, or pass a `--state-dir` you own"),
     ];
+    // The binary where uid 65534 can run it (the checkout may be under /root, 0700).
+    let exe = env.reachable_programs();
     for (mode, by_env, advice) in cases {
         chmod(&state, mode);
-        let mut c = env.command(Path::new(BIN));
+        let mut c = env.command(&exe);
         if by_env {
             c.env("IRIS_FREEZE_STATE_DIR", &state).arg("freeze");
         } else {
