@@ -6,7 +6,7 @@
 //! variables and the config file still win.
 
 use std::fs;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use crate::host::trust::{self, Rule};
@@ -68,10 +68,7 @@ impl UserDefaults {
     pub(crate) fn create_for(&self, paths: &[&Path]) {
         for dir in [&self.base, &self.history_dir] {
             if paths.iter().any(|p| p.starts_with(dir)) {
-                let _ = fs::DirBuilder::new()
-                    .recursive(true)
-                    .mode(0o700)
-                    .create(dir);
+                let _ = trust::create_dir_chain(dir, 0o700);
             }
         }
     }

@@ -1,0 +1,155 @@
+//! Directories other users can write, end to end as root: the state dir, the history, the log
+//! and the metrics file are refused (or, for the metrics, written safely) in a directory
+//! another user owns or a group other than root's can write, and nothing is created, renamed
+//! or followed there before that check.
+
+mod common;
+
+use std::fs;
+use std::os::unix::fs::{PermissionsExt, chown, symlink};
+use std::path::{Path, PathBuf};
+
+use common::Env;
+
+/// A uid and a gid no one on the host has: "another user" and "another group".
+const OTHER: u32 = 12345;
+
+fn is_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
+fn chmod(p: &Path, mode: u32) {
+    fs::set_permissions(p, fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// A directory in the env's temp dir with `mode`, owned by `uid`:`gid`.
+fn dir(env: &Env, name: &str, mode: u32, uid: u32, gid: u32) -> PathBuf {
+    let d = env.tmp.path().join(name);
+    fs::create_dir_all(&d).unwrap();
+    chown(&d, Some(uid), Some(gid)).unwrap();
+    chmod(&d, mode);
+    d
+}
+
+#[test]
+fn the_history_is_refused_before_its_rotation_renames_through_a_symlink() {
+    if !is_root() {
+        return; // another user's directory needs root to make
+    }
+    let env = Env::new();
+    env.iris("IRIS");
+    // A victim's full history, and the file before it.
+    let victim = dir(&env, "victim", 0o700, 0, 0);
+    fs::write(victim.join("h.jsonl"), vec![b'\n'; 1024 * 1024]).unwrap();
+    fs::write(victim.join("h.jsonl.1"), "the victim's old history\n").unwrap();
+    // Another user's directory, holding a link to the victim's.
+    let evil = dir(&env, "evil", 0o755, OTHER, OTHER);
+    symlink(&victim, evil.join("lnk")).unwrap();
+    let history = evil.join("lnk/h.jsonl");
+    let env_vars = [("IRIS_FREEZE_HISTORY_FILE", history.to_str().unwrap())];
+    let r = env.run_env(&["freeze"], &env_vars);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(
+        fs::read(victim.join("h.jsonl.1")).unwrap() == b"the victim's old history\n",
+        "the victim's h.jsonl.1 was replaced through the link: {}",
+        r.text()
+    );
+    assert_eq!(
+        fs::metadata(victim.join("h.jsonl")).unwrap().len(),
+        1024 * 1024
+    );
+    assert!(
+        r.stderr.contains("refusing the history") && r.stderr.contains("owned by uid 12345"),
+        "{}",
+        r.text()
+    );
+    // Nor is a history directory created under it.
+    let nested = evil.join("new/h.jsonl");
+    let r = env.run_env(
+        &["thaw"],
+        &[("IRIS_FREEZE_HISTORY_FILE", nested.to_str().unwrap())],
+    );
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(!evil.join("new").exists(), "{}", r.text());
+}
+
+#[test]
+fn the_state_dir_is_not_created_under_a_directory_another_user_owns() {
+    if !is_root() {
+        return;
+    }
+    let env = Env::new();
+    env.iris("IRIS");
+    let evil = dir(&env, "evil", 0o755, OTHER, OTHER);
+    let state = evil.join("sub/state");
+    let r = env.run_env(
+        &["freeze"],
+        &[("IRIS_FREEZE_STATE_DIR", state.to_str().unwrap())],
+    );
+    assert_eq!(r.code, 1, "{}", r.text());
+    assert!(r.stderr.contains("refusing the state dir"), "{}", r.text());
+    assert!(!evil.join("sub").exists(), "{}", r.text());
+    assert!(!env.frozen("IRIS"));
+}
+
+/// Where a file goes, and what the run says when its directory is refused.
+struct Place {
+    var: &'static str,
+    name: &'static str,
+    refused: &'static str,
+}
+
+const PLACES: [Place; 4] = [
+    Place {
+        var: "IRIS_FREEZE_STATE_DIR",
+        name: "state",
+        refused: "refusing the state dir",
+    },
+    Place {
+        var: "IRIS_FREEZE_HISTORY_FILE",
+        name: "history.jsonl",
+        refused: "refusing the history",
+    },
+    Place {
+        var: "IRIS_FREEZE_LOG_FILE",
+        name: "freeze.log",
+        refused: "cannot open the log",
+    },
+    Place {
+        var: "IRIS_FREEZE_METRICS_FILE",
+        name: "iris-freeze.prom",
+        refused: "refusing the metrics file",
+    },
+];
+
+#[test]
+fn a_directory_its_group_can_write_is_refused_unless_the_group_is_roots() {
+    if !is_root() {
+        return;
+    }
+    for place in PLACES {
+        let env = Env::new();
+        env.iris("IRIS");
+        let shared = dir(&env, "shared", 0o775, 0, OTHER);
+        let path = shared.join(place.name);
+        let vars = [(place.var, path.to_str().unwrap())];
+        let r = env.run_env(&["freeze"], &vars);
+        let t = format!("{}: {}", place.var, r.text());
+        assert!(r.stderr.contains(place.refused), "{t}");
+        assert!(r.stderr.contains("written by its group (gid 12345)"), "{t}");
+        assert!(fs::read_dir(&shared).unwrap().next().is_none(), "{t}");
+        // The state dir refused, nothing was frozen; anything else is a warning.
+        let code = if place.name == "state" { 1 } else { 0 };
+        assert_eq!(r.code, code, "{t}");
+        let _ = env.run(&["thaw"]);
+
+        // Root's group is no other user.
+        chown(&shared, None, Some(0)).unwrap();
+        let r = env.run_env(&["freeze"], &vars);
+        let t = format!("{}: {}", place.var, r.text());
+        assert_eq!(r.code, 0, "{t}");
+        assert!(!r.stderr.contains(place.refused), "{t}");
+        assert!(fs::symlink_metadata(&path).is_ok(), "{t}");
+        assert_eq!(env.run_env(&["thaw"], &vars).code, 0);
+    }
+}
