@@ -6,7 +6,7 @@
 mod common;
 
 use std::fs;
-use std::os::unix::fs::{PermissionsExt, chown, symlink};
+use std::os::unix::fs::{MetadataExt, PermissionsExt, chown, symlink};
 use std::path::{Path, PathBuf};
 
 use common::Env;
@@ -152,4 +152,105 @@ fn a_directory_its_group_can_write_is_refused_unless_the_group_is_roots() {
         assert!(fs::symlink_metadata(&path).is_ok(), "{t}");
         assert_eq!(env.run_env(&["thaw"], &vars).code, 0);
     }
+}
+
+/// A textfile directory anyone may add files to (1777, as node_exporter's often is).
+fn textfile_dir(env: &Env) -> PathBuf {
+    dir(env, "textfile", 0o1777, 0, 0)
+}
+
+/// Another user's files at the temp names a run of the next `n` pids would use:
+/// `iris-freeze.prom.PID.tmp`, all a squatter needs when the name is predictable.
+fn squat_temp_names(prom: &Path, n: u32) {
+    let last: u32 = fs::read_to_string("/proc/sys/kernel/ns_last_pid")
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    for pid in last + 1..=last + n {
+        let p = PathBuf::from(format!("{}.{pid}.tmp", prom.display()));
+        fs::write(&p, "").unwrap();
+        chown(&p, Some(OTHER), Some(OTHER)).unwrap();
+    }
+}
+
+#[test]
+fn squatted_metrics_names_neither_stop_the_series_nor_pass_unseen() {
+    if !is_root() {
+        return;
+    }
+    let env = Env::new();
+    env.iris("IRIS");
+    let textfile = textfile_dir(&env);
+    let prom = textfile.join("iris-freeze.prom");
+    let vars = [("IRIS_FREEZE_METRICS_FILE", prom.to_str().unwrap())];
+    let journal = std::os::unix::net::UnixDatagram::bind(env.journal_socket()).unwrap();
+    journal.set_nonblocking(true).unwrap();
+
+    // The temp name: unpredictable, so squatting the predictable ones stops nothing.
+    squat_temp_names(&prom, 3000);
+    let r = env.run_env(&["freeze"], &vars);
+    assert_eq!(r.code, 0, "{}", r.text());
+    let text = fs::read_to_string(&prom).unwrap_or_default();
+    assert!(
+        text.contains("iris_freeze_frozen{instance=\"IRIS\"} 1"),
+        "no series written: {}",
+        r.text()
+    );
+    assert_eq!(env.run_env(&["thaw"], &vars).code, 0);
+
+    // The file's own name, taken by another user's file: root replaces it, and says so.
+    fs::remove_file(&prom).unwrap();
+    fs::write(&prom, "").unwrap();
+    chown(&prom, Some(OTHER), Some(OTHER)).unwrap();
+    let r = env.run_env(&["freeze"], &vars);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(
+        r.stderr
+            .contains("was a file owned by uid 12345, put there by another user"),
+        "{}",
+        r.text()
+    );
+    assert!(
+        fs::read_to_string(&prom)
+            .unwrap()
+            .contains("iris_freeze_frozen")
+    );
+    assert_eq!(env.run_env(&["thaw"], &vars).code, 0);
+
+    // By a directory, which nobody can rename a file over: a warning naming it, in the log
+    // and the journal.
+    fs::remove_file(&prom).unwrap();
+    fs::create_dir(&prom).unwrap();
+    chown(&prom, Some(OTHER), Some(OTHER)).unwrap();
+    let mut buf = vec![0u8; 1 << 17];
+    // Only a few datagrams wait in the socket: read what the runs above sent.
+    while journal.recv(&mut buf).is_ok() {}
+    let r = env.run_env(&["freeze"], &vars);
+    assert_eq!(r.code, 0, "{}", r.text());
+    let said = "its name is taken by a directory owned by uid 12345";
+    assert!(r.stderr.contains(said), "{}", r.text());
+    assert!(env.log_text().contains(said), "{}", env.log_text());
+    let mut in_journal = false;
+    while let Ok(n) = journal.recv(&mut buf) {
+        in_journal |= String::from_utf8_lossy(&buf[..n]).contains(said);
+    }
+    assert!(in_journal, "not in the journal");
+    assert_eq!(env.run_env(&["thaw"], &vars).code, 0);
+    // No temp file is left behind, whatever happened.
+    let left: Vec<_> = fs::read_dir(&textfile)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp") && fs::metadata(textfile.join(n)).unwrap().uid() == 0)
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+
+    // check warns about such a directory.
+    let r = env.run_env(&["check"], &vars);
+    assert!(
+        r.stdout
+            .contains("others can create files in it (mode 1777)"),
+        "{}",
+        r.text()
+    );
 }
