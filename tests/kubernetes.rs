@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{BIN, Env, wait_until};
+use common::other_user::{chown_tree, reachable_programs};
+use common::{Env, wait_until};
 use serde_json::Value;
 
 const EXAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/kubernetes");
@@ -467,41 +468,6 @@ impl Pod {
 
     fn history(&self) -> String {
         fs::read_to_string(self.history_file()).unwrap_or_default()
-    }
-}
-
-/// iris-freeze and the simulator in a directory of the pod every user can reach (linked when
-/// the file system allows, else copied); the simulator's programs point there. Returns
-/// iris-freeze's path.
-fn reachable_programs(env: &Env) -> PathBuf {
-    let dir = env.tmp.path().join("opt");
-    fs::create_dir_all(&dir).unwrap();
-    fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
-    let place = |from: &Path, name: &str| {
-        let to = dir.join(name);
-        if fs::hard_link(from, &to).is_err() {
-            fs::copy(from, &to).unwrap();
-        }
-        to
-    };
-    let sim = place(&common::simulator(), "iris-sim");
-    for p in ["iris", "csession", "ccontrol"] {
-        let link = env.bin.join(p);
-        fs::remove_file(&link).unwrap();
-        std::os::unix::fs::symlink(&sim, &link).unwrap();
-    }
-    place(Path::new(BIN), "iris-freeze")
-}
-
-fn chown_tree(dir: &Path, uid: u32, gid: u32) {
-    chown(dir, Some(uid), Some(gid)).unwrap();
-    for e in fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            chown_tree(&p, uid, gid);
-        } else {
-            chown(&p, Some(uid), Some(gid)).unwrap();
-        }
     }
 }
 

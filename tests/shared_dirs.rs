@@ -254,3 +254,69 @@ fn squatted_metrics_names_neither_stop_the_series_nor_pass_unseen() {
         r.text()
     );
 }
+
+/// Runs iris-freeze (`exe`, where nobody reaches it) as `nobody`, as a container's exec
+/// would: no HOME, no XDG_RUNTIME_DIR, and TMPDIR in the test's temp dir (never the host's
+/// /tmp).
+fn as_nobody(env: &Env, exe: &Path, tmpdir: &Path, args: &[&str]) -> common::Run {
+    use std::os::unix::process::CommandExt;
+    let mut c = std::process::Command::new(exe);
+    c.args(args)
+        .env_clear()
+        .env("PATH", format!("{}:/usr/bin:/bin", env.bin.display()))
+        .env("TMPDIR", tmpdir)
+        .env("IRIS_SIM_DIR", &env.sim)
+        .env("IRIS_FREEZE_ROOT", env.root())
+        .env("IRIS_FREEZE_NO_SYSTEMD", "1")
+        .env("IRIS_FREEZE_SYSTEMD_DIR", env.tmp.path().join("no-systemd"))
+        .env("IRIS_FREEZE_JOURNAL_SOCKET", env.journal_socket())
+        .env("IRIS_FREEZE_BIN_DIRS", "")
+        .current_dir("/")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .uid(NOBODY)
+        .gid(NOBODY);
+    common::finish(common::spawn(&mut c))
+}
+
+const NOBODY: u32 = 65534;
+
+#[test]
+fn a_temp_dir_another_user_made_first_does_not_stop_the_instance_owners_freezes() {
+    if !is_root() {
+        return; // another user, and a directory of a third, need root
+    }
+    let env = Env::new();
+    env.iris("IRIS");
+    chmod(env.tmp.path(), 0o755);
+    common::other_user::chown_tree(&env.sim, NOBODY, NOBODY);
+    let exe = common::other_user::reachable_programs(&env);
+    // A temp dir like /tmp, and the fallback's usual name in it taken by a third user.
+    let tmpdir = dir(&env, "tmp", 0o1777, 0, 0);
+    let squatted = dir(
+        &env,
+        &format!("tmp/iris-freeze-{NOBODY}"),
+        0o755,
+        OTHER,
+        OTHER,
+    );
+
+    let r = as_nobody(&env, &exe, &tmpdir, &["freeze"]);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(env.frozen("IRIS"), "{}", r.text());
+    assert!(fs::read_dir(&squatted).unwrap().next().is_none());
+    let r = as_nobody(&env, &exe, &tmpdir, &["check", "kubernetes"]);
+    assert!(
+        r.stdout
+            .contains(&format!("{}/iris-freeze-{NOBODY}-", tmpdir.display()))
+            && r.stdout.contains("iris-freeze-UID there is another user's"),
+        "{}",
+        r.text()
+    );
+    // The thaw finds the freeze's state there.
+    let r = as_nobody(&env, &exe, &tmpdir, &["thaw"]);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(r.stdout.contains("thawed"), "{}", r.text());
+    assert!(!env.frozen("IRIS"), "{}", r.text());
+}

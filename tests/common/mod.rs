@@ -2,6 +2,8 @@
 //! a state dir and a log file, and helpers that run the real iris-freeze binary against it.
 #![allow(dead_code)]
 
+pub mod other_user;
+
 use std::fs;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
