@@ -6,6 +6,7 @@
 //! any group either.
 
 mod program;
+mod tree;
 
 use std::fs::{self, File, OpenOptions};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
@@ -15,6 +16,7 @@ use anyhow::{Context, Result, bail};
 use nix::libc;
 
 pub(crate) use program::program;
+pub(crate) use tree::Tree;
 
 const STICKY: u32 = 0o1000;
 
