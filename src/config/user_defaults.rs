@@ -114,7 +114,7 @@ fn pick(uid: u32, runtime: Option<PathBuf>, home: Option<PathBuf>) -> UserDefaul
             "the home directory in the password database",
         )
     } else {
-        in_temp(uid, &std::env::temp_dir())
+        in_temp(uid, &temp_dir())
     };
     UserDefaults {
         history_dir: base.clone(),
@@ -122,6 +122,13 @@ fn pick(uid: u32, runtime: Option<PathBuf>, home: Option<PathBuf>) -> UserDefaul
         base,
         from,
     }
+}
+
+/// `$TMPDIR` when it is an absolute path, else /tmp.
+fn temp_dir() -> PathBuf {
+    Some(std::env::temp_dir())
+        .filter(|d| d.is_absolute())
+        .unwrap_or_else(|| PathBuf::from("/tmp"))
 }
 
 fn passwd_home(uid: u32) -> Option<PathBuf> {
