@@ -179,8 +179,7 @@ fn private_temp(uid: u32, tmp: &Path) -> Option<PathBuf> {
     if let Some(found) = find() {
         return Some(found);
     }
-    use std::hash::BuildHasher;
-    let random = std::collections::hash_map::RandomState::new().hash_one(std::process::id());
+    let random = crate::util::random::unguessable();
     let dir = tmp.join(format!("{prefix}{random:016x}"));
     fs::DirBuilder::new().mode(0o700).create(&dir).ok()?;
     find()

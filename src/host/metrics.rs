@@ -291,16 +291,10 @@ fn write_temp(path: &Path, text: &str) -> std::io::Result<PathBuf> {
     }
 }
 
-/// `PATH.<16 hex digits>.tmp`, the digits from a hasher the standard library keys from the
-/// OS's random source.
+/// `PATH.<16 random hex digits>.tmp`.
 fn temp_name(path: &Path) -> PathBuf {
-    use std::hash::BuildHasher;
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    let random = std::collections::hash_map::RandomState::new().hash_one(nanos);
     let mut p = path.as_os_str().to_owned();
-    p.push(format!(".{random:016x}.tmp"));
+    p.push(format!(".{:016x}.tmp", crate::util::random::unguessable()));
     PathBuf::from(p)
 }
 
