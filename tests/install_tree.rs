@@ -68,8 +68,9 @@ fn a_tree_others_can_write_is_refused_and_its_planted_record_link_is_never_writt
             assert!(
                 r.stderr
                     .contains(&format!("refusing --root {}", root.display()))
-                    && r.stderr.contains("chown root:root DIR")
-                    && r.stderr.contains("chmod go-w DIR"),
+                    && r.stderr
+                        .contains(&format!("chown root:root {}", root.display()))
+                    && r.stderr.contains(&format!("chmod go-w {}", root.display())),
                 "{t}"
             );
             assert_eq!(paths(&root), before, "{t}");

@@ -15,6 +15,7 @@ use anyhow::{Context, Result, bail};
 
 use super::{Rule, check_dir_chain, open_read, trusted_owner, unsafe_dir};
 use crate::config::env;
+use crate::util::shell::display_argv;
 
 /// How many symlinks one path may go through, as the kernel's limit (ELOOP).
 const MAX_LINKS: usize = 40;
@@ -29,12 +30,13 @@ impl Tree {
     pub(crate) fn open(root: &Path) -> Result<Tree> {
         if nix::unistd::geteuid().is_root() {
             check_dir_chain(root, Rule::Data).with_context(|| {
+                let dir = display_argv(&[root.as_os_str().to_owned()]);
                 format!(
                     "refusing --root {} ({}): as root, iris-freeze writes only in a tree no \
                      other user can change, since a symlink planted in it would make root write \
                      anywhere; make it and the directory named root's and writable by root \
-                     alone (`chown root:root DIR`, `chmod go-w DIR`), or stage the tree as the \
-                     user who owns it; nothing was changed",
+                     alone (`chown root:root {dir}`, `chmod go-w {dir}`), or stage the tree as \
+                     the user who owns it; nothing was changed",
                     root.display(),
                     env::ROOT
                 )
