@@ -167,9 +167,13 @@ fn update_metrics(cfg: &Config, log: &EventLog) {
     ) {
         return;
     }
-    if let Err(e) = host::metrics::update(cfg) {
-        say!(WARN, "{e:#}");
-        log.warn(None, "metrics", format!("{e:#}"));
+    let warning = match host::metrics::update(cfg) {
+        Ok(w) => w,
+        Err(e) => Some(format!("{e:#}")),
+    };
+    if let Some(w) = warning {
+        say!(WARN, "{w}");
+        log.warn(None, "metrics", w);
     }
 }
 

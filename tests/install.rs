@@ -1252,7 +1252,7 @@ fn install_as_another_user_needs_root_unless_the_root_is_theirs() {
     }
     let env = host();
     // The other user must reach the tree and the binary (the checkout may be under /root).
-    let exe = env.reachable_programs();
+    let exe = common::other_user::reachable_programs(&env);
     fs::set_permissions(env.root(), fs::Permissions::from_mode(0o755)).unwrap();
     let as_nobody = |root: &Path| {
         let out = env

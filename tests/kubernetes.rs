@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{BIN, Env, wait_until};
+use common::other_user::{chown_tree, reachable_programs};
+use common::{Env, wait_until};
 use serde_json::Value;
 
 const EXAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/kubernetes");
@@ -379,7 +380,7 @@ impl Pod {
             }
             chown_tree(&env.sim, uid, gid);
         }
-        let exe = env.reachable_programs();
+        let exe = reachable_programs(&env);
         Pod {
             env,
             exe,
@@ -472,18 +473,6 @@ impl Pod {
 
     fn history(&self) -> String {
         fs::read_to_string(self.history_file()).unwrap_or_default()
-    }
-}
-
-fn chown_tree(dir: &Path, uid: u32, gid: u32) {
-    chown(dir, Some(uid), Some(gid)).unwrap();
-    for e in fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            chown_tree(&p, uid, gid);
-        } else {
-            chown(&p, Some(uid), Some(gid)).unwrap();
-        }
     }
 }
 
@@ -818,7 +807,7 @@ fn the_init_containers_install_the_binary_without_root() {
     let spec = &sts["spec"]["template"]["spec"];
     let env = Env::new();
     let t = env.tmp.path();
-    let image = env.reachable_programs();
+    let image = reachable_programs(&env);
     let target = t.join("empty-dir");
     fs::create_dir(&target).unwrap();
     fs::set_permissions(&target, fs::Permissions::from_mode(0o777)).unwrap();

@@ -12,7 +12,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::{BIN, Env, wait_until};
+use common::{Env, wait_until};
 
 const LIMIT: Duration = Duration::from_secs(60);
 
@@ -382,7 +382,7 @@ fn a_user_who_is_not_root_is_told_to_run_as_root_or_use_their_own_state_dir() {
         (0o755, false, "run as root, or pass a `--state-dir` you own"),
     ];
     // The binary where uid 65534 can run it (the checkout may be under /root, 0700).
-    let exe = env.reachable_programs();
+    let exe = common::other_user::reachable_programs(&env);
     for (mode, by_env, advice) in cases {
         chmod(&state, mode);
         let mut c = env.command(&exe);

@@ -68,10 +68,7 @@ impl UserDefaults {
     pub(crate) fn create_for(&self, paths: &[&Path]) {
         for dir in [&self.base, &self.history_dir] {
             if paths.iter().any(|p| p.starts_with(dir)) {
-                let _ = fs::DirBuilder::new()
-                    .recursive(true)
-                    .mode(0o700)
-                    .create(dir);
+                let _ = trust::create_dir_chain(dir, 0o700);
             }
         }
     }
@@ -102,15 +99,22 @@ pub(crate) fn on_tmpfs(path: &Path) -> bool {
 }
 
 /// The first usable of: `$XDG_RUNTIME_DIR/iris-freeze` (the user's own runtime dir, 0700),
-/// `$HOME/.local/state/iris-freeze`, `/tmp/iris-freeze-UID` (in a sticky /tmp, only we can
-/// create or remove that entry; a foreign one is refused when it is used).
+/// `$HOME/.local/state/iris-freeze`, the same under the home the password database names,
+/// `TMP/iris-freeze-UID` (TMP: `$TMPDIR`, else /tmp), else a private `TMP/iris-freeze-UID-*`
+/// (see [`private_temp`]). Any user can create `TMP/iris-freeze-UID` first, so it is used
+/// only while absent or ours: a squatted one must not deny every freeze of this user.
 fn pick(uid: u32, runtime: Option<PathBuf>, home: Option<PathBuf>) -> UserDefaults {
     let (base, from) = if let Some(dir) = runtime.filter(|d| private_dir(d, uid)) {
         (dir.join("iris-freeze"), "$XDG_RUNTIME_DIR")
     } else if let Some(dir) = home.filter(|d| own_dir(d, uid)) {
         (dir.join(".local/state/iris-freeze"), "$HOME")
+    } else if let Some(dir) = passwd_home(uid).filter(|d| own_dir(d, uid)) {
+        (
+            dir.join(".local/state/iris-freeze"),
+            "the home directory in the password database",
+        )
     } else {
-        (PathBuf::from(format!("/tmp/iris-freeze-{uid}")), "/tmp")
+        in_temp(uid, &temp_dir())
     };
     UserDefaults {
         history_dir: base.clone(),
@@ -118,6 +122,67 @@ fn pick(uid: u32, runtime: Option<PathBuf>, home: Option<PathBuf>) -> UserDefaul
         base,
         from,
     }
+}
+
+/// `$TMPDIR` when it is an absolute path, else /tmp.
+fn temp_dir() -> PathBuf {
+    Some(std::env::temp_dir())
+        .filter(|d| d.is_absolute())
+        .unwrap_or_else(|| PathBuf::from("/tmp"))
+}
+
+fn passwd_home(uid: u32) -> Option<PathBuf> {
+    let user = nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)).ok()??;
+    Some(user.dir)
+}
+
+/// `tmp/iris-freeze-UID` while it is absent or ours, else a private directory beside it.
+fn in_temp(uid: u32, tmp: &Path) -> (PathBuf, &'static str) {
+    let usual = tmp.join(format!("iris-freeze-{uid}"));
+    match fs::symlink_metadata(&usual) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => (usual, "the temp directory"),
+        Ok(md) if ours_private(&md, uid) => (usual, "the temp directory"),
+        _ => match private_temp(uid, tmp) {
+            Some(dir) => (
+                dir,
+                "a private temp directory (iris-freeze-UID there is another user's)",
+            ),
+            // Refused when used, with the reason.
+            None => (usual, "the temp directory"),
+        },
+    }
+}
+
+/// A real directory of `uid`'s that nobody else can write.
+fn ours_private(md: &fs::Metadata, uid: u32) -> bool {
+    md.is_dir() && !md.file_type().is_symlink() && md.uid() == uid && md.mode() & 0o022 == 0
+}
+
+/// The first (by name) `tmp/iris-freeze-UID-*` that is ours and private; made (0700, under a
+/// name nobody can guess ahead, as mkdtemp(3) does) when there is none. Every process of the
+/// user then finds the same one: nobody else can make a directory owned by this user, nor
+/// remove one of theirs from a sticky temp directory. Two first runs at once each make one,
+/// then both take the first by name.
+fn private_temp(uid: u32, tmp: &Path) -> Option<PathBuf> {
+    let prefix = format!("iris-freeze-{uid}-");
+    let find = || {
+        let mut ours: Vec<PathBuf> = fs::read_dir(tmp)
+            .ok()?
+            .filter_map(Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+            .filter(|e| fs::symlink_metadata(e.path()).is_ok_and(|md| ours_private(&md, uid)))
+            .map(|e| e.path())
+            .collect();
+        ours.sort();
+        ours.into_iter().next()
+    };
+    if let Some(found) = find() {
+        return Some(found);
+    }
+    let random = crate::util::random::unguessable();
+    let dir = tmp.join(format!("{prefix}{random:016x}"));
+    fs::DirBuilder::new().mode(0o700).create(&dir).ok()?;
+    find()
 }
 
 /// XDG's runtime dir: ours, mode 0700, and nothing above it writable by others.
@@ -166,11 +231,29 @@ mod tests {
         // A HOME others may write is no place for what decides a thaw.
         fs::set_permissions(&home, fs::Permissions::from_mode(0o777)).unwrap();
         let p = pick(me(), None, Some(home.clone()));
-        assert_eq!(p.base, PathBuf::from(format!("/tmp/iris-freeze-{}", me())));
-        assert_eq!(p.from, "/tmp");
+        assert_ne!(p.from, "$HOME");
         // Relative or missing: not used.
         let p = pick(me(), Some("run".into()), Some(t.path().join("gone")));
-        assert_eq!(p.from, "/tmp");
+        assert!(!p.from.starts_with('$'), "{}", p.from);
+    }
+
+    #[test]
+    fn a_temp_dir_another_user_made_first_is_passed_over_for_a_private_one() {
+        let t = tempfile::tempdir().unwrap();
+        let tmp = t.path();
+        let (usual, from) = in_temp(me(), tmp);
+        assert_eq!(usual, tmp.join(format!("iris-freeze-{}", me())));
+        assert_eq!(from, "the temp directory");
+        // Squatted: a directory that is not ours (or not private).
+        fs::create_dir(&usual).unwrap();
+        fs::set_permissions(&usual, fs::Permissions::from_mode(0o777)).unwrap();
+        let (first, from) = in_temp(me(), tmp);
+        assert_ne!(first, usual);
+        assert!(from.contains("another user's"), "{from}");
+        assert_eq!(fs::metadata(&first).unwrap().mode() & 0o777, 0o700);
+        // Every later run finds the same one.
+        assert_eq!(in_temp(me(), tmp).0, first);
+        assert_eq!(private_temp(me(), tmp), Some(first));
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::fs;
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -20,10 +20,11 @@ use crate::host::history::{self, Cycle, Event, EventKind};
 use crate::host::state::StateDir;
 use crate::host::trust;
 
-/// Rewrites `cfg.metrics_file` from the history and the state, when one is set.
-pub(crate) fn update(cfg: &Config) -> Result<()> {
+/// Rewrites `cfg.metrics_file` from the history and the state, when one is set. A warning
+/// to log when another user had squatted its name.
+pub(crate) fn update(cfg: &Config) -> Result<Option<String>> {
     let Some(path) = &cfg.metrics_file else {
-        return Ok(());
+        return Ok(None);
     };
     let events = history::read(&cfg.history_file)?;
     let frozen = frozen_now(&cfg.state_dir)?;
@@ -180,8 +181,11 @@ fn escape(v: &str) -> String {
 }
 
 /// Replaces `path` with `text`: a new file (0644, never through a symlink) in the same
-/// directory, renamed over it. The directory must exist and pass `trust`'s rules.
-fn write_atomic(path: &Path, text: &str) -> Result<()> {
+/// directory, renamed over it. The directory must exist and pass `trust`'s rules. A textfile
+/// directory others may add files to (node_exporter's is often 1777) lets them squat names:
+/// the temp file's is unpredictable and created exclusively, and a squatted `path` is
+/// reported (replaced where root can, else an error naming it). Returns that warning.
+fn write_atomic(path: &Path, text: &str) -> Result<Option<String>> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => anyhow::bail!(
@@ -195,32 +199,102 @@ fn write_atomic(path: &Path, text: &str) -> Result<()> {
             path.display()
         )
     })?;
-    let tmp = temp_name(path);
-    let written = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o644)
-        .custom_flags(nix::libc::O_NOFOLLOW)
-        .open(&tmp)
-        .and_then(|mut f| {
-            // create_new's mode is masked by the umask; the collector must read it.
-            f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))?;
-            f.write_all(text.as_bytes())
+    let squatter = squatter(path);
+    let written = write_temp(path, text).and_then(|tmp| {
+        fs::rename(&tmp, path).inspect_err(|_| {
+            let _ = fs::remove_file(&tmp);
         })
-        .and_then(|()| fs::rename(&tmp, path));
-    written.map_err(|e| {
-        let _ = fs::remove_file(&tmp);
-        anyhow::anyhow!(
+    });
+    let advice = |dir: &Path| {
+        format!(
+            "others can create files in {} ({}): keep the metrics file in a directory only root \
+             can write (node_exporter's --collector.textfile.directory)",
+            dir.display(),
+            others_can_add(dir).unwrap_or_else(|| "its mode".into())
+        )
+    };
+    match (written, squatter) {
+        (Ok(()), None) => Ok(None),
+        (Ok(()), Some(what)) => Ok(Some(format!(
+            "the metrics file {} was {what}, put there by another user: replaced it; {}",
+            path.display(),
+            advice(dir)
+        ))),
+        (Err(e), Some(what)) => anyhow::bail!(
+            "cannot write the metrics file {}: its name is taken by {what} ({e}), so no series \
+             is written; remove it, and mind that {}",
+            path.display(),
+            advice(dir)
+        ),
+        (Err(e), None) => anyhow::bail!(
             "cannot write the metrics file {}: {e} (create its directory, or fix --metrics-file)",
             path.display()
-        )
-    })
+        ),
+    }
 }
 
-/// A name beside `path` that the textfile collector skips (it reads `*.prom` only).
+/// What sits at `path` when it is not a file of ours: another user's file, a directory, a
+/// symlink, a FIFO.
+fn squatter(path: &Path) -> Option<String> {
+    let md = fs::symlink_metadata(path).ok()?;
+    let kind = if md.file_type().is_symlink() {
+        "a symlink"
+    } else if md.is_dir() {
+        "a directory"
+    } else if !md.is_file() {
+        "a special file"
+    } else if !trust::trusted_owner(md.uid()) {
+        "a file"
+    } else {
+        return None;
+    };
+    Some(format!("{kind} owned by uid {}", md.uid()))
+}
+
+/// Why others can add entries to `dir` (sticky or not: a name they take first is theirs),
+/// e.g. `mode 1777`; `None` when only root (and we) can.
+pub(crate) fn others_can_add(dir: &Path) -> Option<String> {
+    let md = fs::metadata(dir).ok()?;
+    let mode = md.mode();
+    let group = mode & 0o020 != 0 && md.gid() != 0;
+    (mode & 0o002 != 0 || group).then(|| format!("mode {:o}", mode & 0o7777))
+}
+
+/// A new temp file beside `path` holding `text`: a name no other user can guess ahead (the
+/// collector skips it: it reads `*.prom` only), created exclusively, never through a symlink.
+fn write_temp(path: &Path, text: &str) -> std::io::Result<PathBuf> {
+    let mut tries = 0;
+    loop {
+        let tmp = temp_name(path);
+        let created = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o644)
+            .custom_flags(nix::libc::O_NOFOLLOW)
+            .open(&tmp);
+        let mut f = match created {
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && tries < 8 => {
+                tries += 1;
+                continue;
+            }
+            other => other?,
+        };
+        // create_new's mode is masked by the umask; the collector must read it.
+        let filled = f
+            .set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))
+            .and_then(|()| f.write_all(text.as_bytes()));
+        if let Err(e) = filled {
+            let _ = fs::remove_file(&tmp);
+            return Err(e);
+        }
+        return Ok(tmp);
+    }
+}
+
+/// `PATH.<16 random hex digits>.tmp`.
 fn temp_name(path: &Path) -> PathBuf {
     let mut p = path.as_os_str().to_owned();
-    p.push(format!(".{}.tmp", std::process::id()));
+    p.push(format!(".{:016x}.tmp", crate::util::random::unguessable()));
     PathBuf::from(p)
 }
 
@@ -381,7 +455,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let path = tmp.path().join("iris-freeze.prom");
         fs::write(&path, "old").unwrap();
-        write_atomic(&path, "new\n").unwrap();
+        assert_eq!(write_atomic(&path, "new\n").unwrap(), None);
         assert_eq!(fs::read_to_string(&path).unwrap(), "new\n");
         let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o644);

@@ -49,7 +49,7 @@ impl Spec for Qemu {
     /// Replacing qemu's stock dispatcher would silently drop what it runs: refused.
     fn install(&self, i: &mut Installer) -> Result<()> {
         let real = hook_path(i.root());
-        let path = under(i.root(), real);
+        let path = i.tree.path(real)?;
         if fs::symlink_metadata(&path).is_ok() && !files::is_ours(&path, Some(i.bin)) {
             bail!(
                 "{} already exists and is not iris-freeze's ({}); it was left untouched. If it \

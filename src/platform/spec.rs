@@ -8,6 +8,7 @@ use anyhow::Result;
 use crate::commands::check::{Ctx, Findings, hook_file};
 use crate::commands::install::Installer;
 use crate::config::Config;
+use crate::host::trust::Tree;
 use crate::platform::hooks::HookCommand;
 use crate::util::file_transaction::FileTransaction;
 
@@ -143,7 +144,7 @@ pub(crate) trait Spec: Sync {
     }
 
     /// What `uninstall` removes besides the hook files.
-    fn uninstall_more(&self, _root: &Path, _tx: &mut FileTransaction) -> Result<()> {
+    fn uninstall_more(&self, _tree: &Tree, _tx: &mut FileTransaction) -> Result<()> {
         Ok(())
     }
 

@@ -2,4 +2,5 @@
 
 pub(crate) mod file_transaction;
 pub(crate) mod ini;
+pub(crate) mod random;
 pub(crate) mod shell;

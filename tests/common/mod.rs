@@ -2,6 +2,8 @@
 //! a state dir and a log file, and helpers that run the real iris-freeze binary against it.
 #![allow(dead_code)]
 
+pub mod other_user;
+
 use std::fs;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
@@ -353,34 +355,6 @@ impl Env {
             );
         }
         c
-    }
-
-    /// iris-freeze and the simulator in a directory of this host every user can reach (linked
-    /// when the file system allows, else copied), for a test that runs them as another user: the
-    /// checkout they were built in may sit where that user cannot go (under /root, 0700). The
-    /// simulator's programs point there. Returns iris-freeze's path.
-    pub fn reachable_programs(&self) -> PathBuf {
-        use std::os::unix::fs::PermissionsExt;
-        for dir in [self.tmp.path(), &self.bin] {
-            fs::set_permissions(dir, fs::Permissions::from_mode(0o755)).unwrap();
-        }
-        let dir = self.tmp.path().join("opt");
-        fs::create_dir_all(&dir).unwrap();
-        fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
-        let place = |from: &Path, name: &str| {
-            let to = dir.join(name);
-            if !to.exists() && fs::hard_link(from, &to).is_err() {
-                fs::copy(from, &to).unwrap();
-            }
-            to
-        };
-        let sim = place(&simulator(), "iris-sim");
-        for p in ["iris", "csession", "ccontrol"] {
-            let link = self.bin.join(p);
-            let _ = fs::remove_file(&link);
-            symlink(&sim, &link).unwrap();
-        }
-        place(Path::new(BIN), "iris-freeze")
     }
 
     pub fn run(&self, args: &[&str]) -> Run {

@@ -37,6 +37,7 @@ pub(crate) fn run(cfg: &Config, platform: Option<Platform>) -> Result<Report> {
     let creds = setup::check_credentials(cfg, &mut out);
     instances::check_instances(cfg, creds, &mut out);
     setup::check_state_dir(cfg, &mut out);
+    setup::check_metrics_dir(cfg, &mut out);
     setup::check_watchdog_systemd(&mut out);
     if let Some(platform) = platform {
         let c = Ctx {

@@ -12,6 +12,7 @@ use crate::config::Config;
 use crate::config::env;
 use crate::host::state::StateDir;
 use crate::host::systemd;
+use crate::host::{metrics, trust};
 use crate::iris::credentials::Credentials;
 
 /// The binary itself: every hook runs it as root.
@@ -132,6 +133,31 @@ fn check_state_dir_creatable(dir: &Path, out: &mut Findings) {
                 env::STATE_DIR
             ),
         );
+    }
+}
+
+/// The metrics file's directory: one that is refused means no metrics at all; one others can
+/// add files to lets them squat the file's name, and the series (and the alerts on them) stop.
+pub(super) fn check_metrics_dir(cfg: &Config, out: &mut Findings) {
+    let Some(dir) = cfg.metrics_file.as_deref().and_then(Path::parent) else {
+        return;
+    };
+    let what = format!("metrics directory {}", dir.display());
+    if let Err(e) = trust::check_dir_chain(dir, trust::Rule::Data) {
+        out.fail(what, format!("{e:#}: no metrics are written there"));
+    } else if let Some(mode) = metrics::others_can_add(dir) {
+        out.warn(
+            format!("{what}: others can create files in it ({mode})"),
+            format!(
+                "another user can take the metrics file's name first, and then no series is \
+                 written and no alert on them fires: use a directory only root can write \
+                 (`chmod go-w {}`, or point node_exporter's --collector.textfile.directory at \
+                 one)",
+                dir.display()
+            ),
+        );
+    } else {
+        out.ok(what);
     }
 }
 

@@ -14,9 +14,10 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 
+use crate::config::Config;
 use crate::config::env;
-use crate::config::{Config, under};
 use crate::exit_code::Exit;
+use crate::host::trust::Tree;
 use crate::platform::Platform;
 use crate::report::Report;
 use crate::util::file_transaction::FileTransaction;
@@ -26,6 +27,8 @@ use files::{binary, content_of, describe, is_ours, safe_binary};
 /// What a platform's install steps work with.
 pub(crate) struct Installer<'a> {
     pub(crate) cfg: &'a Config,
+    /// `--root`, where every path is looked up (never followed out of it).
+    pub(crate) tree: Tree,
     platform: Platform,
     /// The binary the hooks run.
     pub(crate) bin: &'a Path,
@@ -44,7 +47,7 @@ impl Installer<'_> {
         let dir_mode = self.platform.spec().hook_dir_mode();
         for hook in self.platform.hook_files(&self.cfg.root) {
             let Some(file) = hook.file() else { continue };
-            let path = under(&self.cfg.root, file.path);
+            let path = self.tree.path(file.path)?;
             let dir = path.parent().context("a hook path has a directory")?;
             self.tx.ensure_dir(dir, dir_mode)?;
             self.tx.put(&path, &content_of(file, self.bin), "")?;
@@ -61,16 +64,18 @@ pub(crate) fn install(cfg: &Config, platform: Platform) -> Result<Report> {
     let bin = binary()?;
     check_root(&cfg.root)?;
     check_privilege(&cfg.root, "installing")?;
+    let tree = Tree::open(&cfg.root)?;
     safe_binary(&bin)?;
     let mut i = Installer {
         cfg,
+        tree,
         platform,
         bin: &bin,
         tx: FileTransaction::new(),
         notes: Vec::new(),
     };
     spec.install(&mut i)?;
-    record_created_dirs(&cfg.root, &i.tx)?;
+    record_created_dirs(&i.tree, &cfg.root, &i.tx)?;
 
     let mut text = format!(
         "iris-freeze install {platform}: hooks run {}\n",
@@ -149,22 +154,23 @@ pub(crate) fn uninstall(cfg: &Config, platform: Platform) -> Result<Report> {
     let root = cfg.root.as_path();
     check_root(root)?;
     check_privilege(root, "uninstalling")?;
+    let tree = Tree::open(root)?;
     let mut tx = FileTransaction::new();
     let mut all = true;
     for file in spec.hooks().iter().filter_map(|h| h.file()) {
-        let path = under(root, file.path);
+        let path = tree.path(file.path)?;
         // Another layout's hook (qemu) only when there is one.
         if !spec.in_layout(root, file) && fs::symlink_metadata(&path).is_err() {
             continue;
         }
         all &= remove_ours(&mut tx, &path, bin.as_deref())?;
     }
-    spec.uninstall_more(root, &mut tx)?;
+    spec.uninstall_more(&tree, &mut tx)?;
     // The directories `install` created for the hooks, once nothing is left in them.
-    let mut dirs = created_dirs(root);
+    let mut dirs = created_dirs(&tree)?;
     let before = dirs.len();
     for file in spec.hooks().iter().filter_map(|h| h.file()) {
-        if let Some(dir) = under(root, file.path).parent() {
+        if let Some(dir) = tree.path(file.path)?.parent() {
             let ours = |d: &Path| {
                 let real = Path::new("/").join(d.strip_prefix(root).unwrap_or(d));
                 dirs.iter().any(|r| Path::new(r) == real)
@@ -176,9 +182,9 @@ pub(crate) fn uninstall(cfg: &Config, platform: Platform) -> Result<Report> {
         }
     }
     if dirs.len() != before {
-        write_created_dirs(root, &dirs)?;
+        write_created_dirs(&tree, &dirs)?;
         if dirs.is_empty() {
-            remove_record_dir(root, &mut tx);
+            remove_record_dir(&tree, &mut tx)?;
         }
     }
     if tx.lines.is_empty() {
@@ -198,20 +204,18 @@ pub(crate) fn uninstall(cfg: &Config, platform: Platform) -> Result<Report> {
 /// they are empty; never one that was there before.
 const CREATED_DIRS: &str = "/var/lib/iris-freeze/installed-dirs";
 
-fn created_dirs(root: &Path) -> Vec<String> {
-    fs::read_to_string(under(root, CREATED_DIRS))
-        .map(|t| {
-            t.lines()
-                .filter(|l| !l.is_empty())
-                .map(String::from)
-                .collect()
-        })
-        .unwrap_or_default()
+fn created_dirs(tree: &Tree) -> Result<Vec<String>> {
+    let text = tree.read(CREATED_DIRS)?.unwrap_or_default();
+    Ok(String::from_utf8_lossy(&text)
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect())
 }
 
 /// Adds what `tx` created to the record (a `--root` path is recorded as its real path).
-fn record_created_dirs(root: &Path, tx: &FileTransaction) -> Result<()> {
-    let mut dirs = created_dirs(root);
+fn record_created_dirs(tree: &Tree, root: &Path, tx: &FileTransaction) -> Result<()> {
+    let mut dirs = created_dirs(tree)?;
     let before = dirs.len();
     for d in &tx.created_dirs {
         let real = Path::new("/").join(d.strip_prefix(root).unwrap_or(d));
@@ -221,14 +225,17 @@ fn record_created_dirs(root: &Path, tx: &FileTransaction) -> Result<()> {
         }
     }
     if dirs.len() != before {
-        write_created_dirs(root, &dirs)?;
+        write_created_dirs(tree, &dirs)?;
     }
     Ok(())
 }
 
-fn write_created_dirs(root: &Path, dirs: &[String]) -> Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    let path = under(root, CREATED_DIRS);
+/// Replaces the record: a new file (never through a symlink, never one already there), then
+/// one rename.
+fn write_created_dirs(tree: &Tree, dirs: &[String]) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    let path = tree.path(CREATED_DIRS)?;
     if dirs.is_empty() {
         return match fs::remove_file(&path) {
             Err(e) if e.kind() != ErrorKind::NotFound => {
@@ -238,28 +245,35 @@ fn write_created_dirs(root: &Path, dirs: &[String]) -> Result<()> {
         };
     }
     let dir = path.parent().context("the record has a directory")?;
-    if !dir.exists() {
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .with_context(|| format!("cannot create {}", dir.display()))?;
-    }
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("cannot create {}", dir.display()))?;
     let mut text = dirs.join("\n");
     text.push('\n');
     let tmp = dir.join(".installed-dirs.tmp");
-    fs::write(&tmp, text)
+    // A temp file left by a run that died; unlink(2) removes a link, never what it names.
+    let _ = fs::remove_file(&tmp);
+    fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(nix::libc::O_NOFOLLOW)
+        .open(&tmp)
+        .and_then(|mut f| f.write_all(text.as_bytes()))
         .and_then(|()| fs::rename(&tmp, &path))
         .with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// The record's directory, once the record is gone and nothing else (a history) is in it: no
 /// package owns it, so nothing else would ever remove it.
-fn remove_record_dir(root: &Path, tx: &mut FileTransaction) {
-    let record = under(root, CREATED_DIRS);
+fn remove_record_dir(tree: &Tree, tx: &mut FileTransaction) -> Result<()> {
+    let record = tree.path(CREATED_DIRS)?;
     if let Some(dir) = record.parent() {
         tx.remove_empty_dirs(dir, |d| d == dir);
     }
+    Ok(())
 }
 
 /// Removes `path` if iris-freeze installed it; says what it did either way. False when it

@@ -8,7 +8,6 @@ mod cycles;
 
 use std::fs;
 use std::io::{BufRead, BufReader, Write};
-use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -156,16 +155,16 @@ pub(crate) fn new_id() -> String {
 
 /// Appends `event` as one line (one write), creating the directory (0700) and the file (0600)
 /// as needed, rotating past [`ROTATE_AT`]. The directory chain and the file are held to the
-/// rules of `trust` (no symlink, nobody else's).
+/// rules of `trust` (no symlink, nobody else's), checked before anything is created or
+/// renamed: a rotation through another user's symlink would replace a file of theirs choosing.
 pub(crate) fn append(path: &Path, event: &Event) -> Result<()> {
     let dir = parent(path)?;
-    if !dir.exists() {
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&dir)
-            .with_context(|| format!("cannot create the history dir {}", dir.display()))?;
-    }
+    trust::create_dir_chain(&dir, 0o700).with_context(|| {
+        format!(
+            "refusing the history {}: its directory is not safe",
+            path.display()
+        )
+    })?;
     rotate_if_full(path)?;
     let mut line = serde_json::to_vec(event)?;
     line.push(b'\n');

@@ -123,7 +123,7 @@ impl StateDir {
         let md =
             fstat(&fd).with_context(|| format!("cannot read the state dir {}", dir.display()))?;
         check_safe(dir, &md, named_by)?;
-        check_parents(dir)?;
+        check_parents(dir, false)?;
         Ok(StateDir {
             dir: dir.to_path_buf(),
             fd,
@@ -300,18 +300,20 @@ fn not_yours(named_by: Option<&str>) -> String {
     }
 }
 
+/// Check first, then touch: the directories above are checked (and created) one by one before
+/// the state dir is made in them.
 fn create(dir: &Path, named_by: Option<&str>) -> Result<()> {
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .with_context(|| {
+    check_parents(dir, true)?;
+    match fs::DirBuilder::new().mode(0o700).create(dir) {
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(()),
+        other => other.with_context(|| {
             format!(
                 "cannot create the state dir {} ({})",
                 dir.display(),
                 not_yours(named_by)
             )
-        })
+        }),
+    }
 }
 
 fn open_error(dir: &Path, e: Errno, named_by: Option<&str>) -> anyhow::Error {
@@ -336,12 +338,18 @@ fn open_error(dir: &Path, e: Errno, named_by: Option<&str>) -> anyhow::Error {
     anyhow::Error::new(e).context(format!("cannot open the state dir {}", dir.display()))
 }
 
-/// Every directory above the state dir: whoever can write one of them could swap the state dir.
-fn check_parents(dir: &Path) -> Result<()> {
+/// Every directory above the state dir (created 0700 when missing and `create`): whoever can
+/// write one of them could swap the state dir.
+fn check_parents(dir: &Path, create: bool) -> Result<()> {
     let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) else {
         bail!("the state dir {} must be an absolute path", dir.display());
     };
-    trust::check_dir_chain(parent, Rule::Data).with_context(|| {
+    let checked = if create {
+        trust::create_dir_chain(parent, 0o700)
+    } else {
+        trust::check_dir_chain(parent, Rule::Data)
+    };
+    checked.with_context(|| {
         format!(
             "refusing the state dir {}: whoever can write a directory above it could swap it \
              and decide what root thaws; keep it in a directory only root can write (the \

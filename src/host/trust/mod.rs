@@ -1,10 +1,12 @@
 //! What root may run, read or write: only what no other user could have changed. A path is
 //! trusted when the file and every directory above it are owned by root (or by the user running
-//! iris-freeze) and not writable by others; a sticky directory such as /tmp is a safe ancestor
-//! of an entry a trusted user owns, since nobody else can rename or remove that entry.
-//! Programs follow sudo's secure_path rule: not writable by group either.
+//! iris-freeze) and not writable by others, nor by a group other than root's (gid 0); a sticky
+//! directory such as /tmp is a safe ancestor of an entry a trusted user owns, since nobody else
+//! can rename or remove that entry. Programs follow sudo's secure_path rule: not writable by
+//! any group either.
 
 mod program;
+mod tree;
 
 use std::fs::{self, File, OpenOptions};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
@@ -14,13 +16,14 @@ use anyhow::{Context, Result, bail};
 use nix::libc;
 
 pub(crate) use program::program;
+pub(crate) use tree::Tree;
 
 const STICKY: u32 = 0o1000;
 
 /// How strict the write-permission rule is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Rule {
-    /// Data files and their directories: not writable by others.
+    /// Data files: not writable by others. Their directories: not by a group but root's either.
     Data,
     /// Programs root runs, and their directories: not writable by group or others.
     Program,
@@ -32,6 +35,12 @@ impl Rule {
             Rule::Data => 0o002,
             Rule::Program => 0o022,
         }
+    }
+
+    /// The write bits a directory of group `gid` must not have: a group other than root's is
+    /// "somebody else" for a directory, since any member could swap what is inside it.
+    fn forbidden_in_dir(self, gid: u32) -> u32 {
+        if gid == 0 { self.forbidden() } else { 0o022 }
     }
 }
 
@@ -51,15 +60,15 @@ fn unsafe_dir(path: &Path, md: &fs::Metadata, rule: Rule) -> Option<String> {
     }
     let mode = md.mode();
     // A sticky directory lets others add entries but not replace ours.
-    if mode & rule.forbidden() != 0 && mode & STICKY == 0 {
+    if mode & rule.forbidden_in_dir(md.gid()) != 0 && mode & STICKY == 0 {
+        let who = if mode & 0o002 != 0 {
+            "others".to_string()
+        } else {
+            format!("its group (gid {})", md.gid())
+        };
         return Some(format!(
-            "{} can be written by {} (mode {:o}), so they could swap what is inside it",
+            "{} can be written by {who} (mode {:o}), so they could swap what is inside it",
             path.display(),
-            if mode & 0o002 != 0 {
-                "others"
-            } else {
-                "its group"
-            },
             mode & 0o7777
         ));
     }
@@ -69,6 +78,17 @@ fn unsafe_dir(path: &Path, md: &fs::Metadata, rule: Rule) -> Option<String> {
 /// Checks every directory from `/` down to `dir` itself (none a symlink: the path is taken as
 /// given, so give it canonical where symlinks are expected).
 pub(crate) fn check_dir_chain(dir: &Path, rule: Rule) -> Result<()> {
+    walk_dir_chain(dir, rule, None)
+}
+
+/// As [`check_dir_chain`] with [`Rule::Data`], creating each missing directory (with `mode`)
+/// only once the one above it has passed: check first, then touch, so that nothing is created
+/// or followed under a directory another user could change.
+pub(crate) fn create_dir_chain(dir: &Path, mode: u32) -> Result<()> {
+    walk_dir_chain(dir, Rule::Data, Some(mode))
+}
+
+fn walk_dir_chain(dir: &Path, rule: Rule, create: Option<u32>) -> Result<()> {
     if !dir.is_absolute() {
         bail!("{} is not an absolute path", dir.display());
     }
@@ -85,8 +105,10 @@ pub(crate) fn check_dir_chain(dir: &Path, rule: Rule) -> Result<()> {
         }
     }
     for d in chain {
-        let md =
-            fs::symlink_metadata(&d).with_context(|| format!("cannot read {}", d.display()))?;
+        let md = match (fs::symlink_metadata(&d), create) {
+            (Err(e), Some(mode)) if e.kind() == std::io::ErrorKind::NotFound => make_dir(&d, mode)?,
+            (md, _) => md.with_context(|| format!("cannot read {}", d.display()))?,
+        };
         if md.file_type().is_symlink() {
             bail!(
                 "{} is a symlink: name the real directory instead",
@@ -101,6 +123,19 @@ pub(crate) fn check_dir_chain(dir: &Path, rule: Rule) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Creates one directory (never through a symlink: mkdir(2) does not follow the last one) and
+/// returns what is there now, for the caller to check like any other.
+fn make_dir(d: &Path, mode: u32) -> Result<fs::Metadata> {
+    use std::os::unix::fs::DirBuilderExt;
+    match fs::DirBuilder::new().mode(mode).create(d) {
+        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
+            return Err(e).with_context(|| format!("cannot create {}", d.display()));
+        }
+        _ => {}
+    }
+    fs::symlink_metadata(d).with_context(|| format!("cannot read {}", d.display()))
 }
 
 /// How a file is opened: never through a symlink, never blocking (a FIFO with no writer or
@@ -239,9 +274,43 @@ mod tests {
         assert!(e.contains("written by others"), "{e}");
         chmod(&dir, 0o1777);
         assert!(check_dir_chain(&dir, Rule::Data).is_ok());
+        // Group-writable: only when the group is root's.
         chmod(&dir, 0o775);
-        assert!(check_dir_chain(&dir, Rule::Data).is_ok());
+        nix::unistd::chown(&dir, None, Some(nix::unistd::Gid::from_raw(0))).ok();
+        if fs::metadata(&dir).unwrap().gid() == 0 {
+            assert!(check_dir_chain(&dir, Rule::Data).is_ok());
+        }
         assert!(check_dir_chain(&dir, Rule::Program).is_err());
+        if nix::unistd::geteuid().is_root() {
+            nix::unistd::chown(&dir, None, Some(nix::unistd::Gid::from_raw(12345))).unwrap();
+        }
+        if fs::metadata(&dir).unwrap().gid() != 0 {
+            let e = format!("{:#}", check_dir_chain(&dir, Rule::Data).unwrap_err());
+            assert!(e.contains("written by its group (gid "), "{e}");
+        }
+    }
+
+    #[test]
+    fn nothing_is_created_under_an_unsafe_directory() {
+        let tmp = tempfile::tempdir().unwrap();
+        chmod(tmp.path(), 0o755);
+        let shared = tmp.path().join("shared");
+        fs::create_dir(&shared).unwrap();
+        chmod(&shared, 0o777);
+        let e = format!(
+            "{:#}",
+            create_dir_chain(&shared.join("a/b"), 0o700).unwrap_err()
+        );
+        assert!(e.contains("written by others"), "{e}");
+        assert!(!shared.join("a").exists());
+        // Nor through a symlink.
+        let link = tmp.path().join("link");
+        std::os::unix::fs::symlink(&shared, &link).unwrap();
+        assert!(create_dir_chain(&link.join("a"), 0o700).is_err());
+        assert!(!shared.join("a").exists());
+        let ok = tmp.path().join("x/y");
+        create_dir_chain(&ok, 0o700).unwrap();
+        assert_eq!(fs::metadata(&ok).unwrap().mode() & 0o777, 0o700);
     }
 
     #[test]

@@ -1,8 +1,7 @@
 //! `install azure` and `uninstall azure`: the two wrappers and the plugin JSON that names them.
 
 use std::fs;
-use std::io::ErrorKind;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use serde_json::{Map, Value};
@@ -10,7 +9,7 @@ use serde_json::{Map, Value};
 use super::{HOOK_MARGIN, HOST_CONF, JSON, MAX_TIMEOUT, POST, PRE, WORKLOAD};
 use super::{merge::merge, timeout_needed, workload};
 use crate::commands::install::Installer;
-use crate::config::under;
+use crate::host::trust::Tree;
 use crate::util::file_transaction::{Content, FileTransaction};
 
 /// Mode of the plugin JSON: Azure refuses anything else readable or executable.
@@ -19,9 +18,10 @@ const JSON_MODE: u32 = 0o600;
 /// Refuses a workload first (nothing is written then), reads the JSON before writing anything,
 /// then writes the wrappers and the merged JSON.
 pub(super) fn install(i: &mut Installer) -> Result<()> {
-    refuse_workload(i.root())?;
-    let json_path = under(i.root(), JSON);
-    let found = read_settings(&json_path)?;
+    refuse_workload(&i.tree)?;
+    let json_path = i.tree.path(JSON)?;
+    let json = i.tree.read(JSON)?;
+    let found = read_settings(json.as_deref());
     let existing = match &found {
         Found::Settings(m) => Some(m.clone()),
         _ => None,
@@ -42,7 +42,7 @@ pub(super) fn install(i: &mut Installer) -> Result<()> {
     let content = if existing.as_ref().is_some_and(|m| *m == merged) {
         // Same settings, maybe formatted differently: keep the file as it is.
         Content::File {
-            bytes: fs::read(&json_path)?,
+            bytes: json.unwrap_or_default(),
             mode: JSON_MODE,
         }
     } else {
@@ -54,7 +54,7 @@ pub(super) fn install(i: &mut Installer) -> Result<()> {
         }
     };
     // The file as it was before iris-freeze first merged into it, for `uninstall` to put back.
-    let original = original_path(i.root());
+    let original = original_path(&i.tree)?;
     let save = !names_ours(&found) && fs::symlink_metadata(&original).is_err();
     i.tx.put_saving(
         &json_path,
@@ -66,27 +66,24 @@ pub(super) fn install(i: &mut Installer) -> Result<()> {
     Ok(())
 }
 
-fn refuse_workload(root: &Path) -> Result<()> {
-    let path = under(root, WORKLOAD);
-    match fs::read(&path) {
-        Ok(b) => match workload(&String::from_utf8_lossy(&b)) {
-            Some(name) => bail!(
-                "nothing was written: {} sets workload_name = {name}: Azure Backup then runs its \
-                 own {name} workload scripts and silently ignores the pre/post scripts, so IRIS \
-                 would never be frozen. Fix: empty it (a line `workload_name =` in the \
-                 [workload] section), then run `iris-freeze install azure` again",
-                path.display()
-            ),
-            None => Ok(()),
-        },
-        Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(e).with_context(|| {
-            format!(
-                "cannot read {} (it decides whether Azure runs the pre/post scripts at all); \
-                 nothing was written",
-                path.display()
-            )
-        }),
+fn refuse_workload(tree: &Tree) -> Result<()> {
+    let path = tree.path(WORKLOAD)?;
+    let bytes = tree.read(WORKLOAD).with_context(|| {
+        format!(
+            "cannot read {} (it decides whether Azure runs the pre/post scripts at all); \
+             nothing was written",
+            path.display()
+        )
+    })?;
+    match bytes.and_then(|b| workload(&String::from_utf8_lossy(&b))) {
+        Some(name) => bail!(
+            "nothing was written: {} sets workload_name = {name}: Azure Backup then runs its \
+             own {name} workload scripts and silently ignores the pre/post scripts, so IRIS \
+             would never be frozen. Fix: empty it (a line `workload_name =` in the \
+             [workload] section), then run `iris-freeze install azure` again",
+            path.display()
+        ),
+        None => Ok(()),
     }
 }
 
@@ -98,21 +95,18 @@ enum Found {
     Invalid(String),
 }
 
-fn read_settings(path: &Path) -> Result<Found> {
-    Ok(match fs::read(path) {
-        Ok(b) => match serde_json::from_slice::<Value>(&b) {
-            Ok(Value::Object(m)) => Found::Settings(m),
-            Ok(other) => Found::Invalid(format!("it held {other}, not a JSON object")),
-            Err(e) => Found::Invalid(format!("it was not valid JSON: {e}")),
-        },
-        Err(e) if e.kind() == ErrorKind::NotFound => Found::Nothing,
-        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
-    })
+fn read_settings(bytes: Option<&[u8]>) -> Found {
+    match bytes.map(serde_json::from_slice::<Value>) {
+        None => Found::Nothing,
+        Some(Ok(Value::Object(m))) => Found::Settings(m),
+        Some(Ok(other)) => Found::Invalid(format!("it held {other}, not a JSON object")),
+        Some(Err(e)) => Found::Invalid(format!("it was not valid JSON: {e}")),
+    }
 }
 
 /// Where `install` keeps the plugin JSON it found, until `uninstall` restores it.
-fn original_path(root: &Path) -> std::path::PathBuf {
-    under(root, &format!("{JSON}.iris-freeze-bak.original"))
+fn original_path(tree: &Tree) -> Result<PathBuf> {
+    tree.path(&format!("{JSON}.iris-freeze-bak.original"))
 }
 
 /// Whether the JSON found names our wrappers (a file an earlier `install azure` wrote).
@@ -136,8 +130,8 @@ fn notes(i: &mut Installer) {
              limit instead"
         ));
     }
-    let host = under(i.root(), HOST_CONF);
-    if host.exists() {
+    let host = i.tree.path(HOST_CONF);
+    if let Some(host) = host.ok().filter(|h| fs::symlink_metadata(h).is_ok()) {
         i.notes.push(format!(
             "note: {} exists: it overrides the plugin host settings Azure ships (iris-freeze \
              never writes it); make sure it still names {JSON}",
@@ -153,10 +147,13 @@ fn locations(v: &Value) -> (String, String) {
 }
 
 /// Both locations are our wrappers, and both are gone.
-fn names_our_removed_wrappers(root: &Path, pre: &str, post: &str) -> bool {
-    [(pre, PRE), (post, POST)]
-        .iter()
-        .all(|(l, p)| l == p && fs::symlink_metadata(under(root, p)).is_err())
+fn names_our_removed_wrappers(tree: &Tree, pre: &str, post: &str) -> Result<bool> {
+    for (l, p) in [(pre, PRE), (post, POST)] {
+        if l != p || fs::symlink_metadata(tree.path(p)?).is_ok() {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// Renames the plugin JSON `install` found (`original`) back to `path`.
@@ -182,21 +179,17 @@ fn put_back(original: &Path, path: &Path, tx: &mut FileTransaction, why: &str) -
 /// Puts back the plugin JSON `install` found (or removes the one it created) when the JSON
 /// names our wrappers and they are gone: it would otherwise point Azure at missing scripts, a
 /// warning on every backup. A JSON that names other scripts stays.
-pub(super) fn remove_json(root: &Path, tx: &mut FileTransaction) -> Result<()> {
-    let path = under(root, JSON);
-    let original = original_path(root);
+pub(super) fn remove_json(tree: &Tree, tx: &mut FileTransaction) -> Result<()> {
+    let path = tree.path(JSON)?;
+    let original = original_path(tree)?;
     let has_original = fs::symlink_metadata(&original).is_ok();
     let restore = |tx: &mut FileTransaction, why: &str| put_back(&original, &path, tx, why);
-    let bytes = match fs::read(&path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == ErrorKind::NotFound => {
-            if has_original {
-                return restore(tx, "it was missing");
-            }
-            tx.line("absent", &path, "");
-            return Ok(());
+    let Some(bytes) = tree.read(JSON)? else {
+        if has_original {
+            return restore(tx, "it was missing");
         }
-        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+        tx.line("absent", &path, "");
+        return Ok(());
     };
     let keep_note = if has_original {
         format!(
@@ -215,7 +208,7 @@ pub(super) fn remove_json(root: &Path, tx: &mut FileTransaction) -> Result<()> {
         return Ok(());
     };
     let (pre, post) = locations(&v);
-    if !names_our_removed_wrappers(root, &pre, &post) {
+    if !names_our_removed_wrappers(tree, &pre, &post)? {
         tx.line(
             "kept",
             &path,

@@ -15,6 +15,7 @@ use anyhow::Result;
 use crate::commands::check::{Ctx, Findings};
 use crate::commands::install::Installer;
 use crate::config::{Config, under};
+use crate::host::trust::Tree;
 use crate::platform::hooks::HookCommand::{Freeze, Thaw};
 use crate::platform::spec::{Asks, Hook, Spec, Wrapper};
 use crate::platform::{HOOK_MARGIN, hook_seconds};
@@ -78,8 +79,8 @@ impl Spec for Azure {
         install::install(i)
     }
 
-    fn uninstall_more(&self, root: &Path, tx: &mut FileTransaction) -> Result<()> {
-        install::remove_json(root, tx)
+    fn uninstall_more(&self, tree: &Tree, tx: &mut FileTransaction) -> Result<()> {
+        install::remove_json(tree, tx)
     }
 
     fn next_steps(&self, cfg: &Config) -> Vec<String> {
