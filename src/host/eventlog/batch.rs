@@ -4,10 +4,10 @@
 use std::fmt::Display;
 use std::time::Duration;
 
-use super::escape::{push_escaped, push_token};
 use super::{EventLog, Level, OUTPUT_LINES};
 use crate::host::journal::Entry;
 use crate::iris::session::Outcome;
+use crate::util::escape::{push_escaped, push_token};
 
 /// The lines of one event (or one call and its output), and their copies for stderr, shown
 /// only once the lines are in the log: stderr may be gone, the log must not wait for it.
