@@ -292,6 +292,14 @@ const SOURCES: &[Source] = &[
     },
 ];
 
+/// The longest line allowed in what a person reads and in the log: well below the 100 kB
+/// value, so an over-long one must have been refused or cut (and said so).
+const LONGEST_LINE: usize = 32 * 1024;
+
+fn longest_line(text: &str) -> usize {
+    text.lines().map(str::len).max().unwrap_or(0)
+}
+
 /// No control character but the line break and tab in text a person reads.
 fn terminal_safe(text: &str) -> Result<(), Vec<char>> {
     let bad: Vec<char> = text
@@ -349,6 +357,12 @@ fn check_run(args: &[&str], r: &Run, value: &str, src: &Source, bad: &mut Vec<St
     if let Err(c) = terminal_safe(&r.stderr) {
         fail(format!("raw control characters {c:?} on stderr"));
     }
+    if longest_line(&r.stderr) > LONGEST_LINE {
+        fail(format!(
+            "a stderr line of {} bytes",
+            longest_line(&r.stderr)
+        ));
+    }
     // JSON (or, when the command failed, the failure in words).
     match serde_json::from_str::<Value>(&r.stdout) {
         Ok(v) if json => {
@@ -360,6 +374,12 @@ fn check_run(args: &[&str], r: &Run, value: &str, src: &Source, bad: &mut Vec<St
         _ => {
             if let Err(c) = terminal_safe(&r.stdout) {
                 fail(format!("raw control characters {c:?} on stdout"));
+            }
+            if longest_line(&r.stdout) > LONGEST_LINE {
+                fail(format!(
+                    "a stdout line of {} bytes",
+                    longest_line(&r.stdout)
+                ));
             }
         }
     }
@@ -390,6 +410,9 @@ fn feed(src: &Source) {
         let log = env.log_text();
         if let Err(c) = terminal_safe(&log) {
             found.push(format!("raw control characters {c:?} in the log"));
+        }
+        if longest_line(&log) > LONGEST_LINE {
+            found.push(format!("a log line of {} bytes", longest_line(&log)));
         }
         if log.contains("SECRET") {
             found.push("the password is in the log".into());

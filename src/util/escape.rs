@@ -1,7 +1,26 @@
 //! Control characters spelled out, one way everywhere: in the log (one event one line, its
 //! fields one token each, the text restorable) and in what a person reads on a terminal, where
 //! whatever IRIS printed or a file held must not set a title, clear the screen, move the cursor
-//! or hide what a pasted line holds.
+//! or hide what a pasted line holds. Both cut a line that is longer than any of ours.
+
+use std::borrow::Cow;
+
+/// The longest line shown or logged. No line of ours comes near it; a value from outside (a
+/// journal path, a qlist field, a file) may be megabytes, and is cut, saying so.
+pub(crate) const LINE_MAX: usize = 8 * 1024;
+
+/// `s` as it is when it fits in [`LINE_MAX`] bytes; else its start and how long it was, in
+/// `LINE_MAX` bytes at most, so that cutting again changes nothing.
+pub(crate) fn cut(s: &str) -> Cow<'_, str> {
+    if s.len() <= LINE_MAX {
+        return Cow::Borrowed(s);
+    }
+    let mut end = LINE_MAX - 64;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    Cow::Owned(format!("{}... (cut: {} bytes in all)", &s[..end], s.len()))
+}
 
 /// Appends `s` with every control character spelled out, so the log stays text and one event
 /// one line: `\n`, `\r`, `\t`, `\\` for a backslash (so the text can be restored exactly),
@@ -23,7 +42,8 @@ pub(crate) fn push_token(out: &mut String, s: &str) {
 }
 
 /// Text for a terminal: its line breaks kept, every other control character spelled out as in
-/// the log. Backslashes stay as they are, so text already escaped comes out unchanged.
+/// the log, each line [`cut`]. Backslashes stay as they are, so text already escaped comes out
+/// unchanged.
 pub(crate) fn terminal_text(s: &str) -> String {
     terminal(s, true)
 }
@@ -35,13 +55,20 @@ pub(crate) fn terminal_line(s: &str) -> String {
 }
 
 fn terminal(s: &str, keep_newlines: bool) -> String {
+    if keep_newlines {
+        return s
+            .split('\n')
+            .map(|l| terminal(l, false))
+            .collect::<Vec<_>>()
+            .join("\n");
+    }
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
-        if (c == '\n' && keep_newlines) || !spell(&mut out, c) {
+        if !spell(&mut out, c) {
             out.push(c);
         }
     }
-    out
+    cut(&out).into_owned()
 }
 
 fn push_char(out: &mut String, c: char) {
@@ -89,5 +116,18 @@ mod tests {
         assert!(!line.chars().any(char::is_control), "{line}");
         // Escaping twice changes nothing: a report may hold values escaped already.
         assert_eq!(terminal_text(&line), line);
+    }
+
+    #[test]
+    fn a_line_longer_than_any_of_ours_is_cut_and_says_so() {
+        let long = format!("{}\n{}", "é".repeat(60_000), "short");
+        let text = terminal_text(&long);
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].len() <= LINE_MAX, "{}", lines[0].len());
+        assert!(lines[0].ends_with("... (cut: 120000 bytes in all)"));
+        assert_eq!(lines[1], "short");
+        assert_eq!(terminal_text(&text), text);
+        assert!(terminal_line(&long).len() <= LINE_MAX);
+        assert!(matches!(cut("short"), Cow::Borrowed("short")));
     }
 }
