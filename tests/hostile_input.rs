@@ -33,6 +33,8 @@ const COMMANDS: &[&[&str]] = &[
     &["restore-plan", "--json"],
     &["check"],
     &["dry-run"],
+    // --timeout: with the state file's frozen record, run waits that long for its thaw.
+    &["run", "--timeout", "5", "--max-freeze", "60", "--", "true"],
 ];
 
 /// The hostile values; `pwned` is a file that must never appear.
@@ -89,10 +91,10 @@ fn cluster(env: &Env) {
     env.config("instances = [\"MASTER\"]\nsharded_namespace = \"IRISCLUSTER\"\n");
 }
 
-/// `text` for the simulator's `print:` fault: every byte as `\xHH`.
-fn print_fault(text: &str) -> String {
+/// The simulator's `print:` fault for `call`: `text`, every byte as `\xHH`.
+fn print_fault(call: &str, text: &str) -> String {
     let hex: String = text.bytes().map(|b| format!("\\x{b:02x}")).collect();
-    format!("freeze=print:{hex}")
+    format!("{call}=print:{hex}")
 }
 
 /// `s` as a TOML basic string.
@@ -196,7 +198,21 @@ const SOURCES: &[Source] = &[
         what: "a line of the freeze's output",
         plant: |env, v| {
             iris(env, &[]);
-            env.fault("IRIS", &print_fault(v));
+            env.fault("IRIS", &print_fault("freeze", v));
+        },
+        env: None,
+        kept: false,
+        nul: true,
+    },
+    Source {
+        what: "qlist line naming an instance",
+        plant: |env, v| {
+            iris(env, &[]);
+            let line = format!(
+                "{v}^/usr/irissys/^2024.1^running, since Wed Nov 25 12:00:00 2026^iris.cpf^1973^\
+                 52774^53774^ok^IRIS^^^/usr/irissys/^1973"
+            );
+            env.fault("-", &print_fault("iris-qlist", &line));
         },
         env: None,
         kept: false,
@@ -206,7 +222,10 @@ const SOURCES: &[Source] = &[
         what: "sharded data-server name",
         plant: |env, v| {
             cluster(env);
-            env.fault("MASTER", &print_fault(&format!("node={v} journal=/j/1")));
+            env.fault(
+                "MASTER",
+                &print_fault("freeze", &format!("node={v} journal=/j/1")),
+            );
         },
         env: None,
         kept: false,
@@ -218,7 +237,7 @@ const SOURCES: &[Source] = &[
             cluster(env);
             env.fault(
                 "MASTER",
-                &print_fault(&format!("node=GHOST journal=/j/{v}")),
+                &print_fault("freeze", &format!("node=GHOST journal=/j/{v}")),
             );
         },
         env: None,
@@ -481,6 +500,10 @@ fn mirror_status() {
 #[test]
 fn freeze_output_line() {
     feed(source("a line of the freeze's output"));
+}
+#[test]
+fn qlist_name() {
+    feed(source("qlist line naming an instance"));
 }
 #[test]
 fn sharded_name() {

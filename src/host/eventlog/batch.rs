@@ -62,7 +62,7 @@ impl EventLog {
     /// `pid=.. cmd=.. inst=.. event=..`, each field one token whatever the instance name.
     pub(super) fn head(&self, inst: Option<&str>, event: &str) -> String {
         let mut line = format!("pid={} cmd={} inst=", self.pid, self.cmd);
-        push_token(&mut line, inst.unwrap_or("-"));
+        push_token(&mut line, &cut(inst.unwrap_or("-")));
         line.push_str(" event=");
         push_token(&mut line, event);
         line
