@@ -284,3 +284,42 @@ fn control_sequences_from_iris_output_are_spelled_out_in_every_report_and_exact_
     let plan: Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(plan["instances"][0]["restore_from"], journal.as_str());
 }
+
+#[test]
+fn a_qlist_line_whose_name_is_no_instance_name_is_skipped_and_stops_a_default_freeze() {
+    let env = Env::new();
+    env.iris("IRIS");
+    let pwned = env.tmp.path().join("PWNED");
+    let line = format!(
+        "$(touch {})^/x/^2024.1^running, since Wed Nov 25 12:00:00 2026^iris.cpf^1973^52774^\
+         53774^ok^IRIS^^^/x/^1973",
+        pwned.display()
+    );
+    env.fault("-", &format!("iris-qlist=print:{line}"));
+
+    // Every instance: the listing may hide one, so nothing is frozen.
+    let r = env.run(&["freeze"]);
+    assert_eq!(r.code, 1, "{}", r.text());
+    assert!(
+        r.stdout
+            .contains("printed a line that was skipped: invalid instance name"),
+        "{}",
+        r.text()
+    );
+    assert!(!env.frozen("IRIS"));
+    assert!(env.recorded().is_empty(), "{:?}", env.state_json());
+    // Named instances are found as usual.
+    let (f, _) = cycle(&env, "IRIS");
+    assert!(!f.stdout.contains("touch"), "{}", f.text());
+    // status lists IRIS alone, and says why the listing is incomplete.
+    let status = env.run(&["status", "--json"]);
+    let v: Value = serde_json::from_str(&status.stdout).unwrap();
+    let names: Vec<&str> = v["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["IRIS"], "{}", status.text());
+    assert!(!pwned.exists());
+}
