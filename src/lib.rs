@@ -1,11 +1,15 @@
 //! iris-freeze: freeze and thaw InterSystems IRIS and Caché around VM snapshots.
 
 /// A message for stderr at a tracing level (`say!(WARN, "...")`), shown per `-v`/`-q`; see
-/// `stderr_wants`.
+/// `stderr_wants`. Its control characters are spelled out: it may quote what IRIS printed.
 macro_rules! say {
     ($level:ident, $($arg:tt)+) => {
         if $crate::stderr_wants(tracing::Level::$level) {
-            tracing::event!(tracing::Level::$level, $($arg)+)
+            tracing::event!(
+                tracing::Level::$level,
+                "{}",
+                $crate::util::escape::terminal_text(&format!($($arg)+))
+            )
         }
     };
 }
@@ -36,6 +40,7 @@ use crate::host::eventlog::EventLog;
 use crate::platform::hooks;
 use crate::platform::hooks::Invocation;
 use crate::report::Report;
+use crate::util::escape::{terminal_line, terminal_text};
 
 /// A hook's stdout is a pipe nobody may read: one short line at most.
 const SUMMARY_MAX: usize = 300;
@@ -52,7 +57,11 @@ pub fn run(args: Vec<OsString>) -> Exit {
         Ok(cfg) => cfg,
         Err(e) => {
             // Best effort, as every write to stderr: an unwritable stderr changes nothing.
-            let _ = writeln!(std::io::stderr(), "iris-freeze: error: {e:#}");
+            let _ = writeln!(
+                std::io::stderr(),
+                "iris-freeze: error: {}",
+                terminal_text(&format!("{e:#}"))
+            );
             return Exit::Failure;
         }
     };
@@ -190,15 +199,20 @@ fn tell(cfg: &Config, log: &EventLog, report: &Report) {
     if cfg.verbosity == Verbosity::Quiet {
         return;
     }
+    // What a person reads has its control characters spelled out (they may come from IRIS
+    // output or a file); JSON is left exact: serde escapes them itself.
     let text = match cfg.action {
+        Action::Status { json: true }
+        | Action::RestorePlan { json: true, .. }
+        | Action::History { json: true, .. } => report.summary.clone(),
         // Reports meant to be read whole.
         Action::Status { .. }
         | Action::RestorePlan { .. }
         | Action::History { .. }
         | Action::Check(_)
         | Action::Install(_)
-        | Action::Uninstall(_) => report.summary.clone(),
-        _ => format!("iris-freeze: {}", one_line(&report.summary)),
+        | Action::Uninstall(_) => terminal_text(&report.summary),
+        _ => terminal_line(&format!("iris-freeze: {}", one_line(&report.summary))),
     };
     // Nobody may be reading (a closed pipe): that must not change the exit code.
     let _ = writeln!(std::io::stdout(), "{text}");

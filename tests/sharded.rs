@@ -587,7 +587,7 @@ fn a_data_servers_history_line_says_where_its_restore_starts_and_the_plan_runs_o
         );
         // Its host has no history of the cycle: that is on the master's.
         assert!(!part.contains("iris-freeze history"), "{part}");
-        assert!(part.contains(&format!("iris start {node}")), "{part}");
+        assert!(part.contains(&format!("iris start '{node}'")), "{part}");
     }
     let json: Value = serde_json::from_str(&env.run(&["restore-plan", "--json"]).stdout).unwrap();
     assert_eq!(

@@ -121,6 +121,9 @@
 //!   sequences, DEL, a backslash, and a CR followed by text shaped like a log line), then normal.
 //! * `echo-input`: first copies stdin to stdout up to EOF (a session echoing what it read, the
 //!   credentials included), then normal.
+//! * `print:TEXT`: first writes TEXT and a newline to stdout, then normal: output shaped by
+//!   whoever controls IRIS (a forged `node=` line, control bytes). In TEXT, `\xHH` is that byte
+//!   (`\x40` for an `@`, `\x0a` for a newline) and `\\` a backslash.
 //!
 //! All output is flushed before exits, hangs and crashes. SIGPIPE has its default disposition.
 //!

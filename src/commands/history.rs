@@ -8,6 +8,7 @@ use crate::config::Config;
 use crate::exit_code::Exit;
 use crate::host::history::{self, Cycle, InstanceEvent};
 use crate::report::Report;
+use crate::util::escape::terminal_line;
 
 /// A cycle with its verdict in one line, for `--json`.
 #[derive(Serialize)]
@@ -46,7 +47,8 @@ pub(crate) fn run(cfg: &Config, json: bool, limit: Option<usize>) -> Result<Repo
     Ok(Report::new(Exit::Success, table(&cycles)))
 }
 
-/// One block per cycle: its line, then one line per instance.
+/// One block per cycle: its line, then one line per instance. Each line stays one line on a
+/// terminal whatever the file holds (a value cannot forge a line of its own).
 fn table(cycles: &[Cycle]) -> String {
     let mut out = Vec::new();
     for c in cycles {
@@ -65,7 +67,10 @@ fn table(cycles: &[Cycle]) -> String {
         );
         out.extend(c.instances.iter().map(instance_line));
     }
-    out.join("\n")
+    out.iter()
+        .map(|l| terminal_line(l))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn instance_line(i: &InstanceEvent) -> String {

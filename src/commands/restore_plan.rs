@@ -13,7 +13,10 @@ use serde::Serialize;
 use crate::config::Config;
 use crate::exit_code::Exit;
 use crate::host::history::{self, Cycle, InstanceEvent};
+use crate::iris::objectscript_string;
 use crate::report::Report;
+use crate::util::escape::terminal_line;
+use crate::util::shell::sh_quote;
 
 /// Where the steps of an instance of this host run.
 const LOCAL: &str = "the restored VM";
@@ -44,6 +47,9 @@ struct InstancePlan {
     /// Where the steps run: the restored VM, or for a data server of a cluster frozen from its
     /// shard master, that data server's own host.
     run_on: String,
+    /// Values in the steps that are not plain (see [`plain`]): check them before pasting.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    warnings: Vec<String>,
     steps: Vec<Step>,
 }
 
@@ -130,9 +136,10 @@ fn instance_plan(c: &Cycle, i: &InstanceEvent) -> InstancePlan {
          in the instance's mgr/messages.log"
             .to_string()
     });
-    let dir = journal_dir
-        .clone()
-        .unwrap_or_else(|| "the journal directory".to_string());
+    let list = match &journal_dir {
+        Some(d) => format!("ls -l {}", sh_quote(d)),
+        None => "ls -l the journal directory".to_string(),
+    };
     let steps = vec![
         restore_the_host(c, i),
         Step {
@@ -140,7 +147,7 @@ fn instance_plan(c: &Cycle, i: &InstanceEvent) -> InstancePlan {
                 "Start {name}, and keep users and interfaces off it until the journal restore \
                  is done"
             ),
-            commands: vec![format!("{control} start {name}")],
+            commands: vec![format!("{control} start {}", sh_quote(name))],
         },
         Step {
             what: format!(
@@ -149,12 +156,13 @@ fn instance_plan(c: &Cycle, i: &InstanceEvent) -> InstancePlan {
                  mgr/journal.log). Files newer than the snapshot come from the original \
                  host or your journal backups, not from the snapshot"
             ),
-            commands: vec![format!("ls -l {dir}")],
+            commands: vec![list],
         },
         journal_restore(session, name, &first, restore_from.as_deref()),
         mirror_member(session, name),
     ];
     InstancePlan {
+        warnings: warnings(name, restore_from.as_deref()),
         name: name.clone(),
         product: i.product.clone(),
         version: i.version.clone(),
@@ -170,6 +178,33 @@ fn instance_plan(c: &Cycle, i: &InstanceEvent) -> InstancePlan {
     }
 }
 
+/// Whether `s` holds only letters, digits and `/._-`: what a name or a journal path normally
+/// holds, and shows as it is inside the quotes of a command.
+fn plain(s: &str) -> bool {
+    s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '.' | '_' | '-'))
+}
+
+/// A warning for each value of the steps that is not plain. The history holds what IRIS
+/// printed: whoever controls IRIS's output (the instance owner sets the journal directory) can
+/// put quotes, `$(...)` or control characters in it. Quoted, they run nothing, but such a path
+/// is rarely the one meant, and a control character is shown spelled out (`\x1b`), so the
+/// command as shown names another file: take the exact value from `--json`.
+fn warnings(name: &str, restore_from: Option<&str>) -> Vec<String> {
+    let odd = |what: &str, v: &str| {
+        (!plain(v)).then(|| {
+            format!(
+                "WARNING: the {what} holds characters other than letters, digits and / . _ - \
+                 (shown quoted below, control characters spelled out): check it before pasting \
+                 a command; `restore-plan --json` has it exactly"
+            )
+        })
+    };
+    let mut out: Vec<String> = odd("instance name", name).into_iter().collect();
+    out.extend(restore_from.and_then(|f| odd("journal file's path", f)));
+    out
+}
+
 /// The journal restore from `first` (`restore_from` when the history names it), in ^JRNRESTO or
 /// without prompts.
 fn journal_restore(session: &str, name: &str, first: &str, restore_from: Option<&str>) -> Step {
@@ -181,12 +216,12 @@ fn journal_restore(session: &str, name: &str, first: &str, restore_from: Option<
              incomplete transactions"
         ),
         commands: vec![
-            format!("{session} {name} -U%SYS"),
+            format!("{session} {} -U%SYS", sh_quote(name)),
             "do ^JRNRESTO".to_string(),
             "  (or without prompts, in the same session, LAST the last file wanted:)".to_string(),
             format!(
-                "set r=##class(Journal.Restore).%New(),r.FirstFile=\"{}\",r.LastFile=\"LAST\"",
-                restore_from.unwrap_or("FIRST")
+                "set r=##class(Journal.Restore).%New(),r.FirstFile={},r.LastFile=\"LAST\"",
+                objectscript_string(restore_from.unwrap_or("FIRST"))
             ),
             "set sc=r.Run() write $system.Status.GetErrorText(sc)".to_string(),
         ],
@@ -204,7 +239,10 @@ fn mirror_member(session: &str, name: &str) -> Step {
              survived, then rebuild the others from its backup. Non-mirrored databases \
              still need the journal restore above"
         ),
-        commands: vec![format!("{session} {name} -U%SYS"), "do ^MIRROR".to_string()],
+        commands: vec![
+            format!("{session} {} -U%SYS", sh_quote(name)),
+            "do ^MIRROR".to_string(),
+        ],
     }
 }
 
@@ -270,6 +308,9 @@ fn render(p: &Plan) -> String {
                 .unwrap_or_default(),
             restore_from_line(i)
         );
+        for w in &i.warnings {
+            let _ = writeln!(out, "  {w}");
+        }
         if i.run_on != LOCAL {
             let _ = writeln!(out, "  run on: {}", i.run_on);
         }
@@ -280,7 +321,13 @@ fn render(p: &Plan) -> String {
             }
         }
     }
-    out.trim_end().to_string()
+    // Each line stays one line on a terminal, whatever the history holds: a value cannot put
+    // a command of its own on the next line, nor hide what a line to paste holds.
+    out.trim_end()
+        .lines()
+        .map(terminal_line)
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// `IRIS 2024.1`, or what a data server on its own host is (its product is not known here).
@@ -349,10 +396,11 @@ mod tests {
             text.contains("restore from journal file: /j/20261202.001"),
             "{text}"
         );
-        assert!(text.contains("iris start IRIS"), "{text}");
+        assert!(text.contains("iris start 'IRIS'"), "{text}");
         assert!(text.contains("do ^JRNRESTO"), "{text}");
         assert!(text.contains("r.FirstFile=\"/j/20261202.001\""), "{text}");
-        assert!(text.contains("ls -l /j"), "{text}");
+        assert!(text.contains("ls -l '/j'"), "{text}");
+        assert!(!text.contains("WARNING"), "{text}");
         assert!(text.contains("mirror member"), "{text}");
     }
 

@@ -83,7 +83,11 @@ impl OnBadFile {
 pub(super) fn warn_on_stderr(warnings: &[String]) {
     let mut err = std::io::stderr().lock();
     for w in warnings {
-        let _ = writeln!(err, "iris-freeze: warning: {w}");
+        let _ = writeln!(
+            err,
+            "iris-freeze: warning: {}",
+            crate::util::escape::terminal_text(w)
+        );
     }
 }
 

@@ -6,3 +6,8 @@ pub(crate) mod credentials;
 pub(crate) mod discovery;
 pub(crate) mod session;
 pub(crate) mod sharded;
+
+/// `s` as an ObjectScript string literal: in quotes, a quote doubled.
+pub(crate) fn objectscript_string(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}

@@ -8,7 +8,7 @@
 
 use anyhow::{Result, bail};
 
-use crate::config::FreezeOptions;
+use crate::config::{FreezeOptions, InstanceName};
 
 /// What ExternalThaw prints when the cluster was not frozen any more.
 pub(crate) const ALREADY_RESUMED: &str = "Already resumed";
@@ -59,17 +59,32 @@ pub(crate) fn external_thaw(namespace: &str) -> String {
 }
 
 /// Each data server and the journal file that ends at the freeze's checkpoint, from the
-/// `node=NAME journal=PATH` lines of the freeze's output.
-pub(crate) fn checkpoint<'a>(lines: impl Iterator<Item = &'a str>) -> Vec<(String, String)> {
-    lines
-        .filter_map(|l| {
-            let rest = l.trim().strip_prefix("node=")?;
-            let (node, journal) = rest.split_once(" journal=")?;
-            let (node, journal) = (node.trim(), journal.trim());
-            (!node.is_empty() && !journal.is_empty())
-                .then(|| (node.to_string(), journal.to_string()))
-        })
-        .collect()
+/// `node=NAME journal=PATH` lines of the freeze's output; and why each line whose NAME is not an
+/// instance name was dropped. Checked here, where the names enter: they go on to the state, the
+/// history, `run`'s environment, summaries and the commands `restore-plan` prints.
+pub(crate) fn checkpoint<'a>(
+    lines: impl Iterator<Item = &'a str>,
+) -> (Vec<(InstanceName, String)>, Vec<String>) {
+    let (mut nodes, mut dropped) = (Vec::new(), Vec::new());
+    for l in lines {
+        let Some(rest) = l.trim().strip_prefix("node=") else {
+            continue;
+        };
+        let Some((node, journal)) = rest.split_once(" journal=") else {
+            continue;
+        };
+        let (node, journal) = (node.trim(), journal.trim());
+        if node.is_empty() || journal.is_empty() {
+            continue;
+        }
+        match InstanceName::parse(node) {
+            Ok(name) => nodes.push((name, journal.to_string())),
+            Err(e) => dropped.push(format!(
+                "a data server line of the cluster's CheckpointInfo was dropped: {e}"
+            )),
+        }
+    }
+    (nodes, dropped)
 }
 
 #[cfg(test)]
@@ -107,12 +122,26 @@ mod tests {
     fn checkpoint_lines() {
         let out = "Freezing the cluster\nnode=NODE1 journal=/j/20261201.003\n  node=NODE2 \
                    journal=/k/20261201.001  \nnode= journal=/x\nnode=X\nSystem suspended";
+        let (nodes, dropped) = checkpoint(out.lines());
+        let nodes: Vec<(&str, &str)> = nodes
+            .iter()
+            .map(|(n, j)| (n.as_str(), j.as_str()))
+            .collect();
         assert_eq!(
-            checkpoint(out.lines()),
-            vec![
-                ("NODE1".to_string(), "/j/20261201.003".to_string()),
-                ("NODE2".to_string(), "/k/20261201.001".to_string()),
-            ]
+            nodes,
+            [("NODE1", "/j/20261201.003"), ("NODE2", "/k/20261201.001")]
         );
+        assert!(dropped.is_empty(), "{dropped:?}");
+    }
+
+    #[test]
+    fn a_checkpoint_line_naming_no_instance_is_dropped_and_said() {
+        let out =
+            "node=$(touch /tmp/PWNED) journal=/j/1\nnode=A;B journal=/j/2\nnode=OK journal=/j/3";
+        let (nodes, dropped) = checkpoint(out.lines());
+        assert_eq!(nodes.len(), 1);
+        assert_eq!(nodes[0].0.as_str(), "OK");
+        assert_eq!(dropped.len(), 2, "{dropped:?}");
+        assert!(dropped[0].contains("invalid instance name"), "{dropped:?}");
     }
 }

@@ -47,7 +47,11 @@ impl Spec for Aws {
     fn nothing_to_install(&self, cfg: &Config) -> Option<String> {
         if cfg.verbosity != Verbosity::Quiet {
             let mut err = std::io::stderr().lock();
-            let _ = writeln!(err, "{}", install_text(cfg));
+            let _ = writeln!(
+                err,
+                "{}",
+                crate::util::escape::terminal_text(&install_text(cfg))
+            );
         }
         Some(DOCUMENT.trim_end().to_string())
     }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use nix::sys::signal::Signal;
 
 use super::counter::take_fault;
-use super::effects::{echo_input, login, spawn_grandchild, write_binary, write_filler};
+use super::effects::{echo_input, login, print_line, spawn_grandchild, write_binary, write_filler};
 use super::spec::Kind;
 use crate::calllog::Ctx;
 use crate::exits::{crash, finish, hang, ignore_term_signals};
@@ -62,6 +62,7 @@ pub(crate) fn apply_pre_faults(ctx: &Ctx, faults: &Path, user: &str, password: &
         Kind::Grandchild(secs) => spawn_grandchild(secs),
         Kind::Binary => write_binary(),
         Kind::EchoInput => echo_input(),
+        Kind::Print(text) => print_line(&text),
     }
     Post::Normal
 }

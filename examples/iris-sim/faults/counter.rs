@@ -22,7 +22,7 @@ pub(crate) fn take_fault(path: &Path, call: Call) -> Option<Kind> {
     let relevant = relevant_lines(&text, call);
     let first = &relevant.first()?.1;
     if first.limit.is_none() {
-        return Some(first.kind);
+        return Some(first.kind.clone());
     }
     let file = OpenOptions::new()
         .read(true)
@@ -71,7 +71,7 @@ fn parse_counts(text: &str) -> Vec<(u64, String)> {
 fn choose(relevant: &Relevant, counts: &mut Vec<(u64, String)>) -> Option<Kind> {
     for (key, f) in relevant {
         let Some(limit) = f.limit else {
-            return Some(f.kind);
+            return Some(f.kind.clone());
         };
         let pos = match counts.iter().position(|(_, k)| k == key) {
             Some(p) => p,
@@ -82,7 +82,7 @@ fn choose(relevant: &Relevant, counts: &mut Vec<(u64, String)>) -> Option<Kind> 
         };
         if counts[pos].0 < limit {
             counts[pos].0 += 1;
-            return Some(f.kind);
+            return Some(f.kind.clone());
         }
     }
     None

@@ -71,6 +71,12 @@ pub(super) fn write_binary() {
     );
 }
 
+/// `text` and a newline on stdout, whatever bytes it holds.
+pub(super) fn print_line(text: &[u8]) {
+    let mut out = io::stdout().lock();
+    let _ = out.write_all(text).and_then(|()| out.write_all(b"\n"));
+}
+
 /// Copies stdin to stdout until EOF, as a session that echoes what it reads.
 pub(super) fn echo_input() {
     let mut input = Vec::new();

@@ -4,7 +4,7 @@ use nix::sys::signal::Signal;
 
 use crate::call::Call;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Kind {
     Fail,
     Hang,
@@ -21,6 +21,8 @@ pub(crate) enum Kind {
     Grandchild(u64),
     Binary,
     EchoInput,
+    /// `print:TEXT`: one more line of output, its `\xHH` escapes decoded.
+    Print(Vec<u8>),
 }
 
 #[derive(Debug)]
@@ -96,8 +98,34 @@ fn parse_kind(body: &str, spec: &str) -> Result<Kind, String> {
         "grandchild" => Kind::Grandchild(opt_num(30)?),
         "binary" => no_arg(Kind::Binary)?,
         "echo-input" => no_arg(Kind::EchoInput)?,
+        "print" => Kind::Print(unescape(arg.unwrap_or_default(), spec)?),
         other => return Err(format!("unknown fault kind `{other}`")),
     })
+}
+
+/// `print`'s TEXT as bytes: `\xHH` is that byte, `\\` a backslash, anything else as is.
+fn unescape(text: &str, spec: &str) -> Result<Vec<u8>, String> {
+    let mut out = Vec::with_capacity(text.len());
+    let mut bytes = text.bytes();
+    while let Some(b) = bytes.next() {
+        if b != b'\\' {
+            out.push(b);
+            continue;
+        }
+        match bytes.next() {
+            Some(b'\\') => out.push(b'\\'),
+            Some(b'x') => {
+                let hex = [bytes.next(), bytes.next()];
+                let hex: Option<Vec<u8>> = hex.into_iter().collect();
+                let byte = hex
+                    .and_then(|h| u8::from_str_radix(std::str::from_utf8(&h).ok()?, 16).ok())
+                    .ok_or_else(|| format!("bad \\xHH in `{spec}`"))?;
+                out.push(byte);
+            }
+            _ => return Err(format!("a backslash is \\\\ or \\xHH in `{spec}`")),
+        }
+    }
+    Ok(out)
 }
 
 /// `KILL`, `SIGSEGV`, `abrt`, `6`...
@@ -146,6 +174,12 @@ mod tests {
         assert_eq!(kind("freeze=grandchild"), Kind::Grandchild(30));
         assert_eq!(kind("freeze=binary"), Kind::Binary);
         assert_eq!(kind("freeze=echo-input"), Kind::EchoInput);
+        assert_eq!(
+            kind(r"freeze=print:node=$(x) \x1b]0;t\x07\\ \x40 a:b"),
+            Kind::Print(b"node=$(x) \x1b]0;t\x07\\ @ a:b".to_vec())
+        );
+        assert!(parse_fault(r"freeze=print:\q").is_err());
+        assert!(parse_fault(r"freeze=print:\x1").is_err());
     }
 
     #[test]

@@ -146,7 +146,7 @@ fn frozen(attempt: &mut Attempt, t: &Target, o: &Outcome, log: &EventLog) {
         "ExternalFreeze succeeded: write daemon suspended",
     );
     if t.sharded.is_some() {
-        cluster_nodes(attempt, name, o);
+        cluster_nodes(attempt, name, o, log);
     } else {
         let (switched, restore) = backup::freeze_journals(o);
         attempt.journals.push((name.to_string(), switched, restore));
@@ -197,8 +197,15 @@ fn failed(
 /// CheckpointInfo, and the data servers in the master's record (for `status`). The
 /// checkpoint's journal file is also where a restore of that data server starts: nothing
 /// better is known of it from here.
-fn cluster_nodes(attempt: &mut Attempt, master: &str, o: &Outcome) {
-    let nodes = sharded::checkpoint(o.lines());
+fn cluster_nodes(attempt: &mut Attempt, master: &str, o: &Outcome, log: &EventLog) {
+    let (nodes, dropped) = sharded::checkpoint(o.lines());
+    for why in dropped {
+        log.warn(Some(master), "checkpoint", why);
+    }
+    let nodes: Vec<(String, String)> = nodes
+        .into_iter()
+        .map(|(n, j)| (n.as_str().to_string(), j))
+        .collect();
     if let Some(rec) = attempt.frozen.instances.get_mut(master) {
         rec.nodes = nodes.iter().map(|(n, _)| n.clone()).collect();
         // Known only now: the record written ahead is written again with them.

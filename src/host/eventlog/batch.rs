@@ -4,10 +4,10 @@
 use std::fmt::Display;
 use std::time::Duration;
 
-use super::escape::{push_escaped, push_token};
 use super::{EventLog, Level, OUTPUT_LINES};
 use crate::host::journal::Entry;
 use crate::iris::session::Outcome;
+use crate::util::escape::{cut, push_escaped, push_token};
 
 /// The lines of one event (or one call and its output), and their copies for stderr, shown
 /// only once the lines are in the log: stderr may be gone, the log must not wait for it.
@@ -39,7 +39,7 @@ impl EventLog {
             Some(d) => line.push_str(&format!(" elapsed={:.3}s ", d.as_secs_f64())),
             None => line.push_str(" elapsed=- "),
         }
-        push_escaped(&mut line, &msg);
+        push_escaped(&mut line, &cut(&msg));
         let prefix = inst.map(|i| format!("{i}: ")).unwrap_or_default();
         let shown = vec![(level.stderr(), format!("{prefix}{msg}"))];
         let journal = self.journal.as_ref().map(|_| Entry {
@@ -62,7 +62,7 @@ impl EventLog {
     /// `pid=.. cmd=.. inst=.. event=..`, each field one token whatever the instance name.
     pub(super) fn head(&self, inst: Option<&str>, event: &str) -> String {
         let mut line = format!("pid={} cmd={} inst=", self.pid, self.cmd);
-        push_token(&mut line, inst.unwrap_or("-"));
+        push_token(&mut line, &cut(inst.unwrap_or("-")));
         line.push_str(" event=");
         push_token(&mut line, event);
         line
@@ -82,7 +82,7 @@ impl EventLog {
         for line in output.by_ref().take(OUTPUT_LINES) {
             let mut l = String::with_capacity(head.len() + line.len());
             l.push_str(&head);
-            push_escaped(&mut l, line);
+            push_escaped(&mut l, &cut(line));
             batch.lines.push(l);
             batch
                 .shown

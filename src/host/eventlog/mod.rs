@@ -4,11 +4,10 @@
 //! Line format (fields separated by single spaces, message last):
 //! `2026-11-25T12:00:00.123+00:00 pid=4242 cmd=freeze inst=IRIS event=frozen rc=5 elapsed=0.812s text`
 //!
-//! Every field is escaped (see `escape`): whatever IRIS prints or the state file names,
+//! Every field is escaped (see `util::escape`): whatever IRIS prints or the state file names,
 //! the log stays text and one event stays one line, its fields one token each.
 
 mod batch;
-mod escape;
 
 use std::fmt::Display;
 use std::fs::File;

@@ -14,8 +14,7 @@ pub(crate) fn external_freeze(opts: &FreezeOptions, kind: Kind, text: &str) -> S
     let mut args: Vec<String> = vec![String::new(); 10];
     args[0] = "\"\"".into();
     if !text.is_empty() {
-        // An ObjectScript string: a quote is doubled.
-        args[1] = format!("\"{}\"", text.replace('"', "\"\""));
+        args[1] = crate::iris::objectscript_string(text);
     }
     if let Some(sw) = opts.switch_journal {
         args[2] = if sw { "1" } else { "0" }.into();

@@ -257,6 +257,15 @@ pub(crate) fn list(tools: &Tools, deadline: Instant) -> Listing {
             continue;
         }
         for inst in parse_qlist(&out.stdout, kind) {
+            // Checked where it enters: the name goes on to the state, the history, argv and
+            // the commands restore-plan prints. A line skipped may hide an instance, as a
+            // failed qlist does.
+            if let Err(e) = InstanceName::parse(&inst.name) {
+                listing
+                    .errors
+                    .push(format!("`{label}` printed a line that was skipped: {e}"));
+                continue;
+            }
             if listing.find(&inst.name).is_some() {
                 say!(
                     WARN,

@@ -214,7 +214,11 @@ impl Spec for Engine {
     fn nothing_to_install(&self, cfg: &Config) -> Option<String> {
         if cfg.verbosity != Verbosity::Quiet {
             let mut err = std::io::stderr().lock();
-            let _ = writeln!(err, "{}", self.steps(cfg));
+            let _ = writeln!(
+                err,
+                "{}",
+                crate::util::escape::terminal_text(&self.steps(cfg))
+            );
         }
         Some(self.manifest(cfg))
     }
