@@ -3,7 +3,11 @@
 
 mod common;
 
-use common::Env;
+use std::time::Duration;
+
+use common::{Env, alive, wait_until};
+
+const LIMIT: Duration = Duration::from_secs(30);
 
 /// IsWDSuspendedExt answering 3 with an IRIS error (`ERROR #5001`) is a failed check: after a
 /// thaw that failed, taking it for "not suspended" confirmed a thaw that never happened, cleared
@@ -39,4 +43,40 @@ fn a_failed_check_never_drops_the_record_of_our_own_freeze() {
     let thaw = env.run(&["thaw"]);
     assert_eq!(thaw.code, 0, "{}", thaw.text());
     assert!(!env.frozen("IRIS"), "{}", thaw.text());
+}
+
+/// A freeze SIGKILLed while its ExternalFreeze is still running left that call running: it
+/// landed after the watchdog's thaw, and IRIS stayed frozen with nothing left to thaw it (found
+/// with `freeze=slow:3000` and a SIGKILL). The freeze's calls now die with it.
+#[test]
+fn an_externalfreeze_never_outlives_a_killed_freeze() {
+    let env = Env::new();
+    env.iris("IRIS").fault("IRIS", "freeze=slow:6000");
+    let mut freeze = env.spawn(&["freeze", "--max-freeze", "2"]);
+    assert!(wait_until(LIMIT, || env.calls("IRIS", "freeze") == 1));
+    freeze.kill().unwrap();
+    let _ = freeze.wait();
+    let call = call_pid(&env, "freeze");
+    let watchdog = env.watchdog_pid().expect("no watchdog armed");
+    assert!(wait_until(LIMIT, || !alive(call)), "the call still runs");
+    assert!(
+        wait_until(LIMIT, || !alive(watchdog)),
+        "the watchdog still runs"
+    );
+    assert!(
+        !env.frozen("IRIS"),
+        "frozen after the watchdog:\n{}\n{:#?}",
+        env.log_text(),
+        env.call_lines()
+    );
+}
+
+/// The pid of the first simulator call `call` (from its call log).
+fn call_pid(env: &Env, call: &str) -> i32 {
+    env.call_lines()
+        .iter()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .find(|f| f.len() >= 5 && f[3] == call && f[4] == "start")
+        .map(|f| f[1].parse().unwrap())
+        .expect("no such call")
 }
