@@ -13,6 +13,9 @@ use crate::plan::{Call, ConfigAt, Op, Plan, SLOWEST_MS, Setting, Step, Way};
 use crate::procs::{self, now_ms};
 use crate::runs::{self, Ran, tail};
 
+/// What a failed freeze's summary says when it leaves nothing frozen.
+const NOTHING_LEFT: &str = "nothing left frozen";
+
 /// After `--max-freeze`, how long the watchdog may take to thaw: the host lock (10 s), the
 /// thaw and its check (1.5 × --timeout), the emergency resume and its check (10 s each), the
 /// kill grace of a hung call, and room for a loaded machine.
@@ -66,7 +69,10 @@ impl Cycle<'_> {
                 self.ended(&r);
                 match (r.op, r.code()) {
                     (Op::Freeze, Some(0)) => self.all_frozen(&r, r.started_ms),
-                    (Op::Thaw, Some(0)) => self.none_frozen(&r),
+                    (Op::Thaw, Some(0)) => self.none_frozen(&r, "thaw exited 0"),
+                    (Op::Freeze, Some(1)) if r.stdout.contains(NOTHING_LEFT) => {
+                        self.none_frozen(&r, "a failed freeze said \"nothing left frozen\"")
+                    }
                     _ => {}
                 }
                 self.ran.push(r);
@@ -77,7 +83,7 @@ impl Cycle<'_> {
                 self.ended(&rb);
                 match (rb.op, ra.code(), rb.code()) {
                     // A thaw that says it thawed wins over a freeze it overlapped.
-                    (Op::Thaw, _, Some(0)) => self.none_frozen(&rb),
+                    (Op::Thaw, _, Some(0)) => self.none_frozen(&rb, "thaw exited 0"),
                     (Op::Freeze, Some(0), Some(0)) => self.all_frozen(&rb, ra.started_ms),
                     _ => {}
                 }
@@ -116,12 +122,12 @@ impl Cycle<'_> {
         }
     }
 
-    /// Thaw exit 0: nothing frozen.
-    fn none_frozen(&mut self, r: &Ran) {
+    /// Thaw exit 0, or a failed freeze that says so: nothing frozen.
+    fn none_frozen(&mut self, r: &Ran, what: &str) {
         let frozen = self.host.frozen(self.plan);
         if !frozen.is_empty() {
             self.broken.push(format!(
-                "thaw exited 0 but {frozen:?} is still frozen:\n{}",
+                "{what} but {frozen:?} is still frozen:\n{}",
                 r.describe()
             ));
         }
