@@ -105,13 +105,15 @@ impl Cycle<'_> {
     }
 
     /// Freeze exit 0: every target frozen, as the simulator says; only the watchdog, once
-    /// due (never before `--max-freeze` after the freeze started), may have thawed since.
+    /// due (never before `--max-freeze` after the freeze started), or the call of a thaw we
+    /// killed before, may have thawed since.
     fn all_frozen(&mut self, r: &Ran, started_ms: u64) {
+        let env = &self.host.env;
         let thawed: Vec<String> = self
             .plan
             .targets()
             .into_iter()
-            .filter(|n| !self.host.env.frozen(n))
+            .filter(|n| !env.frozen(n) && !procs::thaw_in_flight(env, n, started_ms))
             .collect();
         let watchdog_due = now_ms() >= started_ms + self.plan.max_freeze_ms;
         if !thawed.is_empty() && !watchdog_due {

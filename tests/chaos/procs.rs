@@ -96,3 +96,23 @@ pub fn kill_calls(env: &Env) {
     }
     common::wait_until(Duration::from_secs(30), || live_calls(env).is_empty());
 }
+
+/// Whether a thaw or emergency resume of `name` that started before `since_ms` was still
+/// running then: a killed thaw's calls run to their end by design, and may land after a freeze
+/// that came next.
+pub fn thaw_in_flight(env: &Env, name: &str, since_ms: u64) -> bool {
+    let lines = env.call_lines();
+    let fields: Vec<Vec<&str>> = lines
+        .iter()
+        .map(|l| l.split_whitespace().collect())
+        .filter(|f: &Vec<&str>| f.len() >= 5 && f[2] == name && (f[3] == "thaw" || f[3] == "stat"))
+        .collect();
+    fields.iter().any(|f| {
+        let started = f[0].parse::<u64>().unwrap_or(u64::MAX);
+        let ended = fields
+            .iter()
+            .find(|e| e[1] == f[1] && e[4] != "start")
+            .and_then(|e| e[0].parse::<u64>().ok());
+        f[4] == "start" && started < since_ms && ended.is_none_or(|e| e >= since_ms)
+    })
+}
