@@ -53,6 +53,8 @@ pub(super) struct Classes {
     pub(super) foreign: Vec<String>,
     /// `name: why` for each target whose check gave no answer.
     pub(super) unreachable: Vec<String>,
+    /// Those of them an earlier run of ours recorded freezing: maybe still frozen by us.
+    pub(super) unreachable_ours: Vec<Target>,
 }
 
 /// IsWDSuspendedExt on every target at once (each call ends by `by`), and the verdict on each.
@@ -118,6 +120,9 @@ pub(super) fn check(
             Verdict::Unreachable => {
                 let why = log_unreachable(t, o, log);
                 classes.unreachable.push(format!("{name}: {why}"));
+                if state.instances.contains_key(name) {
+                    classes.unreachable_ours.push(t.clone());
+                }
             }
         }
     }

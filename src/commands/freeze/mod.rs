@@ -265,7 +265,9 @@ fn give_up(
         Some(sig) => format!("received {}", signals::name(sig)),
         None => format!("cannot check {}", classes.unreachable.join("; ")),
     };
-    let undo: Vec<Undo> = classes.keep.into_iter().map(Undo::kept).collect();
+    // Our earlier freezes are thawed, the unchecked ones too: "nothing left frozen" must hold.
+    let ours = classes.keep.into_iter().chain(classes.unreachable_ours);
+    let undo: Vec<Undo> = ours.map(Undo::kept).collect();
     roll_back(
         states,
         state,

@@ -126,10 +126,19 @@ pub(crate) fn call(
     }
     let answer = match o.code() {
         Some(5) => Answer::Yes,
+        Some(3) if expr == IS_WD_SUSPENDED && error_line(&o).is_some() => Answer::Unknown,
         Some(3) => Answer::No,
         _ => Answer::Unknown,
     };
     (answer, o)
+}
+
+/// The first line of IRIS's output that reports an error (`ERROR #...`, `<PROTECT>`...).
+/// IsWDSuspendedExt prints nothing when it answers: its 3 with an error is a failed call, not
+/// "not suspended" (taken as one, it confirms a thaw that did not happen, or drops the record
+/// of our own freeze).
+fn error_line(o: &Outcome) -> Option<&str> {
+    o.lines().find(|l| l.contains("ERROR") || l.contains('<'))
 }
 
 /// Why a call did not give a clean answer, with the fix when we know it.
@@ -153,9 +162,11 @@ pub(crate) fn problem(target: &Target, expr: &str, o: &Outcome) -> String {
             target.session.display(expr)
         );
     }
-    let first = o.lines().find(|l| l.contains("ERROR") || l.contains('<'));
-    let first = first.or_else(|| o.lines().next());
+    let first = error_line(o).or_else(|| o.lines().next());
     let detail = match o.end {
+        session::End::Exited(3) if expr == IS_WD_SUSPENDED && error_line(o).is_some() => {
+            " (an error, not an answer: the instance's state is unknown)".into()
+        }
         session::End::Exited(5 | 3) => String::new(),
         session::End::Exited(_) => " (expected 5 or 3: the instance's state is unknown)".into(),
         _ => " (the instance's state is unknown)".into(),

@@ -59,17 +59,35 @@ pub(super) enum Waited {
     Signal(i32),
 }
 
+/// The child gets SIGKILL when this thread (which waits for it) dies. An ExternalFreeze left
+/// running by a SIGKILLed freeze would otherwise land after the watchdog's thaw, and nothing
+/// would ever thaw it. A parent already gone before the prctl is caught by getppid.
+fn die_with_us(cmd: &mut Command) {
+    let parent = nix::unistd::getpid();
+    // SAFETY: prctl(2) and getppid(2) are async-signal-safe and touch no memory of ours.
+    unsafe {
+        cmd.pre_exec(move || {
+            nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).map_err(std::io::Error::from)?;
+            if nix::unistd::getppid() != parent {
+                return Err(std::io::Error::from(std::io::ErrorKind::NotFound));
+            }
+            Ok(())
+        });
+    }
+}
+
 impl Call {
     /// Starts `program` in its own process group, with `input` (or /dev/null) on stdin and both
-    /// output streams piped.
+    /// output streams piped; killed if we die first when `dies_with_us`.
     pub(super) fn spawn(
         program: &Path,
         args: &[OsString],
         input: Option<&[u8]>,
         use_pidfd: bool,
+        dies_with_us: bool,
     ) -> std::io::Result<Call> {
-        let mut child = Command::new(program)
-            .args(args)
+        let mut cmd = Command::new(program);
+        cmd.args(args)
             .stdin(if input.is_some() {
                 Stdio::piped()
             } else {
@@ -77,8 +95,11 @@ impl Call {
             })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
-            .process_group(0)
-            .spawn()?;
+            .process_group(0);
+        if dies_with_us {
+            die_with_us(&mut cmd);
+        }
+        let mut child = cmd.spawn()?;
         if let (Some(stdin), Some(bytes)) = (child.stdin.take(), input) {
             // Credentials are a few bytes: they fit in the empty pipe at once, and non-blocking
             // means a child that never reads cannot hold us. Dropping `stdin` closes the pipe.

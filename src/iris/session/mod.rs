@@ -17,7 +17,8 @@ pub(crate) use outcome::{End, Outcome};
 /// exit is already in the pipe, so this only matters when a grandchild holds the pipe open.
 const DRAIN_GRACE: Duration = Duration::from_millis(200);
 
-/// Whether a stop signal (see `signals`) cuts a call short.
+/// Whether a stop signal (see `signals`) cuts a call short; such a call is also killed when
+/// we die (SIGKILL), while a `Never` call (a thaw) runs to its end without us.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Stop {
     OnSignal,
@@ -52,7 +53,9 @@ fn run_inner(
     use_pidfd: bool,
 ) -> Outcome {
     let start = Instant::now();
-    let mut call = match Call::spawn(program, args, input, use_pidfd) {
+    // A call we stop when told to stop also dies with us; a thaw's call (`Never`) finishes.
+    let dies_with_us = stop == Stop::OnSignal;
+    let mut call = match Call::spawn(program, args, input, use_pidfd, dies_with_us) {
         Ok(call) => call,
         Err(e) => {
             let end = End::SpawnFailed(format!("{}: {e}", program.display()));
