@@ -380,3 +380,8 @@ fn with_no_way_left_the_failure_and_its_fix_are_in_the_log_history_journal_and_m
 fn with_no_way_left_and_the_log_broken_the_history_and_journal_still_say_it() {
     no_way_left(true);
 }
+
+#[test]
+fn every_setting_reaches_freeze_thaw_and_the_detached_watchdog_each_way() {
+    common::settings::run_table(false);
+}
