@@ -133,3 +133,39 @@ fn line(cmd: &SessionCmd, expr: &str) -> String {
     argv.extend(cmd.args(expr));
     display_argv(&argv)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::state::Phase;
+
+    fn rec(kind: Kind, sharded: Option<&str>) -> Record {
+        let mut r = Record::new(
+            kind,
+            SessionCmd {
+                program: "/opt/x/iris".into(),
+                prefix: vec![],
+            },
+            Phase::Frozen,
+        );
+        r.sharded = sharded.map(String::from);
+        r
+    }
+
+    #[test]
+    fn the_commands_by_hand_are_quoted_to_paste() {
+        assert_eq!(
+            by_hand("IRIS", &rec(Kind::Iris, None)),
+            "`iris session IRIS -U%SYS '##Class(Backup.General).ExternalThaw()'` as root, or \
+             `iris-freeze thaw --instance IRIS`"
+        );
+        assert_eq!(
+            by_hand("C", &rec(Kind::Cache, Some("NS"))),
+            "`csession C -U%SYS '##Class(Backup.ShardedCluster).ExternalThaw(\"NS\")'` as \
+             root, or `iris-freeze thaw --instance C --sharded NS`"
+        );
+        // A name no instance has is never pasted into a command.
+        let odd = by_hand("IRIS;\nX", &rec(Kind::Iris, None));
+        assert!(!odd.contains("IRIS;"), "{odd}");
+    }
+}
