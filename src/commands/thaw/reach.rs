@@ -45,8 +45,10 @@ pub(crate) fn reach(plan: &BTreeMap<String, Record>, cfg: &Config, log: &EventLo
             .clone()
     };
     let mut out = Reached::default();
+    // The programs checked so far: one shared by several instances is walked once.
+    let mut checked = Vec::new();
     for (name, rec) in plan {
-        match target(name, rec, &mut discover, log) {
+        match target(name, rec, &mut checked, &mut discover, log) {
             Ok(t) => out.targets.push(
                 t.with_credentials(cfg.credentials.as_ref())
                     .with_sharded(rec.sharded.as_deref()),
@@ -65,13 +67,17 @@ pub(crate) fn reach(plan: &BTreeMap<String, Record>, cfg: &Config, log: &EventLo
 fn target(
     name: &str,
     rec: &Record,
+    checked: &mut Vec<Tools>,
     discover: &mut impl FnMut() -> Result<Tools, String>,
     log: &EventLog,
 ) -> Result<Target> {
     let name = InstanceName::parse(name).with_context(|| format!("the plan names {name:?}"))?;
     let name = name.as_str();
-    let (session, checked) = match recheck::session(name, rec.kind, &rec.session) {
-        Ok((s, tools)) => (s, Some(tools)),
+    let (session, tools) = match recheck::session(name, rec.kind, &rec.session, checked) {
+        Ok((s, tools)) => {
+            checked.push(tools.clone());
+            (s, Some(tools))
+        }
         Err(e) => {
             let tools = discover().map_err(|d| {
                 anyhow!("{e:#}; and discovery found no other: cannot find the programs to thaw with: {d}")
@@ -86,7 +92,7 @@ fn target(
         }
     };
     let emergency = match &rec.emergency {
-        Some(em) => recheck::emergency(name, rec.kind, em, checked.as_ref())
+        Some(em) => recheck::emergency(name, rec.kind, em, tools.as_ref())
             .ok()
             .or_else(|| discover().ok()?.emergency_for(name, rec.kind)),
         None => None,

@@ -14,12 +14,20 @@ use crate::iris::discovery::{Kind, SessionCmd, Tools};
 /// same rule discovery applies ([`crate::host::trust::program`]: owner and modes of the file,
 /// its links and every directory above), and its arguments exactly those discovery would build.
 /// `Err` says why not (the program is gone, another user could change it, ...). With it, the
-/// checked program as the tool it is, for [`emergency`].
+/// checked program as the tool it is, for [`emergency`] and the next instances: a program
+/// `checked` already is not walked again.
 pub(crate) fn session(
     name: &str,
     kind: Kind,
     recorded: &SessionCmd,
+    checked: &[Tools],
 ) -> Result<(SessionCmd, Tools)> {
+    let known = checked
+        .iter()
+        .find(|t| t.session_for(name, kind).ok().as_ref() == Some(recorded));
+    if let Some(t) = known {
+        return Ok((recorded.clone(), t.clone()));
+    }
     let tools = tools_of(&recorded.program)?;
     let rebuilt = tools.session_for(name, kind)?;
     Ok((same(rebuilt, recorded)?, tools))
@@ -91,9 +99,15 @@ mod tests {
             "IRIS",
             Kind::Iris,
             &cmd("/bin/sh", &["session", "IRIS", "-U%SYS"]),
+            &[],
         );
         assert!(format!("{:#}", e.unwrap_err()).contains("not an iris"));
-        let e = session("IRIS", Kind::Iris, &cmd("/nonexistent/iris", &["-c", "x"]));
+        let e = session(
+            "IRIS",
+            Kind::Iris,
+            &cmd("/nonexistent/iris", &["-c", "x"]),
+            &[],
+        );
         assert!(e.is_err());
         let e = emergency(
             "IRIS",
