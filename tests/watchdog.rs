@@ -385,3 +385,26 @@ fn with_no_way_left_and_the_log_broken_the_history_and_journal_still_say_it() {
 fn every_setting_reaches_freeze_thaw_and_the_detached_watchdog_each_way() {
     common::settings::run_table(false);
 }
+
+#[test]
+fn an_instance_stopped_under_a_damaged_state_is_found_down_and_not_frozen() {
+    let env = Env::new();
+    env.iris("IRIS").iris("B");
+    let r = env.run(&["freeze", "--max-freeze", "3"]);
+    assert_eq!(r.code, 0, "{}", r.text());
+    // B stops (a stopped instance is not frozen); the state is damaged.
+    env.add("B", &["product=IRIS", "status=down"]);
+    env.thaw_externally("B");
+    fs::write(env.state_file(), "{\"instances\": {").unwrap();
+    assert!(
+        wait_until(LIMIT, || !env.frozen("IRIS")),
+        "{}",
+        env.log_text()
+    );
+    assert!(auto_thaw_ended(&env), "{}", env.log_text());
+    let log = env.log_text();
+    assert!(
+        log.contains("AUTO-THAW done: thawed IRIS; down, so not frozen: B"),
+        "{log}"
+    );
+}

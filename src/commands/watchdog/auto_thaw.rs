@@ -259,10 +259,20 @@ fn record(
 
 fn verdict(outcome: &ThawOutcome, how: &BTreeMap<String, String>, log: &EventLog) -> Report {
     if outcome.left.is_empty() {
+        let thawed = if outcome.thawed.is_empty() {
+            "nothing".to_string()
+        } else {
+            outcome.thawed.join(", ")
+        };
+        let down = if outcome.down.is_empty() {
+            String::new()
+        } else {
+            format!("; down, so not frozen: {}", outcome.down.join(", "))
+        };
         log.error(
             None,
             "auto-thaw",
-            format!("AUTO-THAW done: thawed {}", outcome.thawed.join(", ")),
+            format!("AUTO-THAW done: thawed {thawed}{down}"),
         );
         return Report::new(Exit::Warning, "auto-thawed");
     }
