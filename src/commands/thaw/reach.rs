@@ -79,9 +79,8 @@ fn target(
             (s, Some(tools))
         }
         Err(e) => {
-            let tools = discover().map_err(|d| {
-                anyhow!("{e:#}; and discovery found no other: cannot find the programs to thaw with: {d}")
-            })?;
+            let tools = discover()
+                .map_err(|d| anyhow!("{e:#}; and discovery found no other program: {d}"))?;
             let s = tools.session_for(name, rec.kind)?;
             log.warn(
                 Some(name),

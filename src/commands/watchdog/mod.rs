@@ -1,9 +1,10 @@
 //! The dead-man switch. `freeze` arms it before the first ExternalFreeze, with its own thaw plan
 //! (each instance it guards and the programs the freeze found for it); at its deadline, if the
 //! state still holds that freeze, it thaws exactly those instances (the `thaw` code path) and
-//! records an AUTO-THAW. Every way it has is tried before it gives up on one, and every outcome
-//! is said in the log, the history and the journal: nothing it could not do is silent. `thaw` disarms it by removing its token from the state: the watchdog
-//! re-reads the state every second and leaves without a single IRIS call once its token is gone.
+//! records an AUTO-THAW. Every way it has is tried before it gives up on an instance, and every
+//! outcome is said in the log, the history and the journal: nothing it could not do is silent.
+//! `thaw` disarms it by removing its token from the state: the watchdog re-reads the state every
+//! second and leaves without a single IRIS call once its token is gone.
 //! Nobody ever kills it, so no pid is ever signalled on a guess.
 //!
 //! `spawn` starts it; this file is the watchdog process until its deadline, `auto_thaw` what it
