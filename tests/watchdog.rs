@@ -214,6 +214,13 @@ fn a_deleted_recorded_program_falls_back_to_discovery() {
     assert!(auto_thaw_ended(&env), "{}", env.log_text());
     let log = env.log_text();
     assert!(
+        log.contains(&format!(
+            "the recorded program {}/iris is gone",
+            text(&first)
+        )),
+        "{log}"
+    );
+    assert!(
         log.contains(&format!("thawing with {}/iris instead", text(&second))),
         "{log}"
     );

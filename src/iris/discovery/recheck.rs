@@ -66,7 +66,14 @@ fn tools_of(program: &Path) -> Result<Tools> {
             program.display()
         ),
     };
-    *slot = Some(crate::host::trust::program(program)?);
+    *slot = Some(crate::host::trust::program(program).map_err(|e| {
+        // Asked only on failure: the usual thaw makes no call beyond the trust walk.
+        if program.exists() {
+            e
+        } else {
+            anyhow::anyhow!("the recorded program {} is gone", program.display())
+        }
+    })?);
     Ok(tools)
 }
 
