@@ -415,3 +415,34 @@ fn an_instance_stopped_under_a_damaged_state_is_found_down_and_not_frozen() {
         "{log}"
     );
 }
+
+#[test]
+fn a_state_dir_refused_when_the_watchdog_starts_still_leaves_it_its_plan() {
+    let env = Env::new();
+    env.iris("IRIS");
+    let dir = programs_elsewhere(&env);
+    let r = env.run(&["freeze", "--bin-dirs", text(&dir), "--max-freeze", "300"]);
+    assert_eq!(r.code, 0, "{}", r.text());
+    let plan = format!("--plan={}", env.state_json()["instances"]);
+    // Anyone could now swap the state: no watchdog may read it. One started now (as by the
+    // freeze, with its plan) still thaws at its deadline.
+    fs::set_permissions(&env.state, fs::Permissions::from_mode(0o777)).unwrap();
+    let now = (chrono::Local::now().timestamp_millis() + 500).to_string();
+    let r = env.run(&[
+        "__watchdog",
+        "--token",
+        "t",
+        "--deadline-ms",
+        &now,
+        "--log-file",
+        text(&env.log),
+        &plan,
+    ]);
+    assert_eq!(r.code, 2, "{}", r.text());
+    assert!(!env.frozen("IRIS"), "{}", env.log_text());
+    let log = env.log_text();
+    assert!(log.contains("cannot open the state dir"), "{log}");
+    assert!(log.contains("AUTO-THAW done: thawed IRIS"), "{log}");
+    assert_eq!(env.history_events_of("auto-thaw").len(), 1);
+    fs::set_permissions(&env.state, fs::Permissions::from_mode(0o700)).unwrap();
+}
