@@ -143,11 +143,11 @@ fn dispatch(cfg: &Config) -> (EventLog, anyhow::Result<Report>) {
         Action::Watchdog {
             ref token,
             deadline_ms,
-            ref instances,
+            ref plan,
         } => {
             // Its own events go to the freeze's log when due; nothing else is written.
             let log = EventLog::none("watchdog");
-            let r = watchdog::run(cfg, token, deadline_ms, instances);
+            let r = watchdog::run(cfg, token, deadline_ms, plan);
             (log, r)
         }
         Action::Status { json } => {

@@ -60,12 +60,7 @@ fn chaos_soak() {
     let only = var("IRIS_FREEZE_CHAOS_CYCLE");
     println!(
         "chaos soak: seed {seed} (replay: IRIS_FREEZE_CHAOS_SEED={seed} cargo test --test chaos), \
-         {secs} s, {jobs} at once; the watchdog's own thaw plan {}",
-        if plan::watchdog_plan() {
-            "assumed"
-        } else {
-            "not assumed"
-        }
+         {secs} s, {jobs} at once"
     );
     common::simulator();
     let outside = checks::snapshot();

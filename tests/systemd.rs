@@ -253,6 +253,15 @@ fn watchdog_unit(env: &Env) -> String {
         .to_string()
 }
 
+/// The settings table's column for a watchdog that is a systemd unit: the unit gets none of the
+/// test's environment but PASS_ENV, so every setting must reach it in its arguments.
+#[test]
+#[ignore = "needs root and systemd as PID 1: .ci/in-systemd"]
+fn every_setting_reaches_the_watchdog_unit_each_way() {
+    drop(real_systemd());
+    common::settings::run_table(true);
+}
+
 #[test]
 #[ignore = "needs root and systemd as PID 1: .ci/in-systemd"]
 fn freeze_arms_the_watchdog_as_a_unit_and_thaw_removes_it() {

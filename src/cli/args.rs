@@ -81,10 +81,10 @@ pub(crate) struct WatchdogArgs {
     pub(crate) log_file: PathBuf,
     #[arg(long, default_value = "30")]
     pub(crate) timeout: String,
-    /// The instances it guards (thawed even when the state is damaged); never from the
-    /// environment.
-    #[arg(long = "instance", value_name = "NAME")]
-    pub(crate) instances: Vec<String>,
+    /// Its thaw plan: what it guards and the programs that thaw it, as the freeze found and
+    /// recorded them (JSON: instance name → record); never from the environment.
+    #[arg(long, default_value = "{}")]
+    pub(crate) plan: String,
 }
 
 #[derive(Debug, Args)]

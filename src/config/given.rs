@@ -112,7 +112,7 @@ impl Given {
                 let action = Action::Watchdog {
                     token: w.token,
                     deadline_ms: w.deadline_ms,
-                    instances: w.instances,
+                    plan: w.plan,
                 };
                 Given {
                     watchdog_log: Some(w.log_file),

@@ -80,8 +80,8 @@ pub(crate) enum Action {
     Watchdog {
         token: String,
         deadline_ms: i64,
-        /// The instances it guards, as the state named them at arming.
-        instances: Vec<String>,
+        /// Its thaw plan, as the freeze recorded it (JSON; see `commands::watchdog`).
+        plan: String,
     },
 }
 

@@ -9,16 +9,6 @@ use nix::sys::signal::Signal;
 
 use crate::rng::Rng;
 
-/// Whether the watchdog gets its own thaw plan (the freeze's programs and settings, whatever
-/// way they were given). Until it does, a freeze given `--bin-dirs` by flag alone arms a
-/// watchdog that cannot find `iris` and leaves IRIS frozen: the soak gives the programs'
-/// directories to a freeze by flag only when this is on (or `IRIS_FREEZE_CHAOS_WATCHDOG_PLAN=1`).
-pub const WATCHDOG_PLAN: bool = false;
-
-pub fn watchdog_plan() -> bool {
-    WATCHDOG_PLAN || std::env::var_os("IRIS_FREEZE_CHAOS_WATCHDOG_PLAN").is_some_and(|v| v == "1")
-}
-
 /// The longest `slow:MS` fault: a simulator call younger than this may still change the state.
 pub const SLOWEST_MS: u64 = 3000;
 
@@ -363,9 +353,6 @@ fn call(r: &mut Rng, plan: &Plan, op: Op) -> Call {
         let mut choices = vec![Way::Flag, Way::Env];
         if in_config {
             choices.push(Way::File);
-        }
-        if s == Setting::BinDirs && op == Op::Freeze && !in_config && !watchdog_plan() {
-            choices.retain(|w| *w != Way::Flag);
         }
         ways.push((s, *r.pick(&choices)));
     }

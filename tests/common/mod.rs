@@ -11,6 +11,8 @@ use std::process::{Command, Output, Stdio};
 use std::sync::Once;
 use std::time::{Duration, Instant};
 
+pub mod settings;
+
 pub const BIN: &str = env!("CARGO_BIN_EXE_iris-freeze");
 
 /// The simulator example, brought up to date once per test binary: `cargo test` builds it only

@@ -60,8 +60,9 @@ fn arm_watchdog(
         start_ticks: None,
     });
     states.save(state)?;
-    let guarded: Vec<String> = state.instances.keys().cloned().collect();
-    match watchdog::spawn(cfg, &token, due, &guarded) {
+    // Its plan: every instance recorded (this run's and any earlier freeze's still in place),
+    // each with the programs the freeze found and checked.
+    match watchdog::spawn(cfg, &token, due, &state.instances) {
         Ok(w) => {
             log_armed(&w, oldest, log);
             state.watchdog = Some(w);

@@ -3,6 +3,7 @@
 //! still running (a late pre hook) is told to stop and roll back first.
 
 mod look;
+mod reach;
 mod targets;
 mod verdict;
 
@@ -24,9 +25,10 @@ use crate::iris::session::Stop;
 use crate::report::Report;
 
 use look::{look_for_suspended, suspended_now};
-use targets::{drop_down, named_targets};
+use targets::named_targets;
 
-pub(crate) use targets::{ThawOutcome, reachable, recorded_targets, thaw_targets};
+pub(crate) use reach::{Reached, by_hand, reach};
+pub(crate) use targets::{ThawOutcome, drop_down, reachable, thaw_targets};
 pub(crate) use verdict::CONSISTENT;
 
 /// How long a thaw waits for a running freeze to roll back and let go of the host lock.
@@ -59,12 +61,15 @@ pub(crate) fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
     }
     let mut notes = Notes::new();
     report_auto_thaw(&mut state, &mut notes, log);
-    let targets = choose_targets(cfg, &mut state, &mut notes, log)?;
-    if targets.is_empty() {
+    let Reached { targets, unreached } = choose_targets(cfg, &mut state, &mut notes, log)?;
+    if targets.is_empty() && unreached.is_empty() {
         return nothing_to_thaw(cfg, &states, state, notes, log);
     }
 
     let mut outcome = thaw_targets(&mut state, &targets, cfg.timeout, log);
+    for u in unreached {
+        outcome.unreached(u, log);
+    }
     // Said after the thaw, not before it: a warning is no reason to hold IRIS frozen longer.
     say_a_run_was_under_it(&states, log);
     if let Some(l) = lock.as_mut() {
@@ -235,22 +240,26 @@ fn report_auto_thaw(state: &mut State, notes: &mut Notes, log: &EventLog) {
     ));
 }
 
-/// The recorded instances, or the named ones (dropping the records of those found down).
+/// The recorded instances, through the programs the freeze recorded, or the named ones
+/// (dropping the records of those found down).
 fn choose_targets(
     cfg: &Config,
     state: &mut State,
     notes: &mut Notes,
     log: &EventLog,
-) -> Result<Vec<Target>> {
+) -> Result<Reached> {
     if cfg.instances.is_empty() {
-        return recorded_targets(state, cfg);
+        return Ok(reach(&state.instances, cfg, log));
     }
     let before = state.instances.len();
     let targets = named_targets(cfg, log, state)?;
     if state.instances.len() < before {
         notes.warn(DOWN_NOTE);
     }
-    Ok(targets)
+    Ok(Reached {
+        targets,
+        unreached: Vec::new(),
+    })
 }
 
 /// Nothing to thaw: the watchdog is disarmed if nothing of ours is left, and a plain thaw
@@ -367,9 +376,15 @@ fn load_state(states: &StateDir, cfg: &Config, log: &EventLog) -> Result<Option<
     if suspended.is_empty() {
         return Err(e);
     }
+    // The exact commands: the names as IRIS gave them, quoted for a shell.
+    let mut argv: Vec<std::ffi::OsString> = vec!["iris-freeze".into(), "thaw".into()];
+    for name in &suspended {
+        argv.extend(["--instance".into(), name.into()]);
+    }
     Err(e.context(format!(
-        "suspended now, says IRIS: {}",
-        suspended.join(", ")
+        "suspended now, says IRIS: {}; to thaw them: `{}`",
+        suspended.join(", "),
+        crate::util::shell::display_argv(&argv)
     )))
 }
 

@@ -3,13 +3,14 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
-use crate::config::{Config, InstanceName};
+use crate::commands::thaw::reach::{Unreached, by_hand};
+use crate::config::Config;
 use crate::host::eventlog::EventLog;
 use crate::host::history::{self, InstanceEvent};
 use crate::host::state::{Record, State, now_ms};
-use crate::iris::backup::{self, Target, ThawTold, Thawed};
+use crate::iris::backup::{self, Answer, Target, ThawTold, Thawed};
 use crate::iris::discovery::{self, Availability, Kind, Selection, Tools};
 use crate::iris::sharded;
 
@@ -45,6 +46,34 @@ impl ThawOutcome {
             .collect::<Vec<_>>()
             .join(", ")
     }
+
+    /// Adds an instance no way reached: it may still be frozen, and the log says so with the
+    /// commands that thaw it by hand.
+    pub(crate) fn unreached(&mut self, u: Unreached, log: &EventLog) {
+        log.error(
+            Some(&u.name),
+            "failed",
+            format!(
+                "could not thaw {}: {}. To thaw it: {}",
+                u.name,
+                u.why,
+                by_hand(&u.name, &u.record)
+            ),
+        );
+        self.left.push(u.name.clone());
+        self.each.push(Thawing {
+            frozen_secs: u.record.secs_until(now_ms()),
+            name: u.name,
+            record: Some(u.record),
+            thawed: Thawed::Unconfirmed,
+            told: ThawTold {
+                answer: Answer::Unknown,
+                not_suspended: false,
+                still_suspended: false,
+                problem: u.why,
+            },
+        });
+    }
 }
 
 /// One target's thaw, as the verdict needs it.
@@ -57,31 +86,6 @@ pub(crate) struct Thawing {
     pub(crate) frozen_secs: Option<f64>,
     pub(crate) thawed: Thawed,
     pub(crate) told: ThawTold,
-}
-
-/// The instances the state says we froze, each reached through the programs discovery finds
-/// now: a program path read from the state is never run (it would let whoever wrote the state
-/// choose what root runs).
-pub(crate) fn recorded_targets(state: &State, cfg: &Config) -> Result<Vec<Target>> {
-    if state.instances.is_empty() {
-        return Ok(Vec::new());
-    }
-    let kinds: Vec<Kind> = state.instances.values().map(|r| r.kind).collect();
-    let tools =
-        Tools::find_for(&cfg.bin_dirs, &kinds).context("cannot find the programs to thaw with")?;
-    state
-        .instances
-        .iter()
-        .map(|(name, rec)| {
-            let name = InstanceName::parse(name)
-                .with_context(|| format!("the state names an instance {name:?}"))?;
-            let name = name.as_str();
-            Ok(Target::new(name, tools.session_for(name, rec.kind)?)
-                .with_emergency(tools.emergency_for(name, rec.kind))
-                .with_credentials(cfg.credentials.as_ref())
-                .with_sharded(rec.sharded.as_deref()))
-        })
-        .collect()
 }
 
 impl Thawing {
@@ -250,7 +254,7 @@ pub(crate) fn reachable(
 
 /// Instances a thaw could not confirm that qlist shows down: a stopped instance is not frozen
 /// (a restart resumes the write daemon), so their records go, with a warning. Whether any went.
-pub(super) fn drop_down(
+pub(crate) fn drop_down(
     cfg: &Config,
     state: &mut State,
     outcome: &mut ThawOutcome,

@@ -1,21 +1,22 @@
-//! The watchdog at its deadline: thaw what the state records (the `thaw` code path), or the
-//! instances it was armed for when the state cannot be read, and record the AUTO-THAW.
+//! The watchdog at its deadline: thaw what the state records, or its whole plan when the state
+//! cannot be read, way after way (the plan's programs re-checked, then discovery with the
+//! freeze's settings, then the guarded names through qlist), and record the AUTO-THAW. What no
+//! way thaws is a failure in the log, the history and the journal, with the commands that thaw it.
 
+use std::collections::BTreeMap;
 use std::time::Instant;
 
-use anyhow::Result;
-
-use crate::commands::thaw::{self, ThawOutcome};
+use crate::commands::thaw::{self, Reached, ThawOutcome, by_hand};
 use crate::config::{Config, InstanceName};
 use crate::exit_code::Exit;
 use crate::host::eventlog::EventLog;
 use crate::host::history::{self, Event, EventKind, InstanceEvent};
-use crate::host::state::{
-    AutoThaw, Damaged, Phase, Record, State, StateDir, now_rfc3339, rfc3339_of_ms,
-};
+use crate::host::state::{AutoThaw, Damaged, State, StateDir, now_rfc3339, rfc3339_of_ms};
 use crate::iris::backup::Target;
-use crate::iris::discovery::{self, Kind, Tools};
+use crate::iris::discovery::{self, Tools};
 use crate::report::Report;
+
+use super::plan::Plan;
 
 /// The usual case: the state holds this arming's token and the records of what to thaw.
 pub(super) fn recorded(
@@ -24,100 +25,123 @@ pub(super) fn recorded(
     mut state: State,
     token: &str,
     deadline_ms: i64,
+    plan: &Plan,
     log: &EventLog,
-) -> Result<Report> {
+) -> Report {
     if state.watchdog.as_ref().map(|w| w.token.as_str()) != Some(token) {
-        return Ok(Report::new(Exit::Success, "disarmed"));
+        return Report::new(Exit::Success, "disarmed");
     }
     let names: Vec<String> = state.instances.keys().cloned().collect();
     if names.is_empty() {
         state.watchdog = None;
-        states.save(&state)?;
-        return Ok(Report::new(Exit::Success, "nothing frozen at the deadline"));
+        if let Err(e) = states.save(&state) {
+            log.error(None, "state", format!("{e:#}"));
+        }
+        return Report::new(Exit::Success, "nothing frozen at the deadline");
     }
     if let Some(id) = &state.cycle {
         log.set_cycle_id(id);
     }
     announce(&names, deadline_ms, log);
-    let targets = thaw::recorded_targets(&state, cfg)?;
-    let outcome = thaw::thaw_targets(&mut state, &targets, cfg.timeout, log);
-    finish(cfg, states, state, names, outcome, log)
+    // What the state still records, with the programs this watchdog was armed with: those
+    // are not looked up again. A record it was not armed with (none, normally) as recorded.
+    let todo: Plan = state
+        .instances
+        .iter()
+        .map(|(n, r)| (n.clone(), plan.get(n).unwrap_or(r).clone()))
+        .collect();
+    let outcome = thaw_plan(cfg, &mut state, &todo, log);
+    finish(cfg, Some(states), state, names, outcome, log)
 }
 
-/// The state cannot be read (damaged, truncated): nothing says whether a thaw came, so the
-/// instances this watchdog was armed for are thawed (a thaw of an instance that is not frozen
-/// only answers 3), found afresh through discovery. The file is moved aside first so that the
-/// next run starts clean; a new state records the auto-thaw and what may still be frozen.
+/// The state cannot be read (damaged, truncated, naming what no instance can be called, or the
+/// state dir itself refused): nothing says whether a thaw came, so the whole plan is thawed (a
+/// thaw of an instance that is not frozen only answers 3). The file is moved aside first so
+/// that the next run starts clean; a new state records the auto-thaw and what may still be
+/// frozen.
 pub(super) fn guarded(
     cfg: &Config,
-    states: &StateDir,
+    states: Option<&StateDir>,
     why: &anyhow::Error,
     deadline_ms: i64,
-    instances: &[String],
+    plan: &Plan,
     log: &EventLog,
-) -> Result<Report> {
-    let moved = states.move_aside();
+) -> Report {
+    let names: Vec<String> = plan.keys().cloned().collect();
+    let moved = states.map(StateDir::move_aside);
     // The log is held: these lines are written after the thaw, stamped now.
     let what = why
         .downcast_ref::<Damaged>()
         .map_or_else(|| format!("{why:#}"), Damaged::what);
-    match &moved {
-        Ok(to) => log.error(
-            None,
-            "state",
-            format!(
-                "{what}: the watchdog cannot tell from it whether a thaw came; moved it aside \
-                 to {} and thawing the instances it was armed for ({})",
-                to.display(),
-                instances.join(", ")
-            ),
+    let aside = match &moved {
+        Some(Ok(to)) => format!("moved it aside to {}", to.display()),
+        Some(Err(e)) => format!("cannot move it aside ({e:#})"),
+        None => "cannot open the state dir".into(),
+    };
+    log.error(
+        None,
+        "state",
+        format!(
+            "{what}: the watchdog cannot tell from it whether a thaw came; {aside}; thawing \
+             the instances it was armed for ({})",
+            names.join(", ")
         ),
-        Err(e) => log.error(
-            None,
-            "state",
-            format!(
-                "{what}: the watchdog cannot tell from it whether a thaw came, and cannot move \
-                 it aside ({e:#}); thawing the instances it was armed for ({})",
-                instances.join(", ")
-            ),
-        ),
-    }
-    let found = discover(cfg, instances, log);
-    let targets: Vec<Target> = found.iter().map(|(t, _)| t.clone()).collect();
-    let names: Vec<String> = targets.iter().map(|t| t.name.clone()).collect();
+    );
     if names.is_empty() {
-        log.warn(
+        log.error(
             None,
             "auto-thaw",
-            format!(
-                "AUTO-THAW: none of the instances the watchdog was armed for ({}) is running: \
-                 nothing to thaw",
-                instances.join(", ")
-            ),
+            "AUTO-THAW FAILED: the watchdog was armed with no plan and the state cannot be \
+             read: run `iris-freeze status` to see what is frozen and `iris-freeze thaw \
+             --instance NAME` for each one it shows frozen",
         );
-        return Ok(Report::new(Exit::Success, "nothing to thaw"));
+        return Report::new(Exit::Failure, "auto-thaw failed");
     }
     announce(&names, deadline_ms, log);
     let mut state = State::default();
-    let outcome = thaw::thaw_targets(&mut state, &targets, cfg.timeout, log);
-    if moved.is_err() {
-        // Never overwrite the damaged file we could not move: it stays for a person to read.
-        return Ok(verdict(&outcome, log));
-    }
+    let outcome = thaw_plan(cfg, &mut state, plan, log);
     // What may still be frozen is recorded, so that a plain `thaw` tries again.
-    for (t, kind) in found
-        .into_iter()
-        .filter(|(t, _)| outcome.left.contains(&t.name))
-    {
-        let mut rec = Record::new(kind, t.session, Phase::Frozen);
-        rec.emergency = t.emergency;
-        state.instances.insert(t.name, rec);
+    for name in &outcome.left {
+        if let Some(rec) = plan.get(name) {
+            state.instances.insert(name.clone(), rec.clone());
+        }
     }
+    // Never overwrite a damaged file we could not move: it stays for a person to read.
+    let states = states.filter(|_| matches!(moved, Some(Ok(_))));
     finish(cfg, states, state, names, outcome, log)
 }
 
-/// The guarded instances as discovery finds them now, each with its product.
-fn discover(cfg: &Config, instances: &[String], log: &EventLog) -> Vec<(Target, Kind)> {
+/// Thaws `todo` through every way there is: its programs (re-checked) or discovery's (both in
+/// `thaw::reach`), then what qlist finds of the guarded names; what none reaches is in the
+/// outcome as not thawed, with why. Instances found down afterwards are not frozen.
+fn thaw_plan(cfg: &Config, state: &mut State, todo: &Plan, log: &EventLog) -> ThawOutcome {
+    let Reached {
+        mut targets,
+        unreached,
+    } = thaw::reach(todo, cfg, log);
+    let mut still = Vec::new();
+    if !unreached.is_empty() {
+        let names: Vec<String> = unreached.iter().map(|u| u.name.clone()).collect();
+        let found = by_name(cfg, &names, todo, log);
+        for u in unreached {
+            match found.iter().find(|t| t.name.eq_ignore_ascii_case(&u.name)) {
+                Some(t) => targets.push(t.clone()),
+                None => still.push(u),
+            }
+        }
+    }
+    let mut outcome = thaw::thaw_targets(state, &targets, cfg.timeout, log);
+    for u in still {
+        outcome.unreached(u, log);
+    }
+    if !outcome.left.is_empty() {
+        thaw::drop_down(cfg, state, &mut outcome, log);
+    }
+    outcome
+}
+
+/// The last way: `names` as qlist shows them now, through every program discovery finds.
+fn by_name(cfg: &Config, names: &[String], todo: &Plan, log: &EventLog) -> Vec<Target> {
     let tools = match Tools::find(&cfg.bin_dirs) {
         Ok(t) => t,
         Err(e) => {
@@ -127,13 +151,18 @@ fn discover(cfg: &Config, instances: &[String], log: &EventLog) -> Vec<(Target, 
     };
     let listing = discovery::list(&tools, Instant::now() + cfg.timeout / 4);
     let mut out = Vec::new();
-    for name in instances {
+    for name in names {
         // One at a time: a name qlist no longer shows must not stop the others' thaw.
         let chosen =
             InstanceName::parse(name).and_then(|n| discovery::select(&[n], &listing, &tools));
         match chosen {
-            Ok(sel) => out.extend(thaw::reachable(sel, &tools, cfg, log)),
-            Err(e) => log.error(Some(name), "discovery", format!("cannot thaw it: {e:#}")),
+            Ok(sel) => out.extend(thaw::reachable(sel, &tools, cfg, log).into_iter().map(
+                |(t, _)| {
+                    let sharded = todo.get(name).and_then(|r| r.sharded.as_deref());
+                    t.with_sharded(sharded)
+                },
+            )),
+            Err(e) => log.error(Some(name), "discovery", format!("{e:#}")),
         }
     }
     out
@@ -152,17 +181,19 @@ fn announce(names: &[String], deadline_ms: i64, log: &EventLog) {
     );
 }
 
-/// Records the auto-thaw (the next `thaw` reports it, exit 2), and says how it went.
+/// Records the auto-thaw (the next `thaw` reports it, exit 2) in the history and, when there is
+/// one to write, the state; and says how it went.
 fn finish(
     cfg: &Config,
-    states: &StateDir,
+    states: Option<&StateDir>,
     mut state: State,
     names: Vec<String>,
     outcome: ThawOutcome,
     log: &EventLog,
-) -> Result<Report> {
+) -> Report {
     let at = now_rfc3339();
-    record(cfg, state.cycle.clone(), &at, &outcome, log);
+    let how = by_hand_of(&outcome);
+    record(cfg, state.cycle.clone(), &at, &outcome, &how, log);
     let words = outcome.words(&names);
     state.auto_thaw = Some(AutoThaw {
         at,
@@ -175,55 +206,89 @@ fn finish(
     if state.instances.is_empty() {
         state.cycle = None;
     }
-    if let Err(e) = states.save(&state) {
+    if let Some(Err(e)) = states.map(|s| s.save(&state)) {
         log.error(None, "state", format!("{e:#}"));
     }
-    Ok(verdict(&outcome, log))
+    verdict(&outcome, &how, log)
 }
 
-/// The auto-thaw's line in the history: whatever the snapshot, it is not consistent.
-fn record(cfg: &Config, cycle: Option<String>, at: &str, outcome: &ThawOutcome, log: &EventLog) {
+/// For each instance left frozen, the commands that thaw it by hand.
+fn by_hand_of(outcome: &ThawOutcome) -> BTreeMap<String, String> {
+    outcome
+        .each
+        .iter()
+        .filter(|t| outcome.left.contains(&t.name))
+        .filter_map(|t| Some((t.name.clone(), by_hand(&t.name, t.record.as_ref()?))))
+        .collect()
+}
+
+/// The auto-thaw's line in the history: whatever the snapshot, it is not consistent; an
+/// instance it could not thaw says why and how to thaw it.
+fn record(
+    cfg: &Config,
+    cycle: Option<String>,
+    at: &str,
+    outcome: &ThawOutcome,
+    how: &BTreeMap<String, String>,
+    log: &EventLog,
+) {
     let id = cycle.unwrap_or_else(history::new_id);
     let exit = if outcome.left.is_empty() { 2 } else { 1 };
     let mut e = Event::new(&id, EventKind::AutoThaw, "watchdog", exit);
     for t in &outcome.each {
-        e.instances.extend(
-            t.history_lines(InstanceEvent {
-                name: t.name.clone(),
-                frozen_secs: t.frozen_secs,
-                result: if outcome.left.contains(&t.name) {
-                    "failed"
-                } else {
-                    "auto-thawed"
-                }
-                .into(),
-                verdict: Some(history::not_consistent(format!(
-                    "auto-thawed by the watchdog at {at}"
-                ))),
-                ..Default::default()
-            }),
-        );
+        let failed = outcome.left.contains(&t.name);
+        let why = match how.get(&t.name) {
+            Some(cmds) => format!(
+                "the watchdog could not thaw it at {at} ({}): it may still be frozen; to \
+                 thaw it: {cmds}",
+                t.told.problem
+            ),
+            None if failed => format!("the watchdog could not thaw it at {at}"),
+            None => format!("auto-thawed by the watchdog at {at}"),
+        };
+        e.instances.extend(t.history_lines(InstanceEvent {
+            name: t.name.clone(),
+            frozen_secs: t.frozen_secs,
+            result: if failed { "failed" } else { "auto-thawed" }.into(),
+            verdict: Some(history::not_consistent(why)),
+            ..Default::default()
+        }));
     }
     history::record(&cfg.history_file, &e, log);
 }
 
-fn verdict(outcome: &ThawOutcome, log: &EventLog) -> Report {
+fn verdict(outcome: &ThawOutcome, how: &BTreeMap<String, String>, log: &EventLog) -> Report {
     if outcome.left.is_empty() {
+        let thawed = if outcome.thawed.is_empty() {
+            "nothing".to_string()
+        } else {
+            outcome.thawed.join(", ")
+        };
+        let down = if outcome.down.is_empty() {
+            String::new()
+        } else {
+            format!("; down, so not frozen: {}", outcome.down.join(", "))
+        };
         log.error(
             None,
             "auto-thaw",
-            format!("AUTO-THAW done: thawed {}", outcome.thawed.join(", ")),
+            format!("AUTO-THAW done: thawed {thawed}{down}"),
         );
-        Report::new(Exit::Warning, "auto-thawed")
-    } else {
-        log.error(
-            None,
-            "auto-thaw",
-            format!(
-                "AUTO-THAW FAILED: {} MAY STILL BE FROZEN",
-                outcome.left.join(", ")
-            ),
-        );
-        Report::new(Exit::Failure, "auto-thaw failed")
+        return Report::new(Exit::Warning, "auto-thawed");
     }
+    let cmds: Vec<String> = how.iter().map(|(n, c)| format!("{n}: {c}")).collect();
+    log.error(
+        None,
+        "auto-thaw",
+        format!(
+            "AUTO-THAW FAILED: {} MAY STILL BE FROZEN. To thaw by hand, {}",
+            outcome.left.join(", "),
+            if cmds.is_empty() {
+                "run `iris-freeze status`, then `iris-freeze thaw --instance NAME`".into()
+            } else {
+                cmds.join("; ")
+            }
+        ),
+    );
+    Report::new(Exit::Failure, "auto-thaw failed")
 }

@@ -1,13 +1,17 @@
-//! The dead-man switch. `freeze` arms it before the first ExternalFreeze; at its deadline, if the
+//! The dead-man switch. `freeze` arms it before the first ExternalFreeze, with its own thaw plan
+//! (each instance it guards and the programs the freeze found for it); at its deadline, if the
 //! state still holds that freeze, it thaws exactly those instances (the `thaw` code path) and
-//! records an AUTO-THAW. `thaw` disarms it by removing its token from the state: the watchdog
-//! re-reads the state every second and leaves without a single IRIS call once its token is gone.
+//! records an AUTO-THAW. Every way it has is tried before it gives up on an instance, and every
+//! outcome is said in the log, the history and the journal: nothing it could not do is silent.
+//! `thaw` disarms it by removing its token from the state: the watchdog re-reads the state every
+//! second and leaves without a single IRIS call once its token is gone.
 //! Nobody ever kills it, so no pid is ever signalled on a guess.
 //!
 //! `spawn` starts it; this file is the watchdog process until its deadline, `auto_thaw` what it
 //! does then.
 
 mod auto_thaw;
+mod plan;
 mod spawn;
 
 use std::fs;
@@ -15,6 +19,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
+
+use plan::Plan;
 
 use crate::config::Config;
 use crate::exit_code::Exit;
@@ -30,30 +36,40 @@ const POLL: Duration = Duration::from_secs(1);
 /// How long a due watchdog waits for the host lock before thawing anyway.
 const LOCK_WAIT: Duration = Duration::from_secs(10);
 
-/// The watchdog process itself, guarding `instances` (see [`spawn`]).
-pub(crate) fn run(
-    cfg: &Config,
-    token: &str,
-    deadline_ms: i64,
-    instances: &[String],
-) -> Result<Report> {
+/// The watchdog process itself, armed with `plan` (JSON, see [`spawn`]).
+pub(crate) fn run(cfg: &Config, token: &str, deadline_ms: i64, plan: &str) -> Result<Report> {
     close_inherited_fds();
     // Opened once: the state is read through this descriptor from now on, so swapping the
-    // directory behind its path changes nothing for us.
-    let states = StateDir::of(cfg)?;
-    if !wait_until_due(&states, token, deadline_ms) {
+    // directory behind its path changes nothing for us. One it cannot open does not stop the
+    // switch: at the deadline the plan is thawed without it.
+    let states = StateDir::of(cfg);
+    let armed = match &states {
+        Ok(s) => wait_until_due(s, token, deadline_ms),
+        Err(_) => sleep_until(deadline_ms),
+    };
+    if !armed {
         return Ok(Report::new(Exit::Success, "disarmed"));
     }
     // Thaw first, log after: every line is kept (with its time) until the thaw is done, so a
     // log that blocks or fails cannot delay it.
     let log = EventLog::open(&cfg.log_file, "watchdog").with_journal(cfg.journal.as_deref());
     log.hold();
-    let report = due(cfg, &states, token, deadline_ms, instances, &log);
+    let plan = plan::parse(plan, &log);
+    let report = due(cfg, states.as_ref(), token, deadline_ms, &plan, &log);
     for w in &cfg.config_warnings {
         log.warn(None, "config", w);
     }
     log.release();
-    report
+    Ok(report)
+}
+
+/// No state to watch: waits for the deadline. Always true.
+fn sleep_until(deadline_ms: i64) -> bool {
+    let left = deadline_ms - now_ms();
+    if left > 0 {
+        thread::sleep(Duration::from_millis(left as u64));
+    }
+    true
 }
 
 /// Waits for the deadline; false when disarmed first. Re-reads the state only when the file
@@ -77,35 +93,38 @@ fn wait_until_due(states: &StateDir, token: &str, deadline_ms: i64) -> bool {
 }
 
 /// At the deadline: the host lock (waited for a while, then done without), then the thaw of
-/// what the state records, or of the guarded instances when the state cannot be read.
+/// what the state records, or of the whole plan when the state cannot be read.
 fn due(
     cfg: &Config,
-    states: &StateDir,
+    states: Result<&StateDir, &anyhow::Error>,
     token: &str,
     deadline_ms: i64,
-    instances: &[String],
+    plan: &Plan,
     log: &EventLog,
-) -> Result<Report> {
-    let _lock = match lock::acquire(states, Instant::now() + LOCK_WAIT)? {
-        Ok(mut l) => {
-            l.announce("watchdog");
-            Some(l)
-        }
-        Err(holder) => {
-            log.warn(
-                None,
-                "lock",
-                format!(
-                    "the host lock is still held ({holder:?}) after {LOCK_WAIT:?}: thawing anyway"
-                ),
-            );
-            None
-        }
+) -> Report {
+    let states = match states {
+        Ok(s) => s,
+        Err(e) => return auto_thaw::guarded(cfg, None, e, deadline_ms, plan, log),
     };
+    let _lock = take_lock(states, log);
     match states.load() {
-        Ok(state) => auto_thaw::recorded(cfg, states, state, token, deadline_ms, log),
-        Err(e) => auto_thaw::guarded(cfg, states, &e, deadline_ms, instances, log),
+        Ok(state) => auto_thaw::recorded(cfg, states, state, token, deadline_ms, plan, log),
+        Err(e) => auto_thaw::guarded(cfg, Some(states), &e, deadline_ms, plan, log),
     }
+}
+
+/// The host lock, waited for a while; without it (still held, or an error) the thaw goes on.
+fn take_lock(states: &StateDir, log: &EventLog) -> Option<lock::HostLock> {
+    let why = match lock::acquire(states, Instant::now() + LOCK_WAIT) {
+        Ok(Ok(mut l)) => {
+            l.announce("watchdog");
+            return Some(l);
+        }
+        Ok(Err(holder)) => format!("the host lock is still held ({holder:?}) after {LOCK_WAIT:?}"),
+        Err(e) => format!("cannot take the host lock ({e:#})"),
+    };
+    log.warn(None, "lock", format!("{why}: thawing anyway"));
+    None
 }
 
 /// Whether the state still names this arming's token.

@@ -3,6 +3,7 @@
 //! take it down), elsewhere a child in its own session with stdio on /dev/null, which survives
 //! its caller's process group or session being killed.
 
+use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
@@ -13,7 +14,7 @@ use anyhow::{Context, Result};
 
 use crate::config::{Config, env};
 use crate::host::lock;
-use crate::host::state::{Watchdog, rfc3339_of_ms};
+use crate::host::state::{Record, Watchdog, rfc3339_of_ms};
 use crate::host::systemd::{self, Service};
 
 /// The environment the watchdog's unit takes from ours: where to find `iris` and the rest.
@@ -34,18 +35,19 @@ pub(crate) fn new_token() -> String {
     format!("{:x}-{:x}", std::process::id(), nanos)
 }
 
-/// Starts the watchdog for `token`, due at `deadline_ms`, guarding `instances` (the names the
-/// state records at arming: it thaws them even if the state is damaged by then). The state must
-/// already name the token (the watchdog treats a missing token as "disarmed").
+/// Starts the watchdog for `token`, due at `deadline_ms`, armed with `plan` (the records of
+/// the state at arming: it thaws them with the programs they name, even if the state is damaged
+/// by then). The state must already name the token (the watchdog treats a missing token as
+/// "disarmed").
 pub(crate) fn spawn(
     cfg: &Config,
     token: &str,
     deadline_ms: i64,
-    instances: &[String],
+    plan: &BTreeMap<String, Record>,
 ) -> Result<Watchdog> {
     let exe =
         std::env::current_exe().context("cannot find our own executable to start the watchdog")?;
-    let args = watchdog_args(cfg, token, deadline_ms, instances);
+    let args = watchdog_args(cfg, token, deadline_ms, plan)?;
     let armed = |pid: u32, how: String| Watchdog {
         token: token.into(),
         pid,
@@ -70,13 +72,14 @@ pub(crate) fn spawn(
 }
 
 /// `__watchdog` and its options: the same config (credentials for the confirming check), root,
-/// state dir, history, log and timeout as the freeze.
+/// state dir, history, metrics, programs' directories, log and timeout as the freeze, however
+/// the freeze was given them (flag, variable, config file), and its thaw plan.
 fn watchdog_args(
     cfg: &Config,
     token: &str,
     deadline_ms: i64,
-    instances: &[String],
-) -> Vec<OsString> {
+    plan: &BTreeMap<String, Record>,
+) -> Result<Vec<OsString>> {
     let mut args: Vec<OsString> = vec![
         "--state-dir".into(),
         cfg.state_dir.clone().into(),
@@ -96,9 +99,19 @@ fn watchdog_args(
         "--timeout".into(),
         format!("{}", cfg.timeout.as_secs_f64()).into(),
     ];
-    // `--instance=NAME`, one argument: a name starting with '-' cannot pass for an option.
-    args.extend(instances.iter().map(|n| format!("--instance={n}").into()));
-    args
+    if let Some(m) = &cfg.metrics_file {
+        args.extend(["--metrics-file".into(), m.into()]);
+    }
+    // One argument each (`--opt=VALUE`): a value starting with '-' cannot pass for an option.
+    // Directories that cannot be passed in the list (a ':' in one, not UTF-8) are left out:
+    // discovery is only the watchdog's second way, after its plan's programs.
+    let dirs = std::env::join_paths(&cfg.bin_dirs).ok();
+    if let Some(dirs) = dirs.and_then(|d| d.into_string().ok()) {
+        args.push(format!("--bin-dirs={dirs}").into());
+    }
+    let plan = serde_json::to_string(plan).context("cannot write the watchdog's plan")?;
+    args.push(format!("--plan={plan}").into());
+    Ok(args)
 }
 
 /// A transient unit puts the watchdog outside the backup agent's cgroup (Azure's extension

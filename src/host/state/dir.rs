@@ -15,7 +15,7 @@ use nix::libc;
 use nix::sys::stat::{FileStat, Mode, fchmod, fstat, fstatat};
 use nix::unistd::{UnlinkatFlags, unlinkat};
 
-use crate::config::Config;
+use crate::config::{Config, InstanceName};
 use crate::host::state::{StartMark, State};
 use crate::host::trust::{self, Rule};
 
@@ -154,7 +154,19 @@ impl StateDir {
             Err(e) if e.kind() == ErrorKind::InvalidData => return Err(damaged(e.to_string())),
             Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
         };
-        serde_json::from_slice(&text).map_err(|e| damaged(e.to_string()))
+        let state: State = serde_json::from_slice(&text).map_err(|e| damaged(e.to_string()))?;
+        // A name no instance can have was not written by us: what else in the file is, is
+        // unknown, so the whole file is damaged (the watchdog then thaws its own plan).
+        if let Some(bad) = state
+            .instances
+            .keys()
+            .find(|k| InstanceName::parse(k).is_err())
+        {
+            return Err(damaged(format!(
+                "it names an instance {bad:?}, which is no instance name"
+            )));
+        }
+        Ok(state)
     }
 
     /// A file of the state dir, never through a symlink, never blocking; `None` when missing.

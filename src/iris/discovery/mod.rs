@@ -1,6 +1,7 @@
 //! Finding IRIS and Caché on this host: the `iris`, `csession` and `ccontrol` programs (`tools`),
 //! and here the instances `iris qlist` and `ccontrol qlist` report, and the ones a command picks.
 
+pub(crate) mod recheck;
 mod tools;
 
 use std::path::Path;
