@@ -446,3 +446,33 @@ fn a_state_dir_refused_when_the_watchdog_starts_still_leaves_it_its_plan() {
     assert_eq!(env.history_events_of("auto-thaw").len(), 1);
     fs::set_permissions(&env.state, fs::Permissions::from_mode(0o700)).unwrap();
 }
+
+/// `kill`, `systemctl stop` or a shutdown before the deadline: the watchdog thaws at once rather
+/// than die armed, and says it was stopped. Each stop signal, with a deadline far away.
+#[test]
+fn a_stopped_watchdog_thaws_at_once_and_says_why() {
+    use nix::sys::signal::{Signal, kill};
+    for sig in [Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP] {
+        let env = Env::new();
+        env.iris("IRIS");
+        let dir = programs_elsewhere(&env);
+        let r = env.run(&["freeze", "--bin-dirs", text(&dir), "--max-freeze", "500"]);
+        assert_eq!(r.code, 0, "{}", r.text());
+        let pid = env.watchdog_pid().expect("a watchdog pid in the state");
+        kill(nix::unistd::Pid::from_raw(pid), sig).unwrap();
+        // Minutes before its deadline: only the signal can make it thaw now.
+        thawed_by_the_watchdog(&env);
+        assert!(auto_thaw_ended(&env), "{}", env.log_text());
+        let log = env.log_text();
+        let stopped = format!(
+            "the watchdog was stopped ({}) before its deadline",
+            sig.as_str()
+        );
+        assert!(
+            log.contains(&stopped) && log.contains("AUTO-THAW done: thawed IRIS"),
+            "{sig}: {log}"
+        );
+        let r = env.run(&["thaw", "--bin-dirs", text(&dir)]);
+        assert_eq!(r.code, 2, "{sig}: {}", r.text());
+    }
+}

@@ -73,6 +73,9 @@ pub(crate) struct Service<'a> {
     pub(crate) pass_env: &'a [&'a str],
     pub(crate) exe: &'a Path,
     pub(crate) args: &'a [OsString],
+    /// How long a stop may take: the stop's SIGTERM goes to the main process only
+    /// (`KillMode=mixed`), which may still have work to finish, with children of its own.
+    pub(crate) stop_timeout: Duration,
 }
 
 /// Starts `service` with `systemd-run` and returns its main pid once systemd says it is
@@ -110,6 +113,12 @@ fn systemd_run_args(service: &Service) -> Vec<OsString> {
         "--quiet".into(),
         // Never a polkit prompt: a hook has nobody to answer it.
         "--no-ask-password".into(),
+        "--property=KillMode=mixed".into(),
+        format!(
+            "--property=TimeoutStopSec={}s",
+            service.stop_timeout.as_secs().max(1)
+        )
+        .into(),
     ];
     for var in service.pass_env {
         if let Some(v) = std::env::var_os(var) {
@@ -205,6 +214,7 @@ mod tests {
             pass_env: &["PATH", "IRIS_FREEZE_SURELY_UNSET_VARIABLE"],
             exe: &exe,
             args: &args,
+            stop_timeout: Duration::from_secs(75),
         };
         let argv = systemd_run_args(&service);
         let text: Vec<String> = argv
@@ -212,6 +222,8 @@ mod tests {
             .map(|a| a.to_string_lossy().into_owned())
             .collect();
         assert_eq!(text[..2], ["--unit=u-1", "--description=d e"]);
+        assert!(text.contains(&"--property=KillMode=mixed".to_string()));
+        assert!(text.contains(&"--property=TimeoutStopSec=75s".to_string()));
         assert!(text.iter().any(|a| a.starts_with("--setenv=PATH=")));
         assert!(!text.iter().any(|a| a.contains("SURELY_UNSET")));
         assert_eq!(

@@ -163,13 +163,15 @@ pub(super) fn check_metrics_dir(cfg: &Config, out: &mut Findings) {
 
 /// Where systemd runs, the watchdog must be a unit of its own: as a detached process it lives
 /// in the caller's cgroup, and a stop of the backup agent's unit (KillMode=control-group, the
-/// default) kills it with the agent, leaving IRIS frozen.
+/// default) ends it with the agent: it thaws on the SIGTERM, before the snapshot may be done,
+/// and a SIGKILL alone leaves IRIS frozen.
 pub(super) fn check_watchdog_systemd(out: &mut Findings) {
     if !systemd::booted() {
         out.ok("watchdog: a detached process (systemd is not running)");
         return;
     }
-    let risk = "it dies when the backup agent's unit is stopped, and nothing thaws IRIS then";
+    let risk = "it ends when the backup agent's unit is stopped: it thaws IRIS then, whatever \
+                the snapshot, and a SIGKILL alone leaves IRIS frozen";
     if systemd::opted_out() {
         out.warn(
             format!(

@@ -11,7 +11,7 @@ use crate::config::{Config, InstanceName};
 use crate::exit_code::Exit;
 use crate::host::eventlog::EventLog;
 use crate::host::history::{self, Event, EventKind, InstanceEvent};
-use crate::host::state::{AutoThaw, Damaged, State, StateDir, now_rfc3339, rfc3339_of_ms};
+use crate::host::state::{AutoThaw, Damaged, State, StateDir, now_rfc3339};
 use crate::iris::backup::Target;
 use crate::iris::discovery::{self, Tools};
 use crate::report::Report;
@@ -24,7 +24,7 @@ pub(super) fn recorded(
     states: &StateDir,
     mut state: State,
     token: &str,
-    deadline_ms: i64,
+    why: &str,
     plan: &Plan,
     log: &EventLog,
 ) -> Report {
@@ -42,7 +42,7 @@ pub(super) fn recorded(
     if let Some(id) = &state.cycle {
         log.set_cycle_id(id);
     }
-    announce(&names, deadline_ms, log);
+    announce(&names, why, log);
     // What the state still records, with the programs this watchdog was armed with: those
     // are not looked up again. A record it was not armed with (none, normally) as recorded.
     let todo: Plan = state
@@ -62,17 +62,17 @@ pub(super) fn recorded(
 pub(super) fn guarded(
     cfg: &Config,
     states: Option<&StateDir>,
-    why: &anyhow::Error,
-    deadline_ms: i64,
+    damage: &anyhow::Error,
+    why: &str,
     plan: &Plan,
     log: &EventLog,
 ) -> Report {
     let names: Vec<String> = plan.keys().cloned().collect();
     let moved = states.map(StateDir::move_aside);
     // The log is held: these lines are written after the thaw, stamped now.
-    let what = why
+    let what = damage
         .downcast_ref::<Damaged>()
-        .map_or_else(|| format!("{why:#}"), Damaged::what);
+        .map_or_else(|| format!("{damage:#}"), Damaged::what);
     let aside = match &moved {
         Some(Ok(to)) => format!("moved it aside to {}", to.display()),
         Some(Err(e)) => format!("cannot move it aside ({e:#})"),
@@ -97,7 +97,7 @@ pub(super) fn guarded(
         );
         return Report::new(Exit::Failure, "auto-thaw failed");
     }
-    announce(&names, deadline_ms, log);
+    announce(&names, why, log);
     let mut state = State::default();
     let outcome = thaw_plan(cfg, &mut state, plan, log);
     // What may still be frozen is recorded, so that a plain `thaw` tries again.
@@ -168,14 +168,14 @@ fn by_name(cfg: &Config, names: &[String], todo: &Plan, log: &EventLog) -> Vec<T
     out
 }
 
-fn announce(names: &[String], deadline_ms: i64, log: &EventLog) {
+/// `why`: what made it due (its deadline passed, or it was stopped).
+fn announce(names: &[String], why: &str, log: &EventLog) {
     log.error(
         None,
         "auto-thaw",
         format!(
-            "AUTO-THAW: no thaw came within --max-freeze (due {}); thawing {} now. The snapshot \
-             taken during this freeze may not be application-consistent",
-            rfc3339_of_ms(deadline_ms),
+            "AUTO-THAW: {why}; thawing {} now. The snapshot taken during this freeze may not be \
+             application-consistent",
             names.join(", ")
         ),
     );

@@ -5,7 +5,8 @@
 //! outcome is said in the log, the history and the journal: nothing it could not do is silent.
 //! `thaw` disarms it by removing its token from the state: the watchdog re-reads the state every
 //! second and leaves without a single IRIS call once its token is gone.
-//! Nobody ever kills it, so no pid is ever signalled on a guess.
+//! Nobody ever kills it, so no pid is ever signalled on a guess; stopped by someone else (a
+//! SIGTERM, SIGINT or SIGHUP: `systemctl stop`, `kill`, a shutdown), it thaws at once.
 //!
 //! `spawn` starts it; this file is the watchdog process until its deadline, `auto_thaw` what it
 //! does then.
@@ -25,8 +26,8 @@ use plan::Plan;
 use crate::config::Config;
 use crate::exit_code::Exit;
 use crate::host::eventlog::EventLog;
-use crate::host::lock;
-use crate::host::state::{StateDir, now_ms};
+use crate::host::state::{StateDir, now_ms, rfc3339_of_ms};
+use crate::host::{lock, signals};
 use crate::report::Report;
 
 pub(crate) use spawn::{new_token, spawn};
@@ -39,6 +40,9 @@ const LOCK_WAIT: Duration = Duration::from_secs(10);
 /// The watchdog process itself, armed with `plan` (JSON, see [`spawn`]).
 pub(crate) fn run(cfg: &Config, token: &str, deadline_ms: i64, plan: &str) -> Result<Report> {
     close_inherited_fds();
+    // A stop (`systemctl stop`, `kill`, a shutdown) makes the deadline now: dying armed would
+    // leave IRIS frozen until someone thaws it by hand.
+    signals::install()?;
     // Opened once: the state is read through this descriptor from now on, so swapping the
     // directory behind its path changes nothing for us. One it cannot open does not stop the
     // switch: at the deadline the plan is thawed without it.
@@ -54,8 +58,9 @@ pub(crate) fn run(cfg: &Config, token: &str, deadline_ms: i64, plan: &str) -> Re
     // log that blocks or fails cannot delay it.
     let log = EventLog::open(&cfg.log_file, "watchdog").with_journal(cfg.journal.as_deref());
     log.hold();
+    let why = why_due(deadline_ms);
     let plan = plan::parse(plan, &log);
-    let report = due(cfg, states.as_ref(), token, deadline_ms, &plan, &log);
+    let report = due(cfg, states.as_ref(), token, &why, &plan, &log);
     for w in &cfg.config_warnings {
         log.warn(None, "config", w);
     }
@@ -63,11 +68,10 @@ pub(crate) fn run(cfg: &Config, token: &str, deadline_ms: i64, plan: &str) -> Re
     Ok(report)
 }
 
-/// No state to watch: waits for the deadline. Always true.
+/// No state to watch: waits for the deadline (or a stop signal). Always true.
 fn sleep_until(deadline_ms: i64) -> bool {
-    let left = deadline_ms - now_ms();
-    if left > 0 {
-        thread::sleep(Duration::from_millis(left as u64));
+    while !due_now(deadline_ms) {
+        nap(deadline_ms);
     }
     true
 }
@@ -84,12 +88,35 @@ fn wait_until_due(states: &StateDir, token: &str, deadline_ms: i64) -> bool {
                 return false;
             }
         }
-        let left = deadline_ms - now_ms();
-        if left <= 0 {
+        if due_now(deadline_ms) {
             return true;
         }
-        thread::sleep(POLL.min(Duration::from_millis(left as u64)));
+        nap(deadline_ms);
     }
+}
+
+/// The deadline has come, or a stop signal brought it forward.
+fn due_now(deadline_ms: i64) -> bool {
+    deadline_ms <= now_ms() || signals::received().is_some()
+}
+
+/// What made it due, in words; a stop signal is taken (forgotten), so that the thaw's own steps
+/// (the lock's wait, a qlist) do not take it as theirs and stop short.
+fn why_due(deadline_ms: i64) -> String {
+    let due = rfc3339_of_ms(deadline_ms);
+    match signals::take() {
+        Some(sig) => format!(
+            "the watchdog was stopped ({}) before its deadline ({due})",
+            signals::name(sig)
+        ),
+        None => format!("no thaw came within --max-freeze (due {due})"),
+    }
+}
+
+/// One poll's sleep, or less when the deadline is nearer (a signal cuts it short too).
+fn nap(deadline_ms: i64) {
+    let left = (deadline_ms - now_ms()).max(0) as u64;
+    thread::sleep(POLL.min(Duration::from_millis(left)));
 }
 
 /// At the deadline: the host lock (waited for a while, then done without), then the thaw of
@@ -98,18 +125,18 @@ fn due(
     cfg: &Config,
     states: Result<&StateDir, &anyhow::Error>,
     token: &str,
-    deadline_ms: i64,
+    why: &str,
     plan: &Plan,
     log: &EventLog,
 ) -> Report {
     let states = match states {
         Ok(s) => s,
-        Err(e) => return auto_thaw::guarded(cfg, None, e, deadline_ms, plan, log),
+        Err(e) => return auto_thaw::guarded(cfg, None, e, why, plan, log),
     };
     let _lock = take_lock(states, log);
     match states.load() {
-        Ok(state) => auto_thaw::recorded(cfg, states, state, token, deadline_ms, plan, log),
-        Err(e) => auto_thaw::guarded(cfg, Some(states), &e, deadline_ms, plan, log),
+        Ok(state) => auto_thaw::recorded(cfg, states, state, token, why, plan, log),
+        Err(e) => auto_thaw::guarded(cfg, Some(states), &e, why, plan, log),
     }
 }
 

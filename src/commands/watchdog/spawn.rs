@@ -8,14 +8,14 @@ use std::ffi::OsString;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result};
 
 use crate::config::{Config, env};
-use crate::host::lock;
 use crate::host::state::{Record, Watchdog, rfc3339_of_ms};
 use crate::host::systemd::{self, Service};
+use crate::host::{lock, signals};
 
 /// The environment the watchdog's unit takes from ours: where to find `iris` and the rest.
 const PASS_ENV: &[&str] = &[
@@ -59,7 +59,7 @@ pub(crate) fn spawn(
     };
     if systemd::in_use() {
         let unit = format!("iris-freeze-watchdog-{token}");
-        match start_unit(&unit, &exe, &args) {
+        match start_unit(&unit, &exe, &args, stop_timeout(cfg)) {
             Ok(pid) => return Ok(armed(pid, format!("systemd unit {unit}"))),
             Err(e) => say!(
                 WARN,
@@ -117,14 +117,22 @@ fn watchdog_args(
 /// A transient unit puts the watchdog outside the backup agent's cgroup (Azure's extension
 /// lives in azure-vmextensions.slice and is restarted with it; a unit stopped with
 /// KillMode=control-group kills every process in it, detached or not).
-fn start_unit(unit: &str, exe: &Path, args: &[OsString]) -> Result<u32> {
+fn start_unit(unit: &str, exe: &Path, args: &[OsString], stop_timeout: Duration) -> Result<u32> {
     systemd::start(&Service {
         unit,
         description: "iris-freeze auto-thaw watchdog",
         pass_env: PASS_ENV,
         exe,
         args,
+        stop_timeout,
     })
+}
+
+/// A stopped watchdog thaws before it exits (see `watchdog`): its unit waits for the host lock,
+/// an ExternalThaw and its check, the emergency resume and its check, each within the timeout,
+/// and a little more, before systemd's SIGKILL.
+fn stop_timeout(cfg: &Config) -> Duration {
+    super::LOCK_WAIT + cfg.timeout * 3 + Duration::from_secs(15)
 }
 
 /// A child in a session of its own, with stdio on /dev/null. Returns its pid.
@@ -134,12 +142,13 @@ fn start_detached(exe: &Path, args: &[OsString]) -> Result<u32> {
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
-    // SAFETY: setsid(2) is async-signal-safe and touches no memory of ours.
+    // SAFETY: setsid(2) and sigprocmask(2) are async-signal-safe and touch no memory of ours.
+    // The stop signals stay blocked until the watchdog handles them: one sent the moment it
+    // starts makes it thaw, never die armed.
     unsafe {
         cmd.pre_exec(|| {
-            nix::unistd::setsid()
-                .map(|_| ())
-                .map_err(std::io::Error::from)
+            nix::unistd::setsid().map_err(std::io::Error::from)?;
+            signals::block()
         });
     }
     let child = cmd.spawn().context("cannot start the watchdog process")?;
