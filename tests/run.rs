@@ -614,6 +614,13 @@ fn what_cmd_left_running_past_its_deadline_is_killed_and_not_consistent() {
             "{how}: {log}"
         );
         assert_eq!(cmd_event(&env)["cmd"]["timed_out"], true, "{how}");
+        // The history's verdict of the cycle says it too, not `consistent`.
+        let h = env.run(&["history"]);
+        assert!(
+            h.stdout.contains("(timed out): not consistent"),
+            "{how}: {}",
+            h.text()
+        );
         // Killed before the thaw: the thaw is the last thing the log has.
         let killed_at = log.find("still runs at its deadline").unwrap();
         let thawed_at = log.rfind("event=thaw").unwrap_or(0);

@@ -25,9 +25,12 @@ pub(crate) struct Cycle {
 }
 
 impl Cycle {
-    /// `consistent` only when every instance's verdict is.
+    /// `consistent` only when every instance's verdict is, and `run`'s command (if any) ended
+    /// within its deadline: one killed at it (or what it left running) may have cut its snapshot
+    /// short.
     pub(crate) fn consistent(&self) -> bool {
         !self.instances.is_empty()
+            && !self.cmd.as_ref().is_some_and(|c| c.timed_out)
             && self
                 .instances
                 .iter()
@@ -39,6 +42,9 @@ impl Cycle {
     pub(crate) fn verdict(&self) -> String {
         if self.consistent() {
             return "consistent".into();
+        }
+        if let Some(c) = self.cmd.as_ref().filter(|c| c.timed_out) {
+            return format!("CMD {}: not consistent", c.ended());
         }
         self.instances
             .iter()
