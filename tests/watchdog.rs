@@ -195,8 +195,10 @@ fn an_unreadable_state_is_thawed_from_the_plan_with_no_search() {
     );
 }
 
-#[test]
-fn a_deleted_recorded_program_falls_back_to_discovery() {
+/// A freeze whose programs are in a first directory, with a second one discovery also finds;
+/// `spoil` then does something to the first; the watchdog must thaw with the second. Returns
+/// the first directory and the log.
+fn thawed_through_the_second_dir(spoil: impl FnOnce(&std::path::Path)) -> (PathBuf, String) {
     let env = Env::new();
     env.iris("IRIS");
     let first = programs_elsewhere(&env);
@@ -209,41 +211,31 @@ fn a_deleted_recorded_program_falls_back_to_discovery() {
             .unwrap()
             .starts_with(text(&first))
     );
-    fs::remove_dir_all(&first).unwrap();
+    spoil(&first);
     thawed_by_the_watchdog(&env);
     assert!(auto_thaw_ended(&env), "{}", env.log_text());
     let log = env.log_text();
     assert!(
-        log.contains(&format!(
-            "the recorded program {}/iris is gone",
-            text(&first)
-        )),
-        "{log}"
-    );
-    assert!(
         log.contains(&format!("thawing with {}/iris instead", text(&second))),
         "{log}"
     );
+    (first, log)
+}
+
+#[test]
+fn a_deleted_recorded_program_falls_back_to_discovery() {
+    let (first, log) = thawed_through_the_second_dir(|first| fs::remove_dir_all(first).unwrap());
+    let gone = format!("the recorded program {}/iris is gone", text(&first));
+    assert!(log.contains(&gone), "{log}");
 }
 
 #[test]
 fn a_recorded_program_others_can_now_change_is_refused_and_discovery_thaws() {
-    let env = Env::new();
-    env.iris("IRIS");
-    let first = programs_elsewhere(&env);
-    let second = second_dir(&env);
-    let dirs = format!("{}:{}", text(&first), text(&second));
-    freeze_with(&env, &dirs, &[]);
     // Anyone could now replace the recorded `iris`.
-    fs::set_permissions(&first, fs::Permissions::from_mode(0o777)).unwrap();
-    thawed_by_the_watchdog(&env);
-    assert!(auto_thaw_ended(&env), "{}", env.log_text());
-    let log = env.log_text();
+    let (_, log) = thawed_through_the_second_dir(|first| {
+        fs::set_permissions(first, fs::Permissions::from_mode(0o777)).unwrap()
+    });
     assert!(log.contains("refusing to run"), "{log}");
-    assert!(
-        log.contains(&format!("thawing with {}/iris instead", text(&second))),
-        "{log}"
-    );
 }
 
 #[test]
