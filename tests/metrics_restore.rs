@@ -100,7 +100,7 @@ fn freeze_and_thaw_rewrite_the_metrics_file() {
     assert_eq!(r.code, 0, "{}", r.text());
     let text = fs::read_to_string(&metrics).unwrap();
     assert_eq!(
-        value(&text, "iris_freeze_frozen{instance=\"IRIS\"}"),
+        value(&text, "iris_freeze_frozen{iris_instance=\"IRIS\"}"),
         Some(1.0),
         "{text}"
     );
@@ -112,12 +112,12 @@ fn freeze_and_thaw_rewrite_the_metrics_file() {
     assert_eq!(r.code, 0, "{}", r.text());
     let text = fs::read_to_string(&metrics).unwrap();
     assert_eq!(
-        value(&text, "iris_freeze_frozen{instance=\"IRIS\"}"),
+        value(&text, "iris_freeze_frozen{iris_instance=\"IRIS\"}"),
         Some(0.0),
         "{text}"
     );
     assert_eq!(
-        value(&text, "iris_freeze_last_consistent{instance=\"IRIS\"}"),
+        value(&text, "iris_freeze_last_consistent{iris_instance=\"IRIS\"}"),
         Some(1.0),
         "{text}"
     );
@@ -133,6 +133,34 @@ fn freeze_and_thaw_rewrite_the_metrics_file() {
     // Only the file itself: no temp file left for the collector.
     assert_eq!(fs::read_dir(metrics.parent().unwrap()).unwrap().count(), 1);
     promtool(&["check", "metrics"], &metrics);
+}
+
+/// A failed freeze has its own series (not only `command="rollback"`), under the IRIS
+/// instance's own label, cleared by the next freeze that holds.
+#[test]
+fn a_failed_freeze_is_counted_per_instance_until_one_holds() {
+    let env = Env::new();
+    env.iris("IRIS");
+    env.fault("IRIS", "freeze=fail@1");
+    let metrics = metrics_path(&env);
+    let m = metrics.to_str().unwrap();
+
+    let r = env.run(&["freeze", "--metrics-file", m]);
+    assert_eq!(r.code, 1, "{}", r.text());
+    let text = fs::read_to_string(&metrics).unwrap();
+    let failed = "iris_freeze_last_freeze_failed{iris_instance=\"IRIS\"}";
+    let failures = "iris_freeze_freeze_failures_total{iris_instance=\"IRIS\"}";
+    assert_eq!(value(&text, failed), Some(1.0), "{text}");
+    assert_eq!(value(&text, failures), Some(1.0), "{text}");
+    assert!(!text.contains("{instance="), "{text}");
+    promtool(&["check", "metrics"], &metrics);
+
+    let r = env.run(&["freeze", "--metrics-file", m]);
+    assert_eq!(r.code, 0, "{}", r.text());
+    let text = fs::read_to_string(&metrics).unwrap();
+    assert_eq!(value(&text, failed), Some(0.0), "{text}");
+    assert_eq!(value(&text, failures), Some(1.0), "{text}");
+    assert_eq!(env.run(&["thaw", "--metrics-file", m]).code, 0);
 }
 
 #[test]
@@ -260,12 +288,12 @@ fn a_real_cycle_gives_a_plan_from_the_journal_file_iris_named() {
     );
     let text = fs::read_to_string(&metrics).unwrap();
     assert_eq!(
-        value(&text, "iris_freeze_last_consistent{instance=\"IRIS\"}"),
+        value(&text, "iris_freeze_last_consistent{iris_instance=\"IRIS\"}"),
         Some(1.0),
         "{text}"
     );
     assert_eq!(
-        value(&text, "iris_freeze_frozen{instance=\"IRIS\"}"),
+        value(&text, "iris_freeze_frozen{iris_instance=\"IRIS\"}"),
         Some(0.0),
         "{text}"
     );

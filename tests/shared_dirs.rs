@@ -193,7 +193,7 @@ fn squatted_metrics_names_neither_stop_the_series_nor_pass_unseen() {
     assert_eq!(r.code, 0, "{}", r.text());
     let text = fs::read_to_string(&prom).unwrap_or_default();
     assert!(
-        text.contains("iris_freeze_frozen{instance=\"IRIS\"} 1"),
+        text.contains("iris_freeze_frozen{iris_instance=\"IRIS\"} 1"),
         "no series written: {}",
         r.text()
     );

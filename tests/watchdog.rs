@@ -354,7 +354,7 @@ fn no_way_left(log_broken: bool) {
     assert!(
         wait_until(LIMIT, || {
             let m = fs::read_to_string(&metrics).unwrap_or_default();
-            m.contains("iris_freeze_frozen{instance=\"IRIS\"} 1")
+            m.contains("iris_freeze_frozen{iris_instance=\"IRIS\"} 1")
                 && m.contains("iris_freeze_auto_thaws_total 1")
         }),
         "{}",

@@ -50,6 +50,9 @@ struct Instance {
     last_duration: Option<f64>,
     last_consistent: Option<bool>,
     frozen: bool,
+    /// Whether its newest freeze failed (and was rolled back).
+    last_freeze_failed: Option<bool>,
+    freeze_failures: u64,
 }
 
 /// The text exposition format of `events` (oldest first, as `history::read` gives them), with
@@ -57,14 +60,23 @@ struct Instance {
 pub(crate) fn render(events: &[Event], frozen: &[String]) -> String {
     let instances = per_instance(&history::cycles(events), frozen);
     let mut out = String::new();
+    // The label is `iris_instance`, not `instance`: that one is Prometheus's own (the scrape
+    // target), which would rename ours `exported_instance`, or merge hosts under honor_labels.
+    let per = |out: &mut String,
+               kind: &str,
+               name: &str,
+               help: &str,
+               value: &dyn Fn(&Instance) -> Option<f64>| {
+        family(out, name, help, kind);
+        for (n, i) in &instances {
+            if let Some(v) = value(i) {
+                let _ = writeln!(out, "{name}{{iris_instance=\"{}\"}} {v}", escape(n));
+            }
+        }
+    };
     let gauge =
         |out: &mut String, name: &str, help: &str, value: &dyn Fn(&Instance) -> Option<f64>| {
-            family(out, name, help, "gauge");
-            for (n, i) in &instances {
-                if let Some(v) = value(i) {
-                    let _ = writeln!(out, "{name}{{instance=\"{}\"}} {v}", escape(n));
-                }
-            }
+            per(out, "gauge", name, help, value)
         };
     gauge(
         &mut out,
@@ -89,6 +101,19 @@ pub(crate) fn render(events: &[Event], frozen: &[String]) -> String {
         "iris_freeze_last_consistent",
         "1 when the instance's last finished cycle was consistent, else 0.",
         &|i| i.last_consistent.map(|c| if c { 1.0 } else { 0.0 }),
+    );
+    gauge(
+        &mut out,
+        "iris_freeze_last_freeze_failed",
+        "1 when the instance's newest freeze failed and was rolled back, else 0.",
+        &|i| i.last_freeze_failed.map(|f| if f { 1.0 } else { 0.0 }),
+    );
+    per(
+        &mut out,
+        "counter",
+        "iris_freeze_freeze_failures_total",
+        "Freezes of the instance that failed and were rolled back (from the history).",
+        &|i| Some(i.freeze_failures as f64),
     );
     runs(&mut out, events);
     family(
@@ -148,8 +173,11 @@ fn per_instance(cycles: &[Cycle], frozen: &[String]) -> BTreeMap<String, Instanc
     for c in cycles {
         let at = seconds_of(&c.start);
         let finished = c.ended != "frozen";
+        let failed = matches!(c.ended.as_str(), "rolled back" | "failed");
         for i in &c.instances {
             let m = out.entry(i.name.clone()).or_default();
+            m.freeze_failures += u64::from(failed);
+            m.last_freeze_failed.get_or_insert(failed);
             let consistent = i.verdict.as_deref() == Some("consistent");
             if consistent && m.last_success.is_none() {
                 m.last_success = at;
@@ -377,36 +405,36 @@ mod tests {
         let v = |s: &str| value(&text, s);
         let t1 = seconds_of("2026-12-01T10:00:00Z").unwrap().to_string();
         assert_eq!(
-            v("iris_freeze_last_success_timestamp_seconds{instance=\"A\"}"),
+            v("iris_freeze_last_success_timestamp_seconds{iris_instance=\"A\"}"),
             Some(t1.clone())
         );
         assert_eq!(
-            v("iris_freeze_last_success_timestamp_seconds{instance=\"B\"}"),
+            v("iris_freeze_last_success_timestamp_seconds{iris_instance=\"B\"}"),
             Some(t1)
         );
         assert_eq!(
-            v("iris_freeze_last_freeze_duration_seconds{instance=\"A\"}").as_deref(),
+            v("iris_freeze_last_freeze_duration_seconds{iris_instance=\"A\"}").as_deref(),
             Some("300")
         );
         assert_eq!(
-            v("iris_freeze_last_freeze_duration_seconds{instance=\"B\"}").as_deref(),
+            v("iris_freeze_last_freeze_duration_seconds{iris_instance=\"B\"}").as_deref(),
             Some("1.25")
         );
         assert_eq!(
-            v("iris_freeze_last_consistent{instance=\"A\"}").as_deref(),
+            v("iris_freeze_last_consistent{iris_instance=\"A\"}").as_deref(),
             Some("0")
         );
         // B's running cycle has no verdict yet: its last finished one counts.
         assert_eq!(
-            v("iris_freeze_last_consistent{instance=\"B\"}").as_deref(),
+            v("iris_freeze_last_consistent{iris_instance=\"B\"}").as_deref(),
             Some("1")
         );
         assert_eq!(
-            v("iris_freeze_frozen{instance=\"A\"}").as_deref(),
+            v("iris_freeze_frozen{iris_instance=\"A\"}").as_deref(),
             Some("0")
         );
         assert_eq!(
-            v("iris_freeze_frozen{instance=\"B\"}").as_deref(),
+            v("iris_freeze_frozen{iris_instance=\"B\"}").as_deref(),
             Some("1")
         );
         assert_eq!(
@@ -421,6 +449,51 @@ mod tests {
     }
 
     #[test]
+    fn a_failed_freeze_has_its_own_series_until_a_freeze_holds() {
+        let failed =
+            |id: &str, at: &str| event(id, EventKind::Rollback, at, 1, &[inst("A", None, None)]);
+        let mut events = sample();
+        events.push(failed("4", "2026-12-04T10:00:00Z"));
+        events.push(failed("5", "2026-12-05T10:00:00Z"));
+        let text = render(&events, &["B".to_string()]);
+        let v = |s: &str| value(&text, s);
+        assert_eq!(
+            v("iris_freeze_last_freeze_failed{iris_instance=\"A\"}").as_deref(),
+            Some("1")
+        );
+        assert_eq!(
+            v("iris_freeze_freeze_failures_total{iris_instance=\"A\"}").as_deref(),
+            Some("2")
+        );
+        assert_eq!(
+            v("iris_freeze_last_freeze_failed{iris_instance=\"B\"}").as_deref(),
+            Some("0")
+        );
+        assert_eq!(
+            v("iris_freeze_freeze_failures_total{iris_instance=\"B\"}").as_deref(),
+            Some("0")
+        );
+        // A freeze that holds clears the gauge; the counter keeps the count.
+        events.push(event(
+            "6",
+            EventKind::Freeze,
+            "2026-12-06T10:00:00Z",
+            0,
+            &[inst("A", None, None)],
+        ));
+        let text = render(&events, &["A".to_string(), "B".to_string()]);
+        let v = |s: &str| value(&text, s);
+        assert_eq!(
+            v("iris_freeze_last_freeze_failed{iris_instance=\"A\"}").as_deref(),
+            Some("0")
+        );
+        assert_eq!(
+            v("iris_freeze_freeze_failures_total{iris_instance=\"A\"}").as_deref(),
+            Some("2")
+        );
+    }
+
+    #[test]
     fn every_family_has_help_and_type_even_with_no_history() {
         let text = render(&[], &[]);
         for name in [
@@ -428,6 +501,8 @@ mod tests {
             "iris_freeze_last_freeze_duration_seconds",
             "iris_freeze_frozen",
             "iris_freeze_last_consistent",
+            "iris_freeze_last_freeze_failed",
+            "iris_freeze_freeze_failures_total",
             "iris_freeze_runs_total",
             "iris_freeze_auto_thaws_total",
         ] {
@@ -444,7 +519,7 @@ mod tests {
     fn a_frozen_instance_without_history_is_shown_and_labels_are_escaped() {
         let text = render(&[], &["we\"ird\\".to_string()]);
         assert!(
-            text.contains("iris_freeze_frozen{instance=\"we\\\"ird\\\\\"} 1"),
+            text.contains("iris_freeze_frozen{iris_instance=\"we\\\"ird\\\\\"} 1"),
             "{text}"
         );
     }
