@@ -290,7 +290,15 @@ fn through_the_azure_wrappers_the_azure_timeout_bounds_the_run() {
     let log = env.log_text();
     assert!(log.contains("Azure allows 6s"), "{log}");
     assert!(log.contains("finishing within 4s"), "{log}");
-    assert!(log.contains("timed out after 2.4s"), "{log}");
+    // The hanging call got what was left of the 4 s (how much depends on the machine's load):
+    // it timed out within them.
+    let after: f64 = log
+        .split("timed out after ")
+        .nth(1)
+        .and_then(|rest| rest.split('s').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no timeout in the log: {log}"));
+    assert!(after > 0.0 && after <= 4.0, "{log}");
     // Called directly, the usual --timeout applies: no Azure note.
     let before = env.log_text().len();
     env.fault("IRIS", "freeze=hang");
