@@ -550,6 +550,33 @@ fn cmd_is_found_only_in_path_dirs_no_other_user_can_write() {
     assert!(!env.frozen("IRIS"));
 }
 
+/// A PATH with no absolute entry has nothing to search: the working directory's program is
+/// neither run nor said to be found in PATH, only named as what the relative entry would give.
+#[test]
+fn a_path_of_relative_entries_only_searches_nothing() {
+    let env = one_instance();
+    let planted = env.tmp.path().join("PLANTED-RAN");
+    let here = env.tmp.path().join("here");
+    tool_in(&here, 0o755, &planted);
+    for (path, why) in [
+        (".", "the relative PATH entry \".\""),
+        ("", "an empty PATH entry"),
+    ] {
+        let r = run_with_path(&env, path, &here);
+        nothing_happened(&env, &r);
+        assert!(
+            !planted.exists(),
+            "PATH={path:?}: root ran a planted program"
+        );
+        assert!(r.stderr.contains(why), "PATH={path:?}: {}", r.text());
+        assert!(
+            !r.stderr.contains("found in PATH"),
+            "PATH={path:?}: {}",
+            r.text()
+        );
+    }
+}
+
 /// A snapshot step CMD puts in the background is still under the freeze when it ends: the
 /// thaw waits for it.
 #[test]

@@ -2,7 +2,6 @@
 //! them), and a transient service started and checked to be running.
 
 use std::ffi::OsString;
-use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -49,14 +48,16 @@ fn bin_dirs() -> Vec<PathBuf> {
 }
 
 /// systemd's program `name` (`systemd-run`, `systemctl`) by absolute path, and only if root
-/// may run it (see `trust::program`). Returns the canonical path to execute.
+/// may run it (see `trust::program`). The first copy found decides: an unsafe one is an error
+/// naming it and the fix, not passed over for another.
 pub(crate) fn program(name: &str) -> Result<PathBuf> {
     let dirs = bin_dirs();
-    for dir in dirs.iter().filter(|d| d.is_absolute()) {
-        let path = dir.join(name);
-        if fs::symlink_metadata(&path).is_ok() {
-            return trust::program(&path);
-        }
+    let found = trust::find_program(name, &dirs);
+    if let Some((_, why)) = found.refused.into_iter().next() {
+        bail!("{why}");
+    }
+    if let Some(program) = found.program {
+        return Ok(program);
     }
     let looked: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
     bail!(

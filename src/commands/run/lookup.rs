@@ -13,25 +13,11 @@ pub(super) fn in_path(name: &OsStr) -> Result<PathBuf, String> {
     let path = std::env::var_os("PATH").unwrap_or_default();
     let (searched, skipped): (Vec<PathBuf>, Vec<PathBuf>) =
         std::env::split_paths(&path).partition(|d| d.is_absolute());
-    let mut refused = Vec::new();
-    for found in candidates(name, &searched) {
-        match trust::program(&found) {
-            Ok(program) => return Ok(program),
-            Err(e) => refused.push(format!("{e:#}")),
-        }
-    }
-    Err(not_found(name, &refused, &skipped))
-}
-
-/// Every executable `name` in `dirs`, in PATH's order.
-fn candidates(name: &OsStr, dirs: &[PathBuf]) -> Vec<PathBuf> {
-    // A directory whose name holds a `:` cannot be a PATH entry: none to search.
-    let Ok(list) = std::env::join_paths(dirs) else {
-        return Vec::new();
-    };
-    which::which_in_global(name, Some(list))
-        .map(Iterator::collect)
-        .unwrap_or_default()
+    let found = trust::find_program(name, &searched);
+    let refused: Vec<String> = found.refused.into_iter().map(|(_, why)| why).collect();
+    found
+        .program
+        .ok_or_else(|| not_found(name, &refused, &skipped))
 }
 
 /// Why `name` is not run: the copies refused and the entries not searched that hold one.
@@ -43,7 +29,7 @@ fn not_found(name: &OsStr, refused: &[String], skipped: &[PathBuf]) -> String {
     }
     let unsearched: Vec<String> = skipped
         .iter()
-        .filter(|d| !candidates(name, &[cwd().join(d)]).is_empty())
+        .filter(|d| !trust::executables(name, &[cwd().join(d)]).is_empty())
         .map(|d| match d.as_os_str().is_empty() {
             true => "an empty PATH entry (the working directory)".to_string(),
             false => format!("the relative PATH entry {:?}", d.display().to_string()),

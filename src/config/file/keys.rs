@@ -9,118 +9,119 @@ use crate::config::instance::{INSTANCES, InstanceName, instance_names};
 use crate::config::seconds::{CMD_TIMEOUT, MAX_FREEZE, TIMEOUT};
 use crate::config::source::Source;
 
-/// Every key, for the "did you mean" of an unknown one.
-pub(in crate::config) const KEYS: &[&str] = &[
-    "instances",
-    "timeout",
-    "max_freeze",
-    "freeze_log",
-    "thaw_log",
-    "state_dir",
-    "history_file",
-    "metrics_file",
-    "bin_dirs",
-    "credentials_file",
-    "external_freeze_timeout",
-    "wd_suspend_limit",
-    "switch_journal",
-    "set_history",
-    "mirror_primary",
-    "journal",
-    "sharded_namespace",
-    "cmd_timeout",
-];
+/// The file's keys, each written once: the field it fills (in [`FileConfig`]), its type, and
+/// how its value is read. [`KEYS`] (in this order: the "did you mean" takes the first close
+/// one), the fields and [`FileConfig::set`] are made from it.
+macro_rules! keys {
+    ($($(#[$doc:meta])* $key:ident: $ty:ty = $read:expr;)*) => {
+        /// Every key, for the "did you mean" of an unknown one.
+        pub(in crate::config) const KEYS: &[&str] = &[$(stringify!($key)),*];
 
-/// The settings the file gave, each already checked.
-#[derive(Debug, Default)]
-pub(crate) struct FileConfig {
-    pub(crate) instances: Option<Vec<InstanceName>>,
-    pub(crate) timeout: Option<Duration>,
-    pub(crate) max_freeze: Option<Duration>,
-    /// `run`'s CMD deadline.
-    pub(crate) cmd_timeout: Option<Duration>,
-    pub(crate) freeze_log: Option<PathBuf>,
-    pub(crate) thaw_log: Option<PathBuf>,
-    pub(crate) state_dir: Option<PathBuf>,
-    pub(crate) history_file: Option<PathBuf>,
-    pub(crate) metrics_file: Option<PathBuf>,
-    pub(crate) bin_dirs: Option<Vec<PathBuf>>,
-    pub(crate) credentials_file: Option<PathBuf>,
-    pub(crate) external_freeze_timeout: Option<u32>,
-    pub(crate) wd_suspend_limit: Option<u32>,
-    pub(crate) switch_journal: Option<bool>,
-    pub(crate) set_history: Option<bool>,
-    pub(crate) mirror_primary: Option<MirrorPolicy>,
-    /// `--sharded`'s default: the shard master namespace.
-    pub(crate) sharded_namespace: Option<String>,
-    /// Events to journald as well (`host::journal`).
-    pub(crate) journal: Option<bool>,
+        /// The settings the file gave, each already checked.
+        #[derive(Debug, Default)]
+        pub(crate) struct FileConfig {
+            $($(#[$doc])* pub(crate) $key: Option<$ty>,)*
+        }
+
+        impl FileConfig {
+            /// Takes one key's value, or says in plain words what is wrong with it (never
+            /// quoting a string from the file: only the key, known or not).
+            pub(super) fn set(
+                &mut self,
+                key: &str,
+                v: &toml::Value,
+                path: &Path,
+            ) -> Result<(), String> {
+                let entry = Entry { key, value: v, path };
+                match key {
+                    $(stringify!($key) => self.$key = Some(entry.read($read)?),)*
+                    _ => return Err(unknown_key(key, path)),
+                }
+                Ok(())
+            }
+        }
+    };
 }
 
-impl FileConfig {
-    /// Takes one key's value, or says in plain words what is wrong with it (never quoting a
-    /// string from the file: only the key, known or not).
-    pub(super) fn set(&mut self, key: &str, v: &toml::Value, path: &Path) -> Result<(), String> {
-        let must = |what: &str| format!("{key} in {} must be {what}", path.display());
-        let a_path = |example: &str| {
-            let what = format!("a path in quotes, e.g. \"{example}\"");
-            text_of(v).map(PathBuf::from).ok_or_else(|| must(&what))
-        };
-        let absolute = |example: &str| {
-            let path = a_path(example)?;
-            if path.is_relative() {
-                return Err(must(&format!("an absolute path, e.g. \"{example}\"")));
-            }
-            Ok(path)
-        };
-        let whole = || whole_seconds(v).ok_or_else(|| must("a whole number of seconds, e.g. 600"));
-        let boolean = || v.as_bool().ok_or_else(|| must("true or false"));
-        match key {
-            "instances" => self.instances = Some(instances(v, path)?),
-            "sharded_namespace" => {
-                let ns = text_of(v)
-                    .ok_or_else(|| must("a namespace in quotes, e.g. \"IRISCLUSTER\""))?;
-                crate::iris::sharded::parse_namespace(ns)
-                    .map_err(|_| must("a namespace name in quotes, e.g. \"IRISCLUSTER\""))?;
-                self.sharded_namespace = Some(ns.to_string());
-            }
-            "timeout" => self.timeout = Some(TIMEOUT.parse_value(v, path)?),
-            "max_freeze" => self.max_freeze = Some(MAX_FREEZE.parse_value(v, path)?),
-            "cmd_timeout" => self.cmd_timeout = Some(CMD_TIMEOUT.parse_value(v, path)?),
-            "freeze_log" => self.freeze_log = Some(a_path("/etc/preScript.log")?),
-            "thaw_log" => self.thaw_log = Some(a_path("/etc/postScript.log")?),
-            "state_dir" => self.state_dir = Some(absolute("/run/iris-freeze")?),
-            "history_file" => {
-                self.history_file = Some(absolute("/var/lib/iris-freeze/history.jsonl")?)
-            }
-            "metrics_file" => {
-                let example = "/var/lib/prometheus/node-exporter/iris-freeze.prom";
-                self.metrics_file = Some(absolute(example)?);
-            }
-            "bin_dirs" => {
-                let dirs = v.as_array().and_then(|a| a.iter().map(text_of).collect());
-                let what = "a list of directories, e.g. [\"/usr/irissys/bin\"]";
-                let dirs: Vec<&str> = dirs.ok_or_else(|| must(what))?;
-                self.bin_dirs = Some(dirs.into_iter().map(PathBuf::from).collect());
-            }
-            "credentials_file" => {
-                self.credentials_file = Some(a_path("/etc/iris-freeze.credentials")?)
-            }
-            "external_freeze_timeout" => self.external_freeze_timeout = Some(whole()?),
-            "wd_suspend_limit" => self.wd_suspend_limit = Some(whole()?),
-            "switch_journal" => self.switch_journal = Some(boolean()?),
-            "set_history" => self.set_history = Some(boolean()?),
-            "journal" => self.journal = Some(boolean()?),
-            "mirror_primary" => {
-                self.mirror_primary = Some(match v.as_str() {
-                    Some("warn") => MirrorPolicy::Warn,
-                    Some("refuse") => MirrorPolicy::Refuse,
-                    _ => return Err(must("\"warn\" or \"refuse\"")),
-                })
-            }
-            _ => return Err(unknown_key(key, path)),
+keys! {
+    instances: Vec<InstanceName> = |e| instances(e.value, e.path);
+    timeout: Duration = |e| TIMEOUT.parse_value(e.value, e.path);
+    max_freeze: Duration = |e| MAX_FREEZE.parse_value(e.value, e.path);
+    freeze_log: PathBuf = |e| e.a_path("/etc/preScript.log");
+    thaw_log: PathBuf = |e| e.a_path("/etc/postScript.log");
+    state_dir: PathBuf = |e| e.absolute("/run/iris-freeze");
+    history_file: PathBuf = |e| e.absolute("/var/lib/iris-freeze/history.jsonl");
+    metrics_file: PathBuf = |e| e.absolute("/var/lib/prometheus/node-exporter/iris-freeze.prom");
+    bin_dirs: Vec<PathBuf> = |e| {
+        let dirs = e.value.as_array().and_then(|a| a.iter().map(text_of).collect());
+        let dirs: Vec<&str> =
+            dirs.ok_or_else(|| e.must("a list of directories, e.g. [\"/usr/irissys/bin\"]"))?;
+        Ok(dirs.into_iter().map(PathBuf::from).collect())
+    };
+    credentials_file: PathBuf = |e| e.a_path("/etc/iris-freeze.credentials");
+    external_freeze_timeout: u32 = Entry::whole;
+    wd_suspend_limit: u32 = Entry::whole;
+    switch_journal: bool = Entry::boolean;
+    set_history: bool = Entry::boolean;
+    mirror_primary: MirrorPolicy = |e| match e.value.as_str() {
+        Some("warn") => Ok(MirrorPolicy::Warn),
+        Some("refuse") => Ok(MirrorPolicy::Refuse),
+        _ => Err(e.must("\"warn\" or \"refuse\"")),
+    };
+    /// Events to journald as well (`host::journal`).
+    journal: bool = Entry::boolean;
+    /// `--sharded`'s default: the shard master namespace.
+    sharded_namespace: String = |e| {
+        let ns = text_of(e.value)
+            .ok_or_else(|| e.must("a namespace in quotes, e.g. \"IRISCLUSTER\""))?;
+        crate::iris::sharded::parse_namespace(ns)
+            .map_err(|_| e.must("a namespace name in quotes, e.g. \"IRISCLUSTER\""))?;
+        Ok(ns.to_string())
+    };
+    /// `run`'s CMD deadline.
+    cmd_timeout: Duration = |e| CMD_TIMEOUT.parse_value(e.value, e.path);
+}
+
+/// One entry of the file: a known key, its value, and the words for what is wrong with it.
+struct Entry<'a> {
+    key: &'a str,
+    value: &'a toml::Value,
+    path: &'a Path,
+}
+
+impl<'a> Entry<'a> {
+    /// The value read by `read`: here so that a closure's argument has its type.
+    fn read<T>(&self, read: impl FnOnce(&Entry<'a>) -> Result<T, String>) -> Result<T, String> {
+        read(self)
+    }
+
+    fn must(&self, what: &str) -> String {
+        format!("{} in {} must be {what}", self.key, self.path.display())
+    }
+
+    fn a_path(&self, example: &str) -> Result<PathBuf, String> {
+        let what = format!("a path in quotes, e.g. \"{example}\"");
+        text_of(self.value)
+            .map(PathBuf::from)
+            .ok_or_else(|| self.must(&what))
+    }
+
+    fn absolute(&self, example: &str) -> Result<PathBuf, String> {
+        let path = self.a_path(example)?;
+        if path.is_relative() {
+            return Err(self.must(&format!("an absolute path, e.g. \"{example}\"")));
         }
-        Ok(())
+        Ok(path)
+    }
+
+    fn whole(&self) -> Result<u32, String> {
+        whole_seconds(self.value).ok_or_else(|| self.must("a whole number of seconds, e.g. 600"))
+    }
+
+    fn boolean(&self) -> Result<bool, String> {
+        self.value
+            .as_bool()
+            .ok_or_else(|| self.must("true or false"))
     }
 }
 
@@ -155,9 +156,10 @@ fn instances(v: &toml::Value, path: &Path) -> Result<Vec<InstanceName>, String> 
 
 /// An unknown key, with the known one it most likely meant.
 fn unknown_key(key: &str, path: &Path) -> String {
+    // Keys are short: anything long is no typo of one (and not worth a quadratic comparison).
     let guess = KEYS
         .iter()
-        .find(|k| edit_distance(k, key) <= 2)
+        .find(|k| key.len() <= 64 && strsim::levenshtein(k, key) <= 2)
         .map(|k| format!(" (did you mean `{k}`?)"))
         .unwrap_or_default();
     format!(
@@ -165,25 +167,6 @@ fn unknown_key(key: &str, path: &Path) -> String {
         key.escape_debug(),
         path.display()
     )
-}
-
-/// Levenshtein distance; keys are short, anything long is no typo of one.
-fn edit_distance(a: &str, b: &str) -> usize {
-    if b.len() > 64 {
-        return usize::MAX;
-    }
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let substitute = diagonal + usize::from(ca != *cb);
-            diagonal = row[j + 1];
-            row[j + 1] = substitute.min(row[j] + 1).min(diagonal + 1);
-        }
-    }
-    row[b.len()]
 }
 
 #[cfg(test)]
@@ -268,8 +251,8 @@ mod tests {
         assert!(e.contains("did you mean `instances`"), "{e}");
         let e = unknown_key("colour", Path::new("/x"));
         assert!(!e.contains("did you mean"), "{e}");
-        assert_eq!(edit_distance("timeout", "timout"), 1);
-        assert_eq!(edit_distance("", "ab"), 2);
+        let e = unknown_key("max_frezee", Path::new("/x"));
+        assert!(e.contains("did you mean `max_freeze`"), "{e}");
     }
 
     #[test]

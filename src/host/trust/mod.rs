@@ -6,6 +6,7 @@
 //! any group either.
 
 mod program;
+mod search;
 mod tree;
 
 use std::fs::{self, File, OpenOptions};
@@ -16,6 +17,7 @@ use anyhow::{Context, Result, bail};
 use nix::libc;
 
 pub(crate) use program::program;
+pub(crate) use search::{executables, find_program};
 pub(crate) use tree::Tree;
 
 const STICKY: u32 = 0o1000;

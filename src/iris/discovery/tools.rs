@@ -2,13 +2,13 @@
 //! that opens a %SYS session on an instance.
 
 use std::ffi::OsString;
-use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 
 use anyhow::{Result, bail};
 use serde::{Deserialize, Serialize};
 
 use crate::config::env;
+use crate::host::trust;
 use crate::iris::discovery::Kind;
 
 /// The InterSystems programs found on this host.
@@ -158,23 +158,12 @@ fn search_dirs(bin_dirs: &[PathBuf]) -> Vec<PathBuf> {
 /// keeps its name: `iris` and `ccontrol` may be one program). Unsafe ones are skipped, each
 /// with a warning, and noted in `refused`.
 fn find_one(name: &'static str, dirs: &[PathBuf], refused: &mut Vec<Refused>) -> Option<PathBuf> {
-    for dir in dirs {
-        let path = dir.join(name);
-        let executable = std::fs::metadata(&path)
-            .is_ok_and(|md| md.is_file() && md.permissions().mode() & 0o111 != 0);
-        if !executable {
-            continue;
-        }
-        match crate::host::trust::program(&path) {
-            Ok(path) => return Some(path),
-            Err(e) => {
-                let why = format!("{e:#}");
-                say!(WARN, "{why}; skipped it");
-                refused.push(Refused { name, path, why });
-            }
-        }
+    let found = trust::find_program(name, dirs);
+    for (path, why) in found.refused {
+        say!(WARN, "{why}; skipped it");
+        refused.push(Refused { name, path, why });
     }
-    None
+    found.program
 }
 
 /// A program and the arguments that open a %SYS session on one instance; the ObjectScript
