@@ -19,7 +19,8 @@ pub fn all() -> Vec<(&'static str, Vec<u8>)> {
         let mut buf = Vec::new();
         generate(shell, &mut visible_command(), BIN, &mut buf);
         if shell == Shell::Bash {
-            buf = fix_bash(String::from_utf8(buf).unwrap()).into_bytes();
+            let script = fix_bash(String::from_utf8(buf).unwrap());
+            buf = bash_candidates_by_line(&script).into_bytes();
         }
         if shell == Shell::Fish {
             fish_positional_values(&mut buf);
@@ -55,6 +56,38 @@ fn fix_bash(script: String) -> String {
     let wrong = BIN.replace('-', "__subcmd__");
     let right = BIN.replace('-', "__");
     script.replace(&wrong, &right)
+}
+
+/// clap_complete's bash script splits compgen's output into COMPREPLY at every space
+/// (shellcheck SC2207), so a path with a space became two candidates: read it by line instead,
+/// and for file names have bash quote what it inserts (`compopt -o filenames`).
+fn bash_candidates_by_line(script: &str) -> String {
+    let mut out = String::new();
+    for line in script.lines() {
+        let code = line.trim_start();
+        let indent = &line[..line.len() - code.len()];
+        let compgen = code
+            .strip_prefix("COMPREPLY=(")
+            .and_then(|r| r.strip_suffix(')'))
+            .map(str::trim)
+            .and_then(|r| r.strip_prefix("$(compgen "))
+            .and_then(|r| r.strip_suffix(')'));
+        match compgen {
+            Some(args) => {
+                if args.starts_with("-f ") {
+                    out.push_str(&format!("{indent}compopt -o filenames\n"));
+                }
+                out.push_str(&format!(
+                    "{indent}mapfile -t COMPREPLY < <(compgen {args})\n"
+                ));
+            }
+            None => {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+    }
+    out
 }
 
 /// clap_complete's fish script offers no values for a positional argument (the platform of
