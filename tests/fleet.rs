@@ -5,7 +5,8 @@
 //! Needs `ansible-playbook` (ansible-core from PyPI) and `cloud-init` on PATH: ignored by a
 //! plain `cargo test`, run by `.ci/run`, which installs both (`cargo test --test fleet --
 //! --ignored`), and failing, not skipping, when either is missing. They run as root (the role
-//! installs root-owned files).
+//! installs root-owned files). The check of the role's argument spec against its defaults
+//! needs neither, and runs in a plain `cargo test`.
 
 mod common;
 
@@ -386,4 +387,67 @@ fn a_platform_dropped_from_the_list_is_uninstalled_and_a_foreign_hook_stays() {
     let again = play(&env, &vmware);
     assert_eq!(again.n("failed"), 0, "{}", again.output);
     assert_eq!(again.n("changed"), 0, "{}", again.output);
+}
+
+fn role_yaml(path: &str) -> serde_norway::Value {
+    let path = Path::new(REPO)
+        .join("deploy/ansible/roles/iris_freeze")
+        .join(path);
+    let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_norway::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// meta/argument_specs.yml (what Ansible checks before the role runs, and `ansible-doc -t role`
+/// shows) specifies every variable of defaults/main.yml, with its description and the same
+/// default, and offers exactly the platforms vars/main.yml loops over.
+#[test]
+fn every_role_variable_has_an_argument_spec_with_its_default() {
+    let defaults = role_yaml("defaults/main.yml");
+    let defaults = defaults.as_mapping().unwrap();
+    let specs = role_yaml("meta/argument_specs.yml");
+    let options = specs["argument_specs"]["main"]["options"]
+        .as_mapping()
+        .expect("argument_specs.main.options");
+    let names = |m: &serde_norway::Mapping| -> Vec<String> {
+        m.keys().map(|k| k.as_str().unwrap().to_string()).collect()
+    };
+    let (mut declared, mut specified) = (names(defaults), names(options));
+    declared.sort();
+    specified.sort();
+    assert_eq!(
+        declared, specified,
+        "defaults/main.yml and argument_specs.yml"
+    );
+    for (name, default) in defaults {
+        let spec = &options[name];
+        assert!(
+            spec["description"].is_sequence(),
+            "{name:?}: no description"
+        );
+        assert!(spec["type"].is_string(), "{name:?}: no type");
+        assert_eq!(&spec["default"], default, "{name:?}: the defaults differ");
+    }
+    let all = &role_yaml("vars/main.yml")["iris_freeze_all_platforms"];
+    assert_eq!(&options["iris_freeze_platforms"]["choices"], all);
+}
+
+/// A value the spec does not allow fails the play before any task, naming the variable and
+/// the value.
+#[test]
+#[ignore = "needs ansible-playbook and root; run by .ci/run"]
+fn a_platform_the_role_does_not_know_is_refused_by_name() {
+    let env = host();
+    let before = snapshot(&env.root());
+    let p = play(
+        &env,
+        &["-e", r#"{"iris_freeze_platforms": ["azure", "hyperv"]}"#],
+    );
+    assert_eq!(p.n("failed"), 1, "{}", p.output);
+    assert_eq!(p.n("changed"), 0, "{}", p.output);
+    assert!(
+        p.output.contains("iris_freeze_platforms") && p.output.contains("hyperv"),
+        "{}",
+        p.output
+    );
+    assert_eq!(snapshot(&env.root()), before);
 }
