@@ -451,3 +451,31 @@ fn a_platform_the_role_does_not_know_is_refused_by_name() {
     );
     assert_eq!(snapshot(&env.root()), before);
 }
+
+/// Run the usual way, without IRIS_FREEZE_ROOT, the test playbook stops before the role and
+/// says why, instead of installing into this machine. Run where /etc, /usr and /var are
+/// overlays all the same, so that a playbook that does install reaches nothing real.
+#[test]
+#[ignore = "needs ansible-playbook and root; run by .ci/run"]
+fn the_test_playbook_refuses_to_run_without_a_root() {
+    let env = host();
+    let changes = env.tmp.path().join("changes");
+    let before = machine();
+    let mut c = overlaid(&env, &changes, &on_path("ansible-playbook"), &[]);
+    c.env_remove("IRIS_FREEZE_ROOT");
+    let p = run_play(&env, c, &[]);
+    assert_eq!(p.n("failed"), 1, "{}", p.output);
+    assert!(
+        p.output.contains("IRIS_FREEZE_ROOT is not set"),
+        "{}",
+        p.output
+    );
+    for d in OVERLAID {
+        let upper = changes.join(d.trim_start_matches('/')).join("upper");
+        let written: Vec<_> = fs::read_dir(&upper)
+            .map(|d| d.filter_map(|e| Some(e.ok()?.path())).collect())
+            .unwrap_or_default();
+        assert!(written.is_empty(), "{d}: {written:?}\n{}", p.output);
+    }
+    assert_eq!(machine(), before, "the machine itself was changed");
+}
