@@ -479,3 +479,51 @@ fn the_test_playbook_refuses_to_run_without_a_root() {
     }
     assert_eq!(machine(), before, "the machine itself was changed");
 }
+
+/// A root with nothing in it (a fresh image, a scratch tree): the role makes the directories
+/// it writes into, root:root 0755, then installs as on any host; check mode makes none.
+#[test]
+#[ignore = "needs ansible-playbook and root; run by .ci/run"]
+fn a_bare_root_gets_the_directories_the_role_writes_into() {
+    let env = Env::new();
+    env.iris("IRIS");
+    fs::create_dir_all(env.root()).unwrap();
+    fs::create_dir_all(env.tmp.path().join("home")).unwrap();
+    let root = env.root();
+
+    let checked = play(&env, &["--check"]);
+    assert_eq!(checked.n("failed"), 0, "{}", checked.output);
+    assert!(
+        snapshot(&root).is_empty(),
+        "check mode wrote under the root"
+    );
+
+    let first = play(&env, &[]);
+    assert_eq!(first.n("failed"), 0, "{}", first.output);
+    for d in ["etc", "usr", "usr/local", "usr/local/sbin"] {
+        let md = fs::metadata(root.join(d)).unwrap();
+        assert_eq!(
+            (md.mode() & 0o7777, md.uid(), md.gid()),
+            (0o755, 0, 0),
+            "{d}"
+        );
+    }
+    assert!(root.join("usr/local/sbin/iris-freeze").is_file());
+    assert!(root.join("etc/iris-freeze.toml").is_file());
+    let again = play(&env, &[]);
+    assert_eq!(again.n("changed"), 0, "{}", again.output);
+}
+
+/// A root that is not there is a mistyped one: the role says so and creates nothing.
+#[test]
+#[ignore = "needs ansible-playbook and root; run by .ci/run"]
+fn a_root_that_does_not_exist_is_refused() {
+    let env = host();
+    let missing = env.tmp.path().join("no-such-root");
+    let mut c = env.command(&on_path("ansible-playbook"));
+    c.env("IRIS_FREEZE_ROOT", &missing);
+    let p = run_play(&env, c, &[]);
+    assert_eq!(p.n("failed"), 1, "{}", p.output);
+    assert!(p.output.contains("is not a directory"), "{}", p.output);
+    assert!(!missing.exists(), "{}", p.output);
+}
