@@ -91,207 +91,243 @@ _iris__freeze() {
         iris__freeze)
             opts="-v -q -h -V --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version freeze thaw status restore-plan history dry-run install uninstall check run help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                mapfile -t COMPREPLY < <(compgen -W "${opts}" -- "${cur}")
                 return 0
             fi
             case "${prev}" in
                 --state-dir)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --history-file)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --metrics-file)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --config)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --root)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --bin-dirs)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 *)
                     COMPREPLY=()
                     ;;
             esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            mapfile -t COMPREPLY < <(compgen -W "${opts}" -- "${cur}")
             return 0
             ;;
         iris__freeze__subcmd__check)
             opts="-v -q -h -V --timeout --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version azure vmware qemu gcp nutanix aws velero k10 aks-backup kubernetes"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                mapfile -t COMPREPLY < <(compgen -W "${opts}" -- "${cur}")
                 return 0
             fi
             case "${prev}" in
                 --timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --state-dir)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --history-file)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --metrics-file)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --config)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --root)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --bin-dirs)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 *)
                     COMPREPLY=()
                     ;;
             esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            mapfile -t COMPREPLY < <(compgen -W "${opts}" -- "${cur}")
             return 0
             ;;
         iris__freeze__subcmd__dry__subcmd__run)
             opts="-i -v -q -h -V --instance --timeout --log-file --sharded --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                mapfile -t COMPREPLY < <(compgen -W "${opts}" -- "${cur}")
                 return 0
             fi
             case "${prev}" in
                 --instance)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 -i)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --log-file)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --sharded)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --state-dir)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --history-file)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --metrics-file)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --config)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --root)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --bin-dirs)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 *)
                     COMPREPLY=()
                     ;;
             esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            mapfile -t COMPREPLY < <(compgen -W "${opts}" -- "${cur}")
             return 0
             ;;
         iris__freeze__subcmd__freeze)
             opts="-i -v -q -h -V --instance --timeout --log-file --sharded --max-freeze --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                mapfile -t COMPREPLY < <(compgen -W "${opts}" -- "${cur}")
                 return 0
             fi
             case "${prev}" in
                 --instance)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 -i)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --log-file)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --sharded)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --max-freeze)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --state-dir)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --history-file)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --metrics-file)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --config)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --root)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --bin-dirs)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 *)
                     COMPREPLY=()
                     ;;
             esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            mapfile -t COMPREPLY < <(compgen -W "${opts}" -- "${cur}")
             return 0
             ;;
         iris__freeze__subcmd__help)
             opts="freeze thaw status restore-plan history dry-run install uninstall check run help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                mapfile -t COMPREPLY < <(compgen -W "${opts}" -- "${cur}")
                 return 0
             fi
             case "${prev}" in
@@ -299,13 +335,13 @@ _iris__freeze() {
                     COMPREPLY=()
                     ;;
             esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            mapfile -t COMPREPLY < <(compgen -W "${opts}" -- "${cur}")
             return 0
             ;;
         iris__freeze__subcmd__help__subcmd__check)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                mapfile -t COMPREPLY < <(compgen -W "${opts}" -- "${cur}")
                 return 0
             fi
             case "${prev}" in
@@ -313,13 +349,13 @@ _iris__freeze() {
                     COMPREPLY=()
                     ;;
             esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            mapfile -t COMPREPLY < <(compgen -W "${opts}" -- "${cur}")
             return 0
             ;;
         iris__freeze__subcmd__help__subcmd__dry__subcmd__run)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                mapfile -t COMPREPLY < <(compgen -W "${opts}" -- "${cur}")
                 return 0
             fi
             case "${prev}" in
@@ -327,13 +363,13 @@ _iris__freeze() {
                     COMPREPLY=()
                     ;;
             esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            mapfile -t COMPREPLY < <(compgen -W "${opts}" -- "${cur}")
             return 0
             ;;
         iris__freeze__subcmd__help__subcmd__freeze)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                mapfile -t COMPREPLY < <(compgen -W "${opts}" -- "${cur}")
                 return 0
             fi
             case "${prev}" in
@@ -341,13 +377,13 @@ _iris__freeze() {
                     COMPREPLY=()
                     ;;
             esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            mapfile -t COMPREPLY < <(compgen -W "${opts}" -- "${cur}")
             return 0
             ;;
         iris__freeze__subcmd__help__subcmd__help)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                mapfile -t COMPREPLY < <(compgen -W "${opts}" -- "${cur}")
                 return 0
             fi
             case "${prev}" in
@@ -355,13 +391,13 @@ _iris__freeze() {
                     COMPREPLY=()
                     ;;
             esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            mapfile -t COMPREPLY < <(compgen -W "${opts}" -- "${cur}")
             return 0
             ;;
         iris__freeze__subcmd__help__subcmd__history)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                mapfile -t COMPREPLY < <(compgen -W "${opts}" -- "${cur}")
                 return 0
             fi
             case "${prev}" in
@@ -369,13 +405,13 @@ _iris__freeze() {
                     COMPREPLY=()
                     ;;
             esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            mapfile -t COMPREPLY < <(compgen -W "${opts}" -- "${cur}")
             return 0
             ;;
         iris__freeze__subcmd__help__subcmd__install)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                mapfile -t COMPREPLY < <(compgen -W "${opts}" -- "${cur}")
                 return 0
             fi
             case "${prev}" in
@@ -383,13 +419,13 @@ _iris__freeze() {
                     COMPREPLY=()
                     ;;
             esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            mapfile -t COMPREPLY < <(compgen -W "${opts}" -- "${cur}")
             return 0
             ;;
         iris__freeze__subcmd__help__subcmd__restore__subcmd__plan)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                mapfile -t COMPREPLY < <(compgen -W "${opts}" -- "${cur}")
                 return 0
             fi
             case "${prev}" in
@@ -397,13 +433,13 @@ _iris__freeze() {
                     COMPREPLY=()
                     ;;
             esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            mapfile -t COMPREPLY < <(compgen -W "${opts}" -- "${cur}")
             return 0
             ;;
         iris__freeze__subcmd__help__subcmd__run)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                mapfile -t COMPREPLY < <(compgen -W "${opts}" -- "${cur}")
                 return 0
             fi
             case "${prev}" in
@@ -411,13 +447,13 @@ _iris__freeze() {
                     COMPREPLY=()
                     ;;
             esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            mapfile -t COMPREPLY < <(compgen -W "${opts}" -- "${cur}")
             return 0
             ;;
         iris__freeze__subcmd__help__subcmd__status)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                mapfile -t COMPREPLY < <(compgen -W "${opts}" -- "${cur}")
                 return 0
             fi
             case "${prev}" in
@@ -425,13 +461,13 @@ _iris__freeze() {
                     COMPREPLY=()
                     ;;
             esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            mapfile -t COMPREPLY < <(compgen -W "${opts}" -- "${cur}")
             return 0
             ;;
         iris__freeze__subcmd__help__subcmd__thaw)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                mapfile -t COMPREPLY < <(compgen -W "${opts}" -- "${cur}")
                 return 0
             fi
             case "${prev}" in
@@ -439,13 +475,13 @@ _iris__freeze() {
                     COMPREPLY=()
                     ;;
             esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            mapfile -t COMPREPLY < <(compgen -W "${opts}" -- "${cur}")
             return 0
             ;;
         iris__freeze__subcmd__help__subcmd__uninstall)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                mapfile -t COMPREPLY < <(compgen -W "${opts}" -- "${cur}")
                 return 0
             fi
             case "${prev}" in
@@ -453,361 +489,424 @@ _iris__freeze() {
                     COMPREPLY=()
                     ;;
             esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            mapfile -t COMPREPLY < <(compgen -W "${opts}" -- "${cur}")
             return 0
             ;;
         iris__freeze__subcmd__history)
             opts="-v -q -h -V --json --limit --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                mapfile -t COMPREPLY < <(compgen -W "${opts}" -- "${cur}")
                 return 0
             fi
             case "${prev}" in
                 --limit)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --state-dir)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --history-file)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --metrics-file)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --config)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --root)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --bin-dirs)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 *)
                     COMPREPLY=()
                     ;;
             esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            mapfile -t COMPREPLY < <(compgen -W "${opts}" -- "${cur}")
             return 0
             ;;
         iris__freeze__subcmd__install)
             opts="-v -q -h -V --timeout --namespace --workload --container --binary --max-freeze --kind --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version azure vmware qemu gcp nutanix aws velero k10 aks-backup kubernetes"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                mapfile -t COMPREPLY < <(compgen -W "${opts}" -- "${cur}")
                 return 0
             fi
             case "${prev}" in
                 --timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --namespace)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --workload)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --container)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --binary)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --max-freeze)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --kind)
-                    COMPREPLY=($(compgen -W "statefulset backup" -- "${cur}"))
+                    mapfile -t COMPREPLY < <(compgen -W "statefulset backup" -- "${cur}")
                     return 0
                     ;;
                 --state-dir)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --history-file)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --metrics-file)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --config)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --root)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --bin-dirs)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 *)
                     COMPREPLY=()
                     ;;
             esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            mapfile -t COMPREPLY < <(compgen -W "${opts}" -- "${cur}")
             return 0
             ;;
         iris__freeze__subcmd__restore__subcmd__plan)
             opts="-v -q -h -V --id --json --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                mapfile -t COMPREPLY < <(compgen -W "${opts}" -- "${cur}")
                 return 0
             fi
             case "${prev}" in
                 --id)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --state-dir)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --history-file)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --metrics-file)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --config)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --root)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --bin-dirs)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 *)
                     COMPREPLY=()
                     ;;
             esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            mapfile -t COMPREPLY < <(compgen -W "${opts}" -- "${cur}")
             return 0
             ;;
         iris__freeze__subcmd__run)
             opts="-i -v -q -h -V --instance --log-file --sharded --max-freeze --cmd-timeout --timeout --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                mapfile -t COMPREPLY < <(compgen -W "${opts}" -- "${cur}")
                 return 0
             fi
             case "${prev}" in
                 --instance)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 -i)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --log-file)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --sharded)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --max-freeze)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --cmd-timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --state-dir)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --history-file)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --metrics-file)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --config)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --root)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --bin-dirs)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 *)
                     COMPREPLY=()
                     ;;
             esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            mapfile -t COMPREPLY < <(compgen -W "${opts}" -- "${cur}")
             return 0
             ;;
         iris__freeze__subcmd__status)
             opts="-v -q -h -V --json --timeout --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                mapfile -t COMPREPLY < <(compgen -W "${opts}" -- "${cur}")
                 return 0
             fi
             case "${prev}" in
                 --timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --state-dir)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --history-file)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --metrics-file)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --config)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --root)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --bin-dirs)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 *)
                     COMPREPLY=()
                     ;;
             esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            mapfile -t COMPREPLY < <(compgen -W "${opts}" -- "${cur}")
             return 0
             ;;
         iris__freeze__subcmd__thaw)
             opts="-i -v -q -h -V --instance --timeout --log-file --sharded --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                mapfile -t COMPREPLY < <(compgen -W "${opts}" -- "${cur}")
                 return 0
             fi
             case "${prev}" in
                 --instance)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 -i)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --log-file)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --sharded)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --state-dir)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --history-file)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --metrics-file)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --config)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --root)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --bin-dirs)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 *)
                     COMPREPLY=()
                     ;;
             esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            mapfile -t COMPREPLY < <(compgen -W "${opts}" -- "${cur}")
             return 0
             ;;
         iris__freeze__subcmd__uninstall)
             opts="-v -q -h -V --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version azure vmware qemu gcp nutanix aws velero k10 aks-backup kubernetes"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                mapfile -t COMPREPLY < <(compgen -W "${opts}" -- "${cur}")
                 return 0
             fi
             case "${prev}" in
                 --state-dir)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --history-file)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --metrics-file)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --config)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --root)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --bin-dirs)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 *)
                     COMPREPLY=()
                     ;;
             esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            mapfile -t COMPREPLY < <(compgen -W "${opts}" -- "${cur}")
             return 0
             ;;
     esac

@@ -29,20 +29,31 @@ fn have(shell: &str) -> bool {
     ok
 }
 
-/// A directory holding one file, the completions' cwd: file completion offers it. Under the
+/// The file with a space in its name file completion must offer as one candidate.
+const SPACED: &str = "with space.log";
+
+/// A directory holding two files, the completions' cwd: file completion offers them. Under the
 /// build's own scratch dir, so no run leaves one behind in /tmp.
 fn cwd() -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("completions-cwd");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("some-file"), "").unwrap();
+    std::fs::write(dir.join(SPACED), "").unwrap();
     dir
 }
 
 /// What bash offers for `words` (the last one is the word being completed), through the
 /// function `complete -p iris-freeze` names, as bash-completion calls it.
 fn bash(words: &[&str]) -> Vec<String> {
+    bash_with_options(words).0
+}
+
+/// `bash`, and the `compopt` calls the function made (one per line): outside a completion
+/// bash refuses compopt, so a stand-in records them.
+fn bash_with_options(words: &[&str]) -> (Vec<String>, String) {
     let script = r#"
 source "$1"; shift
+compopt() { printf 'compopt %s\n' "$*" >&2; }
 spec=$(complete -p iris-freeze) || exit 3
 fn=$(printf '%s\n' "$spec" | sed -E 's/.*-F ([^ ]+).*/\1/')
 COMP_WORDS=("$@")
@@ -63,12 +74,13 @@ printf '%s\n' "${COMPREPLY[@]}"
         .output()
         .expect("run bash");
     assert!(out.status.success(), "{words:?}: {out:?}");
-    String::from_utf8(out.stdout)
+    let replies = String::from_utf8(out.stdout)
         .unwrap()
         .lines()
         .filter(|l| !l.is_empty())
         .map(String::from)
-        .collect()
+        .collect();
+    (replies, String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
 /// Types the line and a TAB into an interactive `zsh -f` under a pseudo-terminal, with compinit
@@ -200,6 +212,12 @@ fn completes_below_the_top_level(complete: impl Fn(&[&str]) -> Vec<String>) {
     );
     let got = complete(&["iris-freeze", "thaw", "--log-file", "some"]);
     assert_eq!(got, ["some-file"], "thaw --log-file some<TAB>");
+    // A path with a space is one candidate, not one per word (zsh's comes quoted already).
+    let got = complete(&["iris-freeze", "thaw", "--log-file", "with"]);
+    assert!(
+        got.len() == 1 && got[0].replace('\\', "") == SPACED,
+        "thaw --log-file with<TAB>: {got:?}"
+    );
     let got = complete(&["iris-freeze", "help", ""]);
     assert!(!got.iter().any(|w| w.contains("watchdog")), "{got:?}");
 }
@@ -208,6 +226,19 @@ fn completes_below_the_top_level(complete: impl Fn(&[&str]) -> Vec<String>) {
 fn bash_completes_below_the_top_level() {
     assert!(have("bash"), "bash is needed");
     completes_below_the_top_level(bash);
+}
+
+/// bash inserts a file name as it is (`with space.log` would be two arguments) unless the
+/// function asks it to quote file names.
+#[test]
+fn bash_quotes_the_file_names_it_offers() {
+    assert!(have("bash"), "bash is needed");
+    let (got, options) = bash_with_options(&["iris-freeze", "--config", "with"]);
+    assert_eq!(got, [SPACED]);
+    assert!(
+        options.lines().any(|l| l == "compopt -o filenames"),
+        "{options}"
+    );
 }
 
 #[test]

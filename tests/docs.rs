@@ -29,7 +29,7 @@ fn the_man_page_documents_every_command() {
     ] {
         assert!(man.contains(cmd), "{cmd} missing from the man page");
     }
-    assert!(man.contains(".TH iris-freeze 8"), "{}", &man[..200]);
+    assert!(man.contains(".TH IRIS\\-FREEZE 8 20"), "{}", &man[..200]);
 }
 
 /// The man page as `man` shows it: rendered by groff with every warning on, which must say
@@ -98,4 +98,74 @@ fn the_man_page_renders_cleanly_with_every_section_and_option() {
         "a page that is not shipped:\n{text}"
     );
     assert!(!text.contains("__watchdog"));
+}
+
+fn man_page() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("doc/iris-freeze.8")
+}
+
+/// Whether `tool` runs here; a missing one fails under IRIS_FREEZE_TEST_MAN_TOOLS=1 (CI
+/// installs mandoc and man-db), else the test prints a note and passes.
+fn have(tool: &str) -> bool {
+    let ok = std::process::Command::new(tool)
+        .arg("--version")
+        .output()
+        .is_ok();
+    if !ok {
+        assert!(
+            std::env::var("IRIS_FREEZE_TEST_MAN_TOOLS").as_deref() != Ok("1"),
+            "{tool} is not installed and IRIS_FREEZE_TEST_MAN_TOOLS=1"
+        );
+        eprintln!("note: {tool} is not installed: the man page is not checked with it here");
+    }
+    ok
+}
+
+/// mandoc's linter, every level down to style, says nothing: a date in `.TH`, an upper-case
+/// title, no text line over 80 bytes.
+#[test]
+fn the_man_page_is_clean_under_mandoc_lint() {
+    if !have("mandoc") {
+        return;
+    }
+    let out = std::process::Command::new("mandoc")
+        .args(["-T", "lint", "-W", "style"])
+        .arg(man_page())
+        .output()
+        .unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success() && said.is_empty(),
+        "{}\n{said}",
+        out.status
+    );
+}
+
+/// What `whatis iris-freeze` shows: man-db's lexgrog reads the NAME line as its index does,
+/// and gets the description with its accented letters decoded (`Caché`, not `Cach[u00E9]`).
+#[test]
+fn whatis_reads_the_name_line_as_written() {
+    use clap::CommandFactory;
+    if !have("lexgrog") {
+        return;
+    }
+    let page = man_page();
+    let out = std::process::Command::new("lexgrog")
+        .arg(&page)
+        .env("LC_ALL", "C.UTF-8")
+        .output()
+        .unwrap();
+    let about = iris_freeze::cli::Cli::command()
+        .get_about()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    let expected = format!("{}: \"iris-freeze - {about}\"\n", page.display());
+    assert!(
+        out.status.success() && String::from_utf8_lossy(&out.stdout) == expected,
+        "{out:?}\nexpected: {expected}"
+    );
 }

@@ -5,7 +5,8 @@
 //! Needs `ansible-playbook` (ansible-core from PyPI) and `cloud-init` on PATH: ignored by a
 //! plain `cargo test`, run by `.ci/run`, which installs both (`cargo test --test fleet --
 //! --ignored`), and failing, not skipping, when either is missing. They run as root (the role
-//! installs root-owned files).
+//! installs root-owned files). The check of the role's argument spec against its defaults
+//! needs neither, and runs in a plain `cargo test`.
 
 mod common;
 
@@ -386,4 +387,143 @@ fn a_platform_dropped_from_the_list_is_uninstalled_and_a_foreign_hook_stays() {
     let again = play(&env, &vmware);
     assert_eq!(again.n("failed"), 0, "{}", again.output);
     assert_eq!(again.n("changed"), 0, "{}", again.output);
+}
+
+fn role_yaml(path: &str) -> serde_norway::Value {
+    let path = Path::new(REPO)
+        .join("deploy/ansible/roles/iris_freeze")
+        .join(path);
+    let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_norway::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// meta/argument_specs.yml (what Ansible checks before the role runs, and `ansible-doc -t role`
+/// shows) specifies every variable of defaults/main.yml, with its description and the same
+/// default, and offers exactly the platforms vars/main.yml loops over.
+#[test]
+fn every_role_variable_has_an_argument_spec_with_its_default() {
+    let defaults = role_yaml("defaults/main.yml");
+    let defaults = defaults.as_mapping().unwrap();
+    let specs = role_yaml("meta/argument_specs.yml");
+    let options = specs["argument_specs"]["main"]["options"]
+        .as_mapping()
+        .expect("argument_specs.main.options");
+    let names = |m: &serde_norway::Mapping| -> Vec<String> {
+        m.keys().map(|k| k.as_str().unwrap().to_string()).collect()
+    };
+    let (mut declared, mut specified) = (names(defaults), names(options));
+    declared.sort();
+    specified.sort();
+    assert_eq!(
+        declared, specified,
+        "defaults/main.yml and argument_specs.yml"
+    );
+    for (name, default) in defaults {
+        let spec = &options[name];
+        assert!(
+            spec["description"].is_sequence(),
+            "{name:?}: no description"
+        );
+        assert!(spec["type"].is_string(), "{name:?}: no type");
+        assert_eq!(&spec["default"], default, "{name:?}: the defaults differ");
+    }
+    let all = &role_yaml("vars/main.yml")["iris_freeze_all_platforms"];
+    assert_eq!(&options["iris_freeze_platforms"]["choices"], all);
+}
+
+/// A value the spec does not allow fails the play before any task, naming the variable and
+/// the value.
+#[test]
+#[ignore = "needs ansible-playbook and root; run by .ci/run"]
+fn a_platform_the_role_does_not_know_is_refused_by_name() {
+    let env = host();
+    let before = snapshot(&env.root());
+    let p = play(
+        &env,
+        &["-e", r#"{"iris_freeze_platforms": ["azure", "hyperv"]}"#],
+    );
+    assert_eq!(p.n("failed"), 1, "{}", p.output);
+    assert_eq!(p.n("changed"), 0, "{}", p.output);
+    assert!(
+        p.output.contains("iris_freeze_platforms") && p.output.contains("hyperv"),
+        "{}",
+        p.output
+    );
+    assert_eq!(snapshot(&env.root()), before);
+}
+
+/// Run the usual way, without IRIS_FREEZE_ROOT, the test playbook stops before the role and
+/// says why, instead of installing into this machine. Run where /etc, /usr and /var are
+/// overlays all the same, so that a playbook that does install reaches nothing real.
+#[test]
+#[ignore = "needs ansible-playbook and root; run by .ci/run"]
+fn the_test_playbook_refuses_to_run_without_a_root() {
+    let env = host();
+    let changes = env.tmp.path().join("changes");
+    let before = machine();
+    let mut c = overlaid(&env, &changes, &on_path("ansible-playbook"), &[]);
+    c.env_remove("IRIS_FREEZE_ROOT");
+    let p = run_play(&env, c, &[]);
+    assert_eq!(p.n("failed"), 1, "{}", p.output);
+    assert!(
+        p.output.contains("IRIS_FREEZE_ROOT is not set"),
+        "{}",
+        p.output
+    );
+    for d in OVERLAID {
+        let upper = changes.join(d.trim_start_matches('/')).join("upper");
+        let written: Vec<_> = fs::read_dir(&upper)
+            .map(|d| d.filter_map(|e| Some(e.ok()?.path())).collect())
+            .unwrap_or_default();
+        assert!(written.is_empty(), "{d}: {written:?}\n{}", p.output);
+    }
+    assert_eq!(machine(), before, "the machine itself was changed");
+}
+
+/// A root with nothing in it (a fresh image, a scratch tree): the role makes the directories
+/// it writes into, root:root 0755, then installs as on any host; check mode makes none.
+#[test]
+#[ignore = "needs ansible-playbook and root; run by .ci/run"]
+fn a_bare_root_gets_the_directories_the_role_writes_into() {
+    let env = Env::new();
+    env.iris("IRIS");
+    fs::create_dir_all(env.root()).unwrap();
+    fs::create_dir_all(env.tmp.path().join("home")).unwrap();
+    let root = env.root();
+
+    let checked = play(&env, &["--check"]);
+    assert_eq!(checked.n("failed"), 0, "{}", checked.output);
+    assert!(
+        snapshot(&root).is_empty(),
+        "check mode wrote under the root"
+    );
+
+    let first = play(&env, &[]);
+    assert_eq!(first.n("failed"), 0, "{}", first.output);
+    for d in ["etc", "usr", "usr/local", "usr/local/sbin"] {
+        let md = fs::metadata(root.join(d)).unwrap();
+        assert_eq!(
+            (md.mode() & 0o7777, md.uid(), md.gid()),
+            (0o755, 0, 0),
+            "{d}"
+        );
+    }
+    assert!(root.join("usr/local/sbin/iris-freeze").is_file());
+    assert!(root.join("etc/iris-freeze.toml").is_file());
+    let again = play(&env, &[]);
+    assert_eq!(again.n("changed"), 0, "{}", again.output);
+}
+
+/// A root that is not there is a mistyped one: the role says so and creates nothing.
+#[test]
+#[ignore = "needs ansible-playbook and root; run by .ci/run"]
+fn a_root_that_does_not_exist_is_refused() {
+    let env = host();
+    let missing = env.tmp.path().join("no-such-root");
+    let mut c = env.command(&on_path("ansible-playbook"));
+    c.env("IRIS_FREEZE_ROOT", &missing);
+    let p = run_play(&env, c, &[]);
+    assert_eq!(p.n("failed"), 1, "{}", p.output);
+    assert!(p.output.contains("is not a directory"), "{}", p.output);
+    assert!(!missing.exists(), "{}", p.output);
 }

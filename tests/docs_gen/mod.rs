@@ -19,7 +19,8 @@ pub fn all() -> Vec<(&'static str, Vec<u8>)> {
         let mut buf = Vec::new();
         generate(shell, &mut visible_command(), BIN, &mut buf);
         if shell == Shell::Bash {
-            buf = fix_bash(String::from_utf8(buf).unwrap()).into_bytes();
+            let script = fix_bash(String::from_utf8(buf).unwrap());
+            buf = bash_candidates_by_line(&script).into_bytes();
         }
         if shell == Shell::Fish {
             fish_positional_values(&mut buf);
@@ -57,6 +58,38 @@ fn fix_bash(script: String) -> String {
     script.replace(&wrong, &right)
 }
 
+/// clap_complete's bash script splits compgen's output into COMPREPLY at every space
+/// (shellcheck SC2207), so a path with a space became two candidates: read it by line instead,
+/// and for file names have bash quote what it inserts (`compopt -o filenames`).
+fn bash_candidates_by_line(script: &str) -> String {
+    let mut out = String::new();
+    for line in script.lines() {
+        let code = line.trim_start();
+        let indent = &line[..line.len() - code.len()];
+        let compgen = code
+            .strip_prefix("COMPREPLY=(")
+            .and_then(|r| r.strip_suffix(')'))
+            .map(str::trim)
+            .and_then(|r| r.strip_prefix("$(compgen "))
+            .and_then(|r| r.strip_suffix(')'));
+        match compgen {
+            Some(args) => {
+                if args.starts_with("-f ") {
+                    out.push_str(&format!("{indent}compopt -o filenames\n"));
+                }
+                out.push_str(&format!(
+                    "{indent}mapfile -t COMPREPLY < <(compgen {args})\n"
+                ));
+            }
+            None => {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+    }
+    out
+}
+
 /// clap_complete's fish script offers no values for a positional argument (the platform of
 /// `install`, `uninstall`, `check`): add them.
 fn fish_positional_values(buf: &mut Vec<u8>) {
@@ -84,7 +117,8 @@ fn fish_positional_values(buf: &mut Vec<u8>) {
 }
 
 /// Escapes text for roff: backslashes, hyphens (minus signs in options and paths), a leading
-/// control character, and anything beyond ASCII as a named Unicode glyph.
+/// control character, and anything beyond ASCII as a glyph: an accented letter by its classic
+/// name (`\\('e`), which the whatis index decodes too, anything else by its Unicode name.
 fn roff(text: &str) -> String {
     let mut out = String::new();
     for c in text.chars() {
@@ -93,13 +127,86 @@ fn roff(text: &str) -> String {
             '-' => out.push_str("\\-"),
             '\'' => out.push_str("\\(aq"),
             c if c.is_ascii() => out.push(c),
-            c => out.push_str(&format!("\\[u{:04X}]", c as u32)),
+            c => match accented(c) {
+                Some((accent, letter)) => out.push_str(&format!("\\({accent}{letter}")),
+                None => out.push_str(&format!("\\[u{:04X}]", c as u32)),
+            },
         }
     }
     if out.starts_with('.') {
         out.insert_str(0, "\\&");
     }
     out
+}
+
+/// A Latin-1 accented letter as roff's accent mark and base letter (`é` is `'` and `e`): the
+/// two-character glyph names groff, mandoc and man-db's whatis index all know.
+fn accented(c: char) -> Option<(char, char)> {
+    const MARKS: [(char, &str, &str); 6] = [
+        ('\'', "ÁÉÍÓÚÝáéíóúý", "AEIOUYaeiouy"),
+        ('`', "ÀÈÌÒÙàèìòù", "AEIOUaeiou"),
+        ('^', "ÂÊÎÔÛâêîôû", "AEIOUaeiou"),
+        (':', "ÄËÏÖÜäëïöüÿ", "AEIOUaeiouy"),
+        ('~', "ÃÑÕãñõ", "ANOano"),
+        (',', "Çç", "Cc"),
+    ];
+    MARKS.iter().find_map(|(mark, marked, letters)| {
+        let at = marked.chars().position(|m| m == c)?;
+        Some((*mark, letters.chars().nth(at)?))
+    })
+}
+
+/// Folds every filled text line longer than 80 bytes at spaces (mandoc's lint asks for it;
+/// in fill mode a newline is a space). Lines kept whole: requests, the tag after `.TP`, and
+/// anything between `.nf` and `.fi`, where a newline is a line break.
+fn fold_long_lines(page: &str) -> String {
+    let mut out = String::new();
+    let (mut nofill, mut tag_next) = (false, false);
+    for line in page.lines() {
+        let keep = nofill || tag_next || line.len() <= 80 || line.starts_with('.');
+        if line.starts_with(".nf") {
+            nofill = true;
+        } else if line.starts_with(".fi") {
+            nofill = false;
+        }
+        tag_next = line.starts_with(".TP");
+        if keep {
+            out.push_str(line);
+            out.push('\n');
+            continue;
+        }
+        let mut words: Vec<&str> = Vec::new();
+        for word in line.split(' ') {
+            let width: usize = words.iter().map(|w| w.len() + 1).sum();
+            if !words.is_empty() && width + word.len() > 80 {
+                // groff puts two spaces after a sentence ending a line: break before it instead.
+                let mut carry = Vec::new();
+                while words.len() > 1 && ends_sentence(words[words.len() - 1]) {
+                    carry.insert(0, words.pop().unwrap_or_default());
+                }
+                push_text_line(&words.join(" "), &mut out);
+                words = carry;
+            }
+            words.push(word);
+        }
+        push_text_line(&words.join(" "), &mut out);
+    }
+    out
+}
+
+/// Whether roff reads `word` at the end of a line as the end of a sentence.
+fn ends_sentence(word: &str) -> bool {
+    word.trim_end_matches([')', ']', '"', '\'', '*'])
+        .ends_with(['.', '?', '!'])
+}
+
+/// A text line that a fold made start with a control character gets the zero-width `\\&`.
+fn push_text_line(line: &str, out: &mut String) {
+    if line.starts_with(['.', '\'']) {
+        out.push_str("\\&");
+    }
+    out.push_str(line);
+    out.push('\n');
 }
 
 /// One option or argument as a tagged paragraph: its flags, value, help, values, default and
@@ -232,7 +339,8 @@ fn man_page() -> String {
         .unwrap_or_default();
     let mut m = String::new();
     m.push_str(&format!(
-        ".TH iris-freeze 8 \"\" \"iris\\-freeze {}\" \"System Administration\"\n.nh\n.ad l\n",
+        ".TH IRIS\\-FREEZE 8 {} \"iris\\-freeze {}\" \"System Administration\"\n.nh\n.ad l\n",
+        release_date(),
         env!("CARGO_PKG_VERSION")
     ));
     m.push_str(&format!(".SH NAME\niris\\-freeze \\- {}\n", roff(&about)));
@@ -334,7 +442,43 @@ fn man_page() -> String {
     }
     m.push_str(NON_ROOT);
     m.push_str(SEE_ALSO);
-    m
+    fold_long_lines(&m)
+}
+
+/// The page's date: the release's, from the package changelog's first entry (its trailer,
+/// ` -- NAME  Tue, 01 Dec 2026 12:00:00 +0000`), as YYYY-MM-DD. That entry must be this version's:
+/// a version without its changelog entry would ship a page dated by the one before.
+fn release_date() -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("packaging/changelog");
+    let changelog =
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let version = format!("({}-", env!("CARGO_PKG_VERSION"));
+    assert!(
+        changelog
+            .lines()
+            .next()
+            .is_some_and(|l| l.contains(&version)),
+        "{}: the first entry is not version {}: add the release's entry",
+        path.display(),
+        env!("CARGO_PKG_VERSION")
+    );
+    let trailer = changelog
+        .lines()
+        .find_map(|l| l.strip_prefix(" -- "))
+        .unwrap_or_else(|| panic!("{}: no ` -- ` trailer line", path.display()));
+    // "NAME <MAIL>  Tue, 01 Dec 2026 12:00:00 +0000": day, month, year after the weekday.
+    let date: Vec<&str> = trailer
+        .rsplit_once("  ")
+        .map(|(_, d)| d.split_whitespace().collect())
+        .unwrap_or_default();
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let month = date.get(2).and_then(|m| MONTHS.iter().position(|x| x == m));
+    match (date.get(1), month, date.get(3)) {
+        (Some(day), Some(month), Some(year)) => format!("{year}-{:02}-{day:0>2}", month + 1),
+        _ => panic!("{}: cannot read the date of {trailer:?}", path.display()),
+    }
 }
 
 const EXIT_STATUS: &str = r#".SH EXIT STATUS
