@@ -63,17 +63,7 @@ fn the_watchdog_thaws_iris_found_through_bin_dirs() {
     let r = env.run(&["freeze", "--bin-dirs", text(&dir), "--max-freeze", "3"]);
     assert_eq!(r.code, 0, "{}", r.text());
     assert!(env.frozen("IRIS"));
-    assert!(
-        wait_until(LIMIT, || !env.frozen("IRIS")),
-        "the watchdog never thawed IRIS: {}",
-        env.log_text()
-    );
-    assert!(auto_thaw_ended(&env), "{}", env.log_text());
-    assert!(
-        env.log_text().contains("AUTO-THAW done: thawed IRIS"),
-        "{}",
-        env.log_text()
-    );
+    auto_thawed_iris(&env);
     let r = env.run(&["thaw", "--bin-dirs", text(&dir)]);
     assert_eq!(r.code, 2, "{}", r.text());
 }
@@ -102,17 +92,7 @@ fn a_state_naming_a_refused_instance_is_damaged_and_the_watchdog_still_thaws() {
         env.frozen("IRIS"),
         "a thaw of a damaged state thaws nothing"
     );
-    assert!(
-        wait_until(LIMIT, || !env.frozen("IRIS")),
-        "the watchdog never thawed IRIS: {}",
-        env.log_text()
-    );
-    assert!(auto_thaw_ended(&env), "{}", env.log_text());
-    assert!(
-        env.log_text().contains("AUTO-THAW done: thawed IRIS"),
-        "{}",
-        env.log_text()
-    );
+    auto_thawed_iris(&env);
 }
 
 #[test]
@@ -171,6 +151,17 @@ fn thawed_by_the_watchdog(env: &Env) {
             .any(|e| e["exit"] == 2)),
         "{:?}",
         env.history_events()
+    );
+}
+
+/// The watchdog thawed IRIS, recorded it, and its last word says so.
+fn auto_thawed_iris(env: &Env) {
+    thawed_by_the_watchdog(env);
+    assert!(auto_thaw_ended(env), "{}", env.log_text());
+    assert!(
+        env.log_text().contains("AUTO-THAW done: thawed IRIS"),
+        "{}",
+        env.log_text()
     );
 }
 
