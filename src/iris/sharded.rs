@@ -9,6 +9,7 @@
 use anyhow::{Result, bail};
 
 use crate::config::{FreezeOptions, InstanceName};
+use crate::iris::objectscript_string;
 
 /// What ExternalThaw prints when the cluster was not frozen any more.
 pub(crate) const ALREADY_RESUMED: &str = "Already resumed";
@@ -49,13 +50,17 @@ pub(crate) fn external_freeze(namespace: &str, opts: &FreezeOptions) -> String {
         .map(|t| t.to_string())
         .unwrap_or_default();
     format!(
-        "##Class(Backup.ShardedCluster).ExternalFreeze(\"{namespace}\",{timeout},.CheckpointInfo)"
+        "##Class(Backup.ShardedCluster).ExternalFreeze({},{timeout},.CheckpointInfo)",
+        objectscript_string(namespace)
     )
 }
 
 /// ExternalThaw(ShardMasterNamespace).
 pub(crate) fn external_thaw(namespace: &str) -> String {
-    format!("##Class(Backup.ShardedCluster).ExternalThaw(\"{namespace}\")")
+    format!(
+        "##Class(Backup.ShardedCluster).ExternalThaw({})",
+        objectscript_string(namespace)
+    )
 }
 
 /// Each data server and the journal file that ends at the freeze's checkpoint, from the
@@ -115,6 +120,11 @@ mod tests {
         assert_eq!(
             external_thaw("CL"),
             "##Class(Backup.ShardedCluster).ExternalThaw(\"CL\")"
+        );
+        // A namespace read back from a state file someone altered stays one string.
+        assert_eq!(
+            external_thaw("A\")_$zf(-1,\"x"),
+            "##Class(Backup.ShardedCluster).ExternalThaw(\"A\"\")_$zf(-1,\"\"x\")"
         );
     }
 
