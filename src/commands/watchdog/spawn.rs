@@ -103,7 +103,7 @@ fn watchdog_args(
         args.extend(["--metrics-file".into(), m.into()]);
     }
     // One argument each (`--opt=VALUE`): a value starting with '-' cannot pass for an option.
-    // Directories that cannot be passed in the list (a ':' in one, not UTF-8) are left out:
+    // A list that cannot be passed as one (a ':' in a directory, not UTF-8) is left out whole:
     // discovery is only the watchdog's second way, after its plan's programs.
     let dirs = std::env::join_paths(&cfg.bin_dirs).ok();
     if let Some(dirs) = dirs.and_then(|d| d.into_string().ok()) {
