@@ -23,6 +23,7 @@ mod host;
 mod iris;
 mod platform;
 mod report;
+mod settings;
 mod util;
 
 use std::ffi::OsString;

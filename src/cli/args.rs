@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::config::env;
+use crate::settings::env;
 
 #[derive(Debug, Args)]
 pub(crate) struct RunArgs {

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::env;
+use crate::settings::env;
 
 mod args;
 mod misplaced;

@@ -3,7 +3,7 @@
 
 use clap::Args;
 
-use crate::config::env;
+use crate::settings::env;
 
 #[derive(Debug, Args)]
 pub(crate) struct PlatformArgs {

@@ -10,8 +10,8 @@ use clap::{ArgMatches, CommandFactory, FromArgMatches};
 
 use super::misplaced::run_cmd_before_separator;
 use super::{Cli, Command, FreezeArgs, Global, RunArgs};
-use crate::config::env;
 use crate::platform::hooks::HookCommand;
+use crate::settings::env;
 
 /// `freeze`, `thaw` or `dry-run` and nothing else: read like a hook call, from the environment.
 pub(crate) fn bare_command(args: &[OsString]) -> Option<HookCommand> {

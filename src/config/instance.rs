@@ -1,13 +1,12 @@
 //! Instance names: as IRIS prints them in qlist, checked so that one can only ever be one argv
 //! item, and the lists of them the command line, the environment and the config file give.
 
-use std::fmt;
-
 use anyhow::{Context, Result, bail};
 
 use super::Action;
-use super::env;
 use super::source::{Names, Source};
+use crate::iris::InstanceName;
+use crate::settings::env;
 
 /// `instances`' names everywhere it can be set.
 pub(super) const INSTANCES: Names = Names {
@@ -16,45 +15,6 @@ pub(super) const INSTANCES: Names = Names {
     env: env::INSTANCES,
     key: "instances",
 };
-
-/// An instance name as IRIS prints it in qlist. Checked so it can only ever be one argv item.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub(crate) struct InstanceName(String);
-
-impl InstanceName {
-    pub(crate) fn parse(s: &str) -> Result<Self> {
-        let s = s.trim();
-        if s.is_empty() {
-            bail!("empty instance name");
-        }
-        if s.len() > 64
-            || !s
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
-        {
-            bail!(
-                "invalid instance name {s:?}: use the name `iris qlist` shows \
-                 (letters, digits, '_', '-', '.')"
-            );
-        }
-        Ok(InstanceName(s.to_string()))
-    }
-
-    pub(crate) fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// Instance names are case-insensitive in IRIS; qlist prints them upper case.
-    pub(crate) fn matches(&self, other: &str) -> bool {
-        self.0.eq_ignore_ascii_case(other)
-    }
-}
-
-impl fmt::Display for InstanceName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
 
 /// Names from `--instance` or `IRIS_FREEZE_INSTANCES`. The variable present but empty means
 /// "not set"; an empty name anywhere else (`-i ""`, `,`, `A,,B`) is an error, never "every

@@ -3,7 +3,6 @@
 //! (`resolve`).
 
 mod bad_file;
-pub(crate) mod env;
 mod file;
 mod given;
 mod instance;
@@ -13,14 +12,15 @@ mod seconds;
 mod source;
 pub(crate) mod user_defaults;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::iris::InstanceName;
+use crate::iris::backup::FreezeOptions;
 use crate::iris::credentials::Credentials;
 use crate::platform::Platform;
 
 pub(crate) use file::check_config_file;
-pub(crate) use instance::InstanceName;
 
 pub(crate) const DEFAULT_FREEZE_LOG: &str = "/etc/preScript.log";
 pub(crate) const DEFAULT_THAW_LOG: &str = "/etc/postScript.log";
@@ -28,8 +28,6 @@ pub(crate) const DEFAULT_CONFIG: &str = "/etc/iris-freeze.toml";
 pub(crate) const DEFAULT_STATE_DIR: &str = "/run/iris-freeze";
 pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 pub(crate) const DEFAULT_MAX_FREEZE: Duration = Duration::from_secs(300);
-/// IRIS starts blocking writers after ExternalFreezeTimeOut, 600 s by default.
-pub(crate) const IRIS_BLOCKS_AFTER: Duration = Duration::from_secs(600);
 
 /// Searched after PATH: hook runners often start us with a minimal PATH.
 pub(crate) const DEFAULT_BIN_DIRS: &[&str] = &[
@@ -95,17 +93,6 @@ pub(crate) enum MirrorPolicy {
     Refuse,
 }
 
-/// The ExternalFreeze arguments the config may set; `None` leaves IRIS's default.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct FreezeOptions {
-    /// ExternalFreezeTimeOut (7th argument): seconds before IRIS blocks writers (default 600).
-    pub(crate) external_freeze_timeout: Option<u32>,
-    /// WDSuspendLimit (10th argument, IRIS only): IRIS resumes the write daemon by itself.
-    pub(crate) wd_suspend_limit: Option<u32>,
-    /// SwitchJournalFile (3rd argument, default 1).
-    pub(crate) switch_journal: Option<bool>,
-}
-
 #[derive(Debug, Clone)]
 pub(crate) struct Config {
     pub(crate) action: Action,
@@ -156,9 +143,4 @@ pub(crate) struct Config {
     pub(crate) default_logs: (PathBuf, PathBuf),
     /// The names a Kubernetes engine's manifest is printed for (`install velero|k10|aks-backup`).
     pub(crate) manifest: crate::platform::kubernetes::ManifestNames,
-}
-
-/// `path` (absolute) under `root`.
-pub(crate) fn under(root: &Path, path: &str) -> PathBuf {
-    root.join(path.trim_start_matches('/'))
 }

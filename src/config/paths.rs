@@ -12,11 +12,12 @@ use super::file::{FileConfig, load_file};
 use super::source::{STATE_DIR, Source};
 use super::user_defaults::UserDefaults;
 use super::{
-    DEFAULT_BIN_DIRS, DEFAULT_CONFIG, DEFAULT_FREEZE_LOG, DEFAULT_STATE_DIR, DEFAULT_THAW_LOG, env,
-    under,
+    DEFAULT_BIN_DIRS, DEFAULT_CONFIG, DEFAULT_FREEZE_LOG, DEFAULT_STATE_DIR, DEFAULT_THAW_LOG,
 };
 use crate::cli::Command;
 use crate::host::journal::DEFAULT_SOCKET;
+use crate::settings::env;
+use crate::util::under;
 
 /// An empty variable (IRIS_FREEZE_ROOT=) means "not set", as a missing one would.
 pub(super) fn unset_if_empty(path: Option<PathBuf>) -> Option<PathBuf> {

@@ -17,14 +17,14 @@ use super::paths::{
 };
 use super::seconds::{MAX_FREEZE, TIMEOUT};
 use super::user_defaults::UserDefaults;
-use super::{
-    Action, Config, DEFAULT_MAX_FREEZE, DEFAULT_TIMEOUT, FreezeOptions, InstanceName, Verbosity,
-    env,
-};
+use super::{Action, Config, DEFAULT_MAX_FREEZE, DEFAULT_TIMEOUT, Verbosity};
 use crate::cli::{Cli, RunArgs};
+use crate::iris::InstanceName;
+use crate::iris::backup::FreezeOptions;
 use crate::iris::credentials::Credentials;
 use crate::platform::Platform;
 use crate::platform::hooks::Invocation;
+use crate::settings::env;
 
 impl Config {
     pub(crate) fn from_cli(cli: Cli, hook: Option<Invocation>) -> Result<Config> {

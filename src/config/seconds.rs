@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use anyhow::{Result, bail};
 
-use super::IRIS_BLOCKS_AFTER;
-use super::env;
 use super::source::{Names, Source};
+use crate::iris::backup::IRIS_BLOCKS_AFTER;
+use crate::settings::env;
 
 /// A setting in seconds, with its true bounds.
 #[derive(Debug, Clone, Copy)]

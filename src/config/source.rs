@@ -18,7 +18,7 @@ pub(super) struct Names {
 pub(super) const STATE_DIR: Names = Names {
     id: "state_dir",
     flag: "--state-dir",
-    env: super::env::STATE_DIR,
+    env: crate::settings::env::STATE_DIR,
     key: "state_dir",
 };
 

@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
 
-use crate::config::env;
 use crate::host::trust;
 use crate::iris::session::{self, Stop};
+use crate::settings::env;
 
 /// Where systemd's programs are looked for. Absolute directories only, never `PATH`: a relative
 /// entry (`.`, an empty one) would run a file from the working directory as root.

@@ -4,8 +4,11 @@
 pub(crate) mod backup;
 pub(crate) mod credentials;
 pub(crate) mod discovery;
+mod instance;
 pub(crate) mod session;
 pub(crate) mod sharded;
+
+pub(crate) use instance::InstanceName;
 
 /// `s` as an ObjectScript string literal: in quotes, a quote doubled.
 pub(crate) fn objectscript_string(s: &str) -> String {

@@ -8,7 +8,8 @@
 
 use anyhow::{Result, bail};
 
-use crate::config::{FreezeOptions, InstanceName};
+use crate::iris::InstanceName;
+use crate::iris::backup::FreezeOptions;
 use crate::iris::objectscript_string;
 
 /// What ExternalThaw prints when the cluster was not frozen any more.

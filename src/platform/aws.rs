@@ -9,10 +9,11 @@ use std::path::Path;
 
 use crate::commands::check::{Ctx, Findings};
 use crate::commands::install::files::binary;
-use crate::config::{Config, Verbosity, under};
+use crate::config::{Config, Verbosity};
 use crate::platform::hooks::HookCommand::{DryRun, Freeze, Thaw};
 use crate::platform::spec::{Asks, Called, Hook, Spec};
 use crate::platform::{HOOK_MARGIN, hook_seconds};
+use crate::util::under;
 
 /// The SSM Command document for AWS Data Lifecycle Manager, as shipped in the source tree.
 const DOCUMENT: &str = include_str!("../../examples/aws-ssm-document.yml");

@@ -4,11 +4,12 @@
 use std::fs;
 
 use crate::commands::check::{Ctx, Findings, hook_file};
-use crate::config::{Config, under};
+use crate::config::Config;
 use crate::platform::hook_seconds;
 use crate::platform::hooks::HookCommand::{Freeze, Thaw};
 use crate::platform::spec::{Asks, Hook, Spec};
 use crate::util::ini::ini_value;
+use crate::util::under;
 
 /// The guest agent's config: `[Snapshots] enabled`, `timeout_in_seconds`.
 const AGENT_CONFIG: &str = "/etc/default/instance_configs.cfg";

@@ -8,8 +8,9 @@ use anyhow::{Result, bail};
 
 use crate::commands::check::{Ctx, Findings, hook_file};
 use crate::commands::install::{Installer, files};
-use crate::config::{Config, under};
+use crate::config::Config;
 use crate::platform::spec::{Asks, Called, Hook, HookFile, Spec};
+use crate::util::under;
 
 const HOOK: &str = "/etc/qemu/fsfreeze-hook";
 /// RHEL's layout, used where its directory exists.

@@ -4,10 +4,11 @@
 use std::fs;
 
 use crate::commands::check::{Ctx, Findings, hook_file};
-use crate::config::{Config, under};
+use crate::config::Config;
 use crate::platform::hooks::HookCommand::{Freeze, Thaw};
 use crate::platform::spec::{Asks, Called, Hook, Spec};
 use crate::util::ini::ini_value;
+use crate::util::under;
 
 const TOOLS_CONF: &str = "/etc/vmware-tools/tools.conf";
 

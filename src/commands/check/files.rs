@@ -5,8 +5,9 @@ use std::fs;
 use std::io::{ErrorKind, Read};
 use std::path::{Path, PathBuf};
 
-use crate::config::{Config, under};
+use crate::config::Config;
 use crate::util::shell::words;
+use crate::util::under;
 
 /// The user name of `uid`, as Azure's `getpwuid(st_uid).pw_name` sees it: read from
 /// /etc/passwd, not through NSS, because the shipped binary is static (glibc's NSS modules

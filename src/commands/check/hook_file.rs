@@ -11,10 +11,10 @@ use super::files::{
 };
 use super::{Ctx, Findings};
 use crate::commands::install::files::MARKER;
-use crate::config::under;
 use crate::platform::Platform;
 use crate::platform::hooks::{FREEZE_ARGS, THAW_ARGS};
 use crate::platform::spec::{Form, Hook, HookFile};
+use crate::util::under;
 
 /// Every hook file of this root's layout.
 pub(crate) fn check_all(c: &Ctx, out: &mut Findings) {

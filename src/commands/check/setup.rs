@@ -9,11 +9,11 @@ use std::path::{Path, PathBuf};
 use super::Findings;
 use crate::commands::install::files::{binary, safe_binary};
 use crate::config::Config;
-use crate::config::env;
 use crate::host::state::StateDir;
 use crate::host::systemd;
 use crate::host::{metrics, trust};
 use crate::iris::credentials::Credentials;
+use crate::settings::env;
 
 /// The binary itself: every hook runs it as root.
 pub(super) fn check_binary(out: &mut Findings) -> Option<PathBuf> {

@@ -8,9 +8,10 @@ use anyhow::{Result, bail};
 
 use crate::commands::freeze::classify::Classes;
 use crate::commands::watchdog;
-use crate::config::{Config, IRIS_BLOCKS_AFTER};
+use crate::config::Config;
 use crate::host::eventlog::EventLog;
 use crate::host::state::{Phase, Record, State, StateDir, Watchdog, now_ms, rfc3339_of_ms};
+use crate::iris::backup::IRIS_BLOCKS_AFTER;
 use crate::iris::backup::Target;
 
 /// A re-armed watchdog is never due later than this after the oldest freeze still in place.

@@ -15,11 +15,11 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 
 use crate::config::Config;
-use crate::config::env;
 use crate::exit_code::Exit;
 use crate::host::trust::Tree;
 use crate::platform::Platform;
 use crate::report::Report;
+use crate::settings::env;
 use crate::util::file_transaction::FileTransaction;
 use crate::util::shell::sh_quote;
 use files::{binary, content_of, describe, is_ours, safe_binary};

@@ -13,10 +13,10 @@ use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 
 use super::{Frozen, display, leftovers, lookup};
-use crate::config::env;
 use crate::host::eventlog::EventLog;
 use crate::host::history::CmdEvent;
 use crate::host::signals;
+use crate::settings::env;
 
 /// Between the SIGTERM and the SIGKILL to CMD's group at its deadline.
 pub(super) const KILL_GRACE: Duration = Duration::from_secs(5);

@@ -8,9 +8,10 @@ use std::ffi::OsString;
 
 use anyhow::{Context, Result, anyhow};
 
-use crate::config::{Config, InstanceName};
+use crate::config::Config;
 use crate::host::eventlog::EventLog;
 use crate::host::state::Record;
+use crate::iris::InstanceName;
 use crate::iris::backup::Target;
 use crate::iris::discovery::{Kind, SessionCmd, Tools, recheck};
 use crate::iris::sharded;

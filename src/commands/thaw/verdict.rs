@@ -3,10 +3,10 @@
 //! ExternalThaw's own answer and the check after it, and whether the instance was found down.
 
 use crate::commands::thaw::targets::Thawing;
-use crate::config::{FreezeOptions, IRIS_BLOCKS_AFTER};
 use crate::host::history::not_consistent;
 use crate::host::state::Phase;
 use crate::iris::backup::{Answer, Thawed};
+use crate::iris::backup::{FreezeOptions, IRIS_BLOCKS_AFTER};
 use crate::iris::discovery::Kind;
 
 pub(crate) const CONSISTENT: &str = "consistent";

@@ -7,11 +7,12 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use crate::commands::thaw::{self, Reached, ThawOutcome, by_hand};
-use crate::config::{Config, InstanceName};
+use crate::config::Config;
 use crate::exit_code::Exit;
 use crate::host::eventlog::EventLog;
 use crate::host::history::{self, Event, EventKind, InstanceEvent};
 use crate::host::state::{AutoThaw, Damaged, State, StateDir, now_rfc3339};
+use crate::iris::InstanceName;
 use crate::iris::backup::Target;
 use crate::iris::discovery::{self, Tools};
 use crate::report::Report;

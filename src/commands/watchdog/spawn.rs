@@ -12,10 +12,11 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result};
 
-use crate::config::{Config, env};
+use crate::config::Config;
 use crate::host::state::{Record, Watchdog, rfc3339_of_ms};
 use crate::host::systemd::{self, Service};
 use crate::host::{lock, signals};
+use crate::settings::env;
 
 /// The environment the watchdog's unit takes from ours: where to find `iris` and the rest.
 const PASS_ENV: &[&str] = &[

@@ -5,9 +5,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::config::MirrorPolicy;
-use crate::config::instance::{INSTANCES, InstanceName, instance_names};
+use crate::config::instance::{INSTANCES, instance_names};
 use crate::config::seconds::{CMD_TIMEOUT, MAX_FREEZE, TIMEOUT};
 use crate::config::source::Source;
+use crate::iris::InstanceName;
 
 /// The file's keys, each written once: the field it fills (in [`FileConfig`]), its type, and
 /// how its value is read. [`KEYS`] (in this order: the "did you mean" takes the first close

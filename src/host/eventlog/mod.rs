@@ -19,10 +19,10 @@ use std::time::{Duration, SystemTime};
 
 use chrono::{DateTime, Local, SecondsFormat};
 
-use crate::config::env;
 use crate::host::journal::Journal;
 use crate::host::trust;
 use crate::iris::session::Outcome;
+use crate::settings::env;
 
 use batch::Batch;
 

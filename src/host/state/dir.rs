@@ -15,9 +15,10 @@ use nix::libc;
 use nix::sys::stat::{FileStat, Mode, fchmod, fstat, fstatat};
 use nix::unistd::{UnlinkatFlags, unlinkat};
 
-use crate::config::{Config, InstanceName};
+use crate::config::Config;
 use crate::host::state::{StartMark, State};
 use crate::host::trust::{self, Rule};
+use crate::iris::InstanceName;
 
 const STATE_FILE: &str = "state.json";
 /// When the last thaw started (see `StateDir::mark_thaw`).

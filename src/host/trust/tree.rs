@@ -14,7 +14,7 @@ use std::path::{Component, Path, PathBuf};
 use anyhow::{Context, Result, bail};
 
 use super::{Rule, check_dir_chain, open_read, trusted_owner, unsafe_dir};
-use crate::config::env;
+use crate::settings::env;
 use crate::util::shell::display_argv;
 
 /// How many symlinks one path may go through, as the kernel's limit (ELOOP).

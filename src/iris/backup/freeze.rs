@@ -1,7 +1,7 @@
 //! The ExternalFreeze call as the config asks for it, and the journal files its output names.
 
-use crate::config::FreezeOptions;
 use crate::iris::backup::EXTERNAL_FREEZE;
+use crate::iris::backup::FreezeOptions;
 use crate::iris::discovery::Kind;
 use crate::iris::session::Outcome;
 

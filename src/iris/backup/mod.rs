@@ -11,9 +11,8 @@ mod parallel;
 mod suspended;
 mod thaw;
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use crate::config::FreezeOptions;
 use crate::iris::credentials::Credentials;
 use crate::iris::discovery::{Kind, SessionCmd};
 use crate::iris::session::{self, Outcome, Stop};
@@ -23,6 +22,20 @@ pub(crate) use freeze::{external_freeze, freeze_journals};
 pub(crate) use parallel::each;
 pub(crate) use suspended::{Suspended, ask_suspended};
 pub(crate) use thaw::{ThawTold, Thawed, thaw_and_confirm, thaw_and_confirm_told};
+
+/// IRIS starts blocking writers after ExternalFreezeTimeOut, 600 s by default.
+pub(crate) const IRIS_BLOCKS_AFTER: Duration = Duration::from_secs(600);
+
+/// The ExternalFreeze arguments the config may set; `None` leaves IRIS's default.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct FreezeOptions {
+    /// ExternalFreezeTimeOut (7th argument): seconds before IRIS blocks writers (default 600).
+    pub(crate) external_freeze_timeout: Option<u32>,
+    /// WDSuspendLimit (10th argument, IRIS only): IRIS resumes the write daemon by itself.
+    pub(crate) wd_suspend_limit: Option<u32>,
+    /// SwitchJournalFile (3rd argument, default 1).
+    pub(crate) switch_journal: Option<bool>,
+}
 
 pub(crate) const EXTERNAL_FREEZE: &str = "##Class(Backup.General).ExternalFreeze()";
 pub(crate) const EXTERNAL_THAW: &str = "##Class(Backup.General).ExternalThaw()";

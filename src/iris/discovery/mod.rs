@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Result, bail};
 use serde::{Deserialize, Serialize};
 
-use crate::config::InstanceName;
-use crate::config::env;
+use crate::iris::InstanceName;
 use crate::iris::session;
+use crate::settings::env;
 
 pub(crate) use tools::{SessionCmd, Tools};
 

@@ -7,9 +7,9 @@ use std::path::PathBuf;
 use anyhow::{Result, bail};
 use serde::{Deserialize, Serialize};
 
-use crate::config::env;
 use crate::host::trust;
 use crate::iris::discovery::Kind;
+use crate::settings::env;
 
 /// The InterSystems programs found on this host.
 #[derive(Debug, Clone, Default)]

@@ -16,8 +16,8 @@ use crate::commands::check::files::{
 use crate::commands::check::hook_file::program_is_safe;
 use crate::commands::check::{Ctx, Findings};
 use crate::commands::install::files::MARKER;
-use crate::config::under;
 use crate::platform::hooks::{FREEZE_ARGS, THAW_ARGS};
+use crate::util::under;
 
 const FIX: &str = "fix: `iris-freeze install azure`";
 

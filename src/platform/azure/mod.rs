@@ -14,13 +14,14 @@ use anyhow::Result;
 
 use crate::commands::check::{Ctx, Findings};
 use crate::commands::install::Installer;
-use crate::config::{Config, under};
+use crate::config::Config;
 use crate::host::trust::Tree;
 use crate::platform::hooks::HookCommand::{Freeze, Thaw};
 use crate::platform::spec::{Asks, Hook, Spec, Wrapper};
 use crate::platform::{HOOK_MARGIN, hook_seconds};
 use crate::util::file_transaction::FileTransaction;
 use crate::util::ini::ini_value;
+use crate::util::under;
 
 const PRE: &str = "/etc/azure/prescript.sh";
 const POST: &str = "/etc/azure/postScript.sh";

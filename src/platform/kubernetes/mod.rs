@@ -41,7 +41,7 @@ pub(crate) struct ManifestArgs {
     /// Kubernetes engines: the longest IRIS may stay frozen, in seconds, in the printed freeze
     /// command (its watchdog thaws then); more than --timeout, below 600 [default: 300, or
     /// max_freeze in the config file].
-    #[arg(long, env = crate::config::env::MAX_FREEZE, value_name = "SECS")]
+    #[arg(long, env = crate::settings::env::MAX_FREEZE, value_name = "SECS")]
     pub(crate) max_freeze: Option<String>,
 
     /// Velero: print the hooks as the pod template's annotations (`statefulset`), or as a
@@ -159,7 +159,7 @@ fn limits(timeout: Duration, max_freeze: Duration) -> anyhow::Result<()> {
         return Ok(());
     }
     let (t, m) = (timeout.as_secs_f64(), max_freeze.as_secs_f64());
-    let blocks = crate::config::IRIS_BLOCKS_AFTER.as_secs();
+    let blocks = crate::iris::backup::IRIS_BLOCKS_AFTER.as_secs();
     let fix = if (t as u64) + 1 < blocks {
         format!("give --max-freeze more than {t} (and below {blocks}), or a shorter --timeout")
     } else {
