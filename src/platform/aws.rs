@@ -7,10 +7,10 @@ use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use crate::commands::check::{Ctx, Findings};
-use crate::commands::install::files::binary;
 use crate::config::{Config, Verbosity};
 use crate::platform::hooks::HookCommand::{DryRun, Freeze, Thaw};
+use crate::platform::kit::binary;
+use crate::platform::kit::{Ctx, Findings};
 use crate::platform::spec::{Asks, Called, Hook, Spec};
 use crate::platform::{HOOK_MARGIN, hook_seconds};
 use crate::util::under;

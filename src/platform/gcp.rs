@@ -3,10 +3,10 @@
 
 use std::fs;
 
-use crate::commands::check::{Ctx, Findings, hook_file};
 use crate::config::Config;
 use crate::platform::hook_seconds;
 use crate::platform::hooks::HookCommand::{Freeze, Thaw};
+use crate::platform::kit::{Ctx, Findings, hook_check};
 use crate::platform::spec::{Asks, Hook, Spec};
 use crate::util::ini::ini_value;
 use crate::util::under;
@@ -42,7 +42,7 @@ impl Spec for Gcp {
     }
 
     fn check(&self, c: &Ctx, out: &mut Findings) {
-        hook_file::check_all(c, out);
+        hook_check::check_all(c, out);
         check_agent_config(c.cfg, out);
     }
 }

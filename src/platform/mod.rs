@@ -5,6 +5,7 @@ pub(crate) mod aws;
 pub(crate) mod azure;
 pub(crate) mod gcp;
 pub(crate) mod hooks;
+pub(crate) mod kit;
 pub(crate) mod kubernetes;
 pub(crate) mod nutanix;
 pub(crate) mod qemu;

@@ -6,9 +6,9 @@ use std::path::Path;
 
 use anyhow::{Result, bail};
 
-use crate::commands::check::{Ctx, Findings, hook_file};
-use crate::commands::install::{Installer, files};
 use crate::config::Config;
+use crate::platform::kit::{Ctx, Findings, hook_check};
+use crate::platform::kit::{Installer, hook_files};
 use crate::platform::spec::{Asks, Called, Hook, HookFile, Spec};
 use crate::util::under;
 
@@ -51,7 +51,7 @@ impl Spec for Qemu {
     fn install(&self, i: &mut Installer) -> Result<()> {
         let real = hook_path(i.root());
         let path = i.tree.path(real)?;
-        if fs::symlink_metadata(&path).is_ok() && !files::is_ours(&path, Some(i.bin)) {
+        if fs::symlink_metadata(&path).is_ok() && !hook_files::is_ours(&path, Some(i.bin)) {
             bail!(
                 "{} already exists and is not iris-freeze's ({}); it was left untouched. If it \
                  is qemu's stock dispatcher, it runs the scripts in {}.d/ and always exits 0, so \
@@ -60,7 +60,7 @@ impl Spec for Qemu {
                  `mv {} {}.orig`; put anything else it must run in a script iris-freeze does not \
                  replace), then run `iris-freeze install qemu` again",
                 path.display(),
-                files::describe(&path),
+                hook_files::describe(&path),
                 real,
                 path.display(),
                 path.display()
@@ -79,7 +79,7 @@ impl Spec for Qemu {
     }
 
     fn check(&self, c: &Ctx, out: &mut Findings) {
-        hook_file::check_all(c, out);
+        hook_check::check_all(c, out);
         check_agent(c.cfg, out);
     }
 

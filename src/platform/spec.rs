@@ -5,11 +5,11 @@ use std::path::Path;
 
 use anyhow::Result;
 
-use crate::commands::check::{Ctx, Findings, hook_file};
-use crate::commands::install::Installer;
 use crate::config::Config;
 use crate::host::trust::Tree;
 use crate::platform::hooks::HookCommand;
+use crate::platform::kit::Installer;
+use crate::platform::kit::{Ctx, Findings, hook_check};
 use crate::util::file_transaction::FileTransaction;
 
 /// One way a platform calls iris-freeze, and what that call asks for.
@@ -155,7 +155,7 @@ pub(crate) trait Spec: Sync {
 
     /// `check`'s look at the platform's setup.
     fn check(&self, c: &Ctx, out: &mut Findings) {
-        hook_file::check_all(c, out);
+        hook_check::check_all(c, out);
     }
 
     /// Whether the platform passes `freeze`/`thaw` as the first argument, so a hand-made

@@ -3,9 +3,9 @@
 
 use std::fs;
 
-use crate::commands::check::{Ctx, Findings, hook_file};
 use crate::config::Config;
 use crate::platform::hooks::HookCommand::{Freeze, Thaw};
+use crate::platform::kit::{Ctx, Findings, hook_check};
 use crate::platform::spec::{Asks, Called, Hook, Spec};
 use crate::util::ini::ini_value;
 use crate::util::under;
@@ -39,7 +39,7 @@ impl Spec for Vmware {
     }
 
     fn check(&self, c: &Ctx, out: &mut Findings) {
-        hook_file::check_all(c, out);
+        hook_check::check_all(c, out);
         check_tools_conf(c.cfg, out);
     }
 

@@ -4,31 +4,16 @@
 //! (`platform::spec::Spec::check`). Every check adds findings; they are printed in one place
 //! (`findings`), and any FAIL makes the exit 1.
 
-pub(crate) mod files;
-mod findings;
-pub(crate) mod hook_file;
 mod instances;
 mod setup;
 mod sharded;
-
-use std::path::Path;
 
 use anyhow::Result;
 
 use crate::config::Config;
 use crate::platform::Platform;
+use crate::platform::kit::{Ctx, Findings};
 use crate::report::Report;
-pub(crate) use findings::Findings;
-#[cfg(test)]
-pub(crate) use findings::{Finding, Level};
-
-/// What a platform's checks look at.
-pub(crate) struct Ctx<'a> {
-    pub(crate) cfg: &'a Config,
-    pub(crate) platform: Platform,
-    /// This binary, if its path could be found.
-    pub(crate) bin: Option<&'a Path>,
-}
 
 pub(crate) fn run(cfg: &Config, platform: Option<Platform>) -> Result<Report> {
     let mut out = Findings::default();

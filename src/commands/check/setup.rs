@@ -6,13 +6,13 @@ use std::io::ErrorKind;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use super::Findings;
-use crate::commands::install::files::{binary, safe_binary};
 use crate::config::Config;
 use crate::host::state::StateDir;
 use crate::host::systemd;
 use crate::host::{metrics, trust};
 use crate::iris::credentials::Credentials;
+use crate::platform::kit::Findings;
+use crate::platform::kit::{binary, safe_binary};
 use crate::settings::env;
 
 /// The binary itself: every hook runs it as root.

@@ -3,10 +3,10 @@
 //! login is checked with the others. Whether it really is the master of that namespace only the
 //! cluster's ExternalFreeze can tell: no documented call asks it without freezing.
 
-use super::Findings;
 use crate::config::Config;
 use crate::iris::discovery::{self, Listing, Tools};
 use crate::iris::sharded;
+use crate::platform::kit::Findings;
 
 pub(super) fn check_cluster(cfg: &Config, tools: &Tools, listing: &Listing, out: &mut Findings) {
     let Some(ns) = &cfg.sharded else {

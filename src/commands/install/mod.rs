@@ -5,8 +5,6 @@
 //! binary's canonical path, `/etc/azure/prescript.sh`). Each write is atomic and idempotent,
 //! and a file that is replaced is backed up first (`util::file_transaction`).
 
-pub(crate) mod files;
-
 use std::fs;
 use std::io::ErrorKind;
 use std::os::unix::fs::MetadataExt;
@@ -18,43 +16,12 @@ use crate::config::Config;
 use crate::exit_code::Exit;
 use crate::host::trust::Tree;
 use crate::platform::Platform;
+use crate::platform::kit::hook_files::{describe, is_ours};
+use crate::platform::kit::{Installer, binary, safe_binary};
 use crate::report::Report;
 use crate::settings::env;
 use crate::util::file_transaction::FileTransaction;
 use crate::util::shell::sh_quote;
-use files::{binary, content_of, describe, is_ours, safe_binary};
-
-/// What a platform's install steps work with.
-pub(crate) struct Installer<'a> {
-    pub(crate) cfg: &'a Config,
-    /// `--root`, where every path is looked up (never followed out of it).
-    pub(crate) tree: Tree,
-    platform: Platform,
-    /// The binary the hooks run.
-    pub(crate) bin: &'a Path,
-    pub(crate) tx: FileTransaction,
-    /// Printed after the files' lines.
-    pub(crate) notes: Vec<String>,
-}
-
-impl Installer<'_> {
-    pub(crate) fn root(&self) -> &Path {
-        &self.cfg.root
-    }
-
-    /// Writes the platform's hook files (in this root's layout), creating their directories.
-    pub(crate) fn put_hooks(&mut self) -> Result<()> {
-        let dir_mode = self.platform.spec().hook_dir_mode();
-        for hook in self.platform.hook_files(&self.cfg.root) {
-            let Some(file) = hook.file() else { continue };
-            let path = self.tree.path(file.path)?;
-            let dir = path.parent().context("a hook path has a directory")?;
-            self.tx.ensure_dir(dir, dir_mode)?;
-            self.tx.put(&path, &content_of(file, self.bin), "")?;
-        }
-        Ok(())
-    }
-}
 
 pub(crate) fn install(cfg: &Config, platform: Platform) -> Result<Report> {
     let spec = platform.spec();
@@ -66,14 +33,7 @@ pub(crate) fn install(cfg: &Config, platform: Platform) -> Result<Report> {
     check_privilege(&cfg.root, "installing")?;
     let tree = Tree::open(&cfg.root)?;
     safe_binary(&bin)?;
-    let mut i = Installer {
-        cfg,
-        tree,
-        platform,
-        bin: &bin,
-        tx: FileTransaction::new(),
-        notes: Vec::new(),
-    };
+    let mut i = Installer::new(cfg, tree, platform, &bin);
     spec.install(&mut i)?;
     record_created_dirs(&i.tree, &cfg.root, &i.tx)?;
 

@@ -10,13 +10,13 @@ use std::path::Path;
 use serde_json::{Map, Value};
 
 use super::{HOST_CONF, JSON, POST_ARG, PRE_ARG, WORKLOAD, rules, timeout_needed, workload};
-use crate::commands::check::files::{
+use crate::platform::hooks::{FREEZE_ARGS, THAW_ARGS};
+use crate::platform::kit::file_facts::{
     is_elf, missing, names_iris_freeze, owner_name, read_text, resolve_exec, wrapper_call,
 };
-use crate::commands::check::hook_file::program_is_safe;
-use crate::commands::check::{Ctx, Findings};
-use crate::commands::install::files::MARKER;
-use crate::platform::hooks::{FREEZE_ARGS, THAW_ARGS};
+use crate::platform::kit::hook_check::program_is_safe;
+use crate::platform::kit::hook_files::MARKER;
+use crate::platform::kit::{Ctx, Findings};
 use crate::util::under;
 
 const FIX: &str = "fix: `iris-freeze install azure`";

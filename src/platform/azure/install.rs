@@ -8,8 +8,8 @@ use serde_json::{Map, Value};
 
 use super::{HOOK_MARGIN, HOST_CONF, JSON, MAX_TIMEOUT, POST, PRE, WORKLOAD};
 use super::{merge::merge, timeout_needed, workload};
-use crate::commands::install::Installer;
 use crate::host::trust::Tree;
+use crate::platform::kit::Installer;
 use crate::util::file_transaction::{Content, FileTransaction};
 
 /// Mode of the plugin JSON: Azure refuses anything else readable or executable.

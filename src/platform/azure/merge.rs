@@ -135,7 +135,7 @@ mod tests {
             rules
                 .all()
                 .iter()
-                .all(|f| f.level == crate::commands::check::Level::Ok),
+                .all(|f| f.level == crate::platform::kit::Level::Ok),
             "{:?}",
             rules.all()
         );

@@ -12,11 +12,11 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use crate::commands::check::{Ctx, Findings};
-use crate::commands::install::Installer;
 use crate::config::Config;
 use crate::host::trust::Tree;
 use crate::platform::hooks::HookCommand::{Freeze, Thaw};
+use crate::platform::kit::Installer;
+use crate::platform::kit::{Ctx, Findings};
 use crate::platform::spec::{Asks, Hook, Spec, Wrapper};
 use crate::platform::{HOOK_MARGIN, hook_seconds};
 use crate::util::file_transaction::FileTransaction;

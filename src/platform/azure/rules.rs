@@ -5,8 +5,8 @@
 use serde_json::{Map, Value};
 
 use super::{DEFAULT_POLL, DEFAULT_TIMEOUT, MAX_TIMEOUT, POLL_RANGE};
-use crate::commands::check::Findings;
 use crate::platform::HOOK_MARGIN;
+use crate::platform::kit::Findings;
 
 /// A script's arguments (`preScriptParams`): absent or an array.
 pub(super) fn params(obj: &Map<String, Value>, key: &str) -> Findings {
@@ -165,7 +165,7 @@ fn retries(obj: &Map<String, Value>, out: &mut Findings) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::commands::check::{Finding, Level};
+    use crate::platform::kit::{Finding, Level};
 
     fn obj(json: &str) -> Map<String, Value> {
         serde_json::from_str(json).unwrap()

@@ -6,9 +6,9 @@ use std::fs;
 use std::path::Path;
 
 use super::{DEFAULT_BINARY, Engine};
-use crate::commands::check::{Ctx, Findings};
 use crate::config::Config;
 use crate::config::user_defaults::on_tmpfs;
+use crate::platform::kit::{Ctx, Findings};
 
 pub(super) fn in_container(c: &Ctx, engine: Option<Engine>, out: &mut Findings) {
     user(c.cfg, out);

@@ -11,9 +11,9 @@ use std::time::Duration;
 
 use clap::Args;
 
-use crate::commands::check::{Ctx, Findings};
 use crate::config::{Config, Verbosity};
 use crate::platform::Platform;
+use crate::platform::kit::{Ctx, Findings};
 use crate::platform::spec::{Hook, Spec};
 
 pub(crate) use manifest::Engine;

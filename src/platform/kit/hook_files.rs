@@ -1,10 +1,8 @@
-//! What hooks are made of: the binary they run, the wrapper text, and how a file installed by
-//! iris-freeze is told from someone else's.
+//! What hook files are made of: a link to the binary or a wrapper's text, and how a file
+//! installed by iris-freeze is told from someone else's.
 
 use std::fs;
-use std::path::{Path, PathBuf};
-
-use anyhow::{Context, Result, bail};
+use std::path::Path;
 
 use crate::platform::spec::{Form, HookFile, Wrapper};
 use crate::util::file_transaction::Content;
@@ -13,28 +11,6 @@ use crate::util::shell::sh_quote;
 /// Every file `install` writes carries this; `uninstall` removes only files that do (or
 /// symlinks to the binary).
 pub(crate) const MARKER: &str = "Installed by iris-freeze";
-
-/// This binary's canonical path: what every hook runs.
-pub(crate) fn binary() -> Result<PathBuf> {
-    let exe = std::env::current_exe().context("cannot find this program's own path")?;
-    let bin = fs::canonicalize(&exe)
-        .with_context(|| format!("cannot resolve this program's path {}", exe.display()))?;
-    if bin.to_str().is_none_or(|s| s.contains(['\n', '\r'])) {
-        bail!(
-            "this program's path {:?} is not plain UTF-8 text on one line: install it somewhere \
-             else (for example /usr/local/sbin/iris-freeze) and run that copy",
-            bin
-        );
-    }
-    Ok(bin)
-}
-
-/// Checks that no other user can change `bin` (nor any directory above it): every hook runs it
-/// as root, so a hook pointing at a file someone else can replace is a way to root. Its metadata.
-pub(crate) fn safe_binary(bin: &Path) -> Result<fs::Metadata> {
-    crate::host::trust::program(bin).context("every hook runs it as root")?;
-    fs::metadata(bin).with_context(|| format!("cannot read {}", bin.display()))
-}
 
 /// A wrapper's exact text.
 fn wrapper_text(w: &Wrapper, bin: &Path) -> String {

@@ -6,11 +6,11 @@ use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
-use super::files::{
+use super::file_facts::{
     is_elf, missing, names_iris_freeze, owner_name, read_text, resolve_exec, wrapper_call,
 };
+use super::hook_files::MARKER;
 use super::{Ctx, Findings};
-use crate::commands::install::files::MARKER;
 use crate::platform::Platform;
 use crate::platform::hooks::{FREEZE_ARGS, THAW_ARGS};
 use crate::platform::spec::{Form, Hook, HookFile};

@@ -1,0 +1,18 @@
+//! What every platform checks and installs with: the findings `check` prints, the facts read
+//! of a file, the check of hook files, what hook files are made of, and the installer that
+//! writes them. `commands::check` and `commands::install` drive these; a platform adds its own.
+
+mod binary;
+mod ctx;
+pub(crate) mod file_facts;
+mod findings;
+pub(crate) mod hook_check;
+pub(crate) mod hook_files;
+mod installer;
+
+pub(crate) use binary::{binary, safe_binary};
+pub(crate) use ctx::Ctx;
+pub(crate) use findings::Findings;
+#[cfg(test)]
+pub(crate) use findings::{Finding, Level};
+pub(crate) use installer::Installer;
