@@ -7,10 +7,9 @@ use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use crate::config::{Config, Verbosity};
 use crate::platform::hooks::HookCommand::{DryRun, Freeze, Thaw};
 use crate::platform::kit::binary;
-use crate::platform::kit::{Ctx, Findings};
+use crate::platform::kit::{Ctx, Findings, Given};
 use crate::platform::spec::{Asks, Called, Hook, Spec};
 use crate::platform::{HOOK_MARGIN, hook_seconds};
 use crate::util::under;
@@ -45,13 +44,13 @@ impl Spec for Aws {
 
     /// The steps go to stderr and only the document to stdout, so that
     /// `iris-freeze install aws > iris-freeze.yml` saves the document alone.
-    fn nothing_to_install(&self, cfg: &Config) -> Option<String> {
-        if cfg.verbosity != Verbosity::Quiet {
+    fn nothing_to_install(&self, given: &Given) -> Option<String> {
+        if !given.quiet {
             let mut err = std::io::stderr().lock();
             let _ = writeln!(
                 err,
                 "{}",
-                crate::util::escape::terminal_text(&install_text(cfg))
+                crate::util::escape::terminal_text(&install_text(given))
             );
         }
         Some(DOCUMENT.trim_end().to_string())
@@ -72,7 +71,7 @@ impl Spec for Aws {
              attach it to a DLM policy)"
         ));
         let found = [PACKAGE_BINARY, MANUAL_BINARY].into_iter().find(|p| {
-            fs::metadata(under(&c.cfg.root, p))
+            fs::metadata(under(c.given.root, p))
                 .is_ok_and(|md| md.is_file() && md.permissions().mode() & 0o111 != 0)
         });
         match found {
@@ -87,9 +86,9 @@ impl Spec for Aws {
 }
 
 /// What `install aws` prints on stderr: the steps on AWS's side (the document goes to stdout).
-fn install_text(cfg: &Config) -> String {
-    let t = cfg.timeout.as_secs_f64();
-    let need = hook_seconds(cfg.timeout);
+fn install_text(given: &Given) -> String {
+    let t = given.timeout.as_secs_f64();
+    let need = hook_seconds(given.timeout);
     let timeout_note = if need > DLM_MAX_TIMEOUT {
         format!(
             " WARNING: --timeout {t}s plus {HOOK_MARGIN}s is more than DLM's {DLM_MAX_TIMEOUT} s: \

@@ -3,10 +3,9 @@
 
 use std::fs;
 
-use crate::config::Config;
 use crate::platform::hook_seconds;
 use crate::platform::hooks::HookCommand::{Freeze, Thaw};
-use crate::platform::kit::{Ctx, Findings, hook_check};
+use crate::platform::kit::{Ctx, Findings, Given, hook_check};
 use crate::platform::spec::{Asks, Hook, Spec};
 use crate::util::ini::ini_value;
 use crate::util::under;
@@ -32,7 +31,7 @@ impl Spec for Gcp {
         0o700
     }
 
-    fn next_steps(&self, _cfg: &Config) -> Vec<String> {
+    fn next_steps(&self, _given: &Given) -> Vec<String> {
         vec![format!(
             "Enable the hooks in {AGENT_CONFIG}:\n       [Snapshots]\n       enabled = true\n     \
              (and timeout_in_seconds above iris-freeze's --timeout if you raised it; default \
@@ -43,13 +42,13 @@ impl Spec for Gcp {
 
     fn check(&self, c: &Ctx, out: &mut Findings) {
         hook_check::check_all(c, out);
-        check_agent_config(c.cfg, out);
+        check_agent_config(&c.given, out);
     }
 }
 
 /// The agent runs the hooks only when enabled, and kills them at its timeout.
-fn check_agent_config(cfg: &Config, out: &mut Findings) {
-    let path = under(&cfg.root, AGENT_CONFIG);
+fn check_agent_config(given: &Given, out: &mut Findings) {
+    let path = under(given.root, AGENT_CONFIG);
     let shown = path.display();
     let text = fs::read_to_string(&path).unwrap_or_default();
     let enabled = ini_value(&text, "Snapshots", "enabled", true)
@@ -64,7 +63,7 @@ fn check_agent_config(cfg: &Config, out: &mut Findings) {
              with --guest-flush",
         );
     }
-    let need = hook_seconds(cfg.timeout);
+    let need = hook_seconds(given.timeout);
     let timeout = ini_value(&text, "Snapshots", "timeout_in_seconds", true)
         .and_then(|v| v.parse::<u64>().ok())
         .unwrap_or(AGENT_TIMEOUT);
@@ -75,7 +74,7 @@ fn check_agent_config(cfg: &Config, out: &mut Findings) {
                 "iris-freeze may need {need} s (--timeout {}s plus rollback); set \
                  timeout_in_seconds = {need} in [Snapshots] or lower timeout in \
                  /etc/iris-freeze.toml",
-                cfg.timeout.as_secs_f64()
+                given.timeout.as_secs_f64()
             ),
         );
     }

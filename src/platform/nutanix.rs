@@ -1,8 +1,8 @@
 //! Nutanix Guest Tools: runs `/usr/local/sbin/pre_freeze` and `post_thaw`, root-owned, mode
 //! 0700.
 
-use crate::config::Config;
 use crate::platform::hooks::HookCommand::{Freeze, Thaw};
+use crate::platform::kit::Given;
 use crate::platform::spec::{Asks, Hook, Spec, Wrapper};
 
 /// The only mode Nutanix Guest Tools accept.
@@ -40,7 +40,7 @@ impl Spec for Nutanix {
         HOOKS
     }
 
-    fn next_steps(&self, _cfg: &Config) -> Vec<String> {
+    fn next_steps(&self, _given: &Given) -> Vec<String> {
         vec![
             "Nutanix Guest Tools must be installed and enabled for the VM, with \
              application-consistent snapshots in the protection policy."

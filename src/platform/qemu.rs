@@ -6,8 +6,7 @@ use std::path::Path;
 
 use anyhow::{Result, bail};
 
-use crate::config::Config;
-use crate::platform::kit::{Ctx, Findings, hook_check};
+use crate::platform::kit::{Ctx, Findings, Given, hook_check};
 use crate::platform::kit::{Installer, hook_files};
 use crate::platform::spec::{Asks, Called, Hook, HookFile, Spec};
 use crate::util::under;
@@ -69,18 +68,18 @@ impl Spec for Qemu {
         i.put_hooks()
     }
 
-    fn next_steps(&self, cfg: &Config) -> Vec<String> {
+    fn next_steps(&self, given: &Given) -> Vec<String> {
         vec![format!(
             "qemu-ga runs the hook only when started with -F/--fsfreeze-hook. {}; then restart \
              the agent (`systemctl restart qemu-guest-agent`). Proxmox: enable the guest agent \
              and freeze-fs-on-backup for the VM.",
-            agent_settings(hook_path(&cfg.root))
+            agent_settings(hook_path(given.root))
         )]
     }
 
     fn check(&self, c: &Ctx, out: &mut Findings) {
         hook_check::check_all(c, out);
-        check_agent(c.cfg, out);
+        check_agent(&c.given, out);
     }
 
     fn passes_verb(&self) -> bool {
@@ -116,9 +115,9 @@ fn agent_settings(hook: &str) -> String {
 }
 
 /// qemu-ga runs the hook only when started with it.
-fn check_agent(cfg: &Config, out: &mut Findings) {
+fn check_agent(given: &Given, out: &mut Findings) {
     for (file, key) in AGENT_FILES {
-        let path = under(&cfg.root, file);
+        let path = under(given.root, file);
         let Ok(text) = fs::read_to_string(&path) else {
             continue;
         };
@@ -141,7 +140,7 @@ fn check_agent(cfg: &Config, out: &mut Findings) {
         "qemu-ga runs the hook only when started with -F/--fsfreeze-hook",
         format!(
             "{}; then `systemctl restart qemu-guest-agent`",
-            agent_settings(hook_path(&cfg.root))
+            agent_settings(hook_path(given.root))
         ),
     );
 }

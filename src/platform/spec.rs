@@ -5,11 +5,10 @@ use std::path::Path;
 
 use anyhow::Result;
 
-use crate::config::Config;
 use crate::host::trust::Tree;
 use crate::platform::hooks::HookCommand;
 use crate::platform::kit::Installer;
-use crate::platform::kit::{Ctx, Findings, hook_check};
+use crate::platform::kit::{Ctx, Findings, Given, hook_check};
 use crate::util::file_transaction::FileTransaction;
 
 /// One way a platform calls iris-freeze, and what that call asks for.
@@ -129,7 +128,7 @@ pub(crate) trait Spec: Sync {
     }
 
     /// When nothing is written on this host: what `install` prints instead.
-    fn nothing_to_install(&self, _cfg: &Config) -> Option<String> {
+    fn nothing_to_install(&self, _given: &Given) -> Option<String> {
         None
     }
 
@@ -149,7 +148,7 @@ pub(crate) trait Spec: Sync {
     }
 
     /// The steps `install` prints after the ones every platform shares.
-    fn next_steps(&self, _cfg: &Config) -> Vec<String> {
+    fn next_steps(&self, _given: &Given) -> Vec<String> {
         Vec::new()
     }
 

@@ -3,9 +3,8 @@
 
 use std::fs;
 
-use crate::config::Config;
 use crate::platform::hooks::HookCommand::{Freeze, Thaw};
-use crate::platform::kit::{Ctx, Findings, hook_check};
+use crate::platform::kit::{Ctx, Findings, Given, hook_check};
 use crate::platform::spec::{Asks, Called, Hook, Spec};
 use crate::util::ini::ini_value;
 use crate::util::under;
@@ -30,7 +29,7 @@ impl Spec for Vmware {
         HOOKS
     }
 
-    fn next_steps(&self, _cfg: &Config) -> Vec<String> {
+    fn next_steps(&self, _given: &Given) -> Vec<String> {
         vec![format!(
             "Take a quiesced snapshot (vSphere: \"Quiesce guest file system\"); VMware Tools \
              (open-vm-tools) must be running, and [vmbackup] execScripts must not be false in \
@@ -40,7 +39,7 @@ impl Spec for Vmware {
 
     fn check(&self, c: &Ctx, out: &mut Findings) {
         hook_check::check_all(c, out);
-        check_tools_conf(c.cfg, out);
+        check_tools_conf(&c.given, out);
     }
 
     fn passes_verb(&self) -> bool {
@@ -49,8 +48,8 @@ impl Spec for Vmware {
 }
 
 /// `execScripts = false` turns every freeze script off.
-fn check_tools_conf(cfg: &Config, out: &mut Findings) {
-    let path = under(&cfg.root, TOOLS_CONF);
+fn check_tools_conf(given: &Given, out: &mut Findings) {
+    let path = under(given.root, TOOLS_CONF);
     let Ok(text) = fs::read_to_string(&path) else {
         return;
     };

@@ -11,8 +11,9 @@ mod sharded;
 use anyhow::Result;
 
 use crate::config::Config;
+use crate::config::user_defaults::on_tmpfs;
 use crate::platform::Platform;
-use crate::platform::kit::{Ctx, Findings};
+use crate::platform::kit::{Ctx, Findings, UserDirs, Writes};
 use crate::report::Report;
 
 pub(crate) fn run(cfg: &Config, platform: Option<Platform>) -> Result<Report> {
@@ -26,13 +27,30 @@ pub(crate) fn run(cfg: &Config, platform: Option<Platform>) -> Result<Report> {
     setup::check_watchdog_systemd(&mut out);
     if let Some(platform) = platform {
         let c = Ctx {
-            cfg,
+            given: crate::commands::install::given(cfg),
             platform,
             bin: bin.as_deref(),
+            writes: writes(cfg),
         };
         platform.spec().check(&c, &mut out);
     }
     let mut report = out.report();
     report.summary = crate::commands::install::with_root(&cfg.root, &report.summary);
     Ok(report)
+}
+
+/// The files a run as this user writes, as the configuration resolved them.
+fn writes(cfg: &Config) -> Writes<'_> {
+    let (freeze_log, thaw_log) = &cfg.default_logs;
+    Writes {
+        history: &cfg.history_file,
+        history_on_tmpfs: on_tmpfs(&cfg.history_file),
+        logs: (freeze_log, thaw_log),
+        user: cfg.user_defaults.as_ref().map(|d| UserDirs {
+            base: &d.base,
+            from: d.from,
+            history_dir: &d.history_dir,
+            history_from: d.history_from,
+        }),
+    }
 }

@@ -12,20 +12,31 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 
-use crate::config::Config;
+use crate::config::{Config, Verbosity};
 use crate::exit_code::Exit;
 use crate::host::trust::Tree;
 use crate::platform::Platform;
 use crate::platform::kit::hook_files::{describe, is_ours};
-use crate::platform::kit::{Installer, binary, safe_binary};
+use crate::platform::kit::{Given, Installer, binary, safe_binary};
 use crate::report::Report;
 use crate::settings::env;
 use crate::util::file_transaction::FileTransaction;
 use crate::util::shell::sh_quote;
 
+/// What a platform reads of the configuration, for `install` and `check`.
+pub(crate) fn given(cfg: &Config) -> Given<'_> {
+    Given {
+        root: &cfg.root,
+        timeout: cfg.timeout,
+        max_freeze: cfg.max_freeze,
+        quiet: cfg.verbosity == Verbosity::Quiet,
+        manifest: &cfg.manifest,
+    }
+}
+
 pub(crate) fn install(cfg: &Config, platform: Platform) -> Result<Report> {
     let spec = platform.spec();
-    if let Some(text) = spec.nothing_to_install(cfg) {
+    if let Some(text) = spec.nothing_to_install(&given(cfg)) {
         return Ok(Report::new(Exit::Success, text));
     }
     let bin = binary()?;
@@ -33,7 +44,7 @@ pub(crate) fn install(cfg: &Config, platform: Platform) -> Result<Report> {
     check_privilege(&cfg.root, "installing")?;
     let tree = Tree::open(&cfg.root)?;
     safe_binary(&bin)?;
-    let mut i = Installer::new(cfg, tree, platform, &bin);
+    let mut i = Installer::new(given(cfg), tree, platform, &bin);
     spec.install(&mut i)?;
     record_created_dirs(&i.tree, &cfg.root, &i.tx)?;
 
@@ -99,7 +110,7 @@ fn next_steps(cfg: &Config, platform: Platform) -> Vec<String> {
                 /etc/iris-freeze.toml."
         .to_string();
     let mut v = vec![check, auth];
-    v.extend(platform.spec().next_steps(cfg));
+    v.extend(platform.spec().next_steps(&given(cfg)));
     v
 }
 

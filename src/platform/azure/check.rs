@@ -22,7 +22,7 @@ use crate::util::under;
 const FIX: &str = "fix: `iris-freeze install azure`";
 
 pub(super) fn check(c: &Ctx, out: &mut Findings) {
-    let root = c.cfg.root.as_path();
+    let root = c.given.root;
     check_workload(root, out);
     check_host_conf(root, out);
     let Some(obj) = read_json(root, out) else {
@@ -35,8 +35,8 @@ pub(super) fn check(c: &Ctx, out: &mut Findings) {
         check_script(c, obj.get(key), key, pre, out);
         out.extend(rules::params(&obj, params));
     }
-    let need = timeout_needed(c.cfg.timeout);
-    out.extend(rules::settings(&obj, need, c.cfg.timeout.as_secs_f64()));
+    let need = timeout_needed(c.given.timeout);
+    out.extend(rules::settings(&obj, need, c.given.timeout.as_secs_f64()));
 }
 
 /// A workload in workload.conf makes Azure skip our scripts, silently.
@@ -162,7 +162,7 @@ fn check_script(c: &Ctx, loc: Option<&Value>, key: &str, pre: bool, out: &mut Fi
         return;
     };
     let script = Script {
-        path: under(&c.cfg.root, &loc),
+        path: under(c.given.root, &loc),
         loc,
         what: if pre { "pre-script" } else { "post-script" },
         // Azure's error codes: the script missing, and refused.
@@ -333,7 +333,7 @@ impl Script {
             );
             return;
         };
-        let target = resolve_exec(c.cfg, &prog);
+        let target = resolve_exec(c.given.root, &prog);
         good &= program_is_safe(out, &format!("{what} {shown}"), &target, &prog, c.platform);
         let verbs = if self.pre { FREEZE_ARGS } else { THAW_ARGS };
         let is_iris_freeze = ours || names_iris_freeze(&prog);

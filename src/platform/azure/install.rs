@@ -28,7 +28,7 @@ pub(super) fn install(i: &mut Installer) -> Result<()> {
     };
     let (merged, changes) = merge(
         existing.clone().unwrap_or_default(),
-        timeout_needed(i.cfg.timeout),
+        timeout_needed(i.given.timeout),
     );
     i.put_hooks()?;
 
@@ -122,7 +122,7 @@ fn names_ours(found: &Found) -> bool {
 
 /// What the user should know about the timeout cap and a plugin host file.
 fn notes(i: &mut Installer) {
-    let t = i.cfg.timeout.as_secs_f64();
+    let t = i.given.timeout.as_secs_f64();
     if t.ceil() as u64 + HOOK_MARGIN > MAX_TIMEOUT {
         i.notes.push(format!(
             "warning: --timeout {t}s plus the {HOOK_MARGIN}s margin is more than Azure's limit \

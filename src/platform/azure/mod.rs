@@ -12,11 +12,10 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use crate::config::Config;
 use crate::host::trust::Tree;
 use crate::platform::hooks::HookCommand::{Freeze, Thaw};
 use crate::platform::kit::Installer;
-use crate::platform::kit::{Ctx, Findings};
+use crate::platform::kit::{Ctx, Findings, Given};
 use crate::platform::spec::{Asks, Hook, Spec, Wrapper};
 use crate::platform::{HOOK_MARGIN, hook_seconds};
 use crate::util::file_transaction::FileTransaction;
@@ -84,7 +83,7 @@ impl Spec for Azure {
         install::remove_json(tree, tx)
     }
 
-    fn next_steps(&self, cfg: &Config) -> Vec<String> {
+    fn next_steps(&self, given: &Given) -> Vec<String> {
         vec![
             "Nothing to restart: Azure Backup reads these files at the next backup. Take an \
              on-demand backup; the recovery point must say application consistent. \
@@ -93,8 +92,8 @@ impl Spec for Azure {
             format!(
                 "timeoutInSeconds is {} s (iris-freeze's --timeout {}s + {HOOK_MARGIN}s); raise \
                  --timeout (timeout in /etc/iris-freeze.toml) only together with it.",
-                timeout_needed(cfg.timeout),
-                cfg.timeout.as_secs_f64()
+                timeout_needed(given.timeout),
+                given.timeout.as_secs_f64()
             ),
         ]
     }

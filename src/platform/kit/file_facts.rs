@@ -5,7 +5,6 @@ use std::fs;
 use std::io::{ErrorKind, Read};
 use std::path::{Path, PathBuf};
 
-use crate::config::Config;
 use crate::util::shell::words;
 use crate::util::under;
 
@@ -74,10 +73,10 @@ pub(crate) fn names_iris_freeze(prog: &str) -> bool {
 }
 
 /// The binary a wrapper runs (as written, or under --root).
-pub(crate) fn resolve_exec(cfg: &Config, prog: &str) -> PathBuf {
+pub(crate) fn resolve_exec(root: &Path, prog: &str) -> PathBuf {
     let p = PathBuf::from(prog);
     if fs::metadata(&p).is_err() && p.is_absolute() {
-        let u = under(&cfg.root, prog);
+        let u = under(root, prog);
         if fs::metadata(&u).is_ok() {
             return u;
         }

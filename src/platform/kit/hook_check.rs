@@ -18,7 +18,7 @@ use crate::util::under;
 
 /// Every hook file of this root's layout.
 pub(crate) fn check_all(c: &Ctx, out: &mut Findings) {
-    for hook in c.platform.hook_files(&c.cfg.root) {
+    for hook in c.platform.hook_files(c.given.root) {
         if let Some(file) = hook.file() {
             check_hook(c, hook, file, out);
         }
@@ -35,7 +35,7 @@ fn move_aside(shown: &str, platform: Platform) -> String {
 
 fn check_hook(c: &Ctx, hook: &Hook, file: &HookFile, out: &mut Findings) {
     let platform = c.platform;
-    let path = under(&c.cfg.root, file.path);
+    let path = under(c.given.root, file.path);
     let shown = path.display().to_string();
     let lmd = match fs::symlink_metadata(&path) {
         Ok(md) => md,
@@ -213,7 +213,13 @@ fn check_call(c: &Ctx, script: &Script, mut good: bool, out: &mut Findings) {
         );
         return;
     }
-    good &= program_is_safe(out, shown, &resolve_exec(c.cfg, &prog), &prog, platform);
+    good &= program_is_safe(
+        out,
+        shown,
+        &resolve_exec(c.given.root, &prog),
+        &prog,
+        platform,
+    );
     let verbs = if hook.freezes() {
         FREEZE_ARGS
     } else {

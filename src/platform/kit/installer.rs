@@ -4,14 +4,15 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 
+use super::Given;
 use super::hook_files::content_of;
-use crate::config::Config;
 use crate::host::trust::Tree;
 use crate::platform::Platform;
 use crate::util::file_transaction::FileTransaction;
 
 pub(crate) struct Installer<'a> {
-    pub(crate) cfg: &'a Config,
+    /// What the install reads of the configuration.
+    pub(crate) given: Given<'a>,
     /// `--root`, where every path is looked up (never followed out of it).
     pub(crate) tree: Tree,
     platform: Platform,
@@ -23,9 +24,9 @@ pub(crate) struct Installer<'a> {
 }
 
 impl<'a> Installer<'a> {
-    pub(crate) fn new(cfg: &'a Config, tree: Tree, platform: Platform, bin: &'a Path) -> Self {
+    pub(crate) fn new(given: Given<'a>, tree: Tree, platform: Platform, bin: &'a Path) -> Self {
         Installer {
-            cfg,
+            given,
             tree,
             platform,
             bin,
@@ -35,13 +36,13 @@ impl<'a> Installer<'a> {
     }
 
     pub(crate) fn root(&self) -> &Path {
-        &self.cfg.root
+        self.given.root
     }
 
     /// Writes the platform's hook files (in this root's layout), creating their directories.
     pub(crate) fn put_hooks(&mut self) -> Result<()> {
         let dir_mode = self.platform.spec().hook_dir_mode();
-        for hook in self.platform.hook_files(&self.cfg.root) {
+        for hook in self.platform.hook_files(self.given.root) {
             let Some(file) = hook.file() else { continue };
             let path = self.tree.path(file.path)?;
             let dir = path.parent().context("a hook path has a directory")?;

@@ -6,13 +6,15 @@ mod binary;
 mod ctx;
 pub(crate) mod file_facts;
 mod findings;
+mod given;
 pub(crate) mod hook_check;
 pub(crate) mod hook_files;
 mod installer;
 
 pub(crate) use binary::{binary, safe_binary};
-pub(crate) use ctx::Ctx;
+pub(crate) use ctx::{Ctx, UserDirs, Writes};
 pub(crate) use findings::Findings;
 #[cfg(test)]
 pub(crate) use findings::{Finding, Level};
+pub(crate) use given::Given;
 pub(crate) use installer::Installer;

@@ -6,26 +6,24 @@ use std::fs;
 use std::path::Path;
 
 use super::{DEFAULT_BINARY, Engine};
-use crate::config::Config;
-use crate::config::user_defaults::on_tmpfs;
-use crate::platform::kit::{Ctx, Findings};
+use crate::platform::kit::{Ctx, Findings, UserDirs, Writes};
 
 pub(super) fn in_container(c: &Ctx, engine: Option<Engine>, out: &mut Findings) {
-    user(c.cfg, out);
-    writable_files(c.cfg, out);
+    user(c.writes.user.as_ref(), out);
+    writable_files(&c.writes, out);
     if let Some(engine) = engine {
         binary_path(engine, c.bin, out);
     }
 }
 
 /// The engines exec as the container's user: the instance owner, in InterSystems' images.
-fn user(cfg: &Config, out: &mut Findings) {
+fn user(defaults: Option<&UserDirs>, out: &mut Findings) {
     let uid = nix::unistd::geteuid();
     let name = nix::unistd::User::from_uid(uid).ok().flatten().map_or_else(
         || format!("uid {uid}"),
         |u| format!("{} (uid {uid})", u.name),
     );
-    match &cfg.user_defaults {
+    match defaults {
         None => out.warn(
             format!("running as {name}"),
             "IRIS containers run as the instance owner (irisowner), and so do the engines' \
@@ -44,17 +42,17 @@ fn user(cfg: &Config, out: &mut Findings) {
 
 /// The history and the logs: a file that cannot be written never fails a freeze, but then
 /// nothing records it.
-fn writable_files(cfg: &Config, out: &mut Findings) {
-    let (freeze_log, thaw_log) = &cfg.default_logs;
+fn writable_files(w: &Writes, out: &mut Findings) {
+    let (freeze_log, thaw_log) = w.logs;
     for (what, path) in [
-        ("history", &cfg.history_file),
+        ("history", w.history),
         ("freeze log", freeze_log),
         ("thaw log", thaw_log),
     ] {
         if writable(path) {
             out.ok(format!("{what} {} is writable", path.display()));
-            if path == &cfg.history_file {
-                history_persistent(path, out);
+            if path == w.history {
+                history_persistent(path, w.history_on_tmpfs, out);
             }
         } else {
             out.warn(
@@ -68,8 +66,8 @@ fn writable_files(cfg: &Config, out: &mut Findings) {
 
 /// The history is the proof that travels with the snapshot: in memory it is neither kept nor
 /// snapshotted.
-fn history_persistent(path: &Path, out: &mut Findings) {
-    if on_tmpfs(path) {
+fn history_persistent(path: &Path, on_tmpfs: bool, out: &mut Findings) {
+    if on_tmpfs {
         out.warn(
             format!("history {} is on tmpfs", path.display()),
             "it is lost at reboot and is in no volume snapshot: name a file on the IRIS data \

@@ -3,7 +3,7 @@
 //! in the IRIS container (no shell), and a per-hook timeout that covers iris-freeze's own.
 
 use super::{ManifestNames, VeleroKind};
-use crate::config::Config;
+use crate::platform::kit::Given;
 use crate::platform::{HOOK_MARGIN, hook_seconds};
 
 /// A Kubernetes backup engine that execs iris-freeze in the IRIS container.
@@ -18,14 +18,14 @@ pub(crate) enum Engine {
 }
 
 /// The argv of the freeze and of the thaw, as a JSON array (valid YAML flow too).
-fn argv(cfg: &Config, freeze: bool) -> String {
-    let bin = cfg.manifest.binary.clone();
-    let t = seconds(cfg.timeout.as_secs_f64());
+fn argv(given: &Given, freeze: bool) -> String {
+    let bin = given.manifest.binary.clone();
+    let t = seconds(given.timeout.as_secs_f64());
     let verb = if freeze { "freeze" } else { "thaw" };
     let mut v = vec![bin, verb.into(), "--timeout".into(), t];
     if freeze {
         v.push("--max-freeze".into());
-        v.push(seconds(cfg.max_freeze.as_secs_f64()));
+        v.push(seconds(given.max_freeze.as_secs_f64()));
     }
     serde_json::to_string(&v).unwrap_or_default()
 }
@@ -35,8 +35,8 @@ fn seconds(s: f64) -> String {
 }
 
 /// The engine's per-hook timeout: iris-freeze's own plus room for a rollback.
-fn hook_timeout(cfg: &Config) -> String {
-    format!("{}s", hook_seconds(cfg.timeout))
+fn hook_timeout(given: &Given) -> String {
+    format!("{}s", hook_seconds(given.timeout))
 }
 
 impl Engine {
@@ -49,21 +49,21 @@ impl Engine {
     }
 
     /// The manifest, alone (stdout).
-    pub(crate) fn manifest(self, cfg: &Config) -> String {
+    pub(crate) fn manifest(self, given: &Given) -> String {
         match self {
-            Engine::Velero => match cfg.manifest.kind {
-                VeleroKind::Statefulset => velero(cfg),
-                VeleroKind::Backup => velero_backup(cfg),
+            Engine::Velero => match given.manifest.kind {
+                VeleroKind::Statefulset => velero(given),
+                VeleroKind::Backup => velero_backup(given),
             },
-            Engine::K10 => k10(cfg),
-            Engine::AksBackup => aks(cfg),
+            Engine::K10 => k10(given),
+            Engine::AksBackup => aks(given),
         }
     }
 
     /// What to do with it (stderr).
-    pub(crate) fn steps(self, cfg: &Config) -> String {
-        let n = &cfg.manifest;
-        let need = hook_seconds(cfg.timeout);
+    pub(crate) fn steps(self, given: &Given) -> String {
+        let n = given.manifest;
+        let need = hook_seconds(given.timeout);
         let how = match self {
             Engine::Velero if n.kind == VeleroKind::Backup => format!(
                 "Save it and create it to back up now (`kubectl apply -f velero-backup.yaml`), or \
@@ -115,8 +115,8 @@ impl Engine {
             name = self.name(),
             bin = n.binary,
             c = n.container,
-            t = seconds(cfg.timeout.as_secs_f64()),
-            m = seconds(cfg.max_freeze.as_secs_f64()),
+            t = seconds(given.timeout.as_secs_f64()),
+            m = seconds(given.max_freeze.as_secs_f64()),
         )
     }
 }
@@ -126,8 +126,8 @@ fn single_quoted(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
-fn velero(cfg: &Config) -> String {
-    let n = &cfg.manifest;
+fn velero(given: &Given) -> String {
+    let n = given.manifest;
     let mut lines = vec![
         format!(
             "# Velero backup hooks for iris-freeze: the annotations of the IRIS pods of \
@@ -149,12 +149,12 @@ fn velero(cfg: &Config) -> String {
         lines.push(format!(
             "{}: {}",
             key("command"),
-            single_quoted(&argv(cfg, freeze))
+            single_quoted(&argv(given, freeze))
         ));
         // A failed freeze fails the backup (no post hook runs then: nothing is frozen); a
         // failed thaw marks it, since its snapshot may not be consistent.
         lines.push(format!("{}: Fail", key("on-error")));
-        lines.push(format!("{}: {}", key("timeout"), hook_timeout(cfg)));
+        lines.push(format!("{}: {}", key("timeout"), hook_timeout(given)));
     }
     lines.join("\n")
 }
@@ -177,23 +177,26 @@ fn pod_selector(n: &ManifestNames, indent: &str) -> String {
 
 /// One exec hook of a Velero Backup or an AKS BackupHook, a list item at `indent`. As with the
 /// Velero annotations, a failed freeze fails the pod's backup.
-fn exec_hook(cfg: &Config, freeze: bool, indent: &str) -> String {
+fn exec_hook(given: &Given, freeze: bool, indent: &str) -> String {
     [
         format!("{indent}- exec:"),
-        format!("{indent}    container: {}", cfg.manifest.container),
-        format!("{indent}    command: {}", argv(cfg, freeze)),
+        format!("{indent}    container: {}", given.manifest.container),
+        format!("{indent}    command: {}", argv(given, freeze)),
         format!("{indent}    onError: Fail"),
-        format!("{indent}    timeout: {}", hook_timeout(cfg)),
+        format!("{indent}    timeout: {}", hook_timeout(given)),
     ]
     .join("\n")
 }
 
 /// The same hooks in a Velero Backup's spec.hooks.resources (velero.io/docs/main/api-types/backup/),
 /// selecting the IRIS pod by the label Kubernetes puts on every StatefulSet pod.
-fn velero_backup(cfg: &Config) -> String {
-    let n = &cfg.manifest;
+fn velero_backup(given: &Given) -> String {
+    let n = given.manifest;
     let hook = |when: &str, freeze: bool| {
-        format!("        {when}:\n{}", exec_hook(cfg, freeze, "          "))
+        format!(
+            "        {when}:\n{}",
+            exec_hook(given, freeze, "          ")
+        )
     };
     [
         format!(
@@ -234,8 +237,8 @@ fn kube_exec(container: &str, name: &str, argv: &str, lead: &str, indent: &str) 
     .join("\n")
 }
 
-fn k10(cfg: &Config) -> String {
-    let n = &cfg.manifest;
+fn k10(given: &Given) -> String {
+    let n = given.manifest;
     let c = n.container.as_str();
     let status = serde_json::to_string(&[n.binary.as_str(), "status"]).unwrap_or_default();
     [
@@ -255,7 +258,7 @@ fn k10(cfg: &Config) -> String {
         "  backupPrehook:".into(),
         "    kind: StatefulSet".into(),
         "    phases:".into(),
-        kube_exec(c, "freeze", &argv(cfg, true), "      - ", "        "),
+        kube_exec(c, "freeze", &argv(given, true), "      - ", "        "),
         "  backupPosthook:".into(),
         "    kind: StatefulSet".into(),
         "    phases:".into(),
@@ -264,17 +267,17 @@ fn k10(cfg: &Config) -> String {
         // Runs after the action's phases, whether they succeeded or not (blueprint schema,
         // "deferPhase"); it belongs to backupPosthook, so K10 must reach that action.
         "    deferPhase:".into(),
-        kube_exec(c, "thaw", &argv(cfg, false), "      ", "      "),
+        kube_exec(c, "thaw", &argv(given, false), "      ", "      "),
         "---".into(),
-        k10_binding(cfg),
+        k10_binding(given),
     ]
     .join("\n")
 }
 
 /// The BlueprintBinding that runs the blueprint for the one StatefulSet
 /// (https://docs.kasten.io/latest/api/blueprintbindings.html).
-fn k10_binding(cfg: &Config) -> String {
-    let n = &cfg.manifest;
+fn k10_binding(given: &Given) -> String {
+    let n = given.manifest;
     [
         "apiVersion: config.kio.kasten.io/v1alpha1".to_string(),
         "kind: BlueprintBinding".into(),
@@ -301,8 +304,8 @@ fn k10_binding(cfg: &Config) -> String {
     .join("\n")
 }
 
-fn aks(cfg: &Config) -> String {
-    let n = &cfg.manifest;
+fn aks(given: &Given) -> String {
+    let n = given.manifest;
     [
         "# Azure Backup for AKS hooks for iris-freeze: freeze before the disk snapshots, thaw after."
             .to_string(),
@@ -316,9 +319,9 @@ fn aks(cfg: &Config) -> String {
         "    - name: iris-freeze".into(),
         pod_selector(n, "      "),
         "      preHooks:".into(),
-        exec_hook(cfg, true, "        "),
+        exec_hook(given, true, "        "),
         "      postHooks:".into(),
-        exec_hook(cfg, false, "        "),
+        exec_hook(given, false, "        "),
     ]
     .join("\n")
 }

@@ -11,9 +11,8 @@ use std::time::Duration;
 
 use clap::Args;
 
-use crate::config::{Config, Verbosity};
 use crate::platform::Platform;
-use crate::platform::kit::{Ctx, Findings};
+use crate::platform::kit::{Ctx, Findings, Given};
 use crate::platform::spec::{Hook, Spec};
 
 pub(crate) use manifest::Engine;
@@ -183,7 +182,7 @@ impl Spec for Kubernetes {
         &[]
     }
 
-    fn nothing_to_install(&self, _cfg: &Config) -> Option<String> {
+    fn nothing_to_install(&self, _given: &Given) -> Option<String> {
         Some(
             "iris-freeze install kubernetes: nothing to install. Name the backup engine: \
              `iris-freeze install velero`, `install k10` or `install aks-backup` prints its \
@@ -211,16 +210,16 @@ impl Spec for Engine {
     }
 
     /// The manifest alone on stdout (`install velero > hooks.yaml`), the steps on stderr.
-    fn nothing_to_install(&self, cfg: &Config) -> Option<String> {
-        if cfg.verbosity != Verbosity::Quiet {
+    fn nothing_to_install(&self, given: &Given) -> Option<String> {
+        if !given.quiet {
             let mut err = std::io::stderr().lock();
             let _ = writeln!(
                 err,
                 "{}",
-                crate::util::escape::terminal_text(&self.steps(cfg))
+                crate::util::escape::terminal_text(&self.steps(given))
             );
         }
-        Some(self.manifest(cfg))
+        Some(self.manifest(given))
     }
 
     fn nothing_to_uninstall(&self) -> Option<&'static str> {
