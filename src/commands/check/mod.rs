@@ -1,8 +1,9 @@
 //! `check [PLATFORM]`: a doctor for the whole chain. Never freezes anything.
 //!
 //! The host's setup and IRIS first, then, with a platform, what that platform declares
-//! (`platform::spec::Spec::check`). Every check adds findings; they are printed in one place
-//! (`findings`), and any FAIL makes the exit 1.
+//! (`platform::spec::Spec::check`, given what it reads of the config). Every check adds
+//! findings; they are printed in one place (`platform::kit::Findings`), and any FAIL makes the
+//! exit 1.
 
 mod instances;
 mod setup;

@@ -130,7 +130,7 @@ mod tests {
     #[test]
     fn a_merged_file_passes_the_checks_rules() {
         let (m, _) = merge(Map::new(), 45);
-        let rules = super::super::rules::settings(&m, 45, 30.0);
+        let rules = crate::platform::azure::rules::settings(&m, 45, 30.0);
         assert!(
             rules
                 .all()
