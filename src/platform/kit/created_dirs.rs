@@ -43,7 +43,7 @@ pub(crate) fn record(tree: &Tree, root: &Path, tx: &FileTransaction) -> Result<(
 
 /// Removes the directories `install` created for `platform`'s hooks, once nothing is left in
 /// them, and then the record of them when it is empty.
-pub(crate) fn remove_empty(
+pub(super) fn remove_empty(
     platform: Platform,
     tree: &Tree,
     root: &Path,
