@@ -338,7 +338,7 @@ mod tests {
             .collect();
         clap.sort();
         clap.dedup();
-        let mut table: Vec<String> = env::OPTIONS.iter().map(|v| v.to_string()).collect();
+        let mut table: Vec<String> = env::options().map(String::from).collect();
         table.sort();
         assert_eq!(clap, table);
     }
