@@ -1,5 +1,7 @@
 //! Every environment variable iris-freeze reads, by name, written once: a setting's in its
-//! entry of the table (`super`), repeated here for the code that names it alone; the others here.
+//! entry of the table (`super`), repeated here for the code that names it alone (messages, the
+//! watchdog's environment); the others here. clap's `#[arg(env = ...)]` and the hook path that
+//! skips clap (`Cli::from_env`) read the table.
 
 pub(crate) const STATE_DIR: &str = super::STATE_DIR.var();
 pub(crate) const CONFIG: &str = super::CONFIG.var();
@@ -7,13 +9,8 @@ pub(crate) const ROOT: &str = super::ROOT.var();
 pub(crate) const BIN_DIRS: &str = super::BIN_DIRS.var();
 /// Comma-separated.
 pub(crate) const INSTANCES: &str = super::INSTANCES.var();
-pub(crate) const TIMEOUT: &str = super::TIMEOUT.var();
 pub(crate) const LOG_FILE: &str = super::LOG_FILE.var();
 pub(crate) const MAX_FREEZE: &str = super::MAX_FREEZE.var();
-pub(crate) const SHARDED: &str = super::SHARDED.var();
-pub(crate) const HISTORY_FILE: &str = super::HISTORY_FILE.var();
-pub(crate) const METRICS_FILE: &str = super::METRICS_FILE.var();
-pub(crate) const CMD_TIMEOUT: &str = super::CMD_TIMEOUT.var();
 /// `0`, `false`, `no` or `off`: no journal entries (config `journal = false`).
 pub(crate) const JOURNAL: &str = super::JOURNAL.var();
 

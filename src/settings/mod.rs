@@ -40,6 +40,15 @@ pub(crate) struct Bounds {
 }
 
 impl Setting {
+    /// The long flag (clap's `long = ...`); a setting without one is a mistake found when the
+    /// command line is built.
+    pub(crate) const fn flag(&self) -> &'static str {
+        match self.long {
+            Some(long) => long,
+            None => panic!("a setting without a flag"),
+        }
+    }
+
     /// The environment variable (clap's `env = ...`).
     pub(crate) const fn var(&self) -> &'static str {
         match self.env {
