@@ -54,7 +54,7 @@ pub fn run(args: Vec<OsString>) -> Exit {
         Ok(cli) => cli,
         Err(exit) => return exit,
     };
-    let mut cfg = match Config::from_cli(cli, hook) {
+    let mut cfg = match Config::from_cli(cli, hook).and_then(Config::prepared) {
         Ok(cfg) => cfg,
         Err(e) => {
             // Best effort, as every write to stderr: an unwritable stderr changes nothing.

@@ -5,35 +5,22 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::settings::env;
+use super::FromSetting;
+
+use crate::settings::{CMD_TIMEOUT, INSTANCES, LOG_FILE, MAX_FREEZE, SHARDED, TIMEOUT};
 
 #[derive(Debug, Args)]
 pub(crate) struct RunArgs {
-    /// Instance to act on (repeatable; default: every running instance, or for thaw, what the
-    /// last freeze recorded).
-    #[arg(
-        short,
-        long = "instance",
-        value_name = "NAME",
-        env = env::INSTANCES,
-        value_delimiter = ','
-    )]
+    #[arg(short, setting = INSTANCES, value_delimiter = ',')]
     pub(crate) instances: Vec<String>,
 
-    /// Upper bound on the whole command, in seconds; a rollback after a failed freeze may use a
-    /// few seconds more: thawing comes first [default: 30].
-    #[arg(long, env = env::TIMEOUT, value_name = "SECS")]
+    #[arg(setting = TIMEOUT)]
     pub(crate) timeout: Option<String>,
 
-    /// Append the log here [default: /etc/preScript.log for freeze, run and dry-run,
-    /// /etc/postScript.log for thaw, or freeze_log / thaw_log in the config file].
-    #[arg(long, env = env::LOG_FILE, value_name = "PATH")]
+    #[arg(setting = LOG_FILE)]
     pub(crate) log_file: Option<PathBuf>,
 
-    /// Act on the whole sharded cluster whose shard master namespace this is, with
-    /// Backup.ShardedCluster from the shard master (every data server frozen, or none), instead
-    /// of on each instance [default: sharded_namespace in the config file].
-    #[arg(long, env = env::SHARDED, value_name = "NAMESPACE")]
+    #[arg(setting = SHARDED)]
     pub(crate) sharded: Option<String>,
 
     /// Hook runners append arguments (Azure's template passes "" ""): empty ones are ignored.
@@ -46,10 +33,7 @@ pub(crate) struct FreezeArgs {
     #[command(flatten)]
     pub(crate) run: RunArgs,
 
-    /// The longest any instance may stay frozen by iris-freeze, in seconds: a watchdog armed
-    /// before the first freeze thaws it then if no thaw came. Must stay below IRIS's 600 s
-    /// ExternalFreezeTimeOut, when IRIS starts blocking writers [default: 300].
-    #[arg(long, env = env::MAX_FREEZE, value_name = "SECS")]
+    #[arg(setting = MAX_FREEZE)]
     pub(crate) max_freeze: Option<String>,
 }
 
@@ -59,9 +43,7 @@ pub(crate) struct RunCmdArgs {
     #[command(flatten)]
     pub(crate) freeze: FreezeArgs,
 
-    /// CMD's deadline, in seconds: then its process group is killed and the thaw follows
-    /// [default: what --max-freeze leaves after the freeze, minus 15 s; config cmd_timeout].
-    #[arg(long, env = env::CMD_TIMEOUT, value_name = "SECS")]
+    #[arg(setting = CMD_TIMEOUT)]
     pub(crate) cmd_timeout: Option<String>,
 
     /// The snapshot command and its arguments, after `--`; run without a shell.
@@ -105,7 +87,7 @@ pub(crate) struct StatusArgs {
     pub(crate) json: bool,
 
     /// Upper bound on the whole command, in seconds [default: 30].
-    #[arg(long, env = env::TIMEOUT, value_name = "SECS")]
+    #[arg(named_as = TIMEOUT)]
     pub(crate) timeout: Option<String>,
 }
 

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::settings::env;
+use crate::settings::{BIN_DIRS, CONFIG, HISTORY_FILE, METRICS_FILE, ROOT, STATE_DIR, Setting};
 
 mod args;
 mod misplaced;
@@ -16,6 +16,26 @@ pub(crate) use args::{
 };
 pub(crate) use platform_args::{CheckArgs, PlatformArgs, UninstallArgs};
 pub(crate) use read::bare_command;
+
+/// An option named after its setting: `#[arg(setting = TIMEOUT)]` (clap's derive calls the
+/// `Arg` method an attribute names) gives it the setting's flag, variable, value name and help;
+/// `named_as` all but the help, for a command that says it in its own terms (its doc comment).
+trait FromSetting {
+    fn setting(self, setting: Setting) -> Self;
+    fn named_as(self, setting: Setting) -> Self;
+}
+
+impl FromSetting for clap::Arg {
+    fn setting(self, setting: Setting) -> Self {
+        self.named_as(setting).help(setting.help)
+    }
+
+    fn named_as(self, setting: Setting) -> Self {
+        self.long(setting.flag())
+            .env(setting.var())
+            .value_name(setting.value_name)
+    }
+}
 
 const AFTER_HELP: &str = "\
 Exit codes: 0 success, 1 failure (the snapshot is not application-consistent, or an instance may \
@@ -62,34 +82,22 @@ pub struct Cli {
 
 #[derive(Debug, Args)]
 pub(crate) struct Global {
-    /// Where iris-freeze records what it froze, created 0700 [default: /run/iris-freeze].
-    #[arg(long, global = true, env = env::STATE_DIR, value_name = "DIR")]
+    #[arg(setting = STATE_DIR, global = true)]
     pub(crate) state_dir: Option<PathBuf>,
 
-    /// The history of freeze/thaw cycles, one JSON line per event, on persistent disk (it
-    /// travels inside the snapshot) [default: /var/lib/iris-freeze/history.jsonl; not as root:
-    /// $ISC_DATA_DIRECTORY/iris-freeze (IRIS's durable %SYS), else under $HOME].
-    #[arg(long, global = true, env = env::HISTORY_FILE, value_name = "PATH")]
+    #[arg(setting = HISTORY_FILE, global = true)]
     pub(crate) history_file: Option<PathBuf>,
 
-    /// Rewrite this file with Prometheus metrics after every freeze, thaw, rollback and
-    /// auto-thaw, e.g. in node_exporter's textfile-collector directory [default: none].
-    #[arg(long, global = true, env = env::METRICS_FILE, value_name = "PATH")]
+    #[arg(setting = METRICS_FILE, global = true)]
     pub(crate) metrics_file: Option<PathBuf>,
 
-    /// The configuration file; a missing one means the defaults (with a warning when named
-    /// here or in the variable) [default: /etc/iris-freeze.toml, under --root].
-    #[arg(long, global = true, env = env::CONFIG, value_name = "PATH")]
+    #[arg(setting = CONFIG, global = true)]
     pub(crate) config: Option<PathBuf>,
 
-    /// Prefix for every system path a platform's files live under (install, check, the Azure
-    /// JSON a hook reads, the config file): for tests and image builds [default: /].
-    #[arg(long, global = true, env = env::ROOT, value_name = "DIR")]
+    #[arg(setting = ROOT, global = true)]
     pub(crate) root: Option<PathBuf>,
 
-    /// Directories searched for iris, csession and ccontrol after PATH, colon-separated
-    /// (default: the usual install places; empty: PATH only).
-    #[arg(long, global = true, env = env::BIN_DIRS, value_name = "DIRS")]
+    #[arg(setting = BIN_DIRS, global = true)]
     pub(crate) bin_dirs: Option<String>,
 
     /// More detail on stderr (-v: each step, -vv: debug).
@@ -338,7 +346,7 @@ mod tests {
             .collect();
         clap.sort();
         clap.dedup();
-        let mut table: Vec<String> = env::OPTIONS.iter().map(|v| v.to_string()).collect();
+        let mut table: Vec<String> = crate::settings::env::options().map(String::from).collect();
         table.sort();
         assert_eq!(clap, table);
     }

@@ -3,7 +3,9 @@
 
 use clap::Args;
 
-use crate::settings::env;
+use super::FromSetting;
+
+use crate::settings::TIMEOUT;
 
 #[derive(Debug, Args)]
 pub(crate) struct PlatformArgs {
@@ -13,7 +15,7 @@ pub(crate) struct PlatformArgs {
 
     /// The freeze and thaw timeout the hooks will run with, in seconds; sizes Azure's
     /// timeoutInSeconds [default: 30, or timeout in the config file].
-    #[arg(long, env = env::TIMEOUT, value_name = "SECS")]
+    #[arg(named_as = TIMEOUT)]
     pub(crate) timeout: Option<String>,
 
     #[command(flatten)]
@@ -35,7 +37,7 @@ pub(crate) struct CheckArgs {
 
     /// The freeze and thaw timeout to check against (Azure's timeoutInSeconds must cover it),
     /// and the bound on each login check, in seconds [default: 30, or the config file's].
-    #[arg(long, env = env::TIMEOUT, value_name = "SECS")]
+    #[arg(named_as = TIMEOUT)]
     pub(crate) timeout: Option<String>,
 }
 

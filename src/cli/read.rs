@@ -11,7 +11,7 @@ use clap::{ArgMatches, CommandFactory, FromArgMatches};
 use super::misplaced::run_cmd_before_separator;
 use super::{Cli, Command, FreezeArgs, Global, RunArgs};
 use crate::platform::hooks::HookCommand;
-use crate::settings::env;
+use crate::settings::{self, Setting};
 
 /// `freeze`, `thaw` or `dry-run` and nothing else: read like a hook call, from the environment.
 pub(crate) fn bare_command(args: &[OsString]) -> Option<HookCommand> {
@@ -61,29 +61,29 @@ impl Cli {
             present: Vec::new(),
         };
         let global = Global {
-            state_dir: vars.path("state_dir", env::STATE_DIR),
-            history_file: vars.path("history_file", env::HISTORY_FILE),
-            metrics_file: vars.path("metrics_file", env::METRICS_FILE),
-            config: vars.path("config", env::CONFIG),
-            root: vars.path("root", env::ROOT),
-            bin_dirs: vars.text("bin_dirs", env::BIN_DIRS),
+            state_dir: vars.path(&settings::STATE_DIR),
+            history_file: vars.path(&settings::HISTORY_FILE),
+            metrics_file: vars.path(&settings::METRICS_FILE),
+            config: vars.path(&settings::CONFIG),
+            root: vars.path(&settings::ROOT),
+            bin_dirs: vars.text(&settings::BIN_DIRS),
             verbose: 0,
             quiet: false,
         };
         let run = RunArgs {
             instances: vars
-                .text("instances", env::INSTANCES)
+                .text(&settings::INSTANCES)
                 .map(|v| v.split(',').map(String::from).collect())
                 .unwrap_or_default(),
-            timeout: vars.text("timeout", env::TIMEOUT),
-            log_file: vars.path("log_file", env::LOG_FILE),
-            sharded: vars.text("sharded", env::SHARDED),
+            timeout: vars.text(&settings::TIMEOUT),
+            log_file: vars.path(&settings::LOG_FILE),
+            sharded: vars.text(&settings::SHARDED),
             extra: Vec::new(),
         };
         let command = match command {
             HookCommand::Freeze => Command::Freeze(FreezeArgs {
                 run,
-                max_freeze: vars.text("max_freeze", env::MAX_FREEZE),
+                max_freeze: vars.text(&settings::MAX_FREEZE),
             }),
             HookCommand::Thaw => Command::Thaw(run),
             HookCommand::DryRun => Command::DryRun(run),
@@ -104,20 +104,20 @@ struct EnvReader<F> {
 }
 
 impl<F: Fn(&str) -> Option<OsString>> EnvReader<F> {
-    fn os(&mut self, id: &str, name: &str) -> Option<OsString> {
-        let value = (self.var)(name);
+    fn os(&mut self, setting: &Setting) -> Option<OsString> {
+        let value = (self.var)(setting.var());
         if value.is_some() {
-            self.present.push(id.to_string());
+            self.present.push(setting.id.to_string());
         }
         value
     }
 
-    fn path(&mut self, id: &str, name: &str) -> Option<PathBuf> {
-        self.os(id, name).map(PathBuf::from)
+    fn path(&mut self, setting: &Setting) -> Option<PathBuf> {
+        self.os(setting).map(PathBuf::from)
     }
 
-    fn text(&mut self, id: &str, name: &str) -> Option<String> {
-        self.os(id, name).map(|v| v.to_string_lossy().into_owned())
+    fn text(&mut self, setting: &Setting) -> Option<String> {
+        self.os(setting).map(|v| v.to_string_lossy().into_owned())
     }
 }
 

@@ -7,11 +7,10 @@ use std::time::Duration;
 use anyhow::Result;
 
 use super::Action;
-use super::instance::INSTANCES;
-use super::seconds::{CMD_TIMEOUT, MAX_FREEZE, TIMEOUT};
-use super::source::STATE_DIR;
+use super::seconds::CMD_TIMEOUT;
 use crate::cli::{Cli, Command, RunArgs};
 use crate::platform::kubernetes::ManifestNames;
+use crate::settings;
 
 /// Which of the settings whose messages name their source came from their variable rather
 /// than their flag (clap merges the two).
@@ -29,12 +28,12 @@ pub(super) struct FromEnv {
 impl FromEnv {
     pub(super) fn of(cli: &Cli) -> FromEnv {
         FromEnv {
-            timeout: cli.is_from_env(TIMEOUT.names.id),
-            max_freeze: cli.is_from_env(MAX_FREEZE.names.id),
-            instances: cli.is_from_env(INSTANCES.id),
-            config: cli.is_from_env("config"),
-            cmd_timeout: cli.is_from_env(CMD_TIMEOUT.names.id),
-            state_dir: cli.is_from_env(STATE_DIR.id),
+            timeout: cli.is_from_env(settings::TIMEOUT.id),
+            max_freeze: cli.is_from_env(settings::MAX_FREEZE.id),
+            instances: cli.is_from_env(settings::INSTANCES.id),
+            config: cli.is_from_env(settings::CONFIG.id),
+            cmd_timeout: cli.is_from_env(settings::CMD_TIMEOUT.id),
+            state_dir: cli.is_from_env(settings::STATE_DIR.id),
         }
     }
 }

@@ -4,17 +4,9 @@
 use anyhow::{Context, Result, bail};
 
 use super::Action;
-use super::source::{Names, Source};
+use super::source::Source;
 use crate::iris::InstanceName;
-use crate::settings::env;
-
-/// `instances`' names everywhere it can be set.
-pub(super) const INSTANCES: Names = Names {
-    id: "instances",
-    flag: "--instance",
-    env: env::INSTANCES,
-    key: "instances",
-};
+use crate::settings::INSTANCES;
 
 /// Names from `--instance` or `IRIS_FREEZE_INSTANCES`. The variable present but empty means
 /// "not set"; an empty name anywhere else (`-i ""`, `,`, `A,,B`) is an error, never "every
@@ -32,7 +24,7 @@ pub(super) fn given_instances(
         Action::DryRun => "check every running instance",
         _ => "freeze every running instance",
     };
-    instance_names(raw, Source::given(INSTANCES, from_env), default)
+    instance_names(raw, Source::given(&INSTANCES, from_env), default)
 }
 
 /// Parses names, dropping repeats (names are case-insensitive); `default` says what leaving

@@ -7,6 +7,7 @@ mod file;
 mod given;
 mod instance;
 mod paths;
+mod prepare;
 mod resolve;
 mod seconds;
 mod source;

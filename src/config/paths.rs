@@ -9,14 +9,14 @@ use anyhow::{Result, bail};
 
 use super::bad_file::{OnBadFile, Settled};
 use super::file::{FileConfig, load_file};
-use super::source::{STATE_DIR, Source};
+use super::source::Source;
 use super::user_defaults::UserDefaults;
 use super::{
     DEFAULT_BIN_DIRS, DEFAULT_CONFIG, DEFAULT_FREEZE_LOG, DEFAULT_STATE_DIR, DEFAULT_THAW_LOG,
 };
 use crate::cli::Command;
 use crate::host::journal::DEFAULT_SOCKET;
-use crate::settings::env;
+use crate::settings::{STATE_DIR, env};
 use crate::util::under;
 
 /// An empty variable (IRIS_FREEZE_ROOT=) means "not set", as a missing one would.
@@ -90,12 +90,12 @@ pub(super) fn state_dir_from(
     config_file: &Path,
 ) -> Option<String> {
     match given {
-        Some(_) if from_env => Some(Source::Env(STATE_DIR).to_string()),
+        Some(_) if from_env => Some(Source::Env(&STATE_DIR).to_string()),
         Some(_) => None,
         None => file
             .state_dir
             .as_ref()
-            .map(|_| Source::File(STATE_DIR, config_file).to_string()),
+            .map(|_| Source::File(&STATE_DIR, config_file).to_string()),
     }
 }
 

@@ -1,13 +1,15 @@
 //! `Config::from_cli`: the command line (or a hook's environment), the config file and the
 //! defaults, resolved in that order and checked, one setting at a time. The order of the steps
-//! is the order in which problems are reported.
+//! is the order in which problems are reported. It reads (the environment, the config file,
+//! Azure's hook settings) and changes nothing: `Config::prepared` does what a command needs
+//! done.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 
-use super::bad_file::{Settled, warn_on_stderr};
+use super::bad_file::Settled;
 use super::file::FileConfig;
 use super::given::{FromEnv, Given, with_cmd_timeout};
 use super::instance::given_instances;
@@ -21,7 +23,6 @@ use super::{Action, Config, DEFAULT_MAX_FREEZE, DEFAULT_TIMEOUT, Verbosity};
 use crate::cli::{Cli, RunArgs};
 use crate::iris::InstanceName;
 use crate::iris::backup::FreezeOptions;
-use crate::iris::credentials::Credentials;
 use crate::platform::Platform;
 use crate::platform::hooks::Invocation;
 use crate::settings::env;
@@ -74,16 +75,6 @@ impl Config {
             &file,
             &default_logs,
         )?;
-        if let Some(u) = &user {
-            u.create_for(&[&state_dir, &history_file, &log_file]);
-        }
-        let credentials_file = file.credentials_file.clone();
-        let credentials = credentials(
-            credentials_file.as_deref(),
-            &action,
-            &config_file,
-            &mut config_warnings,
-        )?;
         let journal = journal(
             std::env::var_os(env::JOURNAL),
             file.journal,
@@ -91,9 +82,6 @@ impl Config {
             &mut config_warnings,
         );
         let (timeout, timeout_note) = hook_limit(hook, &root, timeout);
-        if verbosity != Verbosity::Quiet {
-            warn_on_stderr(&config_warnings);
-        }
 
         Ok(Config {
             action,
@@ -114,8 +102,9 @@ impl Config {
             config_found,
             config_error,
             config_warnings,
-            credentials_file,
-            credentials,
+            credentials_file: file.credentials_file.clone(),
+            // Read by `prepared`, for the commands that log in.
+            credentials: None,
             freeze_options: freeze_options(&file),
             set_history: file.set_history.unwrap_or(false),
             mirror_primary: file.mirror_primary.unwrap_or_default(),
@@ -229,34 +218,6 @@ fn run_instances(
             file.instances.clone().unwrap_or_default()
         }
         _ => given,
-    })
-}
-
-/// A freeze (or dry-run) refuses a credentials file it cannot load; a thaw, `status` and the
-/// watchdog warn and go on without; installing, uninstalling and checking report a bad file
-/// instead of refusing, and need no credentials.
-fn credentials(
-    path: Option<&Path>,
-    action: &Action,
-    config_file: &Path,
-    warnings: &mut Vec<String>,
-) -> Result<Option<Credentials>> {
-    let in_config = || format!("credentials_file in {}", config_file.display());
-    Ok(match (path, action) {
-        (Some(p), Action::Freeze | Action::DryRun | Action::Run { .. }) => {
-            Some(Credentials::load(p).with_context(in_config)?)
-        }
-        (Some(p), Action::Thaw | Action::Status { .. } | Action::Watchdog { .. }) => {
-            Credentials::load(p)
-                .map_err(|e| {
-                    warnings.push(format!(
-                        "{}: {e:#}; going on without credentials",
-                        in_config()
-                    ))
-                })
-                .ok()
-        }
-        _ => None,
     })
 }
 

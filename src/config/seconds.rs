@@ -6,72 +6,27 @@ use std::time::Duration;
 
 use anyhow::{Result, bail};
 
-use super::source::{Names, Source};
-use crate::iris::backup::IRIS_BLOCKS_AFTER;
-use crate::settings::env;
+use super::source::Source;
+use crate::settings::{self, Bounds, Setting};
 
-/// A setting in seconds, with its true bounds.
+/// A setting in seconds, within the bounds its table entry gives.
 #[derive(Debug, Clone, Copy)]
-pub(super) struct Seconds {
-    pub(super) names: Names,
-    /// The value must stay below this, or at most this when `upper_included`.
-    upper: f64,
-    upper_included: bool,
-    /// Why the bound is where it is, if it needs saying.
-    why: &'static str,
-    example: u32,
-}
+pub(super) struct Seconds(pub(super) &'static Setting);
 
-/// Longer than any snapshot platform waits for a hook.
-pub(super) const TIMEOUT: Seconds = Seconds {
-    names: Names {
-        id: "timeout",
-        flag: "--timeout",
-        env: env::TIMEOUT,
-        key: "timeout",
-    },
-    upper: 3600.0,
-    upper_included: true,
-    why: "",
-    example: 30,
-};
-
-pub(super) const MAX_FREEZE: Seconds = Seconds {
-    names: Names {
-        id: "max_freeze",
-        flag: "--max-freeze",
-        env: env::MAX_FREEZE,
-        key: "max_freeze",
-    },
-    upper: IRIS_BLOCKS_AFTER.as_secs() as f64,
-    upper_included: false,
-    why: ", when IRIS starts blocking writers (ExternalFreezeTimeOut)",
-    example: 300,
-};
-
-/// No freeze lasts longer than IRIS_BLOCKS_AFTER, so neither may the command run inside one.
-pub(super) const CMD_TIMEOUT: Seconds = Seconds {
-    names: Names {
-        id: "cmd_timeout",
-        flag: "--cmd-timeout",
-        env: env::CMD_TIMEOUT,
-        key: "cmd_timeout",
-    },
-    upper: IRIS_BLOCKS_AFTER.as_secs() as f64,
-    upper_included: false,
-    why: ", as no freeze may last longer (ExternalFreezeTimeOut)",
-    example: 120,
-};
+pub(super) const TIMEOUT: Seconds = Seconds(&settings::TIMEOUT);
+pub(super) const MAX_FREEZE: Seconds = Seconds(&settings::MAX_FREEZE);
+pub(super) const CMD_TIMEOUT: Seconds = Seconds(&settings::CMD_TIMEOUT);
 
 impl Seconds {
+    fn bounds(&self) -> Bounds {
+        self.0.seconds.expect("a setting in seconds has bounds")
+    }
+
     /// The bounds, as messages state them.
     fn rule(&self) -> String {
-        let (how, upper) = if self.upper_included {
-            ("at most", self.upper)
-        } else {
-            ("below", self.upper)
-        };
-        format!("more than 0 and {how} {upper} seconds{}", self.why)
+        let b = self.bounds();
+        let how = if b.upper_included { "at most" } else { "below" };
+        format!("more than 0 and {how} {} seconds{}", b.upper, b.why)
     }
 
     /// A flag or environment value if given (empty counts as not given), else the file's
@@ -84,7 +39,7 @@ impl Seconds {
         default: Duration,
     ) -> Result<Duration> {
         match given.filter(|g| !g.trim().is_empty()) {
-            Some(text) => self.parse_text(text, Source::given(self.names, from_env)),
+            Some(text) => self.parse_text(text, Source::given(self.0, from_env)),
             None => Ok(file.unwrap_or(default)),
         }
     }
@@ -99,7 +54,7 @@ impl Seconds {
             .map_err(|_| {
                 anyhow::anyhow!(
                     "{src} must be a number of seconds, e.g. {}; got {:?}",
-                    self.example,
+                    self.bounds().example,
                     text
                 )
             })?;
@@ -108,14 +63,14 @@ impl Seconds {
 
     /// The config file's value: a TOML number. Its text is never quoted back.
     pub(super) fn parse_value(&self, v: &toml::Value, path: &Path) -> Result<Duration, String> {
-        let src = Source::File(self.names, path);
+        let src = Source::File(self.0, path);
         let secs = match v {
             toml::Value::Integer(i) => *i as f64,
             toml::Value::Float(f) => *f,
             _ => {
                 return Err(format!(
                     "{src} must be a number of seconds, e.g. {}",
-                    self.example
+                    self.bounds().example
                 ));
             }
         };
@@ -123,7 +78,8 @@ impl Seconds {
     }
 
     fn within(&self, secs: f64, src: Source) -> Result<Duration> {
-        let below_upper = secs < self.upper || (self.upper_included && secs == self.upper);
+        let b = self.bounds();
+        let below_upper = secs < b.upper || (b.upper_included && secs == b.upper);
         // NaN fails both comparisons.
         if !(secs > 0.0 && below_upper) {
             bail!("{src} must be {}; got {secs}", self.rule());
@@ -142,7 +98,7 @@ mod tests {
 
     #[test]
     fn seconds_parse_with_fractions_and_a_suffix() {
-        let flag = Source::Flag(TIMEOUT.names);
+        let flag = Source::Flag(TIMEOUT.0);
         assert_eq!(
             TIMEOUT.parse_text("30", flag).unwrap(),
             Duration::from_secs(30)
@@ -164,12 +120,12 @@ mod tests {
 
     #[test]
     fn range_messages_state_the_true_bounds_and_the_source() {
-        let e = err(TIMEOUT.parse_text("0", Source::Flag(TIMEOUT.names)));
+        let e = err(TIMEOUT.parse_text("0", Source::Flag(TIMEOUT.0)));
         assert_eq!(
             e,
             "--timeout must be more than 0 and at most 3600 seconds; got 0"
         );
-        let e = err(MAX_FREEZE.parse_text("9999", Source::Env(MAX_FREEZE.names)));
+        let e = err(MAX_FREEZE.parse_text("9999", Source::Env(MAX_FREEZE.0)));
         assert!(
             e.starts_with(
                 "IRIS_FREEZE_MAX_FREEZE must be more than 0 and below 600 seconds, when IRIS"
@@ -177,7 +133,7 @@ mod tests {
             "{e}"
         );
         assert!(!e.contains("3600"), "{e}");
-        let e = err(TIMEOUT.parse_text("soon", Source::Env(TIMEOUT.names)));
+        let e = err(TIMEOUT.parse_text("soon", Source::Env(TIMEOUT.0)));
         assert_eq!(
             e,
             "IRIS_FREEZE_TIMEOUT must be a number of seconds, e.g. 30; got \"soon\""
@@ -197,6 +153,14 @@ mod tests {
             e.starts_with("max_freeze in /etc/iris-freeze.toml must be more than 0 and below 600"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn the_bound_below_which_a_freeze_must_end_is_iris_s() {
+        let iris = crate::iris::backup::IRIS_BLOCKS_AFTER.as_secs_f64();
+        for s in [MAX_FREEZE, CMD_TIMEOUT] {
+            assert_eq!(s.bounds().upper, iris, "{}", s.0.id);
+        }
     }
 
     #[test]

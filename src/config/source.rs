@@ -4,49 +4,34 @@
 use std::fmt;
 use std::path::Path;
 
-/// A setting's names on the command line, in the environment and in the config file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Names {
-    /// clap's id of the option.
-    pub(super) id: &'static str,
-    pub(super) flag: &'static str,
-    pub(super) env: &'static str,
-    pub(super) key: &'static str,
-}
-
-/// `--state-dir`'s names.
-pub(super) const STATE_DIR: Names = Names {
-    id: "state_dir",
-    flag: "--state-dir",
-    env: crate::settings::env::STATE_DIR,
-    key: "state_dir",
-};
+use crate::settings::Setting;
 
 /// Where a value came from: a message names the one place to fix.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Source<'a> {
-    Flag(Names),
-    Env(Names),
-    File(Names, &'a Path),
+    Flag(&'static Setting),
+    Env(&'static Setting),
+    File(&'static Setting, &'a Path),
 }
 
 impl Source<'_> {
     /// A flag's or its variable's value (clap merges the two).
-    pub(super) fn given(names: Names, from_env: bool) -> Source<'static> {
+    pub(super) fn given(setting: &'static Setting, from_env: bool) -> Source<'static> {
         if from_env {
-            Source::Env(names)
+            Source::Env(setting)
         } else {
-            Source::Flag(names)
+            Source::Flag(setting)
         }
     }
 }
 
 impl fmt::Display for Source<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // A setting is only ever read from where it has a name: `unwrap_or` is never taken.
         match self {
-            Source::Flag(n) => f.write_str(n.flag),
-            Source::Env(n) => f.write_str(n.env),
-            Source::File(n, path) => write!(f, "{} in {}", n.key, path.display()),
+            Source::Flag(s) => write!(f, "--{}", s.long.unwrap_or(s.id)),
+            Source::Env(s) => f.write_str(s.env.unwrap_or(s.id)),
+            Source::File(s, path) => write!(f, "{} in {}", s.key.unwrap_or(s.id), path.display()),
         }
     }
 }
@@ -55,27 +40,42 @@ impl fmt::Display for Source<'_> {
 mod tests {
     use clap::CommandFactory;
 
-    use super::super::file::KEYS;
-    use super::super::instance::INSTANCES;
-    use super::super::seconds::{MAX_FREEZE, TIMEOUT};
+    use crate::settings::ALL;
 
+    /// Every option clap defines for a setting has the table's flag and variable, wherever it
+    /// is (global, or in each subcommand that takes it), and the table's help unless the
+    /// command says it in its own terms.
     #[test]
     fn each_setting_is_named_as_clap_and_the_config_file_name_it() {
         let root = crate::cli::Cli::command();
-        for names in [INSTANCES, TIMEOUT.names, MAX_FREEZE.names] {
-            let args: Vec<_> = root
-                .get_subcommands()
-                .filter(|s| !s.is_hide_set())
-                .flat_map(|s| s.get_arguments())
-                .filter(|a| a.get_id() == names.id)
-                .collect();
-            assert!(!args.is_empty(), "no option {}", names.id);
-            for a in args {
-                let flag = a.get_long().map(|l| format!("--{l}"));
-                assert_eq!(flag.as_deref(), Some(names.flag));
-                assert_eq!(a.get_env().and_then(|e| e.to_str()), Some(names.env));
+        let args: Vec<_> = root
+            .get_arguments()
+            .chain(
+                root.get_subcommands()
+                    .filter(|s| !s.is_hide_set())
+                    .flat_map(|s| s.get_arguments()),
+            )
+            .collect();
+        for s in ALL {
+            let named: Vec<_> = args.iter().filter(|a| a.get_id() == s.id).collect();
+            assert_eq!(named.is_empty(), s.long.is_none(), "option {}", s.id);
+            let mut own_help = 0;
+            for a in named {
+                assert_eq!(a.get_long(), s.long, "{}", s.id);
+                assert_eq!(a.get_env().and_then(|e| e.to_str()), s.env, "{}", s.id);
+                let names = a.get_value_names().unwrap_or_default();
+                assert_eq!(
+                    names.iter().map(|n| n.as_str()).collect::<Vec<_>>(),
+                    [s.value_name]
+                );
+                own_help +=
+                    usize::from(a.get_help().map(|h| h.to_string()).as_deref() == Some(s.help));
             }
-            assert!(KEYS.contains(&names.key), "{}", names.key);
+            assert!(
+                s.long.is_none() || own_help > 0,
+                "{}: the table's help is never shown",
+                s.id
+            );
         }
     }
 }

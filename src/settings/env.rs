@@ -1,31 +1,18 @@
-//! Every environment variable iris-freeze reads, by name, written here once: clap's
-//! `#[arg(env = ...)]`, the hook path that skips clap (`Cli::from_env`), messages and the
-//! watchdog's systemd switches all name them through these.
+//! Every environment variable iris-freeze reads, by name, written once: a setting's in its
+//! entry of the table (`super`), repeated here for the code that names it alone (messages, the
+//! watchdog's environment); the others here. clap's `#[arg(env = ...)]` and the hook path that
+//! skips clap (`Cli::from_env`) read the table.
 
-/// `--state-dir`.
-pub(crate) const STATE_DIR: &str = "IRIS_FREEZE_STATE_DIR";
-/// `--config`.
-pub(crate) const CONFIG: &str = "IRIS_FREEZE_CONFIG";
-/// `--root`.
-pub(crate) const ROOT: &str = "IRIS_FREEZE_ROOT";
-/// `--bin-dirs`.
-pub(crate) const BIN_DIRS: &str = "IRIS_FREEZE_BIN_DIRS";
-/// `--instance`, comma-separated.
-pub(crate) const INSTANCES: &str = "IRIS_FREEZE_INSTANCES";
-/// `--timeout`.
-pub(crate) const TIMEOUT: &str = "IRIS_FREEZE_TIMEOUT";
-/// `--log-file`.
-pub(crate) const LOG_FILE: &str = "IRIS_FREEZE_LOG_FILE";
-/// `--max-freeze`.
-pub(crate) const MAX_FREEZE: &str = "IRIS_FREEZE_MAX_FREEZE";
-/// `--sharded`.
-pub(crate) const SHARDED: &str = "IRIS_FREEZE_SHARDED";
-/// `--history-file`.
-pub(crate) const HISTORY_FILE: &str = "IRIS_FREEZE_HISTORY_FILE";
-/// `--metrics-file`.
-pub(crate) const METRICS_FILE: &str = "IRIS_FREEZE_METRICS_FILE";
-/// `run --cmd-timeout`.
-pub(crate) const CMD_TIMEOUT: &str = "IRIS_FREEZE_CMD_TIMEOUT";
+pub(crate) const STATE_DIR: &str = super::STATE_DIR.var();
+pub(crate) const CONFIG: &str = super::CONFIG.var();
+pub(crate) const ROOT: &str = super::ROOT.var();
+pub(crate) const BIN_DIRS: &str = super::BIN_DIRS.var();
+/// Comma-separated.
+pub(crate) const INSTANCES: &str = super::INSTANCES.var();
+pub(crate) const LOG_FILE: &str = super::LOG_FILE.var();
+pub(crate) const MAX_FREEZE: &str = super::MAX_FREEZE.var();
+/// `0`, `false`, `no` or `off`: no journal entries (config `journal = false`).
+pub(crate) const JOURNAL: &str = super::JOURNAL.var();
 
 /// Set by `run` for its CMD: the cycle id (the frozen instances go in `INSTANCES`).
 pub(crate) const ID: &str = "IRIS_FREEZE_ID";
@@ -40,24 +27,14 @@ pub(crate) const SYSTEMD_DIR: &str = "IRIS_FREEZE_SYSTEMD_DIR";
 /// The one directory `systemd-run` and `systemctl` are looked for in: for tests.
 pub(crate) const SYSTEMD_BIN_DIR: &str = "IRIS_FREEZE_SYSTEMD_BIN_DIR";
 
-/// `0`, `false`, `no` or `off`: no journal entries (config `journal = false`).
-pub(crate) const JOURNAL: &str = "IRIS_FREEZE_JOURNAL";
 /// The journal's socket (default /run/systemd/journal/socket): for tests.
 pub(crate) const JOURNAL_SOCKET: &str = "IRIS_FREEZE_JOURNAL_SOCKET";
 
 /// The variables that stand for a command-line option, as clap reads them.
 #[cfg(test)]
-pub(crate) const OPTIONS: &[&str] = &[
-    STATE_DIR,
-    CONFIG,
-    ROOT,
-    BIN_DIRS,
-    INSTANCES,
-    TIMEOUT,
-    LOG_FILE,
-    MAX_FREEZE,
-    HISTORY_FILE,
-    METRICS_FILE,
-    SHARDED,
-    CMD_TIMEOUT,
-];
+pub(crate) fn options() -> impl Iterator<Item = &'static str> {
+    super::ALL
+        .iter()
+        .filter(|s| s.long.is_some())
+        .filter_map(|s| s.env)
+}

@@ -5,19 +5,17 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::config::MirrorPolicy;
-use crate::config::instance::{INSTANCES, instance_names};
+use crate::config::instance::instance_names;
 use crate::config::seconds::{CMD_TIMEOUT, MAX_FREEZE, TIMEOUT};
 use crate::config::source::Source;
 use crate::iris::InstanceName;
+use crate::settings;
 
-/// The file's keys, each written once: the field it fills (in [`FileConfig`]), its type, and
-/// how its value is read. [`KEYS`] (in this order: the "did you mean" takes the first close
-/// one), the fields and [`FileConfig::set`] are made from it.
+/// What each key of the file fills (a field of [`FileConfig`], named as the key), its type,
+/// and how its value is read; the key itself is its setting's, in `settings`. The field and
+/// [`FileConfig::set`] are made from it.
 macro_rules! keys {
-    ($($(#[$doc:meta])* $key:ident: $ty:ty = $read:expr;)*) => {
-        /// Every key, for the "did you mean" of an unknown one.
-        pub(in crate::config) const KEYS: &[&str] = &[$(stringify!($key)),*];
-
+    ($($(#[$doc:meta])* $key:ident($setting:ident): $ty:ty = $read:expr;)*) => {
         /// The settings the file gave, each already checked.
         #[derive(Debug, Default)]
         pub(crate) struct FileConfig {
@@ -34,45 +32,50 @@ macro_rules! keys {
                 path: &Path,
             ) -> Result<(), String> {
                 let entry = Entry { key, value: v, path };
-                match key {
-                    $(stringify!($key) => self.$key = Some(entry.read($read)?),)*
-                    _ => return Err(unknown_key(key, path)),
-                }
-                Ok(())
+                $(if Some(key) == settings::$setting.key {
+                    self.$key = Some(entry.read($read)?);
+                    return Ok(());
+                })*
+                Err(unknown_key(key, path))
             }
         }
+
+        /// Each field, by name, with the setting whose key it holds.
+        #[cfg(test)]
+        const FIELDS: &[(&str, &settings::Setting)] =
+            &[$((stringify!($key), &settings::$setting)),*];
     };
 }
 
 keys! {
-    instances: Vec<InstanceName> = |e| instances(e.value, e.path);
-    timeout: Duration = |e| TIMEOUT.parse_value(e.value, e.path);
-    max_freeze: Duration = |e| MAX_FREEZE.parse_value(e.value, e.path);
-    freeze_log: PathBuf = |e| e.a_path("/etc/preScript.log");
-    thaw_log: PathBuf = |e| e.a_path("/etc/postScript.log");
-    state_dir: PathBuf = |e| e.absolute("/run/iris-freeze");
-    history_file: PathBuf = |e| e.absolute("/var/lib/iris-freeze/history.jsonl");
-    metrics_file: PathBuf = |e| e.absolute("/var/lib/prometheus/node-exporter/iris-freeze.prom");
-    bin_dirs: Vec<PathBuf> = |e| {
+    instances(INSTANCES): Vec<InstanceName> = |e| instances(e.value, e.path);
+    timeout(TIMEOUT): Duration = |e| TIMEOUT.parse_value(e.value, e.path);
+    max_freeze(MAX_FREEZE): Duration = |e| MAX_FREEZE.parse_value(e.value, e.path);
+    freeze_log(FREEZE_LOG): PathBuf = |e| e.a_path("/etc/preScript.log");
+    thaw_log(THAW_LOG): PathBuf = |e| e.a_path("/etc/postScript.log");
+    state_dir(STATE_DIR): PathBuf = |e| e.absolute("/run/iris-freeze");
+    history_file(HISTORY_FILE): PathBuf = |e| e.absolute("/var/lib/iris-freeze/history.jsonl");
+    metrics_file(METRICS_FILE): PathBuf = |e| e.absolute("/var/lib/prometheus/node-exporter/iris-freeze.prom");
+    bin_dirs(BIN_DIRS): Vec<PathBuf> = |e| {
         let dirs = e.value.as_array().and_then(|a| a.iter().map(text_of).collect());
         let dirs: Vec<&str> =
             dirs.ok_or_else(|| e.must("a list of directories, e.g. [\"/usr/irissys/bin\"]"))?;
         Ok(dirs.into_iter().map(PathBuf::from).collect())
     };
-    credentials_file: PathBuf = |e| e.a_path("/etc/iris-freeze.credentials");
-    external_freeze_timeout: u32 = Entry::whole;
-    wd_suspend_limit: u32 = Entry::whole;
-    switch_journal: bool = Entry::boolean;
-    set_history: bool = Entry::boolean;
-    mirror_primary: MirrorPolicy = |e| match e.value.as_str() {
+    credentials_file(CREDENTIALS_FILE): PathBuf = |e| e.a_path("/etc/iris-freeze.credentials");
+    external_freeze_timeout(EXTERNAL_FREEZE_TIMEOUT): u32 = Entry::whole;
+    wd_suspend_limit(WD_SUSPEND_LIMIT): u32 = Entry::whole;
+    switch_journal(SWITCH_JOURNAL): bool = Entry::boolean;
+    set_history(SET_HISTORY): bool = Entry::boolean;
+    mirror_primary(MIRROR_PRIMARY): MirrorPolicy = |e| match e.value.as_str() {
         Some("warn") => Ok(MirrorPolicy::Warn),
         Some("refuse") => Ok(MirrorPolicy::Refuse),
         _ => Err(e.must("\"warn\" or \"refuse\"")),
     };
     /// Events to journald as well (`host::journal`).
-    journal: bool = Entry::boolean;
+    journal(JOURNAL): bool = Entry::boolean;
     /// `--sharded`'s default: the shard master namespace.
-    sharded_namespace: String = |e| {
+    sharded_namespace(SHARDED): String = |e| {
         let ns = text_of(e.value)
             .ok_or_else(|| e.must("a namespace in quotes, e.g. \"IRISCLUSTER\""))?;
         crate::iris::sharded::parse_namespace(ns)
@@ -80,7 +83,7 @@ keys! {
         Ok(ns.to_string())
     };
     /// `run`'s CMD deadline.
-    cmd_timeout: Duration = |e| CMD_TIMEOUT.parse_value(e.value, e.path);
+    cmd_timeout(CMD_TIMEOUT): Duration = |e| CMD_TIMEOUT.parse_value(e.value, e.path);
 }
 
 /// One entry of the file: a known key, its value, and the words for what is wrong with it.
@@ -137,7 +140,7 @@ fn whole_seconds(v: &toml::Value) -> Option<u32> {
 
 /// `instances`: a list of names. An empty name, or an empty list, never means "every instance".
 fn instances(v: &toml::Value, path: &Path) -> Result<Vec<InstanceName>, String> {
-    let src = Source::File(INSTANCES, path);
+    let src = Source::File(&settings::INSTANCES, path);
     let names: Option<Vec<String>> = v
         .as_array()
         .and_then(|a| a.iter().map(|n| n.as_str().map(String::from)).collect());
@@ -158,8 +161,7 @@ fn instances(v: &toml::Value, path: &Path) -> Result<Vec<InstanceName>, String> 
 /// An unknown key, with the known one it most likely meant.
 fn unknown_key(key: &str, path: &Path) -> String {
     // Keys are short: anything long is no typo of one (and not worth a quadratic comparison).
-    let guess = KEYS
-        .iter()
+    let guess = settings::keys()
         .find(|k| key.len() <= 64 && strsim::levenshtein(k, key) <= 2)
         .map(|k| format!(" (did you mean `{k}`?)"))
         .unwrap_or_default();
@@ -244,6 +246,20 @@ mod tests {
         }
         let (_, problems) = parse("instances = \"IRIS\"");
         assert!(problems[0].contains("must be a list"), "{problems:?}");
+    }
+
+    /// Every key of the table fills the field named as it, and every field is a key's.
+    #[test]
+    fn each_key_of_the_table_has_its_field() {
+        let keys: Vec<&str> = settings::keys().collect();
+        let fields: Vec<&str> = FIELDS.iter().map(|(f, _)| *f).collect();
+        assert_eq!(fields.len(), keys.len());
+        for (field, setting) in FIELDS {
+            assert_eq!(setting.key, Some(*field));
+        }
+        for key in keys {
+            assert!(fields.contains(&key), "no field for {key}");
+        }
     }
 
     #[test]

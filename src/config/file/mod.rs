@@ -14,8 +14,6 @@ use anyhow::{Context, Result, bail};
 use crate::host::trust;
 
 pub(crate) use keys::FileConfig;
-#[cfg(test)]
-pub(in crate::config) use keys::KEYS;
 
 /// Far more than any config file; a bigger one is something else.
 const MAX_BYTES: u64 = 1 << 20;
