@@ -50,16 +50,17 @@ fn status_names_the_log_file_the_environment_sets() {
     );
 }
 
-/// The commands of the README's `run` block, as written: each starts at a line beginning with
+/// The commands of the examples in doc/run.md, as written: each starts at a line beginning with
 /// `iris-freeze run` and runs to the next blank or comment line.
-fn readme_run_examples() -> Vec<String> {
-    let readme =
-        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
-            .unwrap();
-    let section = readme
-        .split("### Any snapshot command: `run`")
+fn run_page_examples() -> Vec<String> {
+    let page = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("doc/run.md"),
+    )
+    .unwrap();
+    let section = page
+        .split("\n## Examples\n")
         .nth(1)
-        .expect("the README's run section");
+        .expect("the run page's examples");
     let block = section
         .split("```sh\n")
         .nth(1)
@@ -93,7 +94,7 @@ fn fake_tool(env: &Env, name: &str) {
     std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
 }
 
-/// Runs a README example with sh, `iris-freeze` on PATH as the user types it.
+/// Runs an example of doc/run.md with sh, `iris-freeze` on PATH as the user types it.
 fn run_example(env: &Env, example: &str, fake_exit: &str) -> common::Run {
     let link = env.bin.join("iris-freeze");
     if !link.exists() {
@@ -107,13 +108,13 @@ fn run_example(env: &Env, example: &str, fake_exit: &str) -> common::Run {
 }
 
 #[test]
-fn the_readme_run_examples_work_as_written_and_a_failed_snapshot_fails_the_run() {
+fn the_run_page_examples_work_as_written_and_a_failed_snapshot_fails_the_run() {
     let env = Env::new();
     env.iris("IRIS");
     for tool in ["lvcreate", "az", "zfs", "gcloud"] {
         fake_tool(&env, tool);
     }
-    let examples = readme_run_examples();
+    let examples = run_page_examples();
     assert_eq!(examples.len(), 4, "{examples:#?}");
     let tools_log = env.tmp.path().join("tools.log");
     for example in &examples {
