@@ -6,6 +6,7 @@ The .deb is listed with dpkg-deb; the .rpm (gzip payload) is read here, so no rp
 needed on a Debian build machine.
 """
 import gzip
+import pathlib
 import struct
 import subprocess
 import sys
@@ -21,6 +22,9 @@ EXPECTED = {
     "/usr/share/doc/iris-freeze/LICENSE",
     "/usr/share/doc/iris-freeze/aws-ssm-document.yml",
 }
+# The pages under doc/ the README links to, at the same relative paths.
+TOP = pathlib.Path(__file__).resolve().parent.parent
+EXPECTED |= {f"/usr/share/doc/iris-freeze/{p.relative_to(TOP)}" for p in TOP.glob("doc/**/*.md")}
 # zsh reads vendor completions from vendor-completions on Debian, site-functions on RPM systems.
 ZSH = {"deb": "/usr/share/zsh/vendor-completions/_iris-freeze",
        "rpm": "/usr/share/zsh/site-functions/_iris-freeze"}

@@ -200,7 +200,7 @@ fn control_bytes_from_iris_never_reach_the_log() {
         .collect();
     assert!(bad.is_empty(), "control bytes {bad:x?} in the log");
     let text = String::from_utf8(log).unwrap();
-    // The README's grep still finds the journal file.
+    // doc/restore.md's grep still finds the journal file.
     assert!(
         text.lines().any(|l| l.contains("Start a journal restore")),
         "{text}"

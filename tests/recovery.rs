@@ -269,7 +269,7 @@ fn with_a_damaged_state_the_documented_recovery_works() {
         "{}",
         r.text()
     );
-    // The recovery as the README and the message name it: `status` shows what is frozen,
+    // The recovery as doc/failures.md and the message name it: `status` shows what is frozen,
     // `thaw --instance NAME` for each, then delete the file.
     let r = env.run(&["status", "--json"]);
     let status: serde_json::Value =

@@ -445,12 +445,12 @@ fn the_detached_fallback_stopped_with_the_agents_unit_thaws_as_it_goes() {
     assert!(alive(pid));
     let (stopped, _) = systemctl(&["stop", &agent]);
     assert!(stopped, "systemctl stop {agent}");
-    // What the README warns of and `check` warns about: the watchdog was in the agent's cgroup,
+    // What doc/failures.md warns of and `check` warns about: the watchdog was in the agent's cgroup,
     // so the agent's stop ends it too; its SIGTERM makes it thaw before it goes, long before
     // --max-freeze (a snapshot still being taken would not be consistent).
     assert!(
         wait_until(LIMIT, || !alive(pid)),
-        "the detached watchdog survived {agent}: update the README"
+        "the detached watchdog survived {agent}: update doc/failures.md"
     );
     assert!(!env.frozen("IRIS"), "{}", env.log_text());
     assert!(

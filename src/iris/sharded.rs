@@ -4,7 +4,7 @@
 //! Assumed, not documented: called from an OS shell they exit 5/3 as `Backup.General` does,
 //! and the call prints one `node=NAME journal=PATH` line per data server from CheckpointInfo.
 //! That line is our format (the simulator writes it), not IRIS's: the shape of CheckpointInfo
-//! is not in the class reference. README, "Sharded clusters", says what is which.
+//! is not in the class reference. doc/sharded.md says what is which.
 
 use anyhow::{Result, bail};
 

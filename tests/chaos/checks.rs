@@ -27,7 +27,7 @@ pub fn files(dir: &Path, skip: &Path) -> Vec<PathBuf> {
     out
 }
 
-/// Each line of each log (`*.log`, not the simulator's) is one event in the README's "Log
+/// Each line of each log (`*.log`, not the simulator's) is one event in doc/reference.md's "Log
 /// format": `TIME pid=N cmd=C inst=I event=E rc=R elapsed=D MESSAGE`, and the file ends with a
 /// whole line.
 pub fn logs(scratch: &Path, sim: &Path) -> Vec<String> {

@@ -534,7 +534,8 @@ master with \fB\-\-instance\fR when its host runs other instances. \fBrun \-\-sh
 snapshots the whole cluster consistently: freeze, CMD, thaw. \fBdry\-run \-\-sharded\fR says
 the cluster would be frozen from the master; \fBcheck\fR with \fBsharded_namespace\fR names the
 cluster calls and checks the master without freezing. The exit code of these calls
-and the format of their CheckpointInfo are assumptions: see the README, "Sharded clusters".
+and the format of their CheckpointInfo are assumptions: see \fIdoc/sharded.md\fR
+next to the README.
 "#;
 
 const ENVIRONMENT_MORE: &str = r#".TP
@@ -573,6 +574,6 @@ container, says whether the hooks would work there.
 "#;
 
 const SEE_ALSO: &str = r#".SH SEE ALSO
-\fBiris\-freeze \fR\fICOMMAND\fR \fB\-\-help\fR, and the README in
-\fI/usr/share/doc/iris\-freeze/\fR.
+\fBiris\-freeze \fR\fICOMMAND\fR \fB\-\-help\fR, and the README and the pages of
+\fIdoc/\fR in \fI/usr/share/doc/iris\-freeze/\fR.
 "#;
