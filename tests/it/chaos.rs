@@ -14,20 +14,12 @@
 //! `IRIS_FREEZE_CHAOS_JOBS=N` (default 3) how many run at once; `IRIS_FREEZE_CHAOS_VERBOSE=1`
 //! prints every cycle's plan, runs and logs (with `-- --nocapture`).
 
-#[path = "chaos/checks.rs"]
 mod checks;
-mod common;
-#[path = "chaos/cycle.rs"]
 mod cycle;
-#[path = "chaos/host.rs"]
 mod host;
-#[path = "chaos/plan.rs"]
 mod plan;
-#[path = "chaos/procs.rs"]
 mod procs;
-#[path = "chaos/rng.rs"]
 mod rng;
-#[path = "chaos/runs.rs"]
 mod runs;
 
 use std::sync::Mutex;
@@ -35,6 +27,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use crate::common;
 use plan::Plan;
 
 fn var(name: &str) -> Option<u64> {
@@ -59,8 +52,8 @@ fn chaos_soak() {
     let jobs = var("IRIS_FREEZE_CHAOS_JOBS").unwrap_or(3).max(1);
     let only = var("IRIS_FREEZE_CHAOS_CYCLE");
     println!(
-        "chaos soak: seed {seed} (replay: IRIS_FREEZE_CHAOS_SEED={seed} cargo test --test chaos), \
-         {secs} s, {jobs} at once"
+        "chaos soak: seed {seed} (replay: IRIS_FREEZE_CHAOS_SEED={seed} \
+         cargo test --test it -- chaos::), {secs} s, {jobs} at once"
     );
     common::simulator();
     let outside = checks::snapshot();

@@ -102,7 +102,7 @@ fn a_dynamic_binary_is_held_to_the_baseline() {
 
 /// What the packages ship: the static release build passes as statically linked.
 #[test]
-#[ignore = "needs the static binary of packaging/build.sh: cargo test --test check_glibc -- --ignored"]
+#[ignore = "needs the static binary of packaging/build.sh: cargo test --test it -- --ignored check_glibc::"]
 fn the_static_release_binary_passes() {
     let triple = format!("{}-unknown-linux-gnu", std::env::consts::ARCH);
     let bin = Path::new(env!("CARGO_MANIFEST_DIR"))

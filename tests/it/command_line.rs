@@ -1,8 +1,6 @@
 //! The command line as a new user meets it: misplaced words, bad values, and the help text.
 
-mod common;
-
-use common::Env;
+use crate::common::{self, Env};
 
 fn one_instance() -> Env {
     let env = Env::new();

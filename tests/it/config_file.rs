@@ -3,14 +3,12 @@
 //! state the true bounds and where the value came from; the file is opened safely and its
 //! contents never appear in an error.
 
-mod common;
-
 use std::fs;
 use std::os::unix::fs::{PermissionsExt, symlink};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use common::{Env, Run, wait_until};
+use crate::common::{self, Env, Run, wait_until};
 
 fn chmod(p: &std::path::Path, mode: u32) {
     fs::set_permissions(p, fs::Permissions::from_mode(mode)).unwrap();

@@ -1,13 +1,11 @@
 //! Hook conventions of every platform, the config file, credentials, mirrors, dry-run, the Azure
 //! deadline and the ExternalFreeze options, end to end against the simulator.
 
-mod common;
-
 use std::fs;
 use std::os::unix::fs::{PermissionsExt, symlink};
 use std::path::PathBuf;
 
-use common::{BIN, Env};
+use crate::common::{BIN, Env};
 
 fn exprs(env: &Env) -> String {
     fs::read_to_string(env.sim.join("exprs.log")).unwrap_or_default()

@@ -1,6 +1,7 @@
 //! The man page and completions in the repository are exactly what the clap definition renders,
 //! so they never drift from `--help`.
 
+#[path = "../docs_gen/mod.rs"]
 mod docs_gen;
 
 #[test]

@@ -3,12 +3,10 @@
 //! simulator; and the cloud-init example under `cloud-init schema`.
 //!
 //! Needs `ansible-playbook` (ansible-core from PyPI) and `cloud-init` on PATH: ignored by a
-//! plain `cargo test`, run by `.ci/run`, which installs both (`cargo test --test fleet --
-//! --ignored`), and failing, not skipping, when either is missing. They run as root (the role
-//! installs root-owned files). The check of the role's argument spec against its defaults
-//! needs neither, and runs in a plain `cargo test`.
-
-mod common;
+//! plain `cargo test`, run by `.ci/run`, which installs both (`cargo test --test it --
+//! --ignored fleet::`), and failing, not skipping, when either is missing. They run as root
+//! (the role installs root-owned files). The check of the role's argument spec against its
+//! defaults needs neither, and runs in a plain `cargo test`.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -16,7 +14,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{BIN, Env};
+use crate::common::{BIN, Env};
 
 const REPO: &str = env!("CARGO_MANIFEST_DIR");
 

@@ -1,12 +1,10 @@
 //! End-to-end: the real iris-freeze binary against the IRIS simulator, one test per path a user
 //! can meet (success, each failure, each timeout, each signal of a child).
 
-mod common;
-
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 
-use common::Env;
+use crate::common::{self, Env};
 
 fn assert_one_line(out: &str) {
     assert!(

@@ -1,11 +1,9 @@
 //! The cycle id, the verdict and the history, end to end against the simulator.
 
-mod common;
-
 use std::fs;
 use std::time::Duration;
 
-use common::{Env, wait_until};
+use crate::common::{Env, wait_until};
 use serde_json::Value;
 
 const LIMIT: Duration = Duration::from_secs(60);

@@ -8,8 +8,6 @@
 //! JSON that parses and, where the source is kept, holds the value exactly. After each source ×
 //! value: nothing ran (no PWNED file), nothing left frozen, no password shown.
 
-mod common;
-
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -17,7 +15,7 @@ use std::process::Stdio;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use common::{Env, Run};
+use crate::common::{self, Env, Run};
 use serde_json::Value;
 
 /// Every command that prints or runs a value from outside, in the order a cycle runs them.

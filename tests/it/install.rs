@@ -1,14 +1,12 @@
 //! End-to-end tests of `install`, `uninstall` and `check`: the real binary, a temp dir as
 //! `--root` (IRIS_FREEZE_ROOT), and the IRIS simulator.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt, symlink};
 use std::path::{Path, PathBuf};
 
-use common::{Env, Run};
+use crate::common::{self, Env, Run};
 
 const PLATFORMS: [&str; 5] = ["azure", "vmware", "qemu", "gcp", "nutanix"];
 

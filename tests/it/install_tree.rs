@@ -2,13 +2,11 @@
 //! user can write is refused, the record of created directories is never written through a
 //! link, and a symlink in the tree resolves inside it. The real binary, a temp dir as DIR.
 
-mod common;
-
 use std::fs;
 use std::os::unix::fs::{PermissionsExt, chown, symlink};
 use std::path::{Path, PathBuf};
 
-use common::Env;
+use crate::common::Env;
 
 /// A uid no one on the host has: "another user".
 const OTHER: u32 = 12345;

@@ -3,13 +3,11 @@
 //! terminal: `restore-plan` quotes it, sharded data-server names are checked where they enter,
 //! and every report a person reads has its control characters spelled out.
 
-mod common;
-
 use std::fs;
 use std::path::Path;
 use std::process::Command;
 
-use common::{Env, Run};
+use crate::common::{Env, Run};
 use serde_json::Value;
 
 /// The bytes no human-readable output may hold raw: ESC (and so CSI/OSC), BEL, CR, the C1

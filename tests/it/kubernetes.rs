@@ -4,8 +4,6 @@
 //! engine's timeout) as a non-root user owning the instance, with no state/log/history paths
 //! given: the non-root defaults land in that user's temp HOME / XDG_RUNTIME_DIR.
 
-mod common;
-
 use std::fs;
 use std::os::unix::fs::{PermissionsExt, chown};
 use std::os::unix::process::CommandExt;
@@ -13,8 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::other_user::{chown_tree, reachable_programs};
-use common::{Env, wait_until};
+use crate::common::other_user::{chown_tree, reachable_programs};
+use crate::common::{self, Env, wait_until};
 use serde_json::Value;
 
 const EXAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/kubernetes");

@@ -3,14 +3,12 @@
 //! IRIS_FREEZE_TEST_PROMTOOL=1 (CI) the metrics file and the example alert rules must pass the
 //! real `promtool`; without it they are checked only where promtool is installed.
 
-mod common;
-
 use std::fs;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use common::Env;
+use crate::common::Env;
 
 fn metrics_path(env: &Env) -> PathBuf {
     let dir = env.tmp.path().join("textfile");

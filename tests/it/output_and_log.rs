@@ -1,8 +1,6 @@
 //! What iris-freeze writes and reads besides IRIS: stderr that cannot be written, a log path that
 //! is not a plain file of root's, control bytes in IRIS output, and the credentials file.
 
-mod common;
-
 use std::fs;
 use std::os::fd::OwnedFd;
 use std::os::unix::fs::{PermissionsExt, symlink};
@@ -10,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::{BIN, Env, Run, finish};
+use crate::common::{self, BIN, Env, Run, finish};
 
 /// The two ways stderr stops taking writes.
 #[derive(Debug, Clone, Copy)]

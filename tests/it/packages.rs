@@ -6,8 +6,8 @@
 //! static busybox as /bin/sh (Debian's busybox-static) and the rpm test needs root.
 //!
 //! Needs the .deb and .rpm that `sh packaging/build.sh` puts in target/packages: ignored by a
-//! plain `cargo test`, run by `.ci/run` after the build (`cargo test --test packages --
-//! --ignored`), and failing, not skipping, when a package or a tool is missing.
+//! plain `cargo test`, run by `.ci/run` after the build (`cargo test --test it --
+//! --ignored packages::`), and failing, not skipping, when a package or a tool is missing.
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -237,7 +237,7 @@ fn removed_with_the_hooks(root: &Path, json: &Path, out: &str) {
 }
 
 #[test]
-#[ignore = "needs the .deb of packaging/build.sh: cargo test --test packages -- --ignored"]
+#[ignore = "needs the .deb of packaging/build.sh: cargo test --test it -- --ignored packages::"]
 fn removing_the_deb_takes_out_the_hooks_an_upgrade_keeps_them_and_purge_the_state() {
     let deb = the_deb();
     let deb = deb.to_str().unwrap();
@@ -286,7 +286,7 @@ fn stopped_for_the_hooks(root: &Path, out: &Output) {
 }
 
 #[test]
-#[ignore = "needs the .deb of packaging/build.sh: cargo test --test packages -- --ignored"]
+#[ignore = "needs the .deb of packaging/build.sh: cargo test --test it -- --ignored packages::"]
 fn a_removal_that_cannot_uninstall_the_hooks_stops_and_says_why() {
     let deb = the_deb();
     let tmp = dpkg_root();
@@ -304,7 +304,7 @@ fn a_removal_that_cannot_uninstall_the_hooks_stops_and_says_why() {
 }
 
 #[test]
-#[ignore = "needs the .rpm of packaging/build.sh: cargo test --test packages -- --ignored"]
+#[ignore = "needs the .rpm of packaging/build.sh: cargo test --test it -- --ignored packages::"]
 fn erasing_the_rpm_takes_out_the_hooks_an_upgrade_keeps_them_and_the_state_dir_goes() {
     let pkg = the_rpm();
     let pkg = pkg.to_str().unwrap();
@@ -335,7 +335,7 @@ fn erasing_the_rpm_takes_out_the_hooks_an_upgrade_keeps_them_and_the_state_dir_g
 }
 
 #[test]
-#[ignore = "needs the .rpm of packaging/build.sh: cargo test --test packages -- --ignored"]
+#[ignore = "needs the .rpm of packaging/build.sh: cargo test --test it -- --ignored packages::"]
 fn an_rpm_erase_that_cannot_uninstall_the_hooks_stops_and_says_why() {
     let pkg = the_rpm();
     let tmp = rpm_root();
@@ -355,7 +355,7 @@ fn an_rpm_erase_that_cannot_uninstall_the_hooks_stops_and_says_why() {
 /// image build), `uninstall` cannot find its own path; it tells the hooks by what they are, so
 /// the erase still takes out iris-freeze's hooks, and leaves someone else's file.
 #[test]
-#[ignore = "needs the .rpm of packaging/build.sh: cargo test --test packages -- --ignored"]
+#[ignore = "needs the .rpm of packaging/build.sh: cargo test --test it -- --ignored packages::"]
 fn an_rpm_erase_in_a_root_without_proc_takes_out_the_hooks_and_keeps_a_foreign_file() {
     let pkg = the_rpm();
     let tmp = rpm_root();

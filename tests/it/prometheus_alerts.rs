@@ -6,8 +6,6 @@
 //! Ignored by default: it needs Debian's `prometheus` and `prometheus-node-exporter` (`.ci/run`
 //! installs them; neither service is started, the test starts its own on 127.0.0.1).
 
-mod common;
-
 use std::fs;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -16,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::Env;
+use crate::common::{self, Env};
 use serde_json::Value;
 
 /// How long a daemon may take to answer, and an alert to fire or resolve, on a loaded box.

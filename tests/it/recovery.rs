@@ -2,12 +2,10 @@
 //! state, a stopped freeze, someone else's freeze racing ours) still tell the truth and leave
 //! nothing frozen by us.
 
-mod common;
-
 use std::fs;
 use std::time::Duration;
 
-use common::{Env, finish, wait_until};
+use crate::common::{Env, finish, wait_until};
 
 const LIMIT: Duration = Duration::from_secs(20);
 

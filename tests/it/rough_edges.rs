@@ -1,9 +1,7 @@
 //! What a new user reads: the commands a message tells them to run name the real instances,
 //! and `status` says where the logs really go.
 
-mod common;
-
-use common::Env;
+use crate::common::{self, Env};
 
 #[test]
 fn thaw_of_someone_elses_freeze_names_the_command_for_those_instances() {

@@ -1,14 +1,12 @@
 //! `iris-freeze run -- CMD`: freeze, CMD, always thaw, against the simulator. Each CMD checks
 //! from inside that the simulator is frozen (IsWDSuspendedExt through `iris session`: exit 5).
 
-mod common;
-
 use std::fs;
 use std::path::PathBuf;
 use std::process::Child;
 use std::time::Duration;
 
-use common::{Env, alive, finish, wait_until};
+use crate::common::{self, Env, alive, finish, wait_until};
 
 /// A shell line that fails unless IRIS is frozen now and the cycle is in the environment.
 const CHECK_FROZEN: &str = r#"iris session IRIS -U%SYS '##Class(Backup.General).IsWDSuspendedExt()'; rc=$?

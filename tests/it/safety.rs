@@ -1,8 +1,6 @@
 //! Never leave a database frozen: the watchdog, stop signals, the host lock, the pre/post race,
 //! the state dir rules and the emergency resume, end to end against the simulator.
 
-mod common;
-
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
@@ -10,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{Env, alive, finish, wait_until};
+use crate::common::{self, Env, alive, finish, wait_until};
 use nix::sys::signal::{Signal, kill, killpg};
 use nix::unistd::Pid;
 

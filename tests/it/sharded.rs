@@ -1,12 +1,10 @@
 //! `--sharded`: a whole sharded cluster frozen and thawed from its shard master with
 //! Backup.ShardedCluster, against the simulator's cluster (a master and its data nodes).
 
-mod common;
-
 use std::fs;
 use std::time::Duration;
 
-use common::{Env, wait_until};
+use crate::common::{self, Env, wait_until};
 use serde_json::Value;
 
 const LIMIT: Duration = Duration::from_secs(60);

@@ -3,13 +3,11 @@
 //! another user owns or a group other than root's can write, and nothing is created, renamed
 //! or followed there before that check.
 
-mod common;
-
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt, chown, symlink};
 use std::path::{Path, PathBuf};
 
-use common::Env;
+use crate::common::{self, Env};
 
 /// A uid and a gid no one on the host has: "another user" and "another group".
 const OTHER: u32 = 12345;

@@ -1,11 +1,9 @@
-//! Cases the chaos soak (`tests/chaos.rs`) found, each as a plain end-to-end test of the one
+//! Cases the chaos soak (`chaos.rs`) found, each as a plain end-to-end test of the one
 //! sequence that broke, with the seed and cycle that first showed it.
-
-mod common;
 
 use std::time::Duration;
 
-use common::{Env, alive, wait_until};
+use crate::common::{Env, alive, wait_until};
 
 const LIMIT: Duration = Duration::from_secs(30);
 

@@ -2,8 +2,6 @@
 //! unsafe state dir, a log that blocks, a zombie watchdog, a user who is not root; end to end
 //! against the simulator.
 
-mod common;
-
 use std::fs;
 use std::io::Read;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
@@ -12,7 +10,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::{Env, wait_until};
+use crate::common::{self, Env, wait_until};
 
 const LIMIT: Duration = Duration::from_secs(60);
 

@@ -1,9 +1,7 @@
 //! The watchdog and systemd. The first tests use stand-ins for systemd's programs and run
 //! everywhere. The `#[ignore]`d ones need root and a real systemd as PID 1, and fail (never
-//! skip) without them: `.ci/in-systemd cargo test --test systemd -- --ignored` boots a
+//! skip) without them: `.ci/in-systemd cargo test --test it -- --ignored systemd::` boots a
 //! throwaway systemd for them (`.ci/run` does).
-
-mod common;
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -12,7 +10,7 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use common::{BIN, Env, Run, alive, wait_until};
+use crate::common::{self, BIN, Env, Run, alive, wait_until};
 
 const LIMIT: Duration = Duration::from_secs(60);
 
@@ -190,7 +188,8 @@ fn check_warns_when_the_watchdog_would_die_with_the_agents_unit() {
     );
 }
 
-// ---- Under a real systemd (PID 1): `.ci/in-systemd cargo test --test systemd -- --ignored`.
+// ---- Under a real systemd (PID 1):
+// `.ci/in-systemd cargo test --test it -- --ignored systemd::`.
 
 /// A host whose watchdog is a unit of the real systemd; fails loudly anywhere else.
 fn real_systemd() -> Env {
@@ -199,7 +198,7 @@ fn real_systemd() -> Env {
         pid1.trim(),
         "systemd",
         "PID 1 is not systemd: run these tests as root with \
-         `.ci/in-systemd cargo test --test systemd -- --ignored`"
+         `.ci/in-systemd cargo test --test it -- --ignored systemd::`"
     );
     assert!(
         Path::new("/run/systemd/system").is_dir(),

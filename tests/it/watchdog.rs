@@ -3,15 +3,13 @@
 //! failure on the way is said in the log, the history and the journal, with the command that
 //! thaws.
 
-mod common;
-
 use std::fs;
 use std::os::unix::fs::{PermissionsExt, symlink};
 use std::os::unix::net::UnixDatagram;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use common::{Env, simulator, wait_until};
+use crate::common::{self, Env, simulator, wait_until};
 
 const LIMIT: Duration = Duration::from_secs(60);
 

@@ -6,12 +6,12 @@ use std::fs;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::checks::{self, Snapshot};
+use super::checks::{self, Snapshot};
+use super::host::Host;
+use super::plan::{Call, ConfigAt, Op, Plan, SLOWEST_MS, Setting, Step, Way};
+use super::procs::{self, now_ms};
+use super::runs::{self, Ran, tail};
 use crate::common;
-use crate::host::Host;
-use crate::plan::{Call, ConfigAt, Op, Plan, SLOWEST_MS, Setting, Step, Way};
-use crate::procs::{self, now_ms};
-use crate::runs::{self, Ran, tail};
 
 /// What a failed freeze's summary says when it leaves nothing frozen.
 const NOTHING_LEFT: &str = "nothing left frozen";

@@ -7,8 +7,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use super::plan::{Call, ConfigAt, Op, Plan, Product, Setting, Way};
 use crate::common::{self, Env};
-use crate::plan::{Call, ConfigAt, Op, Plan, Product, Setting, Way};
 
 /// The login the `login` fault accepts, and the secret that must never be written anywhere.
 pub const USER: &str = "chaosuser";

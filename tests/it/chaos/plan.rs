@@ -7,7 +7,7 @@ use std::fmt;
 
 use nix::sys::signal::Signal;
 
-use crate::rng::Rng;
+use super::rng::Rng;
 
 /// The longest `slow:MS` fault: a simulator call younger than this may still change the state.
 pub const SLOWEST_MS: u64 = 3000;
@@ -192,7 +192,7 @@ impl Plan {
 
     pub fn replay(&self) -> String {
         format!(
-            "IRIS_FREEZE_CHAOS_SEED={} IRIS_FREEZE_CHAOS_CYCLE={} cargo test --test chaos",
+            "IRIS_FREEZE_CHAOS_SEED={} IRIS_FREEZE_CHAOS_CYCLE={} cargo test --test it -- chaos::",
             self.seed, self.cycle
         )
     }

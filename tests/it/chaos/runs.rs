@@ -10,10 +10,10 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
 
+use super::host::Host;
+use super::plan::{Call, Op, Plan};
+use super::procs::{self, now_ms};
 use crate::common;
-use crate::host::Host;
-use crate::plan::{Call, Op, Plan};
-use crate::procs::{self, now_ms};
 
 /// How long any one run may take before the soak calls it a hang.
 const HANG: Duration = Duration::from_secs(120);

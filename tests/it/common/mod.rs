@@ -1,6 +1,5 @@
 //! Test harness: a temp dir with the IRIS simulator on PATH (as `iris`, `csession`, `ccontrol`),
 //! a state dir and a log file, and helpers that run the real iris-freeze binary against it.
-#![allow(dead_code)]
 
 pub mod other_user;
 
@@ -15,7 +14,7 @@ pub mod settings;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_iris-freeze");
 
-/// The simulator example, brought up to date once per test binary: `cargo test` builds it only
+/// The simulator example, brought up to date once per test run: `cargo test` builds it only
 /// as a unit-test harness (`test = true`), so a copy left by an older build would test old
 /// simulator code. Offline: everything it needs was fetched to build the tests.
 pub fn simulator() -> PathBuf {
@@ -168,7 +167,7 @@ impl Env {
         }
     }
 
-    /// For tests under a real systemd (tests/systemd.rs): the watchdog becomes a unit of the
+    /// For tests under a real systemd (systemd.rs): the watchdog becomes a unit of the
     /// host's systemd, whose environment has no IRIS_SIM_DIR, so the simulator's programs are
     /// scripts that name their state themselves.
     pub fn with_real_systemd(mut self) -> Env {
