@@ -13,6 +13,9 @@ fn assert_one_line(out: &str) {
     );
 }
 
+/// The clean cycle, the one scenario every other test varies: one IRIS instance frozen, then
+/// thawed. What the user sees, the log, the state, the freeze marker, and the history that
+/// `history` and `status` read back, all under one cycle id, with the verdict consistent.
 #[test]
 fn freeze_then_thaw_one_iris_instance() {
     let env = Env::new();
@@ -30,6 +33,30 @@ fn freeze_then_thaw_one_iris_instance() {
         log.contains("Start a journal restore for this backup with journal file"),
         "{log}"
     );
+    let id = env.state_json()["cycle"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert_eq!(id.len(), "20261201T115512Z-3fa2".len(), "{id}");
+    // The freeze marker text carries the cycle id.
+    let exprs = fs::read_to_string(env.sim.join("exprs.log")).unwrap();
+    let want = format!("IRIS ##Class(Backup.General).ExternalFreeze(\"\",\"{id}\")");
+    assert!(exprs.contains(&want), "{exprs}");
+    // The freeze's history line is there before the freeze exits: the snapshot holds it.
+    let freeze = env.history_events_of("freeze");
+    assert_eq!(freeze.len(), 1, "{freeze:?}");
+    assert_eq!(freeze[0]["id"], id.as_str());
+    assert_eq!(freeze[0]["by"], "freeze");
+    let inst = &freeze[0]["instances"][0];
+    assert_eq!(
+        inst["journal_file"],
+        "/usr/irissys/mgr/journal/20261125.002"
+    );
+    assert_eq!(
+        inst["restore_from"],
+        "/usr/irissys/mgr/journal/20261125.002"
+    );
+    assert_eq!(inst["product"], "IRIS");
 
     let r = env.run(&["thaw"]);
     assert_eq!(r.code, 0, "{}", r.text());
@@ -39,6 +66,34 @@ fn freeze_then_thaw_one_iris_instance() {
     let log = env.log_text();
     assert!(log.contains("inst=IRIS event=thawed rc=3"), "{log}");
     assert!(log.contains("was frozen by iris-freeze for"), "{log}");
+    let thaw = env.history_events_of("thaw");
+    assert_eq!(thaw.len(), 1);
+    assert_eq!(thaw[0]["id"], id.as_str());
+    assert_eq!(thaw[0]["instances"][0]["verdict"], "consistent");
+    assert!(thaw[0]["instances"][0]["frozen_secs"].as_f64().is_some());
+
+    let r = env.run(&["history", "--json"]);
+    assert_eq!(r.code, 0, "{}", r.text());
+    let cycles: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let c = &cycles[0];
+    assert_eq!(c["id"], id.as_str());
+    assert_eq!(c["ended"], "thawed");
+    assert_eq!(c["verdict"], "consistent");
+    assert_eq!(c["instances"][0]["verdict"], "consistent");
+    assert_eq!(
+        c["instances"][0]["journal_file"],
+        "/usr/irissys/mgr/journal/20261125.002"
+    );
+    let r = env.run(&["history"]);
+    assert!(
+        r.stdout.contains(&id) && r.stdout.contains("consistent"),
+        "{}",
+        r.text()
+    );
+    let r = env.run(&["status", "--json"]);
+    let s: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(s["last_cycle"]["id"], id.as_str(), "{}", r.text());
+    assert_eq!(s["last_cycle"]["verdict"], "consistent");
 }
 
 #[test]

@@ -1,94 +1,21 @@
-//! The cycle id, the verdict and the history, end to end against the simulator.
+//! The verdict and the history of cycles that went wrong, end to end against the simulator. The
+//! clean cycle's id and history are checked with the rest of that cycle, in
+//! `freeze_thaw::freeze_then_thaw_one_iris_instance`.
 
 use std::fs;
 use std::time::Duration;
 
-use crate::common::{Env, wait_until};
+use crate::common::{self, Env, wait_until};
 use serde_json::Value;
 
 const LIMIT: Duration = Duration::from_secs(60);
-
-/// The cycle id the state records while frozen.
-fn cycle_id(env: &Env) -> String {
-    env.state_json()["cycle"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
-}
-
-#[test]
-fn a_clean_cycle_is_consistent_and_its_history_names_the_journal_files() {
-    let env = Env::new();
-    env.iris("IRIS");
-    let r = env.run(&["freeze"]);
-    assert_eq!(r.code, 0, "{}", r.text());
-    let id = cycle_id(&env);
-    assert_eq!(id.len(), "20261201T115512Z-3fa2".len(), "{id}");
-    // The freeze's line is there before the freeze exits: the snapshot holds it.
-    let freeze = env.history_events_of("freeze");
-    assert_eq!(freeze.len(), 1, "{freeze:?}");
-    assert_eq!(freeze[0]["id"], id.as_str());
-    assert_eq!(freeze[0]["by"], "freeze");
-    let inst = &freeze[0]["instances"][0];
-    assert_eq!(
-        inst["journal_file"],
-        "/usr/irissys/mgr/journal/20261125.002"
-    );
-    assert_eq!(
-        inst["restore_from"],
-        "/usr/irissys/mgr/journal/20261125.002"
-    );
-    assert_eq!(inst["product"], "IRIS");
-
-    let r = env.run(&["thaw"]);
-    assert_eq!(r.code, 0, "{}", r.text());
-    let thaw = env.history_events_of("thaw");
-    assert_eq!(thaw.len(), 1);
-    assert_eq!(thaw[0]["id"], id.as_str());
-    assert_eq!(thaw[0]["instances"][0]["verdict"], "consistent");
-    assert!(thaw[0]["instances"][0]["frozen_secs"].as_f64().is_some());
-
-    let r = env.run(&["history", "--json"]);
-    assert_eq!(r.code, 0, "{}", r.text());
-    let cycles: Value = serde_json::from_str(&r.stdout).unwrap();
-    let c = &cycles[0];
-    assert_eq!(c["id"], id.as_str());
-    assert_eq!(c["ended"], "thawed");
-    assert_eq!(c["verdict"], "consistent");
-    assert_eq!(c["instances"][0]["verdict"], "consistent");
-    assert_eq!(
-        c["instances"][0]["journal_file"],
-        "/usr/irissys/mgr/journal/20261125.002"
-    );
-    let r = env.run(&["history"]);
-    assert!(
-        r.stdout.contains(&id) && r.stdout.contains("consistent"),
-        "{}",
-        r.text()
-    );
-    let r = env.run(&["status", "--json"]);
-    let s: Value = serde_json::from_str(&r.stdout).unwrap();
-    assert_eq!(s["last_cycle"]["id"], id.as_str(), "{}", r.text());
-    assert_eq!(s["last_cycle"]["verdict"], "consistent");
-}
-
-#[test]
-fn the_freeze_marker_text_carries_the_cycle_id() {
-    let env = Env::new();
-    env.iris("IRIS");
-    assert_eq!(env.run(&["freeze"]).code, 0);
-    let id = cycle_id(&env);
-    let exprs = fs::read_to_string(env.sim.join("exprs.log")).unwrap();
-    let want = format!("IRIS ##Class(Backup.General).ExternalFreeze(\"\",\"{id}\")");
-    assert!(exprs.contains(&want), "{exprs}");
-    assert_eq!(env.run(&["thaw"]).code, 0);
-}
 
 #[test]
 fn a_cycle_the_watchdog_auto_thawed_is_not_consistent() {
     let env = Env::new();
     env.iris("IRIS");
     assert_eq!(env.run(&["freeze", "--max-freeze", "2"]).code, 0);
+    common::assert_watchdog_thawed(&env, &["IRIS"]);
     assert!(
         wait_until(LIMIT, || !env.history_events_of("auto-thaw").is_empty()),
         "no auto-thaw in the history: {:?}",

@@ -24,22 +24,9 @@ fn the_watchdog_thaws_after_freeze_is_killed_9_in_the_middle() {
     kill(Pid::from_raw(pid), Signal::SIGKILL).unwrap();
     let r = finish(child);
     assert_eq!(r.code, -1, "{}", r.text());
-    assert!(
-        wait_until(LIMIT, || !env.frozen("IRIS")),
-        "the watchdog never thawed"
-    );
     // The watchdog records the auto-thaw just after thawing.
-    assert!(
-        wait_until(LIMIT, || env
-            .log_text()
-            .contains("AUTO-THAW done: thawed IRIS")),
-        "{}",
-        env.log_text()
-    );
-    assert!(
-        env.log_text()
-            .contains("cmd=watchdog inst=- event=auto-thaw")
-    );
+    let log = common::assert_watchdog_thawed(&env, &["IRIS"]);
+    assert!(log.contains("cmd=watchdog inst=- event=auto-thaw"), "{log}");
     // The thaw that comes late says the snapshot may not be consistent, with exit 2, once.
     let r = env.run(&["thaw"]);
     assert_eq!(r.code, 2, "{}", r.text());
@@ -74,16 +61,8 @@ fn the_watchdog_survives_the_callers_process_group_being_killed() {
         alive(wd),
         "the watchdog died with its caller's process group"
     );
-    assert!(
-        wait_until(LIMIT, || !env.frozen("IRIS")),
-        "the watchdog never thawed"
-    );
     // It thaws first and logs after.
-    assert!(
-        wait_until(LIMIT, || env.log_text().contains("AUTO-THAW")),
-        "{}",
-        env.log_text()
-    );
+    common::assert_watchdog_thawed(&env, &["IRIS"]);
     assert!(wait_until(LIMIT, || !env.state_json()["auto_thaw"].is_null()));
     let status = env.run(&["status"]);
     assert!(status.stdout.contains("AUTO-THAW"), "{}", status.text());

@@ -162,13 +162,15 @@ fn a_data_node_that_fails_the_thaw_is_named_and_the_next_thaw_finishes() {
     assert!(env.recorded().is_empty(), "{}", r.text());
 }
 
-/// Waits until the watchdog has thawed every member, and its history line says so of each.
+/// Waits until the watchdog has thawed every member, its log says it thawed the cluster (by its
+/// master), and its history line says so of each member.
 fn the_watchdog_thawed_the_cluster(env: &Env) {
     assert!(
         wait_until(LIMIT, || frozen(env).is_empty()),
         "still frozen: {:?}",
         frozen(env)
     );
+    common::assert_watchdog_thawed(env, &["MASTER"]);
     assert!(wait_until(LIMIT, || !env
         .history_events_of("auto-thaw")
         .is_empty()));

@@ -76,23 +76,12 @@ fn a_damaged_state_does_not_disarm_the_watchdog() {
     // Truncated behind its back (a full disk, a careless editor).
     fs::write(env.state_file(), "").unwrap();
 
-    assert!(
-        wait_until(LIMIT, || !env.frozen("IRIS") && !env.frozen("CACHE")),
-        "the watchdog did not thaw: {}",
-        env.log_text()
-    );
-    assert!(
-        wait_until(LIMIT, || env.log_text().contains("AUTO-THAW done")),
-        "{}",
-        env.log_text()
-    );
-    let log = env.log_text();
+    let log = common::assert_watchdog_thawed(&env, &["CACHE", "IRIS"]);
     assert!(log.contains("state.json is damaged"), "{log}");
     let moved = damaged_files(&env);
     assert_eq!(moved.len(), 1, "{moved:?}");
     assert!(log.contains(&moved[0].display().to_string()), "{log}");
     assert_eq!(fs::metadata(&moved[0]).unwrap().mode() & 0o777, 0o600);
-    assert!(log.contains("AUTO-THAW done: thawed CACHE, IRIS"), "{log}");
     // The next thaw reports the auto-thaw, once.
     let r = env.run(&["thaw"]);
     assert_eq!(r.code, 2, "{}", r.text());
@@ -164,16 +153,7 @@ fn a_swapped_state_dir_changes_nothing_for_the_watchdog() {
     fs::write(env.state_file(), forged.to_string()).unwrap();
     chmod(&env.state_file(), 0o600);
 
-    assert!(
-        wait_until(LIMIT, || !env.frozen("IRIS")),
-        "the watchdog did not thaw IRIS: {}",
-        env.log_text()
-    );
-    assert!(
-        wait_until(LIMIT, || env.log_text().contains("AUTO-THAW done")),
-        "{}",
-        env.log_text()
-    );
+    common::assert_watchdog_thawed(&env, &["IRIS"]);
     assert!(!marker.exists(), "the watchdog ran the forged program");
     // It recorded the auto-thaw in the directory it opened, not in the forged one.
     let kept: serde_json::Value =

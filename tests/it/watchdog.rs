@@ -29,14 +29,6 @@ fn text(p: &std::path::Path) -> &str {
     p.to_str().unwrap()
 }
 
-/// Waits for the watchdog's last word (its AUTO-THAW done or FAILED line) in the log.
-fn auto_thaw_ended(env: &Env) -> bool {
-    wait_until(LIMIT, || {
-        let log = env.log_text();
-        log.contains("AUTO-THAW done") || log.contains("AUTO-THAW FAILED")
-    })
-}
-
 /// Every journal entry sent to `socket` so far, as its raw text.
 fn journal(socket: &UnixDatagram) -> Vec<String> {
     let mut out = Vec::new();
@@ -152,15 +144,10 @@ fn thawed_by_the_watchdog(env: &Env) {
     );
 }
 
-/// The watchdog thawed IRIS, recorded it, and its last word says so.
-fn auto_thawed_iris(env: &Env) {
+/// The watchdog thawed IRIS, recorded it, and its last word says so; returns the log.
+fn auto_thawed_iris(env: &Env) -> String {
     thawed_by_the_watchdog(env);
-    assert!(auto_thaw_ended(env), "{}", env.log_text());
-    assert!(
-        env.log_text().contains("AUTO-THAW done: thawed IRIS"),
-        "{}",
-        env.log_text()
-    );
+    common::assert_watchdog_thawed(env, &["IRIS"])
 }
 
 #[test]
@@ -170,13 +157,8 @@ fn an_unreadable_state_is_thawed_from_the_plan_with_no_search() {
     let dir = programs_elsewhere(&env);
     let qlists = freeze_with(&env, text(&dir), &[]);
     fs::write(env.state_file(), b"\x00{not json").unwrap();
-    thawed_by_the_watchdog(&env);
-    assert!(auto_thaw_ended(&env), "{}", env.log_text());
-    let log = env.log_text();
-    assert!(
-        log.contains("damaged") && log.contains("AUTO-THAW done: thawed IRIS"),
-        "{log}"
-    );
+    let log = auto_thawed_iris(&env);
+    assert!(log.contains("damaged"), "{log}");
     assert_eq!(
         env.calls("-", "qlist"),
         qlists,
@@ -201,9 +183,7 @@ fn thawed_through_the_second_dir(spoil: impl FnOnce(&std::path::Path)) -> (PathB
             .starts_with(text(&first))
     );
     spoil(&first);
-    thawed_by_the_watchdog(&env);
-    assert!(auto_thaw_ended(&env), "{}", env.log_text());
-    let log = env.log_text();
+    let log = auto_thawed_iris(&env);
     assert!(
         log.contains(&format!("thawing with {}/iris instead", text(&second))),
         "{log}"
@@ -253,14 +233,7 @@ fn an_unwritable_history_never_stops_the_thaw_and_the_log_says_so() {
     freeze_with(&env, text(&dir), &[]);
     fs::remove_file(env.history()).unwrap();
     fs::create_dir(env.history()).unwrap();
-    assert!(
-        wait_until(LIMIT, || !env.frozen("IRIS")),
-        "{}",
-        env.log_text()
-    );
-    assert!(auto_thaw_ended(&env), "{}", env.log_text());
-    let log = env.log_text();
-    assert!(log.contains("AUTO-THAW done: thawed IRIS"), "{log}");
+    let log = common::assert_watchdog_thawed(&env, &["IRIS"]);
     assert!(log.contains("missing from the history"), "{log}");
 }
 
@@ -274,9 +247,7 @@ fn a_journal_socket_gone_never_stops_the_thaw() {
     assert!(!journal(&socket).is_empty(), "the freeze sent entries");
     drop(socket);
     fs::remove_file(env.journal_socket()).unwrap();
-    thawed_by_the_watchdog(&env);
-    assert!(auto_thaw_ended(&env), "{}", env.log_text());
-    assert!(env.log_text().contains("AUTO-THAW done: thawed IRIS"));
+    auto_thawed_iris(&env);
 }
 
 /// The programs gone for good: no way is left. The log, the history, the journal and the
@@ -384,13 +355,7 @@ fn an_instance_stopped_under_a_damaged_state_is_found_down_and_not_frozen() {
     env.add("B", &["product=IRIS", "status=down"]);
     env.thaw_externally("B");
     fs::write(env.state_file(), "{\"instances\": {").unwrap();
-    assert!(
-        wait_until(LIMIT, || !env.frozen("IRIS")),
-        "{}",
-        env.log_text()
-    );
-    assert!(auto_thaw_ended(&env), "{}", env.log_text());
-    let log = env.log_text();
+    let log = common::assert_watchdog_thawed(&env, &["IRIS"]);
     assert!(
         log.contains("AUTO-THAW done: thawed IRIS; down, so not frozen: B"),
         "{log}"
@@ -421,9 +386,8 @@ fn a_state_dir_refused_when_the_watchdog_starts_still_leaves_it_its_plan() {
     ]);
     assert_eq!(r.code, 2, "{}", r.text());
     assert!(!env.frozen("IRIS"), "{}", env.log_text());
-    let log = env.log_text();
+    let log = common::assert_watchdog_thawed(&env, &["IRIS"]);
     assert!(log.contains("cannot open the state dir"), "{log}");
-    assert!(log.contains("AUTO-THAW done: thawed IRIS"), "{log}");
     assert_eq!(env.history_events_of("auto-thaw").len(), 1);
     fs::set_permissions(&env.state, fs::Permissions::from_mode(0o700)).unwrap();
 }
@@ -443,16 +407,12 @@ fn a_stopped_watchdog_thaws_at_once_and_says_why() {
         kill(nix::unistd::Pid::from_raw(pid), sig).unwrap();
         // Minutes before its deadline: only the signal can make it thaw now.
         thawed_by_the_watchdog(&env);
-        assert!(auto_thaw_ended(&env), "{}", env.log_text());
-        let log = env.log_text();
+        let log = common::assert_watchdog_thawed_in(&env, &env.log, &["IRIS"], &format!("{sig}: "));
         let stopped = format!(
             "the watchdog was stopped ({}) before its deadline",
             sig.as_str()
         );
-        assert!(
-            log.contains(&stopped) && log.contains("AUTO-THAW done: thawed IRIS"),
-            "{sig}: {log}"
-        );
+        assert!(log.contains(&stopped), "{sig}: {log}");
         let r = env.run(&["thaw", "--bin-dirs", text(&dir)]);
         assert_eq!(r.code, 2, "{sig}: {}", r.text());
     }

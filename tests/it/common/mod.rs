@@ -116,6 +116,45 @@ pub fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
     cond()
 }
 
+/// The watchdog thawed each of `thawed` and its last word in the log says so,
+/// `AUTO-THAW done: thawed A, B` (the names as it joins them): waits up to a minute for both, and
+/// fails as soon as that last word is `AUTO-THAW FAILED` instead. Returns the log, for what a
+/// test checks beyond.
+#[track_caller]
+pub fn assert_watchdog_thawed(env: &Env, thawed: &[&str]) -> String {
+    assert_watchdog_thawed_in(env, &env.log, thawed, "")
+}
+
+/// [`assert_watchdog_thawed`] with the log at `log` (a setting moved it, or the user's default
+/// took it), its messages starting with `what`.
+#[track_caller]
+pub fn assert_watchdog_thawed_in(env: &Env, log: &Path, thawed: &[&str], what: &str) -> String {
+    let limit = Duration::from_secs(60);
+    let text = || fs::read_to_string(log).unwrap_or_default();
+    assert!(
+        wait_until(limit, || thawed.iter().all(|n| !env.frozen(n))),
+        "{what}the watchdog never thawed {thawed:?}: {}",
+        text()
+    );
+    assert!(
+        wait_until(limit, || {
+            let t = text();
+            t.contains("AUTO-THAW done") || t.contains("AUTO-THAW FAILED")
+        }),
+        "{what}no last word from the watchdog in {}: {}",
+        log.display(),
+        text()
+    );
+    let t = text();
+    let done = format!("AUTO-THAW done: thawed {}", thawed.join(", "));
+    assert!(
+        t.contains(&done),
+        "{what}no {done:?} in {}: {t}",
+        log.display()
+    );
+    t
+}
+
 /// Waits for a spawned iris-freeze (killing it after two minutes) and collects its output.
 pub fn finish(child: std::process::Child) -> Run {
     let start = Instant::now();

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use super::{BIN, Env, Run, simulator, wait_until};
+use super::{BIN, Env, Run, assert_watchdog_thawed_in, simulator, wait_until};
 
 const LIMIT: Duration = Duration::from_secs(90);
 
@@ -223,12 +223,15 @@ impl Row {
         }
     }
 
-    fn freeze_log(&self) -> String {
-        let path = match self.setting {
+    fn freeze_log_path(&self) -> PathBuf {
+        match self.setting {
             Setting::Log => self.given.join("freeze.log"),
             _ => self.env.log.clone(),
-        };
-        fs::read_to_string(path).unwrap_or_default()
+        }
+    }
+
+    fn freeze_log(&self) -> String {
+        fs::read_to_string(self.freeze_log_path()).unwrap_or_default()
     }
 
     fn thaw_log(&self) -> String {
@@ -326,17 +329,13 @@ impl Row {
         let unit = state.contains("systemd unit");
         assert_eq!(unit, self.env.real_systemd, "{self}: {state}");
         self.obstacle();
-        assert!(
-            wait_until(LIMIT, || !self.env.frozen("IRIS")),
-            "{self}: the watchdog never thawed: {}",
-            self.freeze_log()
+        let log = assert_watchdog_thawed_in(
+            &self.env,
+            &self.freeze_log_path(),
+            &["IRIS"],
+            &format!("{self}: "),
         );
-        assert!(
-            wait_until(LIMIT, || self.freeze_log().contains("AUTO-THAW done")),
-            "{self}: {}",
-            self.freeze_log()
-        );
-        self.proves_it("watchdog", &self.freeze_log());
+        self.proves_it("watchdog", &log);
         match self.setting {
             Setting::StateDir => assert!(
                 fs::read_to_string(self.state_file())
