@@ -1,7 +1,8 @@
 //! The man page and completions in the repository are exactly what the clap definition renders,
 //! so they never drift from `--help`.
 
-#[path = "../docs_gen/mod.rs"]
+// The generator itself, so that the test compares with exactly what it writes.
+#[path = "../../examples/gen-docs/generate.rs"]
 mod docs_gen;
 
 #[test]

@@ -1,6 +1,6 @@
 //! The generated documentation: the man page (section 8: the binary lives in /usr/sbin) and the
-//! bash, zsh and fish completions, rendered from the clap definition. Shared by
-//! `examples/gen-docs.rs` (writes them) and `tests/docs.rs` (checks the checked-in copies).
+//! bash, zsh and fish completions, rendered from the clap definition. Shared by `main.rs` here
+//! (writes them) and `tests/it/docs.rs` (checks the checked-in copies).
 
 use clap::{Arg, Command, CommandFactory};
 use clap_complete::{Shell, generate};
