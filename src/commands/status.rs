@@ -11,10 +11,10 @@ use crate::config::user_defaults::on_tmpfs;
 use crate::exit_code::Exit;
 use crate::host::history;
 use crate::host::lock;
+use crate::host::process::Stop;
 use crate::host::state::{State, StateDir, Watchdog};
 use crate::iris::backup::{self, Answer, IS_WD_SUSPENDED, Suspended};
 use crate::iris::discovery::{self, Instance, Listing, Tools};
-use crate::iris::session::Stop;
 use crate::report::Report;
 
 #[derive(Debug, Serialize)]

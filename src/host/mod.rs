@@ -1,11 +1,12 @@
-//! The host's plumbing: the state dir and its lock, the event log, stop signals, systemd, and the
-//! rule for what root may run, read or write.
+//! The host's plumbing: the state dir and its lock, the event log, stop signals, child processes
+//! run with a deadline, systemd, and the rule for what root may run, read or write.
 
 pub(crate) mod eventlog;
 pub(crate) mod history;
 pub(crate) mod journal;
 pub(crate) mod lock;
 pub(crate) mod metrics;
+pub(crate) mod process;
 pub(crate) mod signals;
 pub(crate) mod state;
 pub(crate) mod systemd;

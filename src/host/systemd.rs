@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
 
+use crate::host::process::{self, Stop};
 use crate::host::trust;
-use crate::iris::session::{self, Stop};
 use crate::settings::env;
 
 /// Where systemd's programs are looked for. Absolute directories only, never `PATH`: a relative
@@ -85,7 +85,7 @@ pub(crate) struct Service<'a> {
 pub(crate) fn start(service: &Service) -> Result<u32> {
     let systemd_run = program("systemd-run")?;
     let systemctl = program("systemctl")?;
-    let out = session::run(
+    let out = process::run(
         &systemd_run,
         &systemd_run_args(service),
         Instant::now() + SYSTEMD_RUN_WAIT,
@@ -135,7 +135,7 @@ fn systemd_run_args(service: &Service) -> Vec<OsString> {
 
 /// The unit's main pid, if it is active and has one.
 fn active_main_pid(systemctl: &Path, unit: &str) -> Option<u32> {
-    let show = session::run(
+    let show = process::run(
         systemctl,
         &[
             "show".into(),
@@ -167,7 +167,7 @@ fn parse_active_main_pid(show: &str) -> Option<u32> {
 
 /// Best effort: a unit that does not exist is already what we want.
 fn stop_unit(systemctl: &Path, unit: &str) {
-    let _ = session::run(
+    let _ = process::run(
         systemctl,
         &["stop".into(), "--no-ask-password".into(), unit.into()],
         Instant::now() + SYSTEMCTL_WAIT,

@@ -1,11 +1,11 @@
-//! Reaching IRIS and Caché: finding their programs and instances, running a session with a
-//! deadline, the `Backup.General` calls, and the credentials a login may need.
+//! Reaching IRIS and Caché: finding their programs and instances, the `Backup.General` calls
+//! (each a session run by `host::process`) and what their output means, and the credentials a
+//! login may need.
 
 pub(crate) mod backup;
 pub(crate) mod credentials;
 pub(crate) mod discovery;
 mod instance;
-pub(crate) mod session;
 pub(crate) mod sharded;
 
 pub(crate) use instance::InstanceName;

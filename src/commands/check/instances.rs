@@ -3,10 +3,10 @@
 use std::time::Instant;
 
 use crate::config::Config;
+use crate::host::process::Stop;
 use crate::iris::backup::{self, Answer, IS_WD_SUSPENDED, Target};
 use crate::iris::credentials::Credentials;
 use crate::iris::discovery::{self, Availability, Listing, Tools};
-use crate::iris::session::Stop;
 use crate::platform::kit::Findings;
 
 pub(super) fn check_instances(cfg: &Config, creds: Option<Credentials>, out: &mut Findings) {

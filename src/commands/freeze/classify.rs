@@ -5,10 +5,10 @@
 use std::time::Instant;
 
 use crate::host::eventlog::{EventLog, Level};
+use crate::host::process::{Outcome, Stop};
 use crate::host::state::State;
 use crate::iris::backup::{self, Answer, IS_WD_SUSPENDED, Target};
 use crate::iris::discovery::Kind;
-use crate::iris::session::{Outcome, Stop};
 
 /// What the freeze does with one target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -8,10 +8,10 @@ use anyhow::Result;
 use crate::commands::freeze::rollback::Undo;
 use crate::config::Config;
 use crate::host::eventlog::{EventLog, Level};
+use crate::host::process::{End, Outcome, Stop};
 use crate::host::state::{Phase, State, StateDir, now_rfc3339};
 use crate::iris::backup::{self, Answer, Target};
 use crate::iris::discovery::Kind;
-use crate::iris::session::{End, Outcome, Stop};
 use crate::iris::sharded;
 
 /// IRIS's refusal when the write daemon is already suspended ("cannot run with switch 10 or 13

@@ -4,10 +4,10 @@
 use std::time::{Duration, Instant};
 
 use crate::host::eventlog::{EventLog, Level};
+use crate::host::process::Stop;
 use crate::host::signals;
 use crate::host::state::State;
 use crate::iris::backup::{self, Answer, IS_WD_SUSPENDED, Target, Thawed};
-use crate::iris::session::Stop;
 
 /// A rollback always gets at least this long, even past --timeout: thawing comes first.
 const MIN_ROLLBACK: Duration = Duration::from_secs(5);

@@ -6,9 +6,9 @@ use std::time::Instant;
 use crate::commands::thaw::Notes;
 use crate::config::Config;
 use crate::host::eventlog::EventLog;
+use crate::host::process::Stop;
 use crate::iris::backup::{self, Answer};
 use crate::iris::discovery::{self, Tools};
-use crate::iris::session::Stop;
 
 /// With nothing of ours recorded, what IRIS says is suspended all the same (a freeze made with
 /// another state dir, or by another tool) is named, with the command that thaws it, and never

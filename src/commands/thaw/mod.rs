@@ -18,10 +18,10 @@ use crate::exit_code::Exit;
 use crate::host::eventlog::{EventLog, Level};
 use crate::host::history::{self, Event, EventKind, InstanceEvent};
 use crate::host::lock::{self, HostLock};
+use crate::host::process::Stop;
 use crate::host::signals;
 use crate::host::state::{StartMark, State, StateDir};
 use crate::iris::backup::{self, Target, Thawed};
-use crate::iris::session::Stop;
 use crate::report::Report;
 
 use look::{look_for_suspended, suspended_now};

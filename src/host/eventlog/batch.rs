@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::{EventLog, Level, OUTPUT_LINES};
 use crate::host::journal::Entry;
-use crate::iris::session::Outcome;
+use crate::host::process::Outcome;
 use crate::util::escape::{cut, push_escaped, push_token};
 
 /// The lines of one event (or one call and its output), and their copies for stderr, shown

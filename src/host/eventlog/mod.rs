@@ -20,8 +20,8 @@ use std::time::{Duration, SystemTime};
 use chrono::{DateTime, Local, SecondsFormat};
 
 use crate::host::journal::Journal;
+use crate::host::process::Outcome;
 use crate::host::trust;
-use crate::iris::session::Outcome;
 use crate::settings::env;
 
 use batch::Batch;
@@ -274,7 +274,7 @@ fn show(level: tracing::Level, text: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::iris::session::End;
+    use crate::host::process::End;
 
     #[test]
     fn lines_have_the_documented_fields_and_break_no_line() {

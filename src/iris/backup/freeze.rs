@@ -1,9 +1,9 @@
 //! The ExternalFreeze call as the config asks for it, and the journal files its output names.
 
+use crate::host::process::Outcome;
 use crate::iris::backup::EXTERNAL_FREEZE;
 use crate::iris::backup::FreezeOptions;
 use crate::iris::discovery::Kind;
-use crate::iris::session::Outcome;
 
 /// The ExternalFreeze call with the options the config sets, and `text` (the cycle id) as its
 /// Text argument, so that IRIS's own journal marker names the cycle; plain `ExternalFreeze()`

@@ -13,9 +13,9 @@ mod thaw;
 
 use std::time::{Duration, Instant};
 
+use crate::host::process::{self, Outcome, Stop};
 use crate::iris::credentials::Credentials;
 use crate::iris::discovery::{Kind, SessionCmd};
-use crate::iris::session::{self, Outcome, Stop};
 use crate::iris::sharded;
 
 pub(crate) use freeze::{external_freeze, freeze_journals};
@@ -126,7 +126,7 @@ pub(crate) fn call(
     stop: Stop,
 ) -> (Answer, Outcome) {
     let input = target.credentials.as_ref().map(Credentials::stdin_bytes);
-    let mut o = session::run_with_input(
+    let mut o = process::run_with_input(
         &target.session.program,
         &target.session.args(expr),
         deadline,
@@ -154,9 +154,14 @@ fn error_line(o: &Outcome) -> Option<&str> {
     o.lines().find(|l| l.contains("ERROR") || l.contains('<'))
 }
 
+/// IRIS printed a login prompt: OS authentication is not set up for this user.
+fn asked_for_login(o: &Outcome) -> bool {
+    o.stdout.contains("Username:") || o.stderr.contains("Username:")
+}
+
 /// Why a call did not give a clean answer, with the fix when we know it.
 pub(crate) fn problem(target: &Target, expr: &str, o: &Outcome) -> String {
-    if o.asked_for_login() {
+    if asked_for_login(o) {
         if let Some(c) = &target.credentials {
             return format!(
                 "IRIS refused the login of user {:?} from the credentials file on `{}`: check \
@@ -177,15 +182,39 @@ pub(crate) fn problem(target: &Target, expr: &str, o: &Outcome) -> String {
     }
     let first = error_line(o).or_else(|| o.lines().next());
     let detail = match o.end {
-        session::End::Exited(3) if expr == IS_WD_SUSPENDED && error_line(o).is_some() => {
+        process::End::Exited(3) if expr == IS_WD_SUSPENDED && error_line(o).is_some() => {
             " (an error, not an answer: the instance's state is unknown)".into()
         }
-        session::End::Exited(5 | 3) => String::new(),
-        session::End::Exited(_) => " (expected 5 or 3: the instance's state is unknown)".into(),
+        process::End::Exited(5 | 3) => String::new(),
+        process::End::Exited(_) => " (expected 5 or 3: the instance's state is unknown)".into(),
         _ => " (the instance's state is unknown)".into(),
     };
     match first {
         Some(line) => format!("{}{detail}: {line}", o.describe()),
         None => format!("{}{detail}", o.describe()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn login_prompt_is_recognised() {
+        let o = process::run(
+            Path::new("/bin/sh"),
+            &["-c".into(), "printf 'Username: '; exit 1".into()],
+            Instant::now() + Duration::from_secs(10),
+            Stop::Never,
+        );
+        assert!(asked_for_login(&o));
+        let o = process::run(
+            Path::new("/bin/sh"),
+            &["-c".into(), "echo hello; exit 3".into()],
+            Instant::now() + Duration::from_secs(10),
+            Stop::Never,
+        );
+        assert!(!asked_for_login(&o));
     }
 }

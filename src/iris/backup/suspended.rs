@@ -2,10 +2,10 @@
 
 use std::time::Instant;
 
+use crate::host::process::{Outcome, Stop};
 use crate::iris::backup::{Answer, IS_WD_SUSPENDED, Target, call, each};
 use crate::iris::credentials::Credentials;
 use crate::iris::discovery::{Listing, Tools};
-use crate::iris::session::{Outcome, Stop};
 
 /// What IsWDSuspendedExt said on one running instance, with the target that asked (for
 /// [`problem`]).

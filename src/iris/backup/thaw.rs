@@ -5,9 +5,9 @@
 use std::time::{Duration, Instant};
 
 use crate::host::eventlog::{EventLog, Level};
+use crate::host::process::{self, Outcome, Stop};
 use crate::iris::backup::{Answer, IS_WD_SUSPENDED, Target, call, problem};
 use crate::iris::discovery::SessionCmd;
-use crate::iris::session::{self, Outcome, Stop};
 use crate::iris::sharded;
 
 /// The emergency resume and the check after it get this long each, even past --timeout:
@@ -166,7 +166,7 @@ fn emergency_resume(target: &Target, cmd: &SessionCmd, o: &Outcome, log: &EventL
             cmd.display_plain()
         ),
     );
-    let e = session::run(
+    let e = process::run(
         &cmd.program,
         &cmd.args_plain(),
         Instant::now() + EMERGENCY_TIMEOUT,

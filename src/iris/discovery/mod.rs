@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Result, bail};
 use serde::{Deserialize, Serialize};
 
+use crate::host::process;
 use crate::iris::InstanceName;
-use crate::iris::session;
 use crate::settings::env;
 
 pub(crate) use tools::{SessionCmd, Tools};
@@ -232,7 +232,7 @@ pub(crate) fn list(tools: &Tools, deadline: Instant) -> Listing {
     .filter_map(|(p, k, label)| p.map(|p| (p, k, label)))
     .collect();
     let results = crate::iris::backup::each(&sources, |&(p, k, label)| {
-        let out = session::run(p, &["qlist".into()], deadline, session::Stop::OnSignal);
+        let out = process::run(p, &["qlist".into()], deadline, process::Stop::OnSignal);
         (k, label, out)
     });
     let mut listing = Listing::default();

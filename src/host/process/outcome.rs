@@ -41,11 +41,6 @@ impl Outcome {
         }
     }
 
-    /// IRIS printed a login prompt: OS authentication is not set up for this user.
-    pub(crate) fn asked_for_login(&self) -> bool {
-        self.stdout.contains("Username:") || self.stderr.contains("Username:")
-    }
-
     /// A few words on how the call ended, for logs and errors.
     pub(crate) fn describe(&self) -> String {
         match &self.end {
