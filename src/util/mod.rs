@@ -3,6 +3,7 @@
 pub(crate) mod escape;
 pub(crate) mod file_transaction;
 pub(crate) mod ini;
+pub(crate) mod parallel;
 pub(crate) mod random;
 pub(crate) mod shell;
 

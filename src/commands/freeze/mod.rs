@@ -357,3 +357,21 @@ fn save(states: &StateDir, state: &State, log: &EventLog) {
         log.error(None, "state", format!("{e:#}"));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::iris::backup::MAX_PARALLEL;
+
+    #[test]
+    fn freeze_help_states_the_cap() {
+        use clap::CommandFactory;
+        let mut cli = crate::cli::Cli::command();
+        let help = cli
+            .find_subcommand_mut("freeze")
+            .unwrap()
+            .render_long_help()
+            .to_string();
+        let said = format!("up to {MAX_PARALLEL} instances are frozen at once");
+        assert!(help.contains(&said), "{help}");
+    }
+}

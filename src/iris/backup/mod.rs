@@ -19,6 +19,8 @@ use crate::iris::discovery::{Kind, SessionCmd};
 use crate::iris::sharded;
 
 pub(crate) use freeze::{external_freeze, freeze_journals};
+#[cfg(test)]
+pub(crate) use parallel::MAX_PARALLEL;
 pub(crate) use parallel::each;
 pub(crate) use suspended::{Suspended, ask_suspended};
 pub(crate) use thaw::{ThawTold, Thawed, thaw_and_confirm, thaw_and_confirm_told};

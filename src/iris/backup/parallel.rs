@@ -1,6 +1,6 @@
 //! Running one call on many instances at once, bounded.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use crate::util::parallel::each_bounded;
 
 /// At most this many IRIS calls run at once; more instances are done in waves (a host with
 /// hundreds of instances must not start hundreds of processes at once).
@@ -12,100 +12,16 @@ pub(crate) fn each<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) ->
     each_bounded(items, MAX_PARALLEL, f)
 }
 
-/// [`each`] with at most `limit` calls at a time: the first item runs on this thread, and
-/// `limit - 1` threads (no more than there are other items) take the rest in order. A thread's
-/// start, and its stack's teardown at exit, are freeze window too, so there is no pool to spare.
-fn each_bounded<T: Sync, R: Send>(items: &[T], limit: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let Some(first) = items.first() else {
-        return Vec::new();
-    };
-    let next = AtomicUsize::new(1);
-    // Takes the next item not yet taken, until none is left.
-    let work = || {
-        let mut done = Vec::new();
-        loop {
-            let i = next.fetch_add(1, Ordering::Relaxed);
-            let Some(item) = items.get(i) else {
-                return done;
-            };
-            done.push((i, f(item)));
-        }
-    };
-    let workers = limit.max(1).min(items.len()) - 1;
-    std::thread::scope(|s| {
-        let handles: Vec<_> = (0..workers).map(|_| s.spawn(work)).collect();
-        let mut out = vec![(0, f(first))];
-        // With more items than threads, this thread then takes its share too (with fewer, each
-        // other item has its own thread, already started).
-        if items.len() > limit {
-            out.extend(work());
-        }
-        for h in handles {
-            // A worker's panic is a bug: it goes on here, as it would have on one thread.
-            out.extend(h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
-        }
-        out.sort_unstable_by_key(|&(i, _)| i);
-        out.into_iter().map(|(_, r)| r).collect()
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::{Duration, Instant};
-
-    /// Runs `run` over `n` items whose calls each hold their slot until more than `limit` run
-    /// at once, or every item has started, or (when the cap holds) a second has passed; returns
-    /// the peak concurrency and the results.
-    fn peak(
-        n: usize,
-        limit: usize,
-        run: impl Fn(&[usize], &(dyn Fn(&usize) -> usize + Sync)) -> Vec<usize>,
-    ) -> (usize, Vec<usize>) {
-        let now = AtomicUsize::new(0);
-        let started = AtomicUsize::new(0);
-        let top = AtomicUsize::new(0);
-        let items: Vec<usize> = (0..n).collect();
-        let call = |&i: &usize| {
-            started.fetch_add(1, Ordering::SeqCst);
-            let cur = now.fetch_add(1, Ordering::SeqCst) + 1;
-            top.fetch_max(cur, Ordering::SeqCst);
-            let until = Instant::now() + Duration::from_secs(1);
-            while now.load(Ordering::SeqCst) <= limit
-                && started.load(Ordering::SeqCst) < n
-                && Instant::now() < until
-            {
-                std::thread::yield_now();
-            }
-            now.fetch_sub(1, Ordering::SeqCst);
-            i * 10
-        };
-        let out = run(&items, &call);
-        (top.load(Ordering::SeqCst), out)
-    }
+    use crate::util::parallel::tests::peak;
 
     #[test]
     fn each_runs_at_most_max_parallel_calls_at_once() {
         let (top, out) = peak(MAX_PARALLEL + 1, MAX_PARALLEL, |items, f| each(items, f));
         assert_eq!(top, MAX_PARALLEL);
         assert_eq!(out, (0..=MAX_PARALLEL).map(|i| i * 10).collect::<Vec<_>>());
-    }
-
-    #[test]
-    fn each_bounded_keeps_its_cap_and_the_input_order() {
-        let (top, _) = peak(4, 3, |items, f| each_bounded(items, 3, f));
-        assert_eq!(top, 3);
-        // Many quick calls: in input order, never more than the cap at once.
-        let now = AtomicUsize::new(0);
-        let top = AtomicUsize::new(0);
-        let items: Vec<usize> = (0..200).collect();
-        let out = each_bounded(&items, 5, |&i| {
-            top.fetch_max(now.fetch_add(1, Ordering::SeqCst) + 1, Ordering::SeqCst);
-            now.fetch_sub(1, Ordering::SeqCst);
-            i
-        });
-        assert_eq!(out, items);
-        assert!(top.load(Ordering::SeqCst) <= 5);
     }
 
     #[test]
@@ -117,18 +33,5 @@ mod tests {
         assert_eq!(ids[0], me);
         assert_ne!(ids[1], me);
         assert!(each(&[] as &[u8], |_| 0).is_empty());
-    }
-
-    #[test]
-    fn freeze_help_states_the_cap() {
-        use clap::CommandFactory;
-        let mut cli = crate::cli::Cli::command();
-        let help = cli
-            .find_subcommand_mut("freeze")
-            .unwrap()
-            .render_long_help()
-            .to_string();
-        let said = format!("up to {MAX_PARALLEL} instances are frozen at once");
-        assert!(help.contains(&said), "{help}");
     }
 }
