@@ -177,7 +177,11 @@ fn update_metrics(cfg: &Config, log: &EventLog) {
     ) {
         return;
     }
-    let warning = match host::metrics::update(cfg) {
+    let Some(metrics_file) = &cfg.metrics_file else {
+        return;
+    };
+    let frozen_now = || commands::state::frozen_now(&cfg.state_dir);
+    let warning = match host::metrics::update(metrics_file, &cfg.history_file, frozen_now) {
         Ok(w) => w,
         Err(e) => Some(format!("{e:#}")),
     };

@@ -6,13 +6,13 @@ use std::time::Instant;
 use anyhow::Result;
 use serde::Serialize;
 
+use crate::commands::state::{State, StateFile, Watchdog, existing_state_dir};
 use crate::config::Config;
 use crate::config::user_defaults::on_tmpfs;
 use crate::exit_code::Exit;
 use crate::host::history;
 use crate::host::lock;
 use crate::host::process::Stop;
-use crate::host::state::{State, StateDir, Watchdog};
 use crate::iris::backup::{self, Answer, IS_WD_SUSPENDED, Suspended};
 use crate::iris::discovery::{self, Instance, Listing, Tools};
 use crate::report::Report;
@@ -35,7 +35,7 @@ struct Row {
     #[serde(skip_serializing_if = "Option::is_none")]
     frozen_since: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    phase: Option<crate::host::state::Phase>,
+    phase: Option<crate::commands::state::Phase>,
     mirror_type: String,
     mirror_status: String,
     /// The sharded cluster frozen from this shard master (`--sharded`), if any.
@@ -141,7 +141,7 @@ struct Output {
     /// The armed auto-thaw watchdog, if any (null too when the state cannot be read).
     watchdog: Option<WatchdogRow>,
     /// The last freeze ended in an auto-thaw (until the next successful freeze).
-    auto_thaw: Option<crate::host::state::AutoThaw>,
+    auto_thaw: Option<crate::commands::state::AutoThaw>,
     /// The newest cycle in the history (null when there is none, or it cannot be read).
     last_cycle: Option<LastCycle>,
     /// Null when everything could be determined (exit 0); otherwise the first of `errors`.
@@ -234,7 +234,7 @@ fn last_cycle(cfg: &Config) -> Option<LastCycle> {
 /// The recorded state; `None` (and an error naming the recovery) when it cannot be read.
 /// Never creates the state dir.
 fn read_state(cfg: &Config, errors: &mut Vec<String>) -> Option<State> {
-    let loaded = StateDir::existing_of(cfg).and_then(|dir| match dir {
+    let loaded = existing_state_dir(cfg).and_then(|dir| match dir {
         Some(dir) => dir.load(),
         None => Ok(State::default()),
     });
@@ -324,13 +324,13 @@ fn frozen_or_why(
 fn shard_master_of<'a>(
     state: &'a State,
     name: &str,
-) -> Option<(&'a String, &'a crate::host::state::Record)> {
+) -> Option<(&'a String, &'a crate::commands::state::Record)> {
     state.instances.iter().find(|(master, r)| {
         !master.eq_ignore_ascii_case(name) && r.nodes.iter().any(|n| n.eq_ignore_ascii_case(name))
     })
 }
 
-fn cluster(rec: &crate::host::state::Record) -> Option<Cluster> {
+fn cluster(rec: &crate::commands::state::Record) -> Option<Cluster> {
     rec.sharded.as_ref().map(|ns| Cluster {
         namespace: ns.clone(),
         nodes: rec.nodes.clone(),
@@ -365,7 +365,7 @@ fn row_lines(r: &Row) -> Vec<String> {
         .as_ref()
         .map_or(String::new(), |m| format!("with the cluster from {m}, "));
     let by_us = match (&r.frozen_since, r.phase) {
-        (Some(since), Some(crate::host::state::Phase::Frozen)) => {
+        (Some(since), Some(crate::commands::state::Phase::Frozen)) => {
             format!("yes, {with_cluster}since {since}")
         }
         (Some(since), _) => format!("maybe (freeze attempted {since})"),

@@ -157,7 +157,7 @@ mod tests {
     #[test]
     fn a_second_acquire_waits_then_reports_the_holder() {
         let tmp = tempfile::tempdir().unwrap();
-        let dir = StateDir::open(tmp.path()).unwrap();
+        let dir = StateDir::open(tmp.path(), None).unwrap();
         let mut first = acquire(&dir, Instant::now()).unwrap().ok().unwrap();
         first.announce("freeze");
         let busy = acquire(&dir, Instant::now() + Duration::from_millis(100))
@@ -189,7 +189,7 @@ mod tests {
     fn a_dead_holders_record_is_not_reported() {
         let tmp = tempfile::tempdir().unwrap();
         std::fs::write(tmp.path().join("lock"), "1 freeze 1\n").unwrap();
-        let dir = StateDir::open(tmp.path()).unwrap();
+        let dir = StateDir::open(tmp.path(), None).unwrap();
         let _held = acquire(&dir, Instant::now()).unwrap().ok().unwrap();
         let busy = acquire(&dir, Instant::now()).unwrap();
         assert!(matches!(busy, Err(None)), "pid 1 did not start at tick 1");

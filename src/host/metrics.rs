@@ -15,32 +15,20 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use chrono::DateTime;
 
-use crate::config::Config;
 use crate::host::history::{self, Cycle, Event, EventKind};
-use crate::host::state::StateDir;
 use crate::host::trust;
 
-/// Rewrites `cfg.metrics_file` from the history and the state, when one is set. A warning
-/// to log when another user had squatted its name.
-pub(crate) fn update(cfg: &Config) -> Result<Option<String>> {
-    let Some(path) = &cfg.metrics_file else {
-        return Ok(None);
-    };
-    let events = history::read(&cfg.history_file)?;
-    let frozen = frozen_now(&cfg.state_dir)?;
-    write_atomic(path, &render(&events, &frozen))
-}
-
-/// The instances the state records as frozen (or maybe frozen) by us.
-fn frozen_now(state_dir: &Path) -> Result<Vec<String>> {
-    let Some(dir) = StateDir::open_existing(state_dir)? else {
-        return Ok(Vec::new());
-    };
-    // A damaged state is `status`'s and `thaw`'s to report; here it says nothing is known.
-    Ok(dir
-        .load()
-        .map(|s| s.instances.into_keys().collect())
-        .unwrap_or_default())
+/// Rewrites `metrics_file` from the history in `history_file` and `frozen_now` (the instances
+/// the state records as frozen by us, asked once the history is read). A warning to log when
+/// another user had squatted its name.
+pub(crate) fn update(
+    metrics_file: &Path,
+    history_file: &Path,
+    frozen_now: impl FnOnce() -> Result<Vec<String>>,
+) -> Result<Option<String>> {
+    let events = history::read(history_file)?;
+    let frozen = frozen_now()?;
+    write_atomic(metrics_file, &render(&events, &frozen))
 }
 
 /// What the history says of one instance.

@@ -6,8 +6,8 @@ use std::io::ErrorKind;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
+use crate::commands::state::{StateFile, state_dir};
 use crate::config::Config;
-use crate::host::state::StateDir;
 use crate::host::systemd;
 use crate::host::{metrics, trust};
 use crate::iris::credentials::Credentials;
@@ -80,7 +80,7 @@ pub(super) fn check_credentials(cfg: &Config, out: &mut Findings) -> Option<Cred
 pub(super) fn check_state_dir(cfg: &Config, out: &mut Findings) {
     let dir = &cfg.state_dir;
     match fs::symlink_metadata(dir) {
-        Ok(_) => match StateDir::of(cfg).and_then(|s| s.load()) {
+        Ok(_) => match state_dir(cfg).and_then(|s| s.load()) {
             Ok(state) => {
                 out.ok(format!("state dir {}", dir.display()));
                 if !state.instances.is_empty() {

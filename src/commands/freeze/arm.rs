@@ -7,10 +7,11 @@ use std::time::{Duration, Instant};
 use anyhow::{Result, bail};
 
 use crate::commands::freeze::classify::Classes;
+use crate::commands::state::{Phase, Record, State, StateFile, Watchdog};
 use crate::commands::watchdog;
 use crate::config::Config;
 use crate::host::eventlog::EventLog;
-use crate::host::state::{Phase, Record, State, StateDir, Watchdog, now_ms, rfc3339_of_ms};
+use crate::host::state::{StateDir, now_ms, rfc3339_of_ms};
 use crate::iris::backup::IRIS_BLOCKS_AFTER;
 use crate::iris::backup::Target;
 

@@ -4,9 +4,9 @@
 
 use std::time::Instant;
 
+use crate::commands::state::State;
 use crate::host::eventlog::{EventLog, Level};
 use crate::host::process::{Outcome, Stop};
-use crate::host::state::State;
 use crate::iris::backup::{self, Answer, IS_WD_SUSPENDED, Target};
 use crate::iris::discovery::Kind;
 
@@ -164,7 +164,7 @@ pub(super) fn log_unreachable(t: &Target, o: &Outcome, log: &EventLog) -> String
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::host::state::{Phase, Record};
+    use crate::commands::state::{Phase, Record};
     use crate::iris::discovery::SessionCmd;
 
     fn recorded(names: &[&str]) -> State {

@@ -7,10 +7,10 @@ use anyhow::Result;
 use crate::commands::freeze::classify::{Verdict, ask, log_unreachable};
 use crate::commands::freeze::plan::plan;
 use crate::commands::freeze::summary::nothing_to_freeze;
+use crate::commands::state::{StateFile, state_dir};
 use crate::config::Config;
 use crate::exit_code::Exit;
 use crate::host::eventlog::{EventLog, Level};
-use crate::host::state::StateDir;
 use crate::iris::sharded;
 use crate::report::Report;
 
@@ -22,7 +22,7 @@ pub(crate) fn dry_run(cfg: &Config, log: &EventLog) -> Result<Report> {
         return Ok(nothing_to_freeze(log));
     }
     // Read only: an unreadable state counts as empty, and a stale record stays.
-    let state = StateDir::of(cfg).and_then(|s| s.load()).unwrap_or_default();
+    let state = state_dir(cfg).and_then(|s| s.load()).unwrap_or_default();
     let checked = ask(&targets, deadline, &state);
     let (mut would, mut foreign, mut problems) = (Vec::new(), Vec::new(), Vec::new());
     for ((t, _), (verdict, o)) in targets.iter().zip(&checked) {

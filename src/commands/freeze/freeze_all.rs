@@ -6,10 +6,11 @@ use std::time::Instant;
 use anyhow::Result;
 
 use crate::commands::freeze::rollback::Undo;
+use crate::commands::state::{Phase, State, StateFile};
 use crate::config::Config;
 use crate::host::eventlog::{EventLog, Level};
 use crate::host::process::{End, Outcome, Stop};
-use crate::host::state::{Phase, State, StateDir, now_rfc3339};
+use crate::host::state::{StateDir, now_rfc3339};
 use crate::iris::backup::{self, Answer, Target};
 use crate::iris::discovery::Kind;
 use crate::iris::sharded;

@@ -18,12 +18,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
 
+use crate::commands::state::{State, StateFile, state_dir};
 use crate::config::Config;
 use crate::host::eventlog::EventLog;
 use crate::host::history;
 use crate::host::lock::{self, HostLock};
 use crate::host::signals;
-use crate::host::state::{StartMark, State, StateDir};
+use crate::host::state::{StartMark, StateDir};
 use crate::iris::backup::Target;
 use crate::iris::discovery::Kind;
 use crate::report::Report;
@@ -77,7 +78,7 @@ pub(crate) fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
     let started = StartMark::of_self();
     refuse_short_max_freeze(cfg)?;
     signals::install()?;
-    let states = StateDir::of(cfg)?;
+    let states = state_dir(cfg)?;
     // Never inside another's `run` cycle: its thaw would come under this freeze's snapshot.
     let _no_run = crate::commands::run::exclusive::for_freeze(&states, budget.freeze_by, log)?;
     let _lock = take_lock(&states, budget.freeze_by, log)?;

@@ -4,9 +4,9 @@ use std::time::Instant;
 
 use anyhow::{Result, bail};
 
+use crate::commands::state::State;
 use crate::config::{Config, MirrorPolicy};
 use crate::host::eventlog::EventLog;
-use crate::host::state::State;
 use crate::iris::backup::Target;
 use crate::iris::discovery::{self, Availability, Kind, Selection, Tools};
 

@@ -3,10 +3,10 @@
 
 use std::time::{Duration, Instant};
 
+use crate::commands::state::State;
 use crate::host::eventlog::{EventLog, Level};
 use crate::host::process::Stop;
 use crate::host::signals;
-use crate::host::state::State;
 use crate::iris::backup::{self, Answer, IS_WD_SUSPENDED, Target, Thawed};
 
 /// A rollback always gets at least this long, even past --timeout: thawing comes first.

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
 
+use crate::commands::state::StateFile;
 use crate::host::eventlog::EventLog;
 use crate::host::lock::{self, Holder, HostLock};
 use crate::host::signals;

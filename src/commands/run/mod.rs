@@ -14,13 +14,14 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
 
+use crate::commands::state::{StateFile, state_dir};
 use crate::commands::{freeze, thaw};
 use crate::config::{Action, Config};
 use crate::exit_code::Exit;
 use crate::host::eventlog::EventLog;
 use crate::host::history::{self, Event, EventKind};
 use crate::host::signals;
-use crate::host::state::{StateDir, now_ms};
+use crate::host::state::now_ms;
 use crate::report::Report;
 
 use crate::util::shell::display_argv as display;
@@ -52,7 +53,7 @@ pub(crate) fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
         }
     };
     signals::install()?;
-    let states = StateDir::of(cfg)?;
+    let states = state_dir(cfg)?;
     // Waited for as freeze waits for the host lock: within the first 60% of --timeout.
     let _alone = exclusive::for_run(&states, Instant::now() + cfg.timeout.mul_f64(0.6), log)?;
     let froze = freeze::run(&as_freeze(cfg), log)?;
@@ -106,7 +107,7 @@ pub(super) struct Frozen {
 
 impl Frozen {
     fn read(cfg: &Config, log: &EventLog) -> Frozen {
-        let state = StateDir::of(cfg).and_then(|s| s.load());
+        let state = state_dir(cfg).and_then(|s| s.load());
         match state {
             Ok(s) => Frozen {
                 id: s.cycle,
@@ -186,7 +187,7 @@ fn thawed_meanwhile(cfg: &Config, frozen: &Frozen, log: &EventLog) -> Option<Los
     if frozen.instances.is_empty() {
         return None;
     }
-    let state = StateDir::of(cfg).and_then(|s| s.load());
+    let state = state_dir(cfg).and_then(|s| s.load());
     let state = match state {
         Ok(s) => s,
         Err(e) => {

@@ -13,6 +13,7 @@ use anyhow::Result;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
+use crate::commands::state::{State, StateFile, state_dir};
 use crate::config::Config;
 use crate::exit_code::Exit;
 use crate::host::eventlog::{EventLog, Level};
@@ -20,7 +21,7 @@ use crate::host::history::{self, Event, EventKind, InstanceEvent};
 use crate::host::lock::{self, HostLock};
 use crate::host::process::Stop;
 use crate::host::signals;
-use crate::host::state::{StartMark, State, StateDir};
+use crate::host::state::{StartMark, StateDir};
 use crate::iris::backup::{self, Target, Thawed};
 use crate::report::Report;
 
@@ -41,7 +42,7 @@ pub(crate) fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
     let start = Instant::now();
     // Signals are noted, not obeyed: an interrupted thaw is worse than a late one.
     signals::install()?;
-    let states = StateDir::of(cfg)?;
+    let states = state_dir(cfg)?;
     // Known before waiting for the lock: a freeze that began before this thaw refuses, even
     // one that gets the lock first.
     let marked = StartMark::of_self().map(|m| states.mark_thaw(&m));

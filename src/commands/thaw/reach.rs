@@ -8,9 +8,9 @@ use std::ffi::OsString;
 
 use anyhow::{Context, Result, anyhow};
 
+use crate::commands::state::Record;
 use crate::config::Config;
 use crate::host::eventlog::EventLog;
-use crate::host::state::Record;
 use crate::iris::InstanceName;
 use crate::iris::backup::Target;
 use crate::iris::discovery::{Kind, SessionCmd, Tools, recheck};
@@ -143,7 +143,7 @@ fn line(cmd: &SessionCmd, expr: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::host::state::Phase;
+    use crate::commands::state::Phase;
 
     fn rec(kind: Kind, sharded: Option<&str>) -> Record {
         let mut r = Record::new(

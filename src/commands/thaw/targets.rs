@@ -5,11 +5,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
+use crate::commands::state::{Record, State};
 use crate::commands::thaw::reach::{Unreached, by_hand};
 use crate::config::Config;
 use crate::host::eventlog::EventLog;
 use crate::host::history::{self, InstanceEvent};
-use crate::host::state::{Record, State, now_ms};
+use crate::host::state::now_ms;
 use crate::iris::backup::{self, Answer, Target, ThawTold, Thawed};
 use crate::iris::discovery::{self, Availability, Kind, Selection, Tools};
 use crate::iris::sharded;

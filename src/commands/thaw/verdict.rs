@@ -2,9 +2,9 @@
 //! our record of the freeze, how long it lasted against the limits IRIS enforces on its own,
 //! ExternalThaw's own answer and the check after it, and whether the instance was found down.
 
+use crate::commands::state::Phase;
 use crate::commands::thaw::targets::Thawing;
 use crate::host::history::not_consistent;
-use crate::host::state::Phase;
 use crate::iris::backup::{Answer, Thawed};
 use crate::iris::backup::{FreezeOptions, IRIS_BLOCKS_AFTER};
 use crate::iris::discovery::Kind;
@@ -77,7 +77,7 @@ fn past_a_limit(frozen: Option<f64>, kind: Kind, opts: &FreezeOptions) -> Option
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::host::state::Record;
+    use crate::commands::state::Record;
     use crate::iris::backup::ThawTold;
     use crate::iris::discovery::SessionCmd;
 

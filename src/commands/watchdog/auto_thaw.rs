@@ -6,12 +6,13 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
+use crate::commands::state::{AutoThaw, State, StateFile};
 use crate::commands::thaw::{self, Reached, ThawOutcome, by_hand};
 use crate::config::Config;
 use crate::exit_code::Exit;
 use crate::host::eventlog::EventLog;
 use crate::host::history::{self, Event, EventKind, InstanceEvent};
-use crate::host::state::{AutoThaw, Damaged, State, StateDir, now_rfc3339};
+use crate::host::state::{Damaged, StateDir, now_rfc3339};
 use crate::iris::InstanceName;
 use crate::iris::backup::Target;
 use crate::iris::discovery::{self, Tools};

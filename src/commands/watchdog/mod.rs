@@ -23,6 +23,7 @@ use anyhow::Result;
 
 use plan::Plan;
 
+use crate::commands::state::{StateFile, state_dir};
 use crate::config::Config;
 use crate::exit_code::Exit;
 use crate::host::eventlog::EventLog;
@@ -46,7 +47,7 @@ pub(crate) fn run(cfg: &Config, token: &str, deadline_ms: i64, plan: &str) -> Re
     // Opened once: the state is read through this descriptor from now on, so swapping the
     // directory behind its path changes nothing for us. One it cannot open does not stop the
     // switch: at the deadline the plan is thawed without it.
-    let states = StateDir::of(cfg);
+    let states = state_dir(cfg);
     let armed = match &states {
         Ok(s) => wait_until_due(s, token, deadline_ms),
         Err(_) => sleep_until(deadline_ms),

@@ -5,8 +5,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::commands::state::Record;
 use crate::host::eventlog::EventLog;
-use crate::host::state::Record;
 
 /// Instance name → the freeze's record of it.
 pub(super) type Plan = BTreeMap<String, Record>;

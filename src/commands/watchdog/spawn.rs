@@ -12,8 +12,9 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result};
 
+use crate::commands::state::{Record, Watchdog};
 use crate::config::Config;
-use crate::host::state::{Record, Watchdog, rfc3339_of_ms};
+use crate::host::state::rfc3339_of_ms;
 use crate::host::systemd::{self, Service};
 use crate::host::{lock, signals};
 use crate::settings::env;

@@ -1,4 +1,6 @@
 //! The state dir on disk: opened once, every file in it read and written through that descriptor.
+//! The state file holds whatever JSON the caller stores; this module knows its name, not its
+//! contents.
 
 use std::fmt;
 use std::fs::{self, File};
@@ -14,11 +16,11 @@ use nix::fcntl::{AtFlags, OFlag, openat, renameat};
 use nix::libc;
 use nix::sys::stat::{FileStat, Mode, fchmod, fstat, fstatat};
 use nix::unistd::{UnlinkatFlags, unlinkat};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
-use crate::config::Config;
-use crate::host::state::{StartMark, State};
+use crate::host::state::StartMark;
 use crate::host::trust::{self, Rule};
-use crate::iris::InstanceName;
 
 const STATE_FILE: &str = "state.json";
 /// When the last thaw started (see `StateDir::mark_thaw`).
@@ -73,25 +75,9 @@ pub(crate) struct Stamp {
 
 impl StateDir {
     /// Opens (creating 0700 if needed) the state directory, refusing one that is unsafe (see
-    /// [`StateDir`]).
-    #[cfg(test)]
-    pub(crate) fn open(dir: &Path) -> Result<StateDir> {
-        StateDir::open_named(dir, None)
-    }
-
-    /// The state dir of `cfg`: as [`open`](Self::open), its messages naming where it was set.
-    pub(crate) fn of(cfg: &Config) -> Result<StateDir> {
-        StateDir::open_named(&cfg.state_dir, cfg.state_dir_from.as_deref())
-    }
-
-    /// As [`of`](Self::of), but never creates it: `None` when it does not exist.
-    pub(crate) fn existing_of(cfg: &Config) -> Result<Option<StateDir>> {
-        StateDir::existing_named(&cfg.state_dir, cfg.state_dir_from.as_deref())
-    }
-
-    /// `named_by`: the setting that named `dir` when not `--state-dir` (its variable, the
-    /// config file), for the advice.
-    fn open_named(dir: &Path, named_by: Option<&str>) -> Result<StateDir> {
+    /// [`StateDir`]). `named_by`: the setting that named `dir` when not `--state-dir` (its
+    /// variable, the config file), for the advice.
+    pub(crate) fn open(dir: &Path, named_by: Option<&str>) -> Result<StateDir> {
         let fd = match open_dir(dir) {
             Err(Errno::ENOENT) => {
                 create(dir, named_by)?;
@@ -103,11 +89,7 @@ impl StateDir {
     }
 
     /// As [`open`](Self::open), but never creates it: `None` when it does not exist.
-    pub(crate) fn open_existing(dir: &Path) -> Result<Option<StateDir>> {
-        StateDir::existing_named(dir, None)
-    }
-
-    fn existing_named(dir: &Path, named_by: Option<&str>) -> Result<Option<StateDir>> {
+    pub(crate) fn open_existing(dir: &Path, named_by: Option<&str>) -> Result<Option<StateDir>> {
         match open_dir(dir) {
             Err(Errno::ENOENT) => Ok(None),
             other => StateDir::checked(
@@ -135,8 +117,12 @@ impl StateDir {
         self.dir.join(STATE_FILE)
     }
 
-    /// The recorded state; a missing file is an empty state, an unreadable one [`Damaged`].
-    pub(crate) fn load(&self) -> Result<State> {
+    /// The recorded state; a missing file is `T::default()`, an unreadable one [`Damaged`], as
+    /// is one `check` finds fault with (its `Err` says what).
+    pub(crate) fn read_state<T: DeserializeOwned + Default>(
+        &self,
+        check: impl FnOnce(&T) -> Result<(), String>,
+    ) -> Result<T> {
         let path = self.file();
         let damaged = |why: String| {
             anyhow::Error::new(Damaged {
@@ -146,7 +132,7 @@ impl StateDir {
         };
         let text = match self.read(STATE_FILE) {
             Ok(Some(t)) => t,
-            Ok(None) => return Ok(State::default()),
+            Ok(None) => return Ok(T::default()),
             Err(e) if matches!(e.raw_os_error(), Some(libc::ELOOP) | Some(libc::ENXIO)) => {
                 return Err(damaged(
                     "a symlink or special file, not a regular file".into(),
@@ -155,18 +141,8 @@ impl StateDir {
             Err(e) if e.kind() == ErrorKind::InvalidData => return Err(damaged(e.to_string())),
             Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
         };
-        let state: State = serde_json::from_slice(&text).map_err(|e| damaged(e.to_string()))?;
-        // A name no instance can have was not written by us: what else in the file is, is
-        // unknown, so the whole file is damaged (the watchdog then thaws its own plan).
-        if let Some(bad) = state
-            .instances
-            .keys()
-            .find(|k| InstanceName::parse(k).is_err())
-        {
-            return Err(damaged(format!(
-                "it names an instance {bad:?}, which is no instance name"
-            )));
-        }
+        let state: T = serde_json::from_slice(&text).map_err(|e| damaged(e.to_string()))?;
+        check(&state).map_err(damaged)?;
         Ok(state)
     }
 
@@ -190,18 +166,18 @@ impl StateDir {
         Ok(Some(buf))
     }
 
-    /// Replaces the state atomically (write a temp file, rename); an empty state
+    /// Replaces the state atomically (write a temp file, rename); `None` (nothing to record)
     /// removes the file.
-    pub(crate) fn save(&self, state: &State) -> Result<()> {
+    pub(crate) fn write_state<T: Serialize>(&self, state: Option<&T>) -> Result<()> {
         let path = self.file();
-        if state.is_empty() {
+        let Some(state) = state else {
             return match unlinkat(&self.fd, STATE_FILE, UnlinkatFlags::NoRemoveDir) {
                 Err(e) if e != Errno::ENOENT => {
                     Err(e).with_context(|| format!("cannot remove {}", path.display()))
                 }
                 _ => Ok(()),
             };
-        }
+        };
         let json = serde_json::to_vec(state)?;
         self.write_file(STATE_FILE, &json)
             .with_context(|| format!("cannot write {}", path.display()))
@@ -399,13 +375,28 @@ fn check_safe(dir: &Path, md: &FileStat, named_by: Option<&str>) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::host::state::tests::rec;
+    use std::collections::BTreeMap;
     use std::os::unix::fs::PermissionsExt;
+
+    /// A stand-in for what the caller stores.
+    type S = BTreeMap<String, u32>;
+
+    fn load(sd: &StateDir) -> Result<S> {
+        sd.read_state(|_: &S| Ok(()))
+    }
+
+    fn save(sd: &StateDir, s: &S) {
+        sd.write_state((!s.is_empty()).then_some(s)).unwrap()
+    }
+
+    fn one() -> S {
+        S::from([("IRIS".into(), 1)])
+    }
 
     #[test]
     fn round_trip_and_empty_removes_the_file() {
         let tmp = tempfile::tempdir().unwrap();
-        let sd = StateDir::open(&tmp.path().join("state")).unwrap();
+        let sd = StateDir::open(&tmp.path().join("state"), None).unwrap();
         assert_eq!(
             fs::metadata(tmp.path().join("state"))
                 .unwrap()
@@ -414,27 +405,31 @@ mod tests {
                 & 0o777,
             0o700
         );
-        assert_eq!(sd.load().unwrap(), State::default());
-        let mut s = State::default();
-        s.instances.insert("IRIS".into(), rec());
-        sd.save(&s).unwrap();
+        assert_eq!(load(&sd).unwrap(), S::default());
+        let s = one();
+        save(&sd, &s);
         assert_eq!(
             fs::metadata(sd.file()).unwrap().permissions().mode() & 0o777,
             0o600
         );
-        assert_eq!(sd.load().unwrap(), s);
-        sd.save(&State::default()).unwrap();
+        assert_eq!(load(&sd).unwrap(), s);
+        save(&sd, &S::default());
         assert!(!sd.file().exists());
     }
 
     #[test]
     fn damaged_state_names_the_file_and_the_fix() {
         let tmp = tempfile::tempdir().unwrap();
-        let sd = StateDir::open(tmp.path()).unwrap();
+        let sd = StateDir::open(tmp.path(), None).unwrap();
         fs::write(sd.file(), "{not json").unwrap();
-        let err = format!("{:#}", sd.load().unwrap_err());
+        let err = format!("{:#}", load(&sd).unwrap_err());
         assert!(err.contains("state.json is damaged"), "{err}");
         assert!(err.contains("thaw --instance"), "{err}");
+        // What the caller's check refuses is damage too, in its words.
+        save(&sd, &one());
+        let err = sd.read_state(|_: &S| Err("no good".into())).unwrap_err();
+        let damaged = err.downcast_ref::<Damaged>().unwrap();
+        assert!(damaged.what().ends_with("is damaged (no good)"), "{err:#}");
     }
 
     #[test]
@@ -443,23 +438,23 @@ mod tests {
         let dir = tmp.path().join("s");
         fs::create_dir(&dir).unwrap();
         fs::set_permissions(&dir, fs::Permissions::from_mode(0o777)).unwrap();
-        let err = format!("{:#}", StateDir::open(&dir).err().unwrap());
+        let err = format!("{:#}", StateDir::open(&dir, None).err().unwrap());
         assert!(err.contains("chmod 700"), "{err}");
         fs::set_permissions(&dir, fs::Permissions::from_mode(0o750)).unwrap();
-        assert!(StateDir::open(&dir).is_ok());
+        assert!(StateDir::open(&dir, None).is_ok());
         let link = tmp.path().join("link");
         std::os::unix::fs::symlink(&dir, &link).unwrap();
-        let err = format!("{:#}", StateDir::open(&link).err().unwrap());
+        let err = format!("{:#}", StateDir::open(&link, None).err().unwrap());
         assert!(err.contains("symlink"), "{err}");
     }
 
     #[test]
     fn a_damaged_file_is_moved_aside_0600_and_the_next_load_is_empty() {
         let tmp = tempfile::tempdir().unwrap();
-        let sd = StateDir::open(tmp.path()).unwrap();
+        let sd = StateDir::open(tmp.path(), None).unwrap();
         fs::write(sd.file(), "{").unwrap();
         fs::set_permissions(sd.file(), fs::Permissions::from_mode(0o644)).unwrap();
-        let err = sd.load().unwrap_err();
+        let err = load(&sd).unwrap_err();
         assert!(err.downcast_ref::<Damaged>().is_some(), "{err:#}");
         let to = sd.move_aside().unwrap();
         let name = to.file_name().unwrap().to_str().unwrap();
@@ -469,24 +464,23 @@ mod tests {
             fs::metadata(&to).unwrap().permissions().mode() & 0o777,
             0o600
         );
-        assert_eq!(sd.load().unwrap(), State::default());
+        assert_eq!(load(&sd).unwrap(), S::default());
         // A symlink is damage too, and is never followed.
         std::os::unix::fs::symlink(&to, sd.file()).unwrap();
-        assert!(sd.load().unwrap_err().downcast_ref::<Damaged>().is_some());
+        assert!(load(&sd).unwrap_err().downcast_ref::<Damaged>().is_some());
     }
 
     #[test]
     fn the_open_directory_is_used_even_after_a_swap() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("s");
-        let sd = StateDir::open(&dir).unwrap();
-        let mut s = State::default();
-        s.instances.insert("IRIS".into(), rec());
-        sd.save(&s).unwrap();
+        let sd = StateDir::open(&dir, None).unwrap();
+        let s = one();
+        save(&sd, &s);
         fs::rename(&dir, tmp.path().join("old")).unwrap();
         fs::create_dir(&dir).unwrap();
         fs::write(dir.join(STATE_FILE), "{}").unwrap();
-        assert_eq!(sd.load().unwrap(), s);
+        assert_eq!(load(&sd).unwrap(), s);
         assert!(sd.stamp().is_some());
     }
 
@@ -495,15 +489,18 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o755)).unwrap();
         let dir = tmp.path().join("s");
-        assert!(StateDir::open_existing(&dir).unwrap().is_none());
+        assert!(StateDir::open_existing(&dir, None).unwrap().is_none());
         assert!(!dir.exists());
         let shared = tmp.path().join("shared");
         fs::create_dir(&shared).unwrap();
         fs::set_permissions(&shared, fs::Permissions::from_mode(0o777)).unwrap();
-        let err = format!("{:#}", StateDir::open(&shared.join("s")).err().unwrap());
+        let err = format!(
+            "{:#}",
+            StateDir::open(&shared.join("s"), None).err().unwrap()
+        );
         assert!(err.contains("refusing the state dir"), "{err}");
         assert!(err.contains("written by others"), "{err}");
         fs::set_permissions(&shared, fs::Permissions::from_mode(0o1777)).unwrap();
-        assert!(StateDir::open(&shared.join("s")).is_ok());
+        assert!(StateDir::open(&shared.join("s"), None).is_ok());
     }
 }
