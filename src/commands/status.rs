@@ -11,8 +11,8 @@ use crate::config::Config;
 use crate::config::user_defaults::on_tmpfs;
 use crate::exit_code::Exit;
 use crate::host::history;
-use crate::host::lock;
 use crate::host::process::Stop;
+use crate::host::procfs;
 use crate::iris::backup::{self, Answer, IS_WD_SUSPENDED, Suspended};
 use crate::iris::discovery::{self, Instance, Listing, Tools};
 use crate::report::Report;
@@ -251,7 +251,7 @@ fn read_state(cfg: &Config, errors: &mut Vec<String>) -> Option<State> {
 /// arming. A record without one (pid unknown) counts as not running.
 fn watchdog_running(w: &Watchdog) -> bool {
     w.start_ticks
-        .is_some_and(|ticks| lock::is_running(w.pid as i32, ticks))
+        .is_some_and(|ticks| procfs::is_running(w.pid as i32, ticks))
 }
 
 /// One row per listed instance, each running one asked whether it is frozen (all at once).

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use nix::fcntl::{Flock, FlockArg};
 
+use crate::host::procfs;
 use crate::host::state::StateDir;
 
 const POLL: Duration = Duration::from_millis(20);
@@ -27,7 +28,7 @@ pub(crate) struct Holder {
 impl Holder {
     /// Whether `pid` is still the very process that wrote this record.
     pub(crate) fn is_alive(&self) -> bool {
-        is_running(self.pid, self.start_ticks)
+        procfs::is_running(self.pid, self.start_ticks)
     }
 }
 
@@ -40,7 +41,7 @@ impl HostLock {
     /// helps a waiting thaw find a running freeze, and a waiting run name its holder.
     pub(crate) fn announce(&mut self, command: &str) {
         let me = std::process::id() as i32;
-        let ticks = own_start_ticks().unwrap_or(0);
+        let ticks = procfs::own_start_ticks().unwrap_or(0);
         let _ = self.lock.set_len(0);
         let _ = self.lock.seek(SeekFrom::Start(0));
         let _ = self
@@ -114,45 +115,9 @@ fn read_holder(f: &mut File) -> Option<Holder> {
     })
 }
 
-/// This process's start time (read once).
-pub(crate) fn own_start_ticks() -> Option<u64> {
-    static TICKS: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
-    *TICKS.get_or_init(|| process_start_ticks(std::process::id() as i32))
-}
-
-/// Start time of a process in clock ticks since boot (Linux /proc), to tell reused pids apart.
-pub(crate) fn process_start_ticks(pid: i32) -> Option<u64> {
-    proc_stat(pid).map(|(_, ticks)| ticks)
-}
-
-/// Whether `pid` is the process that started at `start_ticks` and still runs: a zombie (dead,
-/// not yet reaped) or a process that got the pid since does not count.
-pub(crate) fn is_running(pid: i32, start_ticks: u64) -> bool {
-    pid > 0
-        && proc_stat(pid)
-            .is_some_and(|(state, ticks)| ticks == start_ticks && !matches!(state, 'Z' | 'X' | 'x'))
-}
-
-/// The state letter (field 3) and start time (field 22) of /proc/PID/stat.
-fn proc_stat(pid: i32) -> Option<(char, u64)> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name (field 2) may contain spaces and parentheses: count from the last ')'.
-    let mut rest = stat[stat.rfind(')')? + 1..].split_whitespace();
-    let state = rest.next()?.chars().next()?;
-    Some((state, rest.nth(18)?.parse().ok()?))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn own_start_time_is_readable_and_stable() {
-        let me = std::process::id() as i32;
-        let a = process_start_ticks(me).unwrap();
-        assert_eq!(process_start_ticks(me), Some(a));
-        assert_eq!(process_start_ticks(i32::MAX), None);
-    }
 
     #[test]
     fn a_second_acquire_waits_then_reports_the_holder() {
@@ -193,28 +158,5 @@ mod tests {
         let _held = acquire(&dir, Instant::now()).unwrap().ok().unwrap();
         let busy = acquire(&dir, Instant::now()).unwrap();
         assert!(matches!(busy, Err(None)), "pid 1 did not start at tick 1");
-    }
-
-    #[test]
-    fn a_zombie_or_a_reused_pid_is_not_running() {
-        let me = std::process::id() as i32;
-        let ticks = process_start_ticks(me).unwrap();
-        assert!(is_running(me, ticks));
-        assert!(!is_running(me, ticks + 1), "another start time");
-        assert!(!is_running(0, ticks));
-        // A child that exited and was not waited for stays a zombie until reaped.
-        let mut child = std::process::Command::new("/bin/sh")
-            .args(["-c", "exit 0"])
-            .spawn()
-            .unwrap();
-        let pid = child.id() as i32;
-        let zombie_ticks = process_start_ticks(pid).unwrap();
-        let start = Instant::now();
-        while proc_stat(pid).map(|(s, _)| s) != Some('Z') {
-            assert!(start.elapsed() < Duration::from_secs(20), "never a zombie");
-            thread::sleep(Duration::from_millis(10));
-        }
-        assert!(!is_running(pid, zombie_ticks));
-        child.wait().unwrap();
     }
 }

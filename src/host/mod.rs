@@ -7,6 +7,7 @@ pub(crate) mod journal;
 pub(crate) mod lock;
 pub(crate) mod metrics;
 pub(crate) mod process;
+pub(crate) mod procfs;
 pub(crate) mod signals;
 pub(crate) mod state;
 pub(crate) mod systemd;

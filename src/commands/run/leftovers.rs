@@ -11,6 +11,8 @@ use nix::sys::signal::{Signal, kill, killpg};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 
+use crate::host::procfs::children;
+
 /// Our children before CMD started (the detached watchdog), and CMD's own process (reaped by
 /// its `Child`): never what CMD left running.
 pub(super) struct Before(HashSet<i32>);
@@ -58,36 +60,5 @@ pub(super) fn signal(group: Pid, pids: &[i32], sig: Signal) {
     let _ = killpg(group, sig);
     for &pid in pids {
         let _ = kill(Pid::from_raw(pid), sig);
-    }
-}
-
-/// Our children: the processes whose parent is us, from /proc (empty without it).
-fn children() -> Vec<i32> {
-    let me = std::process::id() as i32;
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|&pid| parent(pid) == Some(me))
-        .collect()
-}
-
-/// The parent in `/proc/PID/stat`: the second field after the command name, which is in
-/// parentheses and may hold any byte, `)` included.
-fn parent(pid: i32) -> Option<i32> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let rest = &stat[stat.rfind(')')? + 1..];
-    rest.split_whitespace().nth(1)?.parse().ok()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_parent_is_read_from_proc() {
-        let me = std::process::id() as i32;
-        assert_eq!(parent(me), Some(nix::unistd::getppid().as_raw()));
-        assert_eq!(parent(-1), None);
     }
 }

@@ -15,7 +15,6 @@ mod auto_thaw;
 mod plan;
 mod spawn;
 
-use std::fs;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -28,7 +27,7 @@ use crate::config::Config;
 use crate::exit_code::Exit;
 use crate::host::eventlog::EventLog;
 use crate::host::state::{StateDir, now_ms, rfc3339_of_ms};
-use crate::host::{lock, signals};
+use crate::host::{lock, procfs, signals};
 use crate::report::Report;
 
 pub(crate) use spawn::{new_token, spawn};
@@ -166,14 +165,7 @@ fn armed(states: &StateDir, token: &str) -> bool {
 
 /// Whatever the caller left open (a hook runner's pipes, a lock) must not be held for minutes.
 fn close_inherited_fds() {
-    let fds: Vec<i32> = fs::read_dir("/proc/self/fd")
-        .map(|d| {
-            d.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
-                .filter(|&fd| fd > 2)
-                .collect()
-        })
-        .unwrap_or_default();
-    for fd in fds {
+    for fd in procfs::own_fds_above_stderr() {
         // The read_dir handle itself is already closed; closing an fd twice only fails.
         let _ = nix::unistd::close(fd);
     }

@@ -16,7 +16,7 @@ use crate::commands::state::{Record, Watchdog};
 use crate::config::Config;
 use crate::host::state::rfc3339_of_ms;
 use crate::host::systemd::{self, Service};
-use crate::host::{lock, signals};
+use crate::host::{procfs, signals};
 use crate::settings::env;
 
 /// The environment the watchdog's unit takes from ours: where to find `iris` and the rest.
@@ -57,7 +57,7 @@ pub(crate) fn spawn(
         deadline_ms,
         how,
         // Read before anyone reaps it: a detached child is ours until it exits.
-        start_ticks: lock::process_start_ticks(pid as i32),
+        start_ticks: procfs::process_start_ticks(pid as i32),
     };
     if systemd::in_use() {
         let unit = format!("iris-freeze-watchdog-{token}");

@@ -7,6 +7,8 @@ mod dir;
 use chrono::{Local, SecondsFormat, TimeZone};
 use serde::{Deserialize, Serialize};
 
+use crate::host::procfs;
+
 pub(crate) use dir::{Damaged, StateDir};
 
 /// When a process started, on a clock that neither NTP nor an admin can move: clock ticks
@@ -21,11 +23,8 @@ impl StartMark {
     /// This process's start.
     pub(crate) fn of_self() -> Option<StartMark> {
         Some(StartMark {
-            boot_id: std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
-                .ok()?
-                .trim()
-                .to_string(),
-            ticks: crate::host::lock::own_start_ticks()?,
+            boot_id: procfs::boot_id()?,
+            ticks: procfs::own_start_ticks()?,
         })
     }
 
