@@ -1,4 +1,4 @@
-//! The host's plumbing: the state dir and its lock, the event log, stop signals, child processes
+//! The host's plumbing: the state dir and its locks, the event log, stop signals, child processes
 //! run with a deadline, systemd, and the rule for what root may run, read or write.
 
 pub(crate) mod eventlog;
@@ -8,6 +8,7 @@ pub(crate) mod lock;
 pub(crate) mod metrics;
 pub(crate) mod process;
 pub(crate) mod procfs;
+pub(crate) mod run_lock;
 pub(crate) mod signals;
 pub(crate) mod state;
 pub(crate) mod systemd;

@@ -80,7 +80,7 @@ pub(crate) fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
     signals::install()?;
     let states = state_dir(cfg)?;
     // Never inside another's `run` cycle: its thaw would come under this freeze's snapshot.
-    let _no_run = crate::commands::run::exclusive::for_freeze(&states, budget.freeze_by, log)?;
+    let _no_run = crate::host::run_lock::for_freeze(&states, budget.freeze_by, log)?;
     let _lock = take_lock(&states, budget.freeze_by, log)?;
     let mut state = states.load()?;
     refuse_after_a_thaw(&states, started.as_ref())?;

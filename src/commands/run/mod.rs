@@ -1,11 +1,10 @@
 //! `run`: freeze exactly as `freeze` does, run the user's snapshot command (CMD) with its own
 //! deadline, and always thaw, as `thaw` does. The steps: CMD found (`cmd::check`, on PATH as
-//! `lookup` says: nothing is frozen for a CMD that cannot start); the run lock (`exclusive`: no other
+//! `lookup` says: nothing is frozen for a CMD that cannot start); the run lock (`alone`: no other
 //! freeze inside this cycle); `freeze::run`; what the freeze left in the state (`Frozen`); CMD's
 //! deadline; `cmd::run`; its history line; `thaw::run`; one exit from the three.
 
 mod cmd;
-pub(crate) mod exclusive;
 mod leftovers;
 mod lookup;
 
@@ -20,8 +19,9 @@ use crate::config::{Action, Config};
 use crate::exit_code::Exit;
 use crate::host::eventlog::EventLog;
 use crate::host::history::{self, Event, EventKind};
-use crate::host::signals;
-use crate::host::state::now_ms;
+use crate::host::lock::HostLock;
+use crate::host::state::{StateDir, now_ms};
+use crate::host::{run_lock, signals};
 use crate::report::Report;
 
 use crate::util::shell::display_argv as display;
@@ -30,6 +30,9 @@ use cmd::Ended;
 /// Kept between CMD's default deadline and the watchdog's auto-thaw: CMD's group gets
 /// `cmd::KILL_GRACE` (5 s) to die, and the thaw 10 s, so our thaw comes first.
 const MARGIN: Duration = Duration::from_secs(15);
+
+/// How often a `run` looks again for an earlier freeze's thaw.
+const POLL: Duration = Duration::from_millis(50);
 
 /// The history's `by` for a run's events.
 const BY: &str = "run";
@@ -55,7 +58,7 @@ pub(crate) fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
     signals::install()?;
     let states = state_dir(cfg)?;
     // Waited for as freeze waits for the host lock: within the first 60% of --timeout.
-    let _alone = exclusive::for_run(&states, Instant::now() + cfg.timeout.mul_f64(0.6), log)?;
+    let _alone = alone(&states, Instant::now() + cfg.timeout.mul_f64(0.6), log)?;
     let froze = freeze::run(&as_freeze(cfg), log)?;
     if froze.exit == Exit::Failure {
         log.error(
@@ -75,6 +78,47 @@ pub(crate) fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
     let lost = thawed_meanwhile(cfg, &frozen, log);
     let thawed = thaw::run(&as_thaw(cfg), log)?;
     Ok(outcome(&froze, &ended, &thawed, lost))
+}
+
+/// The run lock for a whole `run`, once no other freeze of ours is recorded: a `run` that kept
+/// an earlier `freeze`'s instances would thaw them under that freeze's snapshot.
+fn alone(states: &StateDir, until: Instant, log: &EventLog) -> Result<HostLock> {
+    let held = run_lock::for_run(states, until, log)?;
+    let waiting_since = Instant::now();
+    let mut said = false;
+    loop {
+        let state = states.load()?;
+        if state.instances.is_empty() {
+            return Ok(held);
+        }
+        let names: Vec<&str> = state.instances.keys().map(String::as_str).collect();
+        let cycle = state.cycle.as_deref().unwrap_or("without an id");
+        let what = format!(
+            "{} frozen by an earlier iris-freeze `freeze` (cycle {cycle}), whose snapshot may \
+             be under way: run's thaw would thaw it under that snapshot",
+            names.join(", ")
+        );
+        if let Some(sig) = signals::received() {
+            bail!(
+                "received {} while waiting for an earlier freeze's thaw: nothing was frozen, \
+                 CMD not run",
+                signals::name(sig)
+            );
+        }
+        if Instant::now() >= until {
+            bail!(
+                "{what}; waited {:.1}s (--timeout) for its thaw: nothing was frozen, CMD not \
+                 run. `iris-freeze status` shows it; `iris-freeze thaw` ends it if nothing \
+                 else will",
+                waiting_since.elapsed().as_secs_f64()
+            );
+        }
+        if !said {
+            log.info(None, "lock", format!("{what}: waiting for its thaw"));
+            said = true;
+        }
+        std::thread::sleep(POLL);
+    }
 }
 
 /// `freeze`'s config: the history says a `run` made the cycle.

@@ -326,7 +326,7 @@ fn report(outcome: &ThawOutcome, notes: Notes, start: Instant, log: &EventLog) -
 /// the log says so, and that `run` exits 2. The run holds its lock until its own thaw, which
 /// waits for ours, so it is still seen here.
 fn say_a_run_was_under_it(states: &StateDir, log: &EventLog) {
-    if let Some(run) = crate::commands::run::exclusive::running_run(states) {
+    if let Some(run) = crate::host::run_lock::running_run(states) {
         log.warn(
             None,
             "run",

@@ -7,11 +7,10 @@
 //! under it, and that `run` exits 2. Lock order: the run lock, then the host lock.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Result, bail};
 
-use crate::commands::state::StateFile;
 use crate::host::eventlog::EventLog;
 use crate::host::lock::{self, Holder, HostLock};
 use crate::host::signals;
@@ -20,50 +19,13 @@ use crate::host::state::StateDir;
 /// This process holds the run lock (it is a `run`): its own freeze and thaw pass.
 static HELD_HERE: AtomicBool = AtomicBool::new(false);
 
-/// How often a `run` looks again for an earlier freeze's thaw.
-const POLL: Duration = Duration::from_millis(50);
-
-/// The run lock for a whole `run`, once no other freeze of ours is recorded: a `run` that kept
-/// an earlier `freeze`'s instances would thaw them under that freeze's snapshot.
-pub(super) fn for_run(states: &StateDir, until: Instant, log: &EventLog) -> Result<HostLock> {
+/// The run lock for a whole `run`, named as held by a `run` (see [`running_run`]). The caller
+/// then waits for an earlier freeze's thaw, which this lock does not keep out.
+pub(crate) fn for_run(states: &StateDir, until: Instant, log: &EventLog) -> Result<HostLock> {
     let mut held = wait(states, until, log, "run", true)?;
     held.announce("run");
     HELD_HERE.store(true, Ordering::SeqCst);
-    let waiting_since = Instant::now();
-    let mut said = false;
-    loop {
-        let state = states.load()?;
-        if state.instances.is_empty() {
-            return Ok(held);
-        }
-        let names: Vec<&str> = state.instances.keys().map(String::as_str).collect();
-        let cycle = state.cycle.as_deref().unwrap_or("without an id");
-        let what = format!(
-            "{} frozen by an earlier iris-freeze `freeze` (cycle {cycle}), whose snapshot may \
-             be under way: run's thaw would thaw it under that snapshot",
-            names.join(", ")
-        );
-        if let Some(sig) = signals::received() {
-            bail!(
-                "received {} while waiting for an earlier freeze's thaw: nothing was frozen, \
-                 CMD not run",
-                signals::name(sig)
-            );
-        }
-        if Instant::now() >= until {
-            bail!(
-                "{what}; waited {:.1}s (--timeout) for its thaw: nothing was frozen, CMD not \
-                 run. `iris-freeze status` shows it; `iris-freeze thaw` ends it if nothing \
-                 else will",
-                waiting_since.elapsed().as_secs_f64()
-            );
-        }
-        if !said {
-            log.info(None, "lock", format!("{what}: waiting for its thaw"));
-            said = true;
-        }
-        std::thread::sleep(POLL);
-    }
+    Ok(held)
 }
 
 /// For `freeze` (none inside a `run`, whose thaw would come under the freeze's snapshot):
