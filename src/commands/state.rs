@@ -184,11 +184,11 @@ pub(crate) fn frozen_now(state_dir: &Path) -> Result<Vec<String>> {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
     use chrono::SecondsFormat;
 
-    pub(crate) fn rec() -> Record {
+    fn rec() -> Record {
         Record::new(
             Kind::Iris,
             SessionCmd {
