@@ -119,6 +119,11 @@ pub(crate) struct State {
     pub(crate) instances: BTreeMap<String, Record>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) watchdog: Option<Watchdog>,
+    /// Earlier armings still in force while a re-arming freeze starts their successor: a freeze
+    /// killed between naming the new token and starting its watchdog must not leave what is
+    /// already frozen unguarded. Cleared once the successor runs, and by every disarm.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) handover: Vec<Watchdog>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) auto_thaw: Option<AutoThaw>,
 }
@@ -126,6 +131,24 @@ pub(crate) struct State {
 impl State {
     pub(crate) fn is_empty(&self) -> bool {
         self == &State::default()
+    }
+
+    /// Whether the watchdog of `token` is still armed: named as the arming, or as one being
+    /// handed over.
+    pub(crate) fn arms(&self, token: &str) -> bool {
+        self.watchdog
+            .iter()
+            .chain(&self.handover)
+            .any(|w| w.token == token)
+    }
+
+    /// Disarms every watchdog: each sees its token gone and leaves without an IRIS call.
+    /// Whether one was armed.
+    pub(crate) fn disarm(&mut self) -> bool {
+        let was = self.watchdog.is_some() || !self.handover.is_empty();
+        self.watchdog = None;
+        self.handover.clear();
+        was
     }
 }
 

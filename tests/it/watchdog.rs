@@ -417,3 +417,50 @@ fn a_stopped_watchdog_thaws_at_once_and_says_why() {
         assert_eq!(r.code, 2, "{sig}: {}", r.text());
     }
 }
+
+/// A second freeze re-arms: it names its new watchdog's token, then starts it. Killed between
+/// the two (here: while systemd-run hangs), the first watchdog must still guard what the first
+/// freeze froze, and thaw it at its deadline.
+#[test]
+fn a_freeze_killed_while_re_arming_leaves_the_earlier_watchdog_armed() {
+    let env = Env::new();
+    env.iris("IRIS");
+    let r = env.run(&["freeze", "--max-freeze", "4"]);
+    assert_eq!(r.code, 0, "{}", r.text());
+    let first = env.watchdog_pid().expect("the first freeze's watchdog");
+
+    // A systemd whose systemd-run never returns: the re-arming freeze stops inside it.
+    let runtime = env.tmp.path().join("run-systemd-system");
+    fs::create_dir_all(&runtime).unwrap();
+    let started = env.tmp.path().join("systemd-run.started");
+    let run = env.bin.join("systemd-run");
+    fs::write(
+        &run,
+        format!("#!/bin/sh\n: > '{}'\nexec sleep 30\n", started.display()),
+    )
+    .unwrap();
+    fs::set_permissions(&run, fs::Permissions::from_mode(0o755)).unwrap();
+    let ctl = env.bin.join("systemctl");
+    fs::write(&ctl, "#!/bin/sh\nexit 1\n").unwrap();
+    fs::set_permissions(&ctl, fs::Permissions::from_mode(0o755)).unwrap();
+    let mut c = env.command(std::path::Path::new(common::BIN));
+    c.env_remove("IRIS_FREEZE_NO_SYSTEMD")
+        .env("IRIS_FREEZE_SYSTEMD_DIR", &runtime)
+        .env("IRIS_FREEZE_SYSTEMD_BIN_DIR", &env.bin)
+        .args(["freeze", "--max-freeze", "300"]);
+    let mut second = common::spawn(&mut c);
+    assert!(
+        wait_until(LIMIT, || started.exists()),
+        "the second freeze never reached systemd-run: {}",
+        env.log_text()
+    );
+    second.kill().unwrap();
+    second.wait().unwrap();
+    // The new token is in the state; the first watchdog must not take that as a disarm.
+    assert!(
+        common::alive(first),
+        "the first watchdog left: {}",
+        env.log_text()
+    );
+    common::assert_watchdog_thawed(&env, &["IRIS"]);
+}

@@ -52,7 +52,8 @@ fn arm_watchdog(
     let token = watchdog::new_token();
     let previous = state.watchdog.clone();
     // The state names the token before the watchdog starts: it treats a missing token as
-    // "disarmed" and leaves.
+    // "disarmed" and leaves. The earlier arming stays in force (handed over) until then.
+    state.handover.extend(previous.clone());
     state.watchdog = Some(Watchdog {
         token: token.clone(),
         pid: 0,
@@ -68,6 +69,7 @@ fn arm_watchdog(
         Ok(w) => {
             log_armed(&w, oldest, log);
             state.watchdog = Some(w);
+            state.handover.clear();
             states.save(state)?;
             Ok(due_at)
         }
@@ -124,6 +126,7 @@ fn log_armed(w: &Watchdog, oldest: f64, log: &EventLog) {
 /// and an earlier freeze of ours keeps its own watchdog (`previous`).
 fn forget_intent(states: &StateDir, state: &mut State, previous: Option<Watchdog>) {
     state.watchdog = previous;
+    state.handover.clear();
     state.instances.retain(|_, r| r.phase != Phase::Freezing);
     let _ = states.save(state);
 }

@@ -86,8 +86,8 @@ pub(super) fn freeze_all(
     }
     if !attempt.raced.is_empty() && attempt.frozen.instances.is_empty() {
         // Nothing of ours is frozen after all: nothing for a watchdog to guard.
-        attempt.frozen.watchdog = None;
-        state.watchdog = None;
+        attempt.frozen.disarm();
+        state.disarm();
     }
     attempt
 }

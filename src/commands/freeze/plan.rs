@@ -161,7 +161,7 @@ pub(super) fn forget_down(state: &mut State, down: &[String], log: &EventLog) ->
         }
     }
     if !gone.is_empty() && state.instances.is_empty() {
-        state.watchdog = None;
+        state.disarm();
     }
     !gone.is_empty()
 }

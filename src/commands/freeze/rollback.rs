@@ -105,7 +105,7 @@ pub(super) fn roll_back(
         }
     }
     if state.instances.is_empty() {
-        state.watchdog = None;
+        state.disarm();
     }
     left
 }

@@ -272,7 +272,7 @@ fn nothing_to_thaw(
     mut notes: Notes,
     log: &EventLog,
 ) -> Result<Report> {
-    if state.instances.is_empty() && state.watchdog.take().is_some() {
+    if state.instances.is_empty() && state.disarm() {
         log.info(
             None,
             "watchdog",

@@ -158,7 +158,7 @@ pub(crate) fn thaw_targets(
     }
     if state.instances.is_empty() {
         // Disarm: the watchdog sees its token gone and leaves without touching IRIS.
-        state.watchdog = None;
+        state.disarm();
     }
     out
 }
@@ -278,7 +278,7 @@ pub(crate) fn drop_down(
         !down
     });
     if state.instances.is_empty() {
-        state.watchdog = None;
+        state.disarm();
     }
     dropped
 }

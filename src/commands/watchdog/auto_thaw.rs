@@ -30,12 +30,12 @@ pub(super) fn recorded(
     plan: &Plan,
     log: &EventLog,
 ) -> Report {
-    if state.watchdog.as_ref().map(|w| w.token.as_str()) != Some(token) {
+    if !state.arms(token) {
         return Report::new(Exit::Success, "disarmed");
     }
     let names: Vec<String> = state.instances.keys().cloned().collect();
     if names.is_empty() {
-        state.watchdog = None;
+        state.disarm();
         if let Err(e) = states.save(&state) {
             log.error(None, "state", format!("{e:#}"));
         }
@@ -204,7 +204,7 @@ fn finish(
         all_thawed: outcome.left.is_empty(),
         reported: false,
     });
-    state.watchdog = None;
+    state.disarm();
     if state.instances.is_empty() {
         state.cycle = None;
     }

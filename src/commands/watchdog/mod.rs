@@ -157,7 +157,7 @@ fn take_lock(states: &StateDir, log: &EventLog) -> Option<lock::HostLock> {
 /// Whether the state still names this arming's token.
 fn armed(states: &StateDir, token: &str) -> bool {
     match states.load() {
-        Ok(s) => s.watchdog.is_some_and(|w| w.token == token),
+        Ok(s) => s.arms(token),
         // A damaged state must not disarm the switch: keep waiting and try at the deadline.
         Err(_) => true,
     }
