@@ -117,6 +117,16 @@ fn the_watchdog_thaws_before_it_writes_its_log() {
     assert!(left, "the watchdog never finished");
 }
 
+/// Whether process `pid` has `dir` open.
+fn holds_dir(pid: i32, dir: &Path) -> bool {
+    fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|fds| {
+            fds.flatten()
+                .any(|fd| fs::read_link(fd.path()).is_ok_and(|t| t == dir))
+        })
+        .unwrap_or(false)
+}
+
 #[test]
 fn a_swapped_state_dir_changes_nothing_for_the_watchdog() {
     let env = Env::new();
@@ -126,6 +136,13 @@ fn a_swapped_state_dir_changes_nothing_for_the_watchdog() {
         .as_str()
         .unwrap()
         .to_string();
+    // The watchdog holds the directory it opened; a swap before it has opened it would test
+    // nothing (the freeze returns as soon as the watchdog is started).
+    let wd = env.watchdog_pid().expect("a watchdog pid");
+    assert!(
+        wait_until(Duration::from_secs(30), || holds_dir(wd, &env.state)),
+        "the watchdog never opened the state dir"
+    );
     // Someone swaps the directory and writes a state of their own with the watchdog's token
     // (it is in its argv) and a program of theirs.
     let marker = env.tmp.path().join("ran-as-root");
