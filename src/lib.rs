@@ -33,7 +33,7 @@ use clap::error::ErrorKind;
 
 use crate::cli::Cli;
 use crate::commands::{
-    check, freeze, history, install, restore_plan, run as run_cmd, status, thaw, watchdog,
+    check, freeze, history, install, restore_plan, run as run_cmd, status, thaw, verify, watchdog,
 };
 use crate::config::{Action, Config, Verbosity};
 use crate::host::eventlog;
@@ -160,6 +160,7 @@ fn dispatch(cfg: &Config) -> (EventLog, anyhow::Result<Report>) {
             let log = EventLog::none("restore-plan");
             (log, restore_plan::run(cfg, id.as_deref(), json))
         }
+        Action::Verify { json } => (EventLog::none("verify"), verify::run(cfg, json)),
         Action::History { json, limit } => {
             (EventLog::none("history"), history::run(cfg, json, limit))
         }
@@ -209,10 +210,12 @@ fn tell(cfg: &Config, log: &EventLog, report: &Report) {
     let text = match cfg.action {
         Action::Status { json: true }
         | Action::RestorePlan { json: true, .. }
+        | Action::Verify { json: true }
         | Action::History { json: true, .. } => report.summary.clone(),
         // Reports meant to be read whole.
         Action::Status { .. }
         | Action::RestorePlan { .. }
+        | Action::Verify { .. }
         | Action::History { .. }
         | Action::Check(_)
         | Action::Install(_)

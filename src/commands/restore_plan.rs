@@ -22,24 +22,27 @@ use crate::util::shell::sh_quote;
 const LOCAL: &str = "the restored VM";
 
 #[derive(Debug, Serialize)]
-struct Plan {
-    id: String,
+pub(crate) struct Plan {
+    pub(crate) id: String,
     /// When the freeze was recorded: the snapshot was taken soon after.
-    frozen_at: String,
-    by: String,
-    ended: String,
-    consistent: bool,
-    instances: Vec<InstancePlan>,
+    pub(crate) frozen_at: String,
+    pub(crate) by: String,
+    pub(crate) ended: String,
+    pub(crate) consistent: bool,
+    /// The history ends inside this freeze (no thaw line): on a restored VM, the snapshot was
+    /// cut during it, and `verify` tells whether it holds what that takes.
+    pub(crate) during_freeze: bool,
+    pub(crate) instances: Vec<InstancePlan>,
 }
 
 #[derive(Debug, Serialize)]
-struct InstancePlan {
-    name: String,
+pub(crate) struct InstancePlan {
+    pub(crate) name: String,
     product: String,
     version: String,
-    verdict: Option<String>,
+    pub(crate) verdict: Option<String>,
     /// The first journal file to restore, as IRIS named it at the freeze.
-    restore_from: Option<String>,
+    pub(crate) restore_from: Option<String>,
     /// Where the later journal files are (the directory of `restore_from`).
     journal_dir: Option<String>,
     /// The sharded cluster (shard master namespace) it was frozen with, if any.
@@ -65,7 +68,7 @@ pub(crate) fn run(cfg: &Config, id: Option<&str>, json: bool) -> Result<Report> 
     let cycles = history::cycles(&events);
     let cycle = pick(&cycles, id, &cfg.history_file.display().to_string())?;
     let plan = plan_of(cycle);
-    let exit = if plan.consistent {
+    let exit = if plan.consistent || plan.during_freeze {
         Exit::Success
     } else {
         Exit::Warning
@@ -78,7 +81,9 @@ pub(crate) fn run(cfg: &Config, id: Option<&str>, json: bool) -> Result<Report> 
     Ok(Report::new(exit, text))
 }
 
-/// The cycle `id`, or the newest consistent one.
+/// The cycle `id`; else the newest one when the history ends inside its freeze (on a restored
+/// VM: the snapshot was cut during it, and its thaw's line is not in the snapshot), else the
+/// newest consistent one.
 fn pick<'a>(cycles: &'a [Cycle], id: Option<&str>, history: &str) -> Result<&'a Cycle> {
     match id {
         Some(id) => cycles.iter().find(|c| c.id == id).ok_or_else(|| {
@@ -91,6 +96,7 @@ fn pick<'a>(cycles: &'a [Cycle], id: Option<&str>, history: &str) -> Result<&'a 
             "no freeze/thaw cycle in the history {history}: name the history of the restored VM \
              with --history-file (it travels inside the snapshot)"
         ),
+        None if cycles[0].ended == FROZEN => Ok(&cycles[0]),
         None => match cycles.iter().find(|c| c.consistent()) {
             Some(c) => Ok(c),
             None => bail!(
@@ -102,13 +108,17 @@ fn pick<'a>(cycles: &'a [Cycle], id: Option<&str>, history: &str) -> Result<&'a 
     }
 }
 
-fn plan_of(c: &Cycle) -> Plan {
+/// How a cycle whose freeze has no thaw, rollback or auto-thaw after it in the history stands.
+pub(crate) const FROZEN: &str = "frozen";
+
+pub(crate) fn plan_of(c: &Cycle) -> Plan {
     Plan {
         id: c.id.clone(),
         frozen_at: c.start.clone(),
         by: c.by.clone(),
         ended: c.ended.clone(),
         consistent: c.consistent(),
+        during_freeze: c.ended == FROZEN,
         instances: c.instances.iter().map(|i| instance_plan(c, i)).collect(),
     }
 }
@@ -273,7 +283,7 @@ fn restore_the_host(c: &Cycle, i: &InstanceEvent) -> Step {
     }
 }
 
-fn render(p: &Plan) -> String {
+pub(crate) fn render(p: &Plan) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -284,6 +294,9 @@ fn render(p: &Plan) -> String {
         p.ended,
         if p.consistent {
             ""
+        } else if p.during_freeze {
+            "\nThe history ends inside this freeze: a snapshot holding it was cut during the \
+             freeze; `iris-freeze verify` checks that it holds what that takes"
         } else {
             "\nWARNING: this cycle is not consistent: the snapshot holds what a crash would \
              leave; IRIS recovers it at startup (WIJ, journals) and the steps below still apply"

@@ -92,6 +92,7 @@ impl Given {
                 None,
                 None,
             ),
+            Command::Verify(v) => given(Action::Verify { json: v.json }, None, None),
             Command::History(h) => given(
                 Action::History {
                     json: h.json,

@@ -61,6 +61,10 @@ pub(crate) enum Action {
         id: Option<String>,
         json: bool,
     },
+    /// `verify`: a restored snapshot, from what it holds (under `root`).
+    Verify {
+        json: bool,
+    },
     /// `history`: the cycles from the history file.
     History {
         json: bool,

@@ -6,6 +6,7 @@ pub(crate) mod backup;
 pub(crate) mod credentials;
 pub(crate) mod discovery;
 mod instance;
+pub(crate) mod messages_log;
 pub(crate) mod sharded;
 
 pub(crate) use instance::InstanceName;

@@ -30,4 +30,5 @@ mod shared_dirs;
 mod soak_cases;
 mod state;
 mod systemd;
+mod verify;
 mod watchdog;
