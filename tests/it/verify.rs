@@ -1,7 +1,8 @@
 //! `verify` on copies of the simulator's tree taken at chosen moments of a cycle (before any
 //! freeze, while frozen, after the thaw, between ExternalThaw and the thaw's history line, after
 //! an auto-thaw, two instances of which one was resumed early), each checked with `--root`: the
-//! snapshot tells by itself whether it was cut inside our freeze.
+//! snapshot tells by itself whether it was cut inside our freeze. And the thaw's verdict, which
+//! reads messages.log after ExternalThaw.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -267,4 +268,32 @@ fn a_missing_journal_file_or_a_log_that_leaves_the_snapshot_is_never_consistent(
     let r = verify(&env, &snap);
     assert_eq!(r.code, 1, "{}", r.text());
     assert!(r.stdout.contains("not a regular file"), "{}", r.text());
+}
+
+#[test]
+fn the_thaw_reads_already_resumed_in_messages_log_as_not_consistent() {
+    let env = host(&["IRIS"]);
+    assert_eq!(env.run(&["freeze"]).code, 0);
+    // Something resumed the instance and froze it again without a freeze line of its own (as
+    // a cluster thaw can): ExternalThaw still answers 5, but messages.log says otherwise.
+    let log = install_dir(&env, "IRIS").join("mgr/messages.log");
+    let mut text = fs::read_to_string(&log).unwrap();
+    text.push_str("12/07/26-02:00:13:001 (1) 0 [Utility.Event] Backup.General.ExternalThaw: Already resumed\n");
+    fs::write(&log, text).unwrap();
+    let r = env.run(&["thaw"]);
+    assert_eq!(r.code, 2, "{}", r.text());
+    assert!(r.stdout.contains("Already resumed"), "{}", r.text());
+    let thaw = env.history_events_of("thaw");
+    let v = thaw[0]["instances"][0]["verdict"].as_str().unwrap();
+    assert!(
+        v.starts_with("not consistent: ") && v.contains("messages.log"),
+        "{v}"
+    );
+
+    // A clean cycle: "System resumed" after our freeze, and the verdict stays consistent.
+    assert_eq!(env.run(&["freeze"]).code, 0);
+    let r = env.run(&["thaw"]);
+    assert_eq!(r.code, 0, "{}", r.text());
+    let last = fs::read_to_string(&log).unwrap();
+    assert!(last.trim_end().ends_with("System resumed"), "{last}");
 }
