@@ -49,6 +49,9 @@ _iris__freeze() {
             iris__freeze,uninstall)
                 cmd="iris__freeze__subcmd__uninstall"
                 ;;
+            iris__freeze,verify)
+                cmd="iris__freeze__subcmd__verify"
+                ;;
             iris__freeze__subcmd__help,check)
                 cmd="iris__freeze__subcmd__help__subcmd__check"
                 ;;
@@ -82,6 +85,9 @@ _iris__freeze() {
             iris__freeze__subcmd__help,uninstall)
                 cmd="iris__freeze__subcmd__help__subcmd__uninstall"
                 ;;
+            iris__freeze__subcmd__help,verify)
+                cmd="iris__freeze__subcmd__help__subcmd__verify"
+                ;;
             *)
                 ;;
         esac
@@ -89,7 +95,7 @@ _iris__freeze() {
 
     case "${cmd}" in
         iris__freeze)
-            opts="-v -q -h -V --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version freeze thaw status restore-plan history dry-run install uninstall check run help"
+            opts="-v -q -h -V --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version freeze thaw status restore-plan verify history dry-run install uninstall check run help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 mapfile -t COMPREPLY < <(compgen -W "${opts}" -- "${cur}")
                 return 0
@@ -325,7 +331,7 @@ _iris__freeze() {
             return 0
             ;;
         iris__freeze__subcmd__help)
-            opts="freeze thaw status restore-plan history dry-run install uninstall check run help"
+            opts="freeze thaw status restore-plan verify history dry-run install uninstall check run help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 mapfile -t COMPREPLY < <(compgen -W "${opts}" -- "${cur}")
                 return 0
@@ -479,6 +485,20 @@ _iris__freeze() {
             return 0
             ;;
         iris__freeze__subcmd__help__subcmd__uninstall)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                mapfile -t COMPREPLY < <(compgen -W "${opts}" -- "${cur}")
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            mapfile -t COMPREPLY < <(compgen -W "${opts}" -- "${cur}")
+            return 0
+            ;;
+        iris__freeze__subcmd__help__subcmd__verify)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 mapfile -t COMPREPLY < <(compgen -W "${opts}" -- "${cur}")
@@ -867,6 +887,50 @@ _iris__freeze() {
             ;;
         iris__freeze__subcmd__uninstall)
             opts="-v -q -h -V --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version azure vmware qemu gcp nutanix aws velero k10 aks-backup kubernetes"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                mapfile -t COMPREPLY < <(compgen -W "${opts}" -- "${cur}")
+                return 0
+            fi
+            case "${prev}" in
+                --state-dir)
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
+                    return 0
+                    ;;
+                --history-file)
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
+                    return 0
+                    ;;
+                --metrics-file)
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
+                    return 0
+                    ;;
+                --config)
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
+                    return 0
+                    ;;
+                --root)
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
+                    return 0
+                    ;;
+                --bin-dirs)
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            mapfile -t COMPREPLY < <(compgen -W "${opts}" -- "${cur}")
+            return 0
+            ;;
+        iris__freeze__subcmd__verify)
+            opts="-v -q -h -V --json --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 mapfile -t COMPREPLY < <(compgen -W "${opts}" -- "${cur}")
                 return 0

@@ -297,3 +297,29 @@ fn the_thaw_reads_already_resumed_in_messages_log_as_not_consistent() {
     let last = fs::read_to_string(&log).unwrap();
     assert!(last.trim_end().ends_with("System resumed"), "{last}");
 }
+
+#[test]
+fn what_the_snapshot_holds_is_shown_escaped() {
+    let env = host(&["IRIS"]);
+    assert_eq!(env.run(&["freeze"]).code, 0);
+    let snap = snapshot(&env, "frozen");
+    assert_eq!(env.run(&["thaw"]).code, 0);
+    let log = under(&snap, &install_dir(&env, "IRIS").join("mgr/messages.log"));
+    let mut text = fs::read_to_string(&log).unwrap();
+    text.push_str("x System resumed \x1b]0;owned\x07\rFAKE: consistent\n");
+    fs::write(&log, text).unwrap();
+    let r = verify(&env, &snap);
+    assert_eq!(r.code, 2, "{}", r.text());
+    assert!(
+        !r.stdout.contains('\x1b') && !r.stdout.contains('\r'),
+        "{:?}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("\\x1b"), "{}", r.text());
+    // --json keeps it exact, escaped by JSON itself.
+    let (_, v) = verify_json(&env, &snap);
+    let resumed = v["instances"][0]["messages_log"]["resumed"]
+        .as_str()
+        .unwrap();
+    assert!(resumed.contains('\x1b'), "{resumed:?}");
+}
