@@ -263,10 +263,14 @@ fn restore_the_host(c: &Cycle, i: &InstanceEvent) -> Step {
         return Step {
             what: format!(
                 "Restore the VM (or its disks) from the snapshot taken during cycle {} (frozen \
-                 at {}); check that its own history names this cycle last",
+                 at {}); before IRIS starts, check that the snapshot was cut while this freeze \
+                 held (verify), and that its own history names this cycle last",
                 c.id, c.start
             ),
-            commands: vec!["iris-freeze history --limit 1".to_string()],
+            commands: vec![
+                "iris-freeze verify".to_string(),
+                "iris-freeze history --limit 1".to_string(),
+            ],
         };
     };
     Step {
