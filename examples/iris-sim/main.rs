@@ -27,7 +27,8 @@
 //!     registry). The cluster's data servers are the master and its nodes. Empty by default.
 //! * `NAME/frozen`: exists iff the write daemon is suspended (content: unix ms of the freeze).
 //! * The instance's tree, modelled only when `<dir>/mgr` exists inside `$IRIS_SIM_DIR` (a test
-//!   built it; see `messages_log.rs`): `<dir>/mgr/messages.log` gets IRIS's lines at
+//!   built it; see `messages_log.rs`): `<dir>/mgr/messages.log` (Caché: `cconsole.log`) gets
+//!   IRIS's lines at
 //!   ExternalFreeze (`Backup.General.ExternalFreeze: Suspending system`, `Journal file switched
 //!   to: X`, `Start a journal restore for this backup with journal file: X`, `System
 //!   suspended`) and ExternalThaw (`Backup.General.ExternalThaw: Resuming system`, `System

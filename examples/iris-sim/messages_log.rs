@@ -1,5 +1,5 @@
 //! The instance's tree on disk, modelled only where a test built it: `<dir>/mgr/messages.log`
-//! (IRIS's own log), the journal files in `<dir>/mgr/journal/` and the WIJ (`<dir>/mgr/IRIS.WIJ`,
+//! (IRIS's own log; Caché's is `cconsole.log`), the journal files in `<dir>/mgr/journal/` and the WIJ (`<dir>/mgr/IRIS.WIJ`,
 //! Caché's `CACHE.WIJ`). Only when `<dir>/mgr` exists inside `$IRIS_SIM_DIR`: the default
 //! `/usr/irissys/` of a test that built no tree is never touched, nor a real IRIS's files.
 //!
@@ -28,8 +28,10 @@ pub(crate) fn mgr(inst: &Instance) -> Option<PathBuf> {
     (real.starts_with(&sim) && real.is_dir()).then_some(mgr)
 }
 
-/// Appends `lines` to `mgr/messages.log`, one write, each with IRIS's prefix.
-pub(crate) fn append(mgr: &Path, lines: &[String]) {
+/// Appends `lines` to `mgr/messages.log` (Caché: `mgr/cconsole.log`), one write, each with
+/// IRIS's prefix.
+pub(crate) fn append(inst: &Instance, mgr: &Path, lines: &[String]) {
+    let iris = inst.conf.is_iris();
     let stamp = chrono::Local::now().format("%m/%d/%y-%H:%M:%S:%3f");
     let pid = std::process::id();
     let text: String = lines
@@ -39,7 +41,7 @@ pub(crate) fn append(mgr: &Path, lines: &[String]) {
     if let Ok(mut f) = OpenOptions::new()
         .append(true)
         .create(true)
-        .open(mgr.join("messages.log"))
+        .open(mgr.join(if iris { "messages.log" } else { "cconsole.log" }))
     {
         let _ = f.write_all(text.as_bytes());
     }
@@ -67,7 +69,7 @@ pub(crate) fn freeze(inst: &Instance, mgr: &Path) -> String {
     let path = dir.join(&next);
     let _ = fs::write(&path, b"journal\n");
     let journal = path.display().to_string();
-    append(mgr, &freeze_lines(&journal));
+    append(inst, mgr, &freeze_lines(&journal));
     journal
 }
 

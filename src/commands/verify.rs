@@ -260,7 +260,7 @@ fn check(
         out.journal_files = journal_files(tree, x);
     }
     // 2. messages.log.
-    let path = messages_log::path(&dir);
+    let path = messages_log::path(&dir, &i.product);
     let shown = tree.show(&path);
     let text = match tree.tail(&path, messages_log::TAIL) {
         Ok(Some((bytes, _))) => String::from_utf8_lossy(&bytes).into_owned(),

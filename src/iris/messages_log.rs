@@ -1,4 +1,4 @@
-//! What an instance's `mgr/messages.log` says of its last external freeze: the journal file its
+//! What an instance's `mgr/messages.log` (Caché's `mgr/cconsole.log`) says of its last external freeze: the journal file its
 //! "Start a journal restore for this backup with journal file:" line names, and whether the
 //! thaw's "System resumed" (frozen until that thaw) or "Already resumed" (resumed earlier, by
 //! someone or something else) follows it. Lines are matched by their text, whatever comes
@@ -12,9 +12,15 @@ const RESTORE_FROM: &str = "Start a journal restore for this backup with journal
 const SYSTEM_RESUMED: &str = "System resumed";
 const ALREADY_RESUMED: &str = "Already resumed";
 
-/// Where messages.log is, for an instance in `dir` (qlist's directory).
-pub(crate) fn path(dir: &str) -> String {
-    format!("{}/mgr/messages.log", dir.trim_end_matches('/'))
+/// Where messages.log is, for an instance of `product` in `dir` (qlist's directory): Caché
+/// calls it cconsole.log.
+pub(crate) fn path(dir: &str, product: &str) -> String {
+    let name = if product.to_lowercase().starts_with("cach") {
+        "cconsole.log"
+    } else {
+        "messages.log"
+    };
+    format!("{}/mgr/{name}", dir.trim_end_matches('/'))
 }
 
 /// How the last freeze in messages.log ended, as far as the log goes.
@@ -91,6 +97,13 @@ mod tests {
             Resumed::Already(_)
         ));
         assert_eq!(last_freeze("nothing of a freeze\n"), None);
-        assert_eq!(path("/usr/irissys/"), "/usr/irissys/mgr/messages.log");
+        assert_eq!(
+            path("/usr/irissys/", "IRIS"),
+            "/usr/irissys/mgr/messages.log"
+        );
+        assert_eq!(
+            path("/usr/cachesys", "Caché"),
+            "/usr/cachesys/mgr/cconsole.log"
+        );
     }
 }

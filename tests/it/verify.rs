@@ -323,3 +323,20 @@ fn what_the_snapshot_holds_is_shown_escaped() {
         .unwrap();
     assert!(resumed.contains('\x1b'), "{resumed:?}");
 }
+
+#[test]
+fn a_cache_instance_is_verified_from_its_cconsole_log() {
+    let env = Env::new();
+    let dir = install_dir(&env, "CACHE");
+    fs::create_dir_all(dir.join("mgr")).unwrap();
+    env.add("CACHE", &["product=", &format!("dir={}/", dir.display())]);
+    assert_eq!(env.run(&["freeze"]).code, 0);
+    assert!(dir.join("mgr/cconsole.log").exists());
+    assert!(dir.join("mgr/CACHE.WIJ").exists());
+    let snap = snapshot(&env, "frozen");
+    assert_eq!(env.run(&["thaw"]).code, 0);
+    let (r, v) = verify_json(&env, &snap);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert_eq!(verdict_of(&v, "CACHE"), "consistent", "{v}");
+    assert_eq!(v["instances"][0]["wij"], true, "{v}");
+}

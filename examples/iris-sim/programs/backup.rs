@@ -61,7 +61,7 @@ pub(super) fn thaw(inst: &Instance) -> i32 {
         Err(_) => None,
     };
     if let (Some(mgr), Some(frozen)) = (messages_log::mgr(inst), frozen) {
-        messages_log::append(&mgr, &messages_log::thaw_lines(frozen));
+        messages_log::append(inst, &mgr, &messages_log::thaw_lines(frozen));
     }
     match removed {
         Ok(()) => {

@@ -84,7 +84,7 @@ impl FreezeLines {
         };
         // The live host's own file, read as a snapshot's would be: IRIS's owner owns it, and
         // what it says only informs the verdict.
-        let path = messages_log::path(dir);
+        let path = messages_log::path(dir, &i.product);
         let text =
             match Snapshot::open(Path::new("/")).and_then(|t| t.tail(&path, messages_log::TAIL)) {
                 Ok(Some((bytes, _))) => String::from_utf8_lossy(&bytes).into_owned(),
