@@ -1,6 +1,7 @@
 //! Every integration test, in one binary: one link of the crate and its dependencies instead of
 //! one per file. Each file is a module; run one with `cargo test --test it -- MODULE::`.
 
+mod architecture;
 mod chaos;
 mod check_glibc;
 mod command_line;
