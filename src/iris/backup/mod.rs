@@ -4,7 +4,8 @@
 //! `suspended` asks every running instance, `parallel` runs calls on many instances at once.
 //!
 //! Called from an OS shell they exit 5 for success/yes and 3 for failure/no; anything else (other
-//! codes, a signal, a timeout, a failure to start) leaves the instance in an unknown state.
+//! codes, a signal, a timeout, a failure to start) leaves the instance in an unknown state. The
+//! calls and answers, with their sources, are in [`crate::iris::calls`].
 
 mod freeze;
 mod parallel;
@@ -14,6 +15,9 @@ mod thaw;
 use std::time::{Duration, Instant};
 
 use crate::host::process::{self, Outcome, Stop};
+use crate::iris::calls::{
+    ERROR_MARKERS, EXIT_NO, EXIT_YES, EXTERNAL_THAW, IS_WD_SUSPENDED, LOGIN_PROMPT,
+};
 use crate::iris::credentials::Credentials;
 use crate::iris::discovery::{Kind, SessionCmd};
 use crate::iris::sharded;
@@ -38,10 +42,6 @@ pub(crate) struct FreezeOptions {
     /// SwitchJournalFile (3rd argument, default 1).
     pub(crate) switch_journal: Option<bool>,
 }
-
-pub(crate) const EXTERNAL_FREEZE: &str = "##Class(Backup.General).ExternalFreeze()";
-pub(crate) const EXTERNAL_THAW: &str = "##Class(Backup.General).ExternalThaw()";
-pub(crate) const IS_WD_SUSPENDED: &str = "##Class(Backup.General).IsWDSuspendedExt()";
 
 /// What a call's exit status says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,9 +140,9 @@ pub(crate) fn call(
         c.hide_password(&mut o.stderr);
     }
     let answer = match o.code() {
-        Some(5) => Answer::Yes,
-        Some(3) if expr == IS_WD_SUSPENDED && error_line(&o).is_some() => Answer::Unknown,
-        Some(3) => Answer::No,
+        Some(EXIT_YES) => Answer::Yes,
+        Some(EXIT_NO) if expr == IS_WD_SUSPENDED && error_line(&o).is_some() => Answer::Unknown,
+        Some(EXIT_NO) => Answer::No,
         _ => Answer::Unknown,
     };
     (answer, o)
@@ -153,12 +153,13 @@ pub(crate) fn call(
 /// "not suspended" (taken as one, it confirms a thaw that did not happen, or drops the record
 /// of our own freeze).
 fn error_line(o: &Outcome) -> Option<&str> {
-    o.lines().find(|l| l.contains("ERROR") || l.contains('<'))
+    o.lines()
+        .find(|l| ERROR_MARKERS.iter().any(|m| l.contains(m)))
 }
 
 /// IRIS printed a login prompt: OS authentication is not set up for this user.
 fn asked_for_login(o: &Outcome) -> bool {
-    o.stdout.contains("Username:") || o.stderr.contains("Username:")
+    o.stdout.contains(LOGIN_PROMPT) || o.stderr.contains(LOGIN_PROMPT)
 }
 
 /// Why a call did not give a clean answer, with the fix when we know it.
@@ -184,10 +185,10 @@ pub(crate) fn problem(target: &Target, expr: &str, o: &Outcome) -> String {
     }
     let first = error_line(o).or_else(|| o.lines().next());
     let detail = match o.end {
-        process::End::Exited(3) if expr == IS_WD_SUSPENDED && error_line(o).is_some() => {
+        process::End::Exited(EXIT_NO) if expr == IS_WD_SUSPENDED && error_line(o).is_some() => {
             " (an error, not an answer: the instance's state is unknown)".into()
         }
-        process::End::Exited(5 | 3) => String::new(),
+        process::End::Exited(EXIT_YES | EXIT_NO) => String::new(),
         process::End::Exited(_) => " (expected 5 or 3: the instance's state is unknown)".into(),
         _ => " (the instance's state is unknown)".into(),
     };

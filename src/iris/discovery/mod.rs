@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::host::process;
 use crate::iris::InstanceName;
+use crate::iris::calls::{QLIST, QLIST_DOWN, QLIST_MIN_FIELDS, QLIST_RUNNING};
 use crate::settings::env;
 
 pub(crate) use tools::{SessionCmd, Tools};
@@ -62,7 +63,7 @@ impl Instance {
         let s = self.status.to_ascii_lowercase();
         if self.running {
             Availability::Running
-        } else if s.starts_with("down") {
+        } else if s.starts_with(QLIST_DOWN) {
             Availability::Down
         } else {
             Availability::Unavailable
@@ -85,7 +86,7 @@ pub(crate) fn parse_qlist(text: &str, source: Kind) -> Vec<Instance> {
     text.lines()
         .filter_map(|line| {
             let f: Vec<&str> = line.trim_end_matches(['\r', '\n']).split('^').collect();
-            if f.len() < 8 || f[0].trim().is_empty() {
+            if f.len() < QLIST_MIN_FIELDS || f[0].trim().is_empty() {
                 return None;
             }
             let field = |i: usize| f.get(i).map(|s| s.trim().to_string()).unwrap_or_default();
@@ -100,7 +101,7 @@ pub(crate) fn parse_qlist(text: &str, source: Kind) -> Vec<Instance> {
                 name: field(0),
                 dir: field(1),
                 version: field(2),
-                running: status.to_ascii_lowercase().starts_with("running"),
+                running: status.to_ascii_lowercase().starts_with(QLIST_RUNNING),
                 status,
                 product,
                 kind,
@@ -232,7 +233,7 @@ pub(crate) fn list(tools: &Tools, deadline: Instant) -> Listing {
     .filter_map(|(p, k, label)| p.map(|p| (p, k, label)))
     .collect();
     let results = crate::iris::backup::each(&sources, |&(p, k, label)| {
-        let out = process::run(p, &["qlist".into()], deadline, process::Stop::OnSignal);
+        let out = process::run(p, &[QLIST.into()], deadline, process::Stop::OnSignal);
         (k, label, out)
     });
     let mut listing = Listing::default();
