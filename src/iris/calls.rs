@@ -1,7 +1,8 @@
 //! Every IRIS call iris-freeze makes and every answer it reads, in one place: the programs'
 //! arguments, the ObjectScript expressions, the exit codes and the output lines. Each names its
 //! source (class reference member, Data Integrity Guide section) or says *assumed* and what
-//! happens if the assumption is wrong.
+//! happens if the assumption is wrong. No assumption may turn into a false success: where IRIS's
+//! documentation is silent, an answer we do not recognise counts as unknown.
 //!
 //! The `Backup.ShardedCluster` calls still live in `iris::sharded`; the table covers them.
 
@@ -70,7 +71,9 @@ pub(crate) const EXTERNAL_FREEZE: &str = concat!(general!("ExternalFreeze"), "()
 pub(crate) const EXTERNAL_THAW: &str = concat!(general!("ExternalThaw"), "()");
 
 /// IsWDSuspendedExt. Exit 5 = the write daemon is suspended, 3 = it is not. Source: class
-/// reference, Backup.General.IsWDSuspendedExt. A 3 with an error line counts as unknown.
+/// reference, Backup.General.IsWDSuspendedExt. That it prints nothing when it answers is assumed:
+/// a 3 with any other output counts as unknown (it would otherwise confirm a thaw that did not
+/// happen); if IRIS printed something, every check would be unknown: a failure, not a success.
 pub(crate) const IS_WD_SUSPENDED: &str = concat!(general!("IsWDSuspendedExt"), "()");
 
 /// `ExternalSetHistory(LogFile, Description)` without its arguments. Source: class reference,
@@ -112,12 +115,21 @@ pub(crate) const JOURNAL_SWITCHED: &str = "Journal file switched to:";
 pub(crate) const JOURNAL_RESTORE: &str = "journal restore for this backup with journal file:";
 
 /// The login prompt a session prints when OS authentication is off. Source: Security Reference
-/// (authentication; the prompts a terminal login shows).
+/// (authentication; the prompts a terminal login shows). With no credentials to give, the call's
+/// answer is unknown whatever its exit status.
 pub(crate) const LOGIN_PROMPT: &str = "Username:";
+
+/// The password prompt after [`LOGIN_PROMPT`]. Source: as [`LOGIN_PROMPT`].
+pub(crate) const PASSWORD_PROMPT: &str = "Password:";
+
+/// What a session prints when it refuses the login. Assumed (the wording is not documented): the
+/// call's answer is unknown when it appears; if IRIS words it otherwise, the exit status still
+/// decides, and IsWDSuspendedExt's 3 with any output is unknown anyway.
+pub(crate) const ACCESS_DENIED: &str = "Access Denied";
 
 /// A line of a session's output holding either of these reports an error (`ERROR #5001: ...`,
 /// `<PROTECT>`, `<LICENSE LIMIT EXCEEDED>`). Source: ObjectScript's error formats (status text,
-/// system errors). IsWDSuspendedExt's 3 with one is unknown; otherwise it names the error.
+/// system errors). Used to name the error in messages.
 pub(crate) const ERROR_MARKERS: [&str; 2] = ["ERROR", "<"];
 
 #[cfg(test)]

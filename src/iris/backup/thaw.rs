@@ -161,7 +161,7 @@ fn emergency_resume(target: &Target, cmd: &SessionCmd, o: &Outcome, log: &EventL
         format!(
             "EMERGENCY: the write daemon may still be suspended after ExternalThaw \
              (IsWDSuspendedExt {}); running the documented emergency resume `{}`",
-            o.describe(),
+            problem(target, IS_WD_SUSPENDED, o),
             cmd.display_plain()
         ),
     );
