@@ -29,3 +29,23 @@ fn a_thaw_whose_check_never_answers_is_not_a_success() {
     assert_eq!(r.code, 1, "{}", r.text());
     assert!(r.text().contains("MAY STILL BE FROZEN"), "{}", r.text());
 }
+
+#[test]
+fn a_qlist_line_with_too_few_fields_stops_a_default_freeze() {
+    let env = Env::new();
+    env.iris("IRIS");
+    env.fault("-", "iris-qlist=print:SHORT^/x/^2024.1^running");
+    let r = env.run(&["freeze"]);
+    assert_eq!(r.code, 1, "{}", r.text());
+    assert!(
+        r.text()
+            .contains("printed a line that was skipped: 4 fields, fewer than the 8"),
+        "{}",
+        r.text()
+    );
+    assert!(!env.frozen("IRIS"));
+    // Named instances are found as usual.
+    let r = env.run(&["freeze", "--instance", "IRIS"]);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(env.frozen("IRIS"));
+}

@@ -113,6 +113,16 @@ pub(crate) fn parse_qlist(text: &str, source: Kind) -> Vec<Instance> {
         .collect()
 }
 
+/// The lines of qlist output that look like instance lines (they hold a `^`) but have fewer
+/// fields than one has: skipped by [`parse_qlist`], and each an error, as a line whose name is
+/// no instance name is (a default freeze that missed that instance would report success).
+fn short_lines(text: &str) -> impl Iterator<Item = &str> {
+    text.lines().filter(|line| {
+        let fields = line.split('^').count();
+        fields > 1 && fields < QLIST_MIN_FIELDS
+    })
+}
+
 /// Every instance both registries know, and what went wrong asking them.
 #[derive(Debug, Default)]
 pub(crate) struct Listing {
@@ -258,6 +268,14 @@ pub(crate) fn list(tools: &Tools, deadline: Instant) -> Listing {
             ));
             continue;
         }
+        for line in short_lines(&out.stdout) {
+            let shown: String = line.chars().take(80).collect();
+            listing.errors.push(format!(
+                "`{label}` printed a line that was skipped: {} fields, fewer than the \
+                 {QLIST_MIN_FIELDS} of an instance line: {shown:?}",
+                line.split('^').count()
+            ));
+        }
         for inst in parse_qlist(&out.stdout, kind) {
             // Checked where it enters: the name goes on to the state, the history, argv and
             // the commands restore-plan prints. A line skipped may hide an instance, as a
@@ -332,6 +350,8 @@ HS^/opt/hs/^2023.1.2.450.0^down, last used Tue Nov 24 09:00:00 2026^iris.cpf^197
             "\nsome banner\nA^b^c^running\nX^/x/^1^sign-on inhibited:primary transition^c^1^2^3\n";
         let v = parse_qlist(text, Kind::Iris);
         assert_eq!(v.len(), 1);
+        // The short line is not an instance, but it is not silently ignored either.
+        assert_eq!(short_lines(text).collect::<Vec<_>>(), ["A^b^c^running"]);
         assert_eq!(v[0].status, "sign-on inhibited:primary transition");
         assert!(!v[0].running);
     }
