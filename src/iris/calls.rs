@@ -1,8 +1,9 @@
 //! Every IRIS call iris-freeze makes and every answer it reads, in one place: the programs'
 //! arguments, the ObjectScript expressions, the exit codes and the output lines. Each names its
 //! source (class reference member, Data Integrity Guide section) or says *assumed* and what
-//! happens if the assumption is wrong. No assumption may turn into a false success: where IRIS's
-//! documentation is silent, an answer we do not recognise counts as unknown.
+//! happens if the assumption is wrong. doc/iris-calls.md is the same list as a table; a test
+//! below holds that it names every value here. No assumption may turn into a false success:
+//! where IRIS's documentation is silent, an answer we do not recognise counts as unknown.
 //!
 //! The `Backup.ShardedCluster` calls still live in `iris::sharded`; the table covers them.
 
@@ -135,6 +136,43 @@ pub(crate) const ERROR_MARKERS: [&str; 2] = ["ERROR", "<"];
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const TABLE: &str = include_str!("../../doc/iris-calls.md");
+
+    #[test]
+    fn the_doc_table_names_every_call_and_answer() {
+        let strings = [
+            QLIST,
+            QLIST_RUNNING,
+            QLIST_DOWN,
+            QLIST_MIRROR_PRIMARY,
+            SESSION,
+            SYS_NAMESPACE,
+            STAT,
+            STAT_RESUME,
+            EXTERNAL_FREEZE_METHOD,
+            EXTERNAL_FREEZE,
+            EXTERNAL_THAW,
+            IS_WD_SUSPENDED,
+            EXTERNAL_SET_HISTORY_METHOD,
+            SWITCH_ALREADY_SET,
+            THAW_NOT_SUSPENDED,
+            JOURNAL_SWITCHED,
+            JOURNAL_RESTORE,
+            LOGIN_PROMPT,
+            PASSWORD_PROMPT,
+            ACCESS_DENIED,
+            ERROR_MARKERS[0],
+            ERROR_MARKERS[1],
+        ];
+        for s in strings {
+            assert!(TABLE.contains(s), "doc/iris-calls.md does not name {s:?}");
+        }
+        for n in [EXIT_YES, EXIT_NO] {
+            assert!(TABLE.contains(&format!("exit {n}")), "no `exit {n}`");
+        }
+        assert!(TABLE.contains(&format!("{QLIST_MIN_FIELDS} fields")));
+    }
 
     #[test]
     fn the_expressions_are_the_documented_ones() {
