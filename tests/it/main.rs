@@ -16,6 +16,7 @@ mod history;
 mod hostile_input;
 mod install;
 mod install_tree;
+mod iris_calls;
 mod iris_output;
 mod kubernetes;
 mod metrics_restore;
