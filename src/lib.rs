@@ -48,6 +48,14 @@ const SUMMARY_MAX: usize = 300;
 
 /// Parses `args` (argv[0] included), runs the command, and returns the exit code.
 pub fn run(args: Vec<OsString>) -> Exit {
+    if let Some(why) = hooks::refused(&args) {
+        let _ = writeln!(
+            std::io::stderr(),
+            "iris-freeze: error: {}",
+            terminal_text(&why)
+        );
+        return Exit::Failure;
+    }
     let hook_name = hook_name(&args);
     let (args, hook) = hooks::effective_args(args);
     let cli = match parse(args, hook) {

@@ -22,6 +22,7 @@ mod kubernetes;
 mod metrics_restore;
 mod output_and_log;
 mod packages;
+mod products;
 mod prometheus_alerts;
 mod recovery;
 mod rough_edges;
