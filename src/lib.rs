@@ -1,10 +1,10 @@
 //! iris-freeze: freeze and thaw InterSystems IRIS and Caché around VM snapshots.
 
 /// A message for stderr at a tracing level (`say!(WARN, "...")`), shown per `-v`/`-q`; see
-/// `stderr_wants`. Its control characters are spelled out: it may quote what IRIS printed.
+/// `host::stderr::wants`. Its control characters are spelled out: it may quote what IRIS printed.
 macro_rules! say {
     ($level:ident, $($arg:tt)+) => {
-        if $crate::stderr_wants(tracing::Level::$level) {
+        if $crate::host::stderr::wants(tracing::Level::$level) {
             tracing::event!(
                 tracing::Level::$level,
                 "{}",
@@ -48,6 +48,14 @@ const SUMMARY_MAX: usize = 300;
 
 /// Parses `args` (argv[0] included), runs the command, and returns the exit code.
 pub fn run(args: Vec<OsString>) -> Exit {
+    if let Some(why) = hooks::refused(&args) {
+        let _ = writeln!(
+            std::io::stderr(),
+            "iris-freeze: error: {}",
+            terminal_text(&why)
+        );
+        return Exit::Failure;
+    }
     let hook_name = hook_name(&args);
     let (args, hook) = hooks::effective_args(args);
     let cli = match parse(args, hook) {
@@ -67,7 +75,7 @@ pub fn run(args: Vec<OsString>) -> Exit {
         }
     };
     cfg.invoked_as = hook.and(hook_name);
-    let _ = STDERR_LEVEL.set(match cfg.verbosity {
+    host::stderr::show_up_to(match cfg.verbosity {
         Verbosity::Quiet => tracing::Level::ERROR,
         Verbosity::Normal => tracing::Level::WARN,
         Verbosity::Verbose => tracing::Level::INFO,
@@ -264,50 +272,5 @@ fn one_line(s: &str) -> String {
     match s.char_indices().nth(SUMMARY_MAX) {
         Some((i, _)) => format!("{}...", &s[..i]),
         None => s,
-    }
-}
-
-/// The most verbose level shown on stderr, set once the options are known.
-static STDERR_LEVEL: std::sync::OnceLock<tracing::Level> = std::sync::OnceLock::new();
-
-/// Whether a message at `level` goes to stderr. The first one that does installs the
-/// subscriber: set up at start, it would be freeze window before every ExternalThaw.
-pub(crate) fn stderr_wants(level: tracing::Level) -> bool {
-    let Some(&max) = STDERR_LEVEL.get() else {
-        return false;
-    };
-    // tracing orders levels by verbosity: ERROR < WARN < INFO < DEBUG.
-    if level > max {
-        return false;
-    }
-    static INIT: std::sync::Once = std::sync::Once::new();
-    INIT.call_once(|| init_tracing(max));
-    true
-}
-
-fn init_tracing(level: tracing::Level) {
-    let _ = tracing_subscriber::fmt()
-        .with_writer(|| BestEffortStderr)
-        // Its own report of a failed write is an eprintln!, which panics on that same stderr.
-        .log_internal_errors(false)
-        .with_max_level(level)
-        .without_time()
-        .with_target(false)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .try_init();
-}
-
-/// stderr for messages: a write that fails (a full device, a pipe nobody reads) is dropped, so
-/// nothing shown to a person can stop a freeze, a rollback or a thaw.
-struct BestEffortStderr;
-
-impl Write for BestEffortStderr {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let _ = std::io::stderr().write_all(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
     }
 }

@@ -1,15 +1,15 @@
 //! What iris-freeze costs at rest: the armed watchdog's resident memory, the binary's size.
 
 use std::fs;
+use std::path::Path;
 
 use anyhow::{Context, Result, anyhow};
 
-use crate::binaries::Binaries;
 use crate::host::Host;
 
 /// Freezes, reads the watchdog's VmRSS (e.g. `2060 kB`), thaws.
-pub(crate) fn watchdog_rss(host: &Host, bins: &Binaries) -> Result<String> {
-    host.run(&bins.exe, "freeze")?;
+pub(crate) fn watchdog_rss(host: &Host, exe: &Path) -> Result<String> {
+    host.run(exe, "freeze")?;
     let rss = watchdog_pid(host).and_then(|pid| {
         let status = fs::read_to_string(format!("/proc/{pid}/status"))
             .with_context(|| format!("reading the status of watchdog {pid}"))?;
@@ -24,7 +24,7 @@ pub(crate) fn watchdog_rss(host: &Host, bins: &Binaries) -> Result<String> {
             .join(" "))
     });
     // Thaw even when the measure failed: no benchmark leaves an instance frozen.
-    host.run(&bins.exe, "thaw")?;
+    host.run(exe, "thaw")?;
     rss
 }
 
@@ -39,9 +39,9 @@ fn watchdog_pid(host: &Host) -> Result<i64> {
 }
 
 /// `2.18 MiB (2287200 bytes, release profile)`.
-pub(crate) fn binary_size(bins: &Binaries) -> Result<String> {
-    let size = fs::metadata(&bins.exe)
-        .with_context(|| format!("reading {}", bins.exe.display()))?
+pub(crate) fn binary_size(exe: &Path) -> Result<String> {
+    let size = fs::metadata(exe)
+        .with_context(|| format!("reading {}", exe.display()))?
         .len();
     Ok(format!(
         "{:.2} MiB ({size} bytes, release profile)",

@@ -14,24 +14,33 @@ use crate::median;
 /// Azure runs hooks with `sh`: dash on Debian and Ubuntu, bash on RHEL and SUSE.
 const SHELLS: [&str; 2] = ["/bin/dash", "/bin/bash"];
 
-/// One host for iris-freeze, one for the shell scripts.
+/// One host for each build of iris-freeze (in the order of `Binaries::builds`), one for the
+/// shell scripts.
 pub(crate) struct Hosts {
-    pub(crate) ours: Host,
+    pub(crate) ours: Vec<Host>,
     shell: Host,
 }
 
 impl Hosts {
     pub(crate) fn new(base: &Path, bins: &Binaries, manifest: &Path) -> Result<Hosts> {
-        let ours = Host::new(base, "ours", &bins.sim)?;
-        ours.add("IRIS", &[])?;
-        // As installed by the package: the commented example config is read at every run.
-        let etc = ours.dir.join("root/etc");
-        fs::create_dir_all(&etc).with_context(|| format!("creating {}", etc.display()))?;
-        fs::copy(
-            manifest.join("examples/iris-freeze.toml"),
-            etc.join("iris-freeze.toml"),
-        )
-        .context("copying the example config")?;
+        let ours = bins
+            .builds
+            .iter()
+            .enumerate()
+            .map(|(i, _)| {
+                let host = Host::new(base, &format!("ours{i}"), &bins.sim)?;
+                host.add("IRIS", &[])?;
+                // As installed by the package: the commented example config is read at every run.
+                let etc = host.dir.join("root/etc");
+                fs::create_dir_all(&etc).with_context(|| format!("creating {}", etc.display()))?;
+                fs::copy(
+                    manifest.join("examples/iris-freeze.toml"),
+                    etc.join("iris-freeze.toml"),
+                )
+                .context("copying the example config")?;
+                Ok(host)
+            })
+            .collect::<Result<Vec<_>>>()?;
         let shell = Host::new(base, "shell", &bins.sim)?;
         shell.add("IRIS", &[])?;
         let log = shell.dir.join("log");
@@ -75,34 +84,46 @@ impl Samples {
 }
 
 pub(crate) struct Window {
-    ours: Samples,
+    /// Each build of iris-freeze, by name.
+    ours: Vec<(String, Samples)>,
     /// Each shell found on this machine, by path.
     shells: Vec<(&'static str, Samples)>,
 }
 
 pub(crate) fn measure(hosts: &Hosts, bins: &Binaries, cycles: usize) -> Result<Window> {
     let mut window = Window {
-        ours: Samples::default(),
+        ours: bins
+            .builds
+            .iter()
+            .map(|b| (b.name.clone(), Samples::default()))
+            .collect(),
         shells: SHELLS
             .into_iter()
             .filter(|s| Path::new(s).exists())
             .map(|s| (s, Samples::default()))
             .collect(),
     };
-    let ours = &hosts.ours;
     let shell = &hosts.shell;
-    for _ in 0..cycles {
-        window.ours.push(cycle(
-            ours,
-            ours.command(&bins.exe).arg("freeze"),
-            ours.command(&bins.exe).arg("thaw"),
-        )?);
-        for (sh, samples) in &mut window.shells {
-            samples.push(cycle(
-                shell,
-                shell.command(Path::new(sh)).arg(shell.dir.join("pre.sh")),
-                shell.command(Path::new(sh)).arg(shell.dir.join("post.sh")),
-            )?);
+    let contenders = window.ours.len() + window.shells.len();
+    for i in 0..cycles {
+        // Each cycle starts with the next contender, so that none always comes first or last.
+        for k in 0..contenders {
+            let c = (i + k) % contenders;
+            if let Some((_, samples)) = window.ours.get_mut(c) {
+                let (host, exe) = (&hosts.ours[c], &bins.builds[c].exe);
+                samples.push(cycle(
+                    host,
+                    host.command(exe).arg("freeze"),
+                    host.command(exe).arg("thaw"),
+                )?);
+            } else {
+                let (sh, samples) = &mut window.shells[c - hosts.ours.len()];
+                samples.push(cycle(
+                    shell,
+                    shell.command(Path::new(sh)).arg(shell.dir.join("pre.sh")),
+                    shell.command(Path::new(sh)).arg(shell.dir.join("post.sh")),
+                )?);
+            }
         }
     }
     Ok(window)
@@ -136,23 +157,34 @@ pub(crate) fn print(window: &Window, cycles: usize) {
         "  {:<28} {:>12} {:>12} {:>8}",
         "", "after freeze", "before thaw", "total"
     );
-    let ours_total = row("iris-freeze", &window.ours);
-    let ours = window.ours.totals();
-    for (sh, samples) in &window.shells {
-        let sh = sh.trim_start_matches("/bin/");
-        let sh_total = row(&format!("shell script ({sh} + iris)"), samples);
-        // Each cycle runs both back to back: the median of the per-cycle ratios is immune to
-        // the machine getting faster or slower during the run.
-        let mut paired: Vec<f64> = ours
-            .iter()
-            .zip(samples.totals())
-            .map(|(o, t)| o / t)
-            .collect();
-        println!(
-            "  ratio iris-freeze / {sh}: {:.2} (medians), {:.2} (median of per-cycle ratios)",
-            ours_total / sh_total,
-            median(&mut paired)
-        );
+    let ours: Vec<(&str, f64, Vec<f64>)> = window
+        .ours
+        .iter()
+        .map(|(name, samples)| {
+            let total = row(&format!("iris-freeze, {name}"), samples);
+            (name.as_str(), total, samples.totals())
+        })
+        .collect();
+    let shells: Vec<(&str, f64, Vec<f64>)> = window
+        .shells
+        .iter()
+        .map(|(sh, samples)| {
+            let sh = sh.trim_start_matches("/bin/");
+            let total = row(&format!("shell script ({sh} + iris)"), samples);
+            (sh, total, samples.totals())
+        })
+        .collect();
+    for (name, ours_total, ours) in &ours {
+        for (sh, sh_total, theirs) in &shells {
+            // Each cycle runs all of them back to back: the median of the per-cycle ratios is
+            // immune to the machine getting faster or slower during the run.
+            let mut paired: Vec<f64> = ours.iter().zip(theirs).map(|(o, t)| o / t).collect();
+            println!(
+                "  ratio iris-freeze {name} / {sh}: {:.2} (medians), {:.2} (median of per-cycle ratios)",
+                ours_total / sh_total,
+                median(&mut paired)
+            );
+        }
     }
 }
 

@@ -1,6 +1,14 @@
 //! `iris-sim`: a simulator of the InterSystems IRIS / Caché command-line tools
 //! (`iris`, `csession`, `ccontrol`) for integration tests and demos of iris-freeze.
 //!
+//! Its specification of IRIS's answers is doc/iris-calls.md, the table of every call iris-freeze
+//! makes (`src/iris/calls.rs` in the code): each call gives the documented answer, and a fault
+//! gives the worst plausible variant where the documentation is silent. Where it differs from
+//! that table (listed there too): the `node=NAME journal=PATH` lines stand for CheckpointInfo in
+//! a format of iris-freeze's own, and the cluster calls exit 5/3; `stat` without `-W` prints a
+//! `WDSUSPD=` line iris-freeze does not read; "Instance NAME not found" / "is not running" (exit
+//! 1) are its own wording.
+//!
 //! # Dispatch
 //! * Invoked as `iris`, `csession` or `ccontrol` (file name of argv\[0\], e.g. a symlink
 //!   to the built example) it behaves as that program.
@@ -113,13 +121,16 @@
 //!   qlist/stat), exit 3 (session calls) or 1 (qlist, stat); no state change.
 //! * `hang`: sleeps forever with default signal dispositions (SIGTERM kills it).
 //! * `hang-ignore-term`: ignores SIGTERM, SIGINT, SIGHUP, then sleeps forever.
-//! * `login`: prints `Username: `, reads a line (EOF: newline + `Access Denied`, exit 1),
+//! * `login`: prints `Username: `, reads a line (EOF: newline + `Access Denied`, exit 3),
 //!   prints `Password: `, reads a line, prints a newline; credentials equal to conf
-//!   `user`/`password` continue with the normal call, else `Access Denied`, exit 1.
+//!   `user`/`password` continue with the normal call, else `Access Denied`, exit 3 (how a
+//!   refused login exits is not documented: 3 is the worst case, a real answer's code).
 //! * `login-hang`: prints `Username: ` and sleeps forever.
 //! * `crash[:SIG]`: kills itself with SIG (`KILL`, `SIGSEGV`, `ABRT`, `6`...; default KILL)
 //!   after setting RLIMIT_CORE to 0 and the process non-dumpable; no state change.
 //! * `exit:N`: prints `simulated exit N`, exit N; no state change.
+//! * `answer:N`: exit N, printing nothing (a real answer's shape, e.g. a bare 3 from
+//!   IsWDSuspendedExt while frozen: someone else froze it after the check); no state change.
 //! * `then-hang`, `then-crash[:SIG]`, `then-exit:N`: performs the normal call (state change and
 //!   output), then hangs / crashes / exits N instead of the normal exit code.
 //! * `slow:MS`: sleeps MS milliseconds, then normal.

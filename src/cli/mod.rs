@@ -46,7 +46,8 @@ watchdog had to auto-thaw before the thaw came, or a thaw's verdict is not `cons
 Installed as a snapshot platform's hook, the platform's convention picks the command and the \
 arguments it adds are ignored: prescript.sh/postScript.sh (Azure), pre-freeze-script, \
 post-thaw-script and backupScripts.d/* (VMware), fsfreeze-hook (QEMU), pre.sh/post.sh (GCP), \
-pre_freeze/post_thaw (Nutanix), pre-script/post-script/dry-run (AWS). `install PLATFORM` sets \
+pre_freeze/post_thaw (Nutanix), pre-script/post-script/dry-run (AWS), customscript.sh \
+--pre/--post (Azure Site Recovery). `install PLATFORM` sets \
 them up; `check PLATFORM` verifies the whole chain. On Kubernetes, \
 `install velero|k10|aks-backup` prints the engine's manifest. A hook's freeze logs to \
 /etc/preScript.log, its thaw to /etc/postScript.log.

@@ -13,7 +13,8 @@ use crate::exit_code::Exit;
 use crate::host::history;
 use crate::host::process::Stop;
 use crate::host::procfs;
-use crate::iris::backup::{self, Answer, IS_WD_SUSPENDED, Suspended};
+use crate::iris::backup::{self, Answer, Suspended};
+use crate::iris::calls::IS_WD_SUSPENDED;
 use crate::iris::discovery::{self, Instance, Listing, Tools};
 use crate::report::Report;
 

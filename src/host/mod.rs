@@ -11,5 +11,6 @@ pub(crate) mod procfs;
 pub(crate) mod run_lock;
 pub(crate) mod signals;
 pub(crate) mod state;
+pub(crate) mod stderr;
 pub(crate) mod systemd;
 pub(crate) mod trust;

@@ -11,6 +11,9 @@ use anyhow::{Context, Result, anyhow, bail};
 
 use crate::host::trust;
 
+/// What the password is replaced with in a call's output.
+pub(crate) const HIDDEN: &str = "***";
+
 /// The most of the file read: a user and a password are far shorter.
 const MAX_LEN: u64 = 64 * 1024;
 
@@ -67,7 +70,7 @@ impl Credentials {
     /// output goes to the log and into error messages.
     pub(crate) fn hide_password(&self, text: &mut String) {
         if !self.password.is_empty() && text.contains(&self.password) {
-            *text = text.replace(&self.password, "***");
+            *text = text.replace(&self.password, HIDDEN);
         }
     }
 }

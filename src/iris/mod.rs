@@ -3,6 +3,7 @@
 //! login may need.
 
 pub(crate) mod backup;
+pub(crate) mod calls;
 pub(crate) mod credentials;
 pub(crate) mod discovery;
 mod instance;

@@ -65,11 +65,21 @@ fn find(called: impl Fn(&Called) -> bool) -> Option<(Platform, &'static Hook)> {
     })
 }
 
-/// What `hook` of `platform` asks for, given the call's first argument.
-fn invocation(platform: Platform, hook: &Hook, first: &str) -> Option<Invocation> {
+/// The command a phase table gives `phase` (any case).
+fn phase(table: &[(&str, HookCommand)], phase: &str) -> Option<HookCommand> {
+    table
+        .iter()
+        .find(|(p, _)| p.eq_ignore_ascii_case(phase))
+        .map(|(_, c)| *c)
+}
+
+/// What `hook` of `platform` asks for, given the call's first argument and, for a phase, the
+/// argument that names it.
+fn invocation(platform: Platform, hook: &Hook, first: &str, phase_arg: &str) -> Option<Invocation> {
     let command = match hook.asks {
         Asks::Command(c) => c,
         Asks::Verb => verb(first)?,
+        Asks::Phase(table) => phase(table, phase_arg)?,
     };
     Some(Invocation {
         command,
@@ -77,9 +87,9 @@ fn invocation(platform: Platform, hook: &Hook, first: &str) -> Option<Invocation
     })
 }
 
-/// Recognises a hook call from the whole argument vector (argv[0] included): by program name
+/// The hook an argument vector calls, and the argument that names its phase: by program name
 /// first, then by directory, then by first argument.
-pub(crate) fn classify(args: &[OsString]) -> Option<Invocation> {
+fn matched(args: &[OsString]) -> Option<(Platform, &'static Hook, String, String)> {
     let argv0 = Path::new(args.first()?);
     let name = lower(argv0.file_name());
     let dir = lower(argv0.parent().and_then(Path::file_name));
@@ -90,7 +100,7 @@ pub(crate) fn classify(args: &[OsString]) -> Option<Invocation> {
     });
     let by_dir = || find(|c| matches!(c, Called::InDir(d) if *d == dir));
     if let Some((p, hook)) = by_name.or_else(by_dir) {
-        return invocation(p, hook, &first);
+        return Some((p, hook, first.clone(), first));
     }
     // Any other name behaves as iris-freeze; these first arguments are hook verbs.
     let rest_is_options = args
@@ -101,9 +111,19 @@ pub(crate) fn classify(args: &[OsString]) -> Option<Invocation> {
         Called::Arg { arg, needs_id } => *arg == first && (id_follows || !needs_id),
         _ => false,
     });
-    if let Some((p, hook)) = by_arg {
-        return invocation(p, hook, &first);
+    by_arg.map(|(p, hook)| {
+        let second = lower(args.get(2).map(OsString::as_os_str));
+        (p, hook, first, second)
+    })
+}
+
+/// Recognises a hook call from the whole argument vector (argv[0] included): by program name
+/// first, then by directory, then by first argument.
+pub(crate) fn classify(args: &[OsString]) -> Option<Invocation> {
+    if let Some((p, hook, first, phase_arg)) = matched(args) {
+        return invocation(p, hook, &first, &phase_arg);
     }
+    let first = lower(args.get(1).map(OsString::as_os_str));
     match first.as_str() {
         // `FREEZE`, `Thaw`: a hook runner's spelling, not a person's.
         f @ ("freeze" | "thaw") if args[1].to_string_lossy() != f => Some(Invocation {
@@ -112,6 +132,40 @@ pub(crate) fn classify(args: &[OsString]) -> Option<Invocation> {
         }),
         _ => None,
     }
+}
+
+/// Why a call of a phase hook is refused: its phase is missing or unknown. The caller (Azure
+/// Site Recovery) may ignore our exit code, so this says on stderr, which it logs, what it got
+/// and what we take.
+pub(crate) fn refused(args: &[OsString]) -> Option<String> {
+    let (p, hook, _, phase_arg) = matched(args)?;
+    let Asks::Phase(table) = hook.asks else {
+        return None;
+    };
+    if phase(table, &phase_arg).is_some() {
+        return None;
+    }
+    let called = match hook.called {
+        Called::File(f) => f.path.to_string(),
+        _ => format!(
+            "iris-freeze {}",
+            lower(args.get(1).map(OsString::as_os_str))
+        ),
+    };
+    let got = match args.get(if matches!(hook.called, Called::Arg { .. }) {
+        2
+    } else {
+        1
+    }) {
+        Some(a) => format!("with {:?}", a.to_string_lossy()),
+        None => "with no argument".into(),
+    };
+    let want: Vec<&str> = table.iter().map(|(a, _)| *a).collect();
+    Some(format!(
+        "{called} was called {got}, but the {p} hook takes one of: {}; nothing was frozen or \
+         thawed",
+        want.join(", ")
+    ))
 }
 
 /// The argument vector clap should see, and the hook call it came from, if any.
@@ -233,6 +287,41 @@ mod tests {
     }
 
     #[test]
+    fn asr_takes_its_phase_after_the_name_or_after_its_argument() {
+        let f = "/usr/local/ASR/Vx/scripts/customscript.sh";
+        assert_eq!(call(&[f, "--pre"]), Some((Freeze, Some(Asr))));
+        assert_eq!(call(&[f, "--POST"]), Some((Thaw, Some(Asr))));
+        assert_eq!(
+            call(&["/x/iris-freeze", "asr", "--pre"]),
+            Some((Freeze, Some(Asr)))
+        );
+        assert_eq!(
+            call(&["/x/iris-freeze", "asr", "--post"]),
+            Some((Thaw, Some(Asr)))
+        );
+        assert_eq!(call(&[f, "freeze"]), None);
+        let refused = |a: &[&str]| {
+            let v: Vec<OsString> = a.iter().map(OsString::from).collect();
+            refused(&v)
+        };
+        assert_eq!(refused(&[f, "--pre"]), None);
+        assert_eq!(refused(&["/x/iris-freeze", "asr", "--post"]), None);
+        assert_eq!(refused(&["/x/iris-freeze", "freeze"]), None);
+        assert_eq!(refused(&["/etc/qemu/fsfreeze-hook", "bogus"]), None);
+        let why = refused(&[f, "--bogus"]).unwrap();
+        assert!(why.starts_with(f), "{why}");
+        assert!(
+            why.contains("with \"--bogus\"") && why.contains("--pre, --post"),
+            "{why}"
+        );
+        let why = refused(&["/x/iris-freeze", "asr"]).unwrap();
+        assert!(
+            why.starts_with("iris-freeze asr was called with no argument"),
+            "{why}"
+        );
+    }
+
+    #[test]
     fn other_names_and_plain_commands_parse_normally() {
         assert_eq!(call(&["/usr/sbin/iris-freeze", "freeze"]), None);
         assert_eq!(call(&["/usr/sbin/iris-freeze", "thaw", "-i", "X"]), None);
@@ -259,16 +348,12 @@ mod tests {
         for p in Platform::ALL {
             for h in p.spec().hooks() {
                 let Some(f) = h.file() else { continue };
-                let want = match h.asks {
-                    Asks::Command(c) => c,
-                    Asks::Verb => Freeze,
+                let (arg, want) = match h.asks {
+                    Asks::Command(c) => ("freeze", c),
+                    Asks::Verb => ("freeze", Freeze),
+                    Asks::Phase(table) => table[0],
                 };
-                assert_eq!(
-                    call(&[f.path, "freeze"]),
-                    Some((want, Some(p))),
-                    "{}",
-                    f.path
-                );
+                assert_eq!(call(&[f.path, arg]), Some((want, Some(p))), "{}", f.path);
             }
         }
     }
@@ -311,6 +396,13 @@ mod tests {
                 let Some(Form::Wrapper(w)) = h.file().map(|f| f.form) else {
                     continue;
                 };
+                if let Asks::Phase(_) = h.asks {
+                    // The phase follows the platform's own first argument.
+                    let arg = Hook::arg(w.verb, h.asks);
+                    assert!(p.spec().hooks().contains(&arg), "{p}: {}", w.verb);
+                    assert!(w.pass_args, "{p}");
+                    continue;
+                }
                 let args = if h.freezes() { FREEZE_ARGS } else { THAW_ARGS };
                 assert!(args.contains(&w.verb), "{p}: {}", w.verb);
             }

@@ -1,6 +1,7 @@
 //! The snapshot platforms iris-freeze knows how to hook into: one module each, declaring what
 //! `spec::Spec` asks (hooks, install, check), and the hook-name recognition that reads them.
 
+pub(crate) mod asr;
 pub(crate) mod aws;
 pub(crate) mod azure;
 pub(crate) mod gcp;
@@ -36,6 +37,8 @@ pub(crate) enum Platform {
     Gcp,
     Nutanix,
     Aws,
+    /// Azure Site Recovery's Linux mobility agent.
+    Asr,
     /// Kubernetes backup engines (`platform::kubernetes`), and `kubernetes` for `check`.
     Velero,
     K10,
@@ -44,13 +47,14 @@ pub(crate) enum Platform {
 }
 
 impl Platform {
-    pub(crate) const ALL: [Platform; 10] = [
+    pub(crate) const ALL: [Platform; 11] = [
         Platform::Azure,
         Platform::Vmware,
         Platform::Qemu,
         Platform::Gcp,
         Platform::Nutanix,
         Platform::Aws,
+        Platform::Asr,
         Platform::Velero,
         Platform::K10,
         Platform::AksBackup,
@@ -65,6 +69,7 @@ impl Platform {
             Platform::Gcp => "gcp",
             Platform::Nutanix => "nutanix",
             Platform::Aws => "aws",
+            Platform::Asr => "asr",
             Platform::Velero => "velero",
             Platform::K10 => "k10",
             Platform::AksBackup => "aks-backup",
@@ -81,6 +86,7 @@ impl Platform {
             Platform::Gcp => &gcp::Gcp,
             Platform::Nutanix => &nutanix::Nutanix,
             Platform::Aws => &aws::Aws,
+            Platform::Asr => &asr::Asr,
             Platform::Velero => &kubernetes::Engine::Velero,
             Platform::K10 => &kubernetes::Engine::K10,
             Platform::AksBackup => &kubernetes::Engine::AksBackup,

@@ -35,6 +35,9 @@ pub(crate) enum Asks {
     Command(HookCommand),
     /// The first argument says: `freeze`, `thaw`, or `freezeFail` (a thaw after a failure).
     Verb,
+    /// The argument after the hook (after its file's name, or after its first argument) is one
+    /// of these, in any case; any other is refused with exit 1 (`hooks::refused`).
+    Phase(&'static [(&'static str, HookCommand)]),
 }
 
 /// A file `install` writes.

@@ -59,6 +59,10 @@ fn every_platforms_hook_names_and_verbs() {
             true,
         ),
         ("sbin", "iris-freeze", &["post-script", "None"], false),
+        ("scripts", "customscript.sh", &["--pre"], true),
+        ("scripts", "customscript.sh", &["--post"], false),
+        ("sbin", "iris-freeze", &["asr", "--pre"], true),
+        ("sbin", "iris-freeze", &["asr", "--post"], false),
         ("sbin", "iris-freeze", &["FREEZE"], true),
         ("sbin", "iris-freeze", &["freezefail"], false),
     ];

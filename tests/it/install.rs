@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use crate::common::{self, Env, Run};
 
-const PLATFORMS: [&str; 5] = ["azure", "vmware", "qemu", "gcp", "nutanix"];
+const PLATFORMS: [&str; 6] = ["azure", "vmware", "qemu", "gcp", "nutanix", "asr"];
 
 fn is_root() -> bool {
     nix::unistd::geteuid().is_root()
@@ -141,6 +141,13 @@ fn every_platform_installs_checks_clean_and_installs_again_unchanged() {
             .unwrap()
             .ends_with(&format!("\nexec '{b}' thaw\n"))
     );
+    assert_eq!(
+        fs::read_to_string(at(&env, "/usr/local/ASR/Vx/scripts/customscript.sh")).unwrap(),
+        format!(
+            "#!/bin/sh\n# Installed by iris-freeze: Azure Site Recovery custom script. The \
+             mobility agent runs it as root with --pre or --post.\nexec '{b}' asr \"$@\"\n"
+        )
+    );
     for link in [
         "/usr/sbin/pre-freeze-script",
         "/usr/sbin/post-thaw-script",
@@ -157,6 +164,7 @@ fn every_platform_installs_checks_clean_and_installs_again_unchanged() {
         ("/usr/local/sbin/pre_freeze", 0o700),
         ("/usr/local/sbin/post_thaw", 0o700),
         ("/etc/google/snapshots", 0o700),
+        ("/usr/local/ASR/Vx/scripts/customscript.sh", 0o755),
     ] {
         assert_eq!(mode(&at(&env, f)), m, "{f}");
         if is_root() {
@@ -877,6 +885,7 @@ fn uninstall_removes_ours_and_leaves_foreign_files() {
         "/etc/google/snapshots/pre.sh",
         "/etc/google/snapshots/post.sh",
         "/usr/local/sbin/pre_freeze",
+        "/usr/local/ASR",
     ] {
         assert!(
             fs::symlink_metadata(at(&env, gone)).is_err(),
@@ -1486,4 +1495,110 @@ fn uninstall_warns_about_a_bad_config_file_and_still_removes_the_hooks() {
             );
         }
     }
+}
+
+#[test]
+fn asr_refuses_a_foreign_custom_script_and_checks_the_agent() {
+    let env = host();
+    let script = at(&env, "/usr/local/ASR/Vx/scripts/customscript.sh");
+    let theirs =
+        b"#!/bin/bash\nif [ \"$1\" == \"--pre\" ]; then\n  /opt/app/quiesce.sh\nfi\nexit 0\n";
+    write_mode(&script, theirs, 0o755);
+    let r = env.run(&["install", "asr"]);
+    assert_eq!(r.code, 1, "{}", r.text());
+    for words in [
+        "not iris-freeze's",
+        "left untouched",
+        "Move it aside",
+        "install asr",
+    ] {
+        assert!(r.stdout.contains(words), "{words}: {}", r.text());
+    }
+    assert_eq!(fs::read(&script).unwrap(), theirs);
+    assert!(backups(&env).is_empty());
+    let r = check(&env, "asr");
+    assert_eq!(r.code, 1, "{}", r.text());
+    assert!(
+        fail_lines(&r)
+            .iter()
+            .any(|l| l.contains("someone else's custom script")),
+        "{}",
+        r.text()
+    );
+    // Kept by uninstall too.
+    let r = env.run(&["uninstall", "asr"]);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert_eq!(fs::read(&script).unwrap(), theirs);
+    // A hand-made wrapper must pass the phase on: `freeze` would freeze at --post too.
+    let b = bin();
+    let b = b.to_str().unwrap();
+    write_mode(
+        &script,
+        format!("#!/bin/sh\nexec '{b}' freeze\n").as_bytes(),
+        0o755,
+    );
+    let r = check(&env, "asr");
+    assert!(
+        fail_lines(&r)
+            .iter()
+            .any(|l| l.contains("must pass the phase on")),
+        "{}",
+        r.text()
+    );
+    write_mode(
+        &script,
+        format!("#!/bin/sh\n'{b}' asr \"$1\"\n").as_bytes(),
+        0o755,
+    );
+    let r = check(&env, "asr");
+    assert!(fail_lines(&r).is_empty(), "{}", r.text());
+    assert!(r.stdout.contains("hand-made wrapper"), "{}", r.text());
+    write_mode(&script, theirs, 0o755);
+
+    // Moved aside, it installs; without the agent's version file, a warning.
+    fs::rename(&script, script.with_extension("orig")).unwrap();
+    install(&env, "asr");
+    let r = check(&env, "asr");
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(
+        r.stdout.contains("mobility agent is not installed"),
+        "{}",
+        r.text()
+    );
+    let vx = at(&env, "/usr/local/.vx_version");
+    write_mode(
+        &vx,
+        b"INSTALLATION_DIR=/usr/local/ASR/Vx\nVERSION=9.23.0.0\n",
+        0o644,
+    );
+    let r = check(&env, "asr");
+    assert_eq!(r.code, 1, "{}", r.text());
+    assert!(
+        fail_lines(&r).iter().any(|l| l.contains("need 9.24")),
+        "{}",
+        r.text()
+    );
+    write_mode(
+        &vx,
+        b"INSTALLATION_DIR=/opt/asr/Vx\nPROD_VERSION=9.60.0.0\n",
+        0o644,
+    );
+    let r = check(&env, "asr");
+    assert!(
+        fail_lines(&r)
+            .iter()
+            .any(|l| l.contains("/opt/asr/Vx/scripts/customscript.sh")),
+        "{}",
+        r.text()
+    );
+    write_mode(
+        &vx,
+        b"INSTALLATION_DIR=/usr/local/ASR/Vx\nPROD_VERSION=9.60.0.0\n",
+        0o644,
+    );
+    check_is_clean(&env, "asr");
+    write_mode(&vx, b"INSTALLATION_DIR=/usr/local/ASR/Vx\n", 0o644);
+    let r = check(&env, "asr");
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(r.stdout.contains("warn version unknown"), "{}", r.text());
 }

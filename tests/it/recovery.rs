@@ -189,7 +189,7 @@ fn a_foreign_freeze_racing_ours_is_left_alone() {
     env.iris("A").iris("B");
     // Another tool freezes B right after our check said it was not suspended.
     env.freeze_externally("B");
-    env.fault("B", "check=exit:3@1");
+    env.fault("B", "check=answer:3@1");
     let r = env.run(&["freeze"]);
     assert_eq!(r.code, 2, "{}", r.text());
     assert!(env.frozen("A"));

@@ -54,6 +54,7 @@ pub(crate) fn apply_pre_faults(ctx: &Ctx, faults: &Path, user: &str, password: &
             say!("simulated exit {n}");
             finish(ctx, n)
         }
+        Kind::Answer(n) => finish(ctx, n),
         Kind::ThenHang => return Post::Hang,
         Kind::ThenCrash(sig) => return Post::Crash(sig),
         Kind::ThenExit(n) => return Post::Exit(n),

@@ -14,25 +14,29 @@ use crate::calllog::Ctx;
 use crate::console::{flush_all, read_answer};
 use crate::exits::finish;
 
+/// How a refused login exits is not documented: 3, the worst case, is the code a real answer
+/// has (IsWDSuspendedExt's "not suspended", a failed freeze).
+const REFUSED: i32 = 3;
+
 /// Prompts for a username and a password on stdin; anything but `user`/`password` (or EOF)
-/// ends the call with `Access Denied`, exit 1.
+/// ends the call with `Access Denied`, exit [`REFUSED`].
 pub(super) fn login(ctx: &Ctx, user: &str, password: &str) {
     print!("Username: ");
     flush_all();
     let Some(u) = read_answer() else {
         say!("\nAccess Denied");
-        finish(ctx, 1)
+        finish(ctx, REFUSED)
     };
     print!("Password: ");
     flush_all();
     let Some(p) = read_answer() else {
         say!("\nAccess Denied");
-        finish(ctx, 1)
+        finish(ctx, REFUSED)
     };
     say!();
     if u != user || p != password {
         say!("Access Denied");
-        finish(ctx, 1)
+        finish(ctx, REFUSED)
     }
 }
 

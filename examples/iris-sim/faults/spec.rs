@@ -13,6 +13,8 @@ pub(crate) enum Kind {
     LoginHang,
     Crash(Signal),
     Exit(i32),
+    /// `answer:N`: exit N printing nothing, as a real answer looks (one that may lie).
+    Answer(i32),
     ThenHang,
     ThenCrash(Signal),
     ThenExit(i32),
@@ -92,6 +94,7 @@ fn parse_kind(body: &str, spec: &str) -> Result<Kind, String> {
         "crash" => Kind::Crash(sig()?),
         "then-crash" => Kind::ThenCrash(sig()?),
         "exit" => Kind::Exit(code()?),
+        "answer" => Kind::Answer(code()?),
         "then-exit" => Kind::ThenExit(code()?),
         "slow" => Kind::Slow(num("MS")?),
         "huge" => Kind::Huge(opt_num(1_048_576)?),
@@ -166,6 +169,7 @@ mod tests {
             Kind::ThenCrash(Signal::SIGABRT)
         );
         assert_eq!(kind("freeze=exit:0"), Kind::Exit(0));
+        assert_eq!(kind("check=answer:3"), Kind::Answer(3));
         assert_eq!(kind("freeze=then-exit:255"), Kind::ThenExit(255));
         assert_eq!(kind("freeze=then-hang"), Kind::ThenHang);
         assert_eq!(kind("freeze=slow:500"), Kind::Slow(500));

@@ -4,7 +4,8 @@ use std::time::Instant;
 
 use crate::config::Config;
 use crate::host::process::Stop;
-use crate::iris::backup::{self, Answer, IS_WD_SUSPENDED, Target};
+use crate::iris::backup::{self, Answer, Target};
+use crate::iris::calls::IS_WD_SUSPENDED;
 use crate::iris::credentials::Credentials;
 use crate::iris::discovery::{self, Availability, Listing, Tools};
 use crate::platform::kit::Findings;

@@ -7,7 +7,8 @@ use std::time::Instant;
 use crate::commands::state::State;
 use crate::host::eventlog::{EventLog, Level};
 use crate::host::process::{Outcome, Stop};
-use crate::iris::backup::{self, Answer, IS_WD_SUSPENDED, Target};
+use crate::iris::backup::{self, Answer, Target};
+use crate::iris::calls::IS_WD_SUSPENDED;
 use crate::iris::discovery::Kind;
 
 /// What the freeze does with one target.

@@ -12,12 +12,9 @@ use crate::host::eventlog::{EventLog, Level};
 use crate::host::process::{End, Outcome, Stop};
 use crate::host::state::{StateDir, now_rfc3339};
 use crate::iris::backup::{self, Answer, Target};
+use crate::iris::calls::SWITCH_ALREADY_SET;
 use crate::iris::discovery::Kind;
 use crate::iris::sharded;
-
-/// IRIS's refusal when the write daemon is already suspended ("cannot run with switch 10 or 13
-/// already set"): someone else froze it between our check and our ExternalFreeze.
-const ALREADY_SUSPENDED: &str = "already set";
 
 /// What the ExternalFreeze calls left.
 pub(super) struct Attempt {
@@ -118,7 +115,8 @@ fn take_answer(
 ) {
     match answer {
         Answer::Yes => frozen(attempt, t, o, log),
-        Answer::No if o.lines().any(|l| l.contains(ALREADY_SUSPENDED)) => {
+        // Someone else froze it between our check and our ExternalFreeze.
+        Answer::No if o.lines().any(|l| l.contains(SWITCH_ALREADY_SET)) => {
             return raced(attempt, state, &t.name, o, log);
         }
         Answer::No | Answer::Unknown => failed(attempt, (t, expr), answer, o, log),

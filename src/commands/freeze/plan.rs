@@ -103,7 +103,10 @@ pub(super) fn plan(cfg: &Config, log: &EventLog, deadline: Instant) -> Result<Pl
 /// A mirror primary is frozen with a warning, or refused when the config says so.
 fn mirror_primaries(cfg: &Config, selection: &Selection, log: &EventLog) -> Result<()> {
     for (inst, _) in &selection.targets {
-        if !inst.mirror_status.eq_ignore_ascii_case("primary") {
+        if !inst
+            .mirror_status
+            .eq_ignore_ascii_case(crate::iris::calls::QLIST_MIRROR_PRIMARY)
+        {
             continue;
         }
         let advice = "a freeze that outlasts ExternalFreezeTimeOut, or a VM pause longer than \

@@ -7,7 +7,8 @@ use crate::commands::state::State;
 use crate::host::eventlog::{EventLog, Level};
 use crate::host::process::Stop;
 use crate::host::signals;
-use crate::iris::backup::{self, Answer, IS_WD_SUSPENDED, Target, Thawed};
+use crate::iris::backup::{self, Answer, Target, Thawed};
+use crate::iris::calls::IS_WD_SUSPENDED;
 
 /// A rollback always gets at least this long, even past --timeout: thawing comes first.
 const MIN_ROLLBACK: Duration = Duration::from_secs(5);

@@ -435,7 +435,8 @@ fn take_lock(states: &StateDir, log: &EventLog) -> Result<Option<HostLock>> {
 
 fn set_history(targets: &[Target], log: &EventLog) {
     let expr = format!(
-        "##Class(Backup.General).ExternalSetHistory(\"\",\"iris-freeze snapshot {}\")",
+        "{}(\"\",\"iris-freeze snapshot {}\")",
+        crate::iris::calls::EXTERNAL_SET_HISTORY_METHOD,
         crate::host::state::now_rfc3339()
     );
     let by = Instant::now() + Duration::from_secs(10);

@@ -116,7 +116,7 @@ pub(crate) fn by_hand(name: &str, rec: &Record) -> String {
         ..Default::default()
     };
     let expr = rec.sharded.as_deref().map_or_else(
-        || crate::iris::backup::EXTERNAL_THAW.to_string(),
+        || crate::iris::calls::EXTERNAL_THAW.to_string(),
         sharded::external_thaw,
     );
     let session = tools.session_for(name, rec.kind).map(|s| line(&s, &expr));

@@ -1,8 +1,10 @@
 //! The ExternalFreeze call as the config asks for it, and the journal files its output names.
 
 use crate::host::process::Outcome;
-use crate::iris::backup::EXTERNAL_FREEZE;
 use crate::iris::backup::FreezeOptions;
+use crate::iris::calls::{
+    EXTERNAL_FREEZE, EXTERNAL_FREEZE_METHOD, JOURNAL_RESTORE, JOURNAL_SWITCHED,
+};
 use crate::iris::discovery::Kind;
 
 /// The ExternalFreeze call with the options the config sets, and `text` (the cycle id) as its
@@ -31,7 +33,7 @@ pub(crate) fn external_freeze(opts: &FreezeOptions, kind: Kind, text: &str) -> S
     if args.len() <= 1 {
         return EXTERNAL_FREEZE.to_string();
     }
-    format!("##Class(Backup.General).ExternalFreeze({})", args.join(","))
+    format!("{EXTERNAL_FREEZE_METHOD}({})", args.join(","))
 }
 
 /// The journal files ExternalFreeze names in its output: the one it switched to
@@ -39,8 +41,6 @@ pub(crate) fn external_freeze(opts: &FreezeOptions, kind: Kind, text: &str) -> S
 /// restore of this backup starts from ("Start a journal restore for this backup with journal
 /// file: PATH").
 pub(crate) fn freeze_journals(o: &Outcome) -> (Option<String>, Option<String>) {
-    const SWITCHED: &str = "Journal file switched to:";
-    const RESTORE: &str = "journal restore for this backup with journal file:";
     let lines: Vec<&str> = o.lines().map(str::trim).collect();
     let after = |i: usize, at: usize, key: &str| {
         let rest = lines[i][at + key.len()..].trim();
@@ -53,11 +53,11 @@ pub(crate) fn freeze_journals(o: &Outcome) -> (Option<String>, Option<String>) {
     };
     let (mut switched, mut restore) = (None, None);
     for (i, l) in lines.iter().enumerate() {
-        if let Some(at) = l.find(SWITCHED) {
-            switched = switched.or(after(i, at, SWITCHED));
+        if let Some(at) = l.find(JOURNAL_SWITCHED) {
+            switched = switched.or(after(i, at, JOURNAL_SWITCHED));
         }
-        if let Some(at) = l.find(RESTORE) {
-            restore = restore.or(after(i, at, RESTORE));
+        if let Some(at) = l.find(JOURNAL_RESTORE) {
+            restore = restore.or(after(i, at, JOURNAL_RESTORE));
         }
     }
     (switched, restore)

@@ -4,7 +4,9 @@
 //! `suspended` asks every running instance, `parallel` runs calls on many instances at once.
 //!
 //! Called from an OS shell they exit 5 for success/yes and 3 for failure/no; anything else (other
-//! codes, a signal, a timeout, a failure to start) leaves the instance in an unknown state.
+//! codes, a signal, a timeout, a failure to start, a login we could not give) leaves the
+//! instance in an unknown state. The calls and answers, with their sources, are in
+//! [`crate::iris::calls`].
 
 mod freeze;
 mod parallel;
@@ -14,7 +16,11 @@ mod thaw;
 use std::time::{Duration, Instant};
 
 use crate::host::process::{self, Outcome, Stop};
-use crate::iris::credentials::Credentials;
+use crate::iris::calls::{
+    ACCESS_DENIED, ERROR_MARKERS, EXIT_NO, EXIT_YES, EXTERNAL_THAW, IS_WD_SUSPENDED, LOGIN_PROMPT,
+    PASSWORD_PROMPT,
+};
+use crate::iris::credentials::{Credentials, HIDDEN};
 use crate::iris::discovery::{Kind, SessionCmd};
 use crate::iris::sharded;
 
@@ -38,10 +44,6 @@ pub(crate) struct FreezeOptions {
     /// SwitchJournalFile (3rd argument, default 1).
     pub(crate) switch_journal: Option<bool>,
 }
-
-pub(crate) const EXTERNAL_FREEZE: &str = "##Class(Backup.General).ExternalFreeze()";
-pub(crate) const EXTERNAL_THAW: &str = "##Class(Backup.General).ExternalThaw()";
-pub(crate) const IS_WD_SUSPENDED: &str = "##Class(Backup.General).IsWDSuspendedExt()";
 
 /// What a call's exit status says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -139,31 +141,63 @@ pub(crate) fn call(
         c.hide_password(&mut o.stdout);
         c.hide_password(&mut o.stderr);
     }
-    let answer = match o.code() {
-        Some(5) => Answer::Yes,
-        Some(3) if expr == IS_WD_SUSPENDED && error_line(&o).is_some() => Answer::Unknown,
-        Some(3) => Answer::No,
-        _ => Answer::Unknown,
-    };
+    let answer = answer(target, expr, &o);
     (answer, o)
 }
 
+/// What the exit status says, unless the output shows the call never got to answer.
+fn answer(target: &Target, expr: &str, o: &Outcome) -> Answer {
+    if login_failed(target, o) {
+        return Answer::Unknown;
+    }
+    match o.code() {
+        Some(EXIT_YES) => Answer::Yes,
+        Some(EXIT_NO) if expr == IS_WD_SUSPENDED && !bare(target, o) => Answer::Unknown,
+        Some(EXIT_NO) => Answer::No,
+        _ => Answer::Unknown,
+    }
+}
+
 /// The first line of IRIS's output that reports an error (`ERROR #...`, `<PROTECT>`...).
-/// IsWDSuspendedExt prints nothing when it answers: its 3 with an error is a failed call, not
-/// "not suspended" (taken as one, it confirms a thaw that did not happen, or drops the record
-/// of our own freeze).
 fn error_line(o: &Outcome) -> Option<&str> {
-    o.lines().find(|l| l.contains("ERROR") || l.contains('<'))
+    o.lines()
+        .find(|l| ERROR_MARKERS.iter().any(|m| l.contains(m)))
+}
+
+/// Nothing printed but the login: its prompts, and the user and (hidden) password when the
+/// session echoes what it read. IsWDSuspendedExt prints nothing when it answers; its 3 with
+/// anything else (an error, a message we do not know) is not taken as "not suspended": taken as
+/// one, it confirms a thaw that did not happen, or drops the record of our own freeze.
+fn bare(target: &Target, o: &Outcome) -> bool {
+    let echoed = |l: &str| {
+        target
+            .credentials
+            .as_ref()
+            .is_some_and(|c| l == c.user() || l == HIDDEN)
+    };
+    o.lines().all(|l| {
+        let rest = l.replace(LOGIN_PROMPT, "").replace(PASSWORD_PROMPT, "");
+        let rest = rest.trim();
+        rest.is_empty() || echoed(rest)
+    })
 }
 
 /// IRIS printed a login prompt: OS authentication is not set up for this user.
 fn asked_for_login(o: &Outcome) -> bool {
-    o.stdout.contains("Username:") || o.stderr.contains("Username:")
+    o.stdout.contains(LOGIN_PROMPT) || o.stderr.contains(LOGIN_PROMPT)
+}
+
+/// The session asked for a login we had none to give, or refused the one we gave: whatever its
+/// exit status, the call itself did not run (how a refused login exits is not documented).
+fn login_failed(target: &Target, o: &Outcome) -> bool {
+    (asked_for_login(o) && target.credentials.is_none())
+        || o.lines().any(|l| l.contains(ACCESS_DENIED))
 }
 
 /// Why a call did not give a clean answer, with the fix when we know it.
 pub(crate) fn problem(target: &Target, expr: &str, o: &Outcome) -> String {
-    if asked_for_login(o) {
+    // With credentials a prompt is normal; only a refusal is the login's fault.
+    if asked_for_login(o) && login_failed(target, o) {
         if let Some(c) = &target.credentials {
             return format!(
                 "IRIS refused the login of user {:?} from the credentials file on `{}`: check \
@@ -184,10 +218,12 @@ pub(crate) fn problem(target: &Target, expr: &str, o: &Outcome) -> String {
     }
     let first = error_line(o).or_else(|| o.lines().next());
     let detail = match o.end {
-        process::End::Exited(3) if expr == IS_WD_SUSPENDED && error_line(o).is_some() => {
-            " (an error, not an answer: the instance's state is unknown)".into()
+        process::End::Exited(EXIT_NO) if expr == IS_WD_SUSPENDED && !bare(target, o) => {
+            " (with output IsWDSuspendedExt does not print: an error, not an answer; the \
+             instance's state is unknown)"
+                .into()
         }
-        process::End::Exited(5 | 3) => String::new(),
+        process::End::Exited(EXIT_YES | EXIT_NO) => String::new(),
         process::End::Exited(_) => " (expected 5 or 3: the instance's state is unknown)".into(),
         _ => " (the instance's state is unknown)".into(),
     };
@@ -202,21 +238,99 @@ mod tests {
     use super::*;
     use std::path::Path;
 
+    fn sh(script: &str) -> Outcome {
+        process::run(
+            Path::new("/bin/sh"),
+            &["-c".into(), script.into()],
+            Instant::now() + Duration::from_secs(10),
+            Stop::Never,
+        )
+    }
+
+    fn target(credentials: bool) -> Target {
+        let t = Target::new(
+            "IRIS",
+            SessionCmd {
+                program: "/bin/sh".into(),
+                prefix: vec![],
+            },
+        );
+        if !credentials {
+            return t;
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("creds");
+        std::fs::write(&p, "u\np\n").unwrap();
+        std::fs::set_permissions(&p, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+        t.with_credentials(Some(&Credentials::load(&p).unwrap()))
+    }
+
     #[test]
     fn login_prompt_is_recognised() {
-        let o = process::run(
-            Path::new("/bin/sh"),
-            &["-c".into(), "printf 'Username: '; exit 1".into()],
-            Instant::now() + Duration::from_secs(10),
-            Stop::Never,
+        assert!(asked_for_login(&sh("printf 'Username: '; exit 1")));
+        assert!(!asked_for_login(&sh("echo hello; exit 3")));
+    }
+
+    #[test]
+    fn is_wd_suspended_says_not_suspended_only_with_a_bare_3() {
+        let plain = target(false);
+        let ask = |t: &Target, script: &str| answer(t, IS_WD_SUSPENDED, &sh(script));
+        assert_eq!(ask(&plain, "exit 3"), Answer::No);
+        assert_eq!(ask(&plain, "exit 5"), Answer::Yes);
+        // An error, or anything IsWDSuspendedExt does not print, is no answer.
+        assert_eq!(
+            ask(&plain, "echo 'ERROR #5001: x'; exit 3"),
+            Answer::Unknown
         );
-        assert!(asked_for_login(&o));
-        let o = process::run(
-            Path::new("/bin/sh"),
-            &["-c".into(), "echo hello; exit 3".into()],
-            Instant::now() + Duration::from_secs(10),
-            Stop::Never,
+        assert_eq!(ask(&plain, "echo '<PROTECT>'; exit 3"), Answer::Unknown);
+        assert_eq!(
+            ask(&plain, "echo 'Instance is down'; exit 3"),
+            Answer::Unknown
         );
-        assert!(!asked_for_login(&o));
+        assert_eq!(ask(&plain, "echo oops >&2; exit 3"), Answer::Unknown);
+        // A login we could not give, or one refused, whatever the exit.
+        assert_eq!(ask(&plain, "printf 'Username: '; exit 3"), Answer::Unknown);
+        assert_eq!(ask(&plain, "printf 'Username: '; exit 5"), Answer::Unknown);
+        let creds = target(true);
+        assert_eq!(
+            ask(&creds, "printf 'Username: Password: \n'; exit 3"),
+            Answer::No
+        );
+        // A session that echoes the login it read (the password hidden before we look).
+        assert_eq!(ask(&creds, "printf 'u\n***\n'; exit 3"), Answer::No);
+        assert_eq!(ask(&creds, "printf 'u\nother\n'; exit 3"), Answer::Unknown);
+        assert_eq!(
+            ask(
+                &creds,
+                "printf 'Username: Password: \nAccess Denied\n'; exit 3"
+            ),
+            Answer::Unknown
+        );
+        let why = problem(
+            &plain,
+            IS_WD_SUSPENDED,
+            &sh("echo 'Instance is down'; exit 3"),
+        );
+        assert!(why.contains("state is unknown"), "{why}");
+    }
+
+    #[test]
+    fn the_other_calls_keep_their_exit_status_unless_the_login_failed() {
+        let plain = target(false);
+        let ask = |t: &Target, script: &str| answer(t, EXTERNAL_THAW, &sh(script));
+        assert_eq!(
+            ask(&plain, "echo 'System is not suspended'; exit 3"),
+            Answer::No
+        );
+        assert_eq!(ask(&plain, "echo 'System resumed'; exit 5"), Answer::Yes);
+        assert_eq!(ask(&plain, "echo 'Access Denied'; exit 5"), Answer::Unknown);
+        assert_eq!(ask(&plain, "exit 0"), Answer::Unknown);
+        let creds = target(true);
+        let refused = sh("printf 'Username: Password: \nAccess Denied\n'; exit 3");
+        assert!(problem(&creds, EXTERNAL_THAW, &refused).contains("refused the login"));
+        // With credentials the prompt is normal: a failed call is the call's failure.
+        let failed = sh("printf 'Username: Password: \nERROR #5001: x\n'; exit 3");
+        let why = problem(&creds, EXTERNAL_THAW, &failed);
+        assert!(why.contains("ERROR #5001"), "{why}");
     }
 }

@@ -3,7 +3,8 @@
 use std::time::Instant;
 
 use crate::host::process::{Outcome, Stop};
-use crate::iris::backup::{Answer, IS_WD_SUSPENDED, Target, call, each};
+use crate::iris::backup::{Answer, Target, call, each};
+use crate::iris::calls::IS_WD_SUSPENDED;
 use crate::iris::credentials::Credentials;
 use crate::iris::discovery::{Listing, Tools};
 

@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 
 use crate::host::eventlog::{EventLog, Level};
 use crate::host::process::{self, Outcome, Stop};
-use crate::iris::backup::{Answer, IS_WD_SUSPENDED, Target, call, problem};
+use crate::iris::backup::{Answer, Target, call, problem};
+use crate::iris::calls::{IS_WD_SUSPENDED, THAW_NOT_SUSPENDED};
 use crate::iris::discovery::SessionCmd;
 use crate::iris::sharded;
 
@@ -53,17 +54,15 @@ pub(crate) struct ThawTold {
     pub(crate) problem: String,
 }
 
-/// IRIS's answer to an ExternalThaw of an instance that is not suspended.
-const NOT_SUSPENDED: &str = "not suspended";
-
 impl ThawTold {
     /// What ExternalThaw (`expr`) said; `still_suspended` is for the check after it to set.
     fn from_call(target: &Target, expr: &str, answer: Answer, o: &Outcome) -> Self {
         ThawTold {
             answer,
             not_suspended: answer == Answer::No
-                && o.lines()
-                    .any(|l| l.contains(NOT_SUSPENDED) || l.contains(sharded::ALREADY_RESUMED)),
+                && o.lines().any(|l| {
+                    l.contains(THAW_NOT_SUSPENDED) || l.contains(sharded::ALREADY_RESUMED)
+                }),
             still_suspended: false,
             problem: match answer {
                 Answer::Yes => String::new(),
@@ -162,7 +161,7 @@ fn emergency_resume(target: &Target, cmd: &SessionCmd, o: &Outcome, log: &EventL
         format!(
             "EMERGENCY: the write daemon may still be suspended after ExternalThaw \
              (IsWDSuspendedExt {}); running the documented emergency resume `{}`",
-            o.describe(),
+            problem(target, IS_WD_SUSPENDED, o),
             cmd.display_plain()
         ),
     );

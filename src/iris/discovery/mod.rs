@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::host::process;
 use crate::iris::InstanceName;
+use crate::iris::calls::{QLIST, QLIST_DOWN, QLIST_MIN_FIELDS, QLIST_RUNNING};
 use crate::settings::env;
 
 pub(crate) use tools::{SessionCmd, Tools};
@@ -62,7 +63,7 @@ impl Instance {
         let s = self.status.to_ascii_lowercase();
         if self.running {
             Availability::Running
-        } else if s.starts_with("down") {
+        } else if s.starts_with(QLIST_DOWN) {
             Availability::Down
         } else {
             Availability::Unavailable
@@ -85,7 +86,7 @@ pub(crate) fn parse_qlist(text: &str, source: Kind) -> Vec<Instance> {
     text.lines()
         .filter_map(|line| {
             let f: Vec<&str> = line.trim_end_matches(['\r', '\n']).split('^').collect();
-            if f.len() < 8 || f[0].trim().is_empty() {
+            if f.len() < QLIST_MIN_FIELDS || f[0].trim().is_empty() {
                 return None;
             }
             let field = |i: usize| f.get(i).map(|s| s.trim().to_string()).unwrap_or_default();
@@ -100,7 +101,7 @@ pub(crate) fn parse_qlist(text: &str, source: Kind) -> Vec<Instance> {
                 name: field(0),
                 dir: field(1),
                 version: field(2),
-                running: status.to_ascii_lowercase().starts_with("running"),
+                running: status.to_ascii_lowercase().starts_with(QLIST_RUNNING),
                 status,
                 product,
                 kind,
@@ -110,6 +111,16 @@ pub(crate) fn parse_qlist(text: &str, source: Kind) -> Vec<Instance> {
             })
         })
         .collect()
+}
+
+/// The lines of qlist output that look like instance lines (they hold a `^`) but have fewer
+/// fields than one has: skipped by [`parse_qlist`], and each an error, as a line whose name is
+/// no instance name is (a default freeze that missed that instance would report success).
+fn short_lines(text: &str) -> impl Iterator<Item = &str> {
+    text.lines().filter(|line| {
+        let fields = line.split('^').count();
+        fields > 1 && fields < QLIST_MIN_FIELDS
+    })
 }
 
 /// Every instance both registries know, and what went wrong asking them.
@@ -232,7 +243,7 @@ pub(crate) fn list(tools: &Tools, deadline: Instant) -> Listing {
     .filter_map(|(p, k, label)| p.map(|p| (p, k, label)))
     .collect();
     let results = crate::iris::backup::each(&sources, |&(p, k, label)| {
-        let out = process::run(p, &["qlist".into()], deadline, process::Stop::OnSignal);
+        let out = process::run(p, &[QLIST.into()], deadline, process::Stop::OnSignal);
         (k, label, out)
     });
     let mut listing = Listing::default();
@@ -256,6 +267,14 @@ pub(crate) fn list(tools: &Tools, deadline: Instant) -> Listing {
                 if first.is_empty() { "" } else { ": " }
             ));
             continue;
+        }
+        for line in short_lines(&out.stdout) {
+            let shown: String = line.chars().take(80).collect();
+            listing.errors.push(format!(
+                "`{label}` printed a line that was skipped: {} fields, fewer than the \
+                 {QLIST_MIN_FIELDS} of an instance line: {shown:?}",
+                line.split('^').count()
+            ));
         }
         for inst in parse_qlist(&out.stdout, kind) {
             // Checked where it enters: the name goes on to the state, the history, argv and
@@ -331,6 +350,8 @@ HS^/opt/hs/^2023.1.2.450.0^down, last used Tue Nov 24 09:00:00 2026^iris.cpf^197
             "\nsome banner\nA^b^c^running\nX^/x/^1^sign-on inhibited:primary transition^c^1^2^3\n";
         let v = parse_qlist(text, Kind::Iris);
         assert_eq!(v.len(), 1);
+        // The short line is not an instance, but it is not silently ignored either.
+        assert_eq!(short_lines(text).collect::<Vec<_>>(), ["A^b^c^running"]);
         assert_eq!(v[0].status, "sign-on inhibited:primary transition");
         assert!(!v[0].running);
     }

@@ -8,6 +8,7 @@ use anyhow::{Result, bail};
 use serde::{Deserialize, Serialize};
 
 use crate::host::trust;
+use crate::iris::calls::{SESSION, STAT, STAT_RESUME, SYS_NAMESPACE};
 use crate::iris::discovery::Kind;
 use crate::settings::env;
 
@@ -104,7 +105,7 @@ impl Tools {
         };
         Some(SessionCmd {
             program,
-            prefix: vec!["stat".into(), name.into(), "-W".into()],
+            prefix: vec![STAT.into(), name.into(), STAT_RESUME.into()],
         })
     }
 
@@ -115,19 +116,19 @@ impl Tools {
             Kind::Iris => match &self.iris {
                 Some(p) => Ok(SessionCmd {
                     program: p.clone(),
-                    prefix: args(&["session", name, "-U%SYS"]),
+                    prefix: args(&[SESSION, name, SYS_NAMESPACE]),
                 }),
                 None => bail!("{name} is an IRIS instance but the iris program was not found"),
             },
             Kind::Cache => match (&self.csession, &self.ccontrol) {
                 (Some(p), _) => Ok(SessionCmd {
                     program: p.clone(),
-                    prefix: args(&[name, "-U%SYS"]),
+                    prefix: args(&[name, SYS_NAMESPACE]),
                 }),
                 // csession is shorthand for `ccontrol session`.
                 (None, Some(p)) => Ok(SessionCmd {
                     program: p.clone(),
-                    prefix: args(&["session", name, "-U%SYS"]),
+                    prefix: args(&[SESSION, name, SYS_NAMESPACE]),
                 }),
                 (None, None) => {
                     bail!("{name} is a Caché instance but neither csession nor ccontrol was found")

@@ -13,7 +13,7 @@ use super::hook_files::MARKER;
 use super::{Ctx, Findings};
 use crate::platform::Platform;
 use crate::platform::hooks::{FREEZE_ARGS, THAW_ARGS};
-use crate::platform::spec::{Form, Hook, HookFile};
+use crate::platform::spec::{Asks, Called, Form, Hook, HookFile};
 use crate::util::under;
 
 /// Every hook file of this root's layout.
@@ -229,13 +229,22 @@ fn check_call(c: &Ctx, script: &Script, mut good: bool, out: &mut Findings) {
     // A platform that passes the verb itself lets a wrapper pass its arguments on.
     let declared_link = hook.file().is_some_and(|f| f.form == Form::Link);
     let passes_verb = declared_link && platform.spec().passes_verb() && verb == "$@";
-    if !verbs.contains(&verb) && !passes_verb {
+    // A phase hook is called for both sides: only passing the phase on can be right.
+    let right = match hook.asks {
+        Asks::Phase(_) => passes_phase(platform, hook, &args),
+        _ => verbs.contains(&verb) || passes_verb,
+    };
+    if !right {
         good = false;
         out.fail(
             format!("{shown} runs `{prog} {}`", args.join(" ")),
             format!(
                 "it must {}; {}",
-                if hook.freezes() { "freeze" } else { "thaw" },
+                match hook.asks {
+                    Asks::Phase(_) => "pass the phase on",
+                    _ if hook.freezes() => "freeze",
+                    _ => "thaw",
+                },
                 fix(platform)
             ),
         );
@@ -252,6 +261,16 @@ fn check_call(c: &Ctx, script: &Script, mut good: bool, out: &mut Findings) {
             args.join(" ")
         ));
     }
+}
+
+/// A phase hook's wrapper: the platform's own first argument, then the phase passed on
+/// (`iris-freeze asr "$@"`, or `"$1"` in a hand-made one).
+fn passes_phase(platform: Platform, hook: &Hook, args: &[String]) -> bool {
+    let [verb, rest] = args else { return false };
+    (rest == "$@" || rest == "$1")
+        && platform.spec().hooks().iter().any(|h| {
+            h.asks == hook.asks && matches!(h.called, Called::Arg { arg, .. } if arg == verb)
+        })
 }
 
 /// The program a hook runs as root (`target`, shown as `shown`): it must exist, be executable,

@@ -1,0 +1,137 @@
+//! Hooks run exactly as the backup products run them: their argument vector, their user, stdin
+//! from /dev/null, and their output where they put it, end to end against the simulator.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use crate::common::{Env, Run};
+
+/// A host with one running IRIS instance and an existing, empty root.
+fn host() -> Env {
+    let env = Env::new();
+    env.iris("IRIS");
+    fs::create_dir_all(env.root()).unwrap();
+    env
+}
+
+/// `path` (absolute) under the env's root.
+fn at(env: &Env, path: &str) -> PathBuf {
+    env.root().join(path.trim_start_matches('/'))
+}
+
+fn install(env: &Env, platform: &str) {
+    let r = env.run(&["install", platform]);
+    assert_eq!(r.code, 0, "install {platform}: {}", r.text());
+}
+
+const ASR_SCRIPT: &str = "/usr/local/ASR/Vx/scripts/customscript.sh";
+
+/// What the Site Recovery mobility agent does for one phase: it writes a `/bin/sh` wrapper that
+/// `exec`s `<install dir>/scripts/customscript.sh <arg>`, runs it as root with stdin from
+/// /dev/null, appends its output to customscript.log, and ignores its exit code (returned here
+/// so the test can look at it).
+fn asr_agent_runs(env: &Env, arg: &str) -> (i32, String) {
+    let script = at(env, ASR_SCRIPT);
+    let wrapper = env.tmp.path().join("inm_tmp_script1234.sh");
+    fs::write(
+        &wrapper,
+        format!("#!/bin/sh\nexec '{}' {arg}\n", script.display()),
+    )
+    .unwrap();
+    fs::set_permissions(&wrapper, fs::Permissions::from_mode(0o700)).unwrap();
+    let log_path = env
+        .tmp
+        .path()
+        .join("ApplicationPolicyLogs/customscript.log");
+    fs::create_dir_all(log_path.parent().unwrap()).unwrap();
+    let before = fs::read_to_string(&log_path).unwrap_or_default().len();
+    let log = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_path)
+        .unwrap();
+    let status = env
+        .command(Path::new("/bin/sh"))
+        .arg(&wrapper)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .status()
+        .unwrap();
+    let text = fs::read_to_string(&log_path).unwrap();
+    (status.code().unwrap(), text[before..].to_string())
+}
+
+#[test]
+fn asr_pre_freezes_and_post_thaws_through_the_installed_script() {
+    let env = host();
+    install(&env, "asr");
+    let (code, out) = asr_agent_runs(&env, "--pre");
+    assert_eq!(code, 0, "{out}");
+    assert!(env.frozen("IRIS"));
+    assert!(out.contains("frozen: IRIS"), "{out}");
+    let (code, out) = asr_agent_runs(&env, "--post");
+    assert_eq!(code, 0, "{out}");
+    assert!(!env.frozen("IRIS"));
+    assert!(env.recorded().is_empty());
+    let thaw = env.history_events_of("thaw");
+    assert_eq!(thaw[0]["instances"][0]["verdict"], "consistent", "{thaw:?}");
+}
+
+#[test]
+fn asr_a_failed_freeze_is_loud_though_the_agent_ignores_it() {
+    let env = host();
+    env.fault("IRIS", "freeze=fail");
+    install(&env, "asr");
+    let (code, out) = asr_agent_runs(&env, "--pre");
+    // The agent ignores it, but it is still 1, and the failure is in the agent's own log.
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("ERROR IRIS: ExternalFreeze failed"), "{out}");
+    assert!(
+        out.contains("iris-freeze: freeze failed") && out.contains("rolled back"),
+        "{out}"
+    );
+    assert!(!env.frozen("IRIS"));
+    assert!(env.log_text().contains("rolled back"), "{}", env.log_text());
+    let r = env.run(&["history", "--json"]);
+    let cycles: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    // The history says who called, and that this point is not consistent.
+    let c = &cycles[0];
+    assert_eq!(c["by"], "asr", "{}", r.stdout);
+    assert_eq!(c["ended"], "rolled back", "{}", r.stdout);
+    assert!(
+        c["verdict"].as_str().unwrap().contains("not consistent"),
+        "{}",
+        r.stdout
+    );
+    // The agent calls --post anyway: nothing is frozen, so nothing to thaw, and it is clean.
+    let (code, out) = asr_agent_runs(&env, "--post");
+    assert_eq!(code, 0, "{out}");
+    assert!(!env.frozen("IRIS"));
+    assert!(env.recorded().is_empty());
+}
+
+#[test]
+fn asr_an_unknown_argument_is_refused_before_any_iris_call() {
+    let env = host();
+    install(&env, "asr");
+    for arg in ["--bogus", "", "pre"] {
+        let (code, out) = asr_agent_runs(&env, &format!("'{arg}'"));
+        assert_eq!(code, 1, "{arg:?}: {out}");
+        assert!(out.contains("--pre, --post"), "{arg:?}: {out}");
+        assert!(out.contains("nothing was frozen"), "{arg:?}: {out}");
+    }
+    let (code, out) = asr_agent_runs(&env, "");
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("with no argument"), "{out}");
+    assert!(env.call_lines().is_empty(), "{:?}", env.call_lines());
+    // Any case, as a link too.
+    let r: Run = env.run(&["asr", "--PRE"]);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(env.frozen("IRIS"));
+    let r = env.run_program(&env.hook("customscript.sh"), &["--post"], &[]);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(!env.frozen("IRIS"));
+}
