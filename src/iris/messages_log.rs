@@ -8,11 +8,9 @@
 /// log of a busy instance runs to megabytes.
 pub(crate) const TAIL: u64 = 1024 * 1024;
 
-const RESTORE_FROM: &str = "Start a journal restore for this backup with journal file:";
-const SYSTEM_RESUMED: &str = "System resumed";
-const ALREADY_RESUMED: &str = "Already resumed";
+use crate::iris::calls::{ALREADY_RESUMED, JOURNAL_RESTORE as RESTORE_FROM, SYSTEM_RESUMED};
 
-/// Where messages.log is, for an instance of `product` in `dir` (qlist's directory): Caché
+/// Where messages.log is, for an instance of `product` in `dir` (its data directory): Caché
 /// calls it cconsole.log.
 pub(crate) fn path(dir: &str, product: &str) -> String {
     let name = if product.to_lowercase().starts_with("cach") {

@@ -25,8 +25,8 @@ pub(super) struct About {
     pub(super) name: String,
     pub(super) product: String,
     pub(super) version: String,
-    /// Its directory (qlist's second field): `verify` finds its `mgr/messages.log` under it
-    /// in a snapshot.
+    /// Its data directory (qlist field 13), else its directory (field 2): `verify` finds its
+    /// `mgr/messages.log` under it in a snapshot.
     pub(super) dir: String,
 }
 
@@ -71,7 +71,11 @@ pub(super) fn plan(cfg: &Config, log: &EventLog, deadline: Instant) -> Result<Pl
                 name: i.name.clone(),
                 product,
                 version: i.version.clone(),
-                dir: i.dir.clone(),
+                dir: if i.data_dir.is_empty() {
+                    i.dir.clone()
+                } else {
+                    i.data_dir.clone()
+                },
             }
         })
         .collect();

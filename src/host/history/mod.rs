@@ -108,8 +108,9 @@ pub(crate) struct InstanceEvent {
     /// The journal file a restore of this snapshot starts from, as IRIS named it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) restore_from: Option<String>,
-    /// The instance's directory as qlist gave it at the freeze: its `mgr/messages.log` is under
-    /// it, in a snapshot too (`verify`). Missing on lines older than this field.
+    /// The instance's data directory as qlist gave it at the freeze (field 13, else field 2):
+    /// its `mgr/messages.log` is under it, in a snapshot too (`verify`). Missing on lines older
+    /// than this field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) dir: Option<String>,
     /// The shard master namespace, on each line of a sharded cluster frozen as one
