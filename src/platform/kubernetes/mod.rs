@@ -52,7 +52,8 @@ pub(crate) struct ManifestArgs {
     /// Refused by `install velero` and `install aks-backup`: their hooks run per pod, so a
     /// sharded cluster would be thawed before the other pods' volumes are snapshotted (use
     /// `run --sharded` around the whole backup, or K10 policy-level hooks).
-    #[arg(long, value_name = "NAMESPACE")]
+    // Its own id: `sharded` is freeze's, with its variable and config key.
+    #[arg(long = "sharded", id = "install_sharded", value_name = "NAMESPACE")]
     pub(crate) sharded: Option<String>,
 }
 
