@@ -33,6 +33,9 @@
 //!   - `shard_namespace`, `shard_nodes`: set on a sharded cluster's shard master: its master
 //!     namespace, and its data nodes (comma-separated names of other instances of the same
 //!     registry). The cluster's data servers are the master and its nodes. Empty by default.
+//!   - `host`: the host name CheckpointInfo gives this data server (default: its name in lower
+//!     case). `session_exit`: a shard master's session exit status, whatever its cluster call
+//!     did (default 0).
 //! * `NAME/frozen`: exists iff the write daemon is suspended (content: unix ms of the freeze).
 //! * The instance's tree, modelled only when `<dir>/mgr` exists inside `$IRIS_SIM_DIR` (a test
 //!   built it; see `messages_log.rs`): `<dir>/mgr/messages.log` (Caché: `cconsole.log`) gets
@@ -80,21 +83,33 @@
 //!     `System suspended`), creates `frozen` (atomically), exit 5.
 //!   - `Backup.ShardedCluster).ExternalFreeze("NS",...)` → CALL `freeze`, and
 //!     `Backup.ShardedCluster).ExternalThaw("NS")` → CALL `thaw` (the master's own faults apply
-//!     to the whole call). On an instance without `shard_namespace`: `ERROR #5001:
-//!     Backup.ShardedCluster: instance NAME is not the shard master of a sharded cluster`,
-//!     exit 3; NS (the first quoted argument) not its `shard_namespace`: an error naming it,
-//!     exit 3. Each data server in turn (master first) must exist and be running, and a data
-//!     node's own `freeze`/`thaw` fault line applies to its part (`fail` fails it, `hang`
-//!     hangs the whole call, others are ignored; `@N` counts as usual).
+//!     to the whole call). They return a %Status and no documented exit code: as an EXPR, an
+//!     error %Status prints its text; the session exits with the master's `session_exit`
+//!     whatever happened. On an instance without `shard_namespace`, or with NS (the method's
+//!     first quoted argument) not its `shard_namespace`: an `ERROR #5001` naming it. Each data
+//!     server in turn (master first) must exist and be running, and a data node's own
+//!     `freeze`/`thaw` fault line applies to its part (`fail` fails it, `hang` hangs the whole
+//!     call, others are ignored; `@N` counts as usual).
 //!     Freeze: all or none: each data server's `frozen` is created; one already frozen, down,
-//!     missing or failing removes the ones this call created, prints `ERROR #5001: data
-//!     server NAME ...; the cluster was not frozen`, exit 3. Success prints one `node=NAME
-//!     journal=PATH` line per data server (CheckpointInfo in a format of iris-freeze's own,
-//!     not IRIS's; PATH as in the freeze below), then `System suspended`, exit 5.
-//!     Thaw: removes every data server's `frozen`; each one it cannot reach or whose `thaw`
-//!     fault fails prints `ERROR #5001: data server NAME ...: not resumed` and the call exits
-//!     3 (the others are resumed); none was frozen: `...ExternalThaw: Already resumed`, exit
-//!     3; else `...ExternalThaw: System resumed`, exit 5.
+//!     missing or failing removes the ones this call created, and the %Status is `ERROR #5001:
+//!     data server NAME ...; the cluster was not frozen`. Success: CheckpointInfo's value is
+//!     the next checkpoint number (the master's `checkpoint` file counts them) and its nodes
+//!     `(host,port)` are each data server's journal file (PATH as in the freeze below); each
+//!     data server's `mgr/messages.log` gets `Backup.ShardedCluster: checkpoint N, journal file
+//!     PATH`.
+//!     Thaw: removes every data server's `frozen`, logging `Backup.General.ExternalThaw: System
+//!     resumed`, or `Already resumed` when it was not frozen, to that data server's
+//!     `mgr/messages.log` only; each one it cannot reach or whose `thaw` fault fails makes the
+//!     %Status `ERROR #5001: data server NAME ...: not resumed` (the others are resumed).
+//!   - The same calls fed on stdin (no EXPR; after a `login` fault's two lines), as iris-freeze
+//!     does: the first stdin line naming `Backup.ShardedCluster).` is the call (CALL and
+//!     `exprs.log` as for an EXPR). In `%SYS`, after the `%SYS>` prompt, it writes what
+//!     iris-freeze's line writes, each after a newline and the line's `p="PREFIX"`:
+//!     `status=0|1`, `error=TEXT`; for a freeze `checkpoint=N` (empty on error), one `node
+//!     LEN:HOST LEN:PORT LEN:PATH` per data server (HOST its conf `host`, else its name in lower
+//!     case; PORT its qlist Super Server port), `end nodes=COUNT`; for a thaw `suspended=0|1`
+//!     (the master's state before it), `end`. Then a newline and the session exits with the
+//!     master's `session_exit` (default 0), whatever the %Status.
 //!   - `).ExternalThaw(` → `thaw`: if frozen, prints `Backup.General.ExternalThaw: Resuming
 //!     system` and `System resumed`, removes `frozen`, exit 5; else prints
 //!     `Backup.General.ExternalThaw: System is not suspended`, exit 3.
@@ -103,7 +118,7 @@
 //!     history updated`, exit 5.
 //!   - anything else → `other`: prints `<METHOD DOES NOT EXIST>`, exit 1.
 //!
-//!   Without EXPR (CALL `other`): prints the prompt `NS>` (`USER>` without -U, `%SYS>` with
+//!   Without EXPR and without a cluster call on stdin (CALL `other`): prints the prompt `NS>` (`USER>` without -U, `%SYS>` with
 //!   `-U%SYS`), and again after each stdin line, reads stdin to EOF, exit 0.
 //!   Bad usage (no NAME, unknown option, extra argument): stderr, exit 1.
 //! * `iris stat NAME [-W]` / `ccontrol stat NAME [-W]` (CALL `stat`; other `-x` options are
@@ -144,7 +159,7 @@
 //! * `echo-input`: first copies stdin to stdout up to EOF (a session echoing what it read, the
 //!   credentials included), then normal.
 //! * `print:TEXT`: first writes TEXT and a newline to stdout, then normal: output shaped by
-//!   whoever controls IRIS (a forged `node=` line, control bytes). In TEXT, `\xHH` is that byte
+//!   whoever controls IRIS (a forged marker line, control bytes). In TEXT, `\xHH` is that byte
 //!   (`\x40` for an `@`, `\x0a` for a newline) and `\\` a backslash.
 //!
 //! All output is flushed before exits, hangs and crashes. SIGPIPE has its default disposition.

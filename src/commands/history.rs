@@ -75,6 +75,21 @@ fn table(cycles: &[Cycle]) -> String {
 
 fn instance_line(i: &InstanceEvent) -> String {
     let dash = |o: &Option<String>| o.clone().unwrap_or_else(|| "-".into());
+    let frozen = i
+        .frozen_secs
+        .map_or_else(|| "-".into(), |s| format!("{s:.1}s"));
+    if let (Some(ns), None) = (&i.cluster, &i.shard_master) {
+        // The shard master's own line: its journal files are on its data server's line.
+        let checkpoint = i
+            .checkpoint
+            .as_ref()
+            .map(|c| format!(", checkpoint {c}"))
+            .unwrap_or_default();
+        return format!(
+            "  {:<12} shard master of the sharded cluster {ns}{checkpoint}  {}  frozen {frozen}",
+            i.name, i.result
+        );
+    }
     format!(
         "  {:<12} {}  {}  journal {}  restore from {}  frozen {}",
         i.name,
@@ -82,15 +97,19 @@ fn instance_line(i: &InstanceEvent) -> String {
         i.result,
         dash(&i.journal_file),
         dash(&i.restore_from),
-        i.frozen_secs
-            .map_or_else(|| "-".into(), |s| format!("{s:.1}s")),
+        frozen,
     )
 }
 
 /// Product and version; a data server frozen with its cluster (on its own host) says so.
 fn what_it_is(i: &InstanceEvent) -> String {
     if let Some(master) = &i.shard_master {
-        return format!("data server (own host), frozen from {master}");
+        let checkpoint = i
+            .checkpoint
+            .as_ref()
+            .map(|c| format!(" at checkpoint {c}"))
+            .unwrap_or_default();
+        return format!("data server (own host), frozen from {master}{checkpoint}");
     }
     let or_dash = |s: &str| {
         if s.is_empty() {

@@ -32,6 +32,12 @@ pub(crate) struct Plan {
     /// The history ends inside this freeze (no thaw line): on a restored VM, the snapshot was
     /// cut during it, and `verify` tells whether it holds what that takes.
     pub(crate) during_freeze: bool,
+    /// A sharded cluster's shard master (an instance of this host) and the checkpoint number
+    /// of its freeze: the instances below are then its data servers, as `host:port`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shard_master: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    checkpoint: Option<String>,
     pub(crate) instances: Vec<InstancePlan>,
 }
 
@@ -112,6 +118,12 @@ fn pick<'a>(cycles: &'a [Cycle], id: Option<&str>, history: &str) -> Result<&'a 
 pub(crate) const FROZEN: &str = "frozen";
 
 pub(crate) fn plan_of(c: &Cycle) -> Plan {
+    // A cluster's master line holds no journal file: its own data server is one of the
+    // `host:port` lines CheckpointInfo gave, each restored with its steps.
+    let master = c
+        .instances
+        .iter()
+        .find(|i| i.cluster.is_some() && i.shard_master.is_none());
     Plan {
         id: c.id.clone(),
         frozen_at: c.start.clone(),
@@ -119,7 +131,22 @@ pub(crate) fn plan_of(c: &Cycle) -> Plan {
         ended: c.ended.clone(),
         consistent: c.consistent(),
         during_freeze: c.ended == FROZEN,
-        instances: c.instances.iter().map(|i| instance_plan(c, i)).collect(),
+        shard_master: master.map(|m| m.name.clone()),
+        checkpoint: c.instances.iter().find_map(|i| i.checkpoint.clone()),
+        instances: c
+            .instances
+            .iter()
+            .filter(|i| master.is_none_or(|m| !std::ptr::eq(*i, m)))
+            .map(|i| instance_plan(c, i))
+            .collect(),
+    }
+}
+
+/// A data server's `host:port` (`[v6]:port`) as its host and port.
+fn host_port(name: &str) -> (&str, &str) {
+    match name.rsplit_once(':') {
+        Some((h, p)) => (h.trim_start_matches('[').trim_end_matches(']'), p),
+        None => (name, "?"),
     }
 }
 
@@ -133,7 +160,13 @@ fn programs(product: &str) -> (&'static str, &'static str) {
 }
 
 fn instance_plan(c: &Cycle, i: &InstanceEvent) -> InstancePlan {
-    let name = &i.name;
+    // A data server's instance name on its own host is not known here: CheckpointInfo names
+    // it by host and Super Server port.
+    let data_server = i.shard_master.as_ref().map(|_| host_port(&i.name));
+    let name = match data_server {
+        Some(_) => "INSTANCE",
+        None => i.name.as_str(),
+    };
     let (control, session) = programs(&i.product);
     let restore_from = i.restore_from.clone().or(i.journal_file.clone());
     let journal_dir = restore_from.as_deref().and_then(|f| {
@@ -152,12 +185,25 @@ fn instance_plan(c: &Cycle, i: &InstanceEvent) -> InstancePlan {
     };
     let steps = vec![
         restore_the_host(c, i),
-        Step {
-            what: format!(
-                "Start {name}, and keep users and interfaces off it until the journal restore \
-                 is done"
-            ),
-            commands: vec![format!("{control} start {}", sh_quote(name))],
+        match data_server {
+            Some((host, port)) => Step {
+                what: format!(
+                    "On {host}, start the instance whose Super Server port is {port} (INSTANCE \
+                     below: `{control} list` shows each instance's port), and keep users and \
+                     interfaces off it until the journal restore is done"
+                ),
+                commands: vec![
+                    format!("{control} list"),
+                    format!("{control} start {}", sh_quote(name)),
+                ],
+            },
+            None => Step {
+                what: format!(
+                    "Start {name}, and keep users and interfaces off it until the journal \
+                     restore is done"
+                ),
+                commands: vec![format!("{control} start {}", sh_quote(name))],
+            },
         },
         Step {
             what: format!(
@@ -173,15 +219,17 @@ fn instance_plan(c: &Cycle, i: &InstanceEvent) -> InstancePlan {
     ];
     InstancePlan {
         warnings: warnings(name, restore_from.as_deref()),
-        name: name.clone(),
+        name: i.name.clone(),
         product: i.product.clone(),
         version: i.version.clone(),
         verdict: i.verdict.clone(),
         restore_from,
         journal_dir,
         cluster: i.cluster.clone(),
-        run_on: match &i.shard_master {
-            Some(_) => format!("{name}'s own host, not this one"),
+        run_on: match data_server {
+            Some((host, port)) => {
+                format!("host {host}, the instance with Super Server port {port}")
+            }
             None => LOCAL.to_string(),
         },
         steps,
@@ -275,13 +323,18 @@ fn restore_the_host(c: &Cycle, i: &InstanceEvent) -> Step {
     };
     Step {
         what: format!(
-            "On {name}'s own host: restore it (its VM or disks) from its snapshot taken during \
-             cycle {id} (the whole cluster frozen at {at} from {master}), as every other data \
-             server of the cluster from the same cycle. The cycle's history is on {master}'s \
-             host, not on {name}'s",
+            "On data server {name}'s host: restore it (its VM or disks) from its snapshot taken \
+             during cycle {id} (the whole cluster frozen at {at} from {master}{checkpoint}), as \
+             every other data server of the cluster from the same cycle. The cycle's history is \
+             on {master}'s host",
             name = i.name,
             id = c.id,
             at = c.start,
+            checkpoint = i
+                .checkpoint
+                .as_ref()
+                .map(|n| format!(", checkpoint {n}"))
+                .unwrap_or_default(),
         ),
         commands: Vec::new(),
     }
@@ -309,8 +362,11 @@ pub(crate) fn render(p: &Plan) -> String {
     if let Some(ns) = p.instances.iter().find_map(|i| i.cluster.as_deref()) {
         let _ = writeln!(
             out,
-            "Sharded cluster {ns}: each data server is restored on its own host from its \
-             snapshot of this same cycle, with the steps under its name"
+            "Sharded cluster {ns}, frozen from its shard master {} at checkpoint {}: each data \
+             server (host:port, as CheckpointInfo names it) is restored on its own host from its \
+             snapshot of this same cycle, with the steps under its name",
+            p.shard_master.as_deref().unwrap_or("(not recorded)"),
+            p.checkpoint.as_deref().unwrap_or("(not recorded)"),
         );
     }
     for i in &p.instances {
@@ -363,8 +419,8 @@ fn restore_from_line(i: &InstancePlan) -> String {
     match (&i.restore_from, &i.cluster) {
         (None, _) => "(not in the history)".to_string(),
         (Some(f), Some(_)) => format!(
-            "{f} (the journal file the cluster's checkpoint named for {}: nothing more precise \
-             is known)",
+            "{f} (the journal file that ends at the cluster's checkpoint on {}, as \
+             CheckpointInfo named it: nothing more precise is known)",
             i.name
         ),
         (Some(f), None) => f.clone(),

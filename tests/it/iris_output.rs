@@ -175,7 +175,7 @@ fn a_plain_journal_directory_gets_no_warning() {
 }
 
 #[test]
-fn a_sharded_data_server_name_that_is_no_instance_name_is_dropped_with_a_warning() {
+fn a_sharded_data_server_host_that_is_no_host_name_rolls_the_freeze_back() {
     let env = Env::new();
     env.add(
         "MASTER",
@@ -186,48 +186,33 @@ fn a_sharded_data_server_name_that_is_no_instance_name_is_dropped_with_a_warning
             "shard_nodes=NODE1",
         ],
     );
-    env.add("NODE1", &["product=IRIS", "dir=/data/node1/"]);
     let pwned = env.tmp.path().join("PWNED");
-    let forged = format!("node=$(touch {}) journal=/j/x", pwned.display());
-    env.fault("MASTER", &format!("freeze=print:{forged}"));
+    let host = format!("host=$(touch {})", pwned.display());
+    env.add("NODE1", &["product=IRIS", "dir=/data/node1/", &host]);
+    // A marker line printed by whoever controls IRIS's output: without the call's nonce.
+    env.fault(
+        "MASTER",
+        "freeze=print:IRISFREEZE-0000000000000000 node 4:evil 2:22 2:/j",
+    );
     let freeze = ["--instance", "MASTER", "--sharded", "IRISCLUSTER"];
 
     let r = env.run(&[&["freeze"][..], &freeze[..]].concat());
-    assert_eq!(r.code, 0, "{}", r.text());
+    assert_eq!(r.code, 1, "{}", r.text());
     assert!(
-        env.log_text()
-            .contains("a data server line of the cluster's CheckpointInfo was dropped"),
+        r.text()
+            .contains("a data server in CheckpointInfo with the host name"),
         "{}",
-        env.log_text()
+        r.text()
     );
-    assert!(r.stderr.contains("was dropped"), "{}", r.text());
-    let state = fs::read_to_string(env.state_file()).unwrap();
-    assert!(!state.contains("touch"), "{state}");
-    let status = env.run(&["status"]);
-    assert!(!status.stdout.contains("touch"), "{}", status.text());
-    let t = env.run(&["thaw"]);
-    assert_eq!(t.code, 0, "{}", t.text());
-    assert!(!t.stdout.contains("touch"), "{}", t.text());
-
+    assert!(r.text().contains("rolled back"), "{}", r.text());
+    assert!(env.recorded().is_empty(), "{:?}", env.recorded());
+    for m in ["MASTER", "NODE1"] {
+        assert!(!env.frozen(m), "{m}");
+    }
     let history = fs::read_to_string(env.history()).unwrap();
     assert!(!history.contains("touch"), "{history}");
-    let names: Vec<String> = env.history_events_of("freeze")[0]["instances"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["name"].as_str().unwrap().to_string())
-        .collect();
-    assert_eq!(names, ["MASTER", "NODE1"]);
-
-    // `run` hands CMD the data servers IRIS named with a valid name only.
-    let seen = env.tmp.path().join("servers");
-    let script = format!("echo \"$IRIS_FREEZE_DATA_SERVERS\" > '{}'", seen.display());
-    let r = env.run(&[&["run"][..], &freeze[..], &["--", "sh", "-c", &script][..]].concat());
-    assert_eq!(r.code, 0, "{}", r.text());
-    assert_eq!(fs::read_to_string(&seen).unwrap().trim(), "MASTER,NODE1");
-
-    let plan = env.run(&["restore-plan"]);
-    assert_eq!(plan.code, 0, "{}", plan.text());
+    assert!(!history.contains("evil"), "{history}");
+    let plan = env.run(&["restore-plan", "--id", "x"]);
     assert!(!plan.stdout.contains("touch"), "{}", plan.text());
     assert!(!pwned.exists());
 }

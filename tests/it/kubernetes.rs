@@ -298,6 +298,34 @@ fn bad_names_are_refused_and_uninstall_has_nothing_to_remove() {
 }
 
 #[test]
+fn per_pod_hooks_refuse_a_sharded_cluster_naming_what_works() {
+    let env = Env::new();
+    for engine in ["velero", "aks-backup"] {
+        let r = env.run(&["install", engine, "--sharded", "IRISCLUSTER"]);
+        assert_eq!(r.code, 1, "{}", r.text());
+        assert!(
+            r.stderr.contains(&format!(
+                "install {engine} refuses --sharded: its hooks run per pod, so the cluster would \
+                 be thawed before the other pods' volumes are snapshotted"
+            )),
+            "{}",
+            r.text()
+        );
+        assert!(
+            r.stderr
+                .contains("`iris-freeze run --instance MASTER --sharded IRISCLUSTER -- CMD`"),
+            "{}",
+            r.text()
+        );
+        assert!(r.stderr.contains("K10 policy-level hooks"), "{}", r.text());
+        // Nothing printed: no manifest that would thaw the cluster too early.
+        assert!(r.stdout.is_empty(), "{}", r.text());
+    }
+    // Without --sharded the same command prints its manifest.
+    assert_eq!(env.run(&["install", "velero"]).code, 0);
+}
+
+#[test]
 fn the_printed_freeze_ends_before_its_own_watchdog() {
     let env = Env::new();
     // A --timeout the default --max-freeze (300) would cut short: refused, nothing printed.

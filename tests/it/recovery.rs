@@ -328,7 +328,9 @@ fn a_program_path_read_from_the_state_is_never_run() {
 fn a_late_pre_hook_queued_behind_a_freeze_refuses_whoever_wins_the_lock() {
     for round in 0..3 {
         let env = Env::new();
-        env.iris("IRIS").fault("IRIS", "freeze=slow:1500@1");
+        // Slow enough that the thaw below comes while it is still running, on a loaded machine
+        // too: a first freeze that ends before the thaw starts rightly exits 0.
+        env.iris("IRIS").fault("IRIS", "freeze=slow:5000@1");
         let first = env.spawn(&["freeze", "--timeout", "60"]);
         assert!(wait_until(LIMIT, || env.calls("IRIS", "freeze") == 1));
         let late = env.spawn(&["freeze", "--timeout", "60"]);

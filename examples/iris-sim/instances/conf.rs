@@ -19,6 +19,8 @@ pub(crate) const CONF_KEYS: &[&str] = &[
     "password",
     "shard_namespace",
     "shard_nodes",
+    "host",
+    "session_exit",
 ];
 
 const JOURNAL_FILE: &str = "20261125.002";
@@ -40,6 +42,10 @@ pub(crate) struct Conf {
     pub(crate) shard_namespace: String,
     /// The master's data nodes: other instances' names.
     pub(crate) shard_nodes: Vec<String>,
+    /// The host name CheckpointInfo gives this data server: its name in lower case by default.
+    pub(crate) host: String,
+    /// The exit status of a session fed its line on stdin, whatever the line did: 0 by default.
+    pub(crate) session_exit: i32,
 }
 
 impl Conf {
@@ -78,6 +84,10 @@ impl Conf {
                 .filter(|n| !n.is_empty())
                 .map(String::from)
                 .collect(),
+            host: get("host").unwrap_or_default(),
+            session_exit: get("session_exit")
+                .and_then(|e| e.trim().parse().ok())
+                .unwrap_or(0),
             product,
             registry,
         }

@@ -6,7 +6,7 @@ use std::path::Path;
 use super::{backup, require_running, sharded, usage_error};
 use crate::call::{Call, Prog};
 use crate::calllog::{Ctx, append};
-use crate::console::{flush_all, read_answer};
+use crate::console::{flush_all, read_ahead, read_answer};
 use crate::faults::{conclude, instance_faults};
 use crate::instances::Instance;
 
@@ -25,19 +25,32 @@ pub(super) fn run(prog: Prog, root: &Path, args: &[String]) -> ! {
         Ok(opts) => opts,
         Err(msg) => usage_error(root, prog, name, &msg),
     };
-    let call = opts.expr.as_deref().map_or(Call::Other, classify);
+    // Without EXPR, a cluster call comes as a line on stdin (after a login's two lines).
+    let fed = match &opts.expr {
+        Some(_) => None,
+        None => sharded::fed_line(&read_ahead()),
+    };
+    let asked = opts.expr.as_deref().or(fed.as_deref());
+    let call = asked.map_or(Call::Other, classify);
     let ctx = Ctx::start(root, name, call);
-    if let Some(e) = &opts.expr {
+    if let Some(e) = asked {
         // Tests read back exactly what was asked of IRIS.
         append(&root.join("exprs.log"), &format!("{name} {e}\n"));
     }
     let inst = require_running(&ctx, prog, name);
     let post = instance_faults(&ctx, &inst);
-    let rc = match &opts.expr {
-        Some(expr) => evaluate(root, &inst, opts.namespace.as_deref(), expr, call),
-        None => interactive(opts.namespace.as_deref()),
+    let rc = match (&opts.expr, &fed) {
+        (Some(expr), _) => evaluate(root, &inst, opts.namespace.as_deref(), expr, call),
+        (None, Some(line)) if in_sys(opts.namespace.as_deref()) => {
+            sharded::run_fed(root, &inst, line, call)
+        }
+        (None, _) => interactive(opts.namespace.as_deref()),
     };
     conclude(&ctx, post, rc)
+}
+
+fn in_sys(ns: Option<&str>) -> bool {
+    ns.is_some_and(|n| n.eq_ignore_ascii_case("%SYS"))
 }
 
 fn parse_options(args: &[String]) -> Result<Options, String> {
@@ -84,7 +97,7 @@ fn classify(expr: &str) -> Call {
 
 /// Runs the expression: the class exists in `%SYS` only.
 fn evaluate(root: &Path, inst: &Instance, ns: Option<&str>, expr: &str, call: Call) -> i32 {
-    if !ns.is_some_and(|n| n.eq_ignore_ascii_case("%SYS")) {
+    if !in_sys(ns) {
         if call == Call::Other {
             say!("<CLASS DOES NOT EXIST> {expr}");
         } else {

@@ -1,7 +1,10 @@
 //! `Backup.ShardedCluster` ExternalFreeze / ExternalThaw on a shard master: every data server
 //! of the cluster (the master and its `shard_nodes`) frozen together or none, then thawed
-//! together. The `node=NAME journal=PATH` lines stand for CheckpointInfo; that format is
-//! iris-freeze's assumption, not IRIS's.
+//! together. As the class reference has them, they return a %Status and no exit code: the
+//! caller's ObjectScript line (fed on stdin) writes its own markers of it, of CheckpointInfo's
+//! value (the checkpoint number) and of its nodes `(host,port)=journal file`; the session then
+//! exits with the master's `session_exit` (0 by default) whatever the %Status. "System resumed"
+//! and "Already resumed" go to each data server's messages.log only.
 
 use std::fs;
 use std::io;
@@ -11,22 +14,78 @@ use super::backup::set_frozen;
 use crate::call::Call;
 use crate::exits::hang;
 use crate::faults::{Kind, take_node_fault};
-use crate::instances::{Instance, find_instance};
+use crate::instances::{Instance, find_instance, registry_instances};
 
-/// Runs the cluster call `call` (freeze or thaw) that `expr` names, on `master`.
-pub(super) fn run(root: &Path, master: &Instance, expr: &str, call: Call) -> i32 {
-    let members = match members(root, master, expr) {
-        Ok(m) => m,
-        Err(msg) => {
-            say!("ERROR #5001: {msg}");
-            return 3;
-        }
-    };
+/// A %Status: OK, or an error's text.
+type Status = Result<(), String>;
+
+/// The line of stdin that calls a `Backup.ShardedCluster` method, if any.
+pub(super) fn fed_line(lines: &[String]) -> Option<String> {
+    lines
+        .iter()
+        .find(|l| l.to_ascii_lowercase().contains("backup.shardedcluster)."))
+        .cloned()
+}
+
+/// Runs the cluster call of `line` (fed on stdin) on `master` and writes what the line would:
+/// its markers (the prefix is the line's `p="..."`), after the `%SYS>` prompt, then halts.
+pub(super) fn run_fed(root: &Path, master: &Instance, line: &str, call: Call) -> i32 {
+    let prefix = line
+        .split_once("p=\"")
+        .and_then(|(_, rest)| rest.split_once('"'))
+        .map_or("", |(p, _)| p);
+    print!("%SYS>");
+    let mark = |text: String| print!("\n{prefix}{text}");
+    let members = members(root, master, line);
     if call == Call::Freeze {
-        freeze(master, &members)
+        let (status, checkpoint) = match members {
+            Ok(m) => freeze(root, master, &m),
+            Err(e) => (Err(e), None),
+        };
+        mark_status(&mark, &status);
+        let (number, nodes) = checkpoint.unwrap_or_default();
+        mark(format!("checkpoint={number}"));
+        for (host, port, journal) in &nodes {
+            mark(format!(
+                "node {}:{host} {}:{port} {}:{journal}",
+                host.chars().count(),
+                port.len(),
+                journal.chars().count()
+            ));
+        }
+        mark(format!("end nodes={}", nodes.len()));
     } else {
-        thaw(&members)
+        let suspended = master.is_frozen();
+        let status = members.and_then(|m| thaw(&m));
+        mark_status(&mark, &status);
+        mark(format!("suspended={}", u8::from(suspended)));
+        mark("end".into());
     }
+    say!();
+    master.conf.session_exit
+}
+
+fn mark_status(mark: &impl Fn(String), status: &Status) {
+    mark(format!("status={}", u8::from(status.is_ok())));
+    let error = status.as_ref().err().map_or("", String::as_str);
+    mark(format!("error={error}"));
+}
+
+/// Runs the cluster call `call` (freeze or thaw) that `expr` names, on `master`, as an
+/// expression on the command line: it prints the %Status's error, if any; no exit code is
+/// documented for it, so it exits as the session does (`session_exit`).
+pub(super) fn run(root: &Path, master: &Instance, expr: &str, call: Call) -> i32 {
+    let status = members(root, master, expr).and_then(|m| {
+        if call == Call::Freeze {
+            freeze(root, master, &m).0
+        } else {
+            thaw(&m)
+        }
+    });
+    if let Err(e) = status {
+        say!("{e}");
+    }
+    master.conf.session_exit
 }
 
 /// The cluster's data servers, master first, when `expr` names this master's namespace.
@@ -34,14 +93,21 @@ fn members(root: &Path, master: &Instance, expr: &str) -> Result<Vec<Member>, St
     let conf = &master.conf;
     if conf.shard_namespace.is_empty() {
         return Err(format!(
-            "Backup.ShardedCluster: instance {} is not the shard master of a sharded cluster",
+            "ERROR #5001: Backup.ShardedCluster: instance {} is not the shard master of a \
+             sharded cluster",
             master.name
         ));
     }
-    let ns = expr.split('"').nth(1).unwrap_or("");
+    // The first quoted argument of the cluster method (the marker line has others before it).
+    let at = expr
+        .to_ascii_lowercase()
+        .find("backup.shardedcluster).")
+        .unwrap_or(0);
+    let ns = expr[at..].split('"').nth(1).unwrap_or("");
     if !ns.eq_ignore_ascii_case(&conf.shard_namespace) {
         return Err(format!(
-            "Backup.ShardedCluster: {ns:?} is not the master namespace of the cluster (it is {})",
+            "ERROR #5001: Backup.ShardedCluster: {ns:?} is not the master namespace of the \
+             cluster (it is {})",
             conf.shard_namespace
         ));
     }
@@ -88,11 +154,10 @@ impl Member {
     }
 }
 
-fn freeze(master: &Instance, members: &[Member]) -> i32 {
-    say!(
-        "Backup.ShardedCluster.ExternalFreeze: freezing the cluster from {}",
-        master.name
-    );
+/// CheckpointInfo: its value, and its nodes (host, Super Server port, journal file).
+type CheckpointInfo = (String, Vec<(String, String, String)>);
+
+fn freeze(root: &Path, master: &Instance, members: &[Member]) -> (Status, Option<CheckpointInfo>) {
     let mut frozen: Vec<&Instance> = Vec::new();
     for m in members {
         let res = m
@@ -111,40 +176,82 @@ fn freeze(master: &Instance, members: &[Member]) -> i32 {
                 for inst in &frozen {
                     let _ = fs::remove_file(inst.frozen_path());
                 }
-                say!("ERROR #5001: {why}; the cluster was not frozen");
-                return 3;
+                return (
+                    Err(format!("ERROR #5001: {why}; the cluster was not frozen")),
+                    None,
+                );
             }
         }
     }
-    for inst in &frozen {
-        say!("node={} journal={}", inst.name, inst.conf.journal());
-    }
-    say!("System suspended");
-    5
+    let number = next_checkpoint(master);
+    let nodes = frozen
+        .iter()
+        .map(|inst| {
+            let j = inst.conf.journal();
+            messages_log(
+                inst,
+                &format!("Backup.ShardedCluster: checkpoint {number}, journal file {j}"),
+            );
+            (host_of(inst), superserver(root, inst).to_string(), j)
+        })
+        .collect();
+    (Ok(()), Some((number.to_string(), nodes)))
 }
 
-fn thaw(members: &[Member]) -> i32 {
-    let (mut resumed, mut errors) = (0, Vec::new());
+/// The checkpoint number: one more than the master's last.
+fn next_checkpoint(master: &Instance) -> u64 {
+    let path = master.path.join("checkpoint");
+    let n = fs::read_to_string(&path)
+        .ok()
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .unwrap_or(0)
+        + 1;
+    let _ = fs::write(&path, n.to_string());
+    n
+}
+
+/// The host a data server stands for: conf `host`, else its name in lower case.
+fn host_of(inst: &Instance) -> String {
+    if inst.conf.host.is_empty() {
+        inst.name.to_lowercase()
+    } else {
+        inst.conf.host.clone()
+    }
+}
+
+/// Its Super Server port, as qlist prints it (1972 + its place in its registry).
+fn superserver(root: &Path, inst: &Instance) -> usize {
+    let list = registry_instances(root, &inst.conf.registry);
+    1972 + list.iter().position(|i| i.name == inst.name).unwrap_or(0)
+}
+
+/// Appends `line` to the data server's messages.log (`mgr/messages.log` in its directory).
+fn messages_log(inst: &Instance, line: &str) {
+    let dir = inst.path.join("mgr");
+    let _ = fs::create_dir_all(&dir);
+    crate::calllog::append(&dir.join("messages.log"), &format!("{line}\n"));
+}
+
+fn thaw(members: &[Member]) -> Status {
+    let mut errors = Vec::new();
     for m in members {
         match m.reach(Call::Thaw) {
             Ok(inst) => match fs::remove_file(inst.frozen_path()) {
-                Ok(()) => resumed += 1,
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Ok(()) => messages_log(inst, "Backup.General.ExternalThaw: System resumed"),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    messages_log(inst, "Backup.General.ExternalThaw: Already resumed");
+                }
                 Err(e) => errors.push(format!("data server {}: {e}", m.name)),
             },
             Err(why) => errors.push(why),
         }
     }
-    for e in &errors {
-        say!("ERROR #5001: {e}: not resumed");
+    if errors.is_empty() {
+        return Ok(());
     }
-    if !errors.is_empty() {
-        return 3;
-    }
-    if resumed == 0 {
-        say!("Backup.ShardedCluster.ExternalThaw: Already resumed");
-        return 3;
-    }
-    say!("Backup.ShardedCluster.ExternalThaw: System resumed");
-    5
+    let errors: Vec<String> = errors
+        .iter()
+        .map(|e| format!("ERROR #5001: {e}: not resumed"))
+        .collect();
+    Err(errors.join(", "))
 }

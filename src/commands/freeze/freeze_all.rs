@@ -27,6 +27,8 @@ pub(super) struct Attempt {
     /// Per instance frozen: the journal file IRIS switched to and the one a restore starts
     /// from, as ExternalFreeze printed them (for the history).
     pub(super) journals: Vec<(String, Option<String>, Option<String>)>,
+    /// A sharded cluster's checkpoint number, from its CheckpointInfo (for the history).
+    pub(super) checkpoint: Option<String>,
     /// The state once every freeze held.
     frozen: State,
     /// `frozen` was written ahead of the calls.
@@ -65,21 +67,38 @@ pub(super) fn freeze_all(
     let frozen = frozen_state(state, to_freeze);
     // If it cannot be written ahead, it is written after (the error, if it lasts, shows then).
     let recorded = states.save(&frozen).is_ok();
-    let calls = backup::each(to_freeze, |(t, kind)| {
-        let expr = t.freeze_expr(&cfg.freeze_options, *kind, id);
-        let (answer, o) = backup::call(t, &expr, freeze_by, Stop::OnSignal);
-        (expr, answer, o)
+    let calls = backup::each(to_freeze, |(t, kind)| match &t.sharded {
+        // The cluster's answer is read from the markers of its call, not from an exit code.
+        Some(ns) => {
+            let c = sharded::freeze(t, ns, &cfg.freeze_options, freeze_by, Stop::OnSignal);
+            let cluster = Some((c.problem, c.checkpoint));
+            (c.expr, c.answer, c.outcome, cluster)
+        }
+        None => {
+            let expr = t.freeze_expr(&cfg.freeze_options, *kind, id);
+            let (answer, o) = backup::call(t, &expr, freeze_by, Stop::OnSignal);
+            (expr, answer, o, None)
+        }
     });
     let mut attempt = Attempt {
         ours: Vec::new(),
         raced: Vec::new(),
         problems: Vec::new(),
         journals: Vec::new(),
+        checkpoint: None,
         frozen,
         recorded,
     };
-    for ((t, _), (expr, answer, o)) in to_freeze.iter().zip(&calls) {
-        take_answer(&mut attempt, state, (t, expr), *answer, o, log);
+    for ((t, _), (expr, answer, o, cluster)) in to_freeze.iter().zip(&calls) {
+        take_answer(
+            &mut attempt,
+            state,
+            (t, expr),
+            *answer,
+            o,
+            cluster.as_ref(),
+            log,
+        );
     }
     if !attempt.raced.is_empty() && attempt.frozen.instances.is_empty() {
         // Nothing of ours is frozen after all: nothing for a watchdog to guard.
@@ -103,6 +122,9 @@ fn frozen_state(state: &State, to_freeze: &[(Target, Kind)]) -> State {
     frozen
 }
 
+/// A cluster call's problem in words and its CheckpointInfo.
+type ClusterAnswer = (String, Option<sharded::Checkpoint>);
+
 /// Logs one ExternalFreeze answer (to `expr`, the call made) and adds it to `attempt`; a
 /// target someone else froze first leaves the records.
 fn take_answer(
@@ -111,15 +133,22 @@ fn take_answer(
     (t, expr): (&Target, &str),
     answer: Answer,
     o: &Outcome,
+    cluster: Option<&ClusterAnswer>,
     log: &EventLog,
 ) {
     match answer {
-        Answer::Yes => frozen(attempt, t, o, log),
+        Answer::Yes => frozen(attempt, t, o, cluster, log),
         // Someone else froze it between our check and our ExternalFreeze.
-        Answer::No if o.lines().any(|l| l.contains(SWITCH_ALREADY_SET)) => {
+        Answer::No if cluster.is_none() && o.lines().any(|l| l.contains(SWITCH_ALREADY_SET)) => {
             return raced(attempt, state, &t.name, o, log);
         }
-        Answer::No | Answer::Unknown => failed(attempt, (t, expr), answer, o, log),
+        Answer::No | Answer::Unknown => {
+            let why = match cluster {
+                Some((problem, _)) => problem.clone(),
+                None => backup::problem(t, expr, o),
+            };
+            failed(attempt, t, answer, o, why, log);
+        }
     }
     attempt.ours.push(Undo {
         target: t.clone(),
@@ -135,7 +164,13 @@ fn take_answer(
 }
 
 /// Frozen: logged, with the journal files it names (a cluster's: one line per data server).
-fn frozen(attempt: &mut Attempt, t: &Target, o: &Outcome, log: &EventLog) {
+fn frozen(
+    attempt: &mut Attempt,
+    t: &Target,
+    o: &Outcome,
+    cluster: Option<&ClusterAnswer>,
+    log: &EventLog,
+) {
     let name = t.name.as_str();
     log.call(
         Level::Info,
@@ -144,8 +179,8 @@ fn frozen(attempt: &mut Attempt, t: &Target, o: &Outcome, log: &EventLog) {
         o,
         "ExternalFreeze succeeded: write daemon suspended",
     );
-    if t.sharded.is_some() {
-        cluster_nodes(attempt, name, o, log);
+    if let Some((_, checkpoint)) = cluster {
+        cluster_nodes(attempt, name, checkpoint.as_ref());
     } else {
         let (switched, restore) = backup::freeze_journals(o);
         attempt.journals.push((name.to_string(), switched, restore));
@@ -168,12 +203,14 @@ fn raced(attempt: &mut Attempt, state: &mut State, name: &str, o: &Outcome, log:
     attempt.raced.push(name.to_string());
 }
 
-/// It failed (3) or we do not know (anything else): a problem, so the freeze rolls back.
+/// It failed (3, an error %Status) or we do not know (anything else): a problem, so the freeze
+/// rolls back.
 fn failed(
     attempt: &mut Attempt,
-    (t, expr): (&Target, &str),
+    t: &Target,
     answer: Answer,
     o: &Outcome,
+    why: String,
     log: &EventLog,
 ) {
     let name = t.name.as_str();
@@ -183,7 +220,6 @@ fn failed(
     } else {
         "ExternalFreeze"
     };
-    let why = backup::problem(t, expr, o);
     let (event, msg) = match answer {
         Answer::Unknown => ("freeze-unknown", format!("{call} {why}")),
         _ => ("freeze-failed", format!("{call} failed: {why}")),
@@ -192,27 +228,29 @@ fn failed(
     attempt.problems.push(format!("{name}: {why}"));
 }
 
-/// A cluster frozen from its shard master: one journal line per data server, from
-/// CheckpointInfo, and the data servers in the master's record (for `status`). The
-/// checkpoint's journal file is also where a restore of that data server starts: nothing
-/// better is known of it from here.
-fn cluster_nodes(attempt: &mut Attempt, master: &str, o: &Outcome, log: &EventLog) {
-    let (nodes, dropped) = sharded::checkpoint(o.lines());
-    for why in dropped {
-        log.warn(Some(master), "checkpoint", why);
-    }
-    let nodes: Vec<(String, String)> = nodes
-        .into_iter()
-        .map(|(n, j)| (n.as_str().to_string(), j))
+/// A cluster frozen from its shard master: its checkpoint number, the master's own line, then
+/// one line per data server from CheckpointInfo (`host:port`, the journal file that ends at the
+/// checkpoint), and the data servers in the master's record (for `status` and the thaw). The
+/// checkpoint's journal file is also where a restore of that data server starts: nothing better
+/// is known of it from here.
+fn cluster_nodes(attempt: &mut Attempt, master: &str, checkpoint: Option<&sharded::Checkpoint>) {
+    let Some(c) = checkpoint else {
+        return;
+    };
+    attempt.checkpoint = Some(c.number.clone());
+    let nodes: Vec<String> = c
+        .data_servers
+        .iter()
+        .map(sharded::DataServer::name)
         .collect();
     if let Some(rec) = attempt.frozen.instances.get_mut(master) {
-        rec.nodes = nodes.iter().map(|(n, _)| n.clone()).collect();
+        rec.nodes = nodes.clone();
         // Known only now: the record written ahead is written again with them.
         attempt.recorded = false;
     }
-    attempt.journals.extend(
-        nodes
-            .into_iter()
-            .map(|(node, journal)| (node, Some(journal.clone()), Some(journal))),
-    );
+    attempt.journals.push((master.to_string(), None, None));
+    attempt.journals.extend(c.data_servers.iter().map(|d| {
+        let j = Some(d.journal.as_str().to_string());
+        (d.name(), j.clone(), j)
+    }));
 }

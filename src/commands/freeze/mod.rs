@@ -312,8 +312,13 @@ fn succeeded(
 ) -> Report {
     let mut foreign = classes.foreign.clone();
     foreign.extend(attempt.raced.iter().cloned());
-    // A cluster freeze's journal lines are its data servers (CheckpointInfo).
-    let data_servers: Vec<String> = attempt.journals.iter().map(|j| j.0.clone()).collect();
+    // A cluster freeze's journal lines are the master's, then its data servers' (CheckpointInfo).
+    let data_servers: Vec<String> = attempt
+        .journals
+        .iter()
+        .filter(|j| j.1.is_some())
+        .map(|j| j.0.clone())
+        .collect();
     let report = summary::success(
         &attempt.targets(),
         &classes.keep,
@@ -326,7 +331,7 @@ fn succeeded(
     note.frozen(
         cfg,
         report.exit.code(),
-        &attempt.journals,
+        (&attempt.journals, attempt.checkpoint.as_deref()),
         &kept,
         &foreign,
         log,

@@ -7,6 +7,10 @@ use crate::host::history::{self, Event, EventKind, InstanceEvent};
 
 use super::plan::About;
 
+/// An instance frozen (or a cluster's data server, `host:port`): the journal file IRIS switched
+/// to and the one a restore starts from.
+type Journals = (String, Option<String>, Option<String>);
+
 /// What the history needs to know of a freeze, gathered as it goes.
 pub(super) struct CycleNote {
     /// The cycle's id, also ExternalFreeze's Text.
@@ -30,12 +34,13 @@ impl CycleNote {
     }
 
     /// A freeze that held: the instances frozen now (with the journal files ExternalFreeze
-    /// named), the earlier ones kept, and the ones someone else froze.
+    /// named; a cluster's checkpoint number), the earlier ones kept, and the ones someone else
+    /// froze.
     pub(super) fn frozen(
         &self,
         cfg: &Config,
         exit: u8,
-        journals: &[(String, Option<String>, Option<String>)],
+        (journals, checkpoint): (&[Journals], Option<&str>),
         kept: &[String],
         foreign: &[String],
         log: &EventLog,
@@ -46,6 +51,9 @@ impl CycleNote {
             i.journal_file = switched.clone();
             i.restore_from = restore.clone();
             self.cluster_of(cfg, &mut i);
+            if i.cluster.is_some() {
+                i.checkpoint = checkpoint.map(str::to_string);
+            }
             e.instances.push(i);
         }
         e.instances
@@ -80,8 +88,8 @@ impl CycleNote {
         history::record(&cfg.history_file, &e, log);
     }
 
-    /// With `--sharded`: the line's cluster, and for a data server (not one of our targets:
-    /// it runs on its own host), the shard master that froze it.
+    /// With `--sharded`: the line's cluster, and for a data server (`host:port`, not one of our
+    /// targets: it runs on its own host), the shard master that froze it.
     fn cluster_of(&self, cfg: &Config, i: &mut InstanceEvent) {
         let (Some(ns), [About { name: master, .. }]) = (&cfg.sharded, &self.about[..]) else {
             return;

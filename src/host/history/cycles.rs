@@ -121,6 +121,7 @@ fn merge(into: &mut InstanceEvent, later: &InstanceEvent) {
     into.dir = later.dir.clone().or(into.dir.take());
     into.cluster = later.cluster.clone().or(into.cluster.take());
     into.shard_master = later.shard_master.clone().or(into.shard_master.take());
+    into.checkpoint = later.checkpoint.clone().or(into.checkpoint.take());
     into.frozen_secs = later.frozen_secs.or(into.frozen_secs);
     into.verdict = later.verdict.clone().or(into.verdict.take());
 }

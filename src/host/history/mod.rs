@@ -121,6 +121,10 @@ pub(crate) struct InstanceEvent {
     /// freeze froze it. The data server itself runs on its own host.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) shard_master: Option<String>,
+    /// On each line of a sharded cluster's freeze: the checkpoint number of its CheckpointInfo
+    /// (the data servers' journal files end at it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) checkpoint: Option<String>,
     /// How long it was frozen by us (thaw, auto-thaw, rollback).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) frozen_secs: Option<f64>,

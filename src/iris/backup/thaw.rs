@@ -60,9 +60,7 @@ impl ThawTold {
         ThawTold {
             answer,
             not_suspended: answer == Answer::No
-                && o.lines().any(|l| {
-                    l.contains(THAW_NOT_SUSPENDED) || l.contains(sharded::ALREADY_RESUMED)
-                }),
+                && o.lines().any(|l| l.contains(THAW_NOT_SUSPENDED)),
             still_suspended: false,
             problem: match answer {
                 Answer::Yes => String::new(),
@@ -83,7 +81,12 @@ fn log_thaw(target: &Target, told: &ThawTold, o: &Outcome, log: &EventLog) {
             "thaw",
             o,
             format!(
-                "ExternalThaw answered 3; checking whether it is suspended: {}",
+                "ExternalThaw {}; checking whether it is suspended: {}",
+                if target.sharded.is_some() {
+                    "did not resume the cluster"
+                } else {
+                    "answered 3"
+                },
                 told.problem
             ),
         ),
@@ -108,8 +111,14 @@ pub(crate) fn thaw_and_confirm_told(
     log: &EventLog,
 ) -> (Thawed, ThawTold) {
     let expr = target.thaw_expr();
-    let (thaw, o) = call(target, &expr, thaw_by, Stop::Never);
-    let mut told = ThawTold::from_call(target, &expr, thaw, &o);
+    let (thaw, o, mut told) = match &target.sharded {
+        Some(ns) => cluster_thaw(target, ns, thaw_by),
+        None => {
+            let (thaw, o) = call(target, &expr, thaw_by, Stop::Never);
+            let told = ThawTold::from_call(target, &expr, thaw, &o);
+            (thaw, o, told)
+        }
+    };
     log_thaw(target, &told, &o, log);
     if target.sharded.is_some() && thaw != Answer::Yes && !told.not_suspended {
         return (cluster_not_thawed(target, &told, log), told);
@@ -131,6 +140,27 @@ pub(crate) fn thaw_and_confirm_told(
         None => still_frozen(target, check, &o, log),
     };
     (thawed, told)
+}
+
+/// The cluster's ExternalThaw, read from its markers. A thaw whose %Status is OK but that found
+/// the master's write daemon no longer suspended answers as a `Backup.General` thaw of an
+/// instance that is not suspended does: the cluster was resumed before the thaw.
+fn cluster_thaw(target: &Target, ns: &str, thaw_by: Instant) -> (Answer, Outcome, ThawTold) {
+    let c = sharded::thaw(target, ns, thaw_by);
+    let resumed_before = c.answer == Answer::Yes && c.was_suspended == Some(false);
+    let answer = if resumed_before { Answer::No } else { c.answer };
+    let told = ThawTold {
+        answer,
+        not_suspended: resumed_before,
+        still_suspended: false,
+        problem: if resumed_before {
+            "the shard master's write daemon was not suspended when the cluster thaw began"
+                .to_string()
+        } else {
+            c.problem
+        },
+    };
+    (answer, c.outcome, told)
 }
 
 /// The cluster's ExternalThaw failed: a data server may still be frozen, and neither a check

@@ -48,6 +48,13 @@ pub(crate) struct ManifestArgs {
     /// works for an IrisCluster's data pods) [default: statefulset].
     #[arg(long, value_enum, value_name = "KIND")]
     pub(crate) kind: Option<VeleroKind>,
+
+    /// Refused by `install velero` and `install aks-backup`: their hooks run per pod, so a
+    /// sharded cluster would be thawed before the other pods' volumes are snapshotted (use
+    /// `run --sharded` around the whole backup, or K10 policy-level hooks).
+    // Its own id: `sharded` is freeze's, with its variable and config key.
+    #[arg(long = "sharded", id = "install_sharded", value_name = "NAMESPACE")]
+    pub(crate) sharded: Option<String>,
 }
 
 /// Where Velero finds the hooks (https://velero.io/docs/main/backup-hooks/: "annotations on
@@ -69,6 +76,8 @@ pub(crate) struct ManifestNames {
     pub(crate) container: String,
     pub(crate) binary: String,
     pub(crate) kind: VeleroKind,
+    /// `--sharded`, given to be refused with what works instead.
+    pub(crate) sharded: Option<String>,
 }
 
 /// Where examples/kubernetes puts the binary: an emptyDir mounted at /iris-freeze.
@@ -82,6 +91,7 @@ impl Default for ManifestNames {
             container: "iris".into(),
             binary: DEFAULT_BINARY.into(),
             kind: VeleroKind::default(),
+            sharded: None,
         }
     }
 }
@@ -95,6 +105,7 @@ impl From<&ManifestArgs> for ManifestNames {
             container: a.container.clone().unwrap_or(d.container),
             binary: a.binary.clone().unwrap_or(d.binary),
             kind: a.kind.unwrap_or(d.kind),
+            sharded: a.sharded.clone(),
         }
     }
 }
@@ -109,6 +120,9 @@ impl ManifestNames {
         timeout: Duration,
         max_freeze: Duration,
     ) -> anyhow::Result<()> {
+        if let Some(ns) = &self.sharded {
+            refuse_sharded(platform, ns)?;
+        }
         if matches!(
             platform,
             Platform::Velero | Platform::K10 | Platform::AksBackup
@@ -148,6 +162,31 @@ impl ManifestNames {
             );
         }
         Ok(())
+    }
+}
+
+/// A sharded cluster is frozen and thawed as one from its shard master. Velero's and AKS
+/// Backup's hooks run per pod, each pod's post hook as soon as that pod's volumes are taken: the
+/// master pod's thaw would thaw the whole cluster while other data servers' volumes are still
+/// to be snapshotted. What works is one freeze and one thaw around the whole backup.
+fn refuse_sharded(platform: Platform, ns: &str) -> anyhow::Result<()> {
+    let works = format!(
+        "what works: `iris-freeze run --instance MASTER --sharded {ns} -- CMD` in the shard \
+         master's container around the whole backup (CMD snapshots every data server's \
+         volumes), or K10 policy-level hooks (one pre-backup and one post-backup hook for the \
+         whole policy running `freeze --sharded {ns}` and `thaw` in the master's container)"
+    );
+    match platform {
+        Platform::Velero | Platform::AksBackup => anyhow::bail!(
+            "install {} refuses --sharded: its hooks run per pod, so the cluster would be \
+             thawed before the other pods' volumes are snapshotted; {works}",
+            platform.name()
+        ),
+        _ => anyhow::bail!(
+            "--sharded is not an option of `install {}` (it is refused by `install velero` and \
+             `install aks-backup`); {works}",
+            platform.name()
+        ),
     }
 }
 
