@@ -193,7 +193,7 @@ Examples:
   iris-freeze install vmware   /usr/sbin/pre-freeze-script and post-thaw-script
   iris-freeze install qemu --root /mnt/image
   iris-freeze install velero --namespace iris --workload iris-data > hooks.yaml
-  iris-freeze install ssh --key array.pub   a forced-command authorized_keys line")]
+  iris-freeze install ssh --key array.pub   an authorized_keys line")]
     Install(PlatformArgs),
 
     /// Remove the hooks `install` wrote (files it did not write are left alone).

@@ -202,6 +202,20 @@ fn install_writes_one_line_check_reads_it_uninstall_removes_only_ours() {
     .unwrap();
     let r = env.run(&["check", "ssh", "--root", root_s]);
     assert!(r.stdout.contains("sudoers lets backup run"), "{}", r.text());
+    // sshd must not take our variables from the client.
+    fs::create_dir_all(root.join("etc/ssh")).unwrap();
+    fs::write(root.join("etc/ssh/sshd_config"), "AcceptEnv LANG LC_*\n").unwrap();
+    let r = env.run(&["check", "ssh", "--root", root_s]);
+    assert!(!r.stdout.contains("AcceptEnv"), "{}", r.text());
+    fs::write(root.join("etc/ssh/sshd_config"), "AcceptEnv LANG IRIS_*\n").unwrap();
+    let r = env.run(&["check", "ssh", "--root", root_s]);
+    assert!(
+        r.stdout
+            .contains("`AcceptEnv LANG IRIS_*` lets a client set IRIS_FREEZE_*"),
+        "{}",
+        r.text()
+    );
+    fs::remove_file(root.join("etc/ssh/sshd_config")).unwrap();
 
     let r = env.run(&["uninstall", "ssh", "--root", root_s]);
     assert_eq!(r.code, 0, "{}", r.text());

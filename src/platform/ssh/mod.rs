@@ -162,6 +162,7 @@ impl Spec for Ssh {
         for (account, dir) in &found {
             check_account(&tree, account, dir, bin.as_deref(), out);
         }
+        check_sshd_env(&tree, out);
         let sshd = crate::util::under(c.given.root, "/usr/sbin/sshd");
         if !sshd.exists() {
             out.warn(
@@ -290,5 +291,74 @@ fn check_sudoers(tree: &Tree, user: &str, bin: &str, out: &mut Findings) {
             format!("sudoers lacks a line for {user} (or cannot be read)"),
             format!("add with `visudo -f /etc/sudoers.d/iris-freeze`:\n{want}"),
         );
+    }
+}
+
+/// sshd must not take `IRIS_FREEZE_*` from the client (`AcceptEnv`, `PermitUserEnvironment`):
+/// such a variable would choose what the refused options choose.
+fn check_sshd_env(tree: &Tree, out: &mut Findings) {
+    let mut files = vec!["/etc/ssh/sshd_config".to_string()];
+    if let Ok(d) = tree.path("/etc/ssh/sshd_config.d/x")
+        && let Some(dir) = d.parent()
+        && let Ok(entries) = std::fs::read_dir(dir)
+    {
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.ends_with(".conf") {
+                files.push(format!("/etc/ssh/sshd_config.d/{name}"));
+            }
+        }
+    }
+    for f in &files {
+        let Ok(Some(bytes)) = tree.read(f) else {
+            continue;
+        };
+        for line in String::from_utf8_lossy(&bytes).lines() {
+            let mut w = line.split_whitespace();
+            let key = w.next().unwrap_or("").to_ascii_lowercase();
+            let rest: Vec<&str> = w.collect();
+            let bad = match key.as_str() {
+                "acceptenv" => rest.iter().any(|p| glob(p, "IRIS_FREEZE_STATE_DIR")),
+                "permituserenvironment" => rest.first().is_some_and(|v| *v != "no"),
+                _ => false,
+            };
+            if bad {
+                out.fail(
+                    format!(
+                        "{f}: `{}` lets a client set IRIS_FREEZE_* variables",
+                        line.trim()
+                    ),
+                    "remove it (or keep IRIS_FREEZE_* out of it): the client would choose what \
+                     ssh-command refuses",
+                );
+            }
+        }
+    }
+}
+
+/// sshd's pattern match: `*` any run, `?` one character.
+fn glob(pattern: &str, name: &str) -> bool {
+    fn go(p: &[u8], n: &[u8]) -> bool {
+        match (p.first(), n.first()) {
+            (None, None) => true,
+            (Some(b'*'), _) => go(&p[1..], n) || (!n.is_empty() && go(p, &n[1..])),
+            (Some(b'?'), Some(_)) => go(&p[1..], &n[1..]),
+            (Some(a), Some(b)) if a == b => go(&p[1..], &n[1..]),
+            _ => false,
+        }
+    }
+    go(pattern.as_bytes(), name.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sshd_patterns_match_as_sshd_does() {
+        for p in ["*", "IRIS_*", "IRIS_FREEZE_STATE_DIR", "I?IS_FREEZE_*"] {
+            assert!(super::glob(p, "IRIS_FREEZE_STATE_DIR"), "{p}");
+        }
+        for p in ["LANG", "LC_*", "IRIS_FREEZE_X"] {
+            assert!(!super::glob(p, "IRIS_FREEZE_STATE_DIR"), "{p}");
+        }
     }
 }
