@@ -139,7 +139,7 @@ _iris__freeze() {
             return 0
             ;;
         iris__freeze__subcmd__check)
-            opts="-v -q -h -V --timeout --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version azure vmware qemu gcp nutanix aws asr velero k10 aks-backup kubernetes"
+            opts="-v -q -h -V --timeout --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version azure vmware qemu gcp nutanix aws asr velero k10 aks-backup kubernetes ssh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 mapfile -t COMPREPLY < <(compgen -W "${opts}" -- "${cur}")
                 return 0
@@ -562,7 +562,7 @@ _iris__freeze() {
             return 0
             ;;
         iris__freeze__subcmd__install)
-            opts="-v -q -h -V --timeout --namespace --workload --container --binary --max-freeze --kind --sharded --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version azure vmware qemu gcp nutanix aws asr velero k10 aks-backup kubernetes"
+            opts="-v -q -h -V --timeout --namespace --workload --container --binary --max-freeze --kind --sharded --key --user --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version azure vmware qemu gcp nutanix aws asr velero k10 aks-backup kubernetes ssh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 mapfile -t COMPREPLY < <(compgen -W "${opts}" -- "${cur}")
                 return 0
@@ -603,6 +603,16 @@ _iris__freeze() {
                     return 0
                     ;;
                 --sharded)
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
+                    return 0
+                    ;;
+                --key)
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
+                    return 0
+                    ;;
+                --user)
                     compopt -o filenames
                     mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
@@ -891,7 +901,7 @@ _iris__freeze() {
             return 0
             ;;
         iris__freeze__subcmd__uninstall)
-            opts="-v -q -h -V --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version azure vmware qemu gcp nutanix aws asr velero k10 aks-backup kubernetes"
+            opts="-v -q -h -V --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version azure vmware qemu gcp nutanix aws asr velero k10 aks-backup kubernetes ssh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 mapfile -t COMPREPLY < <(compgen -W "${opts}" -- "${cur}")
                 return 0

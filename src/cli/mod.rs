@@ -49,8 +49,10 @@ post-thaw-script and backupScripts.d/* (VMware), fsfreeze-hook (QEMU), pre.sh/po
 pre_freeze/post_thaw (Nutanix), pre-script/post-script/dry-run (AWS), customscript.sh \
 --pre/--post (Azure Site Recovery). `install PLATFORM` sets \
 them up; `check PLATFORM` verifies the whole chain. On Kubernetes, \
-`install velero|k10|aks-backup` prints the engine's manifest. A hook's freeze logs to \
-/etc/preScript.log, its thaw to /etc/postScript.log.
+`install velero|k10|aks-backup` prints the engine's manifest. Over SSH (storage arrays, \
+remote adapters, orchestrators), `install ssh --key FILE` forces `ssh-command`, which runs only \
+freeze, thaw, status and dry-run. A hook's freeze logs to /etc/preScript.log, its thaw to \
+/etc/postScript.log.
 
 Examples:
   iris-freeze freeze                  freeze every running instance
@@ -208,7 +210,8 @@ Examples:
   iris-freeze install azure    Azure Backup's pre/post scripts and plugin JSON
   iris-freeze install vmware   /usr/sbin/pre-freeze-script and post-thaw-script
   iris-freeze install qemu --root /mnt/image
-  iris-freeze install velero --namespace iris --workload iris-data > hooks.yaml")]
+  iris-freeze install velero --namespace iris --workload iris-data > hooks.yaml
+  iris-freeze install ssh --key array.pub   an authorized_keys line")]
     Install(PlatformArgs),
 
     /// Remove the hooks `install` wrote (files it did not write are left alone).
