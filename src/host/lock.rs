@@ -79,6 +79,24 @@ pub(crate) fn acquire_run(
     acquire_file(states.run_lock_file()?, until, how)
 }
 
+/// For a thaw going on without the lock (still held after its wait, or a stop signal cut the
+/// wait short): takes the lock in the background as soon as its holder lets go, and keeps it
+/// until this process exits, so that a freeze started meanwhile waits for the thaw to end
+/// instead of freezing what it is thawing. Best effort: without a lock file, nothing is held.
+pub(crate) fn hold_when_free(states: &StateDir, command: &'static str) {
+    let Ok(file) = states.lock_file() else {
+        return;
+    };
+    thread::spawn(move || {
+        if let Ok(lock) = Flock::lock(file, FlockArg::LockExclusive) {
+            let mut held = HostLock { lock };
+            held.announce(command);
+            // Released when the process exits, whichever way it does.
+            std::mem::forget(held);
+        }
+    });
+}
+
 fn acquire_file(
     mut file: File,
     until: Instant,

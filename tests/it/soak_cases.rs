@@ -84,3 +84,42 @@ fn call_pid(env: &Env, call: &str) -> i32 {
         .map(|f| f[1].parse().unwrap())
         .expect("no such call")
 }
+
+/// A watchdog stopped (SIGTERM) while a rollback held the host lock thawed without it; a second
+/// freeze started when the rollback ended froze while the watchdog still thawed, and the
+/// watchdog then wrote back the state it had read before: the second freeze's records and its
+/// watchdog's token were gone, and CACHE stayed frozen with nothing to thaw it (seed
+/// 351053375, cycle 29). The lockless watchdog now takes the lock as soon as it is free, and
+/// never writes over a state that a newer freeze re-armed.
+#[test]
+fn a_watchdog_thawing_without_the_lock_never_drops_a_newer_freeze() {
+    let env = Env::new();
+    env.iris("IRIS")
+        .fault("IRIS", "freeze=then-hang@1")
+        .fault("IRIS", "thaw=slow:3000");
+    env.iris("B");
+    let first = env.spawn(&["freeze", "--max-freeze", "3", "--timeout", "2"]);
+    assert!(wait_until(LIMIT, || env.watchdog_pid().is_some()));
+    let wd = env.watchdog_pid().unwrap();
+    // The rollback's slow thaw of IRIS holds the host lock past the watchdog's deadline.
+    assert!(wait_until(LIMIT, || env.calls("IRIS", "thaw") == 1));
+    std::thread::sleep(Duration::from_millis(2500));
+    assert!(alive(wd), "the watchdog left early: {}", env.log_text());
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(wd),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let first = crate::common::finish(first);
+    assert_eq!(first.code, 1, "{}", first.text());
+    let second = env.run(&["freeze", "--max-freeze", "60", "--timeout", "20"]);
+    assert_eq!(second.code, 0, "{}", second.text());
+    assert!(wait_until(LIMIT, || !alive(wd)), "{}", env.log_text());
+    let thaw = env.run(&["thaw", "--timeout", "20"]);
+    assert!(
+        !env.frozen("IRIS") && !env.frozen("B"),
+        "left frozen after the second freeze's thaw:\n{}\n{}",
+        thaw.text(),
+        env.log_text()
+    );
+}

@@ -428,6 +428,7 @@ fn take_lock(states: &StateDir, log: &EventLog) -> Result<Option<HostLock>> {
                 "lock",
                 format!("the host lock is still held after {LOCK_WAIT:?} ({h:?}): thawing anyway"),
             );
+            lock::hold_when_free(states, "thaw");
             Ok(None)
         }
     }

@@ -53,7 +53,7 @@ pub(super) fn recorded(
         .map(|(n, r)| (n.clone(), plan.get(n).unwrap_or(r).clone()))
         .collect();
     let outcome = thaw_plan(cfg, &mut state, &todo, log);
-    finish(cfg, Some(states), state, names, outcome, log)
+    finish(cfg, Some((states, token)), state, names, outcome, log)
 }
 
 /// The state cannot be read (damaged, truncated, naming what no instance can be called, or the
@@ -110,7 +110,7 @@ pub(super) fn guarded(
     }
     // Never overwrite a damaged file we could not move: it stays for a person to read.
     let states = states.filter(|_| matches!(moved, Some(Ok(_))));
-    finish(cfg, states, state, names, outcome, log)
+    finish(cfg, states.map(|s| (s, "")), state, names, outcome, log)
 }
 
 /// Thaws `todo` through every way there is: its programs (re-checked) or discovery's (both in
@@ -184,10 +184,11 @@ fn announce(names: &[String], why: &str, log: &EventLog) {
 }
 
 /// Records the auto-thaw (the next `thaw` reports it, exit 2) in the history and, when there is
-/// one to write, the state; and says how it went.
+/// one to write, the state; and says how it went. `states` comes with the token this watchdog
+/// was armed with ("" when it thawed without a readable state).
 fn finish(
     cfg: &Config,
-    states: Option<&StateDir>,
+    states: Option<(&StateDir, &str)>,
     mut state: State,
     names: Vec<String>,
     outcome: ThawOutcome,
@@ -208,10 +209,33 @@ fn finish(
     if state.instances.is_empty() {
         state.cycle = None;
     }
-    if let Some(Err(e)) = states.map(|s| s.save(&state)) {
-        log.error(None, "state", format!("{e:#}"));
+    if let Some((states, token)) = states {
+        save_unless_superseded(states, token, &state, log);
     }
     verdict(&outcome, &how, log)
+}
+
+/// Writes the state the auto-thaw leaves, unless a freeze re-armed (or a thaw disarmed) while it
+/// thawed without the host lock: their records are newer than the copy this watchdog read, and
+/// writing it back would drop what a newer freeze froze, with its watchdog's token.
+fn save_unless_superseded(states: &StateDir, token: &str, state: &State, log: &EventLog) {
+    if !token.is_empty() {
+        if let Ok(now) = states.load() {
+            if !now.arms(token) {
+                log.warn(
+                    None,
+                    "state",
+                    "the state changed while the watchdog thawed (a newer freeze or a thaw wrote \
+                     it): its records are kept as they are"
+                        .to_string(),
+                );
+                return;
+            }
+        }
+    }
+    if let Err(e) = states.save(state) {
+        log.error(None, "state", format!("{e:#}"));
+    }
 }
 
 /// For each instance left frozen, the commands that thaw it by hand.

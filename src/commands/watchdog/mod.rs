@@ -151,6 +151,7 @@ fn take_lock(states: &StateDir, log: &EventLog) -> Option<lock::HostLock> {
         Err(e) => format!("cannot take the host lock ({e:#})"),
     };
     log.warn(None, "lock", format!("{why}: thawing anyway"));
+    lock::hold_when_free(states, "watchdog");
     None
 }
 
