@@ -521,6 +521,58 @@ fn the_k10_policy_freezes_a_sharded_cluster_from_the_master_pod() {
     assert!(r.stdout.is_empty(), "{}", r.text());
 }
 
+/// The K10 policy's sharded freeze and thaw, run as K10 runs them in the master pod: the whole
+/// cluster frozen from the master, then thawed with no option. The simulator's data nodes are
+/// instances of this host; in the master's pod only the master runs, which
+/// IRIS_FREEZE_INSTANCES stands in for at the freeze. The thaw, as printed, is given nothing:
+/// it reads the record.
+#[test]
+fn the_k10_policys_sharded_hooks_freeze_and_thaw_the_whole_cluster() {
+    let pod = Pod::new();
+    pod.env.add(
+        "IRIS",
+        &[
+            "product=IRIS",
+            "dir=/data/master/",
+            "shard_namespace=IRISCLUSTER",
+            "shard_nodes=NODE1,NODE2",
+        ],
+    );
+    pod.env
+        .add("NODE1", &["product=IRIS", "dir=/data/node1/"])
+        .add("NODE2", &["product=IRIS", "dir=/data/node2/"]);
+    if let Some((uid, gid)) = exec_user() {
+        chown_tree(&pod.env.sim, uid, gid);
+    }
+    let text = print(
+        &pod.env,
+        "k10",
+        &[
+            "--kind",
+            "policy",
+            "--sharded",
+            "IRISCLUSTER",
+            "--binary",
+            pod.exe(),
+        ],
+    );
+    let h = k10_policy(&text);
+    let only_master = [("IRIS_FREEZE_INSTANCES", Some(Path::new("IRIS")))];
+    let members = ["IRIS", "NODE1", "NODE2"];
+    let (code, out) = pod.exec_env(&h.freeze, h.timeout, &only_master);
+    assert_eq!(code, 0, "{out}");
+    for m in members {
+        assert!(pod.env.frozen(m), "{m}: {out}");
+    }
+    assert!(out.contains("IRISCLUSTER"), "{out}");
+    let (code, out) = pod.exec(&h.thaw, h.timeout);
+    assert_eq!(code, 0, "{out}");
+    let exprs = fs::read_to_string(pod.env.sim.join("exprs.log")).unwrap_or_default();
+    for m in members {
+        assert!(!pod.env.frozen(m), "{m}: {out}\n{exprs}");
+    }
+}
+
 #[test]
 fn the_printed_freeze_ends_before_its_own_watchdog() {
     let env = Env::new();
