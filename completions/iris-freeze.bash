@@ -49,6 +49,9 @@ _iris__freeze() {
             iris__freeze,uninstall)
                 cmd="iris__freeze__subcmd__uninstall"
                 ;;
+            iris__freeze,verify)
+                cmd="iris__freeze__subcmd__verify"
+                ;;
             iris__freeze__subcmd__help,check)
                 cmd="iris__freeze__subcmd__help__subcmd__check"
                 ;;
@@ -82,6 +85,9 @@ _iris__freeze() {
             iris__freeze__subcmd__help,uninstall)
                 cmd="iris__freeze__subcmd__help__subcmd__uninstall"
                 ;;
+            iris__freeze__subcmd__help,verify)
+                cmd="iris__freeze__subcmd__help__subcmd__verify"
+                ;;
             *)
                 ;;
         esac
@@ -89,7 +95,7 @@ _iris__freeze() {
 
     case "${cmd}" in
         iris__freeze)
-            opts="-v -q -h -V --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version freeze thaw status restore-plan history dry-run install uninstall check run help"
+            opts="-v -q -h -V --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version freeze thaw status restore-plan verify history dry-run install uninstall check run help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 mapfile -t COMPREPLY < <(compgen -W "${opts}" -- "${cur}")
                 return 0
@@ -133,7 +139,7 @@ _iris__freeze() {
             return 0
             ;;
         iris__freeze__subcmd__check)
-            opts="-v -q -h -V --timeout --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version azure vmware qemu gcp nutanix aws asr velero k10 aks-backup kubernetes"
+            opts="-v -q -h -V --timeout --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version azure vmware qemu gcp nutanix aws asr velero k10 aks-backup kubernetes ssh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 mapfile -t COMPREPLY < <(compgen -W "${opts}" -- "${cur}")
                 return 0
@@ -325,7 +331,7 @@ _iris__freeze() {
             return 0
             ;;
         iris__freeze__subcmd__help)
-            opts="freeze thaw status restore-plan history dry-run install uninstall check run help"
+            opts="freeze thaw status restore-plan verify history dry-run install uninstall check run help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 mapfile -t COMPREPLY < <(compgen -W "${opts}" -- "${cur}")
                 return 0
@@ -492,6 +498,20 @@ _iris__freeze() {
             mapfile -t COMPREPLY < <(compgen -W "${opts}" -- "${cur}")
             return 0
             ;;
+        iris__freeze__subcmd__help__subcmd__verify)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                mapfile -t COMPREPLY < <(compgen -W "${opts}" -- "${cur}")
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            mapfile -t COMPREPLY < <(compgen -W "${opts}" -- "${cur}")
+            return 0
+            ;;
         iris__freeze__subcmd__history)
             opts="-v -q -h -V --json --limit --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -542,7 +562,7 @@ _iris__freeze() {
             return 0
             ;;
         iris__freeze__subcmd__install)
-            opts="-v -q -h -V --timeout --namespace --workload --container --binary --max-freeze --kind --velero-namespace --schedule --sharded --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version azure vmware qemu gcp nutanix aws asr velero k10 aks-backup kubernetes"
+            opts="-v -q -h -V --timeout --namespace --workload --container --binary --max-freeze --kind --velero-namespace --schedule --sharded --key --user --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version azure vmware qemu gcp nutanix aws asr velero k10 aks-backup kubernetes ssh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 mapfile -t COMPREPLY < <(compgen -W "${opts}" -- "${cur}")
                 return 0
@@ -593,6 +613,16 @@ _iris__freeze() {
                     return 0
                     ;;
                 --sharded)
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
+                    return 0
+                    ;;
+                --key)
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
+                    return 0
+                    ;;
+                --user)
                     compopt -o filenames
                     mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
@@ -881,7 +911,51 @@ _iris__freeze() {
             return 0
             ;;
         iris__freeze__subcmd__uninstall)
-            opts="-v -q -h -V --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version azure vmware qemu gcp nutanix aws asr velero k10 aks-backup kubernetes"
+            opts="-v -q -h -V --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version azure vmware qemu gcp nutanix aws asr velero k10 aks-backup kubernetes ssh"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                mapfile -t COMPREPLY < <(compgen -W "${opts}" -- "${cur}")
+                return 0
+            fi
+            case "${prev}" in
+                --state-dir)
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
+                    return 0
+                    ;;
+                --history-file)
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
+                    return 0
+                    ;;
+                --metrics-file)
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
+                    return 0
+                    ;;
+                --config)
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
+                    return 0
+                    ;;
+                --root)
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
+                    return 0
+                    ;;
+                --bin-dirs)
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            mapfile -t COMPREPLY < <(compgen -W "${opts}" -- "${cur}")
+            return 0
+            ;;
+        iris__freeze__subcmd__verify)
+            opts="-v -q -h -V --json --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 mapfile -t COMPREPLY < <(compgen -W "${opts}" -- "${cur}")
                 return 0

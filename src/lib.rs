@@ -33,7 +33,7 @@ use clap::error::ErrorKind;
 
 use crate::cli::Cli;
 use crate::commands::{
-    check, freeze, history, install, restore_plan, run as run_cmd, status, thaw, watchdog,
+    check, freeze, history, install, restore_plan, run as run_cmd, status, thaw, verify, watchdog,
 };
 use crate::config::{Action, Config, Verbosity};
 use crate::host::eventlog;
@@ -56,6 +56,73 @@ pub fn run(args: Vec<OsString>) -> Exit {
         );
         return Exit::Failure;
     }
+    if args.get(1).is_some_and(|a| a == SSH_COMMAND) {
+        return ssh_command(args);
+    }
+    run_args(args, None)
+}
+
+/// The forced command `install ssh` writes in authorized_keys.
+const SSH_COMMAND: &str = "ssh-command";
+
+/// `iris-freeze ssh-command`: the SSH client's command, filtered (`platform::ssh::command`),
+/// logged with the client's address, then run as if typed; anything else refused, exit 1.
+fn ssh_command(args: Vec<OsString>) -> Exit {
+    use crate::platform::ssh::command::{Verdict, client, filter};
+    let client = client(std::env::var_os("SSH_CLIENT").as_ref());
+    let original = std::env::var_os("SSH_ORIGINAL_COMMAND");
+    let text = original.as_ref().map(|o| o.to_string_lossy().into_owned());
+    let verdict = if args.len() > 2 {
+        Verdict::Refused(format!("{SSH_COMMAND} takes no arguments of its own"))
+    } else if original.as_ref().is_some_and(|o| o.to_str().is_none()) {
+        Verdict::Refused("the command is not UTF-8 text".into())
+    } else {
+        filter(text.as_deref())
+    };
+    let shown = match &text {
+        Some(t) => terminal_line(&format!("{:?}", t.chars().take(200).collect::<String>())),
+        None => "(none)".into(),
+    };
+    let argv0 = args
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| "iris-freeze".into());
+    match verdict {
+        Verdict::Allowed(words) => {
+            let note = format!("ssh from {client}: running {shown}");
+            let args = std::iter::once(argv0)
+                .chain(words.into_iter().map(OsString::from))
+                .collect();
+            run_args(args, Some(&note))
+        }
+        Verdict::Refused(why) => {
+            let msg = format!("ssh from {client}: refused {shown}: {why}");
+            // Logged where a freeze's events go, as the host's configuration says.
+            let status = vec![argv0, "status".into()];
+            if let Ok(cfg) = Cli::parse_args(status).and_then(|cli| {
+                Config::from_cli(cli, None)
+                    .map_err(|e| clap::Error::raw(ErrorKind::InvalidValue, format!("{e:#}")))
+            }) {
+                ssh_log(&cfg).error(None, "ssh", &msg);
+            }
+            let _ = writeln!(
+                std::io::stderr(),
+                "iris-freeze: {}; allowed: freeze, thaw, dry-run, status, with -i/--instance, \
+                 --timeout, --max-freeze (freeze), --json (status), -q, -v (exit 1)",
+                terminal_line(&msg)
+            );
+            Exit::Failure
+        }
+    }
+}
+
+/// Where `ssh-command` logs its client and what it ran or refused.
+fn ssh_log(cfg: &Config) -> EventLog {
+    EventLog::open(&cfg.log_file, SSH_COMMAND).with_journal(cfg.journal.as_deref())
+}
+
+/// Runs `args`; `ssh` is the line `ssh-command` logs first.
+fn run_args(args: Vec<OsString>, ssh: Option<&str>) -> Exit {
     let hook_name = hook_name(&args);
     let (args, hook) = hooks::effective_args(args);
     let cli = match parse(args, hook) {
@@ -81,6 +148,9 @@ pub fn run(args: Vec<OsString>) -> Exit {
         Verbosity::Verbose => tracing::Level::INFO,
         Verbosity::Debug => tracing::Level::DEBUG,
     });
+    if let Some(note) = ssh {
+        ssh_log(&cfg).info(None, "ssh", note);
+    }
     let (log, result) = dispatch(&cfg);
     update_metrics(&cfg, &log);
     let report = result.unwrap_or_else(|e| {
@@ -168,6 +238,7 @@ fn dispatch(cfg: &Config) -> (EventLog, anyhow::Result<Report>) {
             let log = EventLog::none("restore-plan");
             (log, restore_plan::run(cfg, id.as_deref(), json))
         }
+        Action::Verify { json } => (EventLog::none("verify"), verify::run(cfg, json)),
         Action::History { json, limit } => {
             (EventLog::none("history"), history::run(cfg, json, limit))
         }
@@ -217,10 +288,12 @@ fn tell(cfg: &Config, log: &EventLog, report: &Report) {
     let text = match cfg.action {
         Action::Status { json: true }
         | Action::RestorePlan { json: true, .. }
+        | Action::Verify { json: true }
         | Action::History { json: true, .. } => report.summary.clone(),
         // Reports meant to be read whole.
         Action::Status { .. }
         | Action::RestorePlan { .. }
+        | Action::Verify { .. }
         | Action::History { .. }
         | Action::Check(_)
         | Action::Install(_)

@@ -37,6 +37,17 @@
 //!     case). `session_exit`: a shard master's session exit status, whatever its cluster call
 //!     did (default 0).
 //! * `NAME/frozen`: exists iff the write daemon is suspended (content: unix ms of the freeze).
+//! * The instance's tree, modelled only when `<dir>/mgr` exists inside `$IRIS_SIM_DIR` (a test
+//!   built it; see `messages_log.rs`): `<dir>/mgr/messages.log` (Caché: `cconsole.log`) gets
+//!   IRIS's lines at
+//!   ExternalFreeze (`Backup.General.ExternalFreeze: Suspending system`, `Journal file switched
+//!   to: X`, `Start a journal restore for this backup with journal file: X`, `System
+//!   suspended`) and ExternalThaw (`Backup.General.ExternalThaw: Resuming system`, `System
+//!   resumed`; `Backup.General.ExternalThaw: Already resumed` when not frozen), each after
+//!   `MM/DD/YY-HH:MM:SS:mmm (PID) 0 [Utility.Event] `; a freeze creates the WIJ
+//!   (`mgr/IRIS.WIJ`, Caché `mgr/CACHE.WIJ`) when missing, and switches to a new journal file
+//!   in `mgr/journal/`: the one after the newest there (`20261125.001` is made first when there
+//!   is none, so the first freeze switches to `20261125.002`), created.
 //! * `NAME/faults`: fault lines `CALL=SPEC` for that instance; `faults` (top level) holds
 //!   faults for `iris-qlist` and `ccontrol-qlist`. Usage counters of `@N` lines are kept in
 //!   `faults.count` next to the faults file (delete it to reset).
@@ -68,8 +79,8 @@
 //!   - `Backup.General).ExternalFreeze(` → CALL `freeze`: if frozen, prints `Backup.General.
 //!     ExternalFreeze cannot run with switch 10 or 13 already set`, exit 3; else prints the
 //!     IRIS freeze output (`...Suspending system`, journal switch to
-//!     `<dir>mgr/journal/20261125.002`, journal marker, `System suspended`), creates
-//!     `frozen` (atomically), exit 5.
+//!     `<dir>mgr/journal/20261125.002`, or the next file of a modelled tree, journal marker,
+//!     `System suspended`), creates `frozen` (atomically), exit 5.
 //!   - `Backup.ShardedCluster).ExternalFreeze("NS",...)` → CALL `freeze`, and
 //!     `Backup.ShardedCluster).ExternalThaw("NS")` → CALL `thaw` (the master's own faults apply
 //!     to the whole call). They return a %Status and no documented exit code: as an EXPR, an
@@ -166,6 +177,7 @@
 //! * `calllog.rs`: `calls.log` and the `$IRIS_SIM_TRACE` stamps; `exits.rs`: normal exits,
 //!   hangs and crashes; `console.rs`: writing stdout, reading stdin.
 //! * `instances/`: `conf` files, the registry of instances, qlist lines.
+//! * `messages_log.rs`: the modelled instance tree: messages.log, journal files, the WIJ.
 //! * `faults/`: fault lines (`spec.rs`), `@N` counters (`counter.rs`), what each fault does
 //!   before or after the normal call (`apply.rs`, `effects.rs`).
 //! * `programs/`: `iris`/`csession`/`ccontrol` dispatch, session calls and the
@@ -182,6 +194,7 @@ mod calllog;
 mod exits;
 mod faults;
 mod instances;
+mod messages_log;
 mod programs;
 mod setup;
 

@@ -1,5 +1,5 @@
 //! The options of `freeze`, `thaw` and `run` (shared), and of `status`, `history`,
-//! `restore-plan` and the watchdog.
+//! `restore-plan`, `verify` and the watchdog.
 
 use std::path::PathBuf;
 
@@ -75,6 +75,13 @@ pub(crate) struct RestorePlanArgs {
     #[arg(long, value_name = "ID")]
     pub(crate) id: Option<String>,
 
+    /// Print JSON for scripts instead of text.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct VerifyArgs {
     /// Print JSON for scripts instead of text.
     #[arg(long)]
     pub(crate) json: bool,

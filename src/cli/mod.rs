@@ -12,7 +12,8 @@ mod platform_args;
 mod read;
 
 pub(crate) use args::{
-    FreezeArgs, HistoryArgs, RestorePlanArgs, RunArgs, RunCmdArgs, StatusArgs, WatchdogArgs,
+    FreezeArgs, HistoryArgs, RestorePlanArgs, RunArgs, RunCmdArgs, StatusArgs, VerifyArgs,
+    WatchdogArgs,
 };
 pub(crate) use platform_args::{CheckArgs, PlatformArgs, UninstallArgs};
 pub(crate) use read::bare_command;
@@ -48,8 +49,10 @@ post-thaw-script and backupScripts.d/* (VMware), fsfreeze-hook (QEMU), pre.sh/po
 pre_freeze/post_thaw (Nutanix), pre-script/post-script/dry-run (AWS), customscript.sh \
 --pre/--post (Azure Site Recovery). `install PLATFORM` sets \
 them up; `check PLATFORM` verifies the whole chain. On Kubernetes, \
-`install velero|k10|aks-backup` prints the engine's manifest. A hook's freeze logs to \
-/etc/preScript.log, its thaw to /etc/postScript.log.
+`install velero|k10|aks-backup` prints the engine's manifest. Over SSH (storage arrays, \
+remote adapters, orchestrators), `install ssh --key FILE` forces `ssh-command`, which runs only \
+freeze, thaw, status and dry-run. A hook's freeze logs to /etc/preScript.log, its thaw to \
+/etc/postScript.log.
 
 Examples:
   iris-freeze freeze                  freeze every running instance
@@ -160,6 +163,23 @@ Examples:
   iris-freeze restore-plan --id 20261201T115512Z-3fa2 --json")]
     RestorePlan(RestorePlanArgs),
 
+    /// Check that a restored snapshot was cut inside one of our freezes, from what it holds.
+    #[command(after_help = "\
+Reads only the snapshot (the restored VM's own files, or a snapshot mounted at --root DIR): its \
+history's last cycle (frozen, with no thaw line yet), each instance's mgr/messages.log (the last \
+ExternalFreeze names the cycle's journal file, and no \"System resumed\" or \"Already \
+resumed\" follows it), that journal file and the ones after it, and the WIJ. Every path is the \
+snapshotted system's, looked up under --root; the history is --history-file's (or the \
+snapshot's config file's) path there. Per instance: consistent, not consistent: why, or \
+unknown: why, then the restore steps of `restore-plan` for that cycle. Never writes, never runs \
+anything it finds. Exit 0 when every instance is consistent, 2 when one is not, 1 when it \
+cannot tell.
+
+Examples:
+  iris-freeze verify                          on the restored VM, before IRIS starts
+  iris-freeze verify --root /mnt/snap --json  a snapshot mounted elsewhere")]
+    Verify(VerifyArgs),
+
     /// Show the freeze/thaw cycles, newest first: id, start, who ran it, per instance the
     /// journal files and time frozen, how it ended, and the verdict.
     #[command(after_help = "\
@@ -190,7 +210,8 @@ Examples:
   iris-freeze install azure    Azure Backup's pre/post scripts and plugin JSON
   iris-freeze install vmware   /usr/sbin/pre-freeze-script and post-thaw-script
   iris-freeze install qemu --root /mnt/image
-  iris-freeze install velero --namespace iris --workload iris-data > hooks.yaml")]
+  iris-freeze install velero --namespace iris --workload iris-data > hooks.yaml
+  iris-freeze install ssh --key array.pub   an authorized_keys line")]
     Install(PlatformArgs),
 
     /// Remove the hooks `install` wrote (files it did not write are left alone).

@@ -20,6 +20,9 @@ pub(crate) struct PlatformArgs {
 
     #[command(flatten)]
     pub(crate) manifest: crate::platform::kubernetes::ManifestArgs,
+
+    #[command(flatten)]
+    pub(crate) ssh: crate::platform::ssh::SshArgs,
 }
 
 #[derive(Debug, Args)]

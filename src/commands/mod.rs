@@ -10,4 +10,5 @@ pub(crate) mod run;
 pub(crate) mod state;
 pub(crate) mod status;
 pub(crate) mod thaw;
+pub(crate) mod verify;
 pub(crate) mod watchdog;

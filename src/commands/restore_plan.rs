@@ -22,30 +22,33 @@ use crate::util::shell::sh_quote;
 const LOCAL: &str = "the restored VM";
 
 #[derive(Debug, Serialize)]
-struct Plan {
-    id: String,
+pub(crate) struct Plan {
+    pub(crate) id: String,
     /// When the freeze was recorded: the snapshot was taken soon after.
-    frozen_at: String,
-    by: String,
-    ended: String,
-    consistent: bool,
+    pub(crate) frozen_at: String,
+    pub(crate) by: String,
+    pub(crate) ended: String,
+    pub(crate) consistent: bool,
+    /// The history ends inside this freeze (no thaw line): on a restored VM, the snapshot was
+    /// cut during it, and `verify` tells whether it holds what that takes.
+    pub(crate) during_freeze: bool,
     /// A sharded cluster's shard master (an instance of this host) and the checkpoint number
     /// of its freeze: the instances below are then its data servers, as `host:port`.
     #[serde(skip_serializing_if = "Option::is_none")]
     shard_master: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     checkpoint: Option<String>,
-    instances: Vec<InstancePlan>,
+    pub(crate) instances: Vec<InstancePlan>,
 }
 
 #[derive(Debug, Serialize)]
-struct InstancePlan {
-    name: String,
+pub(crate) struct InstancePlan {
+    pub(crate) name: String,
     product: String,
     version: String,
-    verdict: Option<String>,
+    pub(crate) verdict: Option<String>,
     /// The first journal file to restore, as IRIS named it at the freeze.
-    restore_from: Option<String>,
+    pub(crate) restore_from: Option<String>,
     /// Where the later journal files are (the directory of `restore_from`).
     journal_dir: Option<String>,
     /// The sharded cluster (shard master namespace) it was frozen with, if any.
@@ -71,7 +74,7 @@ pub(crate) fn run(cfg: &Config, id: Option<&str>, json: bool) -> Result<Report> 
     let cycles = history::cycles(&events);
     let cycle = pick(&cycles, id, &cfg.history_file.display().to_string())?;
     let plan = plan_of(cycle);
-    let exit = if plan.consistent {
+    let exit = if plan.consistent || plan.during_freeze {
         Exit::Success
     } else {
         Exit::Warning
@@ -84,7 +87,9 @@ pub(crate) fn run(cfg: &Config, id: Option<&str>, json: bool) -> Result<Report> 
     Ok(Report::new(exit, text))
 }
 
-/// The cycle `id`, or the newest consistent one.
+/// The cycle `id`; else the newest one when the history ends inside its freeze (on a restored
+/// VM: the snapshot was cut during it, and its thaw's line is not in the snapshot), else the
+/// newest consistent one.
 fn pick<'a>(cycles: &'a [Cycle], id: Option<&str>, history: &str) -> Result<&'a Cycle> {
     match id {
         Some(id) => cycles.iter().find(|c| c.id == id).ok_or_else(|| {
@@ -97,6 +102,7 @@ fn pick<'a>(cycles: &'a [Cycle], id: Option<&str>, history: &str) -> Result<&'a 
             "no freeze/thaw cycle in the history {history}: name the history of the restored VM \
              with --history-file (it travels inside the snapshot)"
         ),
+        None if cycles[0].ended == FROZEN => Ok(&cycles[0]),
         None => match cycles.iter().find(|c| c.consistent()) {
             Some(c) => Ok(c),
             None => bail!(
@@ -108,7 +114,10 @@ fn pick<'a>(cycles: &'a [Cycle], id: Option<&str>, history: &str) -> Result<&'a 
     }
 }
 
-fn plan_of(c: &Cycle) -> Plan {
+/// How a cycle whose freeze has no thaw, rollback or auto-thaw after it in the history stands.
+pub(crate) const FROZEN: &str = "frozen";
+
+pub(crate) fn plan_of(c: &Cycle) -> Plan {
     // A cluster's master line holds no journal file: its own data server is one of the
     // `host:port` lines CheckpointInfo gave, each restored with its steps.
     let master = c
@@ -121,6 +130,7 @@ fn plan_of(c: &Cycle) -> Plan {
         by: c.by.clone(),
         ended: c.ended.clone(),
         consistent: c.consistent(),
+        during_freeze: c.ended == FROZEN,
         shard_master: master.map(|m| m.name.clone()),
         checkpoint: c.instances.iter().find_map(|i| i.checkpoint.clone()),
         instances: c
@@ -301,10 +311,14 @@ fn restore_the_host(c: &Cycle, i: &InstanceEvent) -> Step {
         return Step {
             what: format!(
                 "Restore the VM (or its disks) from the snapshot taken during cycle {} (frozen \
-                 at {}); check that its own history names this cycle last",
+                 at {}); before IRIS starts, check that the snapshot was cut while this freeze \
+                 held (verify), and that its own history names this cycle last",
                 c.id, c.start
             ),
-            commands: vec!["iris-freeze history --limit 1".to_string()],
+            commands: vec![
+                "iris-freeze verify".to_string(),
+                "iris-freeze history --limit 1".to_string(),
+            ],
         };
     };
     Step {
@@ -326,7 +340,7 @@ fn restore_the_host(c: &Cycle, i: &InstanceEvent) -> Step {
     }
 }
 
-fn render(p: &Plan) -> String {
+pub(crate) fn render(p: &Plan) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -337,6 +351,9 @@ fn render(p: &Plan) -> String {
         p.ended,
         if p.consistent {
             ""
+        } else if p.during_freeze {
+            "\nThe history ends inside this freeze: a snapshot holding it was cut during the \
+             freeze; `iris-freeze verify` checks that it holds what that takes"
         } else {
             "\nWARNING: this cycle is not consistent: the snapshot holds what a crash would \
              leave; IRIS recovers it at startup (WIJ, journals) and the steps below still apply"

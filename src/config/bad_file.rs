@@ -36,6 +36,7 @@ impl OnBadFile {
             Command::Thaw(_)
             | Command::Status(_)
             | Command::RestorePlan(_)
+            | Command::Verify(_)
             | Command::History(_)
             | Command::Watchdog(_)
             | Command::Uninstall(_) => OnBadFile::Warn,

@@ -10,6 +10,7 @@ use super::Action;
 use super::seconds::CMD_TIMEOUT;
 use crate::cli::{Cli, Command, RunArgs};
 use crate::platform::kubernetes::ManifestNames;
+use crate::platform::ssh::SshArgs;
 use crate::settings;
 
 /// Which of the settings whose messages name their source came from their variable rather
@@ -49,6 +50,8 @@ pub(super) struct Given {
     pub(super) watchdog_log: Option<PathBuf>,
     /// The names `install velero|k10|aks-backup` prints its manifest for.
     pub(super) manifest: ManifestNames,
+    /// `install ssh --key --user`.
+    pub(super) ssh: SshArgs,
     /// `run --cmd-timeout`.
     pub(super) cmd_timeout: Option<String>,
 }
@@ -62,6 +65,7 @@ impl Given {
             max_freeze: None,
             watchdog_log: None,
             manifest: ManifestNames::default(),
+            ssh: SshArgs::default(),
             cmd_timeout: None,
         };
         match command {
@@ -92,6 +96,7 @@ impl Given {
                 None,
                 None,
             ),
+            Command::Verify(v) => given(Action::Verify { json: v.json }, None, None),
             Command::History(h) => given(
                 Action::History {
                     json: h.json,
@@ -102,6 +107,7 @@ impl Given {
             ),
             Command::Install(p) => Given {
                 manifest: ManifestNames::from(&p.manifest),
+                ssh: p.ssh,
                 max_freeze: p.manifest.max_freeze.clone(),
                 ..given(Action::Install(p.platform), p.timeout, None)
             },

@@ -61,6 +61,10 @@ pub(crate) enum Action {
         id: Option<String>,
         json: bool,
     },
+    /// `verify`: a restored snapshot, from what it holds (under `root`).
+    Verify {
+        json: bool,
+    },
     /// `history`: the cycles from the history file.
     History {
         json: bool,
@@ -144,4 +148,6 @@ pub(crate) struct Config {
     pub(crate) default_logs: (PathBuf, PathBuf),
     /// The names a Kubernetes engine's manifest is printed for (`install velero|k10|aks-backup`).
     pub(crate) manifest: crate::platform::kubernetes::ManifestNames,
+    /// `install ssh --key FILE --user NAME`.
+    pub(crate) ssh: crate::platform::ssh::SshArgs,
 }

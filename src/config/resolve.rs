@@ -62,6 +62,7 @@ impl Config {
         )?;
         if let Action::Install(platform) = &action {
             given.manifest.check(*platform, timeout, max_freeze)?;
+            given.ssh.check(*platform)?;
         }
         // Read here too: `status` and `check` have no --log-file for clap to read it into.
         let log_from_env = std::env::var_os(env::LOG_FILE).map(PathBuf::from);
@@ -113,6 +114,7 @@ impl Config {
             user_defaults: user,
             default_logs,
             manifest: given.manifest,
+            ssh: given.ssh,
         })
     }
 }

@@ -115,6 +115,17 @@ pub(crate) const JOURNAL_SWITCHED: &str = "Journal file switched to:";
 /// missing, [`JOURNAL_SWITCHED`]'s file stands in, else `restore-plan` says where to look.
 pub(crate) const JOURNAL_RESTORE: &str = "journal restore for this backup with journal file:";
 
+/// messages.log, after ExternalFreeze's [`JOURNAL_RESTORE`] line: the thaw found the write daemon
+/// still suspended and resumed it. Source: the `Backup.ShardedCluster` class reference (its thaw,
+/// on each data server); for `Backup.General` assumed from published logs. Read by `verify` and
+/// the thaw's verdict; its absence never makes a verdict `consistent` by itself.
+pub(crate) const SYSTEM_RESUMED: &str = "System resumed";
+
+/// messages.log, after ExternalFreeze's lines: the thaw found the write daemon resumed already,
+/// by someone or something else. Source: the `Backup.ShardedCluster` class reference. If IRIS
+/// words it otherwise for `Backup.General`, ExternalThaw's "not suspended" answer still says so.
+pub(crate) const ALREADY_RESUMED: &str = "Already resumed";
+
 /// The login prompt a session prints when OS authentication is off. Source: Security Reference
 /// (authentication; the prompts a terminal login shows). With no credentials to give, the call's
 /// answer is unknown whatever its exit status.
@@ -159,6 +170,8 @@ mod tests {
             THAW_NOT_SUSPENDED,
             JOURNAL_SWITCHED,
             JOURNAL_RESTORE,
+            SYSTEM_RESUMED,
+            ALREADY_RESUMED,
             LOGIN_PROMPT,
             PASSWORD_PROMPT,
             ACCESS_DENIED,

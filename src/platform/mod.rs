@@ -11,6 +11,7 @@ pub(crate) mod kubernetes;
 pub(crate) mod nutanix;
 pub(crate) mod qemu;
 pub(crate) mod spec;
+pub(crate) mod ssh;
 pub(crate) mod vmware;
 
 use std::fmt;
@@ -44,10 +45,12 @@ pub(crate) enum Platform {
     K10,
     AksBackup,
     Kubernetes,
+    /// Anything that drives a freeze from another machine over SSH (`platform::ssh`).
+    Ssh,
 }
 
 impl Platform {
-    pub(crate) const ALL: [Platform; 11] = [
+    pub(crate) const ALL: [Platform; 12] = [
         Platform::Azure,
         Platform::Vmware,
         Platform::Qemu,
@@ -59,6 +62,7 @@ impl Platform {
         Platform::K10,
         Platform::AksBackup,
         Platform::Kubernetes,
+        Platform::Ssh,
     ];
 
     pub(crate) fn name(self) -> &'static str {
@@ -74,6 +78,7 @@ impl Platform {
             Platform::K10 => "k10",
             Platform::AksBackup => "aks-backup",
             Platform::Kubernetes => "kubernetes",
+            Platform::Ssh => "ssh",
         }
     }
 
@@ -91,6 +96,7 @@ impl Platform {
             Platform::K10 => &kubernetes::Engine::K10,
             Platform::AksBackup => &kubernetes::Engine::AksBackup,
             Platform::Kubernetes => &kubernetes::Kubernetes,
+            Platform::Ssh => &ssh::Ssh,
         }
     }
 

@@ -157,11 +157,12 @@ fn fish(line: &str) -> Vec<String> {
 }
 
 const PLATFORMS: [&str; 6] = ["azure", "vmware", "qemu", "gcp", "nutanix", "aws"];
-const COMMANDS: [&str; 9] = [
+const COMMANDS: [&str; 10] = [
     "freeze",
     "thaw",
     "status",
     "restore-plan",
+    "verify",
     "history",
     "dry-run",
     "install",

@@ -31,6 +31,8 @@ mod safety;
 mod sharded;
 mod shared_dirs;
 mod soak_cases;
+mod ssh;
 mod state;
 mod systemd;
+mod verify;
 mod watchdog;

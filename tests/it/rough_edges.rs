@@ -204,13 +204,33 @@ fn every_command_the_docs_show_is_accepted_as_written() {
     );
     env.iris("NODE1");
     std::fs::create_dir_all(env.root()).unwrap();
+    // `install ssh`'s accounts, and the public key a reader would give it.
+    let root = env.root();
+    std::fs::create_dir_all(root.join("etc")).unwrap();
+    std::fs::write(
+        root.join("etc/passwd"),
+        "root:x:0:0:root:/root:/bin/sh\nbackup:x:1234:1234::/home/backup:/bin/sh\n",
+    )
+    .unwrap();
+    for home in ["root", "home/backup"] {
+        std::fs::create_dir_all(root.join(home)).unwrap();
+    }
+    let key = env.tmp.path().join("key.pub");
+    std::fs::write(
+        &key,
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG5o3mJx0ZtLZh7tXKq7cC8B2l0Sx7n8d4h3bWk8GqHk\n",
+    )
+    .unwrap();
     // A cycle in the history, for restore-plan.
     assert_eq!(env.run(&["freeze"]).code, 0);
     assert_eq!(env.run(&["thaw"]).code, 0);
     let commands = doc_commands();
     assert!(commands.len() >= 20, "{commands:#?}");
     for (shown, argv) in &commands {
-        let args: Vec<&str> = argv.iter().map(String::as_str).collect();
+        let mut args: Vec<&str> = argv.iter().map(String::as_str).collect();
+        if let Some(i) = args.iter().position(|a| *a == "--key") {
+            args[i + 1] = key.to_str().unwrap();
+        }
         let r = env.run(&args);
         assert!(
             (0..=2).contains(&r.code) && !r.stderr.contains("Usage:"),

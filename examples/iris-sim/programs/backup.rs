@@ -6,12 +6,17 @@ use std::process;
 
 use crate::calllog::now_ms;
 use crate::instances::Instance;
+use crate::messages_log;
 
 /// ExternalFreeze: sets `frozen` unless it is set; 5 on success, 3 otherwise.
 pub(super) fn freeze(inst: &Instance) -> i32 {
     match set_frozen(inst) {
         Ok(()) => {
-            print_suspended(&inst.conf.journal());
+            let journal = match messages_log::mgr(inst) {
+                Some(mgr) => messages_log::freeze(inst, &mgr),
+                None => inst.conf.journal(),
+            };
+            print_suspended(&journal);
             5
         }
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
@@ -48,7 +53,17 @@ fn print_suspended(journal: &str) {
 
 /// ExternalThaw: removes `frozen`; 5 if it was set, 3 otherwise.
 pub(super) fn thaw(inst: &Instance) -> i32 {
-    match fs::remove_file(inst.frozen_path()) {
+    let removed = fs::remove_file(inst.frozen_path());
+    // Resumed now, or not suspended: what the thaw writes to messages.log.
+    let frozen = match &removed {
+        Ok(()) => Some(true),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Some(false),
+        Err(_) => None,
+    };
+    if let (Some(mgr), Some(frozen)) = (messages_log::mgr(inst), frozen) {
+        messages_log::append(inst, &mgr, &messages_log::thaw_lines(frozen));
+    }
+    match removed {
         Ok(()) => {
             say!("Backup.General.ExternalThaw: Resuming system");
             say!("System resumed");

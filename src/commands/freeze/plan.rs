@@ -16,8 +16,18 @@ pub(super) struct Plan {
     pub(super) targets: Vec<(Target, Kind)>,
     /// Every instance qlist shows down.
     pub(super) down: Vec<String>,
-    /// Each target's product and version, as qlist shows them (for the history).
-    pub(super) about: Vec<(String, String, String)>,
+    /// Each target as qlist shows it (for the history).
+    pub(super) about: Vec<About>,
+}
+
+/// A target as qlist shows it, for its line in the history.
+pub(super) struct About {
+    pub(super) name: String,
+    pub(super) product: String,
+    pub(super) version: String,
+    /// Its data directory (qlist field 13), else its directory (field 2): `verify` finds its
+    /// `mgr/messages.log` under it in a snapshot.
+    pub(super) dir: String,
 }
 
 /// Discovery and target selection, shared by `freeze` and `dry-run`.
@@ -57,7 +67,16 @@ pub(super) fn plan(cfg: &Config, log: &EventLog, deadline: Instant) -> Result<Pl
                 ("", Kind::Iris) => "IRIS".to_string(),
                 (p, _) => p.to_string(),
             };
-            (i.name.clone(), product, i.version.clone())
+            About {
+                name: i.name.clone(),
+                product,
+                version: i.version.clone(),
+                dir: if i.data_dir.is_empty() {
+                    i.dir.clone()
+                } else {
+                    i.data_dir.clone()
+                },
+            }
         })
         .collect();
     let targets = selection

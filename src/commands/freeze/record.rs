@@ -1,9 +1,11 @@
-//! The freeze's line in the history: written before the freeze exits, so the snapshot holds
-//! it, after the last IRIS call (one small write, no fsync).
+//! The freeze's line in the history: written and synced to disk before the freeze exits, after
+//! the last IRIS call, so any snapshot cut after the freeze holds it (`verify` reads it there).
 
 use crate::config::Config;
 use crate::host::eventlog::EventLog;
 use crate::host::history::{self, Event, EventKind, InstanceEvent};
+
+use super::plan::About;
 
 /// An instance frozen (or a cluster's data server, `host:port`): the journal file IRIS switched
 /// to and the one a restore starts from.
@@ -13,18 +15,19 @@ type Journals = (String, Option<String>, Option<String>);
 pub(super) struct CycleNote {
     /// The cycle's id, also ExternalFreeze's Text.
     pub(super) id: String,
-    /// Per target: name, product, version (from discovery).
-    pub(super) about: Vec<(String, String, String)>,
+    /// Per target: name, product, version, directory (from discovery).
+    pub(super) about: Vec<About>,
 }
 
 impl CycleNote {
-    /// An instance's line with its product and version.
+    /// An instance's line with its product, version and directory.
     fn instance(&self, name: &str, result: &str) -> InstanceEvent {
-        let about = self.about.iter().find(|(n, _, _)| n == name);
+        let about = self.about.iter().find(|a| a.name == name);
         InstanceEvent {
             name: name.to_string(),
-            product: about.map(|a| a.1.clone()).unwrap_or_default(),
-            version: about.map(|a| a.2.clone()).unwrap_or_default(),
+            product: about.map(|a| a.product.clone()).unwrap_or_default(),
+            version: about.map(|a| a.version.clone()).unwrap_or_default(),
+            dir: about.map(|a| a.dir.clone()).filter(|d| !d.is_empty()),
             result: result.to_string(),
             ..Default::default()
         }
@@ -57,7 +60,7 @@ impl CycleNote {
             .extend(kept.iter().map(|n| self.instance(n, "kept")));
         e.instances
             .extend(foreign.iter().map(|n| self.instance(n, "foreign")));
-        history::record(&cfg.history_file, &e, log);
+        history::record_synced(&cfg.history_file, &e, log);
     }
 
     /// A freeze that failed and was rolled back: `undone` thawed again, `left` may still be
@@ -88,7 +91,7 @@ impl CycleNote {
     /// With `--sharded`: the line's cluster, and for a data server (`host:port`, not one of our
     /// targets: it runs on its own host), the shard master that froze it.
     fn cluster_of(&self, cfg: &Config, i: &mut InstanceEvent) {
-        let (Some(ns), [(master, _, _)]) = (&cfg.sharded, &self.about[..]) else {
+        let (Some(ns), [About { name: master, .. }]) = (&cfg.sharded, &self.about[..]) else {
             return;
         };
         i.cluster = Some(ns.clone());

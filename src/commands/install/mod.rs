@@ -26,6 +26,7 @@ pub(crate) fn given(cfg: &Config) -> Given<'_> {
         max_freeze: cfg.max_freeze,
         quiet: cfg.verbosity == Verbosity::Quiet,
         manifest: &cfg.manifest,
+        ssh: &cfg.ssh,
     }
 }
 

@@ -98,7 +98,7 @@ pub(crate) fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
     }
     // Recording the backup counts towards journal purging: only after a clean thaw of a
     // snapshot we vouch for, and only when the config asks.
-    let verdicts = judge(cfg, &outcome, &mut notes, log);
+    let verdicts = judge(cfg, cycle.as_deref(), &outcome, &mut notes, log);
     if cfg.set_history && outcome.left.is_empty() && notes.exit == Exit::Success {
         set_history(&targets, log);
     }
@@ -111,14 +111,23 @@ pub(crate) fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
 /// said in the summary.
 fn judge(
     cfg: &Config,
+    cycle: Option<&str>,
     outcome: &ThawOutcome,
     notes: &mut Notes,
     log: &EventLog,
 ) -> Vec<Option<String>> {
+    // Read only now, after every ExternalThaw: never a moment of freeze window.
+    let frozen = cycle.map(|id| verdict::FreezeLines::of_cycle(&cfg.history_file, id));
     let verdicts: Vec<Option<String>> = outcome
         .each
         .iter()
-        .map(|t| verdict::decide(t, &cfg.freeze_options, outcome.down.contains(&t.name)))
+        .map(|t| {
+            let v = verdict::decide(t, &cfg.freeze_options, outcome.down.contains(&t.name));
+            match (v, &frozen) {
+                (Some(v), Some(f)) if v == CONSISTENT => Some(f.second_signal(&t.name, v)),
+                (v, _) => v,
+            }
+        })
         .collect();
     for (t, v) in outcome.each.iter().zip(&verdicts) {
         let Some(v) = v else { continue };

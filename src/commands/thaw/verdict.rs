@@ -1,13 +1,20 @@
 //! The cycle's verdict per instance, from what is known without a call before ExternalThaw:
 //! our record of the freeze, how long it lasted against the limits IRIS enforces on its own,
 //! ExternalThaw's own answer and the check after it, and whether the instance was found down.
+//! Then, read after ExternalThaw, a second and independent signal where it can be read: the
+//! instance's messages.log (our freeze's lines, then the thaw's "System resumed", not "Already
+//! resumed").
+
+use std::path::Path;
 
 use crate::commands::state::Phase;
 use crate::commands::thaw::targets::Thawing;
-use crate::host::history::not_consistent;
+use crate::host::history::{self, InstanceEvent, not_consistent};
+use crate::host::trust::Snapshot;
 use crate::iris::backup::{Answer, Thawed};
 use crate::iris::backup::{FreezeOptions, IRIS_BLOCKS_AFTER};
 use crate::iris::discovery::Kind;
+use crate::iris::messages_log::{self, Resumed};
 
 pub(crate) const CONSISTENT: &str = "consistent";
 
@@ -47,6 +54,60 @@ pub(crate) fn decide(t: &Thawing, opts: &FreezeOptions, down: bool) -> Option<St
             told.problem
         ),
     })
+}
+
+/// What the freeze's history line says of each instance: its directory (where messages.log is)
+/// and the journal file its ExternalFreeze named.
+pub(crate) struct FreezeLines(Vec<InstanceEvent>);
+
+impl FreezeLines {
+    /// The lines of cycle `id`; none when the history cannot be read.
+    pub(crate) fn of_cycle(history_file: &Path, id: &str) -> FreezeLines {
+        let events = history::read(history_file).unwrap_or_default();
+        let lines = history::cycles(&events)
+            .into_iter()
+            .find(|c| c.id == id)
+            .map(|c| c.instances)
+            .unwrap_or_default();
+        FreezeLines(lines)
+    }
+
+    /// `verdict` (consistent), unless the instance's messages.log, where it can be read, says
+    /// otherwise: after our freeze's lines, an "Already resumed" (something resumed it before
+    /// our thaw), or another freeze's lines (someone thawed and froze it again in between).
+    pub(crate) fn second_signal(&self, name: &str, verdict: String) -> String {
+        let Some(i) = self.0.iter().find(|i| i.name == name) else {
+            return verdict;
+        };
+        let Some(dir) = &i.dir else {
+            return verdict;
+        };
+        // The live host's own file, read as a snapshot's would be: IRIS's owner owns it, and
+        // what it says only informs the verdict.
+        let path = messages_log::path(dir, &i.product);
+        let text =
+            match Snapshot::open(Path::new("/")).and_then(|t| t.tail(&path, messages_log::TAIL)) {
+                Ok(Some((bytes, _))) => String::from_utf8_lossy(&bytes).into_owned(),
+                _ => return verdict,
+            };
+        let Some(last) = messages_log::last_freeze(&text) else {
+            return verdict;
+        };
+        let ours = i.restore_from.as_deref().or(i.journal_file.as_deref());
+        if let Some(ours) = ours.filter(|o| *o != last.restore_from) {
+            return not_consistent(format!(
+                "messages.log ({path}) shows another ExternalFreeze after ours (journal file {},                  ours {ours}): someone thawed and froze it again before our thaw",
+                last.restore_from
+            ));
+        }
+        match last.resumed {
+            Resumed::Already(_) => not_consistent(format!(
+                "messages.log ({path}) says \"Already resumed\" after our freeze: something \
+                 resumed it before our thaw"
+            )),
+            Resumed::Not | Resumed::ByThaw(_) => verdict,
+        }
+    }
 }
 
 /// Frozen longer than IRIS keeps a freeze as it was: past WDSuspendLimit (IRIS only) IRIS

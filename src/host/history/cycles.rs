@@ -118,6 +118,7 @@ fn merge(into: &mut InstanceEvent, later: &InstanceEvent) {
     keep(&mut into.result, &later.result);
     into.journal_file = later.journal_file.clone().or(into.journal_file.take());
     into.restore_from = later.restore_from.clone().or(into.restore_from.take());
+    into.dir = later.dir.clone().or(into.dir.take());
     into.cluster = later.cluster.clone().or(into.cluster.take());
     into.shard_master = later.shard_master.clone().or(into.shard_master.take());
     into.checkpoint = later.checkpoint.clone().or(into.checkpoint.take());

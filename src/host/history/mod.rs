@@ -108,6 +108,11 @@ pub(crate) struct InstanceEvent {
     /// The journal file a restore of this snapshot starts from, as IRIS named it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) restore_from: Option<String>,
+    /// The instance's data directory as qlist gave it at the freeze (field 13, else field 2):
+    /// its `mgr/messages.log` is under it, in a snapshot too (`verify`). Missing on lines older
+    /// than this field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) dir: Option<String>,
     /// The shard master namespace, on each line of a sharded cluster frozen as one
     /// (`--sharded`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -162,6 +167,16 @@ pub(crate) fn new_id() -> String {
 /// rules of `trust` (no symlink, nobody else's), checked before anything is created or
 /// renamed: a rotation through another user's symlink would replace a file of theirs choosing.
 pub(crate) fn append(path: &Path, event: &Event) -> Result<()> {
+    write(path, event, false)
+}
+
+/// [`append`], then the line synced to disk (and the directory, when the file is new): a
+/// snapshot cut after this returns holds the line, whatever the page cache held.
+pub(crate) fn append_synced(path: &Path, event: &Event) -> Result<()> {
+    write(path, event, true)
+}
+
+fn write(path: &Path, event: &Event, sync: bool) -> Result<()> {
     let dir = parent(path)?;
     trust::create_dir_chain(&dir, 0o700).with_context(|| {
         format!(
@@ -169,18 +184,41 @@ pub(crate) fn append(path: &Path, event: &Event) -> Result<()> {
             path.display()
         )
     })?;
-    rotate_if_full(path)?;
+    let rotated = rotate_if_full(path)?;
+    let new = rotated || fs::symlink_metadata(path).is_err();
     let mut line = serde_json::to_vec(event)?;
     line.push(b'\n');
     let mut f = trust::open_append(path, 0o600)?;
     f.write_all(&line)
-        .with_context(|| format!("cannot write the history {}", path.display()))
+        .with_context(|| format!("cannot write the history {}", path.display()))?;
+    if !sync {
+        return Ok(());
+    }
+    let synced = |r: std::io::Result<()>| {
+        r.with_context(|| format!("cannot sync the history {} to disk", path.display()))
+    };
+    synced(f.sync_data())?;
+    // A new file's name is in its directory: synced too, or the snapshot may not have it.
+    if new {
+        synced(fs::File::open(&dir).and_then(|d| d.sync_all()))?;
+    }
+    Ok(())
 }
 
 /// [`append`], with a failure a warning (stderr and the log): the history never fails or
 /// holds up a freeze or a thaw.
 pub(crate) fn record(path: &Path, event: &Event, log: &EventLog) {
-    if let Err(e) = append(path, event) {
+    warn_unless(append(path, event), event, log);
+}
+
+/// [`record`], synced to disk ([`append_synced`]): the freeze's line, which `verify` looks for
+/// in the snapshot.
+pub(crate) fn record_synced(path: &Path, event: &Event, log: &EventLog) {
+    warn_unless(append_synced(path, event), event, log);
+}
+
+fn warn_unless(done: Result<()>, event: &Event, log: &EventLog) {
+    if let Err(e) = done {
         log.warn(
             None,
             "history",
@@ -214,15 +252,17 @@ pub(crate) fn rotated(path: &Path) -> PathBuf {
     PathBuf::from(p)
 }
 
-fn rotate_if_full(path: &Path) -> Result<()> {
+/// Whether it rotated.
+fn rotate_if_full(path: &Path) -> Result<bool> {
     let Ok(md) = fs::symlink_metadata(path) else {
-        return Ok(());
+        return Ok(false);
     };
     if md.is_file() && md.len() >= ROTATE_AT {
         fs::rename(path, rotated(path))
             .with_context(|| format!("cannot rotate the history {}", path.display()))?;
+        return Ok(true);
     }
-    Ok(())
+    Ok(false)
 }
 
 fn parent(path: &Path) -> Result<PathBuf> {
@@ -232,6 +272,15 @@ fn parent(path: &Path) -> Result<PathBuf> {
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("/")))
+}
+
+/// The events in `bytes` (lines of a history file), in order; lines that do not parse (a torn
+/// write, a newer format, the cut first line of a file's end) are skipped.
+pub(crate) fn parse(bytes: &[u8]) -> Vec<Event> {
+    bytes
+        .split(|b| *b == b'\n')
+        .filter_map(|l| serde_json::from_slice::<Event>(l).ok())
+        .collect()
 }
 
 /// Every event in the history, oldest first (the rotated file, then the current one). Lines

@@ -3,10 +3,12 @@
 //! iris-freeze) and not writable by others, nor by a group other than root's (gid 0); a sticky
 //! directory such as /tmp is a safe ancestor of an entry a trusted user owns, since nobody else
 //! can rename or remove that entry. Programs follow sudo's secure_path rule: not writable by
-//! any group either.
+//! any group either. A snapshot that is only read (`snapshot.rs`) is the exception: any owner,
+//! but never a path that leaves it.
 
 mod program;
 mod search;
+mod snapshot;
 mod tree;
 
 use std::fs::{self, File, OpenOptions};
@@ -18,6 +20,7 @@ use nix::libc;
 
 pub(crate) use program::program;
 pub(crate) use search::{executables, find_program};
+pub(crate) use snapshot::Snapshot;
 pub(crate) use tree::Tree;
 
 const STICKY: u32 = 0o1000;

@@ -44,6 +44,10 @@ pub(crate) struct Instance {
     pub(crate) health: String,
     pub(crate) mirror_type: String,
     pub(crate) mirror_status: String,
+    /// The data directory (durable %SYS), qlist field 13 when printed: where `mgr/messages.log`
+    /// is. The install directory on a kit install; empty on versions that print fewer fields.
+    #[serde(skip)]
+    pub(crate) data_dir: String,
 }
 
 /// What an instance's qlist status means for a freeze.
@@ -108,6 +112,7 @@ pub(crate) fn parse_qlist(text: &str, source: Kind) -> Vec<Instance> {
                 health: field(8),
                 mirror_type: field(10),
                 mirror_status: field(11),
+                data_dir: field(12),
             })
         })
         .collect()

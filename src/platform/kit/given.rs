@@ -5,6 +5,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::platform::kubernetes::ManifestNames;
+use crate::platform::ssh::SshArgs;
 
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Given<'a> {
@@ -18,4 +19,6 @@ pub(crate) struct Given<'a> {
     pub(crate) quiet: bool,
     /// The names a Kubernetes engine's manifest is printed for.
     pub(crate) manifest: &'a ManifestNames,
+    /// `install ssh --key --user`.
+    pub(crate) ssh: &'a SshArgs,
 }
