@@ -562,7 +562,7 @@ _iris__freeze() {
             return 0
             ;;
         iris__freeze__subcmd__install)
-            opts="-v -q -h -V --timeout --namespace --workload --container --binary --max-freeze --kind --sharded --key --user --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version azure vmware qemu gcp nutanix aws asr velero k10 aks-backup kubernetes ssh"
+            opts="-v -q -h -V --timeout --namespace --workload --container --binary --max-freeze --kind --velero-namespace --schedule --sharded --key --user --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version azure vmware qemu gcp nutanix aws asr velero k10 aks-backup kubernetes ssh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 mapfile -t COMPREPLY < <(compgen -W "${opts}" -- "${cur}")
                 return 0
@@ -599,7 +599,17 @@ _iris__freeze() {
                     return 0
                     ;;
                 --kind)
-                    mapfile -t COMPREPLY < <(compgen -W "statefulset backup" -- "${cur}")
+                    mapfile -t COMPREPLY < <(compgen -W "statefulset backup schedule blueprint policy" -- "${cur}")
+                    return 0
+                    ;;
+                --velero-namespace)
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
+                    return 0
+                    ;;
+                --schedule)
+                    compopt -o filenames
+                    mapfile -t COMPREPLY < <(compgen -f "${cur}")
                     return 0
                     ;;
                 --sharded)

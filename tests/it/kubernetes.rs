@@ -17,10 +17,12 @@ use serde_json::Value;
 
 const EXAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/kubernetes");
 /// Each printed manifest: the engine, its extra flags, and its copy in examples/kubernetes.
-const ENGINES: [(&str, &[&str], &str); 4] = [
+const ENGINES: [(&str, &[&str], &str); 6] = [
     ("velero", &[], "velero-hooks.yaml"),
     ("velero", &["--kind", "backup"], "velero-backup.yaml"),
+    ("velero", &["--kind", "schedule"], "velero-schedule.yaml"),
     ("k10", &[], "k10-blueprint.yaml"),
+    ("k10", &["--kind", "policy"], "k10-policy.yaml"),
     ("aks-backup", &[], "aks-backuphook.yaml"),
 ];
 
@@ -113,8 +115,27 @@ fn velero_backup(text: &str) -> Hooks {
     assert_eq!(doc["kind"], "Backup", "{text}");
     // A Backup lives in Velero's namespace.
     assert_eq!(doc["metadata"]["namespace"], "velero", "{text}");
-    assert_eq!(doc["spec"]["includedNamespaces"][0], "iris", "{text}");
-    let hook = &doc["spec"]["hooks"]["resources"][0];
+    backup_spec(&doc["spec"], text)
+}
+
+/// A Schedule (velero.io/docs/main/api-types/schedule/): a cron and the Backup's spec as its
+/// template.
+fn velero_schedule(text: &str) -> Hooks {
+    let doc = yaml(text);
+    assert_eq!(doc["apiVersion"], "velero.io/v1", "{text}");
+    assert_eq!(doc["kind"], "Schedule", "{text}");
+    assert_eq!(doc["metadata"]["namespace"], "velero", "{text}");
+    assert_eq!(doc["spec"]["schedule"], "0 1 * * *", "{text}");
+    backup_spec(&doc["spec"]["template"], text)
+}
+
+/// A Backup's spec: the volumes snapshotted, not copied file by file (with file-system backup
+/// the post hook waits for the whole copy, velero#8159), and the hooks in the IRIS pod.
+fn backup_spec(spec: &Value, text: &str) -> Hooks {
+    assert_eq!(spec["includedNamespaces"][0], "iris", "{text}");
+    assert_eq!(spec["snapshotVolumes"], true, "{text}");
+    assert_eq!(spec["defaultVolumesToFsBackup"], false, "{text}");
+    let hook = &spec["hooks"]["resources"][0];
     assert_eq!(hook["includedNamespaces"][0], "iris", "{text}");
     // The label Kubernetes puts on each StatefulSet pod selects the IRIS pod.
     let select = &hook["labelSelector"]["matchExpressions"][0];
@@ -177,6 +198,57 @@ fn k10(text: &str) -> Hooks {
     }
 }
 
+/// The policy-level form (docs.kasten.io/latest/api/policies, "Policy API Type"): a
+/// Blueprint whose actions exec in the named pod of the namespace the hooks run for, and a
+/// Policy whose backup action's preHook freezes and whose onSuccess and onFailure both thaw.
+fn k10_policy(text: &str) -> Hooks {
+    let docs = yaml_docs(text);
+    assert_eq!(docs.len(), 2, "the Blueprint and the Policy: {text}");
+    let (bp, policy) = (&docs[0], &docs[1]);
+    assert_eq!(bp["apiVersion"], "cr.kanister.io/v1alpha1", "{text}");
+    assert_eq!(bp["kind"], "Blueprint", "{text}");
+    assert_eq!(bp["metadata"]["namespace"], "kasten-io", "{text}");
+    let name = bp["metadata"]["name"].as_str().unwrap();
+    let phase = |action: &str| {
+        let a = &bp["actions"][action];
+        // A policy hook's ActionSet has the namespace as its subject.
+        assert_eq!(a["kind"], "Namespace", "{text}");
+        let p = a["phases"][0].clone();
+        assert_eq!(p["func"], "KubeExec", "{text}");
+        assert_eq!(p["args"]["namespace"], "{{ .Namespace.Name }}", "{text}");
+        assert_eq!(p["args"]["pod"], "iris-data-0", "{text}");
+        assert_eq!(p["args"]["container"], "iris", "{text}");
+        p
+    };
+    assert_eq!(
+        policy["apiVersion"], "config.kio.kasten.io/v1alpha1",
+        "{text}"
+    );
+    assert_eq!(policy["kind"], "Policy", "{text}");
+    assert_eq!(policy["metadata"]["namespace"], "kasten-io", "{text}");
+    let spec = &policy["spec"];
+    assert_eq!(
+        spec["selector"]["matchLabels"]["k10.kasten.io/appNamespace"], "iris",
+        "{text}"
+    );
+    let action = &spec["actions"][0];
+    assert_eq!(action["action"], "backup", "{text}");
+    let hooks = &action["backupParameters"]["hooks"];
+    let target = |when: &str| {
+        assert_eq!(hooks[when]["blueprint"], name, "{when}: {text}");
+        hooks[when]["actionName"].as_str().unwrap().to_string()
+    };
+    let freeze = target("preHook");
+    // The thaw comes whichever way the backup ends.
+    let thaw = target("onSuccess");
+    assert_eq!(target("onFailure"), thaw, "{text}");
+    Hooks {
+        freeze: strings(&phase(&freeze)["args"]["command"]),
+        thaw: strings(&phase(&thaw)["args"]["command"]),
+        timeout: Duration::from_secs(45),
+    }
+}
+
 /// The BlueprintBinding (docs.kasten.io/latest/api/blueprintbindings.html) names the blueprint
 /// and selects the one StatefulSet.
 fn k10_binding(doc: &Value, text: &str) {
@@ -221,7 +293,9 @@ fn hooks(file: &str, text: &str) -> Hooks {
     match file {
         "velero-hooks.yaml" => velero(text),
         "velero-backup.yaml" => velero_backup(text),
+        "velero-schedule.yaml" => velero_schedule(text),
         "k10-blueprint.yaml" => k10(text),
+        "k10-policy.yaml" => k10_policy(text),
         _ => aks(text),
     }
 }
@@ -277,15 +351,23 @@ fn bad_names_are_refused_and_uninstall_has_nothing_to_remove() {
     assert!(r.stdout.is_empty(), "{}", r.text());
     let r = env.run(&["install", "k10", "--binary", "iris-freeze"]);
     assert_eq!(r.code, 1, "{}", r.text());
-    // Only Velero has two forms.
-    let r = env.run(&["install", "k10", "--kind", "backup"]);
-    assert_eq!(r.code, 1, "{}", r.text());
-    assert!(
-        r.stderr.contains("--kind is for `install velero` only"),
-        "{}",
-        r.text()
-    );
-    assert!(r.stdout.is_empty(), "{}", r.text());
+    // Each engine has its own forms.
+    for (engine, kind) in [
+        ("k10", "backup"),
+        ("velero", "policy"),
+        ("aks-backup", "schedule"),
+    ] {
+        let r = env.run(&["install", engine, "--kind", kind]);
+        assert_eq!(r.code, 1, "{}", r.text());
+        assert!(
+            r.stderr.contains(&format!(
+                "--kind {kind} is not a form of `install {engine}`"
+            )),
+            "{}",
+            r.text()
+        );
+        assert!(r.stdout.is_empty(), "{}", r.text());
+    }
     for engine in ["velero", "k10", "aks-backup", "kubernetes"] {
         let r = env.run(&["uninstall", engine]);
         assert_eq!(r.code, 0, "{}", r.text());
@@ -323,6 +405,172 @@ fn per_pod_hooks_refuse_a_sharded_cluster_naming_what_works() {
     }
     // Without --sharded the same command prints its manifest.
     assert_eq!(env.run(&["install", "velero"]).code, 0);
+}
+
+/// Velero's objects go to the namespace Velero runs in (OpenShift's OADP: openshift-adp), a
+/// Schedule at the cron given; what does not fit is refused, nothing printed.
+#[test]
+fn velero_objects_take_its_namespace_and_a_schedule_its_cron() {
+    let env = Env::new();
+    let text = print(
+        &env,
+        "velero",
+        &[
+            "--kind",
+            "schedule",
+            "--velero-namespace",
+            "openshift-adp",
+            "--schedule",
+            "30 2 * * 1-5",
+        ],
+    );
+    let doc = yaml(&text);
+    assert_eq!(doc["kind"], "Schedule", "{text}");
+    assert_eq!(doc["metadata"]["namespace"], "openshift-adp", "{text}");
+    assert_eq!(doc["spec"]["schedule"], "30 2 * * 1-5", "{text}");
+    assert_eq!(doc["spec"]["template"]["snapshotVolumes"], true, "{text}");
+    let text = print(
+        &env,
+        "velero",
+        &["--kind", "backup", "--velero-namespace", "openshift-adp"],
+    );
+    assert_eq!(
+        yaml(&text)["metadata"]["namespace"],
+        "openshift-adp",
+        "{text}"
+    );
+    let refused = |args: &[&str], why: &str| {
+        let r = env.run(&[&["install", "velero"], args].concat());
+        assert_eq!(r.code, 1, "{args:?}: {}", r.text());
+        assert!(r.stderr.contains(why), "{args:?}: {}", r.text());
+        assert!(r.stdout.is_empty(), "{args:?}: {}", r.text());
+    };
+    for ns in ["OpenShift-ADP", "velero-", "a_b", ""] {
+        refused(
+            &["--kind", "backup", "--velero-namespace", ns],
+            &format!("--velero-namespace {ns:?} is not a Kubernetes name"),
+        );
+    }
+    for cron in [
+        "0 1 * *",
+        "0 1 * * * *",
+        "0  1 * * *",
+        "0 1 * * \"",
+        "@daily",
+        "0 1 * * *\n",
+    ] {
+        refused(
+            &["--kind", "schedule", "--schedule", cron],
+            &format!("--schedule {cron:?} is not a cron expression of five fields"),
+        );
+    }
+    refused(
+        &["--schedule", "0 1 * * *"],
+        "--schedule is for `install velero --kind schedule` only",
+    );
+    refused(
+        &["--kind", "backup", "--schedule", "0 1 * * *"],
+        "--schedule is for `install velero --kind schedule` only",
+    );
+    refused(
+        &["--velero-namespace", "velero"],
+        "--velero-namespace is for `install velero --kind backup`",
+    );
+    let r = env.run(&["install", "k10", "--velero-namespace", "velero"]);
+    assert_eq!(r.code, 1, "{}", r.text());
+}
+
+/// K10's policy-level hooks wrap the whole backup, so they may freeze a sharded cluster from
+/// its master pod; the per-resource Blueprint may not.
+#[test]
+fn the_k10_policy_freezes_a_sharded_cluster_from_the_master_pod() {
+    let env = Env::new();
+    let text = print(
+        &env,
+        "k10",
+        &["--kind", "policy", "--sharded", "IRISCLUSTER"],
+    );
+    let h = k10_policy(&text);
+    assert_eq!(
+        &h.freeze[1..],
+        [
+            "freeze",
+            "--sharded",
+            "IRISCLUSTER",
+            "--timeout",
+            "30",
+            "--max-freeze",
+            "300"
+        ],
+        "{text}"
+    );
+    // The record says it was a cluster: the thaw needs no option.
+    assert_eq!(&h.thaw[1..], ["thaw", "--timeout", "30"], "{text}");
+    let r = env.run(&["install", "k10", "--sharded", "IRISCLUSTER"]);
+    assert_eq!(r.code, 1, "{}", r.text());
+    assert!(
+        r.stderr
+            .contains("install k10 takes --sharded with --kind policy only"),
+        "{}",
+        r.text()
+    );
+    assert!(r.stdout.is_empty(), "{}", r.text());
+    let r = env.run(&["install", "k10", "--kind", "policy", "--sharded", "1\"x"]);
+    assert_eq!(r.code, 1, "{}", r.text());
+    assert!(r.stderr.contains("is not a namespace name"), "{}", r.text());
+    assert!(r.stdout.is_empty(), "{}", r.text());
+}
+
+/// The K10 policy's sharded freeze and thaw, run as K10 runs them in the master pod: the whole
+/// cluster frozen from the master, then thawed with no option. The simulator's data nodes are
+/// instances of this host; in the master's pod only the master runs, which
+/// IRIS_FREEZE_INSTANCES stands in for at the freeze. The thaw, as printed, is given nothing:
+/// it reads the record.
+#[test]
+fn the_k10_policys_sharded_hooks_freeze_and_thaw_the_whole_cluster() {
+    let pod = Pod::new();
+    pod.env.add(
+        "IRIS",
+        &[
+            "product=IRIS",
+            "dir=/data/master/",
+            "shard_namespace=IRISCLUSTER",
+            "shard_nodes=NODE1,NODE2",
+        ],
+    );
+    pod.env
+        .add("NODE1", &["product=IRIS", "dir=/data/node1/"])
+        .add("NODE2", &["product=IRIS", "dir=/data/node2/"]);
+    if let Some((uid, gid)) = exec_user() {
+        chown_tree(&pod.env.sim, uid, gid);
+    }
+    let text = print(
+        &pod.env,
+        "k10",
+        &[
+            "--kind",
+            "policy",
+            "--sharded",
+            "IRISCLUSTER",
+            "--binary",
+            pod.exe(),
+        ],
+    );
+    let h = k10_policy(&text);
+    let only_master = [("IRIS_FREEZE_INSTANCES", Some(Path::new("IRIS")))];
+    let members = ["IRIS", "NODE1", "NODE2"];
+    let (code, out) = pod.exec_env(&h.freeze, h.timeout, &only_master);
+    assert_eq!(code, 0, "{out}");
+    for m in members {
+        assert!(pod.env.frozen(m), "{m}: {out}");
+    }
+    assert!(out.contains("IRISCLUSTER"), "{out}");
+    let (code, out) = pod.exec(&h.thaw, h.timeout);
+    assert_eq!(code, 0, "{out}");
+    let exprs = fs::read_to_string(pod.env.sim.join("exprs.log")).unwrap_or_default();
+    for m in members {
+        assert!(!pod.env.frozen(m), "{m}: {out}\n{exprs}");
+    }
 }
 
 #[test]

@@ -186,6 +186,24 @@ fn a_data_node_that_fails_the_thaw_is_named_and_the_next_thaw_finishes() {
     });
 }
 
+/// `thaw --instance MASTER` without --sharded thaws what the freeze recorded: the cluster, not
+/// the master alone (which would leave the data nodes frozen under a summary that says thawed).
+#[test]
+fn naming_the_master_at_thaw_thaws_the_cluster_it_froze() {
+    each_cluster(|env| {
+        assert_eq!(env.run(FREEZE).code, 0);
+        let r = env.run(&["thaw", "--instance", "MASTER"]);
+        assert_eq!(r.code, 0, "{}", r.text());
+        assert!(frozen(&env).is_empty(), "{}\n{}", r.text(), exprs(&env));
+        assert!(
+            exprs(&env).contains("Backup.ShardedCluster).ExternalThaw(\"IRISCLUSTER\")"),
+            "{}",
+            exprs(&env)
+        );
+        assert!(env.recorded().is_empty(), "{}", r.text());
+    });
+}
+
 /// Waits until the watchdog has thawed every member, its log says it thawed the cluster (by its
 /// master), and its history line says so of each member.
 fn the_watchdog_thawed_the_cluster(env: &Env) {

@@ -174,7 +174,22 @@ pub(super) fn named_targets(
     let listing = discovery::list(&tools, Instant::now() + cfg.timeout / 4);
     let selection = discovery::select(&cfg.instances, &listing, &tools)?;
     let down: Vec<String> = selection.down.iter().map(|i| i.name.clone()).collect();
-    let targets = reachable(selection, &tools, cfg, log);
+    let targets: Vec<(Target, Kind)> = reachable(selection, &tools, cfg, log)
+        .into_iter()
+        .map(|(t, kind)| {
+            // A shard master named without --sharded is thawed as its freeze recorded it: its
+            // own ExternalThaw would leave the other data servers frozen.
+            let recorded = state
+                .instances
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(&t.name))
+                .and_then(|(_, r)| r.sharded.clone());
+            match recorded.filter(|_| t.sharded.is_none()) {
+                Some(ns) => (t.with_sharded(Some(&ns)), kind),
+                None => (t, kind),
+            }
+        })
+        .collect();
     for (t, _) in &targets {
         right_namespace(cfg, state, t)?;
     }

@@ -2,7 +2,7 @@
 //! checks the two agree). Each names the freeze and thaw commands as the argv the engine execs
 //! in the IRIS container (no shell), and a per-hook timeout that covers iris-freeze's own.
 
-use super::{ManifestNames, VeleroKind};
+use super::{Kind, ManifestNames};
 use crate::platform::kit::Given;
 use crate::platform::{HOOK_MARGIN, hook_seconds};
 
@@ -17,12 +17,19 @@ pub(crate) enum Engine {
     AksBackup,
 }
 
-/// The argv of the freeze and of the thaw, as a JSON array (valid YAML flow too).
+/// The argv of the freeze and of the thaw, as a JSON array (valid YAML flow too). A sharded
+/// cluster's freeze names it; its thaw needs nothing more (the record says it was a cluster).
 fn argv(given: &Given, freeze: bool) -> String {
     let bin = given.manifest.binary.clone();
     let t = seconds(given.timeout.as_secs_f64());
     let verb = if freeze { "freeze" } else { "thaw" };
-    let mut v = vec![bin, verb.into(), "--timeout".into(), t];
+    let mut v = vec![bin, verb.into()];
+    if let Some(ns) = given.manifest.sharded.as_ref().filter(|_| freeze) {
+        v.push("--sharded".into());
+        v.push(ns.clone());
+    }
+    v.push("--timeout".into());
+    v.push(t);
     if freeze {
         v.push("--max-freeze".into());
         v.push(seconds(given.max_freeze.as_secs_f64()));
@@ -48,13 +55,23 @@ impl Engine {
         }
     }
 
+    /// The form printed: `--kind`, else the engine's first (AKS has one).
+    fn kind(self, given: &Given) -> Kind {
+        given.manifest.kind.unwrap_or(match self {
+            Engine::Velero => Kind::Statefulset,
+            Engine::K10 | Engine::AksBackup => Kind::Blueprint,
+        })
+    }
+
     /// The manifest, alone (stdout).
     pub(crate) fn manifest(self, given: &Given) -> String {
         match self {
-            Engine::Velero => match given.manifest.kind {
-                VeleroKind::Statefulset => velero(given),
-                VeleroKind::Backup => velero_backup(given),
+            Engine::Velero => match self.kind(given) {
+                Kind::Backup => velero_backup(given),
+                Kind::Schedule => velero_schedule(given),
+                _ => velero(given),
             },
+            Engine::K10 if self.kind(given) == Kind::Policy => k10_policy(given),
             Engine::K10 => k10(given),
             Engine::AksBackup => aks(given),
         }
@@ -65,21 +82,53 @@ impl Engine {
         let n = given.manifest;
         let need = hook_seconds(given.timeout);
         let how = match self {
-            Engine::Velero if n.kind == VeleroKind::Backup => format!(
-                "Save it and create it to back up now (`kubectl apply -f velero-backup.yaml`), or \
-                 put its spec under a Schedule's `template`. Its hooks run in pod {w}-0 of \
+            Engine::Velero if self.kind(given) == Kind::Backup => format!(
+                "Save it and create it to back up now (`kubectl apply -f velero-backup.yaml`); \
+                 `--kind schedule` prints it as a Schedule. Its hooks run in pod {w}-0 of \
                  namespace {ns} (for an IrisCluster: --workload NAME-data). Velero runs the pre \
-                 hook, backs up the pod's volumes, then the post hook; use 1.15.1 or later with \
-                 file-system backup (post hook before Kopia had read the volume: velero#8159).",
+                 hook, snapshots the pod's volumes (snapshotVolumes: true, no file-system \
+                 backup: with it the post hook waits for the whole copy, velero#8159), then the \
+                 post hook. It is created in namespace {v}, Velero's (--velero-namespace; \
+                 OpenShift's OADP: openshift-adp).",
                 ns = n.namespace,
-                w = n.workload
+                w = n.workload,
+                v = n.velero_namespace(),
+            ),
+            Engine::Velero if self.kind(given) == Kind::Schedule => format!(
+                "Save it and create it (`kubectl apply -f velero-schedule.yaml`): Velero creates \
+                 a Backup from its template at \"{cron}\" (--schedule). Its hooks run in pod \
+                 {w}-0 of namespace {ns} (for an IrisCluster: --workload NAME-data). Velero runs \
+                 the pre hook, snapshots the pod's volumes (snapshotVolumes: true, no file-system \
+                 backup: with it the post hook waits for the whole copy, velero#8159), then the \
+                 post hook. It is created in namespace {v}, Velero's (--velero-namespace; \
+                 OpenShift's OADP: openshift-adp).",
+                cron = n.schedule(),
+                ns = n.namespace,
+                w = n.workload,
+                v = n.velero_namespace(),
+            ),
+            Engine::K10 if self.kind(given) == Kind::Policy => format!(
+                "Save it and create both documents in K10's namespace: `kubectl apply -f \
+                 k10-policy.yaml` (the Blueprint iris-freeze-policy, then the Policy that backs \
+                 up namespace {ns} daily; change its frequency and retention to yours). The \
+                 policy's preHook freezes{what} in pod {w}-0 before K10 looks at any resource; \
+                 onSuccess thaws after the whole backup, onFailure thaws when it failed and K10 \
+                 gave up retrying. Bind no other iris-freeze blueprint to the workload (two \
+                 freezes). A backup that outlasts --max-freeze is thawed by the watchdog and its \
+                 thaw reports it.",
+                ns = n.namespace,
+                w = n.workload,
+                what = n.sharded.as_ref().map_or(String::new(), |c| format!(
+                    " the sharded cluster {c} from its master"
+                )),
             ),
             Engine::Velero => format!(
                 "Save it and patch the workload's pod template (this restarts its pods, one by \
                  one): `kubectl -n {ns} patch statefulset {w} --patch-file velero-hooks.yaml`. \
                  For an IrisCluster, print `--kind backup` instead. Velero runs the pre hook, \
-                 backs up the pod's volumes, then the post hook; use 1.15.1 or later with \
-                 file-system backup (post hook before Kopia had read the volume: velero#8159).",
+                 backs up the pod's volumes, then the post hook: have your Backup or Schedule \
+                 snapshot them (snapshotVolumes: true, defaultVolumesToFsBackup: false), since \
+                 with file-system backup the post hook waits for the whole copy (velero#8159).",
                 ns = n.namespace,
                 w = n.workload
             ),
@@ -188,50 +237,98 @@ fn exec_hook(given: &Given, freeze: bool, indent: &str) -> String {
     .join("\n")
 }
 
-/// The same hooks in a Velero Backup's spec.hooks.resources (velero.io/docs/main/api-types/backup/),
-/// selecting the IRIS pod by the label Kubernetes puts on every StatefulSet pod.
-fn velero_backup(given: &Given) -> String {
+/// A Velero Backup's spec (velero.io/docs/main/api-types/backup/), each line after `indent`:
+/// the namespace, its volumes snapshotted rather than copied file by file, and the hooks in
+/// spec.hooks.resources, selecting the IRIS pod by the label Kubernetes puts on every
+/// StatefulSet pod.
+fn velero_backup_spec(given: &Given, indent: &str) -> String {
     let n = given.manifest;
+    let i = indent;
     let hook = |when: &str, freeze: bool| {
         format!(
-            "        {when}:\n{}",
-            exec_hook(given, freeze, "          ")
+            "{i}      {when}:\n{}",
+            exec_hook(given, freeze, &format!("{i}        "))
         )
     };
     [
-        format!(
-            "# Velero Backup of namespace {} with iris-freeze hooks in pod {}-0 (no pod annotations).",
-            n.namespace, n.workload
-        ),
-        "# kubectl apply -f velero-backup.yaml (or use its spec as a Schedule's template)".into(),
-        "apiVersion: velero.io/v1".into(),
-        "kind: Backup".into(),
-        "metadata:".into(),
-        "  name: iris-freeze".into(),
-        "  namespace: velero".into(),
-        "spec:".into(),
-        "  includedNamespaces:".into(),
-        format!("    - {}", n.namespace),
-        "  hooks:".into(),
-        "    resources:".into(),
-        "      - name: iris-freeze".into(),
-        pod_selector(n, "        "),
+        format!("{i}includedNamespaces:"),
+        format!("{i}  - {}", n.namespace),
+        // With file-system backup (Kopia) the post hook waits for the whole copy
+        // (velero#8159): the freeze would outlast --max-freeze. A snapshot is what the freeze
+        // is for.
+        format!("{i}snapshotVolumes: true"),
+        format!("{i}defaultVolumesToFsBackup: false"),
+        format!("{i}hooks:"),
+        format!("{i}  resources:"),
+        format!("{i}    - name: iris-freeze"),
+        pod_selector(n, &format!("{i}      ")),
         hook("pre", true),
         hook("post", false),
     ]
     .join("\n")
 }
 
-/// A Kanister KubeExec phase in the workload's first pod: `lead` starts its first line (a list
-/// item's "- "), `indent` the others.
-fn kube_exec(container: &str, name: &str, argv: &str, lead: &str, indent: &str) -> String {
+/// A Backup in Velero's namespace: one backup, now.
+fn velero_backup(given: &Given) -> String {
+    let n = given.manifest;
+    [
+        format!(
+            "# Velero Backup of namespace {} with iris-freeze hooks in pod {}-0 (no pod annotations).",
+            n.namespace, n.workload
+        ),
+        "# kubectl apply -f velero-backup.yaml (iris-freeze install velero --kind schedule: the same, repeated)".into(),
+        "apiVersion: velero.io/v1".into(),
+        "kind: Backup".into(),
+        "metadata:".into(),
+        "  name: iris-freeze".into(),
+        format!("  namespace: {}", n.velero_namespace()),
+        "spec:".into(),
+        velero_backup_spec(given, "  "),
+    ]
+    .join("\n")
+}
+
+/// A Schedule (velero.io/docs/main/api-types/schedule/): the same Backup spec as its
+/// template, at the cron given.
+fn velero_schedule(given: &Given) -> String {
+    let n = given.manifest;
+    [
+        format!(
+            "# Velero Schedule: namespace {} backed up at \"{}\", iris-freeze hooks in pod {}-0.",
+            n.namespace,
+            n.schedule(),
+            n.workload
+        ),
+        "# kubectl apply -f velero-schedule.yaml".into(),
+        "apiVersion: velero.io/v1".into(),
+        "kind: Schedule".into(),
+        "metadata:".into(),
+        "  name: iris-freeze".into(),
+        format!("  namespace: {}", n.velero_namespace()),
+        "spec:".into(),
+        format!("  schedule: \"{}\"", n.schedule()),
+        "  template:".into(),
+        velero_backup_spec(given, "    "),
+    ]
+    .join("\n")
+}
+
+/// A Kanister KubeExec phase in pod `pod` of namespace `ns` (both templates or names): `lead`
+/// starts its first line (a list item's "- "), `indent` the others.
+struct Exec<'a> {
+    ns: &'a str,
+    pod: &'a str,
+    container: &'a str,
+}
+
+fn kube_exec(at: &Exec, name: &str, argv: &str, lead: &str, indent: &str) -> String {
     [
         format!("{lead}func: KubeExec"),
         format!("{indent}name: {name}"),
         format!("{indent}args:"),
-        format!("{indent}  namespace: \"{{{{ .StatefulSet.Namespace }}}}\""),
-        format!("{indent}  pod: \"{{{{ index .StatefulSet.Pods 0 }}}}\""),
-        format!("{indent}  container: {container}"),
+        format!("{indent}  namespace: \"{}\"", at.ns),
+        format!("{indent}  pod: \"{}\"", at.pod),
+        format!("{indent}  container: {}", at.container),
         format!("{indent}  command: {argv}"),
     ]
     .join("\n")
@@ -239,7 +336,11 @@ fn kube_exec(container: &str, name: &str, argv: &str, lead: &str, indent: &str) 
 
 fn k10(given: &Given) -> String {
     let n = given.manifest;
-    let c = n.container.as_str();
+    let at = Exec {
+        ns: "{{ .StatefulSet.Namespace }}",
+        pod: "{{ index .StatefulSet.Pods 0 }}",
+        container: &n.container,
+    };
     let status = serde_json::to_string(&[n.binary.as_str(), "status"]).unwrap_or_default();
     [
         "# Kasten K10 blueprint for iris-freeze: freeze before the volume snapshots, thaw after."
@@ -258,18 +359,91 @@ fn k10(given: &Given) -> String {
         "  backupPrehook:".into(),
         "    kind: StatefulSet".into(),
         "    phases:".into(),
-        kube_exec(c, "freeze", &argv(given, true), "      - ", "        "),
+        kube_exec(&at, "freeze", &argv(given, true), "      - ", "        "),
         "  backupPosthook:".into(),
         "    kind: StatefulSet".into(),
         "    phases:".into(),
         // What is frozen, in K10's action output; the thaw runs whatever this phase does.
-        kube_exec(c, "status", &status, "      - ", "        "),
+        kube_exec(&at, "status", &status, "      - ", "        "),
         // Runs after the action's phases, whether they succeeded or not (blueprint schema,
         // "deferPhase"); it belongs to backupPosthook, so K10 must reach that action.
         "    deferPhase:".into(),
-        kube_exec(c, "thaw", &argv(given, false), "      ", "      "),
+        kube_exec(&at, "thaw", &argv(given, false), "      ", "      "),
         "---".into(),
         k10_binding(given),
+    ]
+    .join("\n")
+}
+
+/// The policy-level form (https://docs.kasten.io/latest/api/policies, "Policy API Type": a
+/// backup action's backupParameters.hooks): K10 runs preHook before it discovers the
+/// namespace's resources, then onSuccess once every phase succeeded, or onFailure instead when
+/// one failed and retries are exhausted (kanister/reference/phase-lifecycle), so a thaw comes
+/// either way. The hook's ActionSet has the namespace as its subject: the pod is named.
+fn k10_policy(given: &Given) -> String {
+    let n = given.manifest;
+    let pod = format!("{}-0", n.workload);
+    let at = Exec {
+        ns: "{{ .Namespace.Name }}",
+        pod: &pod,
+        container: &n.container,
+    };
+    let what = n.sharded.as_ref().map_or(String::new(), |c| {
+        format!(" (the sharded cluster {c}, from its shard master)")
+    });
+    let action = |name: &str, freeze: bool| {
+        [
+            format!("  {name}:"),
+            "    kind: Namespace".into(),
+            "    phases:".into(),
+            kube_exec(&at, name, &argv(given, freeze), "      - ", "        "),
+        ]
+        .join("\n")
+    };
+    let hook = |when: &str, name: &str| {
+        [
+            format!("          {when}:"),
+            "            blueprint: iris-freeze-policy".into(),
+            format!("            actionName: {name}"),
+        ]
+        .join("\n")
+    };
+    [
+        format!(
+            "# Kasten K10 policy with iris-freeze hooks: freeze in pod {pod}{what} before the \
+             whole backup of namespace {}, thaw after it, on success or failure.",
+            n.namespace
+        ),
+        "# kubectl apply -f k10-policy.yaml: the Blueprint, then the Policy.".into(),
+        "apiVersion: cr.kanister.io/v1alpha1".into(),
+        "kind: Blueprint".into(),
+        "metadata:".into(),
+        "  name: iris-freeze-policy".into(),
+        "  namespace: kasten-io".into(),
+        "actions:".into(),
+        action("freeze", true),
+        action("thaw", false),
+        "---".into(),
+        "apiVersion: config.kio.kasten.io/v1alpha1".into(),
+        "kind: Policy".into(),
+        "metadata:".into(),
+        format!("  name: iris-freeze-{}", n.namespace),
+        "  namespace: kasten-io".into(),
+        "spec:".into(),
+        "  comment: IRIS frozen by iris-freeze for each backup".into(),
+        "  frequency: '@daily'".into(),
+        "  retention:".into(),
+        "    daily: 7".into(),
+        "  selector:".into(),
+        "    matchLabels:".into(),
+        format!("      k10.kasten.io/appNamespace: {}", n.namespace),
+        "  actions:".into(),
+        "    - action: backup".into(),
+        "      backupParameters:".into(),
+        "        hooks:".into(),
+        hook("preHook", "freeze"),
+        hook("onSuccess", "thaw"),
+        hook("onFailure", "thaw"),
     ]
     .join("\n")
 }

@@ -43,30 +43,76 @@ pub(crate) struct ManifestArgs {
     #[arg(long, env = crate::settings::env::MAX_FREEZE, value_name = "SECS")]
     pub(crate) max_freeze: Option<String>,
 
-    /// Velero: print the hooks as the pod template's annotations (`statefulset`), or as a
+    /// Which form: for Velero, the hooks as the pod template's annotations (`statefulset`), a
     /// Backup whose spec.hooks.resources select the IRIS pod (`backup`: no pod restart, and
-    /// works for an IrisCluster's data pods) [default: statefulset].
+    /// works for an IrisCluster's data pods), or a Schedule with that Backup as its template
+    /// (`schedule`); for K10, a Blueprint bound to the StatefulSet (`blueprint`), or a Policy
+    /// whose own hooks freeze before the whole backup and thaw after it, on success or failure
+    /// (`policy`) [default: statefulset for Velero, blueprint for K10].
     #[arg(long, value_enum, value_name = "KIND")]
-    pub(crate) kind: Option<VeleroKind>,
+    pub(crate) kind: Option<Kind>,
 
-    /// Refused by `install velero` and `install aks-backup`: their hooks run per pod, so a
-    /// sharded cluster would be thawed before the other pods' volumes are snapshotted (use
-    /// `run --sharded` around the whole backup, or K10 policy-level hooks).
-    // Its own id: `sharded` is freeze's, with its variable and config key.
+    /// Velero, `--kind backup|schedule`: the namespace Velero runs in, where its Backup and
+    /// Schedule objects live (OpenShift's OADP: openshift-adp) [default: velero].
+    #[arg(long, value_name = "NAME")]
+    pub(crate) velero_namespace: Option<String>,
+
+    /// Velero, `--kind schedule`: when the Schedule backs up, a cron expression of five fields
+    /// [default: "0 1 * * *", daily at 01:00].
+    #[arg(long, value_name = "CRON")]
+    pub(crate) schedule: Option<String>,
+
+    /// K10 with `--kind policy`: freeze the whole sharded cluster of this shard master
+    /// namespace from the master pod (WORKLOAD-0) for the whole backup. Refused by `install
+    /// velero` and `install aks-backup`: their hooks run per pod, so the cluster would be thawed
+    /// before the other pods' volumes are snapshotted.
     #[arg(long = "sharded", id = "install_sharded", value_name = "NAMESPACE")]
     pub(crate) sharded: Option<String>,
 }
 
-/// Where Velero finds the hooks (https://velero.io/docs/main/backup-hooks/: "annotations on
-/// the pod itself, and in the Backup spec").
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
-pub(crate) enum VeleroKind {
-    /// The pod annotations, as a patch of the StatefulSet's pod template.
-    #[default]
+/// The form of an engine's manifest. Velero finds hooks "annotations on the pod itself, and in
+/// the Backup spec" (https://velero.io/docs/main/backup-hooks/); K10 runs a bound Blueprint's
+/// actions per resource, or a Policy's hooks around the whole backup
+/// (https://docs.kasten.io/latest/kanister/reference/phase-lifecycle).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Kind {
+    /// Velero: the pod annotations, as a patch of the StatefulSet's pod template.
     Statefulset,
-    /// A Backup (velero.io/v1) with spec.hooks.resources.
+    /// Velero: a Backup (velero.io/v1) with spec.hooks.resources.
     Backup,
+    /// Velero: a Schedule (velero.io/v1) whose template is that Backup's spec.
+    Schedule,
+    /// K10: a Blueprint with backupPrehook and backupPosthook, and its BlueprintBinding.
+    Blueprint,
+    /// K10: a Policy whose preHook freezes and whose onSuccess and onFailure thaw.
+    Policy,
 }
+
+impl Kind {
+    /// The engine's forms, its default first.
+    fn of(platform: Platform) -> &'static [Kind] {
+        match platform {
+            Platform::Velero => &[Kind::Statefulset, Kind::Backup, Kind::Schedule],
+            Platform::K10 => &[Kind::Blueprint, Kind::Policy],
+            _ => &[],
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Statefulset => "statefulset",
+            Kind::Backup => "backup",
+            Kind::Schedule => "schedule",
+            Kind::Blueprint => "blueprint",
+            Kind::Policy => "policy",
+        }
+    }
+}
+
+/// Where Velero runs unless told (its Backup and Schedule objects must be in its namespace).
+const VELERO_NAMESPACE: &str = "velero";
+/// A Schedule's default cron: daily at 01:00.
+const DEFAULT_SCHEDULE: &str = "0 1 * * *";
 
 /// The names as given, defaults filled in (`check` before printing them).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,8 +121,11 @@ pub(crate) struct ManifestNames {
     pub(crate) workload: String,
     pub(crate) container: String,
     pub(crate) binary: String,
-    pub(crate) kind: VeleroKind,
-    /// `--sharded`, given to be refused with what works instead.
+    /// `--kind` as given (`kind()` fills in the engine's default).
+    pub(crate) kind: Option<Kind>,
+    pub(crate) velero_namespace: Option<String>,
+    pub(crate) schedule: Option<String>,
+    /// `--sharded`: K10's policy form freezes the cluster; the other forms refuse it.
     pub(crate) sharded: Option<String>,
 }
 
@@ -90,7 +139,9 @@ impl Default for ManifestNames {
             workload: "iris".into(),
             container: "iris".into(),
             binary: DEFAULT_BINARY.into(),
-            kind: VeleroKind::default(),
+            kind: None,
+            velero_namespace: None,
+            schedule: None,
             sharded: None,
         }
     }
@@ -104,24 +155,47 @@ impl From<&ManifestArgs> for ManifestNames {
             workload: a.workload.clone().unwrap_or(d.workload),
             container: a.container.clone().unwrap_or(d.container),
             binary: a.binary.clone().unwrap_or(d.binary),
-            kind: a.kind.unwrap_or(d.kind),
+            kind: a.kind,
+            velero_namespace: a.velero_namespace.clone(),
+            schedule: a.schedule.clone(),
             sharded: a.sharded.clone(),
         }
     }
 }
 
 impl ManifestNames {
+    /// The form to print: `--kind`, else the engine's default (none for AKS).
+    pub(crate) fn kind(&self, platform: Platform) -> Option<Kind> {
+        self.kind.or_else(|| Kind::of(platform).first().copied())
+    }
+
+    /// Velero's own namespace, where its Backup and Schedule go.
+    pub(crate) fn velero_namespace(&self) -> &str {
+        self.velero_namespace.as_deref().unwrap_or(VELERO_NAMESPACE)
+    }
+
+    /// The Schedule's cron expression.
+    pub(crate) fn schedule(&self) -> &str {
+        self.schedule.as_deref().unwrap_or(DEFAULT_SCHEDULE)
+    }
+
     /// Names that go into YAML unquoted must be Kubernetes names (RFC 1123 labels); the
-    /// binary, an absolute path, is always written quoted. `--kind` is Velero's alone. An
-    /// engine's freeze must end before its own watchdog thaws (`limits`).
+    /// binary, an absolute path, is always written quoted. Each engine has its own forms
+    /// (`--kind`) and each form its own options. An engine's freeze must end before its own
+    /// watchdog thaws (`limits`).
     pub(crate) fn check(
         &self,
         platform: Platform,
         timeout: Duration,
         max_freeze: Duration,
     ) -> anyhow::Result<()> {
+        let kind = self.kind(platform);
         if let Some(ns) = &self.sharded {
-            refuse_sharded(platform, ns)?;
+            if platform == Platform::K10 && kind == Some(Kind::Policy) {
+                crate::iris::sharded::parse_namespace(ns)?;
+            } else {
+                refuse_sharded(platform, ns)?;
+            }
         }
         if matches!(
             platform,
@@ -129,30 +203,46 @@ impl ManifestNames {
         ) {
             limits(timeout, max_freeze)?;
         }
-        if self.kind != VeleroKind::default() && platform != Platform::Velero {
+        if let Some(k) = self.kind.filter(|k| !Kind::of(platform).contains(k)) {
+            let forms = |p: Platform| {
+                Kind::of(p)
+                    .iter()
+                    .map(|k| k.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
             anyhow::bail!(
-                "--kind is for `install velero` only (its annotations or a Backup); drop it \
-                 for `install {}`",
-                platform.name()
+                "--kind {} is not a form of `install {}`: `install velero` takes {}, `install \
+                 k10` takes {}; drop it for any other",
+                k.name(),
+                platform.name(),
+                forms(Platform::Velero),
+                forms(Platform::K10)
             );
+        }
+        let velero_object = matches!(kind, Some(Kind::Backup | Kind::Schedule));
+        if let Some(ns) = &self.velero_namespace {
+            if !velero_object {
+                anyhow::bail!(
+                    "--velero-namespace is for `install velero --kind backup` or `--kind \
+                     schedule` (their object lives in Velero's namespace); the pod annotations \
+                     and the other engines have none"
+                );
+            }
+            kubernetes_name("--velero-namespace", ns)?;
+        }
+        if let Some(cron) = &self.schedule {
+            if kind != Some(Kind::Schedule) {
+                anyhow::bail!("--schedule is for `install velero --kind schedule` only");
+            }
+            check_cron(cron)?;
         }
         for (flag, v) in [
             ("--namespace", &self.namespace),
             ("--workload", &self.workload),
             ("--container", &self.container),
         ] {
-            let ok = !v.is_empty()
-                && v.len() <= 63
-                && v.bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-                && !v.starts_with('-')
-                && !v.ends_with('-');
-            if !ok {
-                anyhow::bail!(
-                    "{flag} {v:?} is not a Kubernetes name: lower-case letters, digits and '-', \
-                     at most 63, starting and ending with a letter or digit"
-                );
-            }
+            kubernetes_name(flag, v)?;
         }
         if !self.binary.starts_with('/') || self.binary.chars().any(char::is_control) {
             anyhow::bail!(
@@ -165,16 +255,53 @@ impl ManifestNames {
     }
 }
 
+/// A Kubernetes name (an RFC 1123 label): written into YAML unquoted.
+fn kubernetes_name(flag: &str, v: &str) -> anyhow::Result<()> {
+    let ok = !v.is_empty()
+        && v.len() <= 63
+        && v.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !v.starts_with('-')
+        && !v.ends_with('-');
+    if !ok {
+        anyhow::bail!(
+            "{flag} {v:?} is not a Kubernetes name: lower-case letters, digits and '-', at most \
+             63, starting and ending with a letter or digit"
+        );
+    }
+    Ok(())
+}
+
+/// Five cron fields (minute, hour, day of month, month, day of week) as Velero's Schedule
+/// takes them, of characters that need no quoting in YAML's double quotes.
+fn check_cron(cron: &str) -> anyhow::Result<()> {
+    let fields: Vec<&str> = cron.split(' ').collect();
+    let ok = fields.len() == 5
+        && fields.iter().all(|f| {
+            !f.is_empty()
+                && f.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"*/,-?".contains(&b))
+        });
+    if !ok {
+        anyhow::bail!(
+            "--schedule {cron:?} is not a cron expression of five fields (minute hour \
+             day-of-month month day-of-week, one space apart, of digits, letters and * / , - ?), \
+             e.g. --schedule \"0 1 * * *\" (daily at 01:00)"
+        );
+    }
+    Ok(())
+}
+
 /// A sharded cluster is frozen and thawed as one from its shard master. Velero's and AKS
 /// Backup's hooks run per pod, each pod's post hook as soon as that pod's volumes are taken: the
 /// master pod's thaw would thaw the whole cluster while other data servers' volumes are still
 /// to be snapshotted. What works is one freeze and one thaw around the whole backup.
 fn refuse_sharded(platform: Platform, ns: &str) -> anyhow::Result<()> {
     let works = format!(
-        "what works: `iris-freeze run --instance MASTER --sharded {ns} -- CMD` in the shard \
-         master's container around the whole backup (CMD snapshots every data server's \
-         volumes), or K10 policy-level hooks (one pre-backup and one post-backup hook for the \
-         whole policy running `freeze --sharded {ns}` and `thaw` in the master's container)"
+        "what works: `iris-freeze install k10 --kind policy --sharded {ns}` (K10 policy-level \
+         hooks: one freeze before the whole backup and one thaw after it, in the shard master's \
+         pod), or `iris-freeze run --instance MASTER --sharded {ns} -- CMD` in the shard \
+         master's container around the whole backup (CMD snapshots every data server's volumes)"
     );
     match platform {
         Platform::Velero | Platform::AksBackup => anyhow::bail!(
@@ -182,9 +309,13 @@ fn refuse_sharded(platform: Platform, ns: &str) -> anyhow::Result<()> {
              thawed before the other pods' volumes are snapshotted; {works}",
             platform.name()
         ),
+        Platform::K10 => anyhow::bail!(
+            "install k10 takes --sharded with --kind policy only: the Blueprint's hooks run per \
+             resource, so the cluster would be thawed before the other pods' volumes are \
+             snapshotted; {works}"
+        ),
         _ => anyhow::bail!(
-            "--sharded is not an option of `install {}` (it is refused by `install velero` and \
-             `install aks-backup`); {works}",
+            "--sharded is not an option of `install {}`; {works}",
             platform.name()
         ),
     }
