@@ -191,6 +191,6 @@ complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand help; and not __
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand help; and not __fish_seen_subcommand_from freeze thaw status restore-plan history dry-run install uninstall check run help" -f -a "check" -d 'Check the whole chain: programs, instances, logins, config, and a platform\'s hook setup'
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand help; and not __fish_seen_subcommand_from freeze thaw status restore-plan history dry-run install uninstall check run help" -f -a "run" -d 'Freeze, run a snapshot command, and always thaw; exit 0 only when both went well'
 complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand help; and not __fish_seen_subcommand_from freeze thaw status restore-plan history dry-run install uninstall check run help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand install" -f -a "azure vmware qemu gcp nutanix aws asr velero k10 aks-backup kubernetes"
-complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand uninstall" -f -a "azure vmware qemu gcp nutanix aws asr velero k10 aks-backup kubernetes"
-complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand check" -f -a "azure vmware qemu gcp nutanix aws asr velero k10 aks-backup kubernetes"
+complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand install" -f -a "azure vmware qemu gcp nutanix aws asr commvault velero k10 aks-backup kubernetes"
+complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand uninstall" -f -a "azure vmware qemu gcp nutanix aws asr commvault velero k10 aks-backup kubernetes"
+complete -c iris-freeze -n "__fish_iris_freeze_using_subcommand check" -f -a "azure vmware qemu gcp nutanix aws asr commvault velero k10 aks-backup kubernetes"

@@ -4,6 +4,7 @@
 pub(crate) mod asr;
 pub(crate) mod aws;
 pub(crate) mod azure;
+pub(crate) mod commvault;
 pub(crate) mod gcp;
 pub(crate) mod hooks;
 pub(crate) mod kit;
@@ -39,6 +40,8 @@ pub(crate) enum Platform {
     Aws,
     /// Azure Site Recovery's Linux mobility agent.
     Asr,
+    /// Commvault IntelliSnap PreSnap / PostSnap commands (Hitachi HDPS).
+    Commvault,
     /// Kubernetes backup engines (`platform::kubernetes`), and `kubernetes` for `check`.
     Velero,
     K10,
@@ -47,7 +50,7 @@ pub(crate) enum Platform {
 }
 
 impl Platform {
-    pub(crate) const ALL: [Platform; 11] = [
+    pub(crate) const ALL: [Platform; 12] = [
         Platform::Azure,
         Platform::Vmware,
         Platform::Qemu,
@@ -55,6 +58,7 @@ impl Platform {
         Platform::Nutanix,
         Platform::Aws,
         Platform::Asr,
+        Platform::Commvault,
         Platform::Velero,
         Platform::K10,
         Platform::AksBackup,
@@ -70,6 +74,7 @@ impl Platform {
             Platform::Nutanix => "nutanix",
             Platform::Aws => "aws",
             Platform::Asr => "asr",
+            Platform::Commvault => "commvault",
             Platform::Velero => "velero",
             Platform::K10 => "k10",
             Platform::AksBackup => "aks-backup",
@@ -87,6 +92,7 @@ impl Platform {
             Platform::Nutanix => &nutanix::Nutanix,
             Platform::Aws => &aws::Aws,
             Platform::Asr => &asr::Asr,
+            Platform::Commvault => &commvault::Commvault,
             Platform::Velero => &kubernetes::Engine::Velero,
             Platform::K10 => &kubernetes::Engine::K10,
             Platform::AksBackup => &kubernetes::Engine::AksBackup,

@@ -1602,3 +1602,58 @@ fn asr_refuses_a_foreign_custom_script_and_checks_the_agent() {
     assert_eq!(r.code, 0, "{}", r.text());
     assert!(r.stdout.contains("warn version unknown"), "{}", r.text());
 }
+
+#[test]
+fn commvault_prints_the_commands_and_writes_nothing() {
+    let env = host();
+    let r = install(&env, "commvault");
+    let b = bin();
+    let b = b.display();
+    assert!(
+        r.stdout
+            .contains(&format!("PreSnap process:   {b} commvault-pre\n")),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains(&format!("PostSnap process:  {b} commvault-post\n")),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("\"Run PostSnap for all attempts\""),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("sAdminWhiteListPaths"), "{}", r.stdout);
+    assert!(tree(&env.root()).is_empty(), "{:?}", tree(&env.root()));
+    // No client: a warning, not a failure; what check cannot see is said.
+    let r = check(&env, "commvault");
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(
+        r.stdout.contains(&format!("`{b} commvault-pre`")),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("/opt/commvault does not exist"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("Run PostSnap for all attempts"),
+        "{}",
+        r.stdout
+    );
+    fs::create_dir_all(at(&env, "/opt/commvault")).unwrap();
+    let r = check(&env, "commvault");
+    assert!(
+        r.stdout.contains("ok   the Commvault client is installed"),
+        "{}",
+        r.stdout
+    );
+    let r = env.run(&["uninstall", "commvault"]);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(r.stdout.contains("PreSnap and PostSnap"), "{}", r.stdout);
+}

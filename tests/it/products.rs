@@ -135,3 +135,147 @@ fn asr_an_unknown_argument_is_refused_before_any_iris_call() {
     assert_eq!(r.code, 0, "{}", r.text());
     assert!(!env.frozen("IRIS"));
 }
+
+/// What Commvault's client does with a PreSnap or PostSnap command: the command as entered on
+/// the subclient (`<binary> commvault-pre`), then what the CommServe appends, run as root (the
+/// client's account) with no terminal.
+fn commvault_runs(env: &Env, verb: &str, attempt: u32, job: &str) -> Run {
+    let attempt = attempt.to_string();
+    env.run(&[
+        verb,
+        "-bkplevel",
+        "1",
+        "-attempt",
+        &attempt,
+        "-status",
+        "1",
+        "-job",
+        job,
+    ])
+}
+
+#[test]
+fn commvault_presnap_and_postsnap_with_the_appended_arguments() {
+    let env = host();
+    let r = env.run(&["install", "commvault"]);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(r.stdout.contains(" commvault-pre\n"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("Run PostSnap for all attempts"),
+        "{}",
+        r.stdout
+    );
+    let r = commvault_runs(&env, "commvault-pre", 1, "4711");
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(env.frozen("IRIS"));
+    assert!(
+        env.log_text()
+            .contains("backup job 4711 attempt 1 (-bkplevel 1 -status 1)"),
+        "{}",
+        env.log_text()
+    );
+    let r = commvault_runs(&env, "commvault-post", 1, "4711");
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(!env.frozen("IRIS"));
+    for kind in ["freeze", "thaw"] {
+        let e = &env.history_events_of(kind)[0];
+        assert_eq!(e["job"], "4711", "{e}");
+        assert_eq!(e["attempt"], 1, "{e}");
+        assert_eq!(
+            e["by"],
+            format!(
+                "commvault-{}",
+                if kind == "freeze" { "pre" } else { "post" }
+            )
+        );
+    }
+    assert_eq!(
+        env.history_events_of("thaw")[0]["instances"][0]["verdict"],
+        "consistent"
+    );
+}
+
+#[test]
+fn commvault_a_failed_presnap_is_rolled_back_and_its_retry_freezes() {
+    let env = host();
+    env.iris("IRIS2");
+    // The first attempt fails on the second instance: exit 1 (the job goes Pending), nothing
+    // left frozen; the retry, a new -attempt, freezes both.
+    env.fault("IRIS2", "freeze=fail@1");
+    let r = commvault_runs(&env, "commvault-pre", 1, "90");
+    assert_eq!(r.code, 1, "{}", r.text());
+    assert!(!env.frozen("IRIS") && !env.frozen("IRIS2"));
+    let rb = &env.history_events_of("rollback")[0];
+    assert_eq!(
+        (rb["job"].as_str(), rb["attempt"].as_u64()),
+        (Some("90"), Some(1)),
+        "{rb}"
+    );
+    let r = commvault_runs(&env, "commvault-pre", 2, "90");
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(env.frozen("IRIS") && env.frozen("IRIS2"));
+    assert_eq!(env.history_events_of("freeze")[0]["attempt"], 2);
+    let r = commvault_runs(&env, "commvault-post", 2, "90");
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(!env.frozen("IRIS") && !env.frozen("IRIS2"));
+}
+
+#[test]
+fn commvault_a_retried_presnap_keeps_our_own_freeze_and_rearms() {
+    let env = host();
+    let r = commvault_runs(&env, "commvault-pre", 1, "91");
+    assert_eq!(r.code, 0, "{}", r.text());
+    let first = env.watchdog_pid().expect("a watchdog");
+    // The job was retried anyway (another phase failed): our freeze still holds.
+    let r = commvault_runs(&env, "commvault-pre", 2, "91");
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(env.frozen("IRIS"));
+    assert_eq!(env.calls("IRIS", "freeze"), 1, "frozen once");
+    assert!(
+        env.log_text().contains("keeping it frozen"),
+        "{}",
+        env.log_text()
+    );
+    let second = env.watchdog_pid().expect("a watchdog");
+    assert_ne!(first, second, "the watchdog is re-armed");
+    let kept = &env.history_events_of("freeze")[1];
+    assert_eq!(kept["instances"][0]["result"], "kept", "{kept}");
+    assert_eq!(kept["attempt"], 2, "{kept}");
+    let r = commvault_runs(&env, "commvault-post", 2, "91");
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(!env.frozen("IRIS"));
+    assert!(env.recorded().is_empty());
+}
+
+#[test]
+fn commvault_other_arguments_are_refused_before_any_iris_call() {
+    let env = host();
+    for args in [
+        &["commvault-pre", "--instance", "X"][..],
+        &["commvault-pre", "-job", "1;reboot"],
+        &["commvault-pre", "-attempt", "one"],
+        &["commvault-post", "-job", "5", "-job", "6"],
+        &["commvault-pre", "-bkplevel"],
+    ] {
+        let r = env.run(args);
+        assert_eq!(r.code, 1, "{args:?}: {}", r.text());
+        assert!(
+            r.stderr.contains("-bkplevel N -attempt N"),
+            "{args:?}: {}",
+            r.stderr
+        );
+        assert!(
+            r.stderr.contains("nothing was frozen"),
+            "{args:?}: {}",
+            r.stderr
+        );
+    }
+    assert!(env.call_lines().is_empty(), "{:?}", env.call_lines());
+    // With /suppress, the CommServe appends nothing.
+    let r = env.run(&["commvault-pre", "/suppress"]);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(env.frozen("IRIS"));
+    let r = env.run(&["commvault-post"]);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(!env.frozen("IRIS"));
+}
