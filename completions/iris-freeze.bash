@@ -133,7 +133,7 @@ _iris__freeze() {
             return 0
             ;;
         iris__freeze__subcmd__check)
-            opts="-v -q -h -V --timeout --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version azure vmware qemu gcp nutanix aws asr commvault velero k10 aks-backup kubernetes"
+            opts="-v -q -h -V --timeout --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version azure vmware qemu gcp nutanix aws asr commvault veeam-agent veeam-vbr veeam-dropin velero k10 aks-backup kubernetes"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 mapfile -t COMPREPLY < <(compgen -W "${opts}" -- "${cur}")
                 return 0
@@ -542,7 +542,7 @@ _iris__freeze() {
             return 0
             ;;
         iris__freeze__subcmd__install)
-            opts="-v -q -h -V --timeout --namespace --workload --container --binary --max-freeze --kind --sharded --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version azure vmware qemu gcp nutanix aws asr commvault velero k10 aks-backup kubernetes"
+            opts="-v -q -h -V --timeout --namespace --workload --container --binary --max-freeze --kind --sharded --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version azure vmware qemu gcp nutanix aws asr commvault veeam-agent veeam-vbr veeam-dropin velero k10 aks-backup kubernetes"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 mapfile -t COMPREPLY < <(compgen -W "${opts}" -- "${cur}")
                 return 0
@@ -871,7 +871,7 @@ _iris__freeze() {
             return 0
             ;;
         iris__freeze__subcmd__uninstall)
-            opts="-v -q -h -V --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version azure vmware qemu gcp nutanix aws asr commvault velero k10 aks-backup kubernetes"
+            opts="-v -q -h -V --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version azure vmware qemu gcp nutanix aws asr commvault veeam-agent veeam-vbr veeam-dropin velero k10 aks-backup kubernetes"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 mapfile -t COMPREPLY < <(compgen -W "${opts}" -- "${cur}")
                 return 0

@@ -47,8 +47,8 @@ pub(crate) struct Invocation {
 
 /// The first arguments of a working wrapper (for `check`): `freeze`/`thaw` and the hook verbs
 /// that freeze or thaw.
-pub(crate) const FREEZE_ARGS: &[&str] = &["azure-pre", "freeze", "pre-script"];
-pub(crate) const THAW_ARGS: &[&str] = &["azure-post", "thaw", "post-script"];
+pub(crate) const FREEZE_ARGS: &[&str] = &["azure-pre", "freeze", "pre-script", "veeam-freeze"];
+pub(crate) const THAW_ARGS: &[&str] = &["azure-post", "thaw", "post-script", "veeam-thaw"];
 
 fn lower(s: Option<&OsStr>) -> String {
     s.map(|s| s.to_string_lossy().to_ascii_lowercase())

@@ -12,6 +12,7 @@ pub(crate) mod kubernetes;
 pub(crate) mod nutanix;
 pub(crate) mod qemu;
 pub(crate) mod spec;
+pub(crate) mod veeam;
 pub(crate) mod vmware;
 
 use std::fmt;
@@ -42,6 +43,11 @@ pub(crate) enum Platform {
     Asr,
     /// Commvault IntelliSnap PreSnap / PostSnap commands (Hitachi HDPS).
     Commvault,
+    /// Veeam Agent for Linux, Veeam Backup & Replication guest processing, and the drop-in
+    /// folders of Veeam's community wrappers (`platform::veeam`).
+    VeeamAgent,
+    VeeamVbr,
+    VeeamDropin,
     /// Kubernetes backup engines (`platform::kubernetes`), and `kubernetes` for `check`.
     Velero,
     K10,
@@ -50,7 +56,7 @@ pub(crate) enum Platform {
 }
 
 impl Platform {
-    pub(crate) const ALL: [Platform; 12] = [
+    pub(crate) const ALL: [Platform; 15] = [
         Platform::Azure,
         Platform::Vmware,
         Platform::Qemu,
@@ -59,6 +65,9 @@ impl Platform {
         Platform::Aws,
         Platform::Asr,
         Platform::Commvault,
+        Platform::VeeamAgent,
+        Platform::VeeamVbr,
+        Platform::VeeamDropin,
         Platform::Velero,
         Platform::K10,
         Platform::AksBackup,
@@ -75,6 +84,9 @@ impl Platform {
             Platform::Aws => "aws",
             Platform::Asr => "asr",
             Platform::Commvault => "commvault",
+            Platform::VeeamAgent => "veeam-agent",
+            Platform::VeeamVbr => "veeam-vbr",
+            Platform::VeeamDropin => "veeam-dropin",
             Platform::Velero => "velero",
             Platform::K10 => "k10",
             Platform::AksBackup => "aks-backup",
@@ -93,6 +105,9 @@ impl Platform {
             Platform::Aws => &aws::Aws,
             Platform::Asr => &asr::Asr,
             Platform::Commvault => &commvault::Commvault,
+            Platform::VeeamAgent => &veeam::VeeamAgent,
+            Platform::VeeamVbr => &veeam::VeeamVbr,
+            Platform::VeeamDropin => &veeam::VeeamDropin,
             Platform::Velero => &kubernetes::Engine::Velero,
             Platform::K10 => &kubernetes::Engine::K10,
             Platform::AksBackup => &kubernetes::Engine::AksBackup,
