@@ -193,6 +193,15 @@ fn commvault_presnap_and_postsnap_with_the_appended_arguments() {
         env.history_events_of("thaw")[0]["instances"][0]["verdict"],
         "consistent"
     );
+    let r = env.run(&["history"]);
+    assert!(
+        r.stdout.contains("by commvault-pre (job 4711)"),
+        "{}",
+        r.stdout
+    );
+    let r = env.run(&["history", "--json"]);
+    let cycles: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(cycles[0]["job"], "4711", "{}", r.stdout);
 }
 
 #[test]
