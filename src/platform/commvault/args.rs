@@ -47,9 +47,11 @@ pub(super) fn parse(rest: &[OsString]) -> Result<HookJob, String> {
         let ok = !value.is_empty()
             && value.len() <= MAX_VALUE
             && if key == "-job" {
-                value
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+                // Never an option's name: `-job -attempt` is a missing id.
+                value.as_bytes()[0].is_ascii_alphanumeric()
+                    && value
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
             } else {
                 value.bytes().all(|b| b.is_ascii_digit()) && value.len() <= 9
             };
@@ -97,6 +99,10 @@ mod tests {
         assert_eq!(j.attempt, Some(2));
         assert_eq!(j.more, "-bkplevel 1 -status 1");
         let j = p(&["-JOB", "88", "-attempt", "1"]).unwrap();
+        assert_eq!(
+            p(&["-job", "cv-2.1"]).unwrap().id.as_deref(),
+            Some("cv-2.1")
+        );
         assert_eq!((j.id.as_deref(), j.attempt), (Some("88"), Some(1)));
         let j = p(&[]).unwrap();
         assert_eq!((j.id, j.attempt), (None, None));
@@ -115,6 +121,7 @@ mod tests {
             &["-status", "1234567890"],
             &["freeze"],
             &["-job", "1", "extra"],
+            &["-job", "-status"],
         ] {
             let why = p(bad).unwrap_err();
             assert!(why.contains("nothing was frozen"), "{bad:?}: {why}");
