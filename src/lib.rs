@@ -124,6 +124,7 @@ fn ssh_log(cfg: &Config) -> EventLog {
 /// Runs `args`; `ssh` is the line `ssh-command` logs first.
 fn run_args(args: Vec<OsString>, ssh: Option<&str>) -> Exit {
     let hook_name = hook_name(&args);
+    let job = hooks::job(&args);
     let (args, hook) = hooks::effective_args(args);
     let cli = match parse(args, hook) {
         Ok(cli) => cli,
@@ -142,6 +143,7 @@ fn run_args(args: Vec<OsString>, ssh: Option<&str>) -> Exit {
         }
     };
     cfg.invoked_as = hook.and(hook_name);
+    cfg.job = job;
     host::stderr::show_up_to(match cfg.verbosity {
         Verbosity::Quiet => tracing::Level::ERROR,
         Verbosity::Normal => tracing::Level::WARN,
@@ -328,6 +330,18 @@ fn open_log(cfg: &Config, cmd: &'static str) -> EventLog {
             cfg.state_dir.display()
         ),
     );
+    if let Some(job) = &cfg.job {
+        log.info(
+            None,
+            "job",
+            format!(
+                "called for backup job {} attempt {} ({})",
+                job.id.as_deref().unwrap_or("?"),
+                job.attempt.map_or("?".into(), |a| a.to_string()),
+                job.more
+            ),
+        );
+    }
     if let Some(note) = &cfg.timeout_note {
         log.info(None, "timeout", note);
     }

@@ -52,8 +52,12 @@ pub(crate) fn run(cfg: &Config, json: bool, limit: Option<usize>) -> Result<Repo
 fn table(cycles: &[Cycle]) -> String {
     let mut out = Vec::new();
     for c in cycles {
+        let job = c
+            .job
+            .as_ref()
+            .map_or_else(String::new, |j| format!(" (job {j})"));
         out.push(format!(
-            "{}  {}  by {}  {}  {}",
+            "{}  {}  by {}{job}  {}  {}",
             c.id,
             c.start,
             c.by,

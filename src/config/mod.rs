@@ -120,6 +120,9 @@ pub(crate) struct Config {
     /// The hook's name when a hook ran us (argv[0], or the hook verb after `iris-freeze`), for
     /// the history's `by`; `None` for a plain command.
     pub(crate) invoked_as: Option<String>,
+    /// The backup job a hook call named (Commvault's `-job ID -attempt N`), for the log and the
+    /// history.
+    pub(crate) job: Option<crate::platform::hooks::HookJob>,
     pub(crate) bin_dirs: Vec<PathBuf>,
     pub(crate) verbosity: Verbosity,
     /// Prefix of every platform path (`/` normally).
@@ -150,4 +153,13 @@ pub(crate) struct Config {
     pub(crate) manifest: crate::platform::kubernetes::ManifestNames,
     /// `install ssh --key FILE --user NAME`.
     pub(crate) ssh: crate::platform::ssh::SshArgs,
+}
+
+impl Config {
+    /// The job id and attempt a hook call named, for the history.
+    pub(crate) fn job_parts(&self) -> (Option<String>, Option<u32>) {
+        self.job
+            .as_ref()
+            .map_or((None, None), |j| (j.id.clone(), j.attempt))
+    }
 }

@@ -96,6 +96,7 @@ impl Config {
             metrics_file,
             journal,
             invoked_as: None,
+            job: None,
             bin_dirs,
             verbosity,
             root,

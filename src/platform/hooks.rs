@@ -28,6 +28,16 @@ impl HookCommand {
     }
 }
 
+/// The job a hook call names in its arguments (Commvault's `-job ID -attempt N`), for the log
+/// and the history.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct HookJob {
+    pub(crate) id: Option<String>,
+    pub(crate) attempt: Option<u32>,
+    /// The rest as received, for the log (`-bkplevel 1 -status 1`).
+    pub(crate) more: String,
+}
+
 /// A recognised hook call: the command and, when the convention tells, the platform.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Invocation {
@@ -37,8 +47,8 @@ pub(crate) struct Invocation {
 
 /// The first arguments of a working wrapper (for `check`): `freeze`/`thaw` and the hook verbs
 /// that freeze or thaw.
-pub(crate) const FREEZE_ARGS: &[&str] = &["azure-pre", "freeze", "pre-script"];
-pub(crate) const THAW_ARGS: &[&str] = &["azure-post", "thaw", "post-script"];
+pub(crate) const FREEZE_ARGS: &[&str] = &["azure-pre", "freeze", "pre-script", "veeam-freeze"];
+pub(crate) const THAW_ARGS: &[&str] = &["azure-post", "thaw", "post-script", "veeam-thaw"];
 
 fn lower(s: Option<&OsStr>) -> String {
     s.map(|s| s.to_string_lossy().to_ascii_lowercase())
@@ -139,6 +149,9 @@ pub(crate) fn classify(args: &[OsString]) -> Option<Invocation> {
 /// and what we take.
 pub(crate) fn refused(args: &[OsString]) -> Option<String> {
     let (p, hook, _, phase_arg) = matched(args)?;
+    if let Err(why) = p.spec().hook_args(rest(hook, args)) {
+        return Some(why);
+    }
     let Asks::Phase(table) = hook.asks else {
         return None;
     };
@@ -166,6 +179,22 @@ pub(crate) fn refused(args: &[OsString]) -> Option<String> {
          thawed",
         want.join(", ")
     ))
+}
+
+/// The arguments after the hook's own: after its file's name, or after its first argument.
+fn rest<'a>(hook: &Hook, args: &'a [OsString]) -> &'a [OsString] {
+    let skip = if matches!(hook.called, Called::Arg { .. }) {
+        2
+    } else {
+        1
+    };
+    args.get(skip..).unwrap_or_default()
+}
+
+/// The job a hook call names, when its platform reads its arguments (`Spec::hook_args`).
+pub(crate) fn job(args: &[OsString]) -> Option<HookJob> {
+    let (p, hook, _, _) = matched(args)?;
+    p.spec().hook_args(rest(hook, args)).ok().flatten()
 }
 
 /// The argument vector clap should see, and the hook call it came from, if any.

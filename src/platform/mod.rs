@@ -4,6 +4,7 @@
 pub(crate) mod asr;
 pub(crate) mod aws;
 pub(crate) mod azure;
+pub(crate) mod commvault;
 pub(crate) mod gcp;
 pub(crate) mod hooks;
 pub(crate) mod kit;
@@ -12,6 +13,7 @@ pub(crate) mod nutanix;
 pub(crate) mod qemu;
 pub(crate) mod spec;
 pub(crate) mod ssh;
+pub(crate) mod veeam;
 pub(crate) mod vmware;
 
 use std::fmt;
@@ -40,6 +42,13 @@ pub(crate) enum Platform {
     Aws,
     /// Azure Site Recovery's Linux mobility agent.
     Asr,
+    /// Commvault IntelliSnap PreSnap / PostSnap commands (Hitachi HDPS).
+    Commvault,
+    /// Veeam Agent for Linux, Veeam Backup & Replication guest processing, and the drop-in
+    /// folders of Veeam's community wrappers (`platform::veeam`).
+    VeeamAgent,
+    VeeamVbr,
+    VeeamDropin,
     /// Kubernetes backup engines (`platform::kubernetes`), and `kubernetes` for `check`.
     Velero,
     K10,
@@ -50,7 +59,7 @@ pub(crate) enum Platform {
 }
 
 impl Platform {
-    pub(crate) const ALL: [Platform; 12] = [
+    pub(crate) const ALL: [Platform; 16] = [
         Platform::Azure,
         Platform::Vmware,
         Platform::Qemu,
@@ -58,6 +67,10 @@ impl Platform {
         Platform::Nutanix,
         Platform::Aws,
         Platform::Asr,
+        Platform::Commvault,
+        Platform::VeeamAgent,
+        Platform::VeeamVbr,
+        Platform::VeeamDropin,
         Platform::Velero,
         Platform::K10,
         Platform::AksBackup,
@@ -74,6 +87,10 @@ impl Platform {
             Platform::Nutanix => "nutanix",
             Platform::Aws => "aws",
             Platform::Asr => "asr",
+            Platform::Commvault => "commvault",
+            Platform::VeeamAgent => "veeam-agent",
+            Platform::VeeamVbr => "veeam-vbr",
+            Platform::VeeamDropin => "veeam-dropin",
             Platform::Velero => "velero",
             Platform::K10 => "k10",
             Platform::AksBackup => "aks-backup",
@@ -92,6 +109,10 @@ impl Platform {
             Platform::Nutanix => &nutanix::Nutanix,
             Platform::Aws => &aws::Aws,
             Platform::Asr => &asr::Asr,
+            Platform::Commvault => &commvault::Commvault,
+            Platform::VeeamAgent => &veeam::VeeamAgent,
+            Platform::VeeamVbr => &veeam::VeeamVbr,
+            Platform::VeeamDropin => &veeam::VeeamDropin,
             Platform::Velero => &kubernetes::Engine::Velero,
             Platform::K10 => &kubernetes::Engine::K10,
             Platform::AksBackup => &kubernetes::Engine::AksBackup,

@@ -6,7 +6,7 @@ use std::path::Path;
 use anyhow::Result;
 
 use crate::host::trust::Tree;
-use crate::platform::hooks::HookCommand;
+use crate::platform::hooks::{HookCommand, HookJob};
 use crate::platform::kit::Installer;
 use crate::platform::kit::{Ctx, Findings, Given, hook_check};
 use crate::util::file_transaction::FileTransaction;
@@ -164,6 +164,13 @@ pub(crate) trait Spec: Sync {
     /// wrapper may pass its own arguments on (`"$@"`).
     fn passes_verb(&self) -> bool {
         false
+    }
+
+    /// What the platform appends after a hook call's own arguments (`rest`): the job it names,
+    /// or why the call is refused (exit 1, before any IRIS call). By default every such
+    /// argument is ignored (Azure's `"" ""`, GCP's disk list).
+    fn hook_args(&self, _rest: &[std::ffi::OsString]) -> Result<Option<HookJob>, String> {
+        Ok(None)
     }
 
     /// The mode the platform requires of its scripts, and who requires it.

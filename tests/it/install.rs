@@ -1602,3 +1602,145 @@ fn asr_refuses_a_foreign_custom_script_and_checks_the_agent() {
     assert_eq!(r.code, 0, "{}", r.text());
     assert!(r.stdout.contains("warn version unknown"), "{}", r.text());
 }
+
+#[test]
+fn commvault_prints_the_commands_and_writes_nothing() {
+    let env = host();
+    let r = install(&env, "commvault");
+    let b = bin();
+    let b = b.display();
+    assert!(
+        r.stdout
+            .contains(&format!("PreSnap process:   {b} commvault-pre\n")),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains(&format!("PostSnap process:  {b} commvault-post\n")),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("\"Run PostSnap for all attempts\""),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("sAdminWhiteListPaths"), "{}", r.stdout);
+    assert!(tree(&env.root()).is_empty(), "{:?}", tree(&env.root()));
+    // No client: a warning, not a failure; what check cannot see is said.
+    let r = check(&env, "commvault");
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(
+        r.stdout.contains(&format!("`{b} commvault-pre`")),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("/opt/commvault does not exist"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("Run PostSnap for all attempts"),
+        "{}",
+        r.stdout
+    );
+    fs::create_dir_all(at(&env, "/opt/commvault")).unwrap();
+    let r = check(&env, "commvault");
+    assert!(
+        r.stdout.contains("ok   the Commvault client is installed"),
+        "{}",
+        r.stdout
+    );
+    let r = env.run(&["uninstall", "commvault"]);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(r.stdout.contains("PreSnap and PostSnap"), "{}", r.stdout);
+}
+
+#[test]
+fn veeam_agent_and_dropin_scripts_install_check_and_uninstall() {
+    let env = host();
+    let b = bin();
+    let b = b.display();
+    for (platform, pre, post) in [
+        (
+            "veeam-agent",
+            "/opt/iris-freeze/veeam/iris-pre-freeze.sh",
+            "/opt/iris-freeze/veeam/iris-post-thaw.sh",
+        ),
+        (
+            "veeam-dropin",
+            "/opt/veeam/scripts/pre/50-iris-freeze-freeze",
+            "/opt/veeam/scripts/post/50-iris-freeze-thaw",
+        ),
+    ] {
+        let r = install(&env, platform);
+        for (p, verb) in [(pre, "veeam-freeze"), (post, "veeam-thaw")] {
+            let text = fs::read_to_string(at(&env, p)).unwrap();
+            assert!(
+                text.starts_with("#!/bin/sh\n# Installed by iris-freeze: "),
+                "{text}"
+            );
+            assert!(text.ends_with(&format!("\nexec '{b}' {verb}\n")), "{text}");
+            assert_eq!(mode(&at(&env, p)), 0o755, "{p}");
+            assert!(r.stdout.contains(p), "{}", r.stdout);
+        }
+        assert_check_clean(&env, platform);
+        let before = tree(&env.root());
+        install(&env, platform);
+        assert_eq!(tree(&env.root()), before, "install {platform} again");
+        // A script that thaws where it must freeze fails the check.
+        let good = fs::read_to_string(at(&env, pre)).unwrap();
+        write_mode(
+            &at(&env, pre),
+            good.replace("veeam-freeze", "veeam-thaw").as_bytes(),
+            0o755,
+        );
+        let r = check(&env, platform);
+        assert_eq!(r.code, 1, "{}", r.text());
+        assert!(
+            fail_lines(&r).iter().any(|l| l.contains("it must freeze")),
+            "{}",
+            r.text()
+        );
+        install(&env, platform);
+    }
+    let r = check(&env, "veeam-agent");
+    assert!(
+        r.stdout.contains("/usr/bin/veeamconfig does not exist"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("what check cannot see"), "{}", r.stdout);
+    for platform in ["veeam-agent", "veeam-dropin"] {
+        let r = env.run(&["uninstall", platform]);
+        assert_eq!(r.code, 0, "{}", r.text());
+    }
+    // Only the backups of the scripts replaced above stay (and their directories).
+    let left: Vec<_> = tree(&env.root())
+        .into_iter()
+        .filter(|(p, d)| {
+            p.to_string_lossy().contains("/opt/")
+                && !d.starts_with("dir ")
+                && !p.to_string_lossy().contains(".iris-freeze-bak.")
+        })
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    assert!(!at(&env, "/opt/veeam/scripts/post").exists());
+}
+
+#[test]
+fn veeam_vbr_prints_the_scripts_and_writes_nothing() {
+    let env = host();
+    let r = install(&env, "veeam-vbr");
+    assert!(r.stdout.contains("/tmp"), "{}", r.stdout);
+    assert!(r.stdout.contains("sudo -n"), "{}", r.stdout);
+    assert!(tree(&env.root()).is_empty(), "{:?}", tree(&env.root()));
+    let r = check(&env, "veeam-vbr");
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(r.stdout.contains("veeam-freeze"), "{}", r.stdout);
+    let r = env.run(&["uninstall", "veeam-vbr"]);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(r.stdout.contains("nothing was installed"), "{}", r.stdout);
+}

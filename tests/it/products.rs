@@ -135,3 +135,319 @@ fn asr_an_unknown_argument_is_refused_before_any_iris_call() {
     assert_eq!(r.code, 0, "{}", r.text());
     assert!(!env.frozen("IRIS"));
 }
+
+/// What Commvault's client does with a PreSnap or PostSnap command: the command as entered on
+/// the subclient (`<binary> commvault-pre`), then what the CommServe appends, run as root (the
+/// client's account) with no terminal.
+fn commvault_runs(env: &Env, verb: &str, attempt: u32, job: &str) -> Run {
+    let attempt = attempt.to_string();
+    env.run(&[
+        verb,
+        "-bkplevel",
+        "1",
+        "-attempt",
+        &attempt,
+        "-status",
+        "1",
+        "-job",
+        job,
+    ])
+}
+
+#[test]
+fn commvault_presnap_and_postsnap_with_the_appended_arguments() {
+    let env = host();
+    let r = env.run(&["install", "commvault"]);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(r.stdout.contains(" commvault-pre\n"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("Run PostSnap for all attempts"),
+        "{}",
+        r.stdout
+    );
+    let r = commvault_runs(&env, "commvault-pre", 1, "4711");
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(env.frozen("IRIS"));
+    assert!(
+        env.log_text()
+            .contains("backup job 4711 attempt 1 (-bkplevel 1 -status 1)"),
+        "{}",
+        env.log_text()
+    );
+    let r = commvault_runs(&env, "commvault-post", 1, "4711");
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(!env.frozen("IRIS"));
+    for kind in ["freeze", "thaw"] {
+        let e = &env.history_events_of(kind)[0];
+        assert_eq!(e["job"], "4711", "{e}");
+        assert_eq!(e["attempt"], 1, "{e}");
+        assert_eq!(
+            e["by"],
+            format!(
+                "commvault-{}",
+                if kind == "freeze" { "pre" } else { "post" }
+            )
+        );
+    }
+    assert_eq!(
+        env.history_events_of("thaw")[0]["instances"][0]["verdict"],
+        "consistent"
+    );
+    let r = env.run(&["history"]);
+    assert!(
+        r.stdout.contains("by commvault-pre (job 4711)"),
+        "{}",
+        r.stdout
+    );
+    let r = env.run(&["history", "--json"]);
+    let cycles: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(cycles[0]["job"], "4711", "{}", r.stdout);
+}
+
+#[test]
+fn commvault_a_failed_presnap_is_rolled_back_and_its_retry_freezes() {
+    let env = host();
+    env.iris("IRIS2");
+    // The first attempt fails on the second instance: exit 1 (the job goes Pending), nothing
+    // left frozen; the retry, a new -attempt, freezes both.
+    env.fault("IRIS2", "freeze=fail@1");
+    let r = commvault_runs(&env, "commvault-pre", 1, "90");
+    assert_eq!(r.code, 1, "{}", r.text());
+    assert!(!env.frozen("IRIS") && !env.frozen("IRIS2"));
+    let rb = &env.history_events_of("rollback")[0];
+    assert_eq!(
+        (rb["job"].as_str(), rb["attempt"].as_u64()),
+        (Some("90"), Some(1)),
+        "{rb}"
+    );
+    let r = commvault_runs(&env, "commvault-pre", 2, "90");
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(env.frozen("IRIS") && env.frozen("IRIS2"));
+    assert_eq!(env.history_events_of("freeze")[0]["attempt"], 2);
+    let r = commvault_runs(&env, "commvault-post", 2, "90");
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(!env.frozen("IRIS") && !env.frozen("IRIS2"));
+}
+
+#[test]
+fn commvault_a_retried_presnap_keeps_our_own_freeze_and_rearms() {
+    let env = host();
+    let r = commvault_runs(&env, "commvault-pre", 1, "91");
+    assert_eq!(r.code, 0, "{}", r.text());
+    let first = env.watchdog_pid().expect("a watchdog");
+    // The job was retried anyway (another phase failed): our freeze still holds.
+    let r = commvault_runs(&env, "commvault-pre", 2, "91");
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(env.frozen("IRIS"));
+    assert_eq!(env.calls("IRIS", "freeze"), 1, "frozen once");
+    assert!(
+        env.log_text().contains("keeping it frozen"),
+        "{}",
+        env.log_text()
+    );
+    let second = env.watchdog_pid().expect("a watchdog");
+    assert_ne!(first, second, "the watchdog is re-armed");
+    let kept = &env.history_events_of("freeze")[1];
+    assert_eq!(kept["instances"][0]["result"], "kept", "{kept}");
+    assert_eq!(kept["attempt"], 2, "{kept}");
+    let r = commvault_runs(&env, "commvault-post", 2, "91");
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(!env.frozen("IRIS"));
+    assert!(env.recorded().is_empty());
+}
+
+#[test]
+fn commvault_other_arguments_are_refused_before_any_iris_call() {
+    let env = host();
+    for args in [
+        &["commvault-pre", "--instance", "X"][..],
+        &["commvault-pre", "-job", "1;reboot"],
+        &["commvault-pre", "-attempt", "one"],
+        &["commvault-post", "-job", "5", "-job", "6"],
+        &["commvault-pre", "-bkplevel"],
+    ] {
+        let r = env.run(args);
+        assert_eq!(r.code, 1, "{args:?}: {}", r.text());
+        assert!(
+            r.stderr.contains("-bkplevel N -attempt N"),
+            "{args:?}: {}",
+            r.stderr
+        );
+        assert!(
+            r.stderr.contains("nothing was frozen"),
+            "{args:?}: {}",
+            r.stderr
+        );
+    }
+    assert!(env.call_lines().is_empty(), "{:?}", env.call_lines());
+    // With /suppress, the CommServe appends nothing.
+    let r = env.run(&["commvault-pre", "/suppress"]);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(env.frozen("IRIS"));
+    let r = env.run(&["commvault-post"]);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(!env.frozen("IRIS"));
+}
+
+const VEEAM_PRE: &str = "/opt/iris-freeze/veeam/iris-pre-freeze.sh";
+const VEEAM_POST: &str = "/opt/iris-freeze/veeam/iris-post-thaw.sh";
+
+/// What Veeam does with a job script: runs the `.sh` file itself, from `/`, with no argument and
+/// stdin from /dev/null (as root: the agent's service, or the community wrapper's `su - root`).
+fn veeam_runs(env: &Env, script: &Path) -> Run {
+    let out = env.command(script).current_dir("/").output().unwrap();
+    Run {
+        code: out.status.code().unwrap(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        elapsed: std::time::Duration::ZERO,
+    }
+}
+
+#[test]
+fn veeam_agent_pre_freeze_and_post_thaw_scripts() {
+    let env = host();
+    install(&env, "veeam-agent");
+    for p in [VEEAM_PRE, VEEAM_POST] {
+        let text = fs::read_to_string(at(&env, p)).unwrap();
+        assert!(
+            !text.contains('\r') && text.starts_with("#!/bin/sh\n"),
+            "{text}"
+        );
+    }
+    let r = veeam_runs(&env, &at(&env, VEEAM_PRE));
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(env.frozen("IRIS"));
+    let r = veeam_runs(&env, &at(&env, VEEAM_POST));
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(!env.frozen("IRIS"));
+    assert_eq!(env.history_events_of("freeze")[0]["by"], "veeam-freeze");
+    let thaw = &env.history_events_of("thaw")[0];
+    assert_eq!(thaw["by"], "veeam-thaw");
+    assert_eq!(thaw["instances"][0]["verdict"], "consistent", "{thaw}");
+    // A failed freeze is a failed script (exit 1), rolled back: the job reports it.
+    env.fault("IRIS", "freeze=fail@1");
+    let r = veeam_runs(&env, &at(&env, VEEAM_PRE));
+    assert_eq!(r.code, 1, "{}", r.text());
+    assert!(!env.frozen("IRIS"));
+    let r = veeam_runs(&env, &at(&env, VEEAM_POST));
+    assert_eq!(r.code, 0, "{}", r.text());
+}
+
+#[test]
+fn veeam_dropin_scripts_run_by_the_community_wrappers() {
+    let env = host();
+    install(&env, "veeam-dropin");
+    // The wrappers run every executable of the folder, in order.
+    let run_folder = |dir: &str| {
+        let mut scripts: Vec<PathBuf> = fs::read_dir(at(&env, dir))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        scripts.sort();
+        assert_eq!(scripts.len(), 1, "{scripts:?}");
+        veeam_runs(&env, &scripts[0])
+    };
+    let r = run_folder("/opt/veeam/scripts/pre");
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(env.frozen("IRIS"));
+    let r = run_folder("/opt/veeam/scripts/post");
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(!env.frozen("IRIS"));
+}
+
+/// The scripts `install veeam-vbr` prints, by name.
+fn vbr_scripts(stdout: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for part in stdout.split("---- ").skip(1) {
+        let Some((name, body)) = part.split_once(" ----\n") else {
+            continue;
+        };
+        out.push((name.to_string(), body.to_string()));
+    }
+    out
+}
+
+#[test]
+fn veeam_vbr_uploaded_scripts_run_from_tmp_as_root_or_through_sudo() {
+    let env = host();
+    let r = env.run(&["install", "veeam-vbr"]);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(
+        r.stdout.contains("\"Require successful script execution\""),
+        "{}",
+        r.stdout
+    );
+    let bin = fs::canonicalize(crate::common::BIN).unwrap();
+    let b = bin.display();
+    assert!(
+        r.stdout.contains(&format!(
+            "VEEAM_USER ALL=(root) NOPASSWD: {b} veeam-freeze, {b} veeam-thaw\n"
+        )),
+        "{}",
+        r.stdout
+    );
+    let scripts = vbr_scripts(&r.stdout);
+    assert_eq!(
+        scripts.iter().map(|s| s.0.as_str()).collect::<Vec<_>>(),
+        ["iris-pre-freeze.sh", "iris-post-thaw.sh"],
+        "{}",
+        r.stdout
+    );
+    assert!(
+        env.root().read_dir().unwrap().next().is_none(),
+        "nothing written"
+    );
+    // Uploaded to /tmp and run there. A guest account that is not root goes through sudo: a
+    // stand-in `sudo` (the NOPASSWD line) and `id` show that path.
+    let tmp = env.tmp.path().join("guest-tmp");
+    let fake = env.tmp.path().join("fake-bin");
+    fs::create_dir_all(&tmp).unwrap();
+    fs::create_dir_all(&fake).unwrap();
+    let sudo_log = env.tmp.path().join("sudo.log");
+    let write_exec = |p: &Path, text: &str| {
+        fs::write(p, text).unwrap();
+        fs::set_permissions(p, fs::Permissions::from_mode(0o755)).unwrap();
+    };
+    write_exec(
+        &fake.join("sudo"),
+        &format!(
+            "#!/bin/sh\n[ \"$1\" = -n ] || exit 9\nshift\necho \"$@\" >> '{}'\nexec \"$@\"\n",
+            sudo_log.display()
+        ),
+    );
+    for (name, body) in &scripts {
+        write_exec(&tmp.join(name), body);
+    }
+    let run = |name: &str, as_user: bool| {
+        if as_user {
+            write_exec(&fake.join("id"), "#!/bin/sh\necho 1000\n");
+        } else {
+            let _ = fs::remove_file(fake.join("id"));
+        }
+        let path = format!("{}:{}:/usr/bin:/bin", fake.display(), env.bin.display());
+        let out = env
+            .command(Path::new("/bin/sh"))
+            .arg(tmp.join(name))
+            .current_dir(&tmp)
+            .env("PATH", path)
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.code().unwrap(), text)
+    };
+    for as_user in [false, true] {
+        let (code, out) = run("iris-pre-freeze.sh", as_user);
+        assert_eq!(code, 0, "{out}");
+        assert!(env.frozen("IRIS"));
+        let (code, out) = run("iris-post-thaw.sh", as_user);
+        assert_eq!(code, 0, "{out}");
+        assert!(!env.frozen("IRIS"));
+    }
+    let sudo = fs::read_to_string(&sudo_log).unwrap();
+    assert_eq!(sudo, format!("{b} veeam-freeze\n{b} veeam-thaw\n"));
+}

@@ -102,6 +102,6 @@ impl CycleNote {
 
     fn event(&self, cfg: &Config, kind: EventKind, exit: u8) -> Event {
         let by = history::by(cfg.invoked_as.as_deref(), "freeze");
-        Event::new(&self.id, kind, &by, exit)
+        Event::new(&self.id, kind, &by, exit).with_job(cfg.job_parts())
     }
 }

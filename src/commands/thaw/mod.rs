@@ -160,7 +160,7 @@ fn record_thaw(
     }
     let id = cycle.unwrap_or_else(history::new_id);
     let by = history::by(cfg.invoked_as.as_deref(), "thaw");
-    let mut e = Event::new(&id, EventKind::Thaw, &by, exit.code());
+    let mut e = Event::new(&id, EventKind::Thaw, &by, exit.code()).with_job(cfg.job_parts());
     for (t, v) in outcome.each.iter().zip(verdicts) {
         let Some(v) = v else { continue };
         let result = if outcome.down.contains(&t.name) {

@@ -15,6 +15,9 @@ pub(crate) struct Cycle {
     pub(crate) start: String,
     /// What ran its freeze.
     pub(crate) by: String,
+    /// The backup job its freeze was called for (Commvault's `-job`), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) job: Option<String>,
     /// `frozen` (no thaw yet), `thawed`, `auto-thawed`, `rolled back` or `failed`.
     pub(crate) ended: String,
     /// Per instance, the freeze's facts with the thaw's added.
@@ -69,6 +72,7 @@ pub(crate) fn cycles(events: &[Event]) -> Vec<Cycle> {
                 id: e.id.clone(),
                 start: e.at.clone(),
                 by: e.by.clone(),
+                job: None,
                 ended: String::new(),
                 instances: Vec::new(),
                 cmd: None,
@@ -79,6 +83,9 @@ pub(crate) fn cycles(events: &[Event]) -> Vec<Cycle> {
         }
         if e.cmd.is_some() {
             c.cmd = e.cmd.clone();
+        }
+        if c.job.is_none() {
+            c.job = e.job.clone();
         }
         for i in &e.instances {
             match c.instances.iter_mut().find(|k| k.name == i.name) {

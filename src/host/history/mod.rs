@@ -55,6 +55,11 @@ pub(crate) struct Event {
     /// What `run`'s command did (a `cmd` event).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) cmd: Option<CmdEvent>,
+    /// The backup job the hook call named (Commvault's `-job`), and its attempt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) job: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) attempt: Option<u32>,
 }
 
 /// How `run`'s command ended; never its environment.
@@ -146,7 +151,18 @@ impl Event {
             exit,
             instances: Vec::new(),
             cmd: None,
+            job: None,
+            attempt: None,
         }
+    }
+}
+
+impl Event {
+    /// With the backup job a hook call named (its id and attempt), if any.
+    pub(crate) fn with_job(mut self, (job, attempt): (Option<String>, Option<u32>)) -> Event {
+        self.job = job;
+        self.attempt = attempt;
+        self
     }
 }
 
