@@ -99,7 +99,8 @@ fn a_watchdog_thawing_without_the_lock_never_drops_a_newer_freeze() {
         .fault("IRIS", "thaw=slow:3000");
     env.iris("B");
     let first = env.spawn(&["freeze", "--max-freeze", "3", "--timeout", "2"]);
-    assert!(wait_until(LIMIT, || env.watchdog_pid().is_some()));
+    // The state names the watchdog with pid 0 until it has started.
+    assert!(wait_until(LIMIT, || env.watchdog_pid().is_some_and(|p| p > 0)));
     let wd = env.watchdog_pid().unwrap();
     // The rollback's slow thaw of IRIS holds the host lock past the watchdog's deadline.
     assert!(wait_until(LIMIT, || env.calls("IRIS", "thaw") == 1));
