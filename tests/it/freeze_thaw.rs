@@ -531,19 +531,6 @@ fn a_hung_thaw_times_out_and_reports_the_instance_may_be_frozen() {
 }
 
 #[test]
-fn a_thaw_answering_3_on_an_instance_confirmed_not_suspended_is_thawed_but_not_consistent() {
-    let env = Env::new();
-    env.iris("IRIS");
-    assert_eq!(env.run(&["freeze"]).code, 0);
-    env.thaw_externally("IRIS");
-    let r = env.run(&["thaw"]);
-    // Thawed (not a failure), but something resumed it before us: the verdict makes it 2.
-    assert_eq!(r.code, 2, "{}", r.text());
-    assert!(env.recorded().is_empty());
-    assert!(env.log_text().contains("inst=IRIS event=thaw rc=3"));
-}
-
-#[test]
 fn an_unconfirmable_thaw_is_a_failure() {
     let env = Env::new();
     env.iris("IRIS");

@@ -73,6 +73,9 @@ fn an_instance_resumed_before_the_thaw_is_not_consistent() {
         r.text()
     );
     assert_eq!(r.stdout.lines().count(), 1, "{}", r.text());
+    // Thawed (not a failure): nothing is left recorded, and the log shows ExternalThaw's 3.
+    assert!(env.recorded().is_empty());
+    assert!(env.log_text().contains("inst=IRIS event=thaw rc=3"));
 }
 
 #[test]

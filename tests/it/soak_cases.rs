@@ -100,7 +100,9 @@ fn a_watchdog_thawing_without_the_lock_never_drops_a_newer_freeze() {
     env.iris("B");
     let first = env.spawn(&["freeze", "--max-freeze", "3", "--timeout", "2"]);
     // The state names the watchdog with pid 0 until it has started.
-    assert!(wait_until(LIMIT, || env.watchdog_pid().is_some_and(|p| p > 0)));
+    assert!(wait_until(LIMIT, || env
+        .watchdog_pid()
+        .is_some_and(|p| p > 0)));
     let wd = env.watchdog_pid().unwrap();
     // The rollback's slow thaw of IRIS holds the host lock past the watchdog's deadline.
     assert!(wait_until(LIMIT, || env.calls("IRIS", "thaw") == 1));

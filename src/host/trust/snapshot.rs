@@ -11,13 +11,15 @@ use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::os::fd::OwnedFd;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use nix::errno::Errno;
 use nix::fcntl::AtFlags;
 use nix::fcntl::{OFlag, openat, readlinkat};
 use nix::sys::stat::{FileStat, Mode, SFlag, fstat, fstatat};
+
+use super::tree::stack;
 
 /// How many symlinks one path may go through, as the kernel's limit (ELOOP).
 const MAX_LINKS: usize = 40;
@@ -176,20 +178,6 @@ impl Snapshot {
 
 fn kind(st: &FileStat) -> SFlag {
     SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT
-}
-
-/// `p`'s components as a stack (the first on top), `/` and `.` dropped.
-fn stack(p: &Path) -> Vec<OsString> {
-    let mut v: Vec<OsString> = p
-        .components()
-        .filter_map(|c| match c {
-            Component::Normal(n) => Some(n.to_os_string()),
-            Component::ParentDir => Some("..".into()),
-            _ => None,
-        })
-        .collect();
-    v.reverse();
-    v
 }
 
 #[cfg(test)]

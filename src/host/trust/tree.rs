@@ -138,7 +138,7 @@ impl Tree {
 }
 
 /// `p`'s components as a stack (the first on top), `/` and `.` dropped.
-fn stack(p: &Path) -> Vec<OsString> {
+pub(super) fn stack(p: &Path) -> Vec<OsString> {
     let mut v: Vec<OsString> = p
         .components()
         .filter_map(|c| match c {
