@@ -24,6 +24,18 @@ fn ssh_command(env: &Env, original: Option<&str>) -> Run {
     env.run_env(&["ssh-command"], &vars)
 }
 
+/// `install ssh --key KEY --root ROOT`, as a person types it.
+fn install_ssh(env: &Env, key: &Path, root: &str) -> Run {
+    env.run(&[
+        "install",
+        "ssh",
+        "--key",
+        key.to_str().unwrap(),
+        "--root",
+        root,
+    ])
+}
+
 #[test]
 fn the_four_verbs_run_and_the_client_is_logged() {
     let env = Env::new();
@@ -130,14 +142,7 @@ fn install_writes_one_line_check_reads_it_uninstall_removes_only_ours() {
         bin.display()
     );
     for _ in 0..2 {
-        let r = env.run(&[
-            "install",
-            "ssh",
-            "--key",
-            key.to_str().unwrap(),
-            "--root",
-            root_s,
-        ]);
+        let r = install_ssh(&env, &key, root_s);
         assert_eq!(r.code, 0, "{}", r.text());
         assert_eq!(
             fs::read_to_string(&keys).unwrap(),
@@ -235,14 +240,7 @@ fn install_refuses_a_key_with_options_and_a_key_already_let_in() {
         "not a key".to_string(),
     ] {
         fs::write(&key, bad).unwrap();
-        let r = env.run(&[
-            "install",
-            "ssh",
-            "--key",
-            key.to_str().unwrap(),
-            "--root",
-            root_s,
-        ]);
+        let r = install_ssh(&env, &key, root_s);
         assert_eq!(r.code, 1, "{}", r.text());
         assert!(r.stderr.contains("is refused"), "{}", r.text());
     }
@@ -252,14 +250,7 @@ fn install_refuses_a_key_with_options_and_a_key_already_let_in() {
     fs::create_dir_all(root.join("root/.ssh")).unwrap();
     fs::set_permissions(root.join("root/.ssh"), fs::Permissions::from_mode(0o700)).unwrap();
     fs::write(root.join("root/.ssh/authorized_keys"), format!("{KEY} x\n")).unwrap();
-    let r = env.run(&[
-        "install",
-        "ssh",
-        "--key",
-        key.to_str().unwrap(),
-        "--root",
-        root_s,
-    ]);
+    let r = install_ssh(&env, &key, root_s);
     assert_eq!(r.code, 1, "{}", r.text());
     assert!(
         r.stderr.contains("without our forced command"),
@@ -269,14 +260,7 @@ fn install_refuses_a_key_with_options_and_a_key_already_let_in() {
     // A symlinked .ssh is not followed.
     fs::remove_dir_all(root.join("root/.ssh")).unwrap();
     std::os::unix::fs::symlink(env.tmp.path(), root.join("root/.ssh")).unwrap();
-    let r = env.run(&[
-        "install",
-        "ssh",
-        "--key",
-        key.to_str().unwrap(),
-        "--root",
-        root_s,
-    ]);
+    let r = install_ssh(&env, &key, root_s);
     assert_eq!(r.code, 1, "{}", r.text());
     assert!(!env.tmp.path().join("authorized_keys").exists());
     // --key is install ssh's.
