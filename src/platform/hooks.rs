@@ -268,6 +268,14 @@ mod tests {
             Some((Thaw, Some(Nutanix)))
         );
         assert_eq!(
+            call(&["/opt/cohesity/agent/software/crux/bin/user_scripts/iris-freeze-pre.sh"]),
+            Some((Freeze, Some(Cohesity)))
+        );
+        assert_eq!(
+            call(&["iris-freeze-POST.sh", "a=b"]),
+            Some((Thaw, Some(Cohesity)))
+        );
+        assert_eq!(
             call(&["/etc/qemu/fsfreeze-hook", "freeze"]),
             Some((Freeze, Some(Qemu)))
         );

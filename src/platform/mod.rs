@@ -4,6 +4,7 @@
 pub(crate) mod asr;
 pub(crate) mod aws;
 pub(crate) mod azure;
+pub(crate) mod cohesity;
 pub(crate) mod commvault;
 pub(crate) mod gcp;
 pub(crate) mod hooks;
@@ -49,6 +50,8 @@ pub(crate) enum Platform {
     VeeamAgent,
     VeeamVbr,
     VeeamDropin,
+    /// Cohesity's Linux agent (host-based protection groups).
+    Cohesity,
     /// Kubernetes backup engines (`platform::kubernetes`), and `kubernetes` for `check`.
     Velero,
     K10,
@@ -59,7 +62,7 @@ pub(crate) enum Platform {
 }
 
 impl Platform {
-    pub(crate) const ALL: [Platform; 16] = [
+    pub(crate) const ALL: [Platform; 17] = [
         Platform::Azure,
         Platform::Vmware,
         Platform::Qemu,
@@ -71,6 +74,7 @@ impl Platform {
         Platform::VeeamAgent,
         Platform::VeeamVbr,
         Platform::VeeamDropin,
+        Platform::Cohesity,
         Platform::Velero,
         Platform::K10,
         Platform::AksBackup,
@@ -91,6 +95,7 @@ impl Platform {
             Platform::VeeamAgent => "veeam-agent",
             Platform::VeeamVbr => "veeam-vbr",
             Platform::VeeamDropin => "veeam-dropin",
+            Platform::Cohesity => "cohesity",
             Platform::Velero => "velero",
             Platform::K10 => "k10",
             Platform::AksBackup => "aks-backup",
@@ -113,6 +118,7 @@ impl Platform {
             Platform::VeeamAgent => &veeam::VeeamAgent,
             Platform::VeeamVbr => &veeam::VeeamVbr,
             Platform::VeeamDropin => &veeam::VeeamDropin,
+            Platform::Cohesity => &cohesity::Cohesity,
             Platform::Velero => &kubernetes::Engine::Velero,
             Platform::K10 => &kubernetes::Engine::K10,
             Platform::AksBackup => &kubernetes::Engine::AksBackup,

@@ -451,3 +451,66 @@ fn veeam_vbr_uploaded_scripts_run_from_tmp_as_root_or_through_sudo() {
     let sudo = fs::read_to_string(&sudo_log).unwrap();
     assert_eq!(sudo, format!("{b} veeam-freeze\n{b} veeam-thaw\n"));
 }
+
+const COHESITY_DIR: &str = "/opt/cohesity/agent/software/crux/bin/user_scripts";
+
+/// What Cohesity's Linux agent does with a script a protection group names: it takes the file
+/// name only, runs that file of its `user_scripts` directory as root with the group's params
+/// as arguments, stdin from /dev/null, and kills it at the group's `timeout_secs` (modelled by
+/// `timeout`). Returns the exit code and the output the agent collects.
+fn cohesity_agent_runs(env: &Env, name: &str, params: &[&str]) -> (i32, String) {
+    let dir = at(env, COHESITY_DIR);
+    let out = env
+        .command(Path::new("/usr/bin/timeout"))
+        .args(["-s", "KILL", "60"])
+        .arg(dir.join(name))
+        .args(params)
+        .current_dir(&dir)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), text)
+}
+
+#[test]
+fn cohesity_pre_freezes_post_snapshot_thaws_and_post_backup_thaws_again_cleanly() {
+    let env = host();
+    install(&env, "cohesity");
+    let (code, out) = cohesity_agent_runs(&env, "iris-freeze-pre.sh", &["db=IRIS", "x y"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(env.frozen("IRIS"));
+    let (code, out) = cohesity_agent_runs(&env, "iris-freeze-post.sh", &[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(!env.frozen("IRIS"));
+    assert!(env.recorded().is_empty());
+    assert_eq!(env.calls("IRIS", "thaw"), 1);
+    // The post-backup script, the safety net: nothing is frozen, no IRIS thaw call, exit 0.
+    let (code, out) = cohesity_agent_runs(&env, "iris-freeze-post.sh", &["after=backup"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(env.calls("IRIS", "thaw"), 1, "{out}");
+    assert!(!env.frozen("IRIS"));
+    let thaw = env.history_events_of("thaw");
+    assert_eq!(thaw[0]["instances"][0]["verdict"], "consistent", "{thaw:?}");
+}
+
+#[test]
+fn cohesity_a_failed_freeze_fails_the_pre_script_and_the_post_scripts_are_clean() {
+    let env = host();
+    env.fault("IRIS", "freeze=fail");
+    install(&env, "cohesity");
+    let (code, out) = cohesity_agent_runs(&env, "iris-freeze-pre.sh", &[]);
+    // Non-zero: with continue on error off, the agent fails the run.
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("rolled back"), "{out}");
+    assert!(!env.frozen("IRIS"));
+    for _ in 0..2 {
+        let (code, out) = cohesity_agent_runs(&env, "iris-freeze-post.sh", &[]);
+        assert_eq!(code, 0, "{out}");
+    }
+    assert!(env.recorded().is_empty());
+}
