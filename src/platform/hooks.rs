@@ -276,6 +276,11 @@ mod tests {
             Some((Thaw, Some(Cohesity)))
         );
         assert_eq!(
+            call(&["/opt/iris-freeze/rubrik/rubrik-pre-backup.sh"]),
+            Some((Freeze, Some(Rubrik)))
+        );
+        assert_eq!(call(&["rubrik-post-backup.sh"]), Some((Thaw, Some(Rubrik))));
+        assert_eq!(
             call(&["/etc/qemu/fsfreeze-hook", "freeze"]),
             Some((Freeze, Some(Qemu)))
         );

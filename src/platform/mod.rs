@@ -12,6 +12,7 @@ pub(crate) mod kit;
 pub(crate) mod kubernetes;
 pub(crate) mod nutanix;
 pub(crate) mod qemu;
+pub(crate) mod rubrik;
 pub(crate) mod spec;
 pub(crate) mod ssh;
 pub(crate) mod veeam;
@@ -52,6 +53,8 @@ pub(crate) enum Platform {
     VeeamDropin,
     /// Cohesity's Linux agent (host-based protection groups).
     Cohesity,
+    /// Rubrik VM backups, through the Rubrik Backup Service in the guest.
+    Rubrik,
     /// Kubernetes backup engines (`platform::kubernetes`), and `kubernetes` for `check`.
     Velero,
     K10,
@@ -62,7 +65,7 @@ pub(crate) enum Platform {
 }
 
 impl Platform {
-    pub(crate) const ALL: [Platform; 17] = [
+    pub(crate) const ALL: [Platform; 18] = [
         Platform::Azure,
         Platform::Vmware,
         Platform::Qemu,
@@ -75,6 +78,7 @@ impl Platform {
         Platform::VeeamVbr,
         Platform::VeeamDropin,
         Platform::Cohesity,
+        Platform::Rubrik,
         Platform::Velero,
         Platform::K10,
         Platform::AksBackup,
@@ -96,6 +100,7 @@ impl Platform {
             Platform::VeeamVbr => "veeam-vbr",
             Platform::VeeamDropin => "veeam-dropin",
             Platform::Cohesity => "cohesity",
+            Platform::Rubrik => "rubrik",
             Platform::Velero => "velero",
             Platform::K10 => "k10",
             Platform::AksBackup => "aks-backup",
@@ -119,6 +124,7 @@ impl Platform {
             Platform::VeeamVbr => &veeam::VeeamVbr,
             Platform::VeeamDropin => &veeam::VeeamDropin,
             Platform::Cohesity => &cohesity::Cohesity,
+            Platform::Rubrik => &rubrik::Rubrik,
             Platform::Velero => &kubernetes::Engine::Velero,
             Platform::K10 => &kubernetes::Engine::K10,
             Platform::AksBackup => &kubernetes::Engine::AksBackup,

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use crate::common::{self, Env, Run};
 
-const PLATFORMS: [&str; 7] = [
-    "azure", "vmware", "qemu", "gcp", "nutanix", "asr", "cohesity",
+const PLATFORMS: [&str; 8] = [
+    "azure", "vmware", "qemu", "gcp", "nutanix", "asr", "cohesity", "rubrik",
 ];
 
 fn is_root() -> bool {
@@ -161,6 +161,20 @@ fn every_platform_installs_checks_clean_and_installs_again_unchanged() {
             "{text}"
         );
         assert!(text.ends_with(&format!("\nexec '{b}' {verb}\n")), "{text}");
+    }
+    for (f, verb) in [
+        ("rubrik-pre-backup.sh", "freeze"),
+        ("rubrik-post-snap.sh", "thaw"),
+        ("rubrik-post-backup.sh", "thaw"),
+    ] {
+        let p = at(&env, &format!("/opt/iris-freeze/rubrik/{f}"));
+        let text = fs::read_to_string(&p).unwrap();
+        assert!(
+            text.starts_with("#!/bin/sh\n# Installed by iris-freeze: Rubrik "),
+            "{text}"
+        );
+        assert!(text.ends_with(&format!("\nexec '{b}' {verb}\n")), "{text}");
+        assert_eq!(mode(&p), 0o755, "{f}");
     }
     for link in [
         "/usr/sbin/pre-freeze-script",

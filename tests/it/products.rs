@@ -514,3 +514,94 @@ fn cohesity_a_failed_freeze_fails_the_pre_script_and_the_post_scripts_are_clean(
     }
     assert!(env.recorded().is_empty());
 }
+
+/// What the Rubrik Backup Service does with a script path entered for the VM: it runs that
+/// file as root, with no arguments, stdin from /dev/null, and terminates it after `timeoutMs`
+/// (modelled by `timeout`). Returns the exit code and the output.
+fn rubrik_service_runs(env: &Env, path: &str, timeout_ms: u64) -> (i32, String) {
+    let out = env
+        .command(Path::new("/usr/bin/timeout"))
+        .args(["-s", "KILL", &format!("{}s", timeout_ms as f64 / 1000.0)])
+        .arg(at(env, path))
+        .current_dir("/")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), text)
+}
+
+/// The timeoutMs `install rubrik` tells to enter.
+fn rubrik_timeout_ms(install_out: &str, field: &str) -> u64 {
+    let line = install_out
+        .lines()
+        .find(|l| l.contains(&format!("{field}:")))
+        .unwrap_or_else(|| panic!("no {field} in {install_out}"));
+    let at = line.find("timeoutMs ").unwrap() + "timeoutMs ".len();
+    line[at..]
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn rubrik_pre_backup_freezes_post_snap_thaws_and_post_backup_thaws_again_cleanly() {
+    let env = host();
+    let r = env.run(&["install", "rubrik"]);
+    assert_eq!(r.code, 0, "{}", r.text());
+    // What to enter: the three paths, a timeout covering --timeout (30 s) and its rollback.
+    let pre = "/opt/iris-freeze/rubrik/rubrik-pre-backup.sh";
+    let snap = "/opt/iris-freeze/rubrik/rubrik-post-snap.sh";
+    let backup = "/opt/iris-freeze/rubrik/rubrik-post-backup.sh";
+    for (field, path, handling) in [
+        ("preBackupScript", pre, "abort"),
+        ("postSnapScript", snap, "abort"),
+        ("postBackupScript", backup, "continue"),
+    ] {
+        let said = format!("scriptPath {path}  timeoutMs 45000  failureHandling {handling}");
+        assert!(r.stdout.contains(&said), "{field}: {}", r.text());
+    }
+    let ms = rubrik_timeout_ms(&r.stdout, "preBackupScript");
+    let (code, out) = rubrik_service_runs(&env, pre, ms);
+    assert_eq!(code, 0, "{out}");
+    assert!(env.frozen("IRIS"));
+    let (code, out) = rubrik_service_runs(&env, snap, ms);
+    assert_eq!(code, 0, "{out}");
+    assert!(!env.frozen("IRIS"));
+    assert_eq!(env.calls("IRIS", "thaw"), 1);
+    // The safety net finds nothing frozen: no IRIS thaw, exit 0.
+    let (code, out) = rubrik_service_runs(&env, backup, ms);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(env.calls("IRIS", "thaw"), 1, "{out}");
+    assert!(env.recorded().is_empty());
+    let thaw = env.history_events_of("thaw");
+    assert_eq!(thaw[0]["instances"][0]["verdict"], "consistent", "{thaw:?}");
+}
+
+#[test]
+fn rubrik_a_failed_freeze_aborts_and_both_thaws_are_clean() {
+    let env = host();
+    env.fault("IRIS", "freeze=fail");
+    let r = env.run(&["install", "rubrik", "--timeout", "10"]);
+    assert_eq!(r.code, 0, "{}", r.text());
+    let ms = rubrik_timeout_ms(&r.stdout, "preBackupScript");
+    assert_eq!(ms, 25_000, "{}", r.text());
+    let (code, out) = rubrik_service_runs(&env, "/opt/iris-freeze/rubrik/rubrik-pre-backup.sh", ms);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("rolled back"), "{out}");
+    assert!(!env.frozen("IRIS"));
+    for path in [
+        "/opt/iris-freeze/rubrik/rubrik-post-snap.sh",
+        "/opt/iris-freeze/rubrik/rubrik-post-backup.sh",
+    ] {
+        let (code, out) = rubrik_service_runs(&env, path, ms);
+        assert_eq!(code, 0, "{path}: {out}");
+    }
+    assert!(env.recorded().is_empty());
+}
