@@ -48,7 +48,8 @@ arguments it adds are ignored: prescript.sh/postScript.sh (Azure), pre-freeze-sc
 post-thaw-script and backupScripts.d/* (VMware), fsfreeze-hook (QEMU), pre.sh/post.sh (GCP), \
 pre_freeze/post_thaw (Nutanix), pre-script/post-script/dry-run (AWS), customscript.sh \
 --pre/--post (Azure Site Recovery), the pre/post scripts in user_scripts/ (Cohesity), rubrik-pre-backup.sh, \
-rubrik-post-snap.sh and rubrik-post-backup.sh (Rubrik). \
+rubrik-post-snap.sh and rubrik-post-backup.sh (Rubrik), gcbdr-pre.sh and the \
+other phases, or gcbdr PHASE (Google Cloud Backup and DR). \
 `install PLATFORM` sets \
 them up; `check PLATFORM` verifies the whole chain. On Kubernetes, \
 `install velero|k10|aks-backup` prints the engine's manifest. Over SSH (storage arrays, \

@@ -6,6 +6,7 @@ pub(crate) mod aws;
 pub(crate) mod azure;
 pub(crate) mod cohesity;
 pub(crate) mod commvault;
+pub(crate) mod gcbdr;
 pub(crate) mod gcp;
 pub(crate) mod hooks;
 pub(crate) mod kit;
@@ -55,6 +56,8 @@ pub(crate) enum Platform {
     Cohesity,
     /// Rubrik VM backups, through the Rubrik Backup Service in the guest.
     Rubrik,
+    /// Google Cloud Backup and DR's agent scripts (Actifio heritage).
+    Gcbdr,
     /// Kubernetes backup engines (`platform::kubernetes`), and `kubernetes` for `check`.
     Velero,
     K10,
@@ -65,7 +68,7 @@ pub(crate) enum Platform {
 }
 
 impl Platform {
-    pub(crate) const ALL: [Platform; 18] = [
+    pub(crate) const ALL: [Platform; 19] = [
         Platform::Azure,
         Platform::Vmware,
         Platform::Qemu,
@@ -79,6 +82,7 @@ impl Platform {
         Platform::VeeamDropin,
         Platform::Cohesity,
         Platform::Rubrik,
+        Platform::Gcbdr,
         Platform::Velero,
         Platform::K10,
         Platform::AksBackup,
@@ -101,6 +105,7 @@ impl Platform {
             Platform::VeeamDropin => "veeam-dropin",
             Platform::Cohesity => "cohesity",
             Platform::Rubrik => "rubrik",
+            Platform::Gcbdr => "gcbdr",
             Platform::Velero => "velero",
             Platform::K10 => "k10",
             Platform::AksBackup => "aks-backup",
@@ -125,6 +130,7 @@ impl Platform {
             Platform::VeeamDropin => &veeam::VeeamDropin,
             Platform::Cohesity => &cohesity::Cohesity,
             Platform::Rubrik => &rubrik::Rubrik,
+            Platform::Gcbdr => &gcbdr::Gcbdr,
             Platform::Velero => &kubernetes::Engine::Velero,
             Platform::K10 => &kubernetes::Engine::K10,
             Platform::AksBackup => &kubernetes::Engine::AksBackup,

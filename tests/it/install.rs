@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use crate::common::{self, Env, Run};
 
-const PLATFORMS: [&str; 8] = [
-    "azure", "vmware", "qemu", "gcp", "nutanix", "asr", "cohesity", "rubrik",
+const PLATFORMS: [&str; 9] = [
+    "azure", "vmware", "qemu", "gcp", "nutanix", "asr", "cohesity", "rubrik", "gcbdr",
 ];
 
 fn is_root() -> bool {
@@ -182,6 +182,11 @@ fn every_platform_installs_checks_clean_and_installs_again_unchanged() {
         "/etc/qemu/fsfreeze-hook",
         "/etc/google/snapshots/pre.sh",
         "/etc/google/snapshots/post.sh",
+        "/act/scripts/gcbdr-init.sh",
+        "/act/scripts/gcbdr-pre.sh",
+        "/act/scripts/gcbdr-post.sh",
+        "/act/scripts/gcbdr-final.sh",
+        "/act/scripts/gcbdr-abort.sh",
     ] {
         assert_eq!(fs::read_link(at(&env, link)).unwrap(), bin(), "{link}");
     }

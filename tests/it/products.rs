@@ -605,3 +605,146 @@ fn rubrik_a_failed_freeze_aborts_and_both_thaws_are_clean() {
     }
     assert!(env.recorded().is_empty());
 }
+
+/// What Google Cloud Backup and DR's agent does for one phase of a job: it runs `script` of
+/// `/act/scripts` as root with `args` (none from a backup template, the phase from the legacy
+/// `appid.<ID>.sh` convention), the job in `ACT_*` variables, stdin from /dev/null, and kills
+/// it at the template's timeout (modelled by `timeout`).
+fn gcbdr_agent_runs(env: &Env, script: &Path, args: &[&str], vars: &[(&str, &str)]) -> Run {
+    let mut c = env.command(Path::new("/usr/bin/timeout"));
+    c.args(["-s", "KILL", "60"])
+        .arg(script)
+        .args(args)
+        .current_dir(at(env, "/act/scripts"))
+        .stdin(Stdio::null());
+    for (k, v) in vars {
+        c.env(k, v);
+    }
+    let out = c.output().unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        elapsed: std::time::Duration::ZERO,
+    }
+}
+
+const JOB: &[(&str, &str)] = &[
+    ("ACT_JOBNAME", "Job_0012345"),
+    ("ACT_JOBTYPE", "snapshot"),
+    ("ACT_APPNAME", "IRIS"),
+];
+
+fn cycles(env: &Env) -> serde_json::Value {
+    let r = env.run(&["history", "--json"]);
+    serde_json::from_str(&r.stdout).unwrap()
+}
+
+#[test]
+fn gcbdr_template_scripts_run_each_phase_by_their_names() {
+    let env = host();
+    install(&env, "gcbdr");
+    let script = |p: &str| at(&env, &format!("/act/scripts/gcbdr-{p}.sh"));
+    let r = gcbdr_agent_runs(&env, &script("init"), &[], JOB);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(r.stdout.contains("nothing to do"), "{}", r.text());
+    assert!(env.call_lines().is_empty(), "{:?}", env.call_lines());
+    let r = gcbdr_agent_runs(&env, &script("pre"), &[], JOB);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(env.frozen("IRIS"));
+    let r = gcbdr_agent_runs(&env, &script("post"), &[], JOB);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(!env.frozen("IRIS"));
+    // FINAL thaws only what is still frozen: nothing here, so no IRIS thaw, exit 0.
+    let r = gcbdr_agent_runs(&env, &script("final"), &[], JOB);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert_eq!(env.calls("IRIS", "thaw"), 1);
+    assert!(env.recorded().is_empty());
+    let c = cycles(&env);
+    assert_eq!(c[0]["verdict"], "consistent", "{c}");
+    let by = c[0]["by"].as_str().unwrap();
+    assert!(
+        by.contains("gcbdr-") && by.contains("\"Job_0012345\"") && by.contains("\"snapshot\""),
+        "{by}"
+    );
+}
+
+#[test]
+fn gcbdr_abort_thaws_and_the_legacy_argument_and_act_phase_work() {
+    let env = host();
+    install(&env, "gcbdr");
+    let pre = at(&env, "/act/scripts/gcbdr-pre.sh");
+    let abort = at(&env, "/act/scripts/gcbdr-abort.sh");
+    let r = gcbdr_agent_runs(&env, &pre, &[], JOB);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(env.frozen("IRIS"));
+    let r = gcbdr_agent_runs(&env, &abort, &[], JOB);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(!env.frozen("IRIS"));
+    // The legacy appid.<ID>.sh, as a person writes it, with the phase as its first argument.
+    let appid = at(&env, "/act/scripts/appid.4711.sh");
+    fs::write(
+        &appid,
+        format!(
+            "#!/bin/sh\nexec '{}' gcbdr \"$1\"\n",
+            env!("CARGO_BIN_EXE_iris-freeze")
+        ),
+    )
+    .unwrap();
+    fs::set_permissions(&appid, fs::Permissions::from_mode(0o755)).unwrap();
+    for (phase, frozen) in [
+        ("init", false),
+        ("freeze", true),
+        ("thaw", false),
+        ("fini", false),
+    ] {
+        let r = gcbdr_agent_runs(&env, &appid, &[phase], JOB);
+        assert_eq!(r.code, 0, "{phase}: {}", r.text());
+        assert_eq!(env.frozen("IRIS"), frozen, "{phase}");
+    }
+    // ACT_PHASE, when no argument names the phase; any case.
+    let r = gcbdr_agent_runs(&env, &appid, &[], &[("ACT_PHASE", "PRE")]);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(env.frozen("IRIS"));
+    let r = gcbdr_agent_runs(&env, &appid, &[], &[("ACT_PHASE", "abort")]);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(!env.frozen("IRIS"));
+    assert_eq!(env.calls("IRIS", "freeze"), 3);
+    // No phase anywhere, or an unknown one: refused before any IRIS call.
+    let calls = env.call_lines().len();
+    for (args, vars) in [
+        (&[][..], &[][..]),
+        (&["bogus"][..], &[("ACT_PHASE", "nope")][..]),
+    ] {
+        let r = gcbdr_agent_runs(&env, &appid, args, vars);
+        assert_eq!(r.code, 1, "{args:?}: {}", r.text());
+        assert!(r.stderr.contains("pre, freeze, post"), "{}", r.text());
+    }
+    assert_eq!(env.call_lines().len(), calls);
+}
+
+#[test]
+fn gcbdr_hostile_job_names_are_bounded_and_escaped_in_the_history() {
+    let env = host();
+    install(&env, "gcbdr");
+    let hostile = format!("evil\u{1b}[31m\n\"quote\\{}", "x".repeat(500));
+    let vars = [
+        ("ACT_JOBNAME", hostile.as_str()),
+        ("ACT_JOBTYPE", "snap\u{7}\r\nshot"),
+    ];
+    let r = gcbdr_agent_runs(&env, &at(&env, "/act/scripts/gcbdr-pre.sh"), &[], &vars);
+    assert_eq!(r.code, 0, "{}", r.text());
+    let r = gcbdr_agent_runs(&env, &at(&env, "/act/scripts/gcbdr-post.sh"), &[], &vars);
+    assert_eq!(r.code, 0, "{}", r.text());
+    let c = cycles(&env);
+    let by = c[0]["by"].as_str().unwrap();
+    assert!(
+        by.chars().all(|c| c == ' ' || c.is_ascii_graphic()),
+        "{by:?}"
+    );
+    assert!(by.len() < 200, "{by:?}");
+    assert!(by.contains("evil?[31m?\\\"quote"), "{by:?}");
+    assert!(by.contains("\"snap???shot\""), "{by:?}");
+    let r = env.run(&["history"]);
+    assert!(!r.stdout.contains('\u{1b}'), "{}", r.stdout);
+}
