@@ -146,12 +146,8 @@ fn run_args(args: Vec<OsString>, ssh: Option<&str>) -> Exit {
             return Exit::Failure;
         }
     };
+    cfg.invoked_as = hook.and(hook_name);
     cfg.job = job;
-    // With what the product says of its job, when it says it (Google Backup and DR).
-    let said = hook.and_then(|h| h.platform).and_then(|p| p.spec().job());
-    cfg.invoked_as = hook
-        .and(hook_name)
-        .map(|n| said.map_or_else(|| n.clone(), |j| format!("{n} {j}")));
     host::stderr::show_up_to(match cfg.verbosity {
         Verbosity::Quiet => tracing::Level::ERROR,
         Verbosity::Normal => tracing::Level::WARN,

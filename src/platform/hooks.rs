@@ -156,10 +156,9 @@ pub(crate) fn idle(args: &[OsString]) -> Option<String> {
         .iter()
         .any(|i| i.eq_ignore_ascii_case(&phase_arg))
         .then(|| {
-            let job = p
-                .spec()
-                .job()
-                .map(|j| format!(" ({j})"))
+            let job = job(args)
+                .and_then(|j| j.id)
+                .map(|id| format!(" (job {id})"))
                 .unwrap_or_default();
             format!("iris-freeze: {p} {phase_arg}: nothing to do{job}")
         })

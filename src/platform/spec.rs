@@ -189,12 +189,6 @@ pub(crate) trait Spec: Sync {
         None
     }
 
-    /// What a hook call says about the job that made it, for the history (already checked and
-    /// escaped).
-    fn job(&self) -> Option<String> {
-        None
-    }
-
     /// A known script of someone else's at a hook path (`shown`, holding `text`) that must be
     /// moved aside: what it is and why.
     fn foreign_hook(&self, _shown: &str, _text: &str) -> Option<(String, String)> {

@@ -662,11 +662,12 @@ fn gcbdr_template_scripts_run_each_phase_by_their_names() {
     assert!(env.recorded().is_empty());
     let c = cycles(&env);
     assert_eq!(c[0]["verdict"], "consistent", "{c}");
-    let by = c[0]["by"].as_str().unwrap();
-    assert!(
-        by.contains("gcbdr-") && by.contains("\"Job_0012345\"") && by.contains("\"snapshot\""),
-        "{by}"
-    );
+    assert_eq!(c[0]["by"], "gcbdr-pre.sh", "{c}");
+    assert_eq!(c[0]["job"], "\"Job_0012345\"", "{c}");
+    // The log names the job at each phase's start, with its type and application.
+    let log = env.log_text();
+    let said = "called for backup job \"Job_0012345\" attempt ? (type \"snapshot\", app \"IRIS\")";
+    assert!(log.contains(said), "{log}");
 }
 
 #[test]
@@ -724,7 +725,7 @@ fn gcbdr_abort_thaws_and_the_legacy_argument_and_act_phase_work() {
 }
 
 #[test]
-fn gcbdr_hostile_job_names_are_bounded_and_escaped_in_the_history() {
+fn gcbdr_hostile_job_names_are_bounded_and_escaped_in_the_log_and_history() {
     let env = host();
     install(&env, "gcbdr");
     let hostile = format!("evil\u{1b}[31m\n\"quote\\{}", "x".repeat(500));
@@ -737,14 +738,17 @@ fn gcbdr_hostile_job_names_are_bounded_and_escaped_in_the_history() {
     let r = gcbdr_agent_runs(&env, &at(&env, "/act/scripts/gcbdr-post.sh"), &[], &vars);
     assert_eq!(r.code, 0, "{}", r.text());
     let c = cycles(&env);
-    let by = c[0]["by"].as_str().unwrap();
+    let job = c[0]["job"].as_str().unwrap();
     assert!(
-        by.chars().all(|c| c == ' ' || c.is_ascii_graphic()),
-        "{by:?}"
+        job.chars().all(|c| c == ' ' || c.is_ascii_graphic()),
+        "{job:?}"
     );
-    assert!(by.len() < 200, "{by:?}");
-    assert!(by.contains("evil?[31m?\\\"quote"), "{by:?}");
-    assert!(by.contains("\"snap???shot\""), "{by:?}");
+    assert!(job.len() < 100, "{job:?}");
+    assert!(job.starts_with("\"evil?[31m?\\\"quote\\\\xxx"), "{job:?}");
+    assert!(job.ends_with("x...\""), "{job:?}");
+    let log = env.log_text();
+    assert!(log.contains("type \"snap???shot\""), "{log}");
+    assert!(!log.contains('\u{1b}') && !log.contains('\u{7}'), "{log}");
     let r = env.run(&["history"]);
     assert!(!r.stdout.contains('\u{1b}'), "{}", r.stdout);
 }

@@ -6,9 +6,11 @@
 //! else `ACT_PHASE`, else the script's own name (`gcbdr-pre.sh`).
 
 use std::env;
+use std::ffi::OsString;
 
 use crate::platform::hook_seconds;
 use crate::platform::hooks::HookCommand::{self, Freeze, Thaw};
+use crate::platform::hooks::HookJob;
 use crate::platform::kit::Given;
 use crate::platform::spec::{Asks, Hook, Spec};
 
@@ -42,7 +44,7 @@ const HOOKS: &[Hook] = &[
 /// The longest `ACT_*` value kept, in characters.
 const FIELD_MAX: usize = 64;
 
-/// An `ACT_*` value as the history may hold it: printable ASCII only (anything else becomes
+/// An `ACT_*` value as the log and the history may hold it: printable ASCII only (anything else becomes
 /// `?`), at most `FIELD_MAX` characters, quoted.
 fn field(name: &str) -> Option<String> {
     let v = env::var_os(name)?;
@@ -86,17 +88,18 @@ impl Spec for Gcbdr {
             .map(str::to_string)
     }
 
-    fn job(&self) -> Option<String> {
-        let name = field("ACT_JOBNAME");
-        let kind = field("ACT_JOBTYPE");
-        match (name, kind) {
-            (None, None) => None,
-            (name, kind) => Some(format!(
-                "job {} type {}",
-                name.as_deref().unwrap_or("-"),
-                kind.as_deref().unwrap_or("-")
-            )),
-        }
+    /// The job is in `ACT_*` variables, not in the arguments (a phase, or nothing).
+    fn hook_args(&self, _rest: &[OsString]) -> Result<Option<HookJob>, String> {
+        let id = field("ACT_JOBNAME");
+        let more: Vec<String> = [("type", "ACT_JOBTYPE"), ("app", "ACT_APPNAME")]
+            .into_iter()
+            .filter_map(|(k, var)| field(var).map(|v| format!("{k} {v}")))
+            .collect();
+        Ok((id.is_some() || !more.is_empty()).then(|| HookJob {
+            id,
+            attempt: None,
+            more: more.join(", "),
+        }))
     }
 
     fn next_steps(&self, given: &Given) -> Vec<String> {
