@@ -139,7 +139,7 @@ _iris__freeze() {
             return 0
             ;;
         iris__freeze__subcmd__check)
-            opts="-v -q -h -V --timeout --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version azure vmware qemu gcp nutanix aws asr commvault veeam-agent veeam-vbr veeam-dropin velero k10 aks-backup kubernetes ssh"
+            opts="-v -q -h -V --timeout --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version azure vmware qemu gcp nutanix aws asr commvault veeam-agent veeam-vbr veeam-dropin cohesity rubrik gcbdr velero k10 aks-backup kubernetes ssh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 mapfile -t COMPREPLY < <(compgen -W "${opts}" -- "${cur}")
                 return 0
@@ -562,7 +562,7 @@ _iris__freeze() {
             return 0
             ;;
         iris__freeze__subcmd__install)
-            opts="-v -q -h -V --timeout --namespace --workload --container --binary --max-freeze --kind --velero-namespace --schedule --sharded --key --user --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version azure vmware qemu gcp nutanix aws asr commvault veeam-agent veeam-vbr veeam-dropin velero k10 aks-backup kubernetes ssh"
+            opts="-v -q -h -V --timeout --namespace --workload --container --binary --max-freeze --kind --velero-namespace --schedule --sharded --key --user --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version azure vmware qemu gcp nutanix aws asr commvault veeam-agent veeam-vbr veeam-dropin cohesity rubrik gcbdr velero k10 aks-backup kubernetes ssh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 mapfile -t COMPREPLY < <(compgen -W "${opts}" -- "${cur}")
                 return 0
@@ -911,7 +911,7 @@ _iris__freeze() {
             return 0
             ;;
         iris__freeze__subcmd__uninstall)
-            opts="-v -q -h -V --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version azure vmware qemu gcp nutanix aws asr commvault veeam-agent veeam-vbr veeam-dropin velero k10 aks-backup kubernetes ssh"
+            opts="-v -q -h -V --state-dir --history-file --metrics-file --config --root --bin-dirs --verbose --quiet --help --version azure vmware qemu gcp nutanix aws asr commvault veeam-agent veeam-vbr veeam-dropin cohesity rubrik gcbdr velero k10 aks-backup kubernetes ssh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 mapfile -t COMPREPLY < <(compgen -W "${opts}" -- "${cur}")
                 return 0

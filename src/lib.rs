@@ -56,6 +56,10 @@ pub fn run(args: Vec<OsString>) -> Exit {
         );
         return Exit::Failure;
     }
+    if let Some(said) = hooks::idle(&args) {
+        let _ = writeln!(std::io::stdout(), "{}", terminal_text(&said));
+        return Exit::Success;
+    }
     if args.get(1).is_some_and(|a| a == SSH_COMMAND) {
         return ssh_command(args);
     }

@@ -47,7 +47,10 @@ Installed as a snapshot platform's hook, the platform's convention picks the com
 arguments it adds are ignored: prescript.sh/postScript.sh (Azure), pre-freeze-script, \
 post-thaw-script and backupScripts.d/* (VMware), fsfreeze-hook (QEMU), pre.sh/post.sh (GCP), \
 pre_freeze/post_thaw (Nutanix), pre-script/post-script/dry-run (AWS), customscript.sh \
---pre/--post (Azure Site Recovery). `install PLATFORM` sets \
+--pre/--post (Azure Site Recovery), the pre/post scripts in user_scripts/ (Cohesity), rubrik-pre-backup.sh, \
+rubrik-post-snap.sh and rubrik-post-backup.sh (Rubrik), gcbdr-pre.sh and the \
+other phases, or gcbdr PHASE (Google Cloud Backup and DR). \
+`install PLATFORM` sets \
 them up; `check PLATFORM` verifies the whole chain. On Kubernetes, \
 `install velero|k10|aks-backup` prints the engine's manifest. Over SSH (storage arrays, \
 remote adapters, orchestrators), `install ssh --key FILE` forces `ssh-command`, which runs only \

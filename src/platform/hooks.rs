@@ -110,7 +110,8 @@ fn matched(args: &[OsString]) -> Option<(Platform, &'static Hook, String, String
     });
     let by_dir = || find(|c| matches!(c, Called::InDir(d) if *d == dir));
     if let Some((p, hook)) = by_name.or_else(by_dir) {
-        return Some((p, hook, first.clone(), first));
+        let phase_arg = or_otherwise(p, hook, first.clone(), &name);
+        return Some((p, hook, first, phase_arg));
     }
     // Any other name behaves as iris-freeze; these first arguments are hook verbs.
     let rest_is_options = args
@@ -123,8 +124,44 @@ fn matched(args: &[OsString]) -> Option<(Platform, &'static Hook, String, String
     });
     by_arg.map(|(p, hook)| {
         let second = lower(args.get(2).map(OsString::as_os_str));
+        let second = or_otherwise(p, hook, second, &name);
         (p, hook, first, second)
     })
+}
+
+/// A phase hook's phase when no argument names one: what the platform says otherwise, if
+/// anything (else the argument, which `refused` then names).
+fn or_otherwise(p: Platform, hook: &Hook, phase_arg: String, called_as: &str) -> String {
+    let Asks::Phase(table) = hook.asks else {
+        return phase_arg;
+    };
+    let idle = p.spec().idle_phases();
+    if phase(table, &phase_arg).is_some() || idle.iter().any(|i| *i == phase_arg) {
+        return phase_arg;
+    }
+    p.spec()
+        .phase_otherwise(called_as)
+        .map(|s| s.to_ascii_lowercase())
+        .unwrap_or(phase_arg)
+}
+
+/// A phase hook called for a phase it does nothing for: what to say (exit 0, no IRIS call).
+pub(crate) fn idle(args: &[OsString]) -> Option<String> {
+    let (p, hook, _, phase_arg) = matched(args)?;
+    let Asks::Phase(_) = hook.asks else {
+        return None;
+    };
+    p.spec()
+        .idle_phases()
+        .iter()
+        .any(|i| i.eq_ignore_ascii_case(&phase_arg))
+        .then(|| {
+            let job = job(args)
+                .and_then(|j| j.id)
+                .map(|id| format!(" (job {id})"))
+                .unwrap_or_default();
+            format!("iris-freeze: {p} {phase_arg}: nothing to do{job}")
+        })
 }
 
 /// Recognises a hook call from the whole argument vector (argv[0] included): by program name
@@ -155,7 +192,8 @@ pub(crate) fn refused(args: &[OsString]) -> Option<String> {
     let Asks::Phase(table) = hook.asks else {
         return None;
     };
-    if phase(table, &phase_arg).is_some() {
+    let idle = p.spec().idle_phases();
+    if phase(table, &phase_arg).is_some() || idle.iter().any(|i| *i == phase_arg) {
         return None;
     }
     let called = match hook.called {
@@ -173,7 +211,11 @@ pub(crate) fn refused(args: &[OsString]) -> Option<String> {
         Some(a) => format!("with {:?}", a.to_string_lossy()),
         None => "with no argument".into(),
     };
-    let want: Vec<&str> = table.iter().map(|(a, _)| *a).collect();
+    let want: Vec<&str> = table
+        .iter()
+        .map(|(a, _)| *a)
+        .chain(idle.iter().copied())
+        .collect();
     Some(format!(
         "{called} was called {got}, but the {p} hook takes one of: {}; nothing was frozen or \
          thawed",
@@ -266,6 +308,34 @@ mod tests {
         assert_eq!(
             call(&["/usr/local/sbin/post_thaw"]),
             Some((Thaw, Some(Nutanix)))
+        );
+        assert_eq!(
+            call(&["/opt/cohesity/agent/software/crux/bin/user_scripts/iris-freeze-pre.sh"]),
+            Some((Freeze, Some(Cohesity)))
+        );
+        assert_eq!(
+            call(&["iris-freeze-POST.sh", "a=b"]),
+            Some((Thaw, Some(Cohesity)))
+        );
+        assert_eq!(
+            call(&["/opt/iris-freeze/rubrik/rubrik-pre-backup.sh"]),
+            Some((Freeze, Some(Rubrik)))
+        );
+        assert_eq!(call(&["rubrik-post-backup.sh"]), Some((Thaw, Some(Rubrik))));
+        assert_eq!(
+            call(&["/act/scripts/gcbdr-pre.sh"]),
+            Some((Freeze, Some(Gcbdr)))
+        );
+        assert_eq!(call(&["gcbdr-abort.sh", "x"]), Some((Thaw, Some(Gcbdr))));
+        assert_eq!(call(&["gcbdr-final.sh"]), Some((Thaw, Some(Gcbdr))));
+        assert_eq!(call(&["gcbdr-init.sh"]), None);
+        assert_eq!(
+            call(&["iris-freeze", "gcbdr", "FREEZE"]),
+            Some((Freeze, Some(Gcbdr)))
+        );
+        assert_eq!(
+            call(&["iris-freeze", "gcbdr", "fini"]),
+            Some((Thaw, Some(Gcbdr)))
         );
         assert_eq!(
             call(&["/etc/qemu/fsfreeze-hook", "freeze"]),

@@ -4,13 +4,16 @@
 pub(crate) mod asr;
 pub(crate) mod aws;
 pub(crate) mod azure;
+pub(crate) mod cohesity;
 pub(crate) mod commvault;
+pub(crate) mod gcbdr;
 pub(crate) mod gcp;
 pub(crate) mod hooks;
 pub(crate) mod kit;
 pub(crate) mod kubernetes;
 pub(crate) mod nutanix;
 pub(crate) mod qemu;
+pub(crate) mod rubrik;
 pub(crate) mod spec;
 pub(crate) mod ssh;
 pub(crate) mod veeam;
@@ -49,6 +52,12 @@ pub(crate) enum Platform {
     VeeamAgent,
     VeeamVbr,
     VeeamDropin,
+    /// Cohesity's Linux agent (host-based protection groups).
+    Cohesity,
+    /// Rubrik VM backups, through the Rubrik Backup Service in the guest.
+    Rubrik,
+    /// Google Cloud Backup and DR's agent scripts (Actifio heritage).
+    Gcbdr,
     /// Kubernetes backup engines (`platform::kubernetes`), and `kubernetes` for `check`.
     Velero,
     K10,
@@ -59,7 +68,7 @@ pub(crate) enum Platform {
 }
 
 impl Platform {
-    pub(crate) const ALL: [Platform; 16] = [
+    pub(crate) const ALL: [Platform; 19] = [
         Platform::Azure,
         Platform::Vmware,
         Platform::Qemu,
@@ -71,6 +80,9 @@ impl Platform {
         Platform::VeeamAgent,
         Platform::VeeamVbr,
         Platform::VeeamDropin,
+        Platform::Cohesity,
+        Platform::Rubrik,
+        Platform::Gcbdr,
         Platform::Velero,
         Platform::K10,
         Platform::AksBackup,
@@ -91,6 +103,9 @@ impl Platform {
             Platform::VeeamAgent => "veeam-agent",
             Platform::VeeamVbr => "veeam-vbr",
             Platform::VeeamDropin => "veeam-dropin",
+            Platform::Cohesity => "cohesity",
+            Platform::Rubrik => "rubrik",
+            Platform::Gcbdr => "gcbdr",
             Platform::Velero => "velero",
             Platform::K10 => "k10",
             Platform::AksBackup => "aks-backup",
@@ -113,6 +128,9 @@ impl Platform {
             Platform::VeeamAgent => &veeam::VeeamAgent,
             Platform::VeeamVbr => &veeam::VeeamVbr,
             Platform::VeeamDropin => &veeam::VeeamDropin,
+            Platform::Cohesity => &cohesity::Cohesity,
+            Platform::Rubrik => &rubrik::Rubrik,
+            Platform::Gcbdr => &gcbdr::Gcbdr,
             Platform::Velero => &kubernetes::Engine::Velero,
             Platform::K10 => &kubernetes::Engine::K10,
             Platform::AksBackup => &kubernetes::Engine::AksBackup,

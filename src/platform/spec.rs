@@ -178,6 +178,17 @@ pub(crate) trait Spec: Sync {
         None
     }
 
+    /// The phases a phase hook accepts and does nothing for (exit 0, no IRIS call).
+    fn idle_phases(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// A phase hook called with no phase: where else the phase comes from (the environment,
+    /// the name it was called by, `called_as`, in lower case).
+    fn phase_otherwise(&self, _called_as: &str) -> Option<String> {
+        None
+    }
+
     /// A known script of someone else's at a hook path (`shown`, holding `text`) that must be
     /// moved aside: what it is and why.
     fn foreign_hook(&self, _shown: &str, _text: &str) -> Option<(String, String)> {

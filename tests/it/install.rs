@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 
 use crate::common::{self, Env, Run};
 
-const PLATFORMS: [&str; 6] = ["azure", "vmware", "qemu", "gcp", "nutanix", "asr"];
+const PLATFORMS: [&str; 9] = [
+    "azure", "vmware", "qemu", "gcp", "nutanix", "asr", "cohesity", "rubrik", "gcbdr",
+];
 
 fn is_root() -> bool {
     nix::unistd::geteuid().is_root()
@@ -148,12 +150,43 @@ fn every_platform_installs_checks_clean_and_installs_again_unchanged() {
              mobility agent runs it as root with --pre or --post.\nexec '{b}' asr \"$@\"\n"
         )
     );
+    let cohesity = "/opt/cohesity/agent/software/crux/bin/user_scripts";
+    for (f, verb) in [
+        ("iris-freeze-pre.sh", "freeze"),
+        ("iris-freeze-post.sh", "thaw"),
+    ] {
+        let text = fs::read_to_string(at(&env, &format!("{cohesity}/{f}"))).unwrap();
+        assert!(
+            text.starts_with("#!/bin/sh\n# Installed by iris-freeze: Cohesity "),
+            "{text}"
+        );
+        assert!(text.ends_with(&format!("\nexec '{b}' {verb}\n")), "{text}");
+    }
+    for (f, verb) in [
+        ("rubrik-pre-backup.sh", "freeze"),
+        ("rubrik-post-snap.sh", "thaw"),
+        ("rubrik-post-backup.sh", "thaw"),
+    ] {
+        let p = at(&env, &format!("/opt/iris-freeze/rubrik/{f}"));
+        let text = fs::read_to_string(&p).unwrap();
+        assert!(
+            text.starts_with("#!/bin/sh\n# Installed by iris-freeze: Rubrik "),
+            "{text}"
+        );
+        assert!(text.ends_with(&format!("\nexec '{b}' {verb}\n")), "{text}");
+        assert_eq!(mode(&p), 0o755, "{f}");
+    }
     for link in [
         "/usr/sbin/pre-freeze-script",
         "/usr/sbin/post-thaw-script",
         "/etc/qemu/fsfreeze-hook",
         "/etc/google/snapshots/pre.sh",
         "/etc/google/snapshots/post.sh",
+        "/act/scripts/gcbdr-init.sh",
+        "/act/scripts/gcbdr-pre.sh",
+        "/act/scripts/gcbdr-post.sh",
+        "/act/scripts/gcbdr-final.sh",
+        "/act/scripts/gcbdr-abort.sh",
     ] {
         assert_eq!(fs::read_link(at(&env, link)).unwrap(), bin(), "{link}");
     }
@@ -165,6 +198,14 @@ fn every_platform_installs_checks_clean_and_installs_again_unchanged() {
         ("/usr/local/sbin/post_thaw", 0o700),
         ("/etc/google/snapshots", 0o700),
         ("/usr/local/ASR/Vx/scripts/customscript.sh", 0o755),
+        (
+            "/opt/cohesity/agent/software/crux/bin/user_scripts/iris-freeze-pre.sh",
+            0o755,
+        ),
+        (
+            "/opt/cohesity/agent/software/crux/bin/user_scripts/iris-freeze-post.sh",
+            0o755,
+        ),
     ] {
         assert_eq!(mode(&at(&env, f)), m, "{f}");
         if is_root() {

@@ -451,3 +451,304 @@ fn veeam_vbr_uploaded_scripts_run_from_tmp_as_root_or_through_sudo() {
     let sudo = fs::read_to_string(&sudo_log).unwrap();
     assert_eq!(sudo, format!("{b} veeam-freeze\n{b} veeam-thaw\n"));
 }
+
+const COHESITY_DIR: &str = "/opt/cohesity/agent/software/crux/bin/user_scripts";
+
+/// What Cohesity's Linux agent does with a script a protection group names: it takes the file
+/// name only, runs that file of its `user_scripts` directory as root with the group's params
+/// as arguments, stdin from /dev/null, and kills it at the group's `timeout_secs` (modelled by
+/// `timeout`). Returns the exit code and the output the agent collects.
+fn cohesity_agent_runs(env: &Env, name: &str, params: &[&str]) -> (i32, String) {
+    let dir = at(env, COHESITY_DIR);
+    let out = env
+        .command(Path::new("/usr/bin/timeout"))
+        .args(["-s", "KILL", "60"])
+        .arg(dir.join(name))
+        .args(params)
+        .current_dir(&dir)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), text)
+}
+
+#[test]
+fn cohesity_pre_freezes_post_snapshot_thaws_and_post_backup_thaws_again_cleanly() {
+    let env = host();
+    install(&env, "cohesity");
+    let (code, out) = cohesity_agent_runs(&env, "iris-freeze-pre.sh", &["db=IRIS", "x y"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(env.frozen("IRIS"));
+    let (code, out) = cohesity_agent_runs(&env, "iris-freeze-post.sh", &[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(!env.frozen("IRIS"));
+    assert!(env.recorded().is_empty());
+    assert_eq!(env.calls("IRIS", "thaw"), 1);
+    // The post-backup script, the safety net: nothing is frozen, no IRIS thaw call, exit 0.
+    let (code, out) = cohesity_agent_runs(&env, "iris-freeze-post.sh", &["after=backup"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(env.calls("IRIS", "thaw"), 1, "{out}");
+    assert!(!env.frozen("IRIS"));
+    let thaw = env.history_events_of("thaw");
+    assert_eq!(thaw[0]["instances"][0]["verdict"], "consistent", "{thaw:?}");
+}
+
+#[test]
+fn cohesity_a_failed_freeze_fails_the_pre_script_and_the_post_scripts_are_clean() {
+    let env = host();
+    env.fault("IRIS", "freeze=fail");
+    install(&env, "cohesity");
+    let (code, out) = cohesity_agent_runs(&env, "iris-freeze-pre.sh", &[]);
+    // Non-zero: with continue on error off, the agent fails the run.
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("rolled back"), "{out}");
+    assert!(!env.frozen("IRIS"));
+    for _ in 0..2 {
+        let (code, out) = cohesity_agent_runs(&env, "iris-freeze-post.sh", &[]);
+        assert_eq!(code, 0, "{out}");
+    }
+    assert!(env.recorded().is_empty());
+}
+
+/// What the Rubrik Backup Service does with a script path entered for the VM: it runs that
+/// file as root, with no arguments, stdin from /dev/null, and terminates it after `timeoutMs`
+/// (modelled by `timeout`). Returns the exit code and the output.
+fn rubrik_service_runs(env: &Env, path: &str, timeout_ms: u64) -> (i32, String) {
+    let out = env
+        .command(Path::new("/usr/bin/timeout"))
+        .args(["-s", "KILL", &format!("{}s", timeout_ms as f64 / 1000.0)])
+        .arg(at(env, path))
+        .current_dir("/")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), text)
+}
+
+/// The timeoutMs `install rubrik` tells to enter.
+fn rubrik_timeout_ms(install_out: &str, field: &str) -> u64 {
+    let line = install_out
+        .lines()
+        .find(|l| l.contains(&format!("{field}:")))
+        .unwrap_or_else(|| panic!("no {field} in {install_out}"));
+    let at = line.find("timeoutMs ").unwrap() + "timeoutMs ".len();
+    line[at..]
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn rubrik_pre_backup_freezes_post_snap_thaws_and_post_backup_thaws_again_cleanly() {
+    let env = host();
+    let r = env.run(&["install", "rubrik"]);
+    assert_eq!(r.code, 0, "{}", r.text());
+    // What to enter: the three paths, a timeout covering --timeout (30 s) and its rollback.
+    let pre = "/opt/iris-freeze/rubrik/rubrik-pre-backup.sh";
+    let snap = "/opt/iris-freeze/rubrik/rubrik-post-snap.sh";
+    let backup = "/opt/iris-freeze/rubrik/rubrik-post-backup.sh";
+    for (field, path, handling) in [
+        ("preBackupScript", pre, "abort"),
+        ("postSnapScript", snap, "abort"),
+        ("postBackupScript", backup, "continue"),
+    ] {
+        let said = format!("scriptPath {path}  timeoutMs 45000  failureHandling {handling}");
+        assert!(r.stdout.contains(&said), "{field}: {}", r.text());
+    }
+    let ms = rubrik_timeout_ms(&r.stdout, "preBackupScript");
+    let (code, out) = rubrik_service_runs(&env, pre, ms);
+    assert_eq!(code, 0, "{out}");
+    assert!(env.frozen("IRIS"));
+    let (code, out) = rubrik_service_runs(&env, snap, ms);
+    assert_eq!(code, 0, "{out}");
+    assert!(!env.frozen("IRIS"));
+    assert_eq!(env.calls("IRIS", "thaw"), 1);
+    // The safety net finds nothing frozen: no IRIS thaw, exit 0.
+    let (code, out) = rubrik_service_runs(&env, backup, ms);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(env.calls("IRIS", "thaw"), 1, "{out}");
+    assert!(env.recorded().is_empty());
+    let thaw = env.history_events_of("thaw");
+    assert_eq!(thaw[0]["instances"][0]["verdict"], "consistent", "{thaw:?}");
+}
+
+#[test]
+fn rubrik_a_failed_freeze_aborts_and_both_thaws_are_clean() {
+    let env = host();
+    env.fault("IRIS", "freeze=fail");
+    let r = env.run(&["install", "rubrik", "--timeout", "10"]);
+    assert_eq!(r.code, 0, "{}", r.text());
+    let ms = rubrik_timeout_ms(&r.stdout, "preBackupScript");
+    assert_eq!(ms, 25_000, "{}", r.text());
+    let (code, out) = rubrik_service_runs(&env, "/opt/iris-freeze/rubrik/rubrik-pre-backup.sh", ms);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("rolled back"), "{out}");
+    assert!(!env.frozen("IRIS"));
+    for path in [
+        "/opt/iris-freeze/rubrik/rubrik-post-snap.sh",
+        "/opt/iris-freeze/rubrik/rubrik-post-backup.sh",
+    ] {
+        let (code, out) = rubrik_service_runs(&env, path, ms);
+        assert_eq!(code, 0, "{path}: {out}");
+    }
+    assert!(env.recorded().is_empty());
+}
+
+/// What Google Cloud Backup and DR's agent does for one phase of a job: it runs `script` of
+/// `/act/scripts` as root with `args` (none from a backup template, the phase from the legacy
+/// `appid.<ID>.sh` convention), the job in `ACT_*` variables, stdin from /dev/null, and kills
+/// it at the template's timeout (modelled by `timeout`).
+fn gcbdr_agent_runs(env: &Env, script: &Path, args: &[&str], vars: &[(&str, &str)]) -> Run {
+    let mut c = env.command(Path::new("/usr/bin/timeout"));
+    c.args(["-s", "KILL", "60"])
+        .arg(script)
+        .args(args)
+        .current_dir(at(env, "/act/scripts"))
+        .stdin(Stdio::null());
+    for (k, v) in vars {
+        c.env(k, v);
+    }
+    let out = c.output().unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        elapsed: std::time::Duration::ZERO,
+    }
+}
+
+const JOB: &[(&str, &str)] = &[
+    ("ACT_JOBNAME", "Job_0012345"),
+    ("ACT_JOBTYPE", "snapshot"),
+    ("ACT_APPNAME", "IRIS"),
+];
+
+fn cycles(env: &Env) -> serde_json::Value {
+    let r = env.run(&["history", "--json"]);
+    serde_json::from_str(&r.stdout).unwrap()
+}
+
+#[test]
+fn gcbdr_template_scripts_run_each_phase_by_their_names() {
+    let env = host();
+    install(&env, "gcbdr");
+    let script = |p: &str| at(&env, &format!("/act/scripts/gcbdr-{p}.sh"));
+    let r = gcbdr_agent_runs(&env, &script("init"), &[], JOB);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(r.stdout.contains("nothing to do"), "{}", r.text());
+    assert!(env.call_lines().is_empty(), "{:?}", env.call_lines());
+    let r = gcbdr_agent_runs(&env, &script("pre"), &[], JOB);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(env.frozen("IRIS"));
+    let r = gcbdr_agent_runs(&env, &script("post"), &[], JOB);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(!env.frozen("IRIS"));
+    // FINAL thaws only what is still frozen: nothing here, so no IRIS thaw, exit 0.
+    let r = gcbdr_agent_runs(&env, &script("final"), &[], JOB);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert_eq!(env.calls("IRIS", "thaw"), 1);
+    assert!(env.recorded().is_empty());
+    let c = cycles(&env);
+    assert_eq!(c[0]["verdict"], "consistent", "{c}");
+    assert_eq!(c[0]["by"], "gcbdr-pre.sh", "{c}");
+    assert_eq!(c[0]["job"], "\"Job_0012345\"", "{c}");
+    // The log names the job at each phase's start, with its type and application.
+    let log = env.log_text();
+    let said = "called for backup job \"Job_0012345\" attempt ? (type \"snapshot\", app \"IRIS\")";
+    assert!(log.contains(said), "{log}");
+}
+
+#[test]
+fn gcbdr_abort_thaws_and_the_legacy_argument_and_act_phase_work() {
+    let env = host();
+    install(&env, "gcbdr");
+    let pre = at(&env, "/act/scripts/gcbdr-pre.sh");
+    let abort = at(&env, "/act/scripts/gcbdr-abort.sh");
+    let r = gcbdr_agent_runs(&env, &pre, &[], JOB);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(env.frozen("IRIS"));
+    let r = gcbdr_agent_runs(&env, &abort, &[], JOB);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(!env.frozen("IRIS"));
+    // The legacy appid.<ID>.sh, as a person writes it, with the phase as its first argument.
+    let appid = at(&env, "/act/scripts/appid.4711.sh");
+    fs::write(
+        &appid,
+        format!(
+            "#!/bin/sh\nexec '{}' gcbdr \"$1\"\n",
+            env!("CARGO_BIN_EXE_iris-freeze")
+        ),
+    )
+    .unwrap();
+    fs::set_permissions(&appid, fs::Permissions::from_mode(0o755)).unwrap();
+    for (phase, frozen) in [
+        ("init", false),
+        ("freeze", true),
+        ("thaw", false),
+        ("fini", false),
+    ] {
+        let r = gcbdr_agent_runs(&env, &appid, &[phase], JOB);
+        assert_eq!(r.code, 0, "{phase}: {}", r.text());
+        assert_eq!(env.frozen("IRIS"), frozen, "{phase}");
+    }
+    // ACT_PHASE, when no argument names the phase; any case.
+    let r = gcbdr_agent_runs(&env, &appid, &[], &[("ACT_PHASE", "PRE")]);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(env.frozen("IRIS"));
+    let r = gcbdr_agent_runs(&env, &appid, &[], &[("ACT_PHASE", "abort")]);
+    assert_eq!(r.code, 0, "{}", r.text());
+    assert!(!env.frozen("IRIS"));
+    assert_eq!(env.calls("IRIS", "freeze"), 3);
+    // No phase anywhere, or an unknown one: refused before any IRIS call.
+    let calls = env.call_lines().len();
+    for (args, vars) in [
+        (&[][..], &[][..]),
+        (&["bogus"][..], &[("ACT_PHASE", "nope")][..]),
+    ] {
+        let r = gcbdr_agent_runs(&env, &appid, args, vars);
+        assert_eq!(r.code, 1, "{args:?}: {}", r.text());
+        assert!(r.stderr.contains("pre, freeze, post"), "{}", r.text());
+    }
+    assert_eq!(env.call_lines().len(), calls);
+}
+
+#[test]
+fn gcbdr_hostile_job_names_are_bounded_and_escaped_in_the_log_and_history() {
+    let env = host();
+    install(&env, "gcbdr");
+    let hostile = format!("evil\u{1b}[31m\n\"quote\\{}", "x".repeat(500));
+    let vars = [
+        ("ACT_JOBNAME", hostile.as_str()),
+        ("ACT_JOBTYPE", "snap\u{7}\r\nshot"),
+    ];
+    let r = gcbdr_agent_runs(&env, &at(&env, "/act/scripts/gcbdr-pre.sh"), &[], &vars);
+    assert_eq!(r.code, 0, "{}", r.text());
+    let r = gcbdr_agent_runs(&env, &at(&env, "/act/scripts/gcbdr-post.sh"), &[], &vars);
+    assert_eq!(r.code, 0, "{}", r.text());
+    let c = cycles(&env);
+    let job = c[0]["job"].as_str().unwrap();
+    assert!(
+        job.chars().all(|c| c == ' ' || c.is_ascii_graphic()),
+        "{job:?}"
+    );
+    assert!(job.len() < 100, "{job:?}");
+    assert!(job.starts_with("\"evil?[31m?\\\"quote\\\\xxx"), "{job:?}");
+    assert!(job.ends_with("x...\""), "{job:?}");
+    let log = env.log_text();
+    assert!(log.contains("type \"snap???shot\""), "{log}");
+    assert!(!log.contains('\u{1b}') && !log.contains('\u{7}'), "{log}");
+    let r = env.run(&["history"]);
+    assert!(!r.stdout.contains('\u{1b}'), "{}", r.stdout);
+}
