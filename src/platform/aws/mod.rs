@@ -15,7 +15,7 @@ use crate::platform::{HOOK_MARGIN, hook_seconds};
 use crate::util::under;
 
 /// The SSM Command document for AWS Data Lifecycle Manager, as shipped in the source tree.
-const DOCUMENT: &str = include_str!("../../examples/aws-ssm-document.yml");
+const DOCUMENT: &str = include_str!("../../../examples/aws-ssm-document.yml");
 const DOCUMENT_SOURCE: &str = "examples/aws-ssm-document.yml";
 /// Where the SSM document runs the binary: the package's, else a manual install's.
 const PACKAGE_BINARY: &str = "/usr/sbin/iris-freeze";
