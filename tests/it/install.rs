@@ -6,7 +6,7 @@ use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt, symlink};
 use std::path::{Path, PathBuf};
 
-use crate::common::{self, Env, Run};
+use crate::common::{self, Env, Run, install_host};
 
 const PLATFORMS: [&str; 9] = [
     "azure", "vmware", "qemu", "gcp", "nutanix", "asr", "cohesity", "rubrik", "gcbdr",
@@ -14,19 +14,6 @@ const PLATFORMS: [&str; 9] = [
 
 fn is_root() -> bool {
     nix::unistd::geteuid().is_root()
-}
-
-/// A host with one running IRIS instance and an existing, empty root.
-fn host() -> Env {
-    let env = Env::new();
-    env.iris("IRIS");
-    fs::create_dir_all(env.root()).unwrap();
-    env
-}
-
-/// `path` (absolute) under the env's root.
-fn at(env: &Env, path: &str) -> PathBuf {
-    env.root().join(path.trim_start_matches('/'))
 }
 
 /// The binary's canonical path, as the hooks name it.
@@ -95,13 +82,13 @@ fn assert_check_clean(env: &Env, platform: &str) {
 
 fn json(env: &Env) -> serde_json::Value {
     serde_json::from_slice(
-        &fs::read(at(env, "/etc/azure/VMSnapshotScriptPluginConfig.json")).unwrap(),
+        &fs::read(env.at("/etc/azure/VMSnapshotScriptPluginConfig.json")).unwrap(),
     )
     .unwrap()
 }
 
 fn write_json(env: &Env, v: &serde_json::Value) {
-    let p = at(env, "/etc/azure/VMSnapshotScriptPluginConfig.json");
+    let p = env.at("/etc/azure/VMSnapshotScriptPluginConfig.json");
     fs::write(&p, serde_json::to_string_pretty(v).unwrap()).unwrap();
 }
 
@@ -113,7 +100,7 @@ fn write_mode(p: &Path, text: &[u8], mode: u32) {
 
 #[test]
 fn every_platform_installs_checks_clean_and_installs_again_unchanged() {
-    let env = host();
+    let env = install_host();
     for p in PLATFORMS {
         install(&env, p);
         assert_check_clean(&env, p);
@@ -121,30 +108,30 @@ fn every_platform_installs_checks_clean_and_installs_again_unchanged() {
     let b = bin();
     let b = b.to_str().unwrap();
     assert_eq!(
-        fs::read_to_string(at(&env, "/etc/azure/prescript.sh")).unwrap(),
+        fs::read_to_string(env.at("/etc/azure/prescript.sh")).unwrap(),
         format!(
             "#!/bin/sh\n# Installed by iris-freeze: Azure Backup pre-script. Azure runs it as \
              `sh <file> \"\" \"\"`.\nexec '{b}' azure-pre \"$@\"\n"
         )
     );
     assert!(
-        fs::read_to_string(at(&env, "/etc/azure/postScript.sh"))
+        fs::read_to_string(env.at("/etc/azure/postScript.sh"))
             .unwrap()
             .ends_with(&format!("\nexec '{b}' azure-post \"$@\"\n"))
     );
-    let pre_freeze = fs::read_to_string(at(&env, "/usr/local/sbin/pre_freeze")).unwrap();
+    let pre_freeze = fs::read_to_string(env.at("/usr/local/sbin/pre_freeze")).unwrap();
     assert!(pre_freeze.starts_with("#!/bin/sh\n# Installed by iris-freeze"));
     assert!(
         pre_freeze.ends_with(&format!("\nexec '{b}' freeze\n")),
         "{pre_freeze}"
     );
     assert!(
-        fs::read_to_string(at(&env, "/usr/local/sbin/post_thaw"))
+        fs::read_to_string(env.at("/usr/local/sbin/post_thaw"))
             .unwrap()
             .ends_with(&format!("\nexec '{b}' thaw\n"))
     );
     assert_eq!(
-        fs::read_to_string(at(&env, "/usr/local/ASR/Vx/scripts/customscript.sh")).unwrap(),
+        fs::read_to_string(env.at("/usr/local/ASR/Vx/scripts/customscript.sh")).unwrap(),
         format!(
             "#!/bin/sh\n# Installed by iris-freeze: Azure Site Recovery custom script. The \
              mobility agent runs it as root with --pre or --post.\nexec '{b}' asr \"$@\"\n"
@@ -155,7 +142,7 @@ fn every_platform_installs_checks_clean_and_installs_again_unchanged() {
         ("iris-freeze-pre.sh", "freeze"),
         ("iris-freeze-post.sh", "thaw"),
     ] {
-        let text = fs::read_to_string(at(&env, &format!("{cohesity}/{f}"))).unwrap();
+        let text = fs::read_to_string(env.at(&format!("{cohesity}/{f}"))).unwrap();
         assert!(
             text.starts_with("#!/bin/sh\n# Installed by iris-freeze: Cohesity "),
             "{text}"
@@ -167,7 +154,7 @@ fn every_platform_installs_checks_clean_and_installs_again_unchanged() {
         ("rubrik-post-snap.sh", "thaw"),
         ("rubrik-post-backup.sh", "thaw"),
     ] {
-        let p = at(&env, &format!("/opt/iris-freeze/rubrik/{f}"));
+        let p = env.at(&format!("/opt/iris-freeze/rubrik/{f}"));
         let text = fs::read_to_string(&p).unwrap();
         assert!(
             text.starts_with("#!/bin/sh\n# Installed by iris-freeze: Rubrik "),
@@ -188,7 +175,7 @@ fn every_platform_installs_checks_clean_and_installs_again_unchanged() {
         "/act/scripts/gcbdr-final.sh",
         "/act/scripts/gcbdr-abort.sh",
     ] {
-        assert_eq!(fs::read_link(at(&env, link)).unwrap(), bin(), "{link}");
+        assert_eq!(fs::read_link(env.at(link)).unwrap(), bin(), "{link}");
     }
     for (f, m) in [
         ("/etc/azure/prescript.sh", 0o700),
@@ -207,9 +194,9 @@ fn every_platform_installs_checks_clean_and_installs_again_unchanged() {
             0o755,
         ),
     ] {
-        assert_eq!(mode(&at(&env, f)), m, "{f}");
+        assert_eq!(mode(&env.at(f)), m, "{f}");
         if is_root() {
-            let md = fs::symlink_metadata(at(&env, f)).unwrap();
+            let md = fs::symlink_metadata(env.at(f)).unwrap();
             assert_eq!((md.uid(), md.gid()), (0, 0), "{f}");
         }
     }
@@ -221,7 +208,7 @@ fn every_platform_installs_checks_clean_and_installs_again_unchanged() {
     assert_eq!(v["continueBackupOnFailure"], true);
     assert_eq!(v["fsFreezeEnabled"], true);
     assert_eq!(v["ScriptsExecutionPollTimeSeconds"], 1);
-    assert!(!at(&env, "/etc/azure/VMSnapshotPluginHost.conf").exists());
+    assert!(!env.at("/etc/azure/VMSnapshotPluginHost.conf").exists());
 
     // Idempotent: the same files, no backup, every line says unchanged.
     let before = tree(&env.root());
@@ -246,13 +233,13 @@ fn every_platform_installs_checks_clean_and_installs_again_unchanged() {
 
 #[test]
 fn an_explicit_root_flag_and_a_missing_root() {
-    let env = host();
+    let env = install_host();
     let other = env.tmp.path().join("image");
     fs::create_dir_all(&other).unwrap();
     let r = env.run(&["install", "vmware", "--root", other.to_str().unwrap()]);
     assert_eq!(r.code, 0, "{}", r.text());
     assert!(fs::symlink_metadata(other.join("usr/sbin/pre-freeze-script")).is_ok());
-    assert!(!at(&env, "/usr/sbin").exists());
+    assert!(!env.at("/usr/sbin").exists());
 
     let missing = env.tmp.path().join("typo");
     let r = env.run(&["install", "vmware", "--root", missing.to_str().unwrap()]);
@@ -262,7 +249,7 @@ fn an_explicit_root_flag_and_a_missing_root() {
 
 #[test]
 fn install_azure_into_a_missing_root_says_it_does_not_exist_and_changes_nothing() {
-    let env = host();
+    let env = install_host();
     let before = tree(env.tmp.path());
     let missing = env.tmp.path().join("typo");
     for args in [
@@ -284,7 +271,7 @@ fn install_azure_into_a_missing_root_says_it_does_not_exist_and_changes_nothing(
 
 #[test]
 fn the_next_steps_and_checks_fixes_keep_the_root() {
-    let env = host();
+    let env = install_host();
     let image = env.tmp.path().join("image");
     fs::create_dir_all(&image).unwrap();
     let root = image.to_str().unwrap();
@@ -322,7 +309,7 @@ fn the_next_steps_and_checks_fixes_keep_the_root() {
 
 #[test]
 fn uninstall_offers_no_timeout() {
-    let env = host();
+    let env = install_host();
     let r = env.run(&["uninstall", "--help"]);
     assert_eq!(r.code, 0, "{}", r.text());
     assert!(r.stdout.contains("<PLATFORM>"), "{}", r.text());
@@ -337,11 +324,11 @@ fn uninstall_offers_no_timeout() {
 
 #[test]
 fn the_azure_wrappers_run_by_sh_freeze_and_thaw() {
-    let env = host();
+    let env = install_host();
     install(&env, "azure");
     let sh = Path::new("/bin/sh");
-    let pre = at(&env, "/etc/azure/prescript.sh");
-    let post = at(&env, "/etc/azure/postScript.sh");
+    let pre = env.at("/etc/azure/prescript.sh");
+    let post = env.at("/etc/azure/postScript.sh");
     // Exactly what the extension does: `sh <path> "" ""`.
     let r = env.run_program(sh, &[pre.to_str().unwrap(), "", ""], &[]);
     assert_eq!(r.code, 0, "{}", r.text());
@@ -353,33 +340,29 @@ fn the_azure_wrappers_run_by_sh_freeze_and_thaw() {
 
 #[test]
 fn the_nutanix_wrappers_and_vmware_links_freeze_and_thaw() {
-    let env = host();
+    let env = install_host();
     install(&env, "nutanix");
     install(&env, "vmware");
-    let r = env.run_program(&at(&env, "/usr/local/sbin/pre_freeze"), &[], &[]);
+    let r = env.run_program(&env.at("/usr/local/sbin/pre_freeze"), &[], &[]);
     assert_eq!(r.code, 0, "{}", r.text());
     assert!(env.frozen("IRIS"));
-    let r = env.run_program(&at(&env, "/usr/local/sbin/post_thaw"), &[], &[]);
+    let r = env.run_program(&env.at("/usr/local/sbin/post_thaw"), &[], &[]);
     assert_eq!(r.code, 0, "{}", r.text());
     assert!(!env.frozen("IRIS"));
-    let r = env.run_program(
-        &at(&env, "/usr/sbin/pre-freeze-script"),
-        &["freeze", ""],
-        &[],
-    );
+    let r = env.run_program(&env.at("/usr/sbin/pre-freeze-script"), &["freeze", ""], &[]);
     assert_eq!(r.code, 0, "{}", r.text());
     assert!(env.frozen("IRIS"));
-    let r = env.run_program(&at(&env, "/usr/sbin/post-thaw-script"), &["thaw"], &[]);
+    let r = env.run_program(&env.at("/usr/sbin/post-thaw-script"), &["thaw"], &[]);
     assert_eq!(r.code, 0, "{}", r.text());
     assert!(!env.frozen("IRIS"));
 }
 
 #[test]
 fn a_replaced_foreign_file_is_backed_up_and_the_report_names_the_backup() {
-    let env = host();
-    let pre = at(&env, "/etc/azure/prescript.sh");
+    let env = install_host();
+    let pre = env.at("/etc/azure/prescript.sh");
     write_mode(&pre, b"#!/bin/sh\necho my own pre-script\n", 0o700);
-    let vm = at(&env, "/usr/sbin/pre-freeze-script");
+    let vm = env.at("/usr/sbin/pre-freeze-script");
     write_mode(&vm, b"#!/bin/sh\nexit 0\n", 0o755);
 
     for (p, file, old) in [
@@ -424,8 +407,8 @@ fn a_replaced_foreign_file_is_backed_up_and_the_report_names_the_backup() {
 
 #[test]
 fn the_plugin_json_is_merged_keeping_unknown_keys_and_their_order() {
-    let env = host();
-    let p = at(&env, "/etc/azure/VMSnapshotScriptPluginConfig.json");
+    let env = install_host();
+    let p = env.at("/etc/azure/VMSnapshotScriptPluginConfig.json");
     let original = r#"{
   "appName": "billing",
   "preScriptLocation": "/opt/old/pre.sh",
@@ -493,8 +476,8 @@ fn the_plugin_json_is_merged_keeping_unknown_keys_and_their_order() {
 
 #[test]
 fn a_workload_in_workload_conf_is_refused_and_nothing_is_written() {
-    let env = host();
-    let conf = at(&env, "/etc/azure/workload.conf");
+    let env = install_host();
+    let conf = env.at("/etc/azure/workload.conf");
     write_mode(
         &conf,
         b"[workload]\n# workload_name: oracle\nworkload_name = mysql\ncommand_path =\n",
@@ -505,7 +488,7 @@ fn a_workload_in_workload_conf_is_refused_and_nothing_is_written() {
     assert!(r.stdout.contains(&*conf.to_string_lossy()), "{}", r.text());
     assert!(r.stdout.contains("workload_name"), "{}", r.text());
     assert!(r.stdout.contains("mysql"), "{}", r.text());
-    let names: Vec<String> = fs::read_dir(at(&env, "/etc/azure"))
+    let names: Vec<String> = fs::read_dir(env.at("/etc/azure"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
@@ -539,7 +522,7 @@ fn fake_binary(env: &Env, mode: u32) -> PathBuf {
 
 fn wrapper_running(env: &Env, prog: &Path) {
     write_mode(
-        &at(env, "/etc/azure/prescript.sh"),
+        &env.at("/etc/azure/prescript.sh"),
         format!(
             "#!/bin/sh\n# Installed by iris-freeze: test\nexec '{}' azure-pre \"$@\"\n",
             prog.display()
@@ -554,7 +537,7 @@ const MISTAKES: &[Mistake] = &[
         what: "script is a symlink to the binary",
         root_only: false,
         setup: |env| {
-            let p = at(env, "/etc/azure/prescript.sh");
+            let p = env.at("/etc/azure/prescript.sh");
             fs::remove_file(&p).unwrap();
             symlink(common::BIN, &p).unwrap();
         },
@@ -566,7 +549,7 @@ const MISTAKES: &[Mistake] = &[
         setup: |env| {
             let mut elf = b"\x7fELF\x02\x01\x01".to_vec();
             elf.resize(64, 0);
-            write_mode(&at(env, "/etc/azure/prescript.sh"), &elf, 0o700);
+            write_mode(&env.at("/etc/azure/prescript.sh"), &elf, 0o700);
         },
         expect: "prescript.sh is an ELF binary",
     },
@@ -631,7 +614,7 @@ const MISTAKES: &[Mistake] = &[
         root_only: false,
         setup: |env| {
             write_mode(
-                &at(env, "/etc/azure/VMSnapshotScriptPluginConfig.json"),
+                &env.at("/etc/azure/VMSnapshotScriptPluginConfig.json"),
                 b"{\"preScriptLocation\": \"/etc/azure/prescript.sh\",}",
                 0o600,
             )
@@ -659,7 +642,7 @@ const MISTAKES: &[Mistake] = &[
         root_only: false,
         setup: |env| {
             write_mode(
-                &at(env, "/etc/azure/workload.conf"),
+                &env.at("/etc/azure/workload.conf"),
                 b"[workload]\nworkload_name = oracle\n",
                 0o644,
             )
@@ -709,7 +692,7 @@ const MISTAKES: &[Mistake] = &[
         root_only: false,
         setup: |env| {
             fs::set_permissions(
-                at(env, "/etc/azure/postScript.sh"),
+                env.at("/etc/azure/postScript.sh"),
                 fs::Permissions::from_mode(0o750),
             )
             .unwrap()
@@ -720,14 +703,14 @@ const MISTAKES: &[Mistake] = &[
         what: "wrapper not owned by root",
         root_only: true,
         setup: |env| {
-            std::os::unix::fs::chown(at(env, "/etc/azure/prescript.sh"), Some(4242), None).unwrap()
+            std::os::unix::fs::chown(env.at("/etc/azure/prescript.sh"), Some(4242), None).unwrap()
         },
         expect: "prescript.sh is owned by uid 4242, not root",
     },
     Mistake {
         what: "wrapper missing",
         root_only: false,
-        setup: |env| fs::remove_file(at(env, "/etc/azure/postScript.sh")).unwrap(),
+        setup: |env| fs::remove_file(env.at("/etc/azure/postScript.sh")).unwrap(),
         expect: "postScript.sh does not exist",
     },
     Mistake {
@@ -735,7 +718,7 @@ const MISTAKES: &[Mistake] = &[
         root_only: false,
         setup: |env| {
             fs::set_permissions(
-                at(env, "/etc/azure/VMSnapshotScriptPluginConfig.json"),
+                env.at("/etc/azure/VMSnapshotScriptPluginConfig.json"),
                 fs::Permissions::from_mode(0o644),
             )
             .unwrap()
@@ -747,7 +730,7 @@ const MISTAKES: &[Mistake] = &[
         root_only: false,
         setup: |env| {
             fs::set_permissions(
-                at(env, "/etc/azure/VMSnapshotScriptPluginConfig.json"),
+                env.at("/etc/azure/VMSnapshotScriptPluginConfig.json"),
                 fs::Permissions::from_mode(0o700),
             )
             .unwrap()
@@ -759,7 +742,7 @@ const MISTAKES: &[Mistake] = &[
         root_only: true,
         setup: |env| {
             std::os::unix::fs::chown(
-                at(env, "/etc/azure/VMSnapshotScriptPluginConfig.json"),
+                env.at("/etc/azure/VMSnapshotScriptPluginConfig.json"),
                 Some(4242),
                 None,
             )
@@ -771,7 +754,7 @@ const MISTAKES: &[Mistake] = &[
         what: "JSON missing",
         root_only: false,
         setup: |env| {
-            fs::remove_file(at(env, "/etc/azure/VMSnapshotScriptPluginConfig.json")).unwrap()
+            fs::remove_file(env.at("/etc/azure/VMSnapshotScriptPluginConfig.json")).unwrap()
         },
         expect: "VMSnapshotScriptPluginConfig.json does not exist",
     },
@@ -797,7 +780,7 @@ fn check_azure_catches_each_mistake_with_its_own_fail_line() {
         if m.root_only && !is_root() {
             continue;
         }
-        let env = host();
+        let env = install_host();
         install(&env, "azure");
         (m.setup)(&env);
         let r = check(&env, "azure");
@@ -820,8 +803,8 @@ fn check_azure_catches_each_mistake_with_its_own_fail_line() {
 
 #[test]
 fn qemu_refuses_a_foreign_hook_and_leaves_it_untouched() {
-    let env = host();
-    let hook = at(&env, "/etc/qemu/fsfreeze-hook");
+    let env = install_host();
+    let hook = env.at("/etc/qemu/fsfreeze-hook");
     let dispatcher = b"#!/bin/sh\nFSFREEZE_D=$(dirname -- \"$0\")/fsfreeze-hook.d\nfor file in \"$FSFREEZE_D\"/* ; do\n  \"$file\" \"$@\"\ndone\nexit 0\n";
     write_mode(&hook, dispatcher, 0o755);
     let r = env.run(&["install", "qemu"]);
@@ -861,7 +844,7 @@ fn qemu_refuses_a_foreign_hook_and_leaves_it_untouched() {
         r.text()
     );
     write_mode(
-        &at(&env, "/etc/default/qemu-guest-agent"),
+        &env.at("/etc/default/qemu-guest-agent"),
         b"DAEMON_ARGS=\"-F/etc/qemu/fsfreeze-hook\"\n",
         0o644,
     );
@@ -881,14 +864,14 @@ fn check_is_clean(env: &Env, platform: &str) {
 
 #[test]
 fn qemu_uses_the_rhel_layout_when_it_exists() {
-    let env = host();
-    fs::create_dir_all(at(&env, "/etc/qemu-ga")).unwrap();
+    let env = install_host();
+    fs::create_dir_all(env.at("/etc/qemu-ga")).unwrap();
     let r = install(&env, "qemu");
     assert_eq!(
-        fs::read_link(at(&env, "/etc/qemu-ga/fsfreeze-hook")).unwrap(),
+        fs::read_link(env.at("/etc/qemu-ga/fsfreeze-hook")).unwrap(),
         bin()
     );
-    assert!(!at(&env, "/etc/qemu").exists());
+    assert!(!env.at("/etc/qemu").exists());
     assert!(
         r.stdout.contains("/etc/qemu-ga/fsfreeze-hook"),
         "{}",
@@ -897,20 +880,20 @@ fn qemu_uses_the_rhel_layout_when_it_exists() {
     assert_check_clean(&env, "qemu");
     let r = env.run(&["uninstall", "qemu"]);
     assert_eq!(r.code, 0, "{}", r.text());
-    assert!(fs::symlink_metadata(at(&env, "/etc/qemu-ga/fsfreeze-hook")).is_err());
+    assert!(fs::symlink_metadata(env.at("/etc/qemu-ga/fsfreeze-hook")).is_err());
 }
 
 #[test]
 fn uninstall_removes_ours_and_leaves_foreign_files() {
-    let env = host();
+    let env = install_host();
     for p in PLATFORMS {
         install(&env, p);
     }
     // Someone replaced one of ours.
-    let foreign = at(&env, "/usr/sbin/post-thaw-script");
+    let foreign = env.at("/usr/sbin/post-thaw-script");
     fs::remove_file(&foreign).unwrap();
     write_mode(&foreign, b"#!/bin/sh\necho mine\n", 0o755);
-    let nutanix = at(&env, "/usr/local/sbin/post_thaw");
+    let nutanix = env.at("/usr/local/sbin/post_thaw");
     write_mode(&nutanix, b"#!/bin/sh\necho mine too\n", 0o700);
 
     for p in PLATFORMS {
@@ -929,7 +912,7 @@ fn uninstall_removes_ours_and_leaves_foreign_files() {
         "/usr/local/ASR",
     ] {
         assert!(
-            fs::symlink_metadata(at(&env, gone)).is_err(),
+            fs::symlink_metadata(env.at(gone)).is_err(),
             "{gone} still there"
         );
     }
@@ -965,7 +948,7 @@ fn uninstall_removes_ours_and_leaves_foreign_files() {
 
 #[test]
 fn uninstall_azure_says_it_removed_the_json_and_keeps_a_foreign_json() {
-    let env = host();
+    let env = install_host();
     install(&env, "azure");
     let r = env.run(&["uninstall", "azure"]);
     assert_eq!(r.code, 0, "{}", r.text());
@@ -978,7 +961,7 @@ fn uninstall_azure_says_it_removed_the_json_and_keeps_a_foreign_json() {
     );
 
     // A JSON that names someone else's scripts stays.
-    let p = at(&env, "/etc/azure/VMSnapshotScriptPluginConfig.json");
+    let p = env.at("/etc/azure/VMSnapshotScriptPluginConfig.json");
     let theirs =
         r#"{"preScriptLocation": "/opt/x/pre.sh", "postScriptLocation": "/opt/x/post.sh"}"#;
     write_mode(&p, theirs.as_bytes(), 0o600);
@@ -990,7 +973,7 @@ fn uninstall_azure_says_it_removed_the_json_and_keeps_a_foreign_json() {
 
 #[test]
 fn check_reports_a_login_prompt_as_a_failure_naming_os_authentication() {
-    let env = host();
+    let env = install_host();
     env.fault("IRIS", "check=login");
     let r = env.run(&["check"]);
     assert_eq!(r.code, 1, "{}", r.text());
@@ -1008,7 +991,7 @@ fn check_reports_a_login_prompt_as_a_failure_naming_os_authentication() {
 
 #[test]
 fn check_without_hooks_or_iris_fails_with_the_fix() {
-    let env = host();
+    let env = install_host();
     for p in ["vmware", "qemu", "gcp", "nutanix", "azure"] {
         let r = check(&env, p);
         assert_eq!(r.code, 1, "{}", r.text());
@@ -1046,13 +1029,13 @@ fn check_without_hooks_or_iris_fails_with_the_fix() {
 
 #[test]
 fn check_gcp_warns_until_snapshots_are_enabled() {
-    let env = host();
+    let env = install_host();
     install(&env, "gcp");
     let r = check(&env, "gcp");
     assert_eq!(r.code, 0, "{}", r.text());
     assert!(r.stdout.contains("warn") && r.stdout.contains("[Snapshots] enabled = true"));
     write_mode(
-        &at(&env, "/etc/default/instance_configs.cfg"),
+        &env.at("/etc/default/instance_configs.cfg"),
         b"[Snapshots]\nenabled = true\n",
         0o644,
     );
@@ -1061,10 +1044,10 @@ fn check_gcp_warns_until_snapshots_are_enabled() {
 
 #[test]
 fn check_catches_broken_links_and_permissions_of_link_platforms() {
-    let env = host();
+    let env = install_host();
     install(&env, "vmware");
     install(&env, "nutanix");
-    let vm = at(&env, "/usr/sbin/pre-freeze-script");
+    let vm = env.at("/usr/sbin/pre-freeze-script");
     fs::remove_file(&vm).unwrap();
     symlink("/nonexistent/iris-freeze", &vm).unwrap();
     let r = check(&env, "vmware");
@@ -1077,7 +1060,7 @@ fn check_catches_broken_links_and_permissions_of_link_platforms() {
         r.text()
     );
     fs::set_permissions(
-        at(&env, "/usr/local/sbin/pre_freeze"),
+        env.at("/usr/local/sbin/pre_freeze"),
         fs::Permissions::from_mode(0o755),
     )
     .unwrap();
@@ -1098,7 +1081,7 @@ fn check_catches_broken_links_and_permissions_of_link_platforms() {
 
 #[test]
 fn aws_prints_the_document_and_writes_nothing() {
-    let env = host();
+    let env = install_host();
     let r = install(&env, "aws");
     for words in [
         "schemaVersion: \"2.2\"",
@@ -1174,7 +1157,7 @@ fn aws_prints_the_document_and_writes_nothing() {
 #[test]
 fn the_document_runs_the_binary_with_what_dlm_passes() {
     // The step's command line, with DLM's parameters filled in, against the simulator.
-    let env = host();
+    let env = install_host();
     let doc = fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/aws-ssm-document.yml"),
     )
@@ -1202,7 +1185,7 @@ fn the_document_runs_the_binary_with_what_dlm_passes() {
 
 #[test]
 fn check_uses_the_credentials_file_and_fails_a_refused_one() {
-    let env = host();
+    let env = install_host();
     env.fault("IRIS", "check=login");
     let creds = env.tmp.path().join("creds");
     write_mode(&creds, b"_SYSTEM\nSYS\n", 0o600);
@@ -1257,7 +1240,7 @@ fn install_sizes_azures_timeout_from_the_timeout_flag_or_environment() {
 
 #[test]
 fn install_and_check_refuse_a_binary_in_a_directory_others_can_write() {
-    let env = host();
+    let env = install_host();
     let dir = env.tmp.path().join("shared");
     fs::create_dir_all(&dir).unwrap();
     let copy = dir.join("iris-freeze");
@@ -1298,7 +1281,7 @@ fn install_as_another_user_needs_root_unless_the_root_is_theirs() {
     if !is_root() {
         return; // switching users needs root
     }
-    let env = host();
+    let env = install_host();
     // The other user must reach the tree and the binary (the checkout may be under /root).
     let exe = common::other_user::reachable_programs(&env);
     fs::set_permissions(env.root(), fs::Permissions::from_mode(0o755)).unwrap();
@@ -1398,8 +1381,8 @@ fn the_demo_shows_progress_while_it_builds() {
 
 #[test]
 fn uninstall_azure_restores_a_json_that_was_there_and_leaves_no_backups() {
-    let env = host();
-    let p = at(&env, "/etc/azure/VMSnapshotScriptPluginConfig.json");
+    let env = install_host();
+    let p = env.at("/etc/azure/VMSnapshotScriptPluginConfig.json");
     let theirs = "{\n  \"pluginName\": \"ScriptRunner\",\n  \"preScriptLocation\": \"/opt/x/pre.sh\",\n  \"postScriptLocation\": \"/opt/x/post.sh\",\n  \"timeoutInSeconds\": 60,\n  \"myTeamKey\": {\"owner\": \"dba\"}\n}\n";
     fs::create_dir_all(p.parent().unwrap()).unwrap();
     write_mode(&p, theirs.as_bytes(), 0o600);
@@ -1431,13 +1414,13 @@ fn uninstall_azure_restores_a_json_that_was_there_and_leaves_no_backups() {
 
 #[test]
 fn uninstall_azure_removes_the_json_and_the_directory_install_created() {
-    let env = host();
-    fs::create_dir(at(&env, "/etc")).unwrap();
+    let env = install_host();
+    fs::create_dir(env.at("/etc")).unwrap();
     install(&env, "azure");
     let r = env.run(&["uninstall", "azure"]);
     assert_eq!(r.code, 0, "{}", r.text());
-    assert!(!at(&env, "/etc/azure").exists(), "{}", r.text());
-    assert!(at(&env, "/etc").is_dir(), "{}", r.text());
+    assert!(!env.at("/etc/azure").exists(), "{}", r.text());
+    assert!(env.at("/etc").is_dir(), "{}", r.text());
     assert!(backups(&env).is_empty(), "{:?}", backups(&env));
     assert!(
         r.stdout
@@ -1449,22 +1432,22 @@ fn uninstall_azure_removes_the_json_and_the_directory_install_created() {
     );
 
     // A directory that was there before install stays, even empty.
-    let env = host();
-    fs::create_dir_all(at(&env, "/etc/azure")).unwrap();
+    let env = install_host();
+    fs::create_dir_all(env.at("/etc/azure")).unwrap();
     install(&env, "azure");
     let r = env.run(&["uninstall", "azure"]);
     assert_eq!(r.code, 0, "{}", r.text());
-    assert!(at(&env, "/etc/azure").is_dir(), "{}", r.text());
-    assert_eq!(fs::read_dir(at(&env, "/etc/azure")).unwrap().count(), 0);
+    assert!(env.at("/etc/azure").is_dir(), "{}", r.text());
+    assert_eq!(fs::read_dir(env.at("/etc/azure")).unwrap().count(), 0);
 }
 
 #[test]
 fn the_last_uninstall_removes_the_record_of_created_dirs_and_its_empty_directory() {
-    let env = host();
-    fs::create_dir_all(at(&env, "/var/lib")).unwrap();
+    let env = install_host();
+    fs::create_dir_all(env.at("/var/lib")).unwrap();
     install(&env, "azure");
     install(&env, "vmware");
-    let record = at(&env, "/var/lib/iris-freeze/installed-dirs");
+    let record = env.at("/var/lib/iris-freeze/installed-dirs");
     assert!(record.is_file());
     // vmware's directories are still recorded: the record stays.
     let r = env.run(&["uninstall", "azure"]);
@@ -1472,8 +1455,8 @@ fn the_last_uninstall_removes_the_record_of_created_dirs_and_its_empty_directory
     assert!(record.is_file(), "{}", r.text());
     let r = env.run(&["uninstall", "vmware"]);
     assert_eq!(r.code, 0, "{}", r.text());
-    assert!(!at(&env, "/var/lib/iris-freeze").exists(), "{}", r.text());
-    assert!(at(&env, "/var/lib").is_dir(), "{}", r.text());
+    assert!(!env.at("/var/lib/iris-freeze").exists(), "{}", r.text());
+    assert!(env.at("/var/lib").is_dir(), "{}", r.text());
     assert!(
         r.stdout.lines().any(|l| l.starts_with("removed")
             && l.trim_end()
@@ -1483,13 +1466,13 @@ fn the_last_uninstall_removes_the_record_of_created_dirs_and_its_empty_directory
     );
 
     // A history there stays, and so does its directory.
-    let env = host();
+    let env = install_host();
     install(&env, "azure");
-    let history = at(&env, "/var/lib/iris-freeze/history.jsonl");
+    let history = env.at("/var/lib/iris-freeze/history.jsonl");
     fs::write(&history, "{}\n").unwrap();
     let r = env.run(&["uninstall", "azure"]);
     assert_eq!(r.code, 0, "{}", r.text());
-    assert!(!at(&env, "/var/lib/iris-freeze/installed-dirs").exists());
+    assert!(!env.at("/var/lib/iris-freeze/installed-dirs").exists());
     assert_eq!(fs::read_to_string(&history).unwrap(), "{}\n");
 }
 
@@ -1508,10 +1491,10 @@ fn uninstall_warns_about_a_bad_config_file_and_still_removes_the_hooks() {
         ("writable by others", "max_freeze = 60\n", 0o666, "others"),
     ];
     for (what, text, file_mode, problem) in bad {
-        let env = host();
+        let env = install_host();
         install(&env, "vmware");
         install(&env, "azure");
-        let config = at(&env, "/etc/iris-freeze.toml");
+        let config = env.at("/etc/iris-freeze.toml");
         write_mode(&config, text.as_bytes(), file_mode);
         let root = env.root();
         for p in ["vmware", "azure"] {
@@ -1531,7 +1514,7 @@ fn uninstall_warns_about_a_bad_config_file_and_still_removes_the_hooks() {
             "/etc/azure/postScript.sh",
         ] {
             assert!(
-                fs::symlink_metadata(at(&env, gone)).is_err(),
+                fs::symlink_metadata(env.at(gone)).is_err(),
                 "{what}: {gone} still there"
             );
         }
@@ -1540,8 +1523,8 @@ fn uninstall_warns_about_a_bad_config_file_and_still_removes_the_hooks() {
 
 #[test]
 fn asr_refuses_a_foreign_custom_script_and_checks_the_agent() {
-    let env = host();
-    let script = at(&env, "/usr/local/ASR/Vx/scripts/customscript.sh");
+    let env = install_host();
+    let script = env.at("/usr/local/ASR/Vx/scripts/customscript.sh");
     let theirs =
         b"#!/bin/bash\nif [ \"$1\" == \"--pre\" ]; then\n  /opt/app/quiesce.sh\nfi\nexit 0\n";
     write_mode(&script, theirs, 0o755);
@@ -1606,7 +1589,7 @@ fn asr_refuses_a_foreign_custom_script_and_checks_the_agent() {
         "{}",
         r.text()
     );
-    let vx = at(&env, "/usr/local/.vx_version");
+    let vx = env.at("/usr/local/.vx_version");
     write_mode(
         &vx,
         b"INSTALLATION_DIR=/usr/local/ASR/Vx\nVERSION=9.23.0.0\n",
@@ -1646,7 +1629,7 @@ fn asr_refuses_a_foreign_custom_script_and_checks_the_agent() {
 
 #[test]
 fn commvault_prints_the_commands_and_writes_nothing() {
-    let env = host();
+    let env = install_host();
     let r = install(&env, "commvault");
     let b = bin();
     let b = b.display();
@@ -1687,7 +1670,7 @@ fn commvault_prints_the_commands_and_writes_nothing() {
         "{}",
         r.stdout
     );
-    fs::create_dir_all(at(&env, "/opt/commvault")).unwrap();
+    fs::create_dir_all(env.at("/opt/commvault")).unwrap();
     let r = check(&env, "commvault");
     assert!(
         r.stdout.contains("ok   the Commvault client is installed"),
@@ -1701,7 +1684,7 @@ fn commvault_prints_the_commands_and_writes_nothing() {
 
 #[test]
 fn veeam_agent_and_dropin_scripts_install_check_and_uninstall() {
-    let env = host();
+    let env = install_host();
     let b = bin();
     let b = b.display();
     for (platform, pre, post) in [
@@ -1718,13 +1701,13 @@ fn veeam_agent_and_dropin_scripts_install_check_and_uninstall() {
     ] {
         let r = install(&env, platform);
         for (p, verb) in [(pre, "veeam-freeze"), (post, "veeam-thaw")] {
-            let text = fs::read_to_string(at(&env, p)).unwrap();
+            let text = fs::read_to_string(env.at(p)).unwrap();
             assert!(
                 text.starts_with("#!/bin/sh\n# Installed by iris-freeze: "),
                 "{text}"
             );
             assert!(text.ends_with(&format!("\nexec '{b}' {verb}\n")), "{text}");
-            assert_eq!(mode(&at(&env, p)), 0o755, "{p}");
+            assert_eq!(mode(&env.at(p)), 0o755, "{p}");
             assert!(r.stdout.contains(p), "{}", r.stdout);
         }
         assert_check_clean(&env, platform);
@@ -1732,9 +1715,9 @@ fn veeam_agent_and_dropin_scripts_install_check_and_uninstall() {
         install(&env, platform);
         assert_eq!(tree(&env.root()), before, "install {platform} again");
         // A script that thaws where it must freeze fails the check.
-        let good = fs::read_to_string(at(&env, pre)).unwrap();
+        let good = fs::read_to_string(env.at(pre)).unwrap();
         write_mode(
-            &at(&env, pre),
+            &env.at(pre),
             good.replace("veeam-freeze", "veeam-thaw").as_bytes(),
             0o755,
         );
@@ -1768,12 +1751,12 @@ fn veeam_agent_and_dropin_scripts_install_check_and_uninstall() {
         })
         .collect();
     assert!(left.is_empty(), "{left:?}");
-    assert!(!at(&env, "/opt/veeam/scripts/post").exists());
+    assert!(!env.at("/opt/veeam/scripts/post").exists());
 }
 
 #[test]
 fn veeam_vbr_prints_the_scripts_and_writes_nothing() {
-    let env = host();
+    let env = install_host();
     let r = install(&env, "veeam-vbr");
     assert!(r.stdout.contains("/tmp"), "{}", r.stdout);
     assert!(r.stdout.contains("sudo -n"), "{}", r.stdout);

@@ -6,20 +6,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
-use crate::common::{Env, Run};
-
-/// A host with one running IRIS instance and an existing, empty root.
-fn host() -> Env {
-    let env = Env::new();
-    env.iris("IRIS");
-    fs::create_dir_all(env.root()).unwrap();
-    env
-}
-
-/// `path` (absolute) under the env's root.
-fn at(env: &Env, path: &str) -> PathBuf {
-    env.root().join(path.trim_start_matches('/'))
-}
+use crate::common::{Env, Run, install_host};
 
 fn install(env: &Env, platform: &str) {
     let r = env.run(&["install", platform]);
@@ -33,7 +20,7 @@ const ASR_SCRIPT: &str = "/usr/local/ASR/Vx/scripts/customscript.sh";
 /// /dev/null, appends its output to customscript.log, and ignores its exit code (returned here
 /// so the test can look at it).
 fn asr_agent_runs(env: &Env, arg: &str) -> (i32, String) {
-    let script = at(env, ASR_SCRIPT);
+    let script = env.at(ASR_SCRIPT);
     let wrapper = env.tmp.path().join("inm_tmp_script1234.sh");
     fs::write(
         &wrapper,
@@ -66,7 +53,7 @@ fn asr_agent_runs(env: &Env, arg: &str) -> (i32, String) {
 
 #[test]
 fn asr_pre_freezes_and_post_thaws_through_the_installed_script() {
-    let env = host();
+    let env = install_host();
     install(&env, "asr");
     let (code, out) = asr_agent_runs(&env, "--pre");
     assert_eq!(code, 0, "{out}");
@@ -82,7 +69,7 @@ fn asr_pre_freezes_and_post_thaws_through_the_installed_script() {
 
 #[test]
 fn asr_a_failed_freeze_is_loud_though_the_agent_ignores_it() {
-    let env = host();
+    let env = install_host();
     env.fault("IRIS", "freeze=fail");
     install(&env, "asr");
     let (code, out) = asr_agent_runs(&env, "--pre");
@@ -115,7 +102,7 @@ fn asr_a_failed_freeze_is_loud_though_the_agent_ignores_it() {
 
 #[test]
 fn asr_an_unknown_argument_is_refused_before_any_iris_call() {
-    let env = host();
+    let env = install_host();
     install(&env, "asr");
     for arg in ["--bogus", "", "pre"] {
         let (code, out) = asr_agent_runs(&env, &format!("'{arg}'"));
@@ -156,7 +143,7 @@ fn commvault_runs(env: &Env, verb: &str, attempt: u32, job: &str) -> Run {
 
 #[test]
 fn commvault_presnap_and_postsnap_with_the_appended_arguments() {
-    let env = host();
+    let env = install_host();
     let r = env.run(&["install", "commvault"]);
     assert_eq!(r.code, 0, "{}", r.text());
     assert!(r.stdout.contains(" commvault-pre\n"), "{}", r.stdout);
@@ -206,7 +193,7 @@ fn commvault_presnap_and_postsnap_with_the_appended_arguments() {
 
 #[test]
 fn commvault_a_failed_presnap_is_rolled_back_and_its_retry_freezes() {
-    let env = host();
+    let env = install_host();
     env.iris("IRIS2");
     // The first attempt fails on the second instance: exit 1 (the job goes Pending), nothing
     // left frozen; the retry, a new -attempt, freezes both.
@@ -231,7 +218,7 @@ fn commvault_a_failed_presnap_is_rolled_back_and_its_retry_freezes() {
 
 #[test]
 fn commvault_a_retried_presnap_keeps_our_own_freeze_and_rearms() {
-    let env = host();
+    let env = install_host();
     let r = commvault_runs(&env, "commvault-pre", 1, "91");
     assert_eq!(r.code, 0, "{}", r.text());
     let first = env.watchdog_pid().expect("a watchdog");
@@ -258,7 +245,7 @@ fn commvault_a_retried_presnap_keeps_our_own_freeze_and_rearms() {
 
 #[test]
 fn commvault_other_arguments_are_refused_before_any_iris_call() {
-    let env = host();
+    let env = install_host();
     for args in [
         &["commvault-pre", "--instance", "X"][..],
         &["commvault-pre", "-job", "1;reboot"],
@@ -306,19 +293,19 @@ fn veeam_runs(env: &Env, script: &Path) -> Run {
 
 #[test]
 fn veeam_agent_pre_freeze_and_post_thaw_scripts() {
-    let env = host();
+    let env = install_host();
     install(&env, "veeam-agent");
     for p in [VEEAM_PRE, VEEAM_POST] {
-        let text = fs::read_to_string(at(&env, p)).unwrap();
+        let text = fs::read_to_string(env.at(p)).unwrap();
         assert!(
             !text.contains('\r') && text.starts_with("#!/bin/sh\n"),
             "{text}"
         );
     }
-    let r = veeam_runs(&env, &at(&env, VEEAM_PRE));
+    let r = veeam_runs(&env, &env.at(VEEAM_PRE));
     assert_eq!(r.code, 0, "{}", r.text());
     assert!(env.frozen("IRIS"));
-    let r = veeam_runs(&env, &at(&env, VEEAM_POST));
+    let r = veeam_runs(&env, &env.at(VEEAM_POST));
     assert_eq!(r.code, 0, "{}", r.text());
     assert!(!env.frozen("IRIS"));
     assert_eq!(env.history_events_of("freeze")[0]["by"], "veeam-freeze");
@@ -327,20 +314,20 @@ fn veeam_agent_pre_freeze_and_post_thaw_scripts() {
     assert_eq!(thaw["instances"][0]["verdict"], "consistent", "{thaw}");
     // A failed freeze is a failed script (exit 1), rolled back: the job reports it.
     env.fault("IRIS", "freeze=fail@1");
-    let r = veeam_runs(&env, &at(&env, VEEAM_PRE));
+    let r = veeam_runs(&env, &env.at(VEEAM_PRE));
     assert_eq!(r.code, 1, "{}", r.text());
     assert!(!env.frozen("IRIS"));
-    let r = veeam_runs(&env, &at(&env, VEEAM_POST));
+    let r = veeam_runs(&env, &env.at(VEEAM_POST));
     assert_eq!(r.code, 0, "{}", r.text());
 }
 
 #[test]
 fn veeam_dropin_scripts_run_by_the_community_wrappers() {
-    let env = host();
+    let env = install_host();
     install(&env, "veeam-dropin");
     // The wrappers run every executable of the folder, in order.
     let run_folder = |dir: &str| {
-        let mut scripts: Vec<PathBuf> = fs::read_dir(at(&env, dir))
+        let mut scripts: Vec<PathBuf> = fs::read_dir(env.at(dir))
             .unwrap()
             .map(|e| e.unwrap().path())
             .collect();
@@ -370,7 +357,7 @@ fn vbr_scripts(stdout: &str) -> Vec<(String, String)> {
 
 #[test]
 fn veeam_vbr_uploaded_scripts_run_from_tmp_as_root_or_through_sudo() {
-    let env = host();
+    let env = install_host();
     let r = env.run(&["install", "veeam-vbr"]);
     assert_eq!(r.code, 0, "{}", r.text());
     assert!(
@@ -459,7 +446,7 @@ const COHESITY_DIR: &str = "/opt/cohesity/agent/software/crux/bin/user_scripts";
 /// as arguments, stdin from /dev/null, and kills it at the group's `timeout_secs` (modelled by
 /// `timeout`). Returns the exit code and the output the agent collects.
 fn cohesity_agent_runs(env: &Env, name: &str, params: &[&str]) -> (i32, String) {
-    let dir = at(env, COHESITY_DIR);
+    let dir = env.at(COHESITY_DIR);
     let out = env
         .command(Path::new("/usr/bin/timeout"))
         .args(["-s", "KILL", "60"])
@@ -479,7 +466,7 @@ fn cohesity_agent_runs(env: &Env, name: &str, params: &[&str]) -> (i32, String) 
 
 #[test]
 fn cohesity_pre_freezes_post_snapshot_thaws_and_post_backup_thaws_again_cleanly() {
-    let env = host();
+    let env = install_host();
     install(&env, "cohesity");
     let (code, out) = cohesity_agent_runs(&env, "iris-freeze-pre.sh", &["db=IRIS", "x y"]);
     assert_eq!(code, 0, "{out}");
@@ -500,7 +487,7 @@ fn cohesity_pre_freezes_post_snapshot_thaws_and_post_backup_thaws_again_cleanly(
 
 #[test]
 fn cohesity_a_failed_freeze_fails_the_pre_script_and_the_post_scripts_are_clean() {
-    let env = host();
+    let env = install_host();
     env.fault("IRIS", "freeze=fail");
     install(&env, "cohesity");
     let (code, out) = cohesity_agent_runs(&env, "iris-freeze-pre.sh", &[]);
@@ -522,7 +509,7 @@ fn rubrik_service_runs(env: &Env, path: &str, timeout_ms: u64) -> (i32, String) 
     let out = env
         .command(Path::new("/usr/bin/timeout"))
         .args(["-s", "KILL", &format!("{}s", timeout_ms as f64 / 1000.0)])
-        .arg(at(env, path))
+        .arg(env.at(path))
         .current_dir("/")
         .stdin(Stdio::null())
         .output()
@@ -552,7 +539,7 @@ fn rubrik_timeout_ms(install_out: &str, field: &str) -> u64 {
 
 #[test]
 fn rubrik_pre_backup_freezes_post_snap_thaws_and_post_backup_thaws_again_cleanly() {
-    let env = host();
+    let env = install_host();
     let r = env.run(&["install", "rubrik"]);
     assert_eq!(r.code, 0, "{}", r.text());
     // What to enter: the three paths, a timeout covering --timeout (30 s) and its rollback.
@@ -586,7 +573,7 @@ fn rubrik_pre_backup_freezes_post_snap_thaws_and_post_backup_thaws_again_cleanly
 
 #[test]
 fn rubrik_a_failed_freeze_aborts_and_both_thaws_are_clean() {
-    let env = host();
+    let env = install_host();
     env.fault("IRIS", "freeze=fail");
     let r = env.run(&["install", "rubrik", "--timeout", "10"]);
     assert_eq!(r.code, 0, "{}", r.text());
@@ -615,7 +602,7 @@ fn gcbdr_agent_runs(env: &Env, script: &Path, args: &[&str], vars: &[(&str, &str
     c.args(["-s", "KILL", "60"])
         .arg(script)
         .args(args)
-        .current_dir(at(env, "/act/scripts"))
+        .current_dir(env.at("/act/scripts"))
         .stdin(Stdio::null());
     for (k, v) in vars {
         c.env(k, v);
@@ -642,9 +629,9 @@ fn cycles(env: &Env) -> serde_json::Value {
 
 #[test]
 fn gcbdr_template_scripts_run_each_phase_by_their_names() {
-    let env = host();
+    let env = install_host();
     install(&env, "gcbdr");
-    let script = |p: &str| at(&env, &format!("/act/scripts/gcbdr-{p}.sh"));
+    let script = |p: &str| env.at(&format!("/act/scripts/gcbdr-{p}.sh"));
     let r = gcbdr_agent_runs(&env, &script("init"), &[], JOB);
     assert_eq!(r.code, 0, "{}", r.text());
     assert!(r.stdout.contains("nothing to do"), "{}", r.text());
@@ -672,10 +659,10 @@ fn gcbdr_template_scripts_run_each_phase_by_their_names() {
 
 #[test]
 fn gcbdr_abort_thaws_and_the_legacy_argument_and_act_phase_work() {
-    let env = host();
+    let env = install_host();
     install(&env, "gcbdr");
-    let pre = at(&env, "/act/scripts/gcbdr-pre.sh");
-    let abort = at(&env, "/act/scripts/gcbdr-abort.sh");
+    let pre = env.at("/act/scripts/gcbdr-pre.sh");
+    let abort = env.at("/act/scripts/gcbdr-abort.sh");
     let r = gcbdr_agent_runs(&env, &pre, &[], JOB);
     assert_eq!(r.code, 0, "{}", r.text());
     assert!(env.frozen("IRIS"));
@@ -683,7 +670,7 @@ fn gcbdr_abort_thaws_and_the_legacy_argument_and_act_phase_work() {
     assert_eq!(r.code, 0, "{}", r.text());
     assert!(!env.frozen("IRIS"));
     // The legacy appid.<ID>.sh, as a person writes it, with the phase as its first argument.
-    let appid = at(&env, "/act/scripts/appid.4711.sh");
+    let appid = env.at("/act/scripts/appid.4711.sh");
     fs::write(
         &appid,
         format!(
@@ -726,16 +713,16 @@ fn gcbdr_abort_thaws_and_the_legacy_argument_and_act_phase_work() {
 
 #[test]
 fn gcbdr_hostile_job_names_are_bounded_and_escaped_in_the_log_and_history() {
-    let env = host();
+    let env = install_host();
     install(&env, "gcbdr");
     let hostile = format!("evil\u{1b}[31m\n\"quote\\{}", "x".repeat(500));
     let vars = [
         ("ACT_JOBNAME", hostile.as_str()),
         ("ACT_JOBTYPE", "snap\u{7}\r\nshot"),
     ];
-    let r = gcbdr_agent_runs(&env, &at(&env, "/act/scripts/gcbdr-pre.sh"), &[], &vars);
+    let r = gcbdr_agent_runs(&env, &env.at("/act/scripts/gcbdr-pre.sh"), &[], &vars);
     assert_eq!(r.code, 0, "{}", r.text());
-    let r = gcbdr_agent_runs(&env, &at(&env, "/act/scripts/gcbdr-post.sh"), &[], &vars);
+    let r = gcbdr_agent_runs(&env, &env.at("/act/scripts/gcbdr-post.sh"), &[], &vars);
     assert_eq!(r.code, 0, "{}", r.text());
     let c = cycles(&env);
     let job = c[0]["job"].as_str().unwrap();

@@ -117,6 +117,14 @@ pub fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
 }
 
 /// The watchdog thawed each of `thawed` and its last word in the log says so,
+/// A host with one running IRIS instance and an existing, empty `--root`, for `install`.
+pub fn install_host() -> Env {
+    let env = Env::new();
+    env.iris("IRIS");
+    fs::create_dir_all(env.root()).unwrap();
+    env
+}
+
 /// `AUTO-THAW done: thawed A, B` (the names as it joins them): waits up to a minute for both, and
 /// fails as soon as that last word is `AUTO-THAW FAILED` instead. Returns the log, for what a
 /// test checks beyond.
@@ -275,6 +283,11 @@ impl Env {
     /// The directory standing in for `/` (install, check, the config file, the Azure JSON).
     pub fn root(&self) -> PathBuf {
         self.tmp.path().join("root")
+    }
+
+    /// `path` (absolute) under [`Env::root`].
+    pub fn at(&self, path: &str) -> PathBuf {
+        self.root().join(path.trim_start_matches('/'))
     }
 
     /// Writes `<root>/etc/iris-freeze.toml`, mode 0600.
