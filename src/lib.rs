@@ -33,7 +33,8 @@ use clap::error::ErrorKind;
 
 use crate::cli::Cli;
 use crate::commands::{
-    check, freeze, history, install, restore_plan, run as run_cmd, status, thaw, verify, watchdog,
+    check, freeze, history, install, restore_plan, run as run_cmd, ssh_command, status, thaw,
+    verify, watchdog,
 };
 use crate::config::{Action, Config, Verbosity};
 use crate::host::eventlog;
@@ -60,69 +61,16 @@ pub fn run(args: Vec<OsString>) -> Exit {
         let _ = writeln!(std::io::stdout(), "{}", terminal_text(&said));
         return Exit::Success;
     }
-    if args.get(1).is_some_and(|a| a == SSH_COMMAND) {
-        return ssh_command(args);
+    if args
+        .get(1)
+        .is_some_and(|a| a == platform::ssh::command::VERB)
+    {
+        return match ssh_command::take(args) {
+            Ok((args, note)) => run_args(args, Some(&note)),
+            Err(exit) => exit,
+        };
     }
     run_args(args, None)
-}
-
-/// The forced command `install ssh` writes in authorized_keys.
-const SSH_COMMAND: &str = "ssh-command";
-
-/// `iris-freeze ssh-command`: the SSH client's command, filtered (`platform::ssh::command`),
-/// logged with the client's address, then run as if typed; anything else refused, exit 1.
-fn ssh_command(args: Vec<OsString>) -> Exit {
-    use crate::platform::ssh::command::{Verdict, client, filter};
-    let client = client(std::env::var_os("SSH_CLIENT").as_ref());
-    let original = std::env::var_os("SSH_ORIGINAL_COMMAND");
-    let text = original.as_ref().map(|o| o.to_string_lossy().into_owned());
-    let verdict = if args.len() > 2 {
-        Verdict::Refused(format!("{SSH_COMMAND} takes no arguments of its own"))
-    } else if original.as_ref().is_some_and(|o| o.to_str().is_none()) {
-        Verdict::Refused("the command is not UTF-8 text".into())
-    } else {
-        filter(text.as_deref())
-    };
-    let shown = match &text {
-        Some(t) => terminal_line(&format!("{:?}", t.chars().take(200).collect::<String>())),
-        None => "(none)".into(),
-    };
-    let argv0 = args
-        .into_iter()
-        .next()
-        .unwrap_or_else(|| "iris-freeze".into());
-    match verdict {
-        Verdict::Allowed(words) => {
-            let note = format!("ssh from {client}: running {shown}");
-            let args = std::iter::once(argv0)
-                .chain(words.into_iter().map(OsString::from))
-                .collect();
-            run_args(args, Some(&note))
-        }
-        Verdict::Refused(why) => {
-            let msg = format!("ssh from {client}: refused {shown}: {why}");
-            // Logged where a freeze's events go, as the host's configuration says.
-            let status = vec![argv0, "status".into()];
-            if let Ok(cfg) = Cli::parse_args(status).and_then(|cli| {
-                Config::from_cli(cli, None)
-                    .map_err(|e| clap::Error::raw(ErrorKind::InvalidValue, format!("{e:#}")))
-            }) {
-                ssh_log(&cfg).error(None, "ssh", &msg);
-            }
-            let _ = writeln!(
-                std::io::stderr(),
-                "iris-freeze: {}; allowed: freeze, thaw, dry-run, status, with -i/--instance, \
-                 --timeout, --max-freeze (freeze), --json (status), -q, -v (exit 1)",
-                terminal_line(&msg)
-            );
-            Exit::Failure
-        }
-    }
-}
-
-/// Where `ssh-command` logs its client and what it ran or refused.
-fn ssh_log(cfg: &Config) -> EventLog {
-    EventLog::open(&cfg.log_file, SSH_COMMAND).with_journal(cfg.journal.as_deref())
 }
 
 /// Runs `args`; `ssh` is the line `ssh-command` logs first.
@@ -155,7 +103,7 @@ fn run_args(args: Vec<OsString>, ssh: Option<&str>) -> Exit {
         Verbosity::Debug => tracing::Level::DEBUG,
     });
     if let Some(note) = ssh {
-        ssh_log(&cfg).info(None, "ssh", note);
+        ssh_command::log(&cfg).info(None, "ssh", note);
     }
     let (log, result) = dispatch(&cfg);
     update_metrics(&cfg, &log);

@@ -7,6 +7,7 @@ pub(crate) mod history;
 pub(crate) mod install;
 pub(crate) mod restore_plan;
 pub(crate) mod run;
+pub(crate) mod ssh_command;
 pub(crate) mod state;
 pub(crate) mod status;
 pub(crate) mod thaw;

@@ -18,6 +18,9 @@
 
 use std::ffi::OsString;
 
+/// The verb of the forced command: `iris-freeze ssh-command`.
+pub(crate) const VERB: &str = "ssh-command";
+
 /// The verbs a caller may run.
 const VERBS: [&str; 4] = ["freeze", "thaw", "status", "dry-run"];
 

@@ -4,6 +4,8 @@ use std::fmt;
 
 use anyhow::{Result, bail};
 
+use super::command::VERB;
+
 /// The key types OpenSSH accepts in `authorized_keys` (sshd(8), "AUTHORIZED_KEYS FILE FORMAT").
 const TYPES: [&str; 10] = [
     "ssh-ed25519",
@@ -78,9 +80,9 @@ impl fmt::Display for PublicKey {
 /// What the forced command runs: the binary itself as root, through `sudo -n` for another user.
 pub(crate) fn forced_command(bin: &str, root_user: bool) -> String {
     if root_user {
-        format!("{bin} ssh-command")
+        format!("{bin} {VERB}")
     } else {
-        format!("sudo -n {bin} ssh-command")
+        format!("sudo -n {bin} {VERB}")
     }
 }
 
@@ -92,7 +94,8 @@ pub(crate) fn line(key: &PublicKey, command: &str) -> String {
 
 /// Whether a line of `authorized_keys` is one of ours.
 pub(crate) fn is_ours(line: &str) -> bool {
-    line.trim_end().ends_with(&format!(" {MARKER}")) && line.contains(" ssh-command\",restrict ")
+    line.trim_end().ends_with(&format!(" {MARKER}"))
+        && line.contains(&format!(" {VERB}\",restrict "))
 }
 
 /// The sudoers lines a non-root `user` needs: the one command, without a password, with the
@@ -100,7 +103,7 @@ pub(crate) fn is_ours(line: &str) -> bool {
 pub(crate) fn sudoers(user: &str, bin: &str) -> String {
     format!(
         "Defaults!{bin} env_keep += \"SSH_ORIGINAL_COMMAND SSH_CLIENT\"\n\
-         {user} ALL=(root) NOPASSWD: {bin} ssh-command"
+         {user} ALL=(root) NOPASSWD: {bin} {VERB}"
     )
 }
 
