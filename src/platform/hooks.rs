@@ -55,6 +55,17 @@ fn lower(s: Option<&OsStr>) -> String {
         .unwrap_or_default()
 }
 
+/// Whether a hook's (static, `/`-separated) path ends in the file `name`, in any case.
+/// Compared in place: it runs for every hook of every platform at each start.
+fn names_file(path: &str, name: &str) -> bool {
+    let Some(cut) = path.len().checked_sub(name.len()) else {
+        return false;
+    };
+    path.is_char_boundary(cut)
+        && path[cut..].eq_ignore_ascii_case(name)
+        && (cut == 0 || path.as_bytes()[cut - 1] == b'/')
+}
+
 /// VMware's and qemu's verbs: `freeze`, `thaw`, and `freezeFail` (VMware: thaw after a failure).
 fn verb(first: &str) -> Option<HookCommand> {
     match first {
@@ -105,7 +116,7 @@ fn matched(args: &[OsString]) -> Option<(Platform, &'static Hook, String, String
     let dir = lower(argv0.parent().and_then(Path::file_name));
     let first = lower(args.get(1).map(OsString::as_os_str));
     let by_name = find(|c| match c {
-        Called::File(f) => lower(Path::new(f.path).file_name()) == name,
+        Called::File(f) => names_file(f.path, &name),
         _ => false,
     });
     let by_dir = || find(|c| matches!(c, Called::InDir(d) if *d == dir));

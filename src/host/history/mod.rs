@@ -193,18 +193,22 @@ pub(crate) fn append_synced(path: &Path, event: &Event) -> Result<()> {
 }
 
 fn write(path: &Path, event: &Event, sync: bool) -> Result<()> {
-    let dir = parent(path)?;
-    trust::create_dir_chain(&dir, 0o700).with_context(|| {
-        format!(
-            "refusing the history {}: its directory is not safe",
-            path.display()
-        )
-    })?;
-    let rotated = rotate_if_full(path)?;
-    let new = rotated || fs::symlink_metadata(path).is_err();
+    let path = &absolute(path)?;
+    let open = || {
+        trust::create_and_open_append(path, 0o700, 0o600)
+            .with_context(|| format!("refusing the history {}", path.display()))
+    };
+    // Checked (owner, mode, no symlink) before anything is renamed.
+    let (mut f, len) = open()?;
+    let full = len >= ROTATE_AT;
+    if full {
+        drop(f);
+        fs::rename(path, rotated(path))
+            .with_context(|| format!("cannot rotate the history {}", path.display()))?;
+        f = open()?.0;
+    }
     let mut line = serde_json::to_vec(event)?;
     line.push(b'\n');
-    let mut f = trust::open_append(path, 0o600)?;
     f.write_all(&line)
         .with_context(|| format!("cannot write the history {}", path.display()))?;
     if !sync {
@@ -215,8 +219,9 @@ fn write(path: &Path, event: &Event, sync: bool) -> Result<()> {
     };
     synced(f.sync_data())?;
     // A new file's name is in its directory: synced too, or the snapshot may not have it.
-    if new {
-        synced(fs::File::open(&dir).and_then(|d| d.sync_all()))?;
+    if full || len == 0 {
+        let dir = path.parent().unwrap_or(Path::new("/"));
+        synced(fs::File::open(dir).and_then(|d| d.sync_all()))?;
     }
     Ok(())
 }
@@ -268,26 +273,9 @@ pub(crate) fn rotated(path: &Path) -> PathBuf {
     PathBuf::from(p)
 }
 
-/// Whether it rotated.
-fn rotate_if_full(path: &Path) -> Result<bool> {
-    let Ok(md) = fs::symlink_metadata(path) else {
-        return Ok(false);
-    };
-    if md.is_file() && md.len() >= ROTATE_AT {
-        fs::rename(path, rotated(path))
-            .with_context(|| format!("cannot rotate the history {}", path.display()))?;
-        return Ok(true);
-    }
-    Ok(false)
-}
-
-fn parent(path: &Path) -> Result<PathBuf> {
-    let abs = std::path::absolute(path)
-        .with_context(|| format!("the history file {} has no directory", path.display()))?;
-    Ok(abs
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("/")))
+fn absolute(path: &Path) -> Result<PathBuf> {
+    std::path::absolute(path)
+        .with_context(|| format!("the history file {} has no directory", path.display()))
 }
 
 /// The events in `bytes` (lines of a history file), in order; lines that do not parse (a torn
@@ -304,7 +292,7 @@ pub(crate) fn parse(bytes: &[u8]) -> Vec<Event> {
 pub(crate) fn read(path: &Path) -> Result<Vec<Event>> {
     let mut out = Vec::new();
     // No directory yet (no cycle ever appended) is no history too, not an unsafe directory.
-    if !parent(path)?.exists() {
+    if absolute(path)?.parent().is_some_and(|d| !d.exists()) {
         return Ok(out);
     }
     for p in [rotated(path), path.to_path_buf()] {

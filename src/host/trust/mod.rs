@@ -156,8 +156,9 @@ fn options(append: bool, mode: u32) -> OpenOptions {
     o
 }
 
-/// The opened file itself: regular, trusted owner, not writable as `rule` forbids.
-fn check_opened(path: &Path, f: &File, rule: Rule) -> Result<()> {
+/// The opened file itself: regular, trusted owner, not writable as `rule` forbids; its
+/// metadata when it passes.
+fn check_opened(path: &Path, f: &File, rule: Rule) -> Result<fs::Metadata> {
     let md = f
         .metadata()
         .with_context(|| format!("cannot read {}", path.display()))?;
@@ -188,20 +189,34 @@ fn check_opened(path: &Path, f: &File, rule: Rule) -> Result<()> {
             path.display()
         );
     }
-    Ok(())
+    Ok(md)
 }
 
 /// Opens `path` for appending (created with `mode`), checked as [`check_opened`] says, in a
 /// trusted directory chain.
 pub(crate) fn open_append(path: &Path, mode: u32) -> Result<File> {
     check_parent(path)?;
+    open_append_here(path, mode).map(|(f, _)| f)
+}
+
+/// `path` opened as [`open_append`] does, with its length, once its directory chain is
+/// created as [`create_dir_chain`] does (with `dir_mode`): the chain is walked once.
+pub(crate) fn create_and_open_append(path: &Path, dir_mode: u32, mode: u32) -> Result<(File, u64)> {
+    let dir = path.parent().unwrap_or(Path::new(""));
+    create_dir_chain(dir, dir_mode)
+        .with_context(|| format!("refusing {}: its directory is not safe", path.display()))?;
+    open_append_here(path, mode)
+}
+
+/// The open and the file's own checks, its directory chain already checked.
+fn open_append_here(path: &Path, mode: u32) -> Result<(File, u64)> {
     let f = options(true, mode)
         .open(path)
         .map_err(|e| open_error(path, e))?;
-    check_opened(path, &f, Rule::Data)?;
+    let len = check_opened(path, &f, Rule::Data)?.len();
     // Writes should block no more than a regular file's do; O_NONBLOCK only guarded the open.
     clear_nonblock(&f);
-    Ok(f)
+    Ok((f, len))
 }
 
 /// Opens `path` for reading, checked as [`check_opened`] says, in a trusted directory chain.
