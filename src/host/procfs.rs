@@ -54,8 +54,7 @@ pub(crate) fn own_fds_above_stderr() -> Vec<i32> {
 /// The id of this boot.
 pub(crate) fn boot_id() -> Option<String> {
     Some(
-        std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
-            .ok()?
+        read_small("/proc/sys/kernel/random/boot_id")?
             .trim()
             .to_string(),
     )
@@ -72,8 +71,21 @@ fn state_and_start(pid: i32) -> Option<(char, u64)> {
 /// /proc/PID/stat from field 3 on. The command name (field 2) is in parentheses and may hold
 /// any byte, spaces and `)` included: the fields are counted from the last `)`.
 fn stat_after_name(pid: i32) -> Option<String> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let stat = read_small(&format!("/proc/{pid}/stat"))?;
     Some(stat[stat.rfind(')')? + 1..].to_string())
+}
+
+/// A small /proc file, whole. They report a size of 0, so `fs::read_to_string` would grow its
+/// buffer from 32 bytes, a read(2) each time: here one read fills it and one more sees the end.
+fn read_small(path: &str) -> Option<String> {
+    use std::io::Read;
+    let mut buf = Vec::with_capacity(1024);
+    std::fs::File::open(path)
+        .ok()?
+        .take(1024 * 1024)
+        .read_to_end(&mut buf)
+        .ok()?;
+    String::from_utf8(buf).ok()
 }
 
 #[cfg(test)]

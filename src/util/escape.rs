@@ -26,9 +26,17 @@ pub(crate) fn cut(s: &str) -> Cow<'_, str> {
 /// one line: `\n`, `\r`, `\t`, `\\` for a backslash (so the text can be restored exactly),
 /// `\xHH` for other bytes below 0x20 and DEL, `\u{HHHH}` for the C1 controls.
 pub(crate) fn push_escaped(out: &mut String, s: &str) {
-    for c in s.chars() {
+    let mut rest = s;
+    // What needs nothing is copied a run at a time: IRIS's output is mostly plain text.
+    while let Some((i, c)) = rest
+        .char_indices()
+        .find(|&(_, c)| c == '\\' || c.is_control())
+    {
+        out.push_str(&rest[..i]);
         push_char(out, c);
+        rest = &rest[i + c.len_utf8()..];
     }
+    out.push_str(rest);
 }
 
 /// As [`push_escaped`], and a space or `=` as `\x20` / `\x3d`: a field value stays one token.
