@@ -2,6 +2,7 @@
 //! one per file. Each file is a module; run one with `cargo test --test it -- MODULE::`.
 
 mod architecture;
+mod btrfs;
 mod chaos;
 mod check_glibc;
 mod command_line;

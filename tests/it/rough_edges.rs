@@ -1,6 +1,7 @@
 //! What a new user reads: the commands a message tells them to run name the real instances,
 //! `status` says where the logs really go, and the commands the docs show run as written.
 
+use crate::common::doc_examples::{run_example, run_page_examples};
 use crate::common::{self, Env};
 
 #[test]
@@ -48,37 +49,6 @@ fn status_names_the_log_file_the_environment_sets() {
     );
 }
 
-/// The commands of the examples in doc/run.md, as written: each starts at a line beginning with
-/// `iris-freeze run` and runs to the next blank or comment line.
-fn run_page_examples() -> Vec<String> {
-    let page = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("doc/run.md"),
-    )
-    .unwrap();
-    let section = page
-        .split("\n## Examples\n")
-        .nth(1)
-        .expect("the run page's examples");
-    let block = section
-        .split("```sh\n")
-        .nth(1)
-        .and_then(|b| b.split("```").next())
-        .expect("its code block");
-    let mut out: Vec<String> = Vec::new();
-    for line in block.lines() {
-        if line.starts_with("iris-freeze run") {
-            out.push(String::new());
-        } else if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        if let Some(cmd) = out.last_mut() {
-            cmd.push_str(line);
-            cmd.push('\n');
-        }
-    }
-    out
-}
-
 /// A stand-in snapshot tool on PATH: it notes whether IRIS was frozen when it ran and its
 /// arguments, and exits FAKE_EXIT (0 unless set).
 fn fake_tool(env: &Env, name: &str) {
@@ -92,16 +62,14 @@ fn fake_tool(env: &Env, name: &str) {
     std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
 }
 
-/// Runs an example of doc/run.md with sh, `iris-freeze` on PATH as the user types it.
-fn run_example(env: &Env, example: &str, fake_exit: &str) -> common::Run {
-    let link = env.bin.join("iris-freeze");
-    if !link.exists() {
-        std::os::unix::fs::symlink(common::BIN, &link).unwrap();
-    }
-    env.run_program(
-        std::path::Path::new("/bin/sh"),
-        &["-c", example],
-        &[("FAKE_EXIT", fake_exit)],
+/// Runs an example against the stand-in tools, which exit `fake_exit`; `VOL` (the btrfs
+/// example's subvolume) is a directory of the temp dir: btrfs.rs runs that one for real.
+fn run_fake(env: &Env, example: &str, fake_exit: &str) -> common::Run {
+    let vol = env.tmp.path().join("vol");
+    run_example(
+        env,
+        example,
+        &[("FAKE_EXIT", fake_exit), ("VOL", vol.to_str().unwrap())],
     )
 }
 
@@ -109,15 +77,15 @@ fn run_example(env: &Env, example: &str, fake_exit: &str) -> common::Run {
 fn the_run_page_examples_work_as_written_and_a_failed_snapshot_fails_the_run() {
     let env = Env::new();
     env.iris("IRIS");
-    for tool in ["lvcreate", "az", "zfs", "gcloud"] {
+    for tool in ["lvcreate", "az", "zfs", "gcloud", "btrfs"] {
         fake_tool(&env, tool);
     }
     let examples = run_page_examples();
-    assert_eq!(examples.len(), 4, "{examples:#?}");
+    assert_eq!(examples.len(), 5, "{examples:#?}");
     let tools_log = env.tmp.path().join("tools.log");
     for example in &examples {
         let _ = std::fs::remove_file(&tools_log);
-        let r = run_example(&env, example, "0");
+        let r = run_fake(&env, example, "0");
         assert_eq!(r.code, 0, "{example}\n{}", r.text());
         let calls = std::fs::read_to_string(&tools_log).unwrap();
         assert!(
@@ -129,19 +97,19 @@ fn the_run_page_examples_work_as_written_and_a_failed_snapshot_fails_the_run() {
     // Each Azure disk gets its own snapshot; GCP's names are lower-case.
     let az = examples.iter().find(|e| e.contains("az snapshot")).unwrap();
     let _ = std::fs::remove_file(&tools_log);
-    assert_eq!(run_example(&env, az, "0").code, 0);
+    assert_eq!(run_fake(&env, az, "0").code, 0);
     let calls = std::fs::read_to_string(&tools_log).unwrap();
     assert_eq!(calls.lines().count(), 3, "{calls}");
     let gcp = examples.iter().find(|e| e.contains("gcloud")).unwrap();
     let _ = std::fs::remove_file(&tools_log);
-    assert_eq!(run_example(&env, gcp, "0").code, 0);
+    assert_eq!(run_fake(&env, gcp, "0").code, 0);
     let calls = std::fs::read_to_string(&tools_log).unwrap();
     let names = calls.split("--snapshot-names ").nth(1).unwrap().trim();
     assert_eq!(names, names.to_lowercase(), "{calls}");
 
     // A snapshot tool that fails fails the run, in every example.
     for example in &examples {
-        let r = run_example(&env, example, "3");
+        let r = run_fake(&env, example, "3");
         assert_eq!(r.code, 1, "{example}\n{}", r.text());
         assert!(!env.frozen("IRIS"), "thawed after {example}");
     }

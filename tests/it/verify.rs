@@ -10,16 +10,15 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::common::{self, Env, Run};
+use crate::common::verify::{add_with_tree, verdict_of, verify, verify_json};
+use crate::common::{self, Env};
 
 /// A host whose instances have a tree the simulator models (messages.log, journals, WIJ):
 /// `<sim>/NAME/install/`.
 fn host(names: &[&str]) -> Env {
     let env = Env::new();
     for n in names {
-        let dir = install_dir(&env, n);
-        fs::create_dir_all(dir.join("mgr")).unwrap();
-        env.add(n, &["product=IRIS", &format!("dir={}/", dir.display())]);
+        add_with_tree(&env, n, &install_dir(&env, n));
     }
     env
 }
@@ -59,26 +58,6 @@ fn snapshot(env: &Env, label: &str) -> PathBuf {
     }
     fs::create_dir_all(&root).unwrap();
     root
-}
-
-fn verify(env: &Env, snap: &Path) -> Run {
-    env.run(&["verify", "--root", snap.to_str().unwrap()])
-}
-
-fn verify_json(env: &Env, snap: &Path) -> (Run, Value) {
-    let r = env.run(&["verify", "--root", snap.to_str().unwrap(), "--json"]);
-    let v = serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}: {}", r.text()));
-    (r, v)
-}
-
-fn verdict_of<'a>(v: &'a Value, name: &str) -> &'a str {
-    v["instances"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["name"] == name)
-        .and_then(|i| i["verdict"].as_str())
-        .unwrap_or_else(|| panic!("no verdict for {name}: {v}"))
 }
 
 /// Runs the simulator's `iris` as someone at a terminal would.

@@ -1,6 +1,7 @@
 //! Test harness: a temp dir with the IRIS simulator on PATH (as `iris`, `csession`, `ccontrol`),
 //! a state dir and a log file, and helpers that run the real iris-freeze binary against it.
 
+pub mod doc_examples;
 pub mod other_user;
 
 use std::fs;
@@ -11,6 +12,7 @@ use std::sync::Once;
 use std::time::{Duration, Instant};
 
 pub mod settings;
+pub mod verify;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_iris-freeze");
 
@@ -39,6 +41,8 @@ pub struct Env {
     pub log: PathBuf,
     /// Leave IRIS_FREEZE_NO_SYSTEMD unset: the host's real systemd runs the watchdog.
     pub real_systemd: bool,
+    /// `--history-file`: in the temp dir unless a test moves it ([`Env::with_history_file`]).
+    history: PathBuf,
 }
 
 pub struct Run {
@@ -207,6 +211,7 @@ impl Env {
         Env {
             state: tmp.path().join("state"),
             log: tmp.path().join("freeze.log"),
+            history: tmp.path().join("lib/history.jsonl"),
             sim,
             bin,
             tmp,
@@ -319,9 +324,16 @@ impl Env {
             .count()
     }
 
-    /// The history file (`--history-file`), in the temp dir.
+    /// The history file (`--history-file`), in the temp dir unless moved.
     pub fn history(&self) -> PathBuf {
-        self.tmp.path().join("lib/history.jsonl")
+        self.history.clone()
+    }
+
+    /// The history at `path` instead, for every run and every helper that reads it (a test
+    /// that puts it on a volume it snapshots).
+    pub fn with_history_file(mut self, path: PathBuf) -> Env {
+        self.history = path;
+        self
     }
 
     /// Every history line, parsed.
