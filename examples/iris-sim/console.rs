@@ -7,6 +7,9 @@ use std::sync::Mutex;
 /// Stdin read ahead (a session fed its commands on stdin), served line by line.
 static READ_AHEAD: Mutex<Option<VecDeque<String>>> = Mutex::new(None);
 
+/// The line of stdin that is iris-freeze's call, when a session was fed one.
+static FED: Mutex<Option<String>> = Mutex::new(None);
+
 /// Writes a line to stdout, ignoring errors (EPIPE kills us via the default SIGPIPE anyway).
 macro_rules! say {
     ($($t:tt)*) => {{
@@ -53,4 +56,23 @@ fn read_stdin_line() -> Option<String> {
                 .to_string(),
         ),
     }
+}
+
+/// Notes `line` as the call fed on stdin (for the faults that answer in its place).
+pub(crate) fn set_fed(line: &str) {
+    *FED.lock().unwrap_or_else(|e| e.into_inner()) = Some(line.to_string());
+}
+
+/// The call fed on stdin, if any.
+pub(crate) fn fed() -> Option<String> {
+    FED.lock().unwrap_or_else(|e| e.into_inner()).clone()
+}
+
+/// Writes a marker as the fed `line` would: a newline, the line's `p="PREFIX"`, then `text`.
+pub(crate) fn mark(line: &str, text: &str) {
+    let prefix = line
+        .split_once("p=\"")
+        .and_then(|(_, rest)| rest.split_once('"'))
+        .map_or("", |(p, _)| p);
+    print!("\n{prefix}{text}");
 }

@@ -4,10 +4,10 @@
 //! Its specification of IRIS's answers is doc/iris-calls.md, the table of every call iris-freeze
 //! makes (`src/iris/calls.rs` in the code): each call gives the documented answer, and a fault
 //! gives the worst plausible variant where the documentation is silent. Where it differs from
-//! that table (listed there too): the `node=NAME journal=PATH` lines stand for CheckpointInfo in
-//! a format of iris-freeze's own, and the cluster calls exit 5/3; `stat` without `-W` prints a
-//! `WDSUSPD=` line iris-freeze does not read; "Instance NAME not found" / "is not running" (exit
-//! 1) are its own wording.
+//! that table (listed there too): the cluster calls and the check fed on stdin write the markers
+//! iris-freeze's line would write, not run ObjectScript; the cluster freeze's messages.log line
+//! is worded by it; `stat` without `-W` prints a `WDSUSPD=` line iris-freeze does not read;
+//! "Instance NAME not found" / "is not running" (exit 1) are its own wording.
 //!
 //! # Dispatch
 //! * Invoked as `iris`, `csession` or `ccontrol` (file name of argv\[0\], e.g. a symlink
@@ -34,8 +34,8 @@
 //!     namespace, and its data nodes (comma-separated names of other instances of the same
 //!     registry). The cluster's data servers are the master and its nodes. Empty by default.
 //!   - `host`: the host name CheckpointInfo gives this data server (default: its name in lower
-//!     case). `session_exit`: a shard master's session exit status, whatever its cluster call
-//!     did (default 0).
+//!     case). `session_exit`: the session's exit status after a line fed on stdin (a cluster
+//!     call on a shard master, the check), whatever it did (default 0).
 //! * `NAME/frozen`: exists iff the write daemon is suspended (content: unix ms of the freeze).
 //! * The instance's tree, modelled only when `<dir>/mgr` exists inside `$IRIS_SIM_DIR` (a test
 //!   built it; see `messages_log.rs`): `<dir>/mgr/messages.log` (Caché: `cconsole.log`) gets
@@ -94,13 +94,16 @@
 //!     missing or failing removes the ones this call created, and the %Status is `ERROR #5001:
 //!     data server NAME ...; the cluster was not frozen`. Success: CheckpointInfo's value is
 //!     the next checkpoint number (the master's `checkpoint` file counts them) and its nodes
-//!     `(host,port)` are each data server's journal file (PATH as in the freeze below); each
-//!     data server's `mgr/messages.log` gets `Backup.ShardedCluster: checkpoint N, journal file
-//!     PATH`.
-//!     Thaw: removes every data server's `frozen`, logging `Backup.General.ExternalThaw: System
-//!     resumed`, or `Already resumed` when it was not frozen, to that data server's
-//!     `mgr/messages.log` only; each one it cannot reach or whose `thaw` fault fails makes the
-//!     %Status `ERROR #5001: data server NAME ...: not resumed` (the others are resumed).
+//!     `(host,port)` are each data server's journal file that ends at the checkpoint: on a
+//!     modelled tree the one in use (then switched to the next, the WIJ made if missing), else
+//!     PATH as in the freeze below; each data server's messages.log (its modelled tree's, else
+//!     `mgr/messages.log` in its simulator directory) gets `Backup.ShardedCluster: checkpoint
+//!     N, journal file PATH`.
+//!     Thaw: removes every data server's `frozen`, logging `Backup.General.ExternalThaw:
+//!     Resuming system` and `System resumed`, or `Backup.General.ExternalThaw: Already resumed`
+//!     when it was not frozen, to that data server's messages.log only; each one it cannot
+//!     reach or whose `thaw` fault fails makes the %Status `ERROR #5001: data server NAME ...:
+//!     not resumed` (the others are resumed).
 //!   - The same calls fed on stdin (no EXPR; after a `login` fault's two lines), as iris-freeze
 //!     does: the first stdin line naming `Backup.ShardedCluster).` is the call (CALL and
 //!     `exprs.log` as for an EXPR). In `%SYS`, after the `%SYS>` prompt, it writes what
@@ -110,6 +113,11 @@
 //!     case; PORT its qlist Super Server port), `end nodes=COUNT`; for a thaw `suspended=0|1`
 //!     (the master's state before it), `end`. Then a newline and the session exits with the
 //!     master's `session_exit` (default 0), whatever the %Status.
+//!   - The check fed on stdin (no EXPR; after a `login` fault's two lines), as iris-freeze does:
+//!     the first stdin line naming `Backup.General).IsWDSuspended(` → CALL `check` (and
+//!     `exprs.log`). In `%SYS`, after the `%SYS>` prompt, it writes what the line writes, each
+//!     after a newline and the line's `p="PREFIX"`: `suspended=1` if frozen, else
+//!     `suspended=0`, then `end`; then a newline, exit `session_exit` (default 0).
 //!   - `).ExternalThaw(` → `thaw`: if frozen, prints `Backup.General.ExternalThaw: Resuming
 //!     system` and `System resumed`, removes `frozen`, exit 5; else prints
 //!     `Backup.General.ExternalThaw: System is not suspended`, exit 3.
@@ -118,8 +126,9 @@
 //!     history updated`, exit 5.
 //!   - anything else → `other`: prints `<METHOD DOES NOT EXIST>`, exit 1.
 //!
-//!   Without EXPR and without a cluster call on stdin (CALL `other`): prints the prompt `NS>` (`USER>` without -U, `%SYS>` with
-//!   `-U%SYS`), and again after each stdin line, reads stdin to EOF, exit 0.
+//!   Without EXPR and without a cluster call or the check on stdin (CALL `other`): prints the
+//!   prompt `NS>` (`USER>` without -U, `%SYS>` with `-U%SYS`), and again after each stdin line,
+//!   reads stdin to EOF, exit 0.
 //!   Bad usage (no NAME, unknown option, extra argument): stderr, exit 1.
 //! * `iris stat NAME [-W]` / `ccontrol stat NAME [-W]` (CALL `stat`; other `-x` options are
 //!   ignored; unknown / not running instance: stderr, exit 1). With `-W`: emergency resume of
@@ -145,7 +154,11 @@
 //!   after setting RLIMIT_CORE to 0 and the process non-dumpable; no state change.
 //! * `exit:N`: prints `simulated exit N`, exit N; no state change.
 //! * `answer:N`: exit N, printing nothing (a real answer's shape, e.g. a bare 3 from
-//!   IsWDSuspendedExt while frozen: someone else froze it after the check); no state change.
+//!   IsWDSuspendedExt while frozen: someone else froze it after the check); no state change. On
+//!   the check fed on stdin, a real answer's shape is its markers: `suspended=1` for N = 5,
+//!   `suspended=0` for 3 (another N as it is), then `end`, then exit N.
+//! * `silent:N`: exit N before running anything, printing nothing (a session that failed
+//!   before the call, with an answer's code); no state change.
 //! * `then-hang`, `then-crash[:SIG]`, `then-exit:N`: performs the normal call (state change and
 //!   output), then hangs / crashes / exits N instead of the normal exit code.
 //! * `slow:MS`: sleeps MS milliseconds, then normal.

@@ -8,7 +8,9 @@
 //! journal restore for this backup with journal file: X`, `System suspended`; the thaw's
 //! `Backup.General.ExternalThaw: Resuming system` and `System resumed`, or `Already resumed` when
 //! the system was not frozen. Each line starts as IRIS's do: `MM/DD/YY-HH:MM:SS:mmm (PID) 0
-//! [Utility.Event] `.
+//! [Utility.Event] `. A sharded cluster's freeze logs, on each data server, the checkpoint
+//! number and the journal file that ends at it (documented; the wording here is ours):
+//! `Backup.ShardedCluster: checkpoint N, journal file X`.
 
 use std::fs::{self, OpenOptions};
 use std::io::Write;
@@ -51,6 +53,29 @@ pub(crate) fn append(inst: &Instance, mgr: &Path, lines: &[String]) {
 /// (the next after the newest one there), and the freeze's lines. The journal file switched
 /// to, for the freeze's output.
 pub(crate) fn freeze(inst: &Instance, mgr: &Path) -> String {
+    let (_, journal) = switch_journal(inst, mgr);
+    append(inst, mgr, &freeze_lines(&journal));
+    journal
+}
+
+/// A sharded cluster's freeze of this data server, at checkpoint `number`, on a modelled tree:
+/// the WIJ made if missing, the journal file in use ends at the checkpoint and the next one
+/// starts, and the checkpoint's line. The journal file that ends at the checkpoint, for
+/// CheckpointInfo.
+pub(crate) fn checkpoint(inst: &Instance, mgr: &Path, number: u64) -> String {
+    let (ended, _) = switch_journal(inst, mgr);
+    append(inst, mgr, &[checkpoint_line(number, &ended)]);
+    ended
+}
+
+/// What a sharded cluster's freeze writes to a data server's messages.log.
+pub(crate) fn checkpoint_line(number: u64, journal: &str) -> String {
+    format!("Backup.ShardedCluster: checkpoint {number}, journal file {journal}")
+}
+
+/// The WIJ made if missing, and a switch from the newest journal file (`20261125.001`, made
+/// first when there is none) to the next, created: both paths, the one ended first.
+fn switch_journal(inst: &Instance, mgr: &Path) -> (String, String) {
     let wij = mgr.join(if inst.conf.is_iris() {
         "IRIS.WIJ"
     } else {
@@ -65,12 +90,12 @@ pub(crate) fn freeze(inst: &Instance, mgr: &Path) -> String {
         let _ = fs::write(dir.join(FIRST_JOURNAL), b"journal\n");
         FIRST_JOURNAL.to_string()
     });
-    let next = next_journal(&newest);
-    let path = dir.join(&next);
+    let path = dir.join(next_journal(&newest));
     let _ = fs::write(&path, b"journal\n");
-    let journal = path.display().to_string();
-    append(inst, mgr, &freeze_lines(&journal));
-    journal
+    (
+        dir.join(&newest).display().to_string(),
+        path.display().to_string(),
+    )
 }
 
 /// What ExternalFreeze writes to messages.log, switching to `journal`.

@@ -105,7 +105,8 @@ fn instance_line(i: &InstanceEvent) -> String {
     )
 }
 
-/// Product and version; a data server frozen with its cluster (on its own host) says so.
+/// Product and version; a data server frozen with its cluster says so, and where it runs (its
+/// own host, or an instance of this one).
 fn what_it_is(i: &InstanceEvent) -> String {
     if let Some(master) = &i.shard_master {
         let checkpoint = i
@@ -113,7 +114,11 @@ fn what_it_is(i: &InstanceEvent) -> String {
             .as_ref()
             .map(|c| format!(" at checkpoint {c}"))
             .unwrap_or_default();
-        return format!("data server (own host), frozen from {master}{checkpoint}");
+        let host = match &i.instance {
+            Some(inst) => format!("{inst} of this host"),
+            None => "own host".to_string(),
+        };
+        return format!("data server ({host}), frozen from {master}{checkpoint}");
     }
     let or_dash = |s: &str| {
         if s.is_empty() {

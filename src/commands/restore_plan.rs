@@ -144,10 +144,7 @@ pub(crate) fn plan_of(c: &Cycle) -> Plan {
 
 /// A data server's `host:port` (`[v6]:port`) as its host and port.
 fn host_port(name: &str) -> (&str, &str) {
-    match name.rsplit_once(':') {
-        Some((h, p)) => (h.trim_start_matches('[').trim_end_matches(']'), p),
-        None => (name, "?"),
-    }
+    crate::iris::sharded::host_port(name).unwrap_or((name, "?"))
 }
 
 /// The programs for `product`: (control, session).
@@ -160,12 +157,13 @@ fn programs(product: &str) -> (&'static str, &'static str) {
 }
 
 fn instance_plan(c: &Cycle, i: &InstanceEvent) -> InstancePlan {
-    // A data server's instance name on its own host is not known here: CheckpointInfo names
-    // it by host and Super Server port.
+    // A data server's instance name on its own host is not known here (CheckpointInfo names
+    // it by host and Super Server port), unless the freeze found it among this host's.
     let data_server = i.shard_master.as_ref().map(|_| host_port(&i.name));
-    let name = match data_server {
-        Some(_) => "INSTANCE",
-        None => i.name.as_str(),
+    let name = match (data_server, &i.instance) {
+        (Some(_), Some(local)) => local.as_str(),
+        (Some(_), None) => "INSTANCE",
+        (None, _) => i.name.as_str(),
     };
     let (control, session) = programs(&i.product);
     let restore_from = i.restore_from.clone().or(i.journal_file.clone());
@@ -186,6 +184,14 @@ fn instance_plan(c: &Cycle, i: &InstanceEvent) -> InstancePlan {
     let steps = vec![
         restore_the_host(c, i),
         match data_server {
+            Some((host, port)) if i.instance.is_some() => Step {
+                what: format!(
+                    "On {host}, start {name} (the instance whose Super Server port is {port}: \
+                     the freeze found it on the shard master's host), and keep users and \
+                     interfaces off it until the journal restore is done"
+                ),
+                commands: vec![format!("{control} start {}", sh_quote(name))],
+            },
             Some((host, port)) => Step {
                 what: format!(
                     "On {host}, start the instance whose Super Server port is {port} (INSTANCE \

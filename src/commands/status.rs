@@ -16,6 +16,7 @@ use crate::host::procfs;
 use crate::iris::backup::{self, Answer, Suspended};
 use crate::iris::calls::IS_WD_SUSPENDED;
 use crate::iris::discovery::{self, Instance, Listing, Tools};
+use crate::iris::sharded;
 use crate::report::Report;
 
 #[derive(Debug, Serialize)]
@@ -266,6 +267,7 @@ fn rows(
 ) -> Vec<Row> {
     let credentials = cfg.credentials.as_ref();
     let asked = backup::ask_suspended(listing, tools, credentials, deadline, Stop::OnSignal);
+    let this_host = procfs::hostname().unwrap_or_default();
     let mut rows = Vec::new();
     for (inst, asked) in listing.instances.iter().zip(asked) {
         let (frozen, check_error) = frozen_or_why(inst, asked, errors);
@@ -275,7 +277,7 @@ fn rows(
                 .find(|(k, _)| k.eq_ignore_ascii_case(&inst.name))
                 .map(|(_, r)| r)
         });
-        let via = state.and_then(|s| shard_master_of(s, &inst.name));
+        let via = state.and_then(|s| shard_master_of(s, inst, &this_host));
         let rec = rec.or(via.map(|(_, r)| r));
         rows.push(Row {
             name: inst.name.clone(),
@@ -298,7 +300,7 @@ fn rows(
     rows
 }
 
-/// Whether IsWDSuspendedExt says the instance is frozen, or why it could not tell (also added
+/// Whether IsWDSuspended says the instance is frozen, or why it could not tell (also added
 /// to `errors` when the call failed).
 fn frozen_or_why(
     inst: &Instance,
@@ -320,14 +322,19 @@ fn frozen_or_why(
     }
 }
 
-/// The shard master whose recorded cluster freeze names `name` as one of its other data
-/// servers, with its record.
+/// The shard master whose recorded cluster freeze names `inst` as one of its other data servers,
+/// with its record. CheckpointInfo names a data server `host:port`: `inst` is one when that host
+/// is this host (`this_host`, or the loopback) and that port its Super Server port.
 fn shard_master_of<'a>(
     state: &'a State,
-    name: &str,
+    inst: &Instance,
+    this_host: &str,
 ) -> Option<(&'a String, &'a crate::commands::state::Record)> {
     state.instances.iter().find(|(master, r)| {
-        !master.eq_ignore_ascii_case(name) && r.nodes.iter().any(|n| n.eq_ignore_ascii_case(name))
+        !master.eq_ignore_ascii_case(&inst.name)
+            && r.nodes
+                .iter()
+                .any(|n| sharded::is_local(n, this_host, &inst.superserver_port))
     })
 }
 

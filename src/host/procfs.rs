@@ -1,5 +1,12 @@
 //! What /proc says about processes: a process's state, start time and parent, our children and
-//! open descriptors, and which boot this is. Each answer is `None` (or empty) without /proc.
+//! open descriptors, which boot this is, and this host's name. Each answer is `None` (or empty)
+//! without /proc.
+
+/// This host's name, as `uname -n` and gethostname(2) give it (the UTS namespace's).
+pub(crate) fn hostname() -> Option<String> {
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname").ok()?;
+    Some(name.trim().to_string()).filter(|n| !n.is_empty())
+}
 
 /// This process's start time (read once).
 pub(crate) fn own_start_ticks() -> Option<u64> {

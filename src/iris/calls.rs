@@ -5,7 +5,8 @@
 //! below holds that it names every value here. No assumption may turn into a false success:
 //! where IRIS's documentation is silent, an answer we do not recognise counts as unknown.
 //!
-//! The `Backup.ShardedCluster` calls still live in `iris::sharded`; the table covers them.
+//! The `Backup.ShardedCluster` calls still live in `iris::sharded`, and the marker lines some
+//! calls write in `iris::marked`; the table covers them.
 
 /// `Backup.General.<method>` as the `##Class` expression a session runs.
 macro_rules! general {
@@ -68,14 +69,24 @@ pub(crate) const EXTERNAL_FREEZE_METHOD: &str = general!("ExternalFreeze");
 pub(crate) const EXTERNAL_FREEZE: &str = concat!(general!("ExternalFreeze"), "()");
 
 /// ExternalThaw. Exit 5 = resumed, 3 = failed (it may still be suspended). Source: class
-/// reference, Backup.General.ExternalThaw. Always followed by [`IS_WD_SUSPENDED`].
+/// reference, Backup.General.ExternalThaw. Always followed by [`IS_WD_SUSPENDED`], whatever it
+/// answered.
 pub(crate) const EXTERNAL_THAW: &str = concat!(general!("ExternalThaw"), "()");
 
-/// IsWDSuspendedExt. Exit 5 = the write daemon is suspended, 3 = it is not. Source: class
-/// reference, Backup.General.IsWDSuspendedExt. That it prints nothing when it answers is assumed:
-/// a 3 with any other output counts as unknown (it would otherwise confirm a thaw that did not
-/// happen); if IRIS printed something, every check would be unknown: a failure, not a success.
-pub(crate) const IS_WD_SUSPENDED: &str = concat!(general!("IsWDSuspendedExt"), "()");
+/// IsWDSuspended: 1 if the write daemon is suspended, 0 if not (a %Boolean). Source: class
+/// reference, Backup.General.IsWDSuspended. Asked through a line of our own, fed to a %SYS
+/// session on stdin, that writes the answer as a marker ([`crate::iris::marked`]): the answer
+/// is the marker ([`SUSPENDED`] or [`NOT_SUSPENDED`]), and a missing or malformed one is
+/// unknown whatever the session exits with. (IsWDSuspendedExt answers with its exit status, 5
+/// or 3, and a session that failed silently with 3 before running it could not be told from
+/// "not suspended".) The cluster's thaw line asks it first, on the shard master.
+pub(crate) const IS_WD_SUSPENDED: &str = concat!(general!("IsWDSuspended"), "()");
+
+/// [`IS_WD_SUSPENDED`]'s answer when the write daemon is suspended. Source: as it.
+pub(crate) const SUSPENDED: &str = "1";
+
+/// [`IS_WD_SUSPENDED`]'s answer when it is not. Source: as it.
+pub(crate) const NOT_SUSPENDED: &str = "0";
 
 /// `ExternalSetHistory(LogFile, Description)` without its arguments. Source: class reference,
 /// Backup.General.ExternalSetHistory ("Always returns OK"). Its OS exit status is not documented:
@@ -84,13 +95,12 @@ pub(crate) const EXTERNAL_SET_HISTORY_METHOD: &str = general!("ExternalSetHistor
 
 // ---- Answers ----------------------------------------------------------------------------------
 
-/// The exit status of a `Backup.General` call that succeeded, or of IsWDSuspendedExt when the
-/// write daemon is suspended. Source: class reference (ExternalFreeze, ExternalThaw,
-/// IsWDSuspendedExt). Any status but this and [`EXIT_NO`] is unknown.
+/// The exit status of a `Backup.General` call that succeeded (ExternalFreeze, ExternalThaw).
+/// Source: class reference (ExternalFreeze, ExternalThaw). Any status but this and [`EXIT_NO`]
+/// is unknown.
 pub(crate) const EXIT_YES: i32 = 5;
 
-/// The exit status of a `Backup.General` call that failed, or of IsWDSuspendedExt when the write
-/// daemon is not suspended. Source: as [`EXIT_YES`].
+/// The exit status of a `Backup.General` call that failed. Source: as [`EXIT_YES`].
 pub(crate) const EXIT_NO: i32 = 3;
 
 /// Part of the error ExternalFreeze gives (exit 3) when the write daemon is already suspended:
@@ -131,12 +141,10 @@ pub(crate) const ALREADY_RESUMED: &str = "Already resumed";
 /// answer is unknown whatever its exit status.
 pub(crate) const LOGIN_PROMPT: &str = "Username:";
 
-/// The password prompt after [`LOGIN_PROMPT`]. Source: as [`LOGIN_PROMPT`].
-pub(crate) const PASSWORD_PROMPT: &str = "Password:";
-
 /// What a session prints when it refuses the login. Assumed (the wording is not documented): the
 /// call's answer is unknown when it appears; if IRIS words it otherwise, the exit status still
-/// decides, and IsWDSuspendedExt's 3 with any output is unknown anyway.
+/// decides for ExternalFreeze and ExternalThaw (a refused login does not exit 5, and their 3 is
+/// always checked with [`IS_WD_SUSPENDED`]), and a check without its marker is unknown anyway.
 pub(crate) const ACCESS_DENIED: &str = "Access Denied";
 
 /// A line of a session's output holding either of these reports an error (`ERROR #5001: ...`,
@@ -173,7 +181,6 @@ mod tests {
             SYSTEM_RESUMED,
             ALREADY_RESUMED,
             LOGIN_PROMPT,
-            PASSWORD_PROMPT,
             ACCESS_DENIED,
             ERROR_MARKERS[0],
             ERROR_MARKERS[1],
@@ -191,10 +198,7 @@ mod tests {
     fn the_expressions_are_the_documented_ones() {
         assert_eq!(EXTERNAL_FREEZE, "##Class(Backup.General).ExternalFreeze()");
         assert_eq!(EXTERNAL_THAW, "##Class(Backup.General).ExternalThaw()");
-        assert_eq!(
-            IS_WD_SUSPENDED,
-            "##Class(Backup.General).IsWDSuspendedExt()"
-        );
+        assert_eq!(IS_WD_SUSPENDED, "##Class(Backup.General).IsWDSuspended()");
         assert_eq!(
             EXTERNAL_SET_HISTORY_METHOD,
             "##Class(Backup.General).ExternalSetHistory"

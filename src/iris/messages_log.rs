@@ -3,6 +3,11 @@
 //! thaw's "System resumed" (frozen until that thaw) or "Already resumed" (resumed earlier, by
 //! someone or something else) follows it. Lines are matched by their text, whatever comes
 //! before it (IRIS starts each with the time, the pid, a severity and a category).
+//!
+//! A sharded cluster's freeze logs, on each data server, the checkpoint number and the journal
+//! file that ends at it (class reference, `Backup.ShardedCluster`; the wording is not
+//! documented): its line is the last that names both ([`last_checkpoint`]), and the cluster's
+//! thaw writes "System resumed" or "Already resumed" after it.
 
 /// How much of the end of messages.log is read: a freeze and its thaw are a few lines, and the
 /// log of a busy instance runs to megabytes.
@@ -48,7 +53,38 @@ pub(crate) fn last_freeze(text: &str) -> Option<LastFreeze> {
         .split_once(RESTORE_FROM)
         .map(|(_, f)| f.trim().to_string())
         .unwrap_or_default();
-    let resumed = lines[at + 1..]
+    Some(LastFreeze {
+        restore_from,
+        resumed: resumed_after(&lines[at + 1..]),
+    })
+}
+
+/// The last line of `text` (the end of a data server's messages.log) that names both the
+/// checkpoint `number` (as a number of its own, not part of another) and the `journal` file:
+/// what a sharded cluster's freeze logs of CheckpointInfo there, whatever its wording. With
+/// what followed it, as [`last_freeze`]; `None` when no line names both.
+pub(crate) fn last_checkpoint(text: &str, number: &str, journal: &str) -> Option<LastFreeze> {
+    if number.is_empty() || journal.is_empty() {
+        return None;
+    }
+    let lines: Vec<&str> = text.lines().collect();
+    let names_both = |l: &str| {
+        l.split_once(journal).is_some_and(|(before, after)| {
+            format!("{before} {after}")
+                .split(|c: char| !c.is_ascii_digit())
+                .any(|n| n == number)
+        })
+    };
+    let at = lines.iter().rposition(|l| names_both(l))?;
+    Some(LastFreeze {
+        restore_from: journal.to_string(),
+        resumed: resumed_after(&lines[at + 1..]),
+    })
+}
+
+/// The first line of `after` that says the system resumed, if any.
+fn resumed_after(after: &[&str]) -> Resumed {
+    after
         .iter()
         .find_map(|l| {
             if l.contains(ALREADY_RESUMED) {
@@ -59,11 +95,7 @@ pub(crate) fn last_freeze(text: &str) -> Option<LastFreeze> {
                 None
             }
         })
-        .unwrap_or(Resumed::Not);
-    Some(LastFreeze {
-        restore_from,
-        resumed,
-    })
+        .unwrap_or(Resumed::Not)
 }
 
 #[cfg(test)]
@@ -103,5 +135,29 @@ mod tests {
             path("/usr/cachesys", "Caché"),
             "/usr/cachesys/mgr/cconsole.log"
         );
+    }
+
+    #[test]
+    fn a_clusters_checkpoint_line_names_its_number_and_journal_file() {
+        let log = "\
+12/07/26-02:00:12:034 (4242) 0 [Utility.Event] Backup.ShardedCluster: checkpoint 7, journal file /j/20261207.001
+12/07/26-02:00:13:001 (4242) 0 [Utility.Event] Backup.General.ExternalThaw: System resumed
+12/07/26-03:00:12:034 (12) 0 [Utility.Event] Backup.ShardedCluster: checkpoint 12, journal file /j/20261207.002
+";
+        let c = last_checkpoint(log, "12", "/j/20261207.002").unwrap();
+        assert_eq!(c.restore_from, "/j/20261207.002");
+        assert_eq!(c.resumed, Resumed::Not);
+        assert!(matches!(
+            last_checkpoint(log, "7", "/j/20261207.001")
+                .unwrap()
+                .resumed,
+            Resumed::ByThaw(_)
+        ));
+        // The number must stand alone (not 1 of 12, nor the journal file's own digits), and
+        // both must be on one line.
+        assert_eq!(last_checkpoint(log, "1", "/j/20261207.002"), None);
+        assert_eq!(last_checkpoint(log, "20261207", "/j/20261207.002"), None);
+        assert_eq!(last_checkpoint(log, "7", "/j/20261207.002"), None);
+        assert_eq!(last_checkpoint(log, "", "/j/20261207.002"), None);
     }
 }

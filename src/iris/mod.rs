@@ -7,6 +7,7 @@ pub(crate) mod calls;
 pub(crate) mod credentials;
 pub(crate) mod discovery;
 mod instance;
+pub(crate) mod marked;
 pub(crate) mod messages_log;
 pub(crate) mod sharded;
 

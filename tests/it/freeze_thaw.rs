@@ -64,7 +64,7 @@ fn freeze_then_thaw_one_iris_instance() {
     assert_one_line(&r.stdout);
     assert!(env.recorded().is_empty(), "{:?}", env.recorded());
     let log = env.log_text();
-    assert!(log.contains("inst=IRIS event=thawed rc=3"), "{log}");
+    assert!(log.contains("inst=IRIS event=thawed rc=0"), "{log}");
     assert!(log.contains("was frozen by iris-freeze for"), "{log}");
     let thaw = env.history_events_of("thaw");
     assert_eq!(thaw.len(), 1);

@@ -30,6 +30,7 @@ mod rough_edges;
 mod run;
 mod safety;
 mod sharded;
+mod sharded_local;
 mod shared_dirs;
 mod soak_cases;
 mod ssh;

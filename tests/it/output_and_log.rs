@@ -204,14 +204,17 @@ fn control_bytes_from_iris_never_reach_the_log() {
         "{text}"
     );
     // One event, one line: each starts with our stamp and pid, and the line IRIS printed with
-    // a carriage return in it is one `output` line (1 + the 7 lines of a normal freeze).
+    // a carriage return in it is one `output` line (1 + the 7 lines of a normal freeze, after
+    // the freeze's own event line).
     let pid = format!("pid={}", first_pid(&text));
     for l in text.lines() {
         assert_eq!(l.split(' ').nth(1), Some(pid.as_str()), "{l}");
     }
     let outputs = text
         .lines()
-        .filter(|l| l.contains("inst=IRIS event=output "))
+        .skip_while(|l| !l.contains("inst=IRIS event=frozen "))
+        .skip(1)
+        .take_while(|l| l.contains("inst=IRIS event=output "))
         .count();
     assert_eq!(outputs, 8, "{text}");
     assert!(

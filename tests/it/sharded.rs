@@ -117,7 +117,7 @@ fn a_cluster_freezes_and_thaws_as_one_with_a_history_line_per_data_server() {
         assert!(frozen(&env).is_empty(), "{}", r.text());
         asked_on_stdin(
             &env,
-            "su=##class(Backup.General).IsWDSuspended(),sc=##Class(Backup.ShardedCluster).\
+            "su=##Class(Backup.General).IsWDSuspended(),sc=##Class(Backup.ShardedCluster).\
              ExternalThaw(\"IRISCLUSTER\")",
         );
         let thaw = env.history_events_of("thaw");

@@ -23,18 +23,18 @@ fn host(names: &[&str]) -> Env {
     env
 }
 
-fn install_dir(env: &Env, name: &str) -> PathBuf {
+pub(crate) fn install_dir(env: &Env, name: &str) -> PathBuf {
     env.sim.join(name).join("install")
 }
 
 /// `sys` (an absolute path of the host) under `root`.
-fn under(root: &Path, sys: &Path) -> PathBuf {
+pub(crate) fn under(root: &Path, sys: &Path) -> PathBuf {
     root.join(sys.strip_prefix("/").unwrap())
 }
 
 /// A snapshot of the host now, as a VM snapshot would hold it: the instances' trees and the
 /// history, at their own paths under a new root.
-fn snapshot(env: &Env, label: &str) -> PathBuf {
+pub(crate) fn snapshot(env: &Env, label: &str) -> PathBuf {
     let root = env.tmp.path().join("snaps").join(label);
     let mut sources: Vec<PathBuf> = fs::read_dir(&env.sim)
         .unwrap()
@@ -318,4 +318,76 @@ fn a_cache_instance_is_verified_from_its_cconsole_log() {
     assert_eq!(r.code, 0, "{}", r.text());
     assert_eq!(verdict_of(&v, "CACHE"), "consistent", "{v}");
     assert_eq!(v["instances"][0]["wij"], true, "{v}");
+}
+
+/// strace, where it runs; without it the test prints a note and passes, unless
+/// IRIS_FREEZE_TEST_STRACE=1 (CI installs it) makes its absence a failure.
+fn strace() -> Option<PathBuf> {
+    let found = ["/usr/bin/strace", "/bin/strace"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| {
+            Command::new(p)
+                .args(["-o", "/dev/null", "true"])
+                .status()
+                .is_ok_and(|s| s.success())
+        });
+    if found.is_none() {
+        assert!(
+            std::env::var("IRIS_FREEZE_TEST_STRACE").as_deref() != Ok("1"),
+            "strace does not run here and IRIS_FREEZE_TEST_STRACE=1"
+        );
+        eprintln!("note: strace does not run here: the thaw's sync is not traced");
+    }
+    found
+}
+
+/// The thaw's history line is synced to disk (fdatasync on the file it was written to) after
+/// ExternalThaw and before the thaw exits, as the freeze's is: a snapshot cut after the thaw
+/// holds it, and `verify` says "cut after the thaw".
+#[test]
+fn the_thaws_history_line_is_synced_after_externalthaw_before_the_thaw_exits() {
+    let env = host(&["IRIS"]);
+    assert_eq!(env.run(&["freeze"]).code, 0);
+    let Some(strace) = strace() else {
+        assert_eq!(env.run(&["thaw"]).code, 0);
+        assert_eq!(env.history_events_of("thaw").len(), 1);
+        return;
+    };
+    let out = env.tmp.path().join("thaw.strace");
+    let args = [
+        "-f",
+        "-s",
+        "65536",
+        "-e",
+        "trace=execve,write,fdatasync",
+        "-o",
+        out.to_str().unwrap(),
+        common::BIN,
+        "thaw",
+    ];
+    let r = env.run_program(&strace, &args, &[]);
+    assert_eq!(r.code, 0, "{}", r.text());
+    let trace = fs::read_to_string(&out).unwrap();
+    let lines: Vec<&str> = trace.lines().collect();
+    let at = |what: &dyn Fn(&str) -> bool| lines.iter().position(|l| what(l));
+    let thawed = at(&|l: &str| l.contains("execve(") && l.contains("ExternalThaw()"))
+        .unwrap_or_else(|| panic!("no ExternalThaw in\n{trace}"));
+    let written = at(&|l: &str| l.contains("write(") && l.contains(r#"\"event\":\"thaw\""#))
+        .unwrap_or_else(|| panic!("no thaw line written in\n{trace}"));
+    // `PID write(FD, ...`: that process syncs that descriptor after writing.
+    let (pid, rest) = lines[written].split_once(' ').unwrap();
+    let fd = rest
+        .trim_start()
+        .trim_start_matches("write(")
+        .split(',')
+        .next()
+        .unwrap();
+    let synced = lines[written..].iter().any(|l| {
+        l.split_once(' ').is_some_and(|(p, call)| {
+            p == pid && call.trim_start().starts_with(&format!("fdatasync({fd})"))
+        })
+    });
+    assert!(thawed < written, "the line before ExternalThaw:\n{trace}");
+    assert!(synced, "the thaw's line is not synced:\n{trace}");
 }

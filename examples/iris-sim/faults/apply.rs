@@ -8,7 +8,9 @@ use std::time::Duration;
 use nix::sys::signal::Signal;
 
 use super::counter::take_fault;
-use super::effects::{echo_input, login, print_line, spawn_grandchild, write_binary, write_filler};
+use super::effects::{
+    answer, echo_input, login, print_line, spawn_grandchild, write_binary, write_filler,
+};
 use super::spec::Kind;
 use crate::calllog::Ctx;
 use crate::exits::{crash, finish, hang, ignore_term_signals};
@@ -54,7 +56,8 @@ pub(crate) fn apply_pre_faults(ctx: &Ctx, faults: &Path, user: &str, password: &
             say!("simulated exit {n}");
             finish(ctx, n)
         }
-        Kind::Answer(n) => finish(ctx, n),
+        Kind::Answer(n) => answer(ctx, n),
+        Kind::Silent(n) => finish(ctx, n),
         Kind::ThenHang => return Post::Hang,
         Kind::ThenCrash(sig) => return Post::Crash(sig),
         Kind::ThenExit(n) => return Post::Exit(n),

@@ -10,8 +10,9 @@ use std::time::Duration;
 
 use nix::unistd::setsid;
 
+use crate::call::Call;
 use crate::calllog::Ctx;
-use crate::console::{flush_all, read_answer};
+use crate::console::{fed, flush_all, mark, read_answer};
 use crate::exits::finish;
 
 /// How a refused login exits is not documented: 3, the worst case, is the code a real answer
@@ -38,6 +39,24 @@ pub(super) fn login(ctx: &Ctx, user: &str, password: &str) {
         say!("Access Denied");
         finish(ctx, REFUSED)
     }
+}
+
+/// `answer:N`: exit N, as a real answer looks. A check fed on stdin (iris-freeze's
+/// IsWDSuspended line) answers with its markers, saying what N says to IsWDSuspendedExt (5:
+/// suspended, 3: not; another N as it is, which no answer is); anything else prints nothing.
+pub(super) fn answer(ctx: &Ctx, n: i32) -> ! {
+    if let Some(line) = fed().filter(|_| ctx.call == Call::Check) {
+        let said = match n {
+            5 => "1".to_string(),
+            3 => "0".to_string(),
+            n => n.to_string(),
+        };
+        print!("%SYS>");
+        mark(&line, &format!("suspended={said}"));
+        mark(&line, "end");
+        say!();
+    }
+    finish(ctx, n)
 }
 
 /// `bytes` bytes of numbered 80-byte `filler line` lines (the last one cut short).

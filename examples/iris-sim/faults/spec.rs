@@ -13,8 +13,11 @@ pub(crate) enum Kind {
     LoginHang,
     Crash(Signal),
     Exit(i32),
-    /// `answer:N`: exit N printing nothing, as a real answer looks (one that may lie).
+    /// `answer:N`: exit N printing nothing, as a real answer looks (one that may lie); on the
+    /// check fed on stdin, its markers with what N means to IsWDSuspendedExt.
     Answer(i32),
+    /// `silent:N`: exit N before running anything, printing nothing.
+    Silent(i32),
     ThenHang,
     ThenCrash(Signal),
     ThenExit(i32),
@@ -95,6 +98,7 @@ fn parse_kind(body: &str, spec: &str) -> Result<Kind, String> {
         "then-crash" => Kind::ThenCrash(sig()?),
         "exit" => Kind::Exit(code()?),
         "answer" => Kind::Answer(code()?),
+        "silent" => Kind::Silent(code()?),
         "then-exit" => Kind::ThenExit(code()?),
         "slow" => Kind::Slow(num("MS")?),
         "huge" => Kind::Huge(opt_num(1_048_576)?),
@@ -170,6 +174,7 @@ mod tests {
         );
         assert_eq!(kind("freeze=exit:0"), Kind::Exit(0));
         assert_eq!(kind("check=answer:3"), Kind::Answer(3));
+        assert_eq!(kind("check=silent:3"), Kind::Silent(3));
         assert_eq!(kind("freeze=then-exit:255"), Kind::ThenExit(255));
         assert_eq!(kind("freeze=then-hang"), Kind::ThenHang);
         assert_eq!(kind("freeze=slow:500"), Kind::Slow(500));

@@ -5,6 +5,7 @@ use std::io;
 use std::process;
 
 use crate::calllog::now_ms;
+use crate::console::mark;
 use crate::instances::Instance;
 use crate::messages_log;
 
@@ -83,6 +84,17 @@ pub(super) fn thaw(inst: &Instance) -> i32 {
 /// IsWDSuspendedExt: 5 if frozen, else 3 (no output).
 pub(super) fn check(inst: &Instance) -> i32 {
     if inst.is_frozen() { 5 } else { 3 }
+}
+
+/// iris-freeze's check fed on stdin: after the `%SYS>` prompt, what its line writes (each
+/// after a newline and the line's `p="PREFIX"`): `suspended=1` (IsWDSuspended: frozen) or
+/// `suspended=0`, then `end`; then a newline, and the session's `session_exit` (0 by default).
+pub(super) fn check_fed(inst: &Instance, line: &str) -> i32 {
+    print!("%SYS>");
+    mark(line, &format!("suspended={}", u8::from(inst.is_frozen())));
+    mark(line, "end");
+    say!();
+    inst.conf.session_exit
 }
 
 /// ExternalSetHistory: always succeeds.

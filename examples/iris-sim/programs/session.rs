@@ -1,12 +1,13 @@
 //! `iris session|terminal NAME [-U NS|-UNS] [-B] [EXPR]`, `csession NAME [...]`, `ccontrol
-//! session NAME [...]`: one expression (a `Backup.General` call), or an interactive prompt.
+//! session NAME [...]`: one expression (a `Backup.General` call), iris-freeze's line fed on stdin
+//! (a cluster call, or the check), or an interactive prompt.
 
 use std::path::Path;
 
 use super::{backup, require_running, sharded, usage_error};
 use crate::call::{Call, Prog};
 use crate::calllog::{Ctx, append};
-use crate::console::{flush_all, read_ahead, read_answer};
+use crate::console::{flush_all, read_ahead, read_answer, set_fed};
 use crate::faults::{conclude, instance_faults};
 use crate::instances::Instance;
 
@@ -25,11 +26,14 @@ pub(super) fn run(prog: Prog, root: &Path, args: &[String]) -> ! {
         Ok(opts) => opts,
         Err(msg) => usage_error(root, prog, name, &msg),
     };
-    // Without EXPR, a cluster call comes as a line on stdin (after a login's two lines).
+    // Without EXPR, iris-freeze's call comes as a line on stdin (after a login's two lines).
     let fed = match &opts.expr {
         Some(_) => None,
-        None => sharded::fed_line(&read_ahead()),
+        None => fed_line(&read_ahead()),
     };
+    if let Some(line) = &fed {
+        set_fed(line);
+    }
     let asked = opts.expr.as_deref().or(fed.as_deref());
     let call = asked.map_or(Call::Other, classify);
     let ctx = Ctx::start(root, name, call);
@@ -41,12 +45,25 @@ pub(super) fn run(prog: Prog, root: &Path, args: &[String]) -> ! {
     let post = instance_faults(&ctx, &inst);
     let rc = match (&opts.expr, &fed) {
         (Some(expr), _) => evaluate(root, &inst, opts.namespace.as_deref(), expr, call),
-        (None, Some(line)) if in_sys(opts.namespace.as_deref()) => {
-            sharded::run_fed(root, &inst, line, call)
-        }
+        (None, Some(line)) if in_sys(opts.namespace.as_deref()) => match call {
+            Call::Check => backup::check_fed(&inst, line),
+            _ => sharded::run_fed(root, &inst, line, call),
+        },
         (None, _) => interactive(opts.namespace.as_deref()),
     };
     conclude(&ctx, post, rc)
+}
+
+/// The line of stdin that is iris-freeze's call, if any: a `Backup.ShardedCluster` method, or
+/// the check (`Backup.General).IsWDSuspended(`).
+fn fed_line(lines: &[String]) -> Option<String> {
+    lines
+        .iter()
+        .find(|l| {
+            let l = l.to_ascii_lowercase();
+            l.contains("backup.shardedcluster).") || l.contains("backup.general).iswdsuspended(")
+        })
+        .cloned()
 }
 
 fn in_sys(ns: Option<&str>) -> bool {
@@ -86,7 +103,7 @@ fn classify(expr: &str) -> Call {
         Call::Freeze
     } else if e.contains(").externalthaw(") {
         Call::Thaw
-    } else if e.contains(").iswdsuspendedext(") {
+    } else if e.contains(").iswdsuspendedext(") || e.contains(").iswdsuspended(") {
         Call::Check
     } else if e.contains(").externalsethistory(") {
         Call::History
@@ -177,6 +194,15 @@ mod tests {
             ),
             ("##Class(Backup.General).ExternalThaw()", Call::Thaw),
             ("w ##class(Backup.General).IsWDSuspendedExt()", Call::Check),
+            (
+                "s p=\"P \",su=##Class(Backup.General).IsWDSuspended() w !,p,su",
+                Call::Check,
+            ),
+            (
+                "s p=\"P \",su=##class(Backup.General).IsWDSuspended(),sc=##Class(Backup.\
+                 ShardedCluster).ExternalThaw(\"CL\") w !",
+                Call::Thaw,
+            ),
             (
                 "##Class(Backup.General).ExternalSetHistory(x)",
                 Call::History,

@@ -12,30 +12,20 @@ use std::path::Path;
 
 use super::backup::set_frozen;
 use crate::call::Call;
+use crate::console::mark;
 use crate::exits::hang;
 use crate::faults::{Kind, take_node_fault};
 use crate::instances::{Instance, find_instance, registry_instances};
+use crate::messages_log;
 
 /// A %Status: OK, or an error's text.
 type Status = Result<(), String>;
 
-/// The line of stdin that calls a `Backup.ShardedCluster` method, if any.
-pub(super) fn fed_line(lines: &[String]) -> Option<String> {
-    lines
-        .iter()
-        .find(|l| l.to_ascii_lowercase().contains("backup.shardedcluster)."))
-        .cloned()
-}
-
 /// Runs the cluster call of `line` (fed on stdin) on `master` and writes what the line would:
 /// its markers (the prefix is the line's `p="..."`), after the `%SYS>` prompt, then halts.
 pub(super) fn run_fed(root: &Path, master: &Instance, line: &str, call: Call) -> i32 {
-    let prefix = line
-        .split_once("p=\"")
-        .and_then(|(_, rest)| rest.split_once('"'))
-        .map_or("", |(p, _)| p);
     print!("%SYS>");
-    let mark = |text: String| print!("\n{prefix}{text}");
+    let mark = |text: String| mark(line, &text);
     let members = members(root, master, line);
     if call == Call::Freeze {
         let (status, checkpoint) = match members {
@@ -187,11 +177,14 @@ fn freeze(root: &Path, master: &Instance, members: &[Member]) -> (Status, Option
     let nodes = frozen
         .iter()
         .map(|inst| {
-            let j = inst.conf.journal();
-            messages_log(
-                inst,
-                &format!("Backup.ShardedCluster: checkpoint {number}, journal file {j}"),
-            );
+            let j = match messages_log::mgr(inst) {
+                Some(mgr) => messages_log::checkpoint(inst, &mgr, number),
+                None => {
+                    let j = inst.conf.journal();
+                    log_lines(inst, &[messages_log::checkpoint_line(number, &j)]);
+                    j
+                }
+            };
             (host_of(inst), superserver(root, inst).to_string(), j)
         })
         .collect();
@@ -225,11 +218,16 @@ fn superserver(root: &Path, inst: &Instance) -> usize {
     1972 + list.iter().position(|i| i.name == inst.name).unwrap_or(0)
 }
 
-/// Appends `line` to the data server's messages.log (`mgr/messages.log` in its directory).
-fn messages_log(inst: &Instance, line: &str) {
+/// Appends `lines` to the data server's messages.log: its modelled tree's, with IRIS's prefix,
+/// else `mgr/messages.log` in its simulator directory, as they are.
+fn log_lines(inst: &Instance, lines: &[String]) {
+    if let Some(mgr) = messages_log::mgr(inst) {
+        return messages_log::append(inst, &mgr, lines);
+    }
     let dir = inst.path.join("mgr");
     let _ = fs::create_dir_all(&dir);
-    crate::calllog::append(&dir.join("messages.log"), &format!("{line}\n"));
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    crate::calllog::append(&dir.join("messages.log"), &text);
 }
 
 fn thaw(members: &[Member]) -> Status {
@@ -237,9 +235,9 @@ fn thaw(members: &[Member]) -> Status {
     for m in members {
         match m.reach(Call::Thaw) {
             Ok(inst) => match fs::remove_file(inst.frozen_path()) {
-                Ok(()) => messages_log(inst, "Backup.General.ExternalThaw: System resumed"),
+                Ok(()) => log_lines(inst, &messages_log::thaw_lines(true)),
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                    messages_log(inst, "Backup.General.ExternalThaw: Already resumed");
+                    log_lines(inst, &messages_log::thaw_lines(false));
                 }
                 Err(e) => errors.push(format!("data server {}: {e}", m.name)),
             },

@@ -104,9 +104,7 @@ fn running(
 /// A %SYS session to each, asking whether its write daemon is suspended: the call a freeze
 /// makes first.
 fn check_logins(targets: &[Target], deadline: Instant, out: &mut Findings) {
-    let answers = backup::each(targets, |t| {
-        backup::call(t, IS_WD_SUSPENDED, deadline, Stop::Never)
-    });
+    let answers = backup::each(targets, |t| backup::is_suspended(t, deadline, Stop::Never));
     for (t, (answer, o)) in targets.iter().zip(answers) {
         let how = if t.credentials.is_some() {
             "with the credentials file"

@@ -1,4 +1,4 @@
-//! Step 1 of a freeze: who is frozen already? IsWDSuspendedExt on every target, then a pure
+//! Step 1 of a freeze: who is frozen already? IsWDSuspended on every target, then a pure
 //! table from its answer and our record to what the freeze does; someone else's freeze is never
 //! touched.
 
@@ -58,14 +58,14 @@ pub(super) struct Classes {
     pub(super) unreachable_ours: Vec<Target>,
 }
 
-/// IsWDSuspendedExt on every target at once (each call ends by `by`), and the verdict on each.
+/// IsWDSuspended on every target at once (each call ends by `by`), and the verdict on each.
 pub(super) fn ask(
     targets: &[(Target, Kind)],
     by: Instant,
     state: &State,
 ) -> Vec<(Verdict, Outcome)> {
     let checks = backup::each(targets, |(t, _)| {
-        backup::call(t, IS_WD_SUSPENDED, by, Stop::OnSignal)
+        backup::is_suspended(t, by, Stop::OnSignal)
     });
     let answers: Vec<(&str, Answer)> = targets
         .iter()

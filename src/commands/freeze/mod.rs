@@ -97,6 +97,7 @@ pub(crate) fn run(cfg: &Config, log: &EventLog) -> Result<Report> {
     let note = CycleNote {
         id: history::new_id(),
         about: plan.about,
+        local: plan.local,
     };
     freeze_cycle(cfg, &states, &mut state, &plan.targets, note, &budget, log)
 }

@@ -7,8 +7,9 @@ use anyhow::{Result, bail};
 use crate::commands::state::State;
 use crate::config::{Config, MirrorPolicy};
 use crate::host::eventlog::EventLog;
+use crate::host::procfs;
 use crate::iris::backup::Target;
-use crate::iris::discovery::{self, Availability, Kind, Selection, Tools};
+use crate::iris::discovery::{self, Availability, Instance, Kind, Selection, Tools};
 
 /// What discovery found for a freeze.
 pub(super) struct Plan {
@@ -18,6 +19,17 @@ pub(super) struct Plan {
     pub(super) down: Vec<String>,
     /// Each target as qlist shows it (for the history).
     pub(super) about: Vec<About>,
+    /// This host's name and every running instance qlist shows: a sharded cluster's data server
+    /// that is one of them gets its name and directory in the history (for `verify`).
+    pub(super) local: Local,
+}
+
+/// This host as a sharded cluster's CheckpointInfo may name it, and its running instances.
+#[derive(Default)]
+pub(super) struct Local {
+    /// This host's name (empty when unknown).
+    pub(super) host: String,
+    pub(super) instances: Vec<About>,
 }
 
 /// A target as qlist shows it, for its line in the history.
@@ -28,6 +40,29 @@ pub(super) struct About {
     /// Its data directory (qlist field 13), else its directory (field 2): `verify` finds its
     /// `mgr/messages.log` under it in a snapshot.
     pub(super) dir: String,
+    /// Its Super Server port (qlist field 6).
+    pub(super) port: String,
+}
+
+impl About {
+    fn of(i: &Instance) -> About {
+        let product = match (i.product.as_str(), i.kind) {
+            ("", Kind::Cache) => "Caché".to_string(),
+            ("", Kind::Iris) => "IRIS".to_string(),
+            (p, _) => p.to_string(),
+        };
+        About {
+            name: i.name.clone(),
+            product,
+            version: i.version.clone(),
+            dir: if i.data_dir.is_empty() {
+                i.dir.clone()
+            } else {
+                i.data_dir.clone()
+            },
+            port: i.superserver_port.clone(),
+        }
+    }
 }
 
 /// Discovery and target selection, shared by `freeze` and `dry-run`.
@@ -61,24 +96,22 @@ pub(super) fn plan(cfg: &Config, log: &EventLog, deadline: Instant) -> Result<Pl
     let about = selection
         .targets
         .iter()
-        .map(|(i, _)| {
-            let product = match (i.product.as_str(), i.kind) {
-                ("", Kind::Cache) => "Caché".to_string(),
-                ("", Kind::Iris) => "IRIS".to_string(),
-                (p, _) => p.to_string(),
-            };
-            About {
-                name: i.name.clone(),
-                product,
-                version: i.version.clone(),
-                dir: if i.data_dir.is_empty() {
-                    i.dir.clone()
-                } else {
-                    i.data_dir.clone()
-                },
-            }
-        })
+        .map(|(i, _)| About::of(i))
         .collect();
+    // Read now, before any freeze: recording a cluster's data servers after its freeze then
+    // costs no call and no read.
+    let local = match &cfg.sharded {
+        Some(_) => Local {
+            host: procfs::hostname().unwrap_or_default(),
+            instances: listing
+                .instances
+                .iter()
+                .filter(|i| i.running)
+                .map(About::of)
+                .collect(),
+        },
+        None => Local::default(),
+    };
     let targets = selection
         .targets
         .iter()
@@ -101,6 +134,7 @@ pub(super) fn plan(cfg: &Config, log: &EventLog, deadline: Instant) -> Result<Pl
         targets,
         down,
         about,
+        local,
     })
 }
 

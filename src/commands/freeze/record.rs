@@ -4,8 +4,9 @@
 use crate::config::Config;
 use crate::host::eventlog::EventLog;
 use crate::host::history::{self, Event, EventKind, InstanceEvent};
+use crate::iris::sharded;
 
-use super::plan::About;
+use super::plan::{About, Local};
 
 /// An instance frozen (or a cluster's data server, `host:port`): the journal file IRIS switched
 /// to and the one a restore starts from.
@@ -17,6 +18,8 @@ pub(super) struct CycleNote {
     pub(super) id: String,
     /// Per target: name, product, version, directory (from discovery).
     pub(super) about: Vec<About>,
+    /// With `--sharded`: this host and its running instances, for the data servers among them.
+    pub(super) local: Local,
 }
 
 impl CycleNote {
@@ -53,6 +56,9 @@ impl CycleNote {
             self.cluster_of(cfg, &mut i);
             if i.cluster.is_some() {
                 i.checkpoint = checkpoint.map(str::to_string);
+            }
+            if i.shard_master.is_some() {
+                self.local_data_server(&mut i);
             }
             e.instances.push(i);
         }
@@ -98,6 +104,25 @@ impl CycleNote {
         if !i.name.eq_ignore_ascii_case(master) {
             i.shard_master = Some(master.clone());
         }
+    }
+
+    /// A data server (`host:port`) that is an instance of this host (its host this host's
+    /// name or the loopback, its port that instance's Super Server port): its line names the
+    /// instance, with its product, version and directory, so `verify` reads that directory in
+    /// this host's snapshot.
+    fn local_data_server(&self, i: &mut InstanceEvent) {
+        let Some(a) = self
+            .local
+            .instances
+            .iter()
+            .find(|a| sharded::is_local(&i.name, &self.local.host, &a.port))
+        else {
+            return;
+        };
+        i.instance = Some(a.name.clone());
+        i.product = a.product.clone();
+        i.version = a.version.clone();
+        i.dir = Some(a.dir.clone()).filter(|d| !d.is_empty());
     }
 
     fn event(&self, cfg: &Config, kind: EventKind, exit: u8) -> Event {

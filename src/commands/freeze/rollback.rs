@@ -8,7 +8,6 @@ use crate::host::eventlog::{EventLog, Level};
 use crate::host::process::Stop;
 use crate::host::signals;
 use crate::iris::backup::{self, Answer, Target, Thawed};
-use crate::iris::calls::IS_WD_SUSPENDED;
 
 /// A rollback always gets at least this long, even past --timeout: thawing comes first.
 const MIN_ROLLBACK: Duration = Duration::from_secs(5);
@@ -60,7 +59,7 @@ pub(super) fn roll_back(
     let results = backup::each(targets, |u| {
         let t = &u.target;
         if u.answer == Answer::No {
-            let (a, o) = backup::call(t, IS_WD_SUSPENDED, thaw_by, Stop::Never);
+            let (a, o) = backup::is_suspended(t, thaw_by, Stop::Never);
             if a == Answer::No {
                 log.call(
                     Level::Info,

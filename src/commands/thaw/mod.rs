@@ -146,7 +146,9 @@ fn judge(
 }
 
 /// The thaw's line in the history, under the cycle id the freeze recorded; none when no
-/// instance of ours was thawed (a thaw of someone else's freeze is not our cycle).
+/// instance of ours was thawed (a thaw of someone else's freeze is not our cycle). Synced to
+/// disk as the freeze's is, after every ExternalThaw (no freeze window): a snapshot cut after the
+/// thaw holds it, and `verify` says so.
 fn record_thaw(
     cfg: &Config,
     cycle: Option<String>,
@@ -178,7 +180,7 @@ fn record_thaw(
             ..Default::default()
         }));
     }
-    history::record(&cfg.history_file, &e, log);
+    history::record_synced(&cfg.history_file, &e, log);
 }
 
 /// The exit so far, and the notes that say why, for the summary.

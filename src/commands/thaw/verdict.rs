@@ -3,7 +3,8 @@
 //! ExternalThaw's own answer and the check after it, and whether the instance was found down.
 //! Then, read after ExternalThaw, a second and independent signal where it can be read: the
 //! instance's messages.log (our freeze's lines, then the thaw's "System resumed", not "Already
-//! resumed").
+//! resumed"); for a sharded cluster, that of each data server that is an instance of this host
+//! (the line of the cycle's checkpoint, then not "Already resumed").
 
 use std::path::Path;
 
@@ -79,24 +80,20 @@ impl FreezeLines {
         let Some(i) = self.0.iter().find(|i| i.name == name) else {
             return verdict;
         };
-        let Some(dir) = &i.dir else {
+        if i.cluster.is_some() {
+            return self.cluster_signal(name, verdict);
+        }
+        let Some((path, text)) = read_log(i) else {
             return verdict;
         };
-        // The live host's own file, read as a snapshot's would be: IRIS's owner owns it, and
-        // what it says only informs the verdict.
-        let path = messages_log::path(dir, &i.product);
-        let text =
-            match Snapshot::open(Path::new("/")).and_then(|t| t.tail(&path, messages_log::TAIL)) {
-                Ok(Some((bytes, _))) => String::from_utf8_lossy(&bytes).into_owned(),
-                _ => return verdict,
-            };
         let Some(last) = messages_log::last_freeze(&text) else {
             return verdict;
         };
         let ours = i.restore_from.as_deref().or(i.journal_file.as_deref());
         if let Some(ours) = ours.filter(|o| *o != last.restore_from) {
             return not_consistent(format!(
-                "messages.log ({path}) shows another ExternalFreeze after ours (journal file {},                  ours {ours}): someone thawed and froze it again before our thaw",
+                "messages.log ({path}) shows another ExternalFreeze after ours (journal file {}, \
+                 ours {ours}): someone thawed and froze it again before our thaw",
                 last.restore_from
             ));
         }
@@ -107,6 +104,48 @@ impl FreezeLines {
             )),
             Resumed::Not | Resumed::ByThaw(_) => verdict,
         }
+    }
+
+    /// A sharded cluster frozen from `master`: `verdict`, unless the messages.log of one of its
+    /// data servers that is an instance of this host says "Already resumed" after the line of
+    /// the cycle's checkpoint (the cluster's thaw found it resumed already). The others' are on
+    /// their own hosts.
+    fn cluster_signal(&self, master: &str, verdict: String) -> String {
+        let local = self.0.iter().filter(|d| {
+            d.shard_master.as_deref() == Some(master) && d.instance.is_some() && d.dir.is_some()
+        });
+        for d in local {
+            let (Some((path, text)), Some(journal), Some(number)) = (
+                read_log(d),
+                d.restore_from.as_deref(),
+                d.checkpoint.as_deref(),
+            ) else {
+                continue;
+            };
+            let Some(last) = messages_log::last_checkpoint(&text, number, journal) else {
+                continue;
+            };
+            if let Resumed::Already(_) = last.resumed {
+                return not_consistent(format!(
+                    "messages.log ({path}) of data server {} ({}) says \"Already resumed\" \
+                     after checkpoint {number}: something resumed it before our thaw",
+                    d.name,
+                    d.instance.as_deref().unwrap_or_default()
+                ));
+            }
+        }
+        verdict
+    }
+}
+
+/// The live host's messages.log of the line's instance, with its path, when its directory is
+/// known and the file can be read: read as a snapshot's would be (IRIS's owner owns it, and
+/// what it says only informs the verdict).
+fn read_log(i: &InstanceEvent) -> Option<(String, String)> {
+    let path = messages_log::path(i.dir.as_deref()?, &i.product);
+    match Snapshot::open(Path::new("/")).and_then(|t| t.tail(&path, messages_log::TAIL)) {
+        Ok(Some((bytes, _))) => Some((path, String::from_utf8_lossy(&bytes).into_owned())),
+        _ => None,
     }
 }
 

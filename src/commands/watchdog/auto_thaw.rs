@@ -249,7 +249,8 @@ fn by_hand_of(outcome: &ThawOutcome) -> BTreeMap<String, String> {
 }
 
 /// The auto-thaw's line in the history: whatever the snapshot, it is not consistent; an
-/// instance it could not thaw says why and how to thaw it.
+/// instance it could not thaw says why and how to thaw it. Synced to disk after the thaw, as a
+/// thaw's is: a snapshot cut after the auto-thaw holds it (`verify` names it).
 fn record(
     cfg: &Config,
     cycle: Option<String>,
@@ -280,7 +281,7 @@ fn record(
             ..Default::default()
         }));
     }
-    history::record(&cfg.history_file, &e, log);
+    history::record_synced(&cfg.history_file, &e, log);
 }
 
 fn verdict(outcome: &ThawOutcome, how: &BTreeMap<String, String>, log: &EventLog) -> Report {

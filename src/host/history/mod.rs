@@ -126,6 +126,11 @@ pub(crate) struct InstanceEvent {
     /// freeze froze it. The data server itself runs on its own host.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) shard_master: Option<String>,
+    /// On a data server's line, when the freeze recognised it as an instance of this host (its
+    /// host this host's name or the loopback, its port that instance's Super Server port): that
+    /// instance, whose product, version and `dir` the line then holds (`verify` reads it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) instance: Option<String>,
     /// On each line of a sharded cluster's freeze: the checkpoint number of its CheckpointInfo
     /// (the data servers' journal files end at it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -233,7 +238,8 @@ pub(crate) fn record(path: &Path, event: &Event, log: &EventLog) {
 }
 
 /// [`record`], synced to disk ([`append_synced`]): the freeze's line, which `verify` looks for
-/// in the snapshot.
+/// in the snapshot, and the thaw's and the auto-thaw's, written after their ExternalThaw, which
+/// tell it a snapshot was cut after them.
 pub(crate) fn record_synced(path: &Path, event: &Event, log: &EventLog) {
     warn_unless(append_synced(path, event), event, log);
 }

@@ -1,12 +1,14 @@
-//! The three `Backup.General` calls, run through a %SYS session: the target, one call and its
+//! The `Backup.General` calls, run through a %SYS session: the target, one call and its
 //! answer, and why a call failed. `freeze` builds the freeze call and reads its journal lines,
 //! `thaw` is the thaw-then-confirm step shared by `thaw` and the rollback of a failed freeze,
-//! `suspended` asks every running instance, `parallel` runs calls on many instances at once.
+//! `suspended` asks whether the write daemon is suspended (one instance, or every running one),
+//! `parallel` runs calls on many instances at once.
 //!
-//! Called from an OS shell they exit 5 for success/yes and 3 for failure/no; anything else (other
-//! codes, a signal, a timeout, a failure to start, a login we could not give) leaves the
-//! instance in an unknown state. The calls and answers, with their sources, are in
-//! [`crate::iris::calls`].
+//! ExternalFreeze and ExternalThaw, called from an OS shell, exit 5 for success and 3 for
+//! failure; anything else (other codes, a signal, a timeout, a failure to start, a login we
+//! could not give) leaves the instance in an unknown state. Whether the write daemon is
+//! suspended is read from a marker line of ours (`suspended`), never from an exit code. The
+//! calls and answers, with their sources, are in [`crate::iris::calls`].
 
 mod freeze;
 mod parallel;
@@ -18,9 +20,8 @@ use std::time::{Duration, Instant};
 use crate::host::process::{self, Outcome, Stop};
 use crate::iris::calls::{
     ACCESS_DENIED, ERROR_MARKERS, EXIT_NO, EXIT_YES, EXTERNAL_THAW, IS_WD_SUSPENDED, LOGIN_PROMPT,
-    PASSWORD_PROMPT,
 };
-use crate::iris::credentials::{Credentials, HIDDEN};
+use crate::iris::credentials::Credentials;
 use crate::iris::discovery::{Kind, SessionCmd};
 use crate::iris::sharded;
 
@@ -28,7 +29,7 @@ pub(crate) use freeze::{external_freeze, freeze_journals};
 #[cfg(test)]
 pub(crate) use parallel::MAX_PARALLEL;
 pub(crate) use parallel::each;
-pub(crate) use suspended::{Suspended, ask_suspended};
+pub(crate) use suspended::{Suspended, ask_suspended, is_suspended};
 pub(crate) use thaw::{ThawTold, Thawed, thaw_and_confirm, thaw_and_confirm_told};
 
 /// IRIS starts blocking writers after ExternalFreezeTimeOut, 600 s by default.
@@ -45,12 +46,13 @@ pub(crate) struct FreezeOptions {
     pub(crate) switch_journal: Option<bool>,
 }
 
-/// What a call's exit status says.
+/// What a call answered: its exit status, or (whether the write daemon is suspended) its
+/// marker line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Answer {
-    /// Exit 5: frozen / thawed / suspended.
+    /// Exit 5: frozen / thawed; marker 1: suspended.
     Yes,
-    /// Exit 3: failed / not suspended.
+    /// Exit 3: failed; marker 0: not suspended.
     No,
     /// Anything else: we do not know.
     Unknown,
@@ -150,10 +152,10 @@ fn answer(target: &Target, expr: &str, o: &Outcome) -> Answer {
     if login_failed(target, o) {
         return Answer::Unknown;
     }
+    // The check's answer is its marker line (`is_suspended`), never an exit status.
     match o.code() {
-        Some(EXIT_YES) => Answer::Yes,
-        Some(EXIT_NO) if expr == IS_WD_SUSPENDED && !bare(target, o) => Answer::Unknown,
-        Some(EXIT_NO) => Answer::No,
+        Some(EXIT_YES) if expr != IS_WD_SUSPENDED => Answer::Yes,
+        Some(EXIT_NO) if expr != IS_WD_SUSPENDED => Answer::No,
         _ => Answer::Unknown,
     }
 }
@@ -162,24 +164,6 @@ fn answer(target: &Target, expr: &str, o: &Outcome) -> Answer {
 fn error_line(o: &Outcome) -> Option<&str> {
     o.lines()
         .find(|l| ERROR_MARKERS.iter().any(|m| l.contains(m)))
-}
-
-/// Nothing printed but the login: its prompts, and the user and (hidden) password when the
-/// session echoes what it read. IsWDSuspendedExt prints nothing when it answers; its 3 with
-/// anything else (an error, a message we do not know) is not taken as "not suspended": taken as
-/// one, it confirms a thaw that did not happen, or drops the record of our own freeze.
-fn bare(target: &Target, o: &Outcome) -> bool {
-    let echoed = |l: &str| {
-        target
-            .credentials
-            .as_ref()
-            .is_some_and(|c| l == c.user() || l == HIDDEN)
-    };
-    o.lines().all(|l| {
-        let rest = l.replace(LOGIN_PROMPT, "").replace(PASSWORD_PROMPT, "");
-        let rest = rest.trim();
-        rest.is_empty() || echoed(rest)
-    })
 }
 
 /// IRIS printed a login prompt: OS authentication is not set up for this user.
@@ -218,11 +202,9 @@ pub(crate) fn problem(target: &Target, expr: &str, o: &Outcome) -> String {
     }
     let first = error_line(o).or_else(|| o.lines().next());
     let detail = match o.end {
-        process::End::Exited(EXIT_NO) if expr == IS_WD_SUSPENDED && !bare(target, o) => {
-            " (with output IsWDSuspendedExt does not print: an error, not an answer; the \
-             instance's state is unknown)"
-                .into()
-        }
+        _ if expr == IS_WD_SUSPENDED => " without IsWDSuspended's answer (our marker line is \
+             missing or malformed, whatever the exit: the instance's state is unknown)"
+            .to_string(),
         process::End::Exited(EXIT_YES | EXIT_NO) => String::new(),
         process::End::Exited(_) => " (expected 5 or 3: the instance's state is unknown)".into(),
         _ => " (the instance's state is unknown)".into(),
@@ -272,50 +254,7 @@ mod tests {
     }
 
     #[test]
-    fn is_wd_suspended_says_not_suspended_only_with_a_bare_3() {
-        let plain = target(false);
-        let ask = |t: &Target, script: &str| answer(t, IS_WD_SUSPENDED, &sh(script));
-        assert_eq!(ask(&plain, "exit 3"), Answer::No);
-        assert_eq!(ask(&plain, "exit 5"), Answer::Yes);
-        // An error, or anything IsWDSuspendedExt does not print, is no answer.
-        assert_eq!(
-            ask(&plain, "echo 'ERROR #5001: x'; exit 3"),
-            Answer::Unknown
-        );
-        assert_eq!(ask(&plain, "echo '<PROTECT>'; exit 3"), Answer::Unknown);
-        assert_eq!(
-            ask(&plain, "echo 'Instance is down'; exit 3"),
-            Answer::Unknown
-        );
-        assert_eq!(ask(&plain, "echo oops >&2; exit 3"), Answer::Unknown);
-        // A login we could not give, or one refused, whatever the exit.
-        assert_eq!(ask(&plain, "printf 'Username: '; exit 3"), Answer::Unknown);
-        assert_eq!(ask(&plain, "printf 'Username: '; exit 5"), Answer::Unknown);
-        let creds = target(true);
-        assert_eq!(
-            ask(&creds, "printf 'Username: Password: \n'; exit 3"),
-            Answer::No
-        );
-        // A session that echoes the login it read (the password hidden before we look).
-        assert_eq!(ask(&creds, "printf 'u\n***\n'; exit 3"), Answer::No);
-        assert_eq!(ask(&creds, "printf 'u\nother\n'; exit 3"), Answer::Unknown);
-        assert_eq!(
-            ask(
-                &creds,
-                "printf 'Username: Password: \nAccess Denied\n'; exit 3"
-            ),
-            Answer::Unknown
-        );
-        let why = problem(
-            &plain,
-            IS_WD_SUSPENDED,
-            &sh("echo 'Instance is down'; exit 3"),
-        );
-        assert!(why.contains("state is unknown"), "{why}");
-    }
-
-    #[test]
-    fn the_other_calls_keep_their_exit_status_unless_the_login_failed() {
+    fn the_calls_keep_their_exit_status_unless_the_login_failed() {
         let plain = target(false);
         let ask = |t: &Target, script: &str| answer(t, EXTERNAL_THAW, &sh(script));
         assert_eq!(
@@ -325,6 +264,12 @@ mod tests {
         assert_eq!(ask(&plain, "echo 'System resumed'; exit 5"), Answer::Yes);
         assert_eq!(ask(&plain, "echo 'Access Denied'; exit 5"), Answer::Unknown);
         assert_eq!(ask(&plain, "exit 0"), Answer::Unknown);
+        // The check is answered by its marker line alone: no exit status stands for it.
+        for code in ["exit 3", "exit 5"] {
+            assert_eq!(answer(&plain, IS_WD_SUSPENDED, &sh(code)), Answer::Unknown);
+        }
+        let why = problem(&plain, IS_WD_SUSPENDED, &sh("exit 3"));
+        assert!(why.contains("state is unknown"), "{why}");
         let creds = target(true);
         let refused = sh("printf 'Username: Password: \nAccess Denied\n'; exit 3");
         assert!(problem(&creds, EXTERNAL_THAW, &refused).contains("refused the login"));

@@ -1,12 +1,12 @@
 //! The thaw-then-confirm step shared by `thaw`, the watchdog and the rollback of a failed freeze:
-//! ExternalThaw, IsWDSuspendedExt, and the emergency resume when the write daemon stays
-//! suspended.
+//! ExternalThaw, then IsWDSuspended (its marker line), and the emergency resume when the write
+//! daemon stays suspended.
 
 use std::time::{Duration, Instant};
 
 use crate::host::eventlog::{EventLog, Level};
 use crate::host::process::{self, Outcome, Stop};
-use crate::iris::backup::{Answer, Target, call, problem};
+use crate::iris::backup::{Answer, Target, call, is_suspended, problem};
 use crate::iris::calls::{IS_WD_SUSPENDED, THAW_NOT_SUSPENDED};
 use crate::iris::discovery::SessionCmd;
 use crate::iris::sharded;
@@ -18,15 +18,15 @@ const EMERGENCY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Where an instance ended up after thaw-and-confirm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Thawed {
-    /// IsWDSuspendedExt said 3: not suspended.
+    /// IsWDSuspended said 0: not suspended.
     Confirmed,
-    /// IsWDSuspendedExt said 5: still frozen.
+    /// IsWDSuspended said 1: still frozen.
     StillFrozen,
     /// The confirmation itself failed: it may still be frozen.
     Unconfirmed,
 }
 
-/// ExternalThaw (bounded by `thaw_by`), then IsWDSuspendedExt (given `confirm_for` from when it
+/// ExternalThaw (bounded by `thaw_by`), then IsWDSuspended (given `confirm_for` from when it
 /// starts).
 /// A thaw that answers 3 is fine when the instance is confirmed not suspended. When the thaw
 /// did not resume the write daemon, escalates once to the documented emergency resume.
@@ -136,7 +136,7 @@ pub(crate) fn thaw_and_confirm_told(
         .as_ref()
         .filter(|_| check == Answer::Yes || thaw != Answer::Yes)
     {
-        Some(cmd) => emergency_resume(target, cmd, &o, log),
+        Some(cmd) => emergency_resume(target, cmd, (check, &o), log),
         None => still_frozen(target, check, &o, log),
     };
     (thawed, told)
@@ -180,8 +180,13 @@ fn cluster_not_thawed(target: &Target, told: &ThawTold, log: &EventLog) -> Thawe
 }
 
 /// The documented emergency resume (`iris stat NAME -W`), when the write daemon may still be
-/// suspended after ExternalThaw (`o` is the check that said so), then one more check.
-fn emergency_resume(target: &Target, cmd: &SessionCmd, o: &Outcome, log: &EventLog) -> Thawed {
+/// suspended after ExternalThaw (`check` and `o`: the check that said so), then one more check.
+fn emergency_resume(
+    target: &Target,
+    cmd: &SessionCmd,
+    (check, o): (Answer, &Outcome),
+    log: &EventLog,
+) -> Thawed {
     let name = target.name.as_str();
     log.call(
         Level::Error,
@@ -190,8 +195,8 @@ fn emergency_resume(target: &Target, cmd: &SessionCmd, o: &Outcome, log: &EventL
         o,
         format!(
             "EMERGENCY: the write daemon may still be suspended after ExternalThaw \
-             (IsWDSuspendedExt {}); running the documented emergency resume `{}`",
-            problem(target, IS_WD_SUSPENDED, o),
+             (IsWDSuspended {}); running the documented emergency resume `{}`",
+            said(target, check, o),
             cmd.display_plain()
         ),
     );
@@ -226,12 +231,7 @@ fn confirm(
     confirmed: &str,
     log: &EventLog,
 ) -> (Answer, Outcome) {
-    let (check, o) = call(
-        target,
-        IS_WD_SUSPENDED,
-        Instant::now() + within,
-        Stop::Never,
-    );
+    let (check, o) = is_suspended(target, Instant::now() + within, Stop::Never);
     if check == Answer::No {
         log.call(level, &target.name, "thawed", &o, confirmed);
     }
@@ -247,7 +247,7 @@ fn still_frozen(target: &Target, check: Answer, o: &Outcome, log: &EventLog) -> 
             "still-frozen",
             o,
             format!(
-                "STILL FROZEN: IsWDSuspendedExt says the write daemon is suspended; run \
+                "STILL FROZEN: IsWDSuspended says the write daemon is suspended; run \
                  `iris-freeze thaw --instance {name}`, or as a last resort `iris stat {name} -W`"
             ),
         );
@@ -259,10 +259,19 @@ fn still_frozen(target: &Target, check: Answer, o: &Outcome, log: &EventLog) -> 
         "unconfirmed",
         o,
         format!(
-            "MAY STILL BE FROZEN: cannot confirm the thaw, IsWDSuspendedExt {}; check with \
+            "MAY STILL BE FROZEN: cannot confirm the thaw, IsWDSuspended {}; check with \
              `iris-freeze status` and run `iris-freeze thaw --instance {name}`",
             problem(target, IS_WD_SUSPENDED, o)
         ),
     );
     Thawed::Unconfirmed
+}
+
+/// What the check `o` said, for a message: suspended, or why it gave no answer.
+fn said(target: &Target, check: Answer, o: &Outcome) -> String {
+    match check {
+        Answer::Yes => "says the write daemon is suspended".to_string(),
+        Answer::No => "says it is not suspended".to_string(),
+        Answer::Unknown => problem(target, IS_WD_SUSPENDED, o),
+    }
 }

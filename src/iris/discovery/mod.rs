@@ -42,6 +42,10 @@ pub(crate) struct Instance {
     pub(crate) product: String,
     pub(crate) kind: Kind,
     pub(crate) health: String,
+    /// The Super Server port, qlist field 6: with this host's name, how a sharded cluster's
+    /// CheckpointInfo names the instance as a data server.
+    #[serde(skip)]
+    pub(crate) superserver_port: String,
     pub(crate) mirror_type: String,
     pub(crate) mirror_status: String,
     /// The data directory (durable %SYS), qlist field 13 when printed: where `mgr/messages.log`
@@ -110,6 +114,7 @@ pub(crate) fn parse_qlist(text: &str, source: Kind) -> Vec<Instance> {
                 product,
                 kind,
                 health: field(8),
+                superserver_port: field(5),
                 mirror_type: field(10),
                 mirror_status: field(11),
                 data_dir: field(12),
@@ -322,6 +327,7 @@ HS^/opt/hs/^2023.1.2.450.0^down, last used Tue Nov 24 09:00:00 2026^iris.cpf^197
         assert_eq!(v[0].kind, Kind::Iris);
         assert_eq!(v[0].version, "2024.1.0.263.0");
         assert_eq!(v[0].mirror_status, "Primary");
+        assert_eq!(v[0].superserver_port, "1972");
         assert_eq!(v[1].status, "down");
         assert!(!v[1].running);
         assert_eq!(v[1].product, "IRISHealth");

@@ -7,21 +7,25 @@
 //! CheckpointInfo's documented value and nodes), then halts. The answer is read from those lines
 //! alone; the session's exit code is ignored, and missing or malformed markers leave the
 //! cluster's state unknown. Each marker line starts with `IRISFREEZE-<nonce> `, a nonce drawn
-//! per call, and values that could hold anything (host, port, journal file) are written with
-//! their length, so neither IRIS's output nor a value can forge or cut one.
-//! doc/sharded.md says what is documented and what is ours.
+//! per call (`iris::marked`), and values that could hold anything (host, port, journal file)
+//! are written with their length, so neither IRIS's output nor a value can forge or cut one.
+//! The data servers' names: `data_server`. doc/sharded.md says what is documented and what is
+//! ours.
 
-use std::fmt;
+mod data_server;
+
 use std::time::Instant;
 
 use anyhow::{Result, bail};
 
-use crate::host::process::{self, Outcome, Stop};
+use crate::host::process::{Outcome, Stop};
 use crate::iris::backup::{Answer, FreezeOptions, Target};
+use crate::iris::calls::IS_WD_SUSPENDED;
+use crate::iris::marked::{self, Fed, MARK};
 use crate::iris::objectscript_string;
 
-/// The start of every marker line; the nonce follows.
-const MARK: &str = "IRISFREEZE-";
+pub(crate) use data_server::{Checkpoint, DataServer, host_port, is_local};
+use data_server::{Host, JournalFile, Port};
 
 /// A namespace as IRIS names them: a letter (or `%`) first, then letters, digits, `_` or `-`.
 /// Checked before it goes into an ObjectScript string.
@@ -78,13 +82,13 @@ pub(crate) fn external_thaw(namespace: &str) -> String {
 /// written as `LENGTH:VALUE`. The thaw first asks whether the master's write daemon is still
 /// suspended (`Backup.General.IsWDSuspended`): "Already resumed" goes to each data server's
 /// messages.log, not to this session, so that answer is the one we can read.
-fn marker_line(call: &str, nonce: &str, freeze: bool) -> String {
-    let p = objectscript_string(&format!("{MARK}{nonce} "));
+fn marker_line(call: &str, fed: &Fed, freeze: bool) -> String {
+    let p = fed.prefix_literal();
     let status = "w !,p,\"status=\",$system.Status.IsOK(sc),!,p,\"error=\",$tr($system.Status.\
                   GetErrorText(sc),$c(13,10),\"  \")";
     if !freeze {
         return format!(
-            "s p={p},su=##class(Backup.General).IsWDSuspended(),sc={call} \
+            "s p={p},su={IS_WD_SUSPENDED},sc={call} \
              {status},!,p,\"suspended=\",su,!,p,\"end\",! h"
         );
     }
@@ -94,94 +98,6 @@ fn marker_line(call: &str, nonce: &str, freeze: bool) -> String {
          s j=$g(CheckpointInfo(h,t)),n=n+1 w !,p,\"node \",$l(h),\":\",h,\" \",$l(t),\":\",t,\" \",\
          $l(j),\":\",j }} }} w !,p,\"end nodes=\",n,! h"
     )
-}
-
-/// A data server's host name as CheckpointInfo subscripts it: letters, digits, `-`, `.`, `_`,
-/// and `:` for an IPv6 address. Checked where it enters: it goes on to the state, the history,
-/// `run`'s environment and the commands `restore-plan` prints.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Host(String);
-
-impl Host {
-    fn parse(s: &str) -> Result<Host, String> {
-        let ok = !s.is_empty()
-            && s.len() <= 253
-            && s.chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | ':'));
-        if ok {
-            Ok(Host(s.to_string()))
-        } else {
-            Err(format!(
-                "host name {s:?} (letters, digits, - . _ : expected)"
-            ))
-        }
-    }
-}
-
-/// A Super Server port: 1 to 65535, in decimal.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Port(u16);
-
-impl Port {
-    fn parse(s: &str) -> Result<Port, String> {
-        match s.parse::<u16>() {
-            Ok(p) if p > 0 && s.bytes().all(|b| b.is_ascii_digit()) => Ok(Port(p)),
-            _ => Err(format!("Super Server port {s:?} (1 to 65535 expected)")),
-        }
-    }
-}
-
-/// A journal file's path as IRIS names it: anything but control characters.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct JournalFile(String);
-
-impl JournalFile {
-    fn parse(s: &str) -> Result<JournalFile, String> {
-        if s.trim().is_empty() || s.len() > 4096 || s.chars().any(char::is_control) {
-            return Err(format!(
-                "journal file {s:?} (a path without control characters expected)"
-            ));
-        }
-        Ok(JournalFile(s.to_string()))
-    }
-
-    pub(crate) fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-/// One data server of the cluster, as CheckpointInfo names it, and the journal file that ends
-/// at the checkpoint on it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct DataServer {
-    pub(crate) host: Host,
-    pub(crate) port: Port,
-    pub(crate) journal: JournalFile,
-}
-
-impl DataServer {
-    /// `host:port` (`[host]:port` for an IPv6 address): how the state, the history and
-    /// summaries name it.
-    pub(crate) fn name(&self) -> String {
-        self.to_string()
-    }
-}
-
-impl fmt::Display for DataServer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.host.0.contains(':') {
-            write!(f, "[{}]:{}", self.host.0, self.port.0)
-        } else {
-            write!(f, "{}:{}", self.host.0, self.port.0)
-        }
-    }
-}
-
-/// What the freeze's CheckpointInfo holds: its value, the checkpoint number, and its nodes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Checkpoint {
-    pub(crate) number: String,
-    pub(crate) data_servers: Vec<DataServer>,
 }
 
 /// What the markers of one call said.
@@ -198,16 +114,11 @@ struct Markers {
 /// The call's markers in `out`, strictly: each once (a node line per data server), nothing of
 /// ours unknown, the end marker last with the number of nodes. Lines without the nonce are
 /// IRIS's own and ignored. Why not, in words, when they are missing or malformed.
-fn parse_markers(out: &str, nonce: &str, freeze: bool) -> Result<Markers, String> {
-    let prefix = format!("{MARK}{nonce} ");
+fn parse_markers(out: &str, fed: &Fed, freeze: bool) -> Result<Markers, String> {
     let (mut status, mut error, mut number, mut end) = (None, None, None, None);
     let mut suspended = None;
     let mut nodes = Vec::new();
-    for line in out.lines() {
-        let line = line.strip_suffix('\r').unwrap_or(line);
-        let Some(rest) = line.strip_prefix(&prefix) else {
-            continue;
-        };
+    for rest in fed.markers(out) {
         if end.is_some() {
             return Err("a marker line after the end marker".into());
         }
@@ -222,7 +133,7 @@ fn parse_markers(out: &str, nonce: &str, freeze: bool) -> Result<Markers, String
                 nodes.push(node(value)?);
                 continue;
             }
-            _ => return Err(format!("an unknown marker line {line:?}")),
+            _ => return Err(format!("an unknown marker line {rest:?}")),
         };
         if slot.replace(value.to_string()).is_some() {
             return Err(format!("the {key} marker twice"));
@@ -352,29 +263,12 @@ pub(crate) fn thaw(target: &Target, ns: &str, deadline: Instant) -> Called {
     call(target, external_thaw(ns), false, deadline, Stop::Never)
 }
 
-/// Runs the marker line of `expr` in a %SYS session (after the credentials, when the config
-/// names them), and reads the answer from the markers alone: the exit code says nothing.
+/// Runs the marker line of `expr` in a %SYS session ([`marked::run`]), and reads the answer
+/// from the markers alone: the exit code says nothing.
 fn call(target: &Target, expr: String, freeze: bool, deadline: Instant, stop: Stop) -> Called {
-    let nonce = format!("{:016x}", crate::util::random::unguessable());
-    let mut input = target
-        .credentials
-        .as_ref()
-        .map(|c| c.stdin_bytes())
-        .unwrap_or_default();
-    input.extend(marker_line(&expr, &nonce, freeze).into_bytes());
-    input.push(b'\n');
-    let mut o = process::run_with_input(
-        &target.session.program,
-        &target.session.args_plain(),
-        deadline,
-        stop,
-        Some(&input),
-    );
-    if let Some(c) = &target.credentials {
-        c.hide_password(&mut o.stdout);
-        c.hide_password(&mut o.stderr);
-    }
-    let parsed = parse_markers(&o.stdout, &nonce, freeze);
+    let fed = Fed::new();
+    let o = marked::run(target, &marker_line(&expr, &fed, freeze), deadline, stop);
+    let parsed = parse_markers(&o.stdout, &fed, freeze);
     let (answer, problem) = match &parsed {
         Ok(m) if m.ok => (Answer::Yes, String::new()),
         Ok(m) => (
@@ -455,7 +349,7 @@ mod tests {
     fn the_marker_lines_are_one_line_each_ending_in_halt() {
         let f = marker_line(
             &external_freeze("CL", &FreezeOptions::default()),
-            "ab12",
+            &Fed::with_nonce("ab12"),
             true,
         );
         assert_eq!(
@@ -468,10 +362,10 @@ mod tests {
              \"node \",$l(h),\":\",h,\" \",$l(t),\":\",t,\" \",$l(j),\":\",j } } w !,p,\
              \"end nodes=\",n,! h"
         );
-        let t = marker_line(&external_thaw("CL"), "ab12", false);
+        let t = marker_line(&external_thaw("CL"), &Fed::with_nonce("ab12"), false);
         assert_eq!(
             t,
-            "s p=\"IRISFREEZE-ab12 \",su=##class(Backup.General).IsWDSuspended(),sc=##Class(\
+            "s p=\"IRISFREEZE-ab12 \",su=##Class(Backup.General).IsWDSuspended(),sc=##Class(\
              Backup.ShardedCluster).ExternalThaw(\"CL\") w !,p,\"status=\",$system.Status.IsOK(\
              sc),!,p,\"error=\",$tr($system.Status.GetErrorText(sc),$c(13,10),\"  \"),!,p,\
              \"suspended=\",su,!,p,\"end\",! h"
@@ -485,7 +379,7 @@ mod tests {
 
     #[test]
     fn a_freeze_gives_its_checkpoint_and_each_data_server_as_host_port() {
-        let m = parse_markers(FROZEN, "n1", true).unwrap();
+        let m = parse_markers(FROZEN, &Fed::with_nonce("n1"), true).unwrap();
         assert!(m.ok);
         let c = m.checkpoint.unwrap();
         assert_eq!(c.number, "42");
@@ -507,12 +401,12 @@ mod tests {
     fn an_error_status_is_a_no_with_its_text() {
         let out = "IRISFREEZE-n status=0\nIRISFREEZE-n error=ERROR #5001: node2 down\n\
                    IRISFREEZE-n checkpoint=\nIRISFREEZE-n end nodes=0";
-        let m = parse_markers(out, "n", true).unwrap();
+        let m = parse_markers(out, &Fed::with_nonce("n"), true).unwrap();
         assert!(!m.ok);
         assert_eq!(m.error, "ERROR #5001: node2 down");
         let out = "IRISFREEZE-n status=1\nIRISFREEZE-n error=\nIRISFREEZE-n suspended=0\n\
                    IRISFREEZE-n end";
-        let m = parse_markers(out, "n", false).unwrap();
+        let m = parse_markers(out, &Fed::with_nonce("n"), false).unwrap();
         assert!(m.ok);
         assert_eq!(m.was_suspended, Some(false));
     }
@@ -564,12 +458,12 @@ mod tests {
             ),
         ];
         for (out, why) in cases {
-            let e = parse_markers(out, "n1", true).unwrap_err();
+            let e = parse_markers(out, &Fed::with_nonce("n1"), true).unwrap_err();
             assert!(e.contains(why), "{why}: {e}");
         }
         let e = parse_markers(
             "IRISFREEZE-n status=1\nIRISFREEZE-n error=\nIRISFREEZE-n end",
-            "n",
+            &Fed::with_nonce("n"),
             false,
         )
         .unwrap_err();
