@@ -19,7 +19,7 @@ use crate::config::{Action, Config};
 use crate::exit_code::Exit;
 use crate::host::eventlog::EventLog;
 use crate::host::history::{self, Event, EventKind};
-use crate::host::lock::HostLock;
+use crate::host::lock::{self, HostLock};
 use crate::host::state::{StateDir, now_ms};
 use crate::host::{run_lock, signals};
 use crate::report::Report;
@@ -231,8 +231,13 @@ fn thawed_meanwhile(cfg: &Config, frozen: &Frozen, log: &EventLog) -> Option<Los
     if frozen.instances.is_empty() {
         return None;
     }
-    let state = state_dir(cfg).and_then(|s| s.load());
-    let state = match state {
+    let states = state_dir(cfg);
+    // A watchdog thawing at this moment holds the host lock until its record is written: it is
+    // waited for (as long as a thaw waits), so that its auto-thaw is seen here, as CMD's.
+    if let Ok(s) = &states {
+        drop(lock::acquire(s, Instant::now() + thaw::LOCK_WAIT));
+    }
+    let state = match states.and_then(|s| s.load()) {
         Ok(s) => s,
         Err(e) => {
             // Not known to have held: not promised consistent.

@@ -33,7 +33,7 @@ pub(crate) use targets::{ThawOutcome, drop_down, reachable, thaw_targets};
 pub(crate) use verdict::CONSISTENT;
 
 /// How long a thaw waits for a running freeze to roll back and let go of the host lock.
-const LOCK_WAIT: Duration = Duration::from_secs(15);
+pub(crate) const LOCK_WAIT: Duration = Duration::from_secs(15);
 
 /// Says why an instance's record went; it makes the thaw's exit 2.
 const DOWN_NOTE: &str = "a recorded instance is down: its record was dropped (exit 2)";
