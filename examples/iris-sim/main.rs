@@ -117,7 +117,9 @@
 //!     the first stdin line naming `Backup.General).IsWDSuspended(` → CALL `check` (and
 //!     `exprs.log`). In `%SYS`, after the `%SYS>` prompt, it writes what the line writes, each
 //!     after a newline and the line's `p="PREFIX"`: `suspended=1` if frozen, else
-//!     `suspended=0`, then `end`; then a newline, exit `session_exit` (default 0).
+//!     `suspended=0`, then `end`; then a newline, exit `session_exit` (default 0). A line
+//!     as a person types it, `w "LABEL",##Class(Backup.General).IsWDSuspended(),! h` (the
+//!     README's hand check), writes LABEL and 1 or 0.
 //!   - `).ExternalThaw(` → `thaw`: if frozen, prints `Backup.General.ExternalThaw: Resuming
 //!     system` and `System resumed`, removes `frozen`, exit 5; else prints
 //!     `Backup.General.ExternalThaw: System is not suspended`, exit 3.

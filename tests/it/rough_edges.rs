@@ -211,3 +211,25 @@ fn every_command_the_docs_show_is_accepted_as_written() {
     }
     assert!(!env.frozen("IRIS") && !env.frozen("NODE1"));
 }
+
+/// The README's check by hand, as written, answers what the instance is: `frozen=0` before a
+/// freeze, `frozen=1` during it.
+#[test]
+fn the_readmes_hand_check_says_whether_iris_is_frozen() {
+    let readme =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+            .unwrap();
+    let line = readme
+        .lines()
+        .find(|l| l.starts_with("echo 'w \"frozen=\""))
+        .expect("the README's hand check");
+    let cmd = line.split("   #").next().unwrap();
+    let env = Env::new();
+    env.iris("IRIS");
+    let r = run_example(&env, cmd, &[]);
+    assert!(r.stdout.contains("frozen=0"), "{}", r.text());
+    assert_eq!(env.run(&["freeze"]).code, 0);
+    let r = run_example(&env, cmd, &[]);
+    assert!(r.stdout.contains("frozen=1"), "{}", r.text());
+    assert_eq!(env.run(&["thaw"]).code, 0);
+}

@@ -91,10 +91,25 @@ pub(super) fn check(inst: &Instance) -> i32 {
 /// `suspended=0`, then `end`; then a newline, and the session's `session_exit` (0 by default).
 pub(super) fn check_fed(inst: &Instance, line: &str) -> i32 {
     print!("%SYS>");
+    if let Some(label) = typed_label(line) {
+        // What a person types (the README's hand check): the label, then IsWDSuspended's 1 or 0.
+        say!("{label}{}", u8::from(inst.is_frozen()));
+        return inst.conf.session_exit;
+    }
     mark(line, &format!("suspended={}", u8::from(inst.is_frozen())));
     mark(line, "end");
     say!();
     inst.conf.session_exit
+}
+
+/// The string a line of the form `w "LABEL",##Class(Backup.General).IsWDSuspended()...` writes
+/// before the answer; `None` for any other line (iris-freeze's own sets a prefix `p="..."`).
+fn typed_label(line: &str) -> Option<&str> {
+    let rest = line.trim_start().strip_prefix("w \"")?;
+    let (label, call) = rest.split_once('"')?;
+    call.to_ascii_lowercase()
+        .starts_with(",##class(backup.general).iswdsuspended()")
+        .then_some(label)
 }
 
 /// ExternalSetHistory: always succeeds.
