@@ -64,7 +64,7 @@ pub(crate) struct FreezeLines(Vec<InstanceEvent>);
 impl FreezeLines {
     /// The lines of cycle `id`; none when the history cannot be read.
     pub(crate) fn of_cycle(history_file: &Path, id: &str) -> FreezeLines {
-        let events = history::read(history_file).unwrap_or_default();
+        let events = history::read_cycle(history_file, id).unwrap_or_default();
         let lines = history::cycles(&events)
             .into_iter()
             .find(|c| c.id == id)

@@ -296,6 +296,19 @@ pub(crate) fn parse(bytes: &[u8]) -> Vec<Event> {
 /// Every event in the history, oldest first (the rotated file, then the current one). Lines
 /// that do not parse (a torn write, a newer format) are skipped; a missing file is no history.
 pub(crate) fn read(path: &Path) -> Result<Vec<Event>> {
+    read_lines(path, |_| true)
+}
+
+/// The events of cycle `id` alone, oldest first: a line that does not hold `"id":"<id>"` as we
+/// write it is not parsed, so a thaw reading its own cycle does not parse thousands of others.
+pub(crate) fn read_cycle(path: &Path, id: &str) -> Result<Vec<Event>> {
+    let field = format!("\"id\":{}", serde_json::to_string(id)?);
+    let mut events = read_lines(path, |line| line.contains(&field))?;
+    events.retain(|e| e.id == id);
+    Ok(events)
+}
+
+fn read_lines(path: &Path, wanted: impl Fn(&str) -> bool) -> Result<Vec<Event>> {
     let mut out = Vec::new();
     // No directory yet (no cycle ever appended) is no history too, not an unsafe directory.
     if absolute(path)?.parent().is_some_and(|d| !d.exists()) {
@@ -307,6 +320,9 @@ pub(crate) fn read(path: &Path) -> Result<Vec<Event>> {
         };
         for line in BufReader::new(f).lines() {
             let line = line.with_context(|| format!("cannot read the history {}", p.display()))?;
+            if !wanted(&line) {
+                continue;
+            }
             if let Ok(e) = serde_json::from_str::<Event>(&line) {
                 out.push(e);
             }
@@ -373,5 +389,17 @@ mod tests {
         assert!(rotated(&path).exists());
         let ids: Vec<String> = read(&path).unwrap().into_iter().map(|e| e.id).collect();
         assert_eq!(ids, ["A", "A", "B"]);
+        // One cycle's events, from both halves; another cycle's line naming it in a field is not.
+        let mut other = Event::new("C", EventKind::Cmd, "run", 0);
+        other.by = "\"id\":\"A\"".into();
+        append(&path, &other).unwrap();
+        let kinds: Vec<EventKind> = read_cycle(&path, "A")
+            .unwrap()
+            .into_iter()
+            .map(|e| e.event)
+            .collect();
+        assert_eq!(kinds, [EventKind::Freeze, EventKind::Thaw]);
+        assert_eq!(read_cycle(&path, "B").unwrap().len(), 1);
+        assert!(read_cycle(&path, "Z").unwrap().is_empty());
     }
 }
