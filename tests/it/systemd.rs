@@ -673,9 +673,10 @@ fn journalctl_shows_the_freeze_and_the_thaw_with_their_fields() {
         assert_eq!(e["PRIORITY"], "6", "{e}");
         assert!(e["IRIS_RC"].is_string(), "{e}");
     }
-    // ExternalFreeze's own answer; the thaw's is the check that confirms it (3: not suspended).
+    // ExternalFreeze's own answer (5); the thaw's is the session of the check that confirms it,
+    // whose answer is its marker line, not its exit (0 in the simulator).
     assert_eq!(has(FROZEN_ID).unwrap()["IRIS_RC"], "5");
-    assert_eq!(has(THAWED_ID).unwrap()["IRIS_RC"], "3");
+    assert_eq!(has(THAWED_ID).unwrap()["IRIS_RC"], "0");
 }
 
 #[test]
