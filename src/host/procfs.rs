@@ -4,7 +4,7 @@
 
 /// This host's name, as `uname -n` and gethostname(2) give it (the UTS namespace's).
 pub(crate) fn hostname() -> Option<String> {
-    let name = std::fs::read_to_string("/proc/sys/kernel/hostname").ok()?;
+    let name = read_small("/proc/sys/kernel/hostname")?;
     Some(name.trim().to_string()).filter(|n| !n.is_empty())
 }
 
