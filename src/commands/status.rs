@@ -13,6 +13,7 @@ use crate::exit_code::Exit;
 use crate::host::history;
 use crate::host::process::Stop;
 use crate::host::procfs;
+use crate::host::this_host::ThisHost;
 use crate::iris::backup::{self, Answer, Suspended};
 use crate::iris::calls::IS_WD_SUSPENDED;
 use crate::iris::discovery::{self, Instance, Listing, Tools};
@@ -267,7 +268,7 @@ fn rows(
 ) -> Vec<Row> {
     let credentials = cfg.credentials.as_ref();
     let asked = backup::ask_suspended(listing, tools, credentials, deadline, Stop::OnSignal);
-    let this_host = procfs::hostname().unwrap_or_default();
+    let this_host = ThisHost::read();
     let mut rows = Vec::new();
     for (inst, asked) in listing.instances.iter().zip(asked) {
         let (frozen, check_error) = frozen_or_why(inst, asked, errors);
@@ -324,11 +325,11 @@ fn frozen_or_why(
 
 /// The shard master whose recorded cluster freeze names `inst` as one of its other data servers,
 /// with its record. CheckpointInfo names a data server `host:port`: `inst` is one when that host
-/// is this host (`this_host`, or the loopback) and that port its Super Server port.
+/// names this host and that port is its Super Server port.
 fn shard_master_of<'a>(
     state: &'a State,
     inst: &Instance,
-    this_host: &str,
+    this_host: &ThisHost,
 ) -> Option<(&'a String, &'a crate::commands::state::Record)> {
     state.instances.iter().find(|(master, r)| {
         !master.eq_ignore_ascii_case(&inst.name)

@@ -13,4 +13,5 @@ pub(crate) mod signals;
 pub(crate) mod state;
 pub(crate) mod stderr;
 pub(crate) mod systemd;
+pub(crate) mod this_host;
 pub(crate) mod trust;

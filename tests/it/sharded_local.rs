@@ -1,7 +1,7 @@
 //! A sharded cluster whose data servers are partly instances of this host: CheckpointInfo names
 //! each `host:port`, and the ones whose host is this host (by its name in any case, with or
-//! without a domain, or `localhost`) and whose port is a local instance's Super Server port are
-//! that instance. `status` marks them frozen with the master's cluster, and `verify` checks
+//! without a domain, `localhost`, or an address of its interfaces) and whose port is a local
+//! instance's Super Server port are that instance. `status` marks them frozen with the master's cluster, and `verify` checks
 //! their directories in a snapshot (messages.log's checkpoint line, then no resume after it),
 //! while a data server on another host is left to be verified there. Every test runs with the
 //! sessions exiting 0 and again 1, as in `sharded.rs`.
@@ -289,5 +289,41 @@ fn the_cluster_thaw_reads_already_resumed_in_a_local_data_servers_messages_log()
         assert_eq!(env.run(FREEZE).code, 0);
         let r = env.run(&["thaw"]);
         assert_eq!(r.code, 0, "{}", r.text());
+    }
+}
+
+/// An address of one of this machine's interfaces that is not the loopback, as a cluster
+/// attached by IP names its data servers.
+fn an_interface_address() -> String {
+    let addrs = nix::ifaddrs::getifaddrs().unwrap().filter_map(|i| {
+        let a = i.address?;
+        a.as_sockaddr_in()
+            .map(|v4| v4.ip().to_string())
+            .filter(|ip| !ip.starts_with("127."))
+    });
+    addrs
+        .into_iter()
+        .next()
+        .expect("this test needs a network interface with an IPv4 address besides the loopback")
+}
+
+#[test]
+fn a_data_server_named_by_an_address_of_this_host_is_local() {
+    let ip = an_interface_address();
+    for exit in [0, 1] {
+        let env = cluster(&[("MASTER", &hostname()), ("NODE1", &ip)], exit);
+        let r = env.run(FREEZE);
+        assert_eq!(r.code, 0, "{}", r.text());
+        let s = env.run(&["status", "--json"]);
+        let v: Value = serde_json::from_str(&s.stdout).unwrap();
+        assert_eq!(row(&v, "NODE1")["frozen_with_cluster_of"], "MASTER", "{v}");
+        // The history's line for it names the instance, so `verify` reads its directory.
+        let h = env.run(&["history", "--json"]);
+        assert!(
+            h.stdout.contains(&format!("{ip}:1973")) && h.stdout.contains("NODE1"),
+            "{}",
+            h.text()
+        );
+        assert_eq!(env.run(&["thaw"]).code, 0);
     }
 }

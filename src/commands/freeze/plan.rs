@@ -7,7 +7,7 @@ use anyhow::{Result, bail};
 use crate::commands::state::State;
 use crate::config::{Config, MirrorPolicy};
 use crate::host::eventlog::EventLog;
-use crate::host::procfs;
+use crate::host::this_host::ThisHost;
 use crate::iris::backup::Target;
 use crate::iris::discovery::{self, Availability, Instance, Kind, Selection, Tools};
 
@@ -27,8 +27,8 @@ pub(super) struct Plan {
 /// This host as a sharded cluster's CheckpointInfo may name it, and its running instances.
 #[derive(Default)]
 pub(super) struct Local {
-    /// This host's name (empty when unknown).
-    pub(super) host: String,
+    /// This host's name and addresses, as a cluster may name its data servers.
+    pub(super) host: ThisHost,
     pub(super) instances: Vec<About>,
 }
 
@@ -102,7 +102,7 @@ pub(super) fn plan(cfg: &Config, log: &EventLog, deadline: Instant) -> Result<Pl
     // costs no call and no read.
     let local = match &cfg.sharded {
         Some(_) => Local {
-            host: procfs::hostname().unwrap_or_default(),
+            host: ThisHost::read(),
             instances: listing
                 .instances
                 .iter()

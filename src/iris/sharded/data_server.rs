@@ -4,6 +4,8 @@
 
 use std::fmt;
 
+use crate::host::this_host::ThisHost;
+
 /// A data server's host name as CheckpointInfo subscripts it: letters, digits, `-`, `.`, `_`,
 /// and `:` for an IPv6 address. Checked where it enters: it goes on to the state, the history,
 /// `run`'s environment and the commands `restore-plan` prints.
@@ -105,43 +107,14 @@ pub(crate) fn host_port(name: &str) -> Option<(&str, &str)> {
 }
 
 /// Whether the data server `name` (`host:port`, as the history and the state keep it) is the
-/// instance of this host whose Super Server port is `port` (qlist field 6): its host is
-/// `this_host` (the host's name, see [`same_host`]) or a name of the loopback, and its port is
-/// that port.
-pub(crate) fn is_local(name: &str, this_host: &str, port: &str) -> bool {
+/// instance of this host whose Super Server port is `port` (qlist field 6): its host names
+/// this host (`ThisHost::is`) and its port is that port.
+pub(crate) fn is_local(name: &str, this_host: &ThisHost, port: &str) -> bool {
     let Some((host, p)) = host_port(name) else {
         return false;
     };
     let port = port.trim();
-    !port.is_empty() && p == port && (same_host(host, this_host) || loopback(host))
-}
-
-/// Two host names of one host: equal ignoring case (and a final dot), or one of them a short
-/// name (no dot) that is the other's first label: `data1` and `DATA1.example.com`. Two fully
-/// qualified names in different domains are not the same host.
-pub(crate) fn same_host(a: &str, b: &str) -> bool {
-    let (a, b) = (a.trim_end_matches('.'), b.trim_end_matches('.'));
-    if a.is_empty() || b.is_empty() {
-        return false;
-    }
-    if a.eq_ignore_ascii_case(b) {
-        return true;
-    }
-    let first = |s: &str| s.split('.').next().unwrap_or_default().to_string();
-    let is_ip = |s: &str| s.parse::<std::net::IpAddr>().is_ok();
-    (!a.contains('.') || !b.contains('.'))
-        && !is_ip(a)
-        && !is_ip(b)
-        && first(a).eq_ignore_ascii_case(&first(b))
-}
-
-/// `localhost` (and `localhost.localdomain`), or a loopback address: the host the call ran on.
-fn loopback(host: &str) -> bool {
-    let h = host.trim_end_matches('.').to_ascii_lowercase();
-    h == "localhost"
-        || h == "localhost.localdomain"
-        || h.parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
+    !port.is_empty() && p == port && this_host.is(host)
 }
 
 #[cfg(test)]
@@ -157,26 +130,18 @@ mod tests {
     }
 
     #[test]
-    fn a_data_server_is_local_by_this_hosts_name_and_the_instances_port() {
-        assert!(is_local("data1:1972", "data1", "1972"));
-        assert!(is_local("DATA1:1972", "data1", "1972"));
-        assert!(is_local("data1.example.com:1972", "data1", "1972"));
-        assert!(is_local("data1:1972", "Data1.Example.com", "1972"));
-        assert!(is_local(
-            "data1.example.com.:1972",
-            "data1.example.com",
-            "1972"
-        ));
-        assert!(is_local("localhost:1973", "data1", "1973"));
-        assert!(is_local("127.0.0.1:1973", "data1", "1973"));
-        assert!(is_local("[::1]:1973", "data1", "1973"));
-        // Another port, another host, another domain, an address that is not the loopback.
-        assert!(!is_local("data1:1973", "data1", "1972"));
-        assert!(!is_local("data2:1972", "data1", "1972"));
-        assert!(!is_local("data1.a.com:1972", "data1.b.com", "1972"));
-        assert!(!is_local("data1x:1972", "data1", "1972"));
-        assert!(!is_local("10.0.0.1:1972", "10", "1972"));
-        assert!(!is_local("data1:1972", "data1", ""));
-        assert!(!is_local("data1:1972", "", "1972"));
+    fn a_data_server_is_local_by_this_host_and_the_instances_port() {
+        let me = ThisHost::with("data1", &["10.0.0.5"]);
+        assert!(is_local("data1:1972", &me, "1972"));
+        assert!(is_local("DATA1.example.com:1972", &me, "1972"));
+        assert!(is_local("localhost:1973", &me, "1973"));
+        assert!(is_local("[::1]:1973", &me, "1973"));
+        assert!(is_local("10.0.0.5:1972", &me, "1972"));
+        // Another port, another host, no port known, a name without a port.
+        assert!(!is_local("data1:1973", &me, "1972"));
+        assert!(!is_local("data2:1972", &me, "1972"));
+        assert!(!is_local("10.0.0.6:1972", &me, "1972"));
+        assert!(!is_local("data1:1972", &me, ""));
+        assert!(!is_local("data1", &me, "1972"));
     }
 }
