@@ -19,8 +19,9 @@ pub(super) struct Plan {
     pub(super) down: Vec<String>,
     /// Each target as qlist shows it (for the history).
     pub(super) about: Vec<About>,
-    /// This host's name and every running instance qlist shows: a sharded cluster's data server
-    /// that is one of them gets its name and directory in the history (for `verify`).
+    /// This host (name and addresses) and every running instance qlist shows: a sharded
+    /// cluster's data server that is one of them gets its name and directory in the history
+    /// (for `verify`).
     pub(super) local: Local,
 }
 

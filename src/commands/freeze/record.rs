@@ -106,8 +106,8 @@ impl CycleNote {
         }
     }
 
-    /// A data server (`host:port`) that is an instance of this host (its host this host's
-    /// name or the loopback, its port that instance's Super Server port): its line names the
+    /// A data server (`host:port`) that is an instance of this host (its host names this host,
+    /// `ThisHost::is`; its port is that instance's Super Server port): its line names the
     /// instance, with its product, version and directory, so `verify` reads that directory in
     /// this host's snapshot.
     fn local_data_server(&self, i: &mut InstanceEvent) {
